@@ -1,0 +1,270 @@
+/* cmd_scan.c: the commands that walk the keyspace: KEYS, SCAN and
+ * RANDOMKEY.
+ *
+ * Each handler follows Redis 7.0's db.c: the same order of checks, the same
+ * treatment of expired keys (KEYS skips them, SCAN deletes them after its
+ * reply), and the same error texts. Options are compared as Redis compares
+ * them, as C strings (strcasecmp), so bytes after a NUL in an option do not
+ * count. */
+#include <assert.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "keyspace.h"
+#include "limits.h"
+#include "mem.h"
+#include "reply.h"
+#include "shard.h"
+#include "stats.h"
+#include "util.h"
+
+#define ERR_INVALID_CURSOR "invalid cursor"
+
+/* Entries collected per growth step of KEYS and SCAN. */
+#define KEYS_COLLECT_START 64
+
+/* ---- helpers ---- */
+
+/* A growable array of entry pointers for KEYS and SCAN. It holds pointers,
+ * never copies of keys, and is charged to the shard's own account (not the
+ * keyspace's, which holds only keyspace memory). */
+struct collect {
+	struct mem *mem;
+	struct kv **v;
+	size_t n, cap;
+};
+
+static void collect_push(struct collect *col, struct kv *e)
+{
+	if (col->n == col->cap) {
+		size_t cap = col->cap ? col->cap * 2 : KEYS_COLLECT_START;
+		assert(cap > col->cap);
+		col->v = mem_realloc(col->mem, col->v, cap * sizeof(*col->v));
+		col->cap = cap;
+	}
+	col->v[col->n++] = e;
+}
+
+static void collect_free(struct collect *col)
+{
+	mem_free(col->mem, col->v);
+	col->v = NULL;
+	col->n = col->cap = 0;
+}
+
+/* ---- KEYS, SCAN, RANDOMKEY ---- */
+
+struct keys_acc {
+	struct collect col;
+	const struct keyspace *ks;
+	const char *pat;
+	size_t plen;
+	bool all;
+};
+
+/* Collects entries that match and have not expired. As Redis 7.0's KEYS,
+ * an expired key is skipped but not deleted. */
+static void keys_visit(void *arg, struct kv *e)
+{
+	struct keys_acc *a = arg;
+
+	if (!a->all && !util_glob_match(a->pat, a->plen, kv_key(e), e->klen, false))
+		return;
+	if (!ks_expired(a->ks, e))
+		collect_push(&a->col, e);
+}
+
+void cmd_keys(struct cmd_ctx *c)
+{
+	struct keys_acc a = { .col = { .mem = &c->sh->mem }, .ks = c->ks };
+	size_t i;
+
+	a.pat = c->argv[1].p;
+	a.plen = c->argv[1].len;
+	a.all = a.plen == 1 && a.pat[0] == '*';
+	dict_each(&c->ks->d, keys_visit, &a);
+	assert(a.col.n <= ks_size(c->ks));
+	reply_array(c->r, (long long)a.col.n);
+	for (i = 0; i < a.col.n; i++)
+		reply_bulk(c->r, kv_key(a.col.v[i]), a.col.v[i]->klen);
+	collect_free(&a.col);
+}
+
+/* Redis's parseScanCursorOrReply: strtoul on the C string, so a sign is
+ * allowed ("-1" wraps), a leading space or any trailing byte is not, nor is
+ * a value past 64 bits; "" is cursor 0. */
+static bool scan_cursor(const struct cmd_arg *a, uint64_t *out)
+{
+	size_t n = strnlen(a->p, a->len), i = 0;
+	bool neg = false;
+	uint64_t v = 0;
+
+	if (n > 0 && (a->p[0] == '-' || a->p[0] == '+'))
+		neg = a->p[i++] == '-';
+	if (i == n) {
+		/* No digits: strtoul converts nothing and points at the start. */
+		*out = 0;
+		return n == 0;
+	}
+	for (; i < n; i++) {
+		unsigned d = (unsigned)(a->p[i] - '0');
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = neg ? 0 - v : v;
+	return true;
+}
+
+struct scan_opts {
+	long long count;
+	const char *pat; /* NULL: every key */
+	size_t plen;
+	const char *type; /* NULL: every type */
+	size_t tlen;
+};
+
+/* SCAN's options in Redis's order; COUNT must be an integer of at least 1.
+ * The count that drives the loop is capped at SCAN_COUNT_MAX, which bounds
+ * the work and the entries collected by one call. */
+static bool scan_parse(struct cmd_ctx *c, struct scan_opts *o)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	o->count = 10;
+	for (i = 2; i < c->argc; i += 2) {
+		const struct cmd_arg *v;
+		/* Every option takes a value: a lone last word is a syntax error. */
+		if (i + 1 >= c->argc) {
+			cmd_syntax_error(c);
+			return false;
+		}
+		v = &c->argv[i + 1];
+		if (cmd_arg_cstr_eq(&c->argv[i], "count")) {
+			if (!cmd_arg_ll(c, v, &o->count, NULL))
+				return false;
+			if (o->count < 1) {
+				cmd_syntax_error(c);
+				return false;
+			}
+		} else if (cmd_arg_cstr_eq(&c->argv[i], "match")) {
+			bool star = v->len == 1 && v->p[0] == '*';
+			o->pat = star ? NULL : v->p;
+			o->plen = star ? 0 : v->len;
+		} else if (cmd_arg_cstr_eq(&c->argv[i], "type")) {
+			o->type = v->p;
+			o->tlen = strnlen(v->p, v->len);
+		} else {
+			cmd_syntax_error(c);
+			return false;
+		}
+	}
+	if (o->count > SCAN_COUNT_MAX)
+		o->count = SCAN_COUNT_MAX;
+	return true;
+}
+
+static void scan_visit(void *arg, struct kv *e)
+{
+	collect_push(arg, e);
+}
+
+/* What becomes of a collected key, as Redis's filter step decides. */
+enum scan_fate { SCAN_DROP = 0, SCAN_KEEP = 1, SCAN_EXPIRE = 2 };
+
+/* The fate of e: pattern first, then type, then expiry. A TYPE lookup of an
+ * expired key deletes it and sees type "none", so "TYPE none" returns
+ * expired keys, as Redis 7.0 does. */
+static unsigned scan_fate(struct cmd_ctx *c, const struct scan_opts *o, const struct kv *e)
+{
+	bool expired;
+
+	if (o->pat != NULL && !util_glob_match(o->pat, o->plen, kv_key(e), e->klen, false))
+		return SCAN_DROP;
+	expired = ks_expired(c->ks, e);
+	if (o->type != NULL) {
+		/* The lookup Redis makes here counts a hit or a miss. */
+		if (expired)
+			c->ks->st->keyspace_misses++;
+		else
+			c->ks->st->keyspace_hits++;
+		if (!util_eq_nocase(o->type, o->tlen, expired ? "none" : "string"))
+			return expired ? SCAN_EXPIRE : SCAN_DROP;
+		return expired ? SCAN_KEEP | SCAN_EXPIRE : SCAN_KEEP;
+	}
+	return expired ? SCAN_EXPIRE : SCAN_KEEP;
+}
+
+/* Replies with the kept keys, then deletes the expired ones. Nothing is
+ * deleted before the reply is written, so every collected entry is intact
+ * while it is read; deleting an entry frees only that entry, so the rest
+ * stay valid for the deletion pass. */
+static void scan_reply(struct cmd_ctx *c, const struct scan_opts *o, uint64_t cursor,
+		       struct collect *col)
+{
+	uint8_t small[256], *fate = small;
+	size_t i, kept = 0;
+
+	if (col->n > sizeof(small))
+		fate = mem_alloc(&c->sh->mem, col->n);
+	for (i = 0; i < col->n; i++) {
+		fate[i] = (uint8_t)scan_fate(c, o, col->v[i]);
+		kept += (fate[i] & SCAN_KEEP) != 0;
+	}
+	reply_array(c->r, 2);
+	/* Redis writes the unsigned cursor with addReplyBulkLongLong. */
+	reply_bulk_ll(c->r, (long long)cursor);
+	reply_array(c->r, (long long)kept);
+	for (i = 0; i < col->n; i++) {
+		if (fate[i] & SCAN_KEEP)
+			reply_bulk(c->r, kv_key(col->v[i]), col->v[i]->klen);
+	}
+	for (i = 0; i < col->n; i++) {
+		/* ks_peek deletes the expired entry and counts it as expired. */
+		if (fate[i] & SCAN_EXPIRE) {
+			struct kv *e = col->v[i];
+			e = ks_peek(c->ks, kv_key(e), e->klen);
+			assert(e == NULL);
+		}
+	}
+	if (fate != small)
+		mem_free(&c->sh->mem, fate);
+}
+
+void cmd_scan(struct cmd_ctx *c)
+{
+	struct collect col = { .mem = &c->sh->mem };
+	struct scan_opts o;
+	uint64_t cursor;
+	long long maxiter;
+
+	/* The cursor is checked before any option, as in Redis. */
+	if (!scan_cursor(&c->argv[1], &cursor)) {
+		reply_error(c->r, ERR_INVALID_CURSOR);
+		return;
+	}
+	if (!scan_parse(c, &o))
+		return;
+	assert(o.count >= 1 && o.count <= SCAN_COUNT_MAX);
+	/* Ten buckets per wanted key at most, so a sparse table cannot make
+	 * one call long; the collect step never modifies the keyspace. */
+	maxiter = o.count * 10;
+	do {
+		cursor = ks_scan(c->ks, cursor, scan_visit, &col);
+	} while (cursor != 0 && maxiter-- > 0 && col.n < (size_t)o.count);
+	scan_reply(c, &o, cursor, &col);
+	collect_free(&col);
+}
+
+void cmd_randomkey(struct cmd_ctx *c)
+{
+	struct kv *e = ks_random(c->ks);
+
+	if (e == NULL) {
+		reply_null(c->r);
+		return;
+	}
+	assert(!ks_expired(c->ks, e));
+	reply_bulk(c->r, kv_key(e), e->klen);
+}

@@ -1,0 +1,82 @@
+/* config.h: the node's configuration directives.
+ *
+ * One table describes every directive: its name (Redis's, where Redis has
+ * one), type, bounds, default and whether CONFIG SET may change it. The same
+ * code applies a directive from the command line, from a redis.conf-style
+ * file and from CONFIG SET, so all three agree. Each shard holds its own copy
+ * of `struct config`; nothing here is shared or global. */
+#ifndef CAIRN_CONFIG_H
+#define CAIRN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest string directive value (requirepass, logfile, ...). */
+#define CONFIG_STR_MAX 512
+
+enum config_io { CONFIG_IO_AUTO = 0, CONFIG_IO_URING, CONFIG_IO_EPOLL };
+
+struct config {
+	long long port;
+	char bind[CONFIG_STR_MAX];
+	char requirepass[CONFIG_STR_MAX];
+	long long maxclients;
+	long long proto_max_bulk_len;
+	long long client_query_buffer_limit;
+	long long timeout;
+	int loglevel; /* enum io_log_level */
+	char logfile[CONFIG_STR_MAX];
+	char pidfile[CONFIG_STR_MAX];
+	char dir[CONFIG_STR_MAX];
+	long long hz;
+	long long databases;
+	long long maxmemory;
+	int maxmemory_policy; /* only noeviction is implemented */
+	long long tcp_backlog;
+	long long tcp_keepalive;
+	bool lazyfree_lazy_user_flush;
+	bool protected_mode;
+	bool active_expire; /* DEBUG SET-ACTIVE-EXPIRE */
+	/* client-output-buffer-limit, per class: hard, soft, soft seconds. */
+	long long obuf_limit[3][3];
+	/* cairn's own. */
+	int io;           /* enum config_io */
+	long long shards; /* 0: one per online CPU */
+	long long bigbulk_reserve_max;
+	char config_file[CONFIG_STR_MAX]; /* not a directive: where it came from */
+};
+
+enum config_obuf_class { CONFIG_OBUF_NORMAL = 0, CONFIG_OBUF_REPLICA, CONFIG_OBUF_PUBSUB };
+
+/* Fills every directive with its default. */
+void config_defaults(struct config *c);
+
+/* Applies one directive with its arguments (argv[0] is the name). `runtime`
+ * is true for CONFIG SET, which refuses immutable directives. On error,
+ * returns -1 with Redis's reason text in err (e.g. "argument must be between
+ * 1 and 500 inclusive"); on an unknown name or wrong count, returns -2. */
+int config_apply(struct config *c, int argc, const char *const *argv, const size_t *lens,
+		 bool runtime, char *err, size_t errlen);
+
+/* Applies a redis.conf-style text: one directive per line, '#' comments,
+ * quoting as inline commands. On error returns -1 and writes
+ * "line N: <reason>" to err. */
+int config_load(struct config *c, const char *text, size_t len, char *err, size_t errlen);
+
+/* Calls fn for every directive whose name matches the glob pattern, with its
+ * value formatted as CONFIG GET shows it. */
+typedef void (*config_get_fn)(void *arg, const char *name, const char *value, size_t vlen);
+void config_get(const struct config *c, const char *pat, size_t plen, config_get_fn fn, void *arg);
+/* Whether name (exact, case-insensitive) is a directive. */
+bool config_exists(const char *name, size_t len);
+/* Whether name is a directive that CONFIG SET may change. */
+bool config_mutable(const char *name, size_t len);
+
+/* Names, for --help. */
+void config_each_name(void (*fn)(void *arg, const char *name, const char *help), void *arg);
+
+/* Effective output-buffer hard limit of a normal client. */
+long long config_obuf_hard(const struct config *c);
+
+#endif

@@ -1,0 +1,110 @@
+/* kv.h: one key with its value, in one allocation.
+ *
+ * Layout: the header, then (only for keys with a TTL) an 8-byte expire time
+ * and a 4-byte position in the keyspace's TTL index, then the key bytes, then
+ * the value: 8 bytes of int64 (KV_INT), a `struct val *` (KV_REF), or the
+ * bytes themselves (KV_EMB, KV_RAW). The entry is the hash chain link itself,
+ * so a key costs one allocation and one bucket pointer.
+ *
+ * A value of VAL_REF_MIN bytes or more is a refcounted val so a reply can
+ * reference it; smaller values are copied into replies, so an entry may be
+ * rewritten or moved (realloc) at any time. KV_EMB and KV_RAW differ only in
+ * what OBJECT ENCODING reports, which follows Redis's rules. */
+#ifndef CAIRN_KV_H
+#define CAIRN_KV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+struct val;
+
+enum kv_type { KV_STRING = 0 };
+enum kv_enc { KV_INT = 0, KV_EMB, KV_RAW, KV_REF };
+
+#define KV_F_TTL 0x1u
+/* An integer that is its own object, not one of Redis's shared integers:
+ * OBJECT REFCOUNT is 1 whatever its value (a COPY, as dupStringObject). */
+#define KV_F_NOSHARE 0x2u
+#define KV_LRU_BITS 24
+#define KV_LRU_MAX ((1u << KV_LRU_BITS) - 1)
+
+struct kv {
+	struct kv *next;
+	uint32_t hash; /* low 32 bits of the key's hash */
+	uint32_t klen;
+	uint32_t vlen; /* KV_EMB/KV_RAW: inline value length */
+	uint32_t lru : KV_LRU_BITS;
+	uint32_t type : 3;
+	uint32_t enc : 3;
+	uint32_t flags : 2;
+	char data[];
+};
+
+#define KV_TTL_BYTES 12
+
+static inline bool kv_has_ttl(const struct kv *e)
+{
+	return (e->flags & KV_F_TTL) != 0;
+}
+
+static inline const char *kv_key(const struct kv *e)
+{
+	return e->data + (kv_has_ttl(e) ? KV_TTL_BYTES : 0);
+}
+
+static inline char *kv_vptr(struct kv *e)
+{
+	return e->data + (kv_has_ttl(e) ? KV_TTL_BYTES : 0) + e->klen;
+}
+
+static inline const char *kv_cvptr(const struct kv *e)
+{
+	return e->data + (kv_has_ttl(e) ? KV_TTL_BYTES : 0) + e->klen;
+}
+
+/* Expire time in ms since the epoch; only for kv_has_ttl(). */
+static inline int64_t kv_expire(const struct kv *e)
+{
+	int64_t t;
+	memcpy(&t, e->data, 8);
+	return t;
+}
+
+static inline void kv_set_expire_field(struct kv *e, int64_t t)
+{
+	memcpy(e->data, &t, 8);
+}
+
+static inline uint32_t kv_ttl_pos(const struct kv *e)
+{
+	uint32_t p;
+	memcpy(&p, e->data + 8, 4);
+	return p;
+}
+
+static inline void kv_set_ttl_pos(struct kv *e, uint32_t p)
+{
+	memcpy(e->data + 8, &p, 4);
+}
+
+static inline long long kv_int(const struct kv *e)
+{
+	long long v;
+	memcpy(&v, kv_cvptr(e), 8);
+	return v;
+}
+
+static inline struct val *kv_ref(const struct kv *e)
+{
+	struct val *v;
+	memcpy(&v, kv_cvptr(e), sizeof(v));
+	return v;
+}
+
+static inline bool kv_key_eq(const struct kv *e, const char *key, size_t klen)
+{
+	return e->klen == klen && memcmp(kv_key(e), key, klen) == 0;
+}
+
+#endif

@@ -1,0 +1,97 @@
+/* limits.h: every named limit of the node, in one place.
+ *
+ * Protocol limits match Redis 7 (networking.c, server.h) unless a comment says
+ * otherwise. Sizes are bytes. Static assertions tie the constants together so
+ * that changing one cannot silently break an assumption made by another. */
+#ifndef CAIRN_LIMITS_H
+#define CAIRN_LIMITS_H
+
+#include <limits.h>
+#include <stdint.h>
+
+/* An unterminated inline line, multibulk count line or bulk header may grow to
+ * this size before it is a protocol error (Redis PROTO_INLINE_MAX_SIZE). */
+#define PROTO_INLINE_MAX 65536
+/* A multibulk count above this is "invalid multibulk length". */
+#define PROTO_ARGC_MAX INT_MAX
+/* Counts and lengths are at most this many characters (Redis LONG_STR_SIZE-1). */
+#define PROTO_NUM_CHARS_MAX 20
+/* A bulk of at least this size takes the bigbulk path (Redis PROTO_MBULK_BIG_ARG). */
+#define PROTO_BIGBULK_MIN 32768
+/* Before authentication: at most this many arguments, and bulks of at most
+ * this size, and a query buffer of at most PROTO_UNAUTH_QBUF_MAX. */
+#define PROTO_UNAUTH_ARGC_MAX 10
+#define PROTO_UNAUTH_BULK_MAX 16384
+#define PROTO_UNAUTH_QBUF_MAX (1024 * 1024)
+/* Defaults of the configurable limits. */
+#define PROTO_BULK_MAX_DEFAULT (512LL * 1024 * 1024)
+#define PROTO_BULK_MAX_MIN (1024LL * 1024)
+/* proto-max-bulk-len is capped so that value lengths fit 32 bits. */
+#define PROTO_BULK_MAX_MAX (4LL * 1024 * 1024 * 1024 - 16)
+#define QUERY_BUF_LIMIT_DEFAULT (1024LL * 1024 * 1024)
+#define QUERY_BUF_LIMIT_MIN (1024LL * 1024)
+
+/* Outstanding bigbulk reservations (exactly-sized buffers not yet filled) of
+ * one shard. Past this, a big body grows with the bytes that really arrive. */
+#define BIGBULK_RESERVE_MAX_DEFAULT (64LL * 1024 * 1024)
+/* A body that cannot reserve starts with this much and doubles. */
+#define BIGBULK_GROW_START (64 * 1024)
+
+/* Connections. */
+#define CONN_MAX_DEFAULT 10000
+#define CONN_MAX_MAX 100000
+/* Arguments parsed per command start with this much room and double. */
+#define CONN_ARGV_START 16
+/* The unparsed tail of a connection starts at this capacity. */
+#define CONN_QBUF_START 1024
+
+/* Output: replies are appended to chunks of this size; a value of at least
+ * VAL_REF_MIN bytes is referenced, not copied. At most OBUF_IOV_MAX pieces go
+ * into one writev. */
+#define OBUF_CHUNK_SIZE 16384
+#define OBUF_IOV_MAX 64
+#define VAL_REF_MIN 4096
+/* Default output-buffer limit of a normal client (Redis has none by default;
+ * every limit here is finite). 0 in the config means this default. */
+#define OBUF_LIMIT_DEFAULT (1024LL * 1024 * 1024)
+
+/* Provided receive buffers per shard. */
+#define IO_BUF_SIZE 16384
+#define IO_BUF_COUNT 256
+/* Completions reaped per step. */
+#define IO_REAP_MAX 256
+/* Bits of user_data the core may use; the backends keep the rest. */
+#define IO_USER_DATA_BITS 56
+
+/* Keyspace. */
+#define DICT_SIZE_MIN 4
+/* Buckets visited per incremental rehash step, and empty buckets skipped. */
+#define DICT_REHASH_STEP 1
+#define DICT_REHASH_EMPTY_VISITS 10
+/* Active expiry, as Redis's slow cycle: keys sampled per loop, and the share
+ * of stale keys in a loop above which the cycle goes on. (Redis bounds a
+ * cycle by time; cairn bounds it by keys examined, SHARD_CRON_EXPIRE_KEYS,
+ * so that the simulator replays it exactly.) */
+#define EXPIRE_SAMPLE_PER_LOOP 20
+#define EXPIRE_STALE_PERCENT 10
+/* Timer frequency (Redis hz). */
+#define HZ_DEFAULT 10
+#define HZ_MIN 1
+#define HZ_MAX 500
+
+/* Misc. */
+#define LOG_LINE_MAX 1024
+#define SCAN_COUNT_MAX 100000
+#define LONG_DOUBLE_CHARS_MAX 5120
+
+_Static_assert(PROTO_UNAUTH_BULK_MAX < PROTO_BIGBULK_MIN,
+	       "an unauthenticated bulk must never take the bigbulk path");
+_Static_assert(VAL_REF_MIN <= PROTO_BIGBULK_MIN,
+	       "a bigbulk value must always be stored as a refcounted buffer");
+_Static_assert(IO_BUF_SIZE >= 4096 && IO_BUF_COUNT <= 32768, "provided buffer ring size");
+_Static_assert((IO_BUF_COUNT & (IO_BUF_COUNT - 1)) == 0, "buffer ring is a power of two");
+_Static_assert(OBUF_CHUNK_SIZE >= 512, "a chunk holds any small reply header");
+_Static_assert(PROTO_BULK_MAX_DEFAULT <= PROTO_BULK_MAX_MAX, "bulk default within range");
+_Static_assert(PROTO_BULK_MAX_MAX < UINT32_MAX, "value lengths fit 32 bits");
+
+#endif

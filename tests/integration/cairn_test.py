@@ -1,0 +1,117 @@
+"""Shared helpers for integration tests (not a test itself).
+
+Each test starts its own cairn-node (or redis-server) on a loopback port it
+picks, talks to it with real clients, and stops it by its PID. The node
+binary comes from $CAIRN_NODE (set by ctest), else build/cairn-node.
+"""
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NODE = os.environ.get("CAIRN_NODE", os.path.join(ROOT, "build", "cairn-node"))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited with %d before listening" % proc.returncode)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("server did not listen on %d" % port)
+
+
+class Server:
+    """A server process on a free port. Use as a context manager."""
+
+    def __init__(self, argv, port):
+        self.port = port
+        self.log = tempfile.NamedTemporaryFile(prefix="cairn-test-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_port(port, self.proc)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def client(self, **kw):
+        import redis
+        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
+
+    def raw(self, timeout=5):
+        """A raw socket to the server."""
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+    def log_text(self):
+        with open(self.log.name, errors="replace") as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=10, check=True):
+        """SIGTERM, wait; returns the exit code. With check, anything but a
+        clean exit (0) fails the test and shows the server's log: under
+        ASan/UBSan/LSan, a report makes the exit code non-zero."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        code = self.proc.returncode
+        if check and code != 0 and not getattr(self, "_checked", False):
+            self._checked = True
+            raise AssertionError("server exited with %d; its log:\n%s" % (code, self.log_text()))
+        return code
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop(check=exc[0] is None)
+        try:
+            os.unlink(self.log.name)
+        except OSError:
+            pass
+
+
+def cairn(*args):
+    """Starts cairn-node with extra flags (e.g. "--requirepass", "pw")."""
+    port = free_port()
+    return Server([NODE, "--port", str(port), "--bind", "127.0.0.1"] + list(args), port)
+
+
+def redis_server(*args):
+    """Starts Debian's redis-server the way the differential test does."""
+    port = free_port()
+    return Server(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                   "--databases", "1", "--save", "", "--appendonly", "no",
+                   "--enable-debug-command", "yes"] + list(args), port)
+
+
+def recv_reply(sock, timeout=5):
+    """Reads until at least one CRLF-terminated line is in; returns bytes."""
+    sock.settimeout(timeout)
+    data = b""
+    while b"\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data

@@ -1,0 +1,699 @@
+/* test_dict.c: unit tests of the keyspace hash table (node/dict.c).
+ *
+ * Goal: inserts, finds and unlinks stay correct through incremental
+ * rehashing in both directions; dict_rehash() makes bounded progress per
+ * step; dict_scan() returns every element that is present for the whole scan
+ * at least once, while the table grows and shrinks between calls;
+ * dict_random() returns only present entries and reaches all of them; the
+ * tables' memory is accounted and given back.
+ *
+ * Method: entries are struct kv built by hand (no TTL, a 4-byte key holding
+ * the entry's id), hashed with hash_bytes or with a constant to force one
+ * long chain. A presence array is the model; verify() walks both tables and
+ * checks every entry's bucket, the moved-bucket invariant, the counts, and
+ * that the table holds exactly the model's entries, each once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dict.h"
+#include "hash.h"
+#include "kv.h"
+#include "limits.h"
+#include "mem.h"
+
+#define SEED 0x5eedull
+
+struct pool {
+	uint32_t cap;
+	struct kv **e;  /* by id; allocated on first use */
+	bool *in;       /* the model: entry id is in the dict */
+	uint32_t *seen; /* scratch for verify and scans */
+	uint64_t present;
+	bool collide; /* every entry has the same hash */
+};
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void pool_init(struct pool *p, uint32_t cap, bool collide)
+{
+	memset(p, 0, sizeof(*p));
+	p->cap = cap;
+	p->e = calloc(cap, sizeof(*p->e));
+	p->in = calloc(cap, sizeof(*p->in));
+	p->seen = calloc(cap, sizeof(*p->seen));
+	assert_non_null(p->e);
+	assert_non_null(p->in);
+	assert_non_null(p->seen);
+	p->collide = collide;
+}
+
+static void pool_fini(struct pool *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < p->cap; i++)
+		free(p->e[i]);
+	free(p->e);
+	free(p->in);
+	free(p->seen);
+}
+
+static uint32_t id_of(const struct kv *e)
+{
+	uint32_t id;
+
+	assert_int_equal(e->klen, 4);
+	memcpy(&id, kv_key(e), 4);
+	return id;
+}
+
+static uint32_t hash_of(const struct pool *p, uint32_t id)
+{
+	return p->collide ? 0x9e3779b9u : (uint32_t)hash_bytes(&id, 4, SEED);
+}
+
+static struct kv *entry(struct pool *p, uint32_t id)
+{
+	struct kv *e = p->e[id];
+
+	if (e == NULL) {
+		e = calloc(1, sizeof(*e) + 4);
+		assert_non_null(e);
+		e->klen = 4;
+		e->hash = hash_of(p, id);
+		memcpy(e->data, &id, 4);
+		p->e[id] = e;
+	}
+	return e;
+}
+
+static struct kv **find(struct dict *d, struct pool *p, uint32_t id, int *table)
+{
+	return dict_find(d, (const char *)&id, 4, hash_of(p, id), table);
+}
+
+static void add(struct dict *d, struct pool *p, uint32_t id)
+{
+	assert_false(p->in[id]);
+	assert_null(find(d, p, id, NULL));
+	dict_insert(d, entry(p, id));
+	p->in[id] = true;
+	p->present++;
+}
+
+static void del(struct dict *d, struct pool *p, uint32_t id)
+{
+	int table = -1;
+	struct kv **link = find(d, p, id, &table);
+
+	assert_true(p->in[id]);
+	assert_non_null(link);
+	assert_ptr_equal(*link, p->e[id]);
+	assert_ptr_equal(dict_unlink(d, link, table), p->e[id]);
+	p->in[id] = false;
+	p->present--;
+}
+
+/* Walks both tables: bucket of every entry, moved buckets empty, counts,
+ * and exactly the model's entries, each once. */
+static void verify(const struct dict *d, struct pool *p)
+{
+	uint64_t i, n;
+	int t;
+
+	memset(p->seen, 0, p->cap * sizeof(*p->seen));
+	for (t = 0; t <= 1; t++) {
+		n = 0;
+		if (d->size[t] == 0) {
+			assert_null(d->t[t]);
+			assert_int_equal(d->used[t], 0);
+			continue;
+		}
+		assert_int_equal(d->size[t] & (d->size[t] - 1), 0);
+		for (i = 0; i < d->size[t]; i++) {
+			const struct kv *e;
+			if (t == 0 && d->rehash >= 0 && (int64_t)i < d->rehash)
+				assert_null(d->t[0][i]);
+			for (e = d->t[t][i]; e != NULL; e = e->next) {
+				uint32_t id = id_of(e);
+				assert_int_equal(e->hash & (d->size[t] - 1), i);
+				assert_true(id < p->cap && p->in[id]);
+				assert_int_equal(p->seen[id]++, 0);
+				n++;
+			}
+		}
+		assert_int_equal(n, d->used[t]);
+	}
+	assert_true(d->rehash >= 0 || d->size[1] == 0);
+	assert_int_equal(dict_size(d), p->present);
+	assert_int_equal(dict_mem(d), d->mem->used);
+}
+
+/* ---- insert, find, unlink ---- */
+
+static void test_insert_find_unlink_100k(void **state)
+{
+	const uint32_t n = 100000;
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	uint32_t id;
+
+	(void)state;
+	pool_init(&p, n, false);
+	dict_init(&d, &m);
+	assert_null(find(&d, &p, 1, NULL));
+	for (id = 0; id < n; id++) {
+		add(&d, &p, id);
+		if (id % 9973 == 0)
+			verify(&d, &p);
+	}
+	verify(&d, &p);
+	for (id = 0; id < n; id++) {
+		int table = -1;
+		struct kv **link = find(&d, &p, id, &table);
+		assert_non_null(link);
+		assert_ptr_equal(*link, p.e[id]);
+		assert_true(table == 0 || (table == 1 && d.rehash >= 0));
+	}
+	for (id = 0; id < n; id += 2) {
+		del(&d, &p, id);
+		if (id % 9974 == 0)
+			verify(&d, &p);
+	}
+	verify(&d, &p);
+	for (id = 0; id < n; id++) {
+		struct kv **link = find(&d, &p, id, NULL);
+		assert_true((link != NULL) == p.in[id]);
+	}
+	for (id = 1; id < n; id += 2)
+		del(&d, &p, id);
+	assert_int_equal(dict_size(&d), 0);
+	assert_null(find(&d, &p, 3, NULL));
+	verify(&d, &p);
+	/* Reinsert after emptying, then free the tables. */
+	add(&d, &p, 7);
+	assert_non_null(find(&d, &p, 7, NULL));
+	dict_free_tables(&d);
+	assert_int_equal(m.used, 0);
+	assert_int_equal(dict_size(&d), 0);
+	pool_fini(&p);
+}
+
+/* One long chain: unlinking from its middle and moving it while rehashing. */
+static void test_one_chain(void **state)
+{
+	const uint32_t n = 3000;
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	uint32_t id;
+
+	(void)state;
+	pool_init(&p, n, true);
+	dict_init(&d, &m);
+	for (id = 0; id < n; id++)
+		add(&d, &p, id);
+	verify(&d, &p);
+	for (id = 1; id < n; id += 3)
+		del(&d, &p, id);
+	verify(&d, &p);
+	for (id = 0; id < n; id++)
+		assert_true((find(&d, &p, id, NULL) != NULL) == p.in[id]);
+	while (dict_rehash(&d, 100))
+		;
+	verify(&d, &p);
+	dict_free_tables(&d);
+	assert_int_equal(m.used, 0);
+	pool_fini(&p);
+}
+
+/* ---- rehash progress ---- */
+
+/* Grows to size and waits for the end of any rehash. */
+static void fill_settled(struct dict *d, struct pool *p, uint32_t from, uint32_t to)
+{
+	uint32_t id;
+
+	for (id = from; id < to; id++)
+		add(d, p, id);
+	while (dict_rehash(d, 1000))
+		;
+	assert_int_equal(d->rehash, -1);
+}
+
+static void test_rehash_grow_steps(void **state)
+{
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	uint64_t steps = 0, old_size;
+
+	(void)state;
+	pool_init(&p, 5000, false);
+	dict_init(&d, &m);
+	fill_settled(&d, &p, 0, 1024);
+	old_size = d.size[0];
+	assert_int_equal(old_size, 1024);
+	/* The next insert starts a grow; the new entry goes to the new table. */
+	add(&d, &p, 1024);
+	assert_true(d.rehash >= 0);
+	assert_int_equal(d.size[1], 2048);
+	assert_int_equal(d.used[1], 1);
+	verify(&d, &p);
+	for (;;) {
+		int64_t before = d.rehash;
+		uint64_t used0 = d.used[0];
+		bool more = dict_rehash(&d, 1);
+		steps++;
+		assert_int_equal(dict_size(&d), p.present);
+		verify(&d, &p);
+		if (!more)
+			break;
+		/* One bucket moved after at most 9 empty ones, or 10 empty ones
+		 * visited and nothing moved. */
+		if (d.used[0] < used0)
+			assert_true(d.rehash - before >= 1 && d.rehash - before <= 10);
+		else
+			assert_int_equal(d.rehash - before, DICT_REHASH_EMPTY_VISITS);
+	}
+	assert_true(steps <= old_size);
+	assert_int_equal(d.rehash, -1);
+	assert_int_equal(d.size[0], 2048);
+	assert_int_equal(d.size[1], 0);
+	assert_false(dict_rehash(&d, 1)); /* nothing to do */
+	dict_free_tables(&d);
+	pool_fini(&p);
+}
+
+/* Shrinking: a sparse old table makes steps that only skip empty buckets. */
+static void test_rehash_shrink_steps(void **state)
+{
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	uint32_t id;
+	uint64_t empty_steps = 0;
+
+	(void)state;
+	pool_init(&p, 20000, false);
+	dict_init(&d, &m);
+	fill_settled(&d, &p, 0, 16384);
+	for (id = 0; id < 16384; id++)
+		if (id % 128 != 0)
+			del(&d, &p, id);
+	while (dict_rehash(&d, 1000))
+		;
+	dict_try_shrink(&d);
+	assert_true(d.rehash >= 0);
+	assert_int_equal(d.size[1], 128);
+	verify(&d, &p);
+	for (;;) {
+		int64_t before = d.rehash;
+		uint64_t used0 = d.used[0];
+		if (!dict_rehash(&d, 1))
+			break;
+		if (d.used[0] == used0) {
+			assert_int_equal(d.rehash - before, DICT_REHASH_EMPTY_VISITS);
+			empty_steps++;
+		}
+	}
+	assert_true(empty_steps > 0);
+	verify(&d, &p);
+	assert_int_equal(d.size[0], 128);
+	/* Not under 10% full: no shrink. */
+	dict_try_shrink(&d);
+	assert_int_equal(d.rehash, -1);
+	/* Emptied: the table itself goes. */
+	for (id = 0; id < 16384; id += 128)
+		del(&d, &p, id);
+	dict_try_shrink(&d);
+	assert_int_equal(d.size[0], 0);
+	assert_int_equal(m.used, 0);
+	add(&d, &p, 5);
+	verify(&d, &p);
+	dict_free_tables(&d);
+	pool_fini(&p);
+}
+
+/* Shrinking starts under 10% fill, Redis's HASHTABLE_MIN_FILL: with 1024
+ * buckets, at 102 entries and not at 103. */
+static void test_shrink_threshold(void **state)
+{
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	uint32_t id;
+
+	(void)state;
+	pool_init(&p, 1024, false);
+	dict_init(&d, &m);
+	fill_settled(&d, &p, 0, 1024);
+	assert_int_equal(d.size[0], 1024);
+	for (id = 1023; id >= 103; id--)
+		del(&d, &p, id);
+	dict_try_shrink(&d);
+	assert_int_equal(d.rehash, -1);
+	assert_int_equal(d.size[0], 1024);
+	del(&d, &p, 102);
+	dict_try_shrink(&d);
+	assert_true(d.rehash >= 0);
+	assert_int_equal(d.size[1], 128);
+	verify(&d, &p);
+	dict_free_tables(&d);
+	pool_fini(&p);
+}
+
+/* ---- scan ---- */
+
+struct scan_ctx {
+	struct pool *p;
+	uint64_t calls;
+};
+
+static void scan_fn(void *arg, struct kv *e)
+{
+	struct scan_ctx *c = arg;
+	uint32_t id = id_of(e);
+
+	assert_true(c->p->in[id]); /* never an entry that is not there */
+	c->p->seen[id]++;
+	c->calls++;
+}
+
+/* A table that does not change: each entry exactly once. */
+static void test_scan_stable_exactly_once(void **state)
+{
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	struct scan_ctx c = { .p = &p };
+	uint64_t cursor = 0, i;
+
+	(void)state;
+	pool_init(&p, 1000, false);
+	dict_init(&d, &m);
+	assert_int_equal(dict_scan(&d, 0, scan_fn, &c), 0); /* empty */
+	fill_settled(&d, &p, 0, 1000);
+	memset(p.seen, 0, p.cap * sizeof(*p.seen));
+	do {
+		cursor = dict_scan(&d, cursor, scan_fn, &c);
+	} while (cursor != 0);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(p.seen[i], 1);
+	dict_free_tables(&d);
+	pool_fini(&p);
+}
+
+/* One scan while the table changes between calls. Ids [0, stable) are there
+ * for the whole scan; the rest come and go in batches that make the table
+ * grow and shrink. Counts the size changes in each direction. */
+static void scan_under_churn(uint64_t seed, uint32_t stable, uint32_t churn, unsigned *grows,
+			     unsigned *shrinks)
+{
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	struct scan_ctx c = { .p = &p };
+	uint64_t cursor = 0, x = seed, last_size;
+	uint32_t id;
+
+	pool_init(&p, stable + churn, false);
+	dict_init(&d, &m);
+	for (id = 0; id < stable; id++)
+		add(&d, &p, id);
+	memset(p.seen, 0, p.cap * sizeof(*p.seen));
+	last_size = d.size[0];
+	do {
+		uint64_t r = xorshift(&x);
+		uint32_t k, batch = (uint32_t)(r >> 8) % (churn / 4 + 1);
+		cursor = dict_scan(&d, cursor, scan_fn, &c);
+		switch (r % 4) {
+		case 0: /* grow */
+			for (k = 0; k < batch; k++) {
+				id = stable + (uint32_t)(xorshift(&x) % churn);
+				if (!p.in[id])
+					add(&d, &p, id);
+			}
+			break;
+		case 1: /* shrink */
+			for (id = stable; id < stable + churn; id++)
+				if (p.in[id] && xorshift(&x) % 8 != 0)
+					del(&d, &p, id);
+			dict_try_shrink(&d);
+			break;
+		case 2: dict_rehash(&d, 1 + (unsigned)(r >> 40) % 8); break;
+		default: break;
+		}
+		*grows += d.size[0] > last_size;
+		*shrinks += d.size[0] < last_size;
+		last_size = d.size[0];
+	} while (cursor != 0);
+	for (id = 0; id < stable; id++)
+		if (p.seen[id] == 0)
+			fail_msg("seed %llu: stable entry %u never returned",
+				 (unsigned long long)seed, id);
+	verify(&d, &p);
+	dict_free_tables(&d);
+	pool_fini(&p);
+}
+
+static void test_scan_under_churn(void **state)
+{
+	unsigned grows = 0, shrinks = 0;
+	uint64_t seed;
+
+	(void)state;
+	for (seed = 1; seed <= 60; seed++)
+		scan_under_churn(seed * 0x9e3779b97f4a7c15ull, 300, 6000, &grows, &shrinks);
+	for (seed = 1; seed <= 20; seed++)
+		scan_under_churn(seed * 0x2545f4914f6cdd1dull, 4, 200, &grows, &shrinks);
+	/* The table really did grow and shrink under the scans (about 3000
+	 * times each with these seeds). */
+	assert_true(grows > 500);
+	assert_true(shrinks > 500);
+}
+
+/* ---- random ---- */
+
+static uint64_t rnd_xorshift(void *arg)
+{
+	return xorshift(arg);
+}
+
+static uint64_t rnd_zero(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static void test_random_covers_small_table(void **state)
+{
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	uint64_t x = 99;
+	uint32_t id;
+	int i;
+
+	(void)state;
+	pool_init(&p, 10, false);
+	dict_init(&d, &m);
+	assert_null(dict_random(&d, rnd_xorshift, &x));
+	fill_settled(&d, &p, 0, 10);
+	memset(p.seen, 0, p.cap * sizeof(*p.seen));
+	for (i = 0; i < 20000; i++) {
+		struct kv *e = dict_random(&d, rnd_xorshift, &x);
+		assert_non_null(e);
+		id = id_of(e);
+		assert_true(p.in[id]);
+		p.seen[id]++;
+	}
+	for (id = 0; id < 10; id++)
+		assert_true(p.seen[id] > 500); /* 2000 expected each */
+	dict_free_tables(&d);
+	pool_fini(&p);
+}
+
+/* While entries come and go and the table resizes, every pick is present. */
+static void test_random_only_present(void **state)
+{
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	uint64_t x = 7, picks = 0;
+	int i;
+
+	(void)state;
+	pool_init(&p, 4096, false);
+	dict_init(&d, &m);
+	for (i = 0; i < 200000; i++) {
+		uint32_t id = (uint32_t)(xorshift(&x) % 4096);
+		struct kv *e;
+		if (p.in[id])
+			del(&d, &p, id);
+		else if (i % 50000 < 30000)
+			add(&d, &p, id);
+		if (i % 1000 == 0)
+			dict_try_shrink(&d);
+		e = dict_random(&d, rnd_xorshift, &x);
+		assert_true((e == NULL) == (p.present == 0));
+		if (e != NULL) {
+			assert_true(p.in[id_of(e)]);
+			picks++;
+		}
+	}
+	verify(&d, &p);
+	assert_true(picks > 100000);
+	dict_free_tables(&d);
+	pool_fini(&p);
+}
+
+static bool in_table1(const struct dict *d, const struct kv *e)
+{
+	const struct kv *c;
+
+	if (d->rehash < 0)
+		return false;
+	for (c = d->t[1][e->hash & (d->size[1] - 1)]; c != NULL; c = c->next)
+		if (c == e)
+			return true;
+	return false;
+}
+
+/* Halfway through a rehash, picks come from both tables. */
+static void test_random_during_rehash(void **state)
+{
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	uint64_t x = 3;
+	unsigned from1 = 0, picks = 0;
+	int i;
+
+	(void)state;
+	pool_init(&p, 32769, false);
+	dict_init(&d, &m);
+	fill_settled(&d, &p, 0, 32768);
+	add(&d, &p, 32768);
+	while (d.used[1] < d.used[0])
+		dict_rehash(&d, 1);
+	for (i = 0; i < 4000; i++) {
+		struct kv *e = dict_random(&d, rnd_xorshift, &x);
+		assert_true(d.rehash >= 0);
+		assert_true(p.in[id_of(e)]);
+		from1 += in_table1(&d, e);
+		picks++;
+	}
+	/* About half from each table. */
+	assert_true(from1 > picks / 3 && from1 < picks - picks / 3);
+	dict_free_tables(&d);
+	pool_fini(&p);
+}
+
+/* A source that always names the same empty bucket cannot make a pick
+ * loop forever or return a stale entry. */
+static void test_random_adversarial_source(void **state)
+{
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	uint32_t id;
+	struct kv *e;
+
+	(void)state;
+	pool_init(&p, 4096, false);
+	dict_init(&d, &m);
+	fill_settled(&d, &p, 0, 4096);
+	for (id = 0; id < 4096; id++)
+		if (id != 4000)
+			del(&d, &p, id);
+	assert_null(d.t[0][0]);
+	e = dict_random(&d, rnd_zero, NULL);
+	assert_ptr_equal(e, p.e[4000]);
+	dict_free_tables(&d);
+	pool_fini(&p);
+}
+
+/* ---- each ---- */
+
+struct each_ctx {
+	struct pool *p;
+	bool free_it;
+};
+
+static void each_fn(void *arg, struct kv *e)
+{
+	struct each_ctx *c = arg;
+	uint32_t id = id_of(e);
+
+	assert_true(c->p->in[id]);
+	c->p->seen[id]++;
+	if (c->free_it) {
+		c->p->e[id] = NULL;
+		free(e);
+	}
+}
+
+static void test_each(void **state)
+{
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	struct each_ctx c = { .p = &p };
+	uint32_t id;
+
+	(void)state;
+	pool_init(&p, 3000, false);
+	dict_init(&d, &m);
+	for (id = 0; id < 2049; id++)
+		add(&d, &p, id);
+	assert_true(d.rehash >= 0); /* both tables hold entries */
+	memset(p.seen, 0, p.cap * sizeof(*p.seen));
+	dict_each(&d, each_fn, &c);
+	for (id = 0; id < 2049; id++)
+		assert_int_equal(p.seen[id], 1);
+	/* fn may free the entry it is given. */
+	memset(p.seen, 0, p.cap * sizeof(*p.seen));
+	c.free_it = true;
+	dict_each(&d, each_fn, &c);
+	for (id = 0; id < 2049; id++)
+		assert_int_equal(p.seen[id], 1);
+	dict_free_tables(&d);
+	assert_int_equal(m.used, 0);
+	pool_fini(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_insert_find_unlink_100k),
+		cmocka_unit_test(test_one_chain),
+		cmocka_unit_test(test_rehash_grow_steps),
+		cmocka_unit_test(test_rehash_shrink_steps),
+		cmocka_unit_test(test_shrink_threshold),
+		cmocka_unit_test(test_scan_stable_exactly_once),
+		cmocka_unit_test(test_scan_under_churn),
+		cmocka_unit_test(test_random_covers_small_table),
+		cmocka_unit_test(test_random_only_present),
+		cmocka_unit_test(test_random_during_rehash),
+		cmocka_unit_test(test_random_adversarial_source),
+		cmocka_unit_test(test_each),
+	};
+
+	return cmocka_run_group_tests_name("dict", tests, NULL, NULL);
+}
