@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$1"
 command -v clang-format >/dev/null || { echo "clang-format not installed"; exit 77; }
-files=$(find node sim fuzz tests -name '*.[ch]' 2>/dev/null | sort)
+dirs=$(for d in node sim fuzz tests; do if [ -d "$d" ]; then echo "$d"; fi; done)
+files=$(find $dirs -name '*.[ch]' | sort)
 clang-format --dry-run --Werror $files
 echo "ok: $(echo "$files" | wc -w) files formatted"

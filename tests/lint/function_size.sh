@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$1"
 LIMIT=70
-files=$(find node sim fuzz -name '*.c' 2>/dev/null | sort)
+dirs=$(for d in node sim fuzz; do if [ -d "$d" ]; then echo "$d"; fi; done)
+files=$(find $dirs -name '*.c' | sort)
 awk -v limit="$LIMIT" '
 	FNR == 1 { prev = "" }
 	/^\{$/ { start = FNR; name = prev }
