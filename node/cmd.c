@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "keyspace.h"
 #include "mem.h"
 #include "reply.h"
+#include "route.h"
 #include "shard.h"
 #include "stats.h"
 #include "util.h"
@@ -163,8 +165,6 @@ void cmd_dispatch(struct cmd_ctx *c)
 {
 	struct shard *sh = c->sh;
 	const struct cmd *cmd;
-	uint32_t errors;
-	uint64_t t0;
 
 	assert(c->argc > 0);
 	shard_clock(sh);
@@ -196,19 +196,79 @@ void cmd_dispatch(struct cmd_ctx *c)
 		return;
 	}
 	if (sh->cfg.maxmemory > 0 && (cmd->flags & CMD_DENYOOM) &&
-	    shard_used_memory(sh) > (uint64_t)sh->cfg.maxmemory) {
+	    shard_node_memory(sh) > (uint64_t)sh->cfg.maxmemory) {
 		sh->cstat[cmd->id].rejected++;
 		reply_error(c->r, ERR_OOM);
 		return;
 	}
-	errors = c->r->errors;
-	t0 = io_now_ns(sh->io);
+	if (!route_request(c))
+		cmd_run(c, cmd);
+}
+
+void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
+{
+	struct shard *sh = c->sh;
+	uint32_t errors = c->r->errors;
+	uint64_t t0 = io_now_ns(sh->io);
+
+	c->cmd = cmd;
 	cmd->fn(c);
 	sh->cstat[cmd->id].usec += (io_now_ns(sh->io) - t0) / 1000;
 	sh->cstat[cmd->id].calls++;
 	if (c->r->errors != errors)
 		sh->cstat[cmd->id].failed++;
 	sh->st.commands_processed++;
+}
+
+struct keyspace *cmd_ks(struct cmd_ctx *c, const char *key, size_t klen)
+{
+	const struct shardset *set = c->sh->set;
+	unsigned owner;
+
+	if (set->n == 1)
+		return c->ks;
+	owner = shardset_owner(set, key, klen);
+	if (!c->multi) {
+		/* Routing sent the request where its keys are. */
+		assert(owner == c->sh->id);
+		return c->ks;
+	}
+	assert(set->shards[owner]->locked);
+	return &set->shards[owner]->ks;
+}
+
+unsigned cmd_nshards(const struct cmd_ctx *c)
+{
+	return c->multi ? c->sh->set->n : 1;
+}
+
+struct shard *cmd_shard(const struct cmd_ctx *c, unsigned i)
+{
+	assert(i < cmd_nshards(c));
+	return c->multi ? c->sh->set->shards[i] : c->sh;
+}
+
+bool cmd_parse_cursor(const struct cmd_arg *a, unsigned long long *out)
+{
+	size_t n = strnlen(a->p, a->len), i = 0;
+	bool neg = false;
+	unsigned long long v = 0;
+
+	if (n > 0 && (a->p[0] == '-' || a->p[0] == '+'))
+		neg = a->p[i++] == '-';
+	if (i == n) {
+		/* No digits: strtoul converts nothing and points at the start. */
+		*out = 0;
+		return n == 0;
+	}
+	for (; i < n; i++) {
+		unsigned d = (unsigned)(a->p[i] - '0');
+		if (d > 9 || v > (ULLONG_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = neg ? 0 - v : v;
+	return true;
 }
 
 bool cmd_arg_eq(const struct cmd_arg *a, const char *lit)
@@ -332,12 +392,13 @@ bool cmd_setname_or_reply(struct cmd_ctx *c, const struct cmd_arg *name)
  * OBJECT). */
 struct kv *cmd_lookup_key_notouch(struct cmd_ctx *c, const struct cmd_arg *key)
 {
-	struct kv *e = ks_peek(c->ks, key->p, key->len);
+	struct keyspace *ks = cmd_ks(c, key->p, key->len);
+	struct kv *e = ks_peek(ks, key->p, key->len);
 
 	if (e != NULL)
-		c->ks->st->keyspace_hits++;
+		ks->st->keyspace_hits++;
 	else
-		c->ks->st->keyspace_misses++;
+		ks->st->keyspace_misses++;
 	return e;
 }
 

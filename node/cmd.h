@@ -110,10 +110,25 @@ struct cmd_ctx {
 	struct cmd_arg *argv;
 	int argc;
 	int64_t now_ms; /* command time (wall clock) */
+	bool multi;     /* a transaction: the shards it needs are locked */
 };
 
-/* Runs one request. Checks, calls the handler, counts. */
+/* Runs one request: checks it, routes it (route.c), or runs it here. */
 void cmd_dispatch(struct cmd_ctx *c);
+/* Runs a checked request here: the handler, timed and counted. */
+void cmd_run(struct cmd_ctx *c, const struct cmd *cmd);
+
+/* Where a handler finds its data. A request runs on the shard that owns its
+ * keys, so a single-key handler simply uses c->ks; a multi-key handler asks
+ * cmd_ks() for each key (in a transaction, keys live on several locked
+ * shards). Keyspace-wide handlers walk cmd_nshards() shards: every shard in
+ * a transaction (all are locked), else just this one. */
+struct keyspace *cmd_ks(struct cmd_ctx *c, const char *key, size_t klen);
+unsigned cmd_nshards(const struct cmd_ctx *c);
+struct shard *cmd_shard(const struct cmd_ctx *c, unsigned i);
+/* Parses a SCAN cursor as Redis's parseScanCursorOrReply (strtoul on the C
+ * string: a sign is allowed, "" is 0, anything else refused). */
+bool cmd_parse_cursor(const struct cmd_arg *a, unsigned long long *out);
 
 /* Key positions of a request (for forwarding and COMMAND GETKEYS): fills
  * keys[] with argument indexes, returns the count, or -1 if the request has

@@ -83,9 +83,15 @@ static bool conn_gone(const struct conn *x)
 
 /* "ip:port" of one end of x's socket, or "?:0" as Redis shows when the
  * address cannot be read. */
+/* The shard that owns x (locked, when it is not this one). */
+static struct shard *owner(const struct shard *sh, const struct conn *x)
+{
+	return sh->set->shards[x->shard];
+}
+
 static void sock_name(struct shard *sh, const struct conn *x, bool peer, char *buf)
 {
-	int n = io_sock_name(sh->io, x->sock, peer, buf, CONN_ADDR_MAX);
+	int n = io_sock_name(owner(sh, x)->io, x->sock, peer, buf, CONN_ADDR_MAX);
 
 	if (n < 0) {
 		snprintf(buf, CONN_ADDR_MAX, "?:0");
@@ -161,18 +167,27 @@ static int conn_by_id(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void conn_index_build(struct shard *sh, struct conn_index *ix)
+/* Every live connection of the shards the command covers (all of them,
+ * locked, in a multi-shard node), sorted by id. */
+static void conn_index_build(struct cmd_ctx *c, struct conn_index *ix)
 {
+	size_t total = 1;
+	unsigned s;
 	uint32_t i;
 
-	ix->v = mem_alloc(&sh->mem, ((size_t)sh->nconns + 1) * sizeof(*ix->v));
+	for (s = 0; s < cmd_nshards(c); s++)
+		total += cmd_shard(c, s)->nconns;
+	ix->v = mem_alloc(&c->sh->mem, total * sizeof(*ix->v));
 	ix->n = 0;
-	for (i = 0; i < sh->conn_cap; i++) {
-		struct conn *x = sh->conns[i];
-		if (x == NULL || conn_gone(x))
-			continue;
-		assert(ix->n < sh->nconns);
-		ix->v[ix->n++] = x;
+	for (s = 0; s < cmd_nshards(c); s++) {
+		struct shard *sh = cmd_shard(c, s);
+		for (i = 0; i < sh->conn_cap; i++) {
+			struct conn *x = sh->conns[i];
+			if (x == NULL || conn_gone(x))
+				continue;
+			assert(ix->n < total);
+			ix->v[ix->n++] = x;
+		}
 	}
 	qsort(ix->v, ix->n, sizeof(*ix->v), conn_by_id);
 }
@@ -212,7 +227,7 @@ static void client_list_ids(struct cmd_ctx *c)
 		if (!cmd_arg_ll(c, &c->argv[j], &id, "Invalid client ID"))
 			return;
 	text_init(&t, &c->sh->mem, CONN_LINE_START);
-	conn_index_build(c->sh, &ix);
+	conn_index_build(c, &ix);
 	for (j = 3; j < c->argc; j++) {
 		struct conn *x;
 		bool ok = util_str2ll(c->argv[j].p, c->argv[j].len, &id);
@@ -244,7 +259,7 @@ void cmd_client_list(struct cmd_ctx *c)
 		return;
 	}
 	text_init(&t, &c->sh->mem, CONN_LINE_START);
-	conn_index_build(c->sh, &ix);
+	conn_index_build(c, &ix);
 	for (i = 0; i < ix.n && type_matches(type); i++)
 		client_line(c, &t, ix.v[i]);
 	conn_index_free(c->sh, &ix);
@@ -379,7 +394,7 @@ void cmd_client_kill(struct cmd_ctx *c)
 
 	if (!kill_parse(c, &f))
 		return;
-	conn_index_build(c->sh, &ix);
+	conn_index_build(c, &ix);
 	for (i = 0; i < ix.n; i++) {
 		struct conn *x = ix.v[i];
 		if (!kill_match(c, &f, x))
@@ -387,7 +402,7 @@ void cmd_client_kill(struct cmd_ctx *c)
 		if (x == self)
 			kill_self = true;
 		else
-			conn_close(c->sh, x, true);
+			conn_close(owner(c->sh, x), x, true);
 		killed++;
 	}
 	conn_index_free(c->sh, &ix);

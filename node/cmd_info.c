@@ -95,7 +95,6 @@ static void conn_totals(const struct shard *sh, struct conn_totals *t)
 {
 	uint32_t i, seen = 0;
 
-	memset(t, 0, sizeof(*t));
 	for (i = 0; i < sh->conn_cap; i++) {
 		const struct conn *c = sh->conns[i];
 		size_t om;
@@ -110,10 +109,80 @@ static void conn_totals(const struct shard *sh, struct conn_totals *t)
 	assert(seen == sh->nconns);
 }
 
-static void info_server(struct text *b, struct cmd_ctx *c)
+/* What INFO reports, summed over the shards it covers (every shard, all
+ * locked, in a multi-shard node), so the section writers see one node. */
+struct info_view {
+	struct shard *sh; /* the shard answering: configuration and process */
+	int64_t now_ms;
+	struct stats st;
+	struct errstats es;
+	struct cmd_stat cstat[CMDID_COUNT];
+	struct shard_inst inst;
+	struct conn_totals conns;
+	uint64_t nconns, overhead, dataset, peak, keys, expires, lazy_pending, dirty;
+};
+
+/* Every field of struct stats is a uint64_t counter, so they add up as an
+ * array. */
+_Static_assert(sizeof(struct stats) % sizeof(uint64_t) == 0, "stats are u64 counters");
+
+/* Adds src's counts to dst by code; codes past ERRSTATS_MAX count only in
+ * the total, as in a single shard. */
+static void view_errstats(struct errstats *dst, const struct errstats *src)
 {
-	const struct node_info *ni = node_info(c->sh);
-	int64_t up_s = (c->now_ms - ni->start_ms) / 1000;
+	uint32_t i, j;
+
+	dst->total += src->total;
+	for (i = 0; i < src->n; i++) {
+		for (j = 0; j < dst->n; j++)
+			if (strcmp(dst->e[j].name, src->e[i].name) == 0)
+				break;
+		if (j == dst->n) {
+			if (dst->n == ERRSTATS_MAX)
+				continue;
+			memcpy(dst->e[j].name, src->e[i].name, sizeof(dst->e[j].name));
+			dst->e[j].count = 0;
+			dst->n++;
+		}
+		dst->e[j].count += src->e[i].count;
+	}
+}
+
+static void view_add(struct info_view *v, const struct shard *sh)
+{
+	const uint64_t *from = (const uint64_t *)&sh->st;
+	uint64_t *to = (uint64_t *)&v->st;
+	size_t i;
+
+	for (i = 0; i < sizeof(sh->st) / sizeof(uint64_t); i++)
+		to[i] += from[i];
+	for (i = 0; i < CMDID_COUNT; i++) {
+		v->cstat[i].calls += sh->cstat[i].calls;
+		v->cstat[i].usec += sh->cstat[i].usec;
+		v->cstat[i].rejected += sh->cstat[i].rejected;
+		v->cstat[i].failed += sh->cstat[i].failed;
+	}
+	for (i = 0; i < SHARD_INST_SAMPLES; i++) {
+		v->inst.ops[i] += sh->inst.ops[i];
+		v->inst.in[i] += sh->inst.in[i];
+		v->inst.out[i] += sh->inst.out[i];
+	}
+	view_errstats(&v->es, &sh->es);
+	conn_totals(sh, &v->conns);
+	v->nconns += sh->nconns;
+	v->overhead += sh->mem.used;
+	v->dataset += sh->ks.mem.used;
+	v->peak += sh->mem.peak + sh->ks.mem.peak;
+	v->keys += ks_size(&sh->ks);
+	v->expires += sh->ks.ttl_n;
+	v->lazy_pending += sh->ks.lazy_pending;
+	v->dirty += sh->ks.dirty;
+}
+
+static void info_server(struct text *b, const struct info_view *v)
+{
+	const struct node_info *ni = node_info(v->sh);
+	int64_t up_s = (v->now_ms - ni->start_ms) / 1000;
 	char gcc[32];
 	const struct info_kv kv[] = {
 		KV_S("redis_version", CAIRN_REDIS_VERSION),
@@ -131,13 +200,13 @@ static void info_server(struct text *b, struct cmd_ctx *c)
 		KV_N("process_id", ni->pid),
 		KV_S("process_supervised", "no"),
 		KV_S("run_id", ni->run_id),
-		KV_N("tcp_port", c->sh->cfg.port),
-		KV_N("server_time_usec", io_now_ns(c->sh->io) / 1000),
+		KV_N("tcp_port", v->sh->cfg.port),
+		KV_N("server_time_usec", io_now_ns(v->sh->io) / 1000),
 		KV_N("uptime_in_seconds", up_s),
 		KV_N("uptime_in_days", up_s / 86400),
-		KV_N("hz", c->sh->cfg.hz),
-		KV_N("configured_hz", c->sh->cfg.hz),
-		KV_N("lru_clock", ks_lru_clock(&c->sh->ks)),
+		KV_N("hz", v->sh->cfg.hz),
+		KV_N("configured_hz", v->sh->cfg.hz),
+		KV_N("lru_clock", ks_lru_clock(&v->sh->ks)),
 		KV_S("executable", ni->executable),
 		KV_S("config_file", ni->config_file),
 		KV_N("io_threads_active", 0),
@@ -147,16 +216,16 @@ static void info_server(struct text *b, struct cmd_ctx *c)
 	info_kvs(b, kv, KV_COUNT(kv));
 }
 
-static void info_clients(struct text *b, struct cmd_ctx *c)
+static void info_clients(struct text *b, const struct info_view *v)
 {
 	struct conn_totals t;
 
-	conn_totals(c->sh, &t);
+	t = v->conns;
 	{
 		const struct info_kv kv[] = {
-			KV_N("connected_clients", c->sh->nconns),
+			KV_N("connected_clients", v->nconns),
 			KV_N("cluster_connections", 0),
-			KV_N("maxclients", c->sh->cfg.maxclients),
+			KV_N("maxclients", v->sh->cfg.maxclients),
 			KV_N("client_recent_max_input_buffer", t.qbuf_max),
 			KV_N("client_recent_max_output_buffer", t.obuf_max),
 			KV_N("blocked_clients", 0),
@@ -184,7 +253,7 @@ static void copy_value(void *arg, const char *name, const char *value, size_t vl
 /* Fragmentation lines. cairn allocates with libc malloc, which has no
  * allocator statistics: the "allocator" figures are the accounted bytes
  * (usable sizes) and the process RSS. */
-static void info_memory_frag(struct text *b, struct cmd_ctx *c, const struct mem_facts *m)
+static void info_memory_frag(struct text *b, const struct info_view *v, const struct mem_facts *m)
 {
 	double used = m->used ? (double)m->used : 1;
 	char rss_ratio[32], frag[32];
@@ -206,8 +275,8 @@ static void info_memory_frag(struct text *b, struct cmd_ctx *c, const struct mem
 		KV_N("mem_aof_buffer", 0),
 		KV_S("mem_allocator", "libc"),
 		KV_N("active_defrag_running", 0),
-		KV_N("lazyfree_pending_objects", c->sh->ks.lazy_pending),
-		KV_N("lazyfreed_objects", c->sh->st.lazyfreed_objects),
+		KV_N("lazyfree_pending_objects", v->lazy_pending),
+		KV_N("lazyfreed_objects", v->st.lazyfreed_objects),
 	};
 
 	snprintf(rss_ratio, sizeof(rss_ratio), "%.2f", (double)m->rss / used);
@@ -215,25 +284,24 @@ static void info_memory_frag(struct text *b, struct cmd_ctx *c, const struct mem
 	info_kvs(b, kv, KV_COUNT(kv));
 }
 
-static void info_memory(struct text *b, struct cmd_ctx *c)
+static void info_memory(struct text *b, const struct info_view *v)
 {
-	struct shard *sh = c->sh;
+	struct shard *sh = v->sh;
 	struct io_proc_stats ps;
 	struct mem_facts m;
 	char h_used[32], h_rss[32], h_peak[32], h_sys[32], h_max[32], peak_perc[32], ds_perc[32];
 	char policy[CONFIG_STR_MAX] = "";
 
 	io_proc_stats(sh->io, &ps);
-	conn_totals(sh, &m.conns);
-	m.used = shard_used_memory(sh);
+	m.conns = v->conns;
+	m.used = v->overhead + v->dataset;
 	/* Each account keeps its own peak; their sum bounds the peak of the
 	 * total from above, and is never below what is in use now. */
-	m.peak = sh->mem.peak + sh->ks.mem.peak;
-	m.peak = m.peak > m.used ? m.peak : m.used;
+	m.peak = v->peak > m.used ? v->peak : m.used;
 	m.rss = ps.rss_bytes;
 	m.sysmem = ps.total_system_memory;
-	m.overhead = sh->mem.used;
-	m.dataset = sh->ks.mem.used;
+	m.overhead = v->overhead;
+	m.dataset = v->dataset;
 	assert(m.overhead + m.dataset == m.used);
 	human(h_used, sizeof(h_used), m.used);
 	human(h_rss, sizeof(h_rss), m.rss);
@@ -281,12 +349,12 @@ static void info_memory(struct text *b, struct cmd_ctx *c)
 		};
 		info_kvs(b, kv, KV_COUNT(kv));
 	}
-	info_memory_frag(b, c, &m);
+	info_memory_frag(b, v, &m);
 }
 
 /* cairn does not persist: Redis's values for a server that never saved,
  * with the start-up time as the last save, as Redis reports it. */
-static void info_persistence(struct text *b, struct cmd_ctx *c)
+static void info_persistence(struct text *b, const struct info_view *v)
 {
 	const struct info_kv kv[] = {
 		KV_N("loading", 0),
@@ -297,9 +365,9 @@ static void info_persistence(struct text *b, struct cmd_ctx *c)
 		KV_S("current_fork_perc", "0.00"),
 		KV_N("current_save_keys_processed", 0),
 		KV_N("current_save_keys_total", 0),
-		KV_N("rdb_changes_since_last_save", c->sh->ks.dirty),
+		KV_N("rdb_changes_since_last_save", v->dirty),
 		KV_N("rdb_bgsave_in_progress", 0),
-		KV_N("rdb_last_save_time", c->sh->lastsave_ms / 1000),
+		KV_N("rdb_last_save_time", v->sh->lastsave_ms / 1000),
 		KV_S("rdb_last_bgsave_status", "ok"),
 		KV_N("rdb_last_bgsave_time_sec", -1),
 		KV_N("rdb_current_bgsave_time_sec", -1),
@@ -336,9 +404,9 @@ static uint64_t inst_mean(const uint64_t *samples)
 }
 
 /* The second half of the stats section (fields after keyspace_misses). */
-static void info_stats_tail(struct text *b, struct cmd_ctx *c)
+static void info_stats_tail(struct text *b, const struct info_view *v)
 {
-	const struct stats *st = &c->sh->st;
+	const struct stats *st = &v->st;
 	const struct info_kv kv[] = {
 		KV_N("pubsub_channels", 0),
 		KV_N("pubsub_patterns", 0),
@@ -357,7 +425,7 @@ static void info_stats_tail(struct text *b, struct cmd_ctx *c)
 		KV_N("tracking_total_items", 0),
 		KV_N("tracking_total_prefixes", 0),
 		KV_N("unexpected_error_replies", st->unexpected_error_replies),
-		KV_N("total_error_replies", c->sh->es.total),
+		KV_N("total_error_replies", v->es.total),
 		KV_N("dump_payload_sanitizations", 0),
 		KV_N("total_reads_processed", st->reads_processed),
 		KV_N("total_writes_processed", st->writes_processed),
@@ -373,10 +441,10 @@ static void info_stats_tail(struct text *b, struct cmd_ctx *c)
 	info_kvs(b, kv, KV_COUNT(kv));
 }
 
-static void info_stats(struct text *b, struct cmd_ctx *c)
+static void info_stats(struct text *b, const struct info_view *v)
 {
-	const struct stats *st = &c->sh->st;
-	const struct shard_inst *in = &c->sh->inst;
+	const struct stats *st = &v->st;
+	const struct shard_inst *in = &v->inst;
 	char kin[32], kout[32], stale[32];
 	const struct info_kv kv[] = {
 		KV_N("total_connections_received", st->connections_received),
@@ -410,10 +478,10 @@ static void info_stats(struct text *b, struct cmd_ctx *c)
 	snprintf(kout, sizeof(kout), "%.2f", (double)inst_mean(in->out) / 1024);
 	snprintf(stale, sizeof(stale), "%.2f", (double)st->expired_stale_perc_x100 / 100);
 	info_kvs(b, kv, KV_COUNT(kv));
-	info_stats_tail(b, c);
+	info_stats_tail(b, v);
 }
 
-static void info_replication(struct text *b, struct cmd_ctx *c)
+static void info_replication(struct text *b, const struct info_view *v)
 {
 	/* No replication: the replication id is the run id, as a master
 	 * that never had replicas would show a random one. */
@@ -421,7 +489,7 @@ static void info_replication(struct text *b, struct cmd_ctx *c)
 		KV_S("role", "master"),
 		KV_N("connected_slaves", 0),
 		KV_S("master_failover_state", "no-failover"),
-		KV_S("master_replid", node_info(c->sh)->run_id),
+		KV_S("master_replid", node_info(v->sh)->run_id),
 		KV_S("master_replid2", "0000000000000000000000000000000000000000"),
 		KV_N("master_repl_offset", 0),
 		KV_N("second_repl_offset", -1),
@@ -436,11 +504,11 @@ static void info_replication(struct text *b, struct cmd_ctx *c)
 
 /* Process CPU time; cairn has no per-thread figures, so Redis's
  * used_cpu_*_main_thread lines are left out. */
-static void info_cpu(struct text *b, struct cmd_ctx *c)
+static void info_cpu(struct text *b, const struct info_view *v)
 {
 	struct io_proc_stats ps;
 
-	io_proc_stats(c->sh->io, &ps);
+	io_proc_stats(v->sh->io, &ps);
 	text_printf(b,
 		    "used_cpu_sys:%llu.%06llu\r\nused_cpu_user:%llu.%06llu\r\n"
 		    "used_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n",
@@ -452,20 +520,20 @@ static void info_cpu(struct text *b, struct cmd_ctx *c)
 
 /* cairn has no modules: the section is its title alone, as Redis's with
  * none loaded. */
-static void info_modules(struct text *b, struct cmd_ctx *c)
+static void info_modules(struct text *b, const struct info_view *v)
 {
 	(void)b;
-	(void)c;
+	(void)v;
 }
 
 /* Commands that ran or were refused, in table order (Redis uses the order
  * of its hash table, which changes with every start). */
-static void info_commandstats(struct text *b, struct cmd_ctx *c)
+static void info_commandstats(struct text *b, const struct info_view *v)
 {
 	int i;
 
 	for (i = 0; i < CMDID_COUNT; i++) {
-		const struct cmd_stat *s = &c->sh->cstat[i];
+		const struct cmd_stat *s = &v->cstat[i];
 		if (s->calls == 0 && s->rejected == 0 && s->failed == 0)
 			continue;
 		assert(s->failed <= s->calls);
@@ -480,9 +548,9 @@ static void info_commandstats(struct text *b, struct cmd_ctx *c)
 }
 
 /* Error codes in byte order, as Redis's radix tree gives them. */
-static void info_errorstats(struct text *b, struct cmd_ctx *c)
+static void info_errorstats(struct text *b, const struct info_view *v)
 {
-	const struct errstats *es = &c->sh->es;
+	const struct errstats *es = &v->es;
 	uint8_t order[ERRSTATS_MAX];
 	uint32_t i, j;
 
@@ -497,17 +565,17 @@ static void info_errorstats(struct text *b, struct cmd_ctx *c)
 			    (unsigned long long)es->e[order[i]].count);
 }
 
-static void info_cluster(struct text *b, struct cmd_ctx *c)
+static void info_cluster(struct text *b, const struct info_view *v)
 {
-	(void)c;
+	(void)v;
 	text_add(b, "cluster_enabled:0\r\n", 19);
 }
 
 /* db0 only when it holds keys, as Redis. cairn does not sample TTLs, so
  * avg_ttl is 0. */
-static void info_keyspace(struct text *b, struct cmd_ctx *c)
+static void info_keyspace(struct text *b, const struct info_view *v)
 {
-	uint64_t keys = ks_size(&c->sh->ks), expires = c->sh->ks.ttl_n;
+	uint64_t keys = v->keys, expires = v->expires;
 
 	if (keys == 0 && expires == 0)
 		return;
@@ -538,7 +606,7 @@ static const struct {
 	const char *name; /* as requested */
 	const char *title;
 	unsigned bit;
-	void (*fn)(struct text *b, struct cmd_ctx *c);
+	void (*fn)(struct text *b, const struct info_view *v);
 } info_sections[] = {
 	{ "server", "Server", SEC_SERVER, info_server },
 	{ "clients", "Clients", SEC_CLIENTS, info_clients },
@@ -586,11 +654,18 @@ static unsigned info_mask(const struct cmd_ctx *c)
  * lines, sections separated by an empty line. */
 void cmd_info(struct cmd_ctx *c)
 {
+	struct info_view *v = mem_calloc(&c->sh->mem, sizeof(*v));
 	struct text b;
-	unsigned mask = info_mask(c);
+	unsigned mask = info_mask(c), s;
 	size_t k;
 
 	assert((mask & ~SEC_ALL) == 0);
+	v->sh = c->sh;
+	v->now_ms = c->now_ms;
+	for (s = 0; s < cmd_nshards(c); s++)
+		view_add(v, cmd_shard(c, s));
+	/* The one share among the counters: the mean, not the sum. */
+	v->st.expired_stale_perc_x100 /= cmd_nshards(c);
 	text_init(&b, &c->sh->mem, INFO_BUF_START);
 	for (k = 0; k < INFO_SECTIONS; k++) {
 		if (!(mask & info_sections[k].bit))
@@ -598,8 +673,9 @@ void cmd_info(struct cmd_ctx *c)
 		if (b.len > 0)
 			text_add(&b, "\r\n", 2);
 		text_printf(&b, "# %s\r\n", info_sections[k].title);
-		info_sections[k].fn(&b, c);
+		info_sections[k].fn(&b, v);
 	}
 	reply_verbatim(c->r, b.p, b.len, "txt");
 	text_free(&b);
+	mem_free(&c->sh->mem, v);
 }

@@ -40,7 +40,8 @@ static void del_generic(struct cmd_ctx *c)
 	int i;
 
 	for (i = 1; i < c->argc; i++) {
-		if (ks_delete(c->ks, c->argv[i].p, c->argv[i].len))
+		const struct cmd_arg *k = &c->argv[i];
+		if (ks_delete(cmd_ks(c, k->p, k->len), k->p, k->len))
 			n++;
 	}
 	reply_int(c->r, n);
@@ -75,7 +76,8 @@ void cmd_touch(struct cmd_ctx *c)
 	int i;
 
 	for (i = 1; i < c->argc; i++) {
-		if (ks_lookup_read(c->ks, c->argv[i].p, c->argv[i].len) != NULL)
+		const struct cmd_arg *k = &c->argv[i];
+		if (ks_lookup_read(cmd_ks(c, k->p, k->len), k->p, k->len) != NULL)
 			n++;
 	}
 	reply_int(c->r, n);
@@ -96,9 +98,10 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
 {
 	const struct cmd_arg *src = &c->argv[1], *dst = &c->argv[2];
 	bool same = src->len == dst->len && memcmp(src->p, dst->p, src->len) == 0;
+	struct keyspace *sks = cmd_ks(c, src->p, src->len), *dks = cmd_ks(c, dst->p, dst->len);
 	struct kv *e;
 
-	if (ks_lookup_write(c->ks, src->p, src->len) == NULL) {
+	if (ks_lookup_write(sks, src->p, src->len) == NULL) {
 		reply_error(c->r, ERR_NO_SUCH_KEY);
 		return;
 	}
@@ -111,13 +114,13 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
 	}
 	/* This lookup may delete an expired destination, so the source is
 	 * found again afterwards rather than kept across it. */
-	if (ks_lookup_write(c->ks, dst->p, dst->len) != NULL && nx) {
+	if (ks_lookup_write(dks, dst->p, dst->len) != NULL && nx) {
 		reply_int(c->r, 0);
 		return;
 	}
-	e = ks_peek(c->ks, src->p, src->len);
+	e = ks_peek(sks, src->p, src->len);
 	assert(e != NULL);
-	ks_rename(c->ks, e, dst->p, dst->len);
+	ks_rename(sks, e, dks, dst->p, dst->len);
 	if (nx)
 		reply_int(c->r, 1);
 	else
@@ -177,18 +180,18 @@ void cmd_copy(struct cmd_ctx *c)
 		reply_error(c->r, ERR_SAME_OBJECT);
 		return;
 	}
-	if (ks_lookup_read(c->ks, src->p, src->len) == NULL) {
+	if (ks_lookup_read(cmd_ks(c, src->p, src->len), src->p, src->len) == NULL) {
 		reply_int(c->r, 0);
 		return;
 	}
-	if (ks_lookup_write(c->ks, dst->p, dst->len) != NULL && !replace) {
+	if (ks_lookup_write(cmd_ks(c, dst->p, dst->len), dst->p, dst->len) != NULL && !replace) {
 		reply_int(c->r, 0);
 		return;
 	}
 	/* Found again: the destination lookup may have deleted an entry. */
-	e = ks_peek(c->ks, src->p, src->len);
+	e = ks_peek(cmd_ks(c, src->p, src->len), src->p, src->len);
 	assert(e != NULL);
-	ks_copy(c->ks, e, dst->p, dst->len);
+	ks_copy(cmd_ks(c, dst->p, dst->len), e, dst->p, dst->len);
 	reply_int(c->r, 1);
 }
 
@@ -196,14 +199,20 @@ void cmd_copy(struct cmd_ctx *c)
 
 void cmd_dbsize(struct cmd_ctx *c)
 {
+	uint64_t n = 0;
+	unsigned s;
+
 	/* Redis counts keys not yet reclaimed, expired or not. */
-	reply_int(c->r, (long long)ks_size(c->ks));
+	for (s = 0; s < cmd_nshards(c); s++)
+		n += ks_size(&cmd_shard(c, s)->ks);
+	reply_int(c->r, (long long)n);
 }
 
 /* Redis's getFlushCommandFlags: SYNC or ASYNC alone, else the default from
  * lazyfree-lazy-user-flush. */
 static void flush_generic(struct cmd_ctx *c)
 {
+	unsigned s;
 	bool async;
 
 	if (c->argc == 1) {
@@ -216,8 +225,11 @@ static void flush_generic(struct cmd_ctx *c)
 		cmd_syntax_error(c);
 		return;
 	}
-	ks_flush(c->ks, async);
-	assert(ks_size(c->ks) == 0);
+	for (s = 0; s < cmd_nshards(c); s++) {
+		struct keyspace *ks = &cmd_shard(c, s)->ks;
+		ks_flush(ks, async);
+		assert(ks_size(ks) == 0);
+	}
 	reply_ok(c->r);
 }
 

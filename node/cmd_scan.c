@@ -17,6 +17,7 @@
 #include "shard.h"
 #include "stats.h"
 #include "util.h"
+#include "io.h"
 
 #define ERR_INVALID_CURSOR "invalid cursor"
 
@@ -76,44 +77,21 @@ static void keys_visit(void *arg, struct kv *e)
 
 void cmd_keys(struct cmd_ctx *c)
 {
-	struct keys_acc a = { .col = { .mem = &c->sh->mem }, .ks = c->ks };
+	struct keys_acc a = { .col = { .mem = &c->sh->mem } };
+	unsigned s;
 	size_t i;
 
 	a.pat = c->argv[1].p;
 	a.plen = c->argv[1].len;
 	a.all = a.plen == 1 && a.pat[0] == '*';
-	dict_each(&c->ks->d, keys_visit, &a);
-	assert(a.col.n <= ks_size(c->ks));
+	for (s = 0; s < cmd_nshards(c); s++) {
+		a.ks = &cmd_shard(c, s)->ks;
+		dict_each(&cmd_shard(c, s)->ks.d, keys_visit, &a);
+	}
 	reply_array(c->r, (long long)a.col.n);
 	for (i = 0; i < a.col.n; i++)
 		reply_bulk(c->r, kv_key(a.col.v[i]), a.col.v[i]->klen);
 	collect_free(&a.col);
-}
-
-/* Redis's parseScanCursorOrReply: strtoul on the C string, so a sign is
- * allowed ("-1" wraps), a leading space or any trailing byte is not, nor is
- * a value past 64 bits; "" is cursor 0. */
-static bool scan_cursor(const struct cmd_arg *a, uint64_t *out)
-{
-	size_t n = strnlen(a->p, a->len), i = 0;
-	bool neg = false;
-	uint64_t v = 0;
-
-	if (n > 0 && (a->p[0] == '-' || a->p[0] == '+'))
-		neg = a->p[i++] == '-';
-	if (i == n) {
-		/* No digits: strtoul converts nothing and points at the start. */
-		*out = 0;
-		return n == 0;
-	}
-	for (; i < n; i++) {
-		unsigned d = (unsigned)(a->p[i] - '0');
-		if (d > 9 || v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = neg ? 0 - v : v;
-	return true;
 }
 
 struct scan_opts {
@@ -178,17 +156,17 @@ enum scan_fate { SCAN_DROP = 0, SCAN_KEEP = 1, SCAN_EXPIRE = 2 };
  * expired keys, as Redis 7.0 does. */
 static unsigned scan_fate(struct cmd_ctx *c, const struct scan_opts *o, const struct kv *e)
 {
-	bool expired;
+	struct keyspace *ks = cmd_ks(c, kv_key(e), e->klen);
+	bool expired = ks_expired(ks, e);
 
 	if (o->pat != NULL && !util_glob_match(o->pat, o->plen, kv_key(e), e->klen, false))
 		return SCAN_DROP;
-	expired = ks_expired(c->ks, e);
 	if (o->type != NULL) {
 		/* The lookup Redis makes here counts a hit or a miss. */
 		if (expired)
-			c->ks->st->keyspace_misses++;
+			ks->st->keyspace_misses++;
 		else
-			c->ks->st->keyspace_hits++;
+			ks->st->keyspace_hits++;
 		if (!util_eq_nocase(o->type, o->tlen, expired ? "none" : "string"))
 			return expired ? SCAN_EXPIRE : SCAN_DROP;
 		return expired ? SCAN_KEEP | SCAN_EXPIRE : SCAN_KEEP;
@@ -200,7 +178,7 @@ static unsigned scan_fate(struct cmd_ctx *c, const struct scan_opts *o, const st
  * deleted before the reply is written, so every collected entry is intact
  * while it is read; deleting an entry frees only that entry, so the rest
  * stay valid for the deletion pass. */
-static void scan_reply(struct cmd_ctx *c, const struct scan_opts *o, uint64_t cursor,
+static void scan_reply(struct cmd_ctx *c, const struct scan_opts *o, unsigned long long cursor,
 		       struct collect *col)
 {
 	uint8_t small[256], *fate = small;
@@ -224,7 +202,7 @@ static void scan_reply(struct cmd_ctx *c, const struct scan_opts *o, uint64_t cu
 		/* ks_peek deletes the expired entry and counts it as expired. */
 		if (fate[i] & SCAN_EXPIRE) {
 			struct kv *e = col->v[i];
-			e = ks_peek(c->ks, kv_key(e), e->klen);
+			e = ks_peek(cmd_ks(c, kv_key(e), e->klen), kv_key(e), e->klen);
 			assert(e == NULL);
 		}
 	}
@@ -232,39 +210,95 @@ static void scan_reply(struct cmd_ctx *c, const struct scan_opts *o, uint64_t cu
 		mem_free(&c->sh->mem, fate);
 }
 
+/* With several shards, SCAN runs with every shard locked. A cursor names
+ * its shard in its low 8 bits, and holds that shard's own dict cursor above
+ * them. A shard done with its keys hands over to the next one within the
+ * same call while COUNT allows, so a small keyspace comes back in one call,
+ * cursor 0, as from Redis. With one shard the cursor is the dict cursor
+ * itself, exactly Redis's. */
+#define SCAN_SHARD_BITS 8
+
+/* Collects from the cursor on; returns the next cursor. */
+static unsigned long long scan_collect(struct cmd_ctx *c, unsigned long long cursor,
+				       long long count, struct collect *col)
+{
+	unsigned n = cmd_nshards(c), s = 0;
+	long long maxiter = count * 10;
+
+	if (n > 1) {
+		s = (unsigned)(cursor & 0xff);
+		cursor >>= SCAN_SHARD_BITS;
+		if (s >= n)
+			return 0; /* a cursor that names no shard: past the end */
+	}
+	for (;;) {
+		struct keyspace *ks = &cmd_shard(c, s)->ks;
+		/* Ten buckets per wanted key at most, so a sparse table
+		 * cannot make one call long; collecting modifies nothing. */
+		do {
+			cursor = ks_scan(ks, cursor, scan_visit, col);
+		} while (cursor != 0 && maxiter-- > 0 && col->n < (size_t)count);
+		if (cursor != 0 || ++s == n || maxiter <= 0 || col->n >= (size_t)count)
+			break;
+	}
+	if (n == 1 || (cursor == 0 && s == n))
+		return cursor;
+	assert(s < n);
+	return cursor << SCAN_SHARD_BITS | s;
+}
+
 void cmd_scan(struct cmd_ctx *c)
 {
 	struct collect col = { .mem = &c->sh->mem };
 	struct scan_opts o;
-	uint64_t cursor;
-	long long maxiter;
+	unsigned long long cursor;
 
 	/* The cursor is checked before any option, as in Redis. */
-	if (!scan_cursor(&c->argv[1], &cursor)) {
+	if (!cmd_parse_cursor(&c->argv[1], &cursor)) {
 		reply_error(c->r, ERR_INVALID_CURSOR);
 		return;
 	}
 	if (!scan_parse(c, &o))
 		return;
 	assert(o.count >= 1 && o.count <= SCAN_COUNT_MAX);
-	/* Ten buckets per wanted key at most, so a sparse table cannot make
-	 * one call long; the collect step never modifies the keyspace. */
-	maxiter = o.count * 10;
-	do {
-		cursor = ks_scan(c->ks, cursor, scan_visit, &col);
-	} while (cursor != 0 && maxiter-- > 0 && col.n < (size_t)o.count);
+	cursor = scan_collect(c, cursor, o.count, &col);
 	scan_reply(c, &o, cursor, &col);
 	collect_free(&col);
 }
 
+/* A shard picked with odds in proportion to its number of keys. */
+static struct keyspace *random_shard_ks(struct cmd_ctx *c)
+{
+	uint64_t total = 0, r;
+	unsigned s;
+
+	for (s = 0; s < cmd_nshards(c); s++)
+		total += ks_size(&cmd_shard(c, s)->ks);
+	if (total == 0)
+		return NULL;
+	r = io_random_u64(c->sh->io) % total;
+	for (s = 0; s < cmd_nshards(c); s++) {
+		struct keyspace *ks = &cmd_shard(c, s)->ks;
+		if (r < ks_size(ks))
+			return ks;
+		r -= ks_size(ks);
+	}
+	assert(!"randomkey: sizes changed while picking");
+	return NULL;
+}
+
 void cmd_randomkey(struct cmd_ctx *c)
 {
-	struct kv *e = ks_random(c->ks);
+	struct keyspace *ks;
+	struct kv *e = NULL;
 
+	/* A pick that finds only expired keys empties that shard (as Redis's
+	 * dbRandomKey deletes them); then another gets its turn. */
+	while (e == NULL && (ks = random_shard_ks(c)) != NULL)
+		e = ks_random(ks);
 	if (e == NULL) {
 		reply_null(c->r);
 		return;
 	}
-	assert(!ks_expired(c->ks, e));
 	reply_bulk(c->r, kv_key(e), e->klen);
 }

@@ -172,8 +172,11 @@ void cmd_config_set(struct cmd_ctx *c)
 		reply_errorf(c->r, CONFIG_SET_FAILED "'%s') - %s", name, err);
 		return;
 	}
-	c->sh->cfg = next;
-	shard_config_applied(c->sh);
+	for (i = 0; i < (int)cmd_nshards(c); i++) {
+		struct shard *sh = cmd_shard(c, (unsigned)i);
+		sh->cfg = next;
+		shard_config_applied(sh);
+	}
 	reply_ok(c->r);
 }
 
@@ -182,14 +185,17 @@ void cmd_config_set(struct cmd_ctx *c)
  * or the next sample would compare against the old totals. */
 void cmd_config_resetstat(struct cmd_ctx *c)
 {
-	struct shard *sh = c->sh;
+	unsigned s;
 
-	memset(&sh->st, 0, sizeof(sh->st));
-	memset(&sh->es, 0, sizeof(sh->es));
-	memset(sh->cstat, 0, sizeof(sh->cstat));
-	memset(&sh->inst, 0, sizeof(sh->inst));
-	sh->inst.last_ms = sh->now_ms;
-	assert(sh->es.total == 0 && sh->es.n == 0);
+	for (s = 0; s < cmd_nshards(c); s++) {
+		struct shard *sh = cmd_shard(c, s);
+		memset(&sh->st, 0, sizeof(sh->st));
+		memset(&sh->es, 0, sizeof(sh->es));
+		memset(sh->cstat, 0, sizeof(sh->cstat));
+		memset(&sh->inst, 0, sizeof(sh->inst));
+		sh->inst.last_ms = c->now_ms;
+		assert(sh->es.total == 0 && sh->es.n == 0);
+	}
 	reply_ok(c->r);
 }
 
@@ -256,9 +262,13 @@ static void debug_sleep(struct cmd_ctx *c)
 static void debug_set_active_expire(struct cmd_ctx *c)
 {
 	char buf[64];
+	bool on;
+	unsigned s;
 
 	arg_cstr(&c->argv[2], buf, sizeof(buf));
-	c->sh->cfg.active_expire = (int)strtol(buf, NULL, 10) != 0;
+	on = strtol(buf, NULL, 10) != 0;
+	for (s = 0; s < cmd_nshards(c); s++)
+		cmd_shard(c, s)->cfg.active_expire = on;
 	reply_ok(c->r);
 }
 

@@ -52,7 +52,7 @@ static void str_store_arg(struct cmd_ctx *c, int ki, int vi, int64_t expire_ms)
 	struct kval kval;
 
 	ks_kval(&kval, v->p, v->len, v->val);
-	ks_set(c->ks, k->p, k->len, &kval, expire_ms);
+	ks_set(cmd_ks(c, k->p, k->len), k->p, k->len, &kval, expire_ms);
 }
 
 /* Redis refuses a string longer than proto-max-bulk-len. Both parts are at
@@ -303,8 +303,10 @@ void cmd_mget(struct cmd_ctx *c)
 	int j;
 
 	reply_array(c->r, c->argc - 1);
-	for (j = 1; j < c->argc; j++)
-		str_reply_value(c, ks_lookup_read(c->ks, c->argv[j].p, c->argv[j].len));
+	for (j = 1; j < c->argc; j++) {
+		const struct cmd_arg *k = &c->argv[j];
+		str_reply_value(c, ks_lookup_read(cmd_ks(c, k->p, k->len), k->p, k->len));
+	}
 }
 
 /* MSET and MSETNX take pairs; an odd count is an arity error that only the
@@ -326,7 +328,8 @@ void cmd_mset(struct cmd_ctx *c)
 	for (j = 1; j < c->argc; j += 2) {
 		/* Redis's setKey looks the key up for writing first, which
 		 * expires a stale key and counts it in expired_keys. */
-		ks_lookup_write(c->ks, c->argv[j].p, c->argv[j].len);
+		const struct cmd_arg *k = &c->argv[j];
+		ks_lookup_write(cmd_ks(c, k->p, k->len), k->p, k->len);
 		str_store_arg(c, j, j + 1, KS_TTL_NONE);
 	}
 	reply_ok(c->r);
@@ -341,7 +344,8 @@ void cmd_msetnx(struct cmd_ctx *c)
 	if (!str_pairs_ok(c))
 		return;
 	for (j = 1; j < c->argc; j += 2) {
-		if (ks_lookup_write(c->ks, c->argv[j].p, c->argv[j].len) != NULL) {
+		const struct cmd_arg *k = &c->argv[j];
+		if (ks_lookup_write(cmd_ks(c, k->p, k->len), k->p, k->len) != NULL) {
 			reply_int(c->r, 0);
 			return;
 		}

@@ -51,6 +51,7 @@ struct conn *conn_new(struct shard *sh, int sock, uint32_t slot, uint32_t gen)
 
 	c->slot = slot;
 	c->gen = gen;
+	c->shard = (uint16_t)sh->id;
 	c->sock = sock;
 	c->id = sh->next_client_id++ * (sh->info != NULL ? sh->info->nshards : 1) + sh->id;
 	c->proto = 2;
@@ -75,12 +76,32 @@ static void release_bigs(struct shard *sh, struct conn *c)
 	c->nbigs = 0;
 }
 
+/* The node's budget for exact reservations (bigbulk-reserve-max): takes n
+ * bytes of it if they fit. */
+static bool reserve(struct shard *sh, size_t n)
+{
+	uint64_t max = (uint64_t)sh->cfg.bigbulk_reserve_max;
+	uint64_t old = atomic_fetch_add_explicit(&sh->set->bigbulk_reserved, n,
+						 memory_order_relaxed);
+
+	if (old + n <= max)
+		return true;
+	atomic_fetch_sub_explicit(&sh->set->bigbulk_reserved, n, memory_order_relaxed);
+	return false;
+}
+
+static void unreserve(struct shard *sh, size_t n)
+{
+	uint64_t old = atomic_fetch_sub_explicit(&sh->set->bigbulk_reserved, n,
+						 memory_order_relaxed);
+	assert(old >= n);
+}
+
 static void release_bb(struct shard *sh, struct conn *c)
 {
 	if (c->bb == NULL)
 		return;
-	assert(sh->bigbulk_reserved >= c->bb_reserved);
-	sh->bigbulk_reserved -= c->bb_reserved;
+	unreserve(sh, c->bb_reserved);
 	c->bb_reserved = 0;
 	mem_uncharge(&sh->mem, val_size(c->bb));
 	val_unref(c->bb);
@@ -137,6 +158,12 @@ void conn_close(struct shard *sh, struct conn *c, bool now)
 static bool stopped(const struct conn *c)
 {
 	return (c->flags & (CONN_F_CLOSE_ASAP | CONN_F_CLOSE_NOW | CONN_F_CLOSING)) != 0;
+}
+
+/* Stopped, or blocked: no request may start now. */
+static bool halted(const struct conn *c)
+{
+	return stopped(c) || (c->flags & CONN_F_BLOCKED);
 }
 
 /* ---- limits and buffers ---- */
@@ -196,6 +223,26 @@ static void request_done(struct shard *sh, struct conn *c)
 
 /* ---- execution ---- */
 
+/* After a request ran: CLIENT REPLY OFF/SKIP suppress its reply (a
+ * forwarded one's placeholder is dropped), and the output limit holds. */
+static void finish_request(struct shard *sh, struct conn *c, const struct obuf_mark *mark)
+{
+	if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP))
+		obuf_truncate(&c->out, mark);
+	c->flags &= ~CONN_F_REPLY_SKIP;
+	if (c->flags & CONN_F_REPLY_SKIP_NEXT)
+		c->flags = (c->flags & ~CONN_F_REPLY_SKIP_NEXT) | CONN_F_REPLY_SKIP;
+	c->last_ms = sh->now_ms;
+	if (c->out.bytes > (size_t)config_obuf_hard(&sh->cfg) && !(c->flags & CONN_F_CLOSE_NOW)) {
+		shard_log(sh, IO_LOG_WARNING,
+			  "Client id=%llu scheduled to be closed ASAP for overcoming of output "
+			  "buffer limits.",
+			  (unsigned long long)c->id);
+		sh->st.obuf_limit_disconnections++;
+		conn_close(sh, c, true);
+	}
+}
+
 static void exec_request(struct shard *sh, struct conn *c, const char *base,
 			 const struct resp_arg *args, size_t nargs)
 {
@@ -235,20 +282,10 @@ static void exec_request(struct shard *sh, struct conn *c, const char *base,
 	ctx.argc = (int)nargs;
 	obuf_mark(&c->out, &mark);
 	cmd_dispatch(&ctx);
-	if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP))
-		obuf_truncate(&c->out, &mark);
-	c->flags &= ~CONN_F_REPLY_SKIP;
-	if (c->flags & CONN_F_REPLY_SKIP_NEXT)
-		c->flags = (c->flags & ~CONN_F_REPLY_SKIP_NEXT) | CONN_F_REPLY_SKIP;
-	c->last_ms = sh->now_ms;
-	if (c->out.bytes > (size_t)config_obuf_hard(&sh->cfg) && !(c->flags & CONN_F_CLOSE_NOW)) {
-		shard_log(sh, IO_LOG_WARNING,
-			  "Client id=%llu scheduled to be closed ASAP for overcoming of output "
-			  "buffer limits.",
-			  (unsigned long long)c->id);
-		sh->st.obuf_limit_disconnections++;
-		conn_close(sh, c, true);
-	}
+	/* A transaction that took the request applies these rules when it
+	 * runs it (conn_run_blocked). */
+	if (!(c->flags & CONN_F_BLOCKED))
+		finish_request(sh, c, &mark);
 }
 
 static void protocol_error(struct shard *sh, struct conn *c, enum resp_status st)
@@ -292,10 +329,9 @@ static void bigbulk_start(struct shard *sh, struct conn *c)
 	size_t need = resp_bigbulk_tail(&c->parser), cap;
 
 	assert(need > 0 && c->bb == NULL);
-	if (sh->bigbulk_reserved + need <= (uint64_t)sh->cfg.bigbulk_reserve_max) {
+	if (reserve(sh, need)) {
 		cap = need;
 		c->bb_reserved = need;
-		sh->bigbulk_reserved += need;
 	} else {
 		cap = need < BIGBULK_GROW_START ? need : BIGBULK_GROW_START;
 		c->bb_reserved = 0;
@@ -331,7 +367,7 @@ static size_t bigbulk_fill(struct shard *sh, struct conn *c, const char *p, size
 	if (c->bb_reserved > 0) {
 		size_t r = k < c->bb_reserved ? k : c->bb_reserved;
 		c->bb_reserved -= r;
-		sh->bigbulk_reserved -= r;
+		unreserve(sh, r);
 	}
 	if (v->len == c->bb_need) {
 		/* Like Redis, the two bytes after the payload are not checked;
@@ -359,7 +395,7 @@ static size_t feed_direct(struct shard *sh, struct conn *c, const char *data, si
 {
 	size_t used = 0;
 
-	while (used < n && !stopped(c)) {
+	while (used < n && !halted(c)) {
 		const char *p = data + used;
 		size_t len = n - used;
 		enum resp_status st = resp_parse(&c->parser, p, len, c->args, c->args_cap);
@@ -461,6 +497,12 @@ static void conn_feed(struct shard *sh, struct conn *c, const char *data, size_t
 {
 	while (!stopped(c)) {
 		size_t k;
+		if (c->flags & CONN_F_BLOCKED) {
+			/* Kept whole, parsed once the transaction has run. */
+			if (n > 0 && !over_limit(sh, c, n))
+				qbuf_append(sh, c, data, n);
+			return;
+		}
 		if (c->bb != NULL) {
 			if (n == 0)
 				return;
@@ -478,11 +520,47 @@ static void conn_feed(struct shard *sh, struct conn *c, const char *data, size_t
 			assert(k > 0);
 		} else {
 			k = feed_direct(sh, c, data, n);
-			assert(k > 0);
+			assert(k > 0 || (c->flags & CONN_F_BLOCKED));
 		}
 		data += k;
 		n -= k;
 	}
+}
+
+void conn_block(struct conn *c)
+{
+	assert(!(c->flags & CONN_F_BLOCKED));
+	c->flags |= CONN_F_BLOCKED;
+}
+
+void conn_run_blocked(struct shard *sh, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd)
+{
+	struct obuf_mark mark;
+
+	assert(c->flags & CONN_F_BLOCKED);
+	obuf_mark(&c->out, &mark);
+	cmd_run(ctx, cmd);
+	finish_request(sh, c, &mark);
+	/* Still blocked until conn_resume(): input arriving before then must
+	 * queue behind what was kept, or requests would run out of order. */
+	c->next_resume = sh->resume;
+	sh->resume = c;
+	shard_pend(sh, c);
+}
+
+void conn_resume(struct shard *sh, struct conn *c)
+{
+	char *buf = c->qbuf;
+	size_t len = c->qlen;
+
+	assert((c->flags & CONN_F_BLOCKED) && c->parser.state == RESP_S_START);
+	c->flags &= ~CONN_F_BLOCKED;
+	c->qbuf = NULL;
+	c->qlen = c->qcap = 0;
+	if (len > 0)
+		conn_feed(sh, c, buf, len);
+	mem_free(&sh->mem, buf);
+	shard_pend(sh, c);
 }
 
 /* ---- completions ---- */

@@ -33,6 +33,7 @@ struct cmd_arg;
 #define CONN_F_NO_EVICT (1u << 9)
 #define CONN_F_RECV_WANT (1u << 10) /* recv must be (re-)armed */
 #define CONN_F_CLOSE_NOW (1u << 11) /* close without writing what is left */
+#define CONN_F_BLOCKED (1u << 12)   /* a transaction runs its request: parse nothing */
 
 /* A big bulk argument of the request being parsed. */
 struct conn_bigarg {
@@ -42,6 +43,7 @@ struct conn_bigarg {
 
 struct conn {
 	uint32_t slot, gen;
+	uint16_t shard; /* the shard that owns it */
 	int sock;
 	uint32_t flags;
 	uint64_t id;
@@ -75,6 +77,7 @@ struct conn {
 	int64_t ctime_ms, last_ms;
 	int last_cmd; /* enum cmd_id of the latest command, or -1 */
 	struct conn *next_pending;
+	struct conn *next_resume;
 };
 
 /* Creates a connection for an accepted socket in slot. */
@@ -92,6 +95,17 @@ void conn_close(struct shard *sh, struct conn *c, bool now);
 /* Bytes of the pending request (qbuf and big bulks), and memory held. */
 size_t conn_qbuf_bytes(const struct conn *c);
 size_t conn_mem(const struct conn *c);
+struct cmd_ctx;
+struct cmd;
+/* A transaction took the connection's request: stop parsing (input is
+ * kept) until conn_run_blocked() has run it. */
+void conn_block(struct conn *c);
+/* Runs the blocked request in ctx with the connection's reply rules (CLIENT
+ * REPLY, output limit), then queues the connection to resume; it stays
+ * blocked until then. */
+void conn_run_blocked(struct shard *sh, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd);
+/* Parses what arrived while the connection was blocked. */
+void conn_resume(struct shard *sh, struct conn *c);
 /* Whether the default user has a password (requirepass), so that new
  * connections must authenticate. */
 bool conn_password_required(const struct shard *sh);

@@ -543,7 +543,8 @@ void ks_copy(struct keyspace *ks, const struct kv *e, const char *dst, size_t dl
 		n->flags |= KV_F_NOSHARE;
 }
 
-void ks_rename(struct keyspace *ks, struct kv *src, const char *dst, size_t dlen)
+void ks_rename(struct keyspace *ks, struct kv *src, struct keyspace *dks, const char *dst,
+	       size_t dlen)
 {
 	struct kval v;
 	int64_t when = kv_has_ttl(src) ? kv_expire(src) : KS_TTL_NONE;
@@ -557,7 +558,7 @@ void ks_rename(struct keyspace *ks, struct kv *src, const char *dst, size_t dlen
 	else if (src->enc != KV_INT)
 		held = val_copy(v.p, v.len), v.p = held->data; /* src bytes move */
 	ks_delete_entry(ks, src);
-	n = ks_set(ks, dst, dlen, &v, when);
+	n = ks_set(dks, dst, dlen, &v, when);
 	/* The object moves in Redis: an unshared integer stays unshared. */
 	if (noshare)
 		n->flags |= KV_F_NOSHARE;

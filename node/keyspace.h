@@ -114,10 +114,12 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen);
 struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms);
 struct kv *ks_persist(struct keyspace *ks, struct kv *e);
 
-/* Renames src's entry to key dst (which must not exist, or is replaced).
- * Keeps value and TTL. */
-void ks_rename(struct keyspace *ks, struct kv *src, const char *dst, size_t dlen);
-/* Copies e's value and TTL to key dst (replacing it). */
+/* Moves src's entry (in ks) to key dst of dks (the same keyspace, or
+ * another shard's), replacing dst. Keeps value and TTL. */
+void ks_rename(struct keyspace *ks, struct kv *src, struct keyspace *dks, const char *dst,
+	       size_t dlen);
+/* Copies e's value and TTL (e may belong to another keyspace) to key dst of
+ * ks, replacing it. */
 void ks_copy(struct keyspace *ks, const struct kv *e, const char *dst, size_t dlen);
 
 /* Empties the keyspace. async hands the old entries to the background free

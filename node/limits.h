@@ -55,6 +55,10 @@
  * every limit here is finite). 0 in the config means this default. */
 #define OBUF_LIMIT_DEFAULT (1024LL * 1024 * 1024)
 
+/* Slots of each cross-shard ring (a power of two); a full ring spills to an
+ * ordered backlog. */
+#define XSHARD_RING_DEFAULT 1024
+
 /* Provided receive buffers per shard. */
 #define IO_BUF_SIZE 16384
 #define IO_BUF_COUNT 256

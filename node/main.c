@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -29,16 +30,31 @@
 #include "shard.h"
 #include "version.h"
 
+struct node;
+
+/* What a shard thread needs. */
+struct shard_slot {
+	struct node *node;
+	unsigned id;
+	int cpu; /* pinned to this CPU, or -1 */
+	pthread_t th;
+	int listeners[SHARD_LISTENERS_MAX];
+	unsigned nlisteners;
+};
+
 struct node {
 	struct config cfg;
 	struct node_info info;
 	struct io_env env;
+	unsigned n; /* shards */
 	struct io_group group;
-	struct io *ios[1];
-	struct shard shard;
+	struct io **ios;
+	struct shard *shards;
+	struct shard **shard_ptrs;
+	struct shard_slot *slots;
+	struct xhub hub;
+	struct shardset set;
 	struct cmd_index cmds;
-	int listeners[SHARD_LISTENERS_MAX];
-	unsigned nlisteners;
 	atomic_bool stop;
 };
 
@@ -202,6 +218,10 @@ static int listen_one(struct node *n, const char *addr)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Several shards: one listening socket each on the same port, and the
+	 * kernel spreads new connections over them. */
+	if (n->n > 1)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, (int)n->cfg.tcp_backlog) != 0) {
@@ -213,7 +233,7 @@ static int listen_one(struct node *n, const char *addr)
 }
 
 /* One listener per bind address; an address written "-addr" may fail. */
-static int open_listeners(struct node *n)
+static int open_listeners(struct node *n, struct shard_slot *slot)
 {
 	char list[CONFIG_STR_MAX], *save = NULL, *tok;
 
@@ -225,7 +245,7 @@ static int open_listeners(struct node *n)
 		int fd;
 		if (optional)
 			tok++;
-		if (n->nlisteners == SHARD_LISTENERS_MAX) {
+		if (slot->nlisteners == SHARD_LISTENERS_MAX) {
 			say(n, IO_LOG_WARNING, "Too many bind addresses");
 			return -1;
 		}
@@ -238,7 +258,7 @@ static int open_listeners(struct node *n)
 			    tok, n->cfg.port, strerror(-fd));
 			return -1;
 		}
-		n->listeners[n->nlisteners++] = fd;
+		slot->listeners[slot->nlisteners++] = fd;
 	}
 	return 0;
 }
@@ -265,35 +285,44 @@ static void node_facts(struct node *n, const char *io_name)
 	n->info.pid = (int)getpid();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n->info.start_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	n->info.nshards = 1;
+	n->info.nshards = n->n;
 }
 
 static void *shard_thread(void *arg)
 {
-	struct node *n = arg;
-	int rc = io_attach(n->ios[0]);
+	struct shard_slot *slot = arg;
+	struct node *n = slot->node;
+	struct shard *sh = &n->shards[slot->id];
+	int rc;
 
+	if (slot->cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(slot->cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	rc = io_attach(n->ios[slot->id]);
 	if (rc < 0) {
 		say(n, IO_LOG_WARNING, "Cannot set up the %s backend: %s", n->info.io_name,
 		    strerror(-rc));
 		exit(1);
 	}
-	shard_start(&n->shard);
+	shard_start(sh);
 	while (!atomic_load_explicit(&n->stop, memory_order_acquire)) {
-		if (!shard_step(&n->shard))
-			shard_park(&n->shard, SHARD_PARK_NS);
+		if (!shard_step(sh))
+			shard_park(sh, SHARD_PARK_NS);
 	}
-	io_detach(n->ios[0]);
+	io_detach(n->ios[slot->id]);
 	return NULL;
 }
 
 /* --io auto uses io_uring when the kernel allows it, else epoll, and says
- * which; --io uring insists on io_uring. */
-static struct io *make_io(struct node *n)
+ * which; --io uring insists on io_uring. One backend per shard. */
+static int make_ios(struct node *n)
 {
 	bool uring = n->cfg.io == CONFIG_IO_URING;
+	unsigned i;
 	int err = 0;
-	struct io *io;
 
 	if (n->cfg.io == CONFIG_IO_AUTO) {
 		uring = io_uring_backend_usable();
@@ -301,14 +330,18 @@ static struct io *make_io(struct node *n)
 			say(n, IO_LOG_NOTICE, "io_uring is not available here: using epoll");
 	} else if (uring && !io_uring_backend_usable()) {
 		say(n, IO_LOG_WARNING, "io_uring is not available on this kernel (--io uring)");
-		return NULL;
+		return -1;
 	}
-	io = uring ? io_uring_backend_new(&n->env, &n->group, &err)
-		   : io_epoll_new(&n->env, &n->group, &err);
-	if (io == NULL)
-		say(n, IO_LOG_WARNING, "Cannot create the %s backend: %s",
-		    uring ? "io_uring" : "epoll", strerror(-err));
-	return io;
+	for (i = 0; i < n->n; i++) {
+		n->ios[i] = uring ? io_uring_backend_new(&n->env, &n->group, &err)
+				  : io_epoll_new(&n->env, &n->group, &err);
+		if (n->ios[i] == NULL) {
+			say(n, IO_LOG_WARNING, "Cannot create the %s backend: %s",
+			    uring ? "io_uring" : "epoll", strerror(-err));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* The process around the node: log file, working directory, signals. Blocks
@@ -354,36 +387,114 @@ static void write_pidfile(struct node *n)
 /* Runs the shard thread until SIGTERM or SIGINT, then stops it. */
 static int run(struct node *n, sigset_t *sigs)
 {
-	pthread_t th;
+	unsigned i, started;
 	int sig = 0;
 
 	write_pidfile(n);
-	say(n, IO_LOG_NOTICE, "Server initialized (io=%s, shards=1)", n->info.io_name);
-	say(n, IO_LOG_NOTICE, "Ready to accept connections tcp on port %lld", n->cfg.port);
-	if (pthread_create(&th, NULL, shard_thread, n) != 0) {
-		say(n, IO_LOG_WARNING, "Cannot start the shard thread");
-		return 1;
+	say(n, IO_LOG_NOTICE, "Server initialized (io=%s, shards=%u)", n->info.io_name, n->n);
+	for (started = 0; started < n->n; started++)
+		if (pthread_create(&n->slots[started].th, NULL, shard_thread, &n->slots[started]) !=
+		    0)
+			break;
+	if (started == n->n) {
+		say(n, IO_LOG_NOTICE, "Ready to accept connections tcp on port %lld", n->cfg.port);
+		while (sigwait(sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+			;
+		say(n, IO_LOG_WARNING, "Received %s scheduling shutdown...",
+		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	} else {
+		say(n, IO_LOG_WARNING, "Cannot start the shard threads");
 	}
-	while (sigwait(sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
-		;
-	say(n, IO_LOG_WARNING, "Received %s scheduling shutdown...",
-	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	atomic_store_explicit(&n->stop, true, memory_order_release);
-	n->ios[0]->ops->wake_self(n->ios[0]);
-	pthread_join(th, NULL);
+	for (i = 0; i < started; i++)
+		n->ios[i]->ops->wake_self(n->ios[i]);
+	for (i = 0; i < started; i++)
+		pthread_join(n->slots[i].th, NULL);
 	if (n->cfg.pidfile[0] != '\0')
 		unlink(n->cfg.pidfile);
+	if (started < n->n)
+		return 1;
 	say(n, IO_LOG_WARNING, "cairn is now ready to exit, bye bye...");
 	return 0;
+}
+
+/* How many shards, and the CPU of each: --shards, or one per CPU this
+ * process may run on; shard i is pinned to the i-th such CPU when there are
+ * enough of them (so taskset is respected). */
+static int plan_shards(struct node *n)
+{
+	cpu_set_t allowed;
+	int cpus[CPU_SETSIZE], ncpu = 0, c;
+	unsigned i;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+		CPU_ZERO(&allowed);
+	for (c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed))
+			cpus[ncpu++] = c;
+	n->n = n->cfg.shards > 0 ? (unsigned)n->cfg.shards : (unsigned)(ncpu > 0 ? ncpu : 1);
+	if (n->n > XSHARD_MAX)
+		n->n = XSHARD_MAX;
+	n->ios = calloc(n->n, sizeof(*n->ios));
+	n->shards = calloc(n->n, sizeof(*n->shards));
+	n->shard_ptrs = calloc(n->n, sizeof(*n->shard_ptrs));
+	n->slots = calloc(n->n, sizeof(*n->slots));
+	if (n->ios == NULL || n->shards == NULL || n->shard_ptrs == NULL || n->slots == NULL)
+		return -1;
+	for (i = 0; i < n->n; i++) {
+		n->shard_ptrs[i] = &n->shards[i];
+		n->slots[i].node = n;
+		n->slots[i].id = i;
+		n->slots[i].cpu = n->n <= (unsigned)ncpu ? cpus[i] : -1;
+		if (open_listeners(n, &n->slots[i]) != 0)
+			return -1;
+	}
+	n->group.ios = n->ios;
+	n->group.n = n->n;
+	return xhub_init(&n->hub, n->n, XSHARD_RING_DEFAULT);
+}
+
+/* Creates the shards; returns how many were set up. */
+static unsigned init_shards(struct node *n)
+{
+	unsigned i;
+
+	shardset_init(&n->set, n->n, n->shard_ptrs, &n->hub);
+	cmd_index_init(&n->cmds);
+	for (i = 0; i < n->n; i++)
+		if (shard_init(&n->shards[i], &n->set, i, n->ios[i], &n->cfg, &n->info, &n->cmds,
+			       n->slots[i].listeners, n->slots[i].nlisteners) != 0)
+			break;
+	return i;
+}
+
+static void teardown(struct node *n, unsigned shards)
+{
+	unsigned i, k;
+
+	for (i = 0; i < shards; i++)
+		shard_free(&n->shards[i]);
+	for (i = 0; i < n->n; i++) {
+		if (n->ios != NULL && n->ios[i] != NULL)
+			io_destroy(n->ios[i]);
+		for (k = 0; n->slots != NULL && k < n->slots[i].nlisteners; k++)
+			close(n->slots[i].listeners[k]);
+	}
+	if (n->hub.rings != NULL)
+		xhub_free(&n->hub);
+	free(n->ios);
+	free(n->shards);
+	free(n->shard_ptrs);
+	free(n->slots);
 }
 
 int main(int argc, char **argv)
 {
 	static struct node node; /* large; lives for the whole process */
 	struct node *n = &node;
+	unsigned shards = 0;
 	sigset_t sigs;
 	int rc = 1;
-	unsigned i;
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage();
@@ -400,23 +511,12 @@ int main(int argc, char **argv)
 		return 1;
 	say(n, IO_LOG_NOTICE, "cairn %s (redis_version %s) starting, pid=%d", CAIRN_VERSION,
 	    CAIRN_REDIS_VERSION, n->env.pid);
-	if (open_listeners(n) != 0)
-		goto out;
-	n->group.ios = n->ios;
-	n->group.n = 1;
-	n->ios[0] = make_io(n);
-	if (n->ios[0] == NULL)
-		goto out;
-	node_facts(n, n->ios[0]->ops->name);
-	cmd_index_init(&n->cmds);
-	if (shard_init(&n->shard, 0, n->ios[0], &n->cfg, &n->info, &n->cmds, n->listeners,
-		       n->nlisteners) == 0) {
-		rc = run(n, &sigs);
-		shard_free(&n->shard);
+	if (plan_shards(n) == 0 && make_ios(n) == 0) {
+		node_facts(n, n->ios[0]->ops->name);
+		shards = init_shards(n);
+		if (shards == n->n)
+			rc = run(n, &sigs);
 	}
-	io_destroy(n->ios[0]);
-out:
-	for (i = 0; i < n->nlisteners; i++)
-		close(n->listeners[i]);
+	teardown(n, shards);
 	return rc;
 }

@@ -12,6 +12,7 @@ void obuf_init(struct obuf *ob, struct mem *mem)
 {
 	memset(ob, 0, sizeof(*ob));
 	ob->mem = mem;
+	ob->chunk = OBUF_CHUNK_SIZE;
 }
 
 static void chunk_free(struct obuf *ob, struct obuf_chunk *c)
@@ -31,7 +32,11 @@ void obuf_free(struct obuf *ob)
 	}
 	if (ob->spare != NULL)
 		mem_free(ob->mem, ob->spare);
-	obuf_init(ob, ob->mem);
+	{
+		uint32_t chunk = ob->chunk;
+		obuf_init(ob, ob->mem);
+		ob->chunk = chunk;
+	}
 }
 
 static void link_chunk(struct obuf *ob, struct obuf_chunk *c)
@@ -47,7 +52,7 @@ static void link_chunk(struct obuf *ob, struct obuf_chunk *c)
 static struct obuf_chunk *data_chunk(struct obuf *ob, size_t need)
 {
 	struct obuf_chunk *c;
-	size_t cap = need > OBUF_CHUNK_SIZE ? need : OBUF_CHUNK_SIZE;
+	size_t cap = need > ob->chunk ? need : ob->chunk;
 
 	if (ob->spare != NULL && ob->spare->cap >= cap) {
 		c = ob->spare;
@@ -93,7 +98,7 @@ void obuf_append(struct obuf *ob, const char *p, size_t n)
 	while (n > 0) {
 		size_t room, k;
 		if (c == NULL || c->kind != OBUF_DATA || c->len == c->cap)
-			c = data_chunk(ob, n < OBUF_CHUNK_SIZE ? n : OBUF_CHUNK_SIZE);
+			c = data_chunk(ob, n < ob->chunk ? n : ob->chunk);
 		room = c->cap - c->len;
 		k = n < room ? n : room;
 		memcpy(c->data + c->len, p, k);
@@ -155,7 +160,7 @@ void obuf_consume(struct obuf *ob, size_t n)
 		ob->head = c->next;
 		if (ob->head == NULL)
 			ob->tail = NULL;
-		if (c->kind == OBUF_DATA && ob->spare == NULL && c->cap == OBUF_CHUNK_SIZE)
+		if (c->kind == OBUF_DATA && ob->spare == NULL && c->cap == ob->chunk)
 			ob->spare = c;
 		else
 			chunk_free(ob, c);
@@ -178,25 +183,34 @@ void obuf_mark(const struct obuf *ob, struct obuf_mark *m)
 
 void obuf_truncate(struct obuf *ob, const struct obuf_mark *m)
 {
-	struct obuf_chunk *c, *next;
+	struct obuf_chunk *c, *next, *keep = NULL, *last = NULL;
 
 	/* Chunks after the mark go, and the mark's own tail is cut back to its
 	 * length at the mark. Mark and truncate happen within one command, so
 	 * no write has completed in between, and a writev in flight covers only
-	 * bytes that were there before the mark. */
+	 * bytes that were there before the mark. Placeholders stay, dropped. */
 	c = m->tail != NULL ? m->tail->next : ob->head;
 	for (; c != NULL; c = next) {
 		next = c->next;
-		assert(c->kind != OBUF_HOLD);
-		chunk_free(ob, c);
+		if (c->kind == OBUF_HOLD) {
+			c->drop = 1;
+			c->next = NULL;
+			if (last != NULL)
+				last->next = c;
+			else
+				keep = c;
+			last = c;
+		} else {
+			chunk_free(ob, c);
+		}
 	}
 	if (m->tail != NULL) {
-		m->tail->next = NULL;
+		m->tail->next = keep;
 		m->tail->len = m->tail_len;
 	} else {
-		ob->head = NULL;
+		ob->head = keep;
 	}
-	ob->tail = m->tail;
+	ob->tail = last != NULL ? last : m->tail;
 	ob->bytes = m->bytes;
 }
 
@@ -217,7 +231,17 @@ void obuf_fill(struct obuf *ob, struct obuf_chunk *h, struct obuf *src)
 
 	assert(h->kind == OBUF_HOLD && ob->holds > 0);
 	assert(src->holds == 0 && src->sent == 0);
-	assert(src->mem == ob->mem);
+	if (h->drop)
+		obuf_free(src);
+	if (src->spare != NULL) {
+		mem_free(src->mem, src->spare);
+		src->spare = NULL;
+	}
+	/* The chunks change hands: so does their memory. */
+	if (src->mem != ob->mem) {
+		mem_charge(ob->mem, src->mem->used);
+		mem_uncharge(src->mem, src->mem->used);
+	}
 	for (c = ob->head; c != NULL && c != h; c = c->next)
 		prev = c;
 	assert(c == h);
@@ -241,9 +265,7 @@ void obuf_fill(struct obuf *ob, struct obuf_chunk *h, struct obuf *src)
 	}
 	ob->holds--;
 	mem_free(ob->mem, h);
-	if (src->spare != NULL)
-		mem_free(src->mem, src->spare);
-	src->head = src->tail = src->spare = NULL;
+	src->head = src->tail = NULL;
 	src->bytes = 0;
 }
 

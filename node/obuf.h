@@ -31,11 +31,13 @@ struct obuf_chunk {
 	uint32_t len;    /* bytes in the chunk */
 	uint32_t cap;    /* OBUF_DATA: room in data[] */
 	uint8_t kind;
+	uint8_t drop; /* OBUF_HOLD: the reply is suppressed (CLIENT REPLY) */
 	char data[];
 };
 
 struct obuf {
 	struct mem *mem;
+	uint32_t chunk; /* size of new data chunks (OBUF_CHUNK_SIZE by default) */
 	struct obuf_chunk *head, *tail;
 	size_t sent;  /* bytes of head already written */
 	size_t bytes; /* unsent bytes in the whole chain */
@@ -67,11 +69,14 @@ int obuf_iov(const struct obuf *ob, struct iovec *iov, int max);
 void obuf_consume(struct obuf *ob, size_t n);
 bool obuf_empty(const struct obuf *ob);
 void obuf_mark(const struct obuf *ob, struct obuf_mark *m);
+/* Cuts back to the mark. A HOLD after the mark stays (its reply is still
+ * coming) but is marked dropped, so it fills with nothing. */
 void obuf_truncate(struct obuf *ob, const struct obuf_mark *m);
 /* Appends a placeholder and returns it. */
 struct obuf_chunk *obuf_hold(struct obuf *ob);
 /* Replaces placeholder h with the whole content of src (which is left
- * empty). src must have no HOLD of its own. */
+ * empty), or with nothing if h was dropped. src must have no HOLD of its
+ * own; its memory moves to ob's account. */
 void obuf_fill(struct obuf *ob, struct obuf_chunk *h, struct obuf *src);
 /* Bytes of memory the chain holds (for CLIENT LIST omem and INFO). */
 size_t obuf_mem(const struct obuf *ob);

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "log.h"
 #include "reply.h"
+#include "route.h"
 
 /* Slots beyond maxclients, so that a client over the limit can still be told
  * "max number of clients reached" before it is closed. */
@@ -33,16 +34,51 @@ void shard_clock(struct shard *sh)
 	sh->ks.now_ms = sh->now_ms;
 }
 
-int shard_init(struct shard *sh, unsigned id, struct io *io, const struct config *cfg,
-	       const struct node_info *info, const struct cmd_index *cmds, const int *listeners,
-	       unsigned nlisteners)
+void shardset_init(struct shardset *set, unsigned n, struct shard **shards, struct xhub *hub)
+{
+	unsigned s;
+
+	assert(n >= 1 && n <= XSHARD_MAX && hub->n == n);
+	set->n = n;
+	set->shards = shards;
+	set->hub = hub;
+	atomic_init(&set->clients, 0);
+	atomic_init(&set->bigbulk_reserved, 0);
+	/* Equal ranges of slots, so that a shard owns whole slots as a cluster
+	 * node does. */
+	for (s = 0; s < HASH_SLOTS; s++)
+		set->slot_shard[s] = (uint16_t)((uint64_t)s * n / HASH_SLOTS);
+}
+
+unsigned shardset_owner(const struct shardset *set, const char *key, size_t klen)
+{
+	return set->n == 1 ? 0 : set->slot_shard[hash_slot(key, klen)];
+}
+
+uint64_t shard_node_memory(const struct shard *sh)
+{
+	uint64_t total = shard_used_memory(sh);
+	unsigned s;
+
+	for (s = 0; s < sh->set->n; s++)
+		if (s != sh->id)
+			total += atomic_load_explicit(&sh->set->shards[s]->pub_used_memory,
+						      memory_order_relaxed);
+	return total;
+}
+
+int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *io,
+	       const struct config *cfg, const struct node_info *info, const struct cmd_index *cmds,
+	       const int *listeners, unsigned nlisteners)
 {
 	uint32_t i;
 
-	if (nlisteners > SHARD_LISTENERS_MAX)
+	if (nlisteners > SHARD_LISTENERS_MAX || id >= set->n || set->shards[id] != sh)
 		return -EINVAL;
 	memset(sh, 0, sizeof(*sh));
 	sh->id = id;
+	sh->set = set;
+	xshard_init(&sh->x, set->hub, id);
 	sh->io = io;
 	sh->cfg = *cfg;
 	sh->info = info;
@@ -97,6 +133,8 @@ void shard_free(struct shard *sh)
 	mem_free(&sh->mem, sh->conns);
 	mem_free(&sh->mem, sh->gens);
 	mem_free(&sh->mem, sh->free_slots);
+	route_free(sh);
+	xshard_free(&sh->x);
 	ks_free(&sh->ks);
 	assert(sh->mem.used == 0);
 }
@@ -159,7 +197,9 @@ static void on_accept(struct shard *sh, const struct io_cqe *cqe)
 	c = conn_new(sh, cqe->res, slot, sh->gens[slot]);
 	sh->conns[slot] = c;
 	sh->nconns++;
-	if (sh->nconns > (uint32_t)sh->cfg.maxclients) {
+	/* maxclients counts the clients of the whole node. */
+	if (atomic_fetch_add_explicit(&sh->set->clients, 1, memory_order_relaxed) + 1 >
+	    (unsigned)sh->cfg.maxclients) {
 		struct reply r = { .ob = &c->out, .proto = 2, .es = NULL };
 		reply_raw(&r, "-ERR max number of clients reached\r\n", 36);
 		sh->st.rejected_connections++;
@@ -172,6 +212,14 @@ static void on_accept(struct shard *sh, const struct io_cqe *cqe)
 static void on_close(struct shard *sh, struct conn *c)
 {
 	uint32_t slot = c->slot;
+	struct conn **r;
+
+	/* A connection queued to resume leaves the queue. */
+	for (r = &sh->resume; *r != NULL; r = &(*r)->next_resume)
+		if (*r == c) {
+			*r = c->next_resume;
+			break;
+		}
 
 	assert(sh->conns[slot] == c);
 	conn_free(sh, c);
@@ -179,6 +227,7 @@ static void on_close(struct shard *sh, struct conn *c)
 	sh->gens[slot] = (sh->gens[slot] + 1) & 0xffffffu;
 	sh->free_slots[sh->nfree++] = slot;
 	sh->nconns--;
+	atomic_fetch_sub_explicit(&sh->set->clients, 1, memory_order_relaxed);
 }
 
 /* ---- timer ---- */
@@ -228,6 +277,7 @@ static void on_timer(struct shard *sh)
 	ks_lazy_step(&sh->ks, SHARD_CRON_LAZY_FREE);
 	close_idle(sh);
 	sample_metrics(sh);
+	atomic_store_explicit(&sh->pub_used_memory, shard_used_memory(sh), memory_order_relaxed);
 }
 
 static void arm(struct shard *sh)
@@ -260,7 +310,7 @@ void shard_start(struct shard *sh)
 
 /* ---- the step ---- */
 
-static void complete(struct shard *sh, const struct io_cqe *cqe)
+void shard_complete(struct shard *sh, const struct io_cqe *cqe)
 {
 	unsigned op = SHARD_UD_OP(cqe->user_data);
 	uint32_t slot = SHARD_UD_SLOT(cqe->user_data);
@@ -318,14 +368,33 @@ static bool service_pending(struct shard *sh)
 bool shard_step(struct shard *sh)
 {
 	struct io_cqe cqes[IO_REAP_MAX];
+	struct xmsg *msgs[SHARD_MSGS_MAX];
 	int n = io_reap(sh->io, cqes, IO_REAP_MAX), i;
+	unsigned k, nm;
 	bool work = n > 0;
 
 	shard_clock(sh);
-	for (i = 0; i < n; i++)
-		complete(sh, &cqes[i]);
-	arm(sh);
-	if (service_pending(sh))
+	for (i = 0; i < n; i++) {
+		/* While frozen, and until what was deferred has run, every
+		 * completion waits its turn. */
+		if (route_frozen(sh) || sh->dcqe_n > 0)
+			route_defer_cqe(sh, &cqes[i]);
+		else
+			shard_complete(sh, &cqes[i]);
+	}
+	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
+	for (k = 0; k < nm; k++)
+		route_message(sh, msgs[k]);
+	if (nm > 0 || route_run_deferred(sh))
+		work = true;
+	if (!route_frozen(sh)) {
+		arm(sh);
+		if (service_pending(sh))
+			work = true;
+	}
+	/* A backlog left to move counts as work: the shard must not park on
+	 * it (its targets drain their rings without telling us). */
+	if (xshard_flush(&sh->x, sh->io))
 		work = true;
 	io_flush(sh->io);
 	sh->steps++;
@@ -334,5 +403,12 @@ bool shard_step(struct shard *sh)
 
 void shard_park(struct shard *sh, uint64_t timeout_ns)
 {
-	io_wait(sh->io, timeout_ns);
+	if (sh->set->n == 1) {
+		io_wait(sh->io, timeout_ns);
+		return;
+	}
+	/* The parked flag, then a last look at the rings (xshard.h). */
+	if (xshard_park_begin(&sh->x))
+		io_wait(sh->io, timeout_ns);
+	xshard_park_end(&sh->x);
 }

@@ -13,14 +13,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <stdatomic.h>
+
 #include "cmd.h"
 #include "config.h"
+#include "hash.h"
 #include "io.h"
 #include "keyspace.h"
 #include "mem.h"
 #include "stats.h"
+#include "xshard.h"
 
 struct conn;
+struct smsg;
+struct txn;
 
 /* Facts about the process, fixed at start-up, shared read-only. */
 struct node_info {
@@ -46,6 +52,29 @@ struct node_info {
 /* How long an idle shard parks before it looks again (the backstop for a
  * lost wake, never the normal path). */
 #define SHARD_PARK_NS (50ull * 1000 * 1000)
+/* Messages drained from the rings per step. */
+#define SHARD_MSGS_MAX 256
+
+/* All shards of a node, shared read-only once they run: a shard reaches
+ * another only through the rings, or directly while it holds that shard's
+ * lock (route.c). slot_shard maps a key's slot to its shard. */
+struct shardset {
+	unsigned n;
+	struct shard **shards;
+	struct xhub *hub;
+	uint16_t slot_shard[HASH_SLOTS];
+	/* What the shards share, so atomic: clients of the whole node (for
+	 * maxclients), and bytes reserved for big bulks not yet received
+	 * (bounded by bigbulk-reserve-max for the node). */
+	atomic_uint clients;
+	atomic_uint_least64_t bigbulk_reserved;
+};
+
+/* A request for a shard's lock, waiting its turn. */
+struct lock_req {
+	uint16_t coord; /* the coordinating shard */
+	uint64_t txn;   /* its transaction */
+};
 
 /* Instantaneous metrics, sampled each timer tick as Redis does. */
 #define SHARD_INST_SAMPLES 16
@@ -84,19 +113,45 @@ struct shard {
 	bool accept_armed[SHARD_LISTENERS_MAX];
 	bool accept_backoff; /* an accept failed: wait for the timer to re-arm */
 	bool timer_armed;
-	uint64_t bigbulk_reserved; /* reserved, not yet received */
 
 	int64_t now_ms;
 	int64_t lastsave_ms;
 	struct shard_inst inst;
 	uint64_t steps;
+
+	/* Multi-shard state (route.c). */
+	struct shardset *set; /* read-only but for its atomic client count */
+	struct xshard x;
+	/* The lock: held by a transaction (coordinated by lock.coord) or
+	 * free; waiting requests in FIFO order. While it is held, the shard
+	 * is frozen: it defers every completion and message except lock
+	 * traffic, so the holder may touch its keyspace, connections and
+	 * counters directly. */
+	bool locked;
+	struct lock_req lock;
+	struct lock_req *lockq;
+	uint32_t lockq_n, lockq_cap;
+	struct io_cqe *dcqe; /* deferred completions */
+	uint32_t dcqe_n, dcqe_cap;
+	struct smsg *dmsg_head, *dmsg_tail; /* deferred messages */
+	struct txn *txns;                   /* transactions this shard coordinates */
+	uint64_t next_txn;
+	struct conn *resume;                   /* connections to resume once not frozen */
+	atomic_uint_least64_t pub_used_memory; /* published each tick */
 };
 
-/* Sets up a shard that accepts on the given listeners (none is fine).
- * Returns 0 or -errno. */
-int shard_init(struct shard *sh, unsigned id, struct io *io, const struct config *cfg,
-	       const struct node_info *info, const struct cmd_index *cmds, const int *listeners,
-	       unsigned nlisteners);
+/* Sets up shard id of set (whose shards[id] must be sh) accepting on the
+ * given listeners (none is fine). Returns 0 or -errno. */
+int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *io,
+	       const struct config *cfg, const struct node_info *info, const struct cmd_index *cmds,
+	       const int *listeners, unsigned nlisteners);
+/* Fills a shardset for n shards (slot ranges of equal size) around a hub. */
+void shardset_init(struct shardset *set, unsigned n, struct shard **shards, struct xhub *hub);
+/* The shard that owns key. */
+unsigned shardset_owner(const struct shardset *set, const char *key, size_t klen);
+/* Total used memory of the node: exact for sh, published values for the
+ * others (at most one timer tick old). */
+uint64_t shard_node_memory(const struct shard *sh);
 void shard_free(struct shard *sh);
 /* Arms accept and the timer; logs readiness. */
 void shard_start(struct shard *sh);
@@ -108,6 +163,8 @@ void shard_park(struct shard *sh, uint64_t timeout_ns);
 /* Applies side effects of a configuration change (CONFIG SET): grows the
  * connection table when maxclients rises. */
 void shard_config_applied(struct shard *sh);
+/* Handles one completion (shard_step, or deferred ones in route.c). */
+void shard_complete(struct shard *sh, const struct io_cqe *cqe);
 /* Refreshes sh->now_ms from the backend clock (and the keyspace's). */
 void shard_clock(struct shard *sh);
 /* Queues c for conn_service() at the end of the step. */

@@ -229,6 +229,22 @@ bool xshard_flush(struct xshard *x, struct io *io)
 	return left;
 }
 
+struct xmsg *xshard_take_backlog(struct xshard *x)
+{
+	struct xmsg *all = NULL;
+	unsigned dst;
+
+	for (dst = 0; dst < x->hub->n; dst++) {
+		if (x->bl_head[dst] == NULL)
+			continue;
+		x->bl_tail[dst]->next = all;
+		all = x->bl_head[dst];
+		x->bl_head[dst] = x->bl_tail[dst] = NULL;
+	}
+	memset(x->backlog_targets, 0, sizeof(x->backlog_targets));
+	return all;
+}
+
 bool xshard_pending(const struct xshard *x)
 {
 	const struct xpeer *me = &x->hub->peers[x->id];

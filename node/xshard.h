@@ -90,6 +90,9 @@ bool xshard_flush(struct xshard *x, struct io *io);
  * flag. The caller sleeps (io_wait) between them only if begin said so. */
 bool xshard_park_begin(struct xshard *x);
 void xshard_park_end(struct xshard *x);
+/* Takes every message still waiting in this shard's backlogs (at shutdown),
+ * as a list linked through next. */
+struct xmsg *xshard_take_backlog(struct xshard *x);
 /* True if some ring addressed to this shard may hold messages. */
 bool xshard_pending(const struct xshard *x);
 

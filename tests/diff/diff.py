@@ -360,7 +360,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cairn", default=os.environ.get("CAIRN_NODE", "build/cairn-node"))
     ap.add_argument("--redis", default="redis-server")
-    ap.add_argument("--cairn-args", default="", help="extra cairn-node flags")
+    ap.add_argument("--cairn-args", default=os.environ.get("CAIRN_NODE_ARGS", ""),
+                    help="extra cairn-node flags (default: $CAIRN_NODE_ARGS)")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("files", nargs="*")
     opt = ap.parse_args()

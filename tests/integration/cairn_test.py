@@ -12,6 +12,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NODE = os.environ.get("CAIRN_NODE", os.path.join(ROOT, "build", "cairn-node"))
+# Flags every test node gets: ctest runs each test once per backend and
+# shard count (e.g. "--io epoll --shards 4").
+NODE_ARGS = os.environ.get("CAIRN_NODE_ARGS", "").split()
 
 
 def free_port():
@@ -94,7 +97,8 @@ class Server:
 def cairn(*args):
     """Starts cairn-node with extra flags (e.g. "--requirepass", "pw")."""
     port = free_port()
-    return Server([NODE, "--port", str(port), "--bind", "127.0.0.1"] + list(args), port)
+    return Server([NODE, "--port", str(port), "--bind", "127.0.0.1"] + NODE_ARGS + list(args),
+                  port)
 
 
 def redis_server(*args):

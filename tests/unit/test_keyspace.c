@@ -844,21 +844,21 @@ static void test_rename(void **state)
 
 	(void)state;
 	set_str(ks, "i", "77", NOW0 + 10);
-	ks_rename(ks, ks_peek(ks, "i", 1), "i2", 2);
+	ks_rename(ks, ks_peek(ks, "i", 1), ks, "i2", 2);
 	CHECK(ks);
 	assert_null(ks_peek(ks, "i", 1));
 	value_is(ks, "i2", "77", 2);
 	ttl_is(ks, "i2", NOW0 + 10);
 	assert_string_equal(ks_encoding_name(ks_peek(ks, "i2", 2)), "int");
 	set_str(ks, "s", "emb", KS_TTL_NONE);
-	ks_rename(ks, ks_peek(ks, "s", 1), "i2", 2); /* replaces, drops the TTL */
+	ks_rename(ks, ks_peek(ks, "s", 1), ks, "i2", 2); /* replaces, drops the TTL */
 	CHECK(ks);
 	value_is(ks, "i2", "emb", 3);
 	ttl_is(ks, "i2", -1);
 	assert_int_equal(ks->ttl_n, 0);
 	set_bytes(ks, "r", raw, 300, NOW0 + 20);
 	set_str(ks, "dst", "old", NOW0 + 30);
-	ks_rename(ks, ks_peek(ks, "r", 1), "dst", 3);
+	ks_rename(ks, ks_peek(ks, "r", 1), ks, "dst", 3);
 	CHECK(ks);
 	value_is(ks, "dst", raw, 300);
 	ttl_is(ks, "dst", NOW0 + 20);
@@ -866,13 +866,13 @@ static void test_rename(void **state)
 	/* A big value moves without a copy. */
 	e = set_bytes(ks, "b", big, 5000, KS_TTL_NONE);
 	v = kv_ref(e);
-	ks_rename(ks, e, "b2", 2);
+	ks_rename(ks, e, ks, "b2", 2);
 	CHECK(ks);
 	assert_ptr_equal(kv_ref(ks_peek(ks, "b2", 2)), v);
 	assert_int_equal(refs(v), 1);
 	value_is(ks, "b2", big, 5000);
 	/* Onto itself. */
-	ks_rename(ks, ks_peek(ks, "dst", 3), "dst", 3);
+	ks_rename(ks, ks_peek(ks, "dst", 3), ks, "dst", 3);
 	CHECK(ks);
 	value_is(ks, "dst", raw, 300);
 	ttl_is(ks, "dst", NOW0 + 20);
@@ -1220,7 +1220,7 @@ static void op_move(struct model *m, int i, bool copy)
 	if (copy)
 		ks_copy(ks, e, dst, dlen);
 	else
-		ks_rename(ks, e, dst, dlen);
+		ks_rename(ks, e, ks, dst, dlen);
 	if (!copy && i != j)
 		m_drop(m, i);
 	m_store(m, j, src.len, src.enc, src.ttl, src.expire);
