@@ -45,12 +45,15 @@ const struct cmd cmd_table[CMDID_COUNT] = {
 
 static unsigned name_slot(const char *name, size_t len)
 {
-	char low[CMD_NAME_MAX];
+	uint32_t h = 2166136261u;
 	size_t i;
 
+	/* FNV-1a over the bytes with the ASCII case bit set: upper and lower
+	 * case land together (other bytes may collide, which the comparison
+	 * then sorts out). */
 	for (i = 0; i < len; i++)
-		low[i] = (char)tolower((unsigned char)name[i]);
-	return (unsigned)hash_bytes(low, len, 0) & (CMD_INDEX_SLOTS - 1);
+		h = (h ^ (uint8_t)(name[i] | 0x20)) * 16777619u;
+	return h & (CMD_INDEX_SLOTS - 1);
 }
 
 void cmd_index_init(struct cmd_index *ix)

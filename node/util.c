@@ -283,9 +283,15 @@ bool util_glob_match(const char *pat, size_t plen, const char *str, size_t slen,
 bool util_eq_nocase(const char *s, size_t len, const char *lit)
 {
 	size_t i;
+
+	/* ASCII folding, as tolower() in the C locale, without a call. */
 	for (i = 0; i < len; i++) {
-		if (lit[i] == '\0' ||
-		    tolower((unsigned char)s[i]) != tolower((unsigned char)lit[i]))
+		unsigned char a = (unsigned char)s[i], b = (unsigned char)lit[i];
+		if (b == '\0')
+			return false;
+		if (a != b && (a | 0x20) != (b | 0x20))
+			return false;
+		if (a != b && ((a | 0x20) < 'a' || (a | 0x20) > 'z'))
 			return false;
 	}
 	return lit[len] == '\0';
