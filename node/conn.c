@@ -233,6 +233,11 @@ static void finish_request(struct shard *sh, struct conn *c, const struct obuf_m
 	if (c->flags & CONN_F_REPLY_SKIP_NEXT)
 		c->flags = (c->flags & ~CONN_F_REPLY_SKIP_NEXT) | CONN_F_REPLY_SKIP;
 	c->last_ms = sh->now_ms;
+	conn_check_output_limit(sh, c);
+}
+
+void conn_check_output_limit(struct shard *sh, struct conn *c)
+{
 	if (c->out.bytes > (size_t)config_obuf_hard(&sh->cfg) && !(c->flags & CONN_F_CLOSE_NOW)) {
 		shard_log(sh, IO_LOG_WARNING,
 			  "Client id=%llu scheduled to be closed ASAP for overcoming of output "

@@ -104,6 +104,9 @@ void conn_block(struct conn *c);
  * REPLY, output limit), then queues the connection to resume; it stays
  * blocked until then. */
 void conn_run_blocked(struct shard *sh, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd);
+/* Closes c (counted in INFO) if its output passed the hard limit of
+ * client-output-buffer-limit; also after a forwarded reply arrives. */
+void conn_check_output_limit(struct shard *sh, struct conn *c);
 /* Parses what arrived while the connection was blocked. */
 void conn_resume(struct shard *sh, struct conn *c);
 /* Whether the default user has a password (requirepass), so that new

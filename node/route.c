@@ -72,6 +72,17 @@ bool route_frozen(const struct shard *sh)
 	return sh->locked;
 }
 
+bool route_quiet(const struct shard *sh)
+{
+	unsigned i;
+
+	for (i = 0; i < XSHARD_WORDS; i++)
+		if (sh->x.backlog_targets[i] != 0)
+			return false;
+	return !sh->locked && sh->lockq_n == 0 && sh->dcqe_n == 0 && sh->dmsg_head == NULL &&
+	       sh->txns == NULL && !xshard_pending(&sh->x);
+}
+
 /* ---- arguments that outlive the receive buffer ---- */
 
 /* Allocates head bytes, then a copy of argv (small arguments copied after
@@ -195,6 +206,7 @@ static void take_reply(struct shard *sh, struct smsg *m)
 
 	if (c != NULL) {
 		obuf_fill(&c->out, m->hold, &m->out);
+		conn_check_output_limit(sh, c);
 		shard_pend(sh, c);
 	} else {
 		obuf_free(&m->out); /* the client left meanwhile */
@@ -218,9 +230,29 @@ static void grant(struct shard *sh, struct lock_req req)
 		send_lock_msg(sh, req.coord, SM_LOCKED, req.coord, req.txn);
 }
 
+/* A lock is granted only once the forwarded requests and replies deferred
+ * while the shard was frozen have run: they were sent before the lock
+ * request (the rings keep each pair's order), so a transaction must see
+ * their effects, or a pipelined write followed by a cross-shard command
+ * would be overtaken by it. */
+static bool may_grant(const struct shard *sh)
+{
+	return !sh->locked && sh->dmsg_head == NULL;
+}
+
+static void grant_next(struct shard *sh)
+{
+	if (sh->lockq_n > 0 && may_grant(sh)) {
+		struct lock_req next = sh->lockq[0];
+		sh->lockq_n--;
+		memmove(sh->lockq, sh->lockq + 1, sh->lockq_n * sizeof(*sh->lockq));
+		grant(sh, next);
+	}
+}
+
 static void lock_request(struct shard *sh, struct lock_req req)
 {
-	if (!sh->locked) {
+	if (may_grant(sh) && sh->lockq_n == 0) {
 		grant(sh, req);
 		return;
 	}
@@ -235,12 +267,7 @@ static void lock_release(struct shard *sh, struct lock_req req)
 {
 	assert(sh->locked && sh->lock.coord == req.coord && sh->lock.txn == req.txn);
 	sh->locked = false;
-	if (sh->lockq_n > 0) {
-		struct lock_req next = sh->lockq[0];
-		sh->lockq_n--;
-		memmove(sh->lockq, sh->lockq + 1, sh->lockq_n * sizeof(*sh->lockq));
-		grant(sh, next);
-	}
+	grant_next(sh); /* else route_run_deferred() grants it */
 }
 
 /* ---- transactions ---- */
@@ -506,6 +533,10 @@ bool route_run_deferred(struct shard *sh)
 		if (sh->dmsg_head == NULL)
 			sh->dmsg_tail = NULL;
 		handle(sh, m, false);
+		any = true;
+	}
+	if (sh->lockq_n > 0 && may_grant(sh)) {
+		grant_next(sh);
 		any = true;
 	}
 	while (sh->resume != NULL && !route_frozen(sh)) {

@@ -38,6 +38,10 @@ bool route_request(struct cmd_ctx *c);
 void route_message(struct shard *sh, struct xmsg *m);
 /* Whether the shard is frozen (its lock is held). */
 bool route_frozen(const struct shard *sh);
+/* Whether nothing of sh's is between shards: no message in its rings or
+ * backlogs, none deferred, no lock held or asked for, no transaction it
+ * coordinates. When every shard is quiet, every forwarded request has run. */
+bool route_quiet(const struct shard *sh);
 /* Keeps a completion for later, while frozen. */
 void route_defer_cqe(struct shard *sh, const struct io_cqe *cqe);
 /* Runs what was deferred (completions, messages, connections to resume),
