@@ -25,8 +25,11 @@
  *    core reads io_buf(io, bid) for res bytes and must hand the buffer back with
  *    io_buf_recycle() before the next io_reap(). After recycling, the bytes are
  *    gone (the simulator poisons them).
- *  - RECV res == 0 without IO_F_SOCK_NONEMPTY is end of file. -ENOBUFS means
- *    the buffer pool ran dry: the operation has ended; recycle and re-arm.
+ *  - RECV res == 0 without IO_F_SOCK_NONEMPTY is end of file. With the flag
+ *    it may not be: the core re-arms and reads again. But Linux flags the 0
+ *    after a FIN too, so a second 0 in a row, with no data between, is end of
+ *    file whatever its flag. -ENOBUFS means the buffer pool ran dry: the
+ *    operation has ended; recycle and re-arm.
  *  - WRITEV may be short: res is the number of bytes written. The iovec array
  *    and the bytes it points to must stay valid and unchanged until the
  *    completion. At most one WRITEV per socket is in flight.

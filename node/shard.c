@@ -401,14 +401,21 @@ bool shard_step(struct shard *sh)
 	return work;
 }
 
+bool shard_park_begin(struct shard *sh)
+{
+	/* The parked flag, then a last look at the rings (xshard.h). */
+	return sh->set->n == 1 || xshard_park_begin(&sh->x);
+}
+
+void shard_park_end(struct shard *sh)
+{
+	if (sh->set->n > 1)
+		xshard_park_end(&sh->x);
+}
+
 void shard_park(struct shard *sh, uint64_t timeout_ns)
 {
-	if (sh->set->n == 1) {
+	if (shard_park_begin(sh))
 		io_wait(sh->io, timeout_ns);
-		return;
-	}
-	/* The parked flag, then a last look at the rings (xshard.h). */
-	if (xshard_park_begin(&sh->x))
-		io_wait(sh->io, timeout_ns);
-	xshard_park_end(&sh->x);
+	shard_park_end(sh);
 }

@@ -157,8 +157,14 @@ void shard_free(struct shard *sh);
 void shard_start(struct shard *sh);
 /* One turn of the loop; returns true if it did work. */
 bool shard_step(struct shard *sh);
-/* Waits in the backend for work (a completion or a wake) or timeout_ns. */
+/* Waits in the backend for work (a completion or a wake) or timeout_ns:
+ * shard_park_begin() (the parked flag, and a last look at the rings; false
+ * if there is work after all), io_wait() if it said so, shard_park_end().
+ * The simulator, whose io_wait cannot block, calls the two halves itself
+ * around its own parking. */
 void shard_park(struct shard *sh, uint64_t timeout_ns);
+bool shard_park_begin(struct shard *sh);
+void shard_park_end(struct shard *sh);
 
 /* Applies side effects of a configuration change (CONFIG SET): grows the
  * connection table when maxclients rises. */

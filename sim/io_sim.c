@@ -1,0 +1,739 @@
+/* io_sim.c: node/io.h for the simulator, and the simulated network.
+ *
+ * Submissions only change socket state and mark the socket dirty; the
+ * "kernel" (kernel_step) turns dirty sockets and due timers into
+ * completions when the shard reaps, or when the scheduler asks whether a
+ * parked shard has work. Faults are injected there: short writes and reads,
+ * -ENOBUFS that ends a multishot recv (sometimes before any data), resets,
+ * -EMFILE on accept, late timers, a full submission queue, lost wakes, and
+ * batches of completions interleaved (the order of one socket's completions
+ * is kept, as io_uring keeps it).
+ *
+ * The contract is enforced loudly (world_crash): a second recv armed on a
+ * socket, a second writev in flight, any submission on a closed socket, and
+ * a buffer read or recycled when the core does not hold it. Recycled
+ * buffers are poisoned, so a read after recycle sees garbage. */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "shard.h"
+#include "world.h"
+
+#define SIM_POISON 0xdb
+/* Receive completions one socket may post per kernel step. */
+#define SIM_RECV_BURST 4
+/* A late timer fires up to this much after its deadline. */
+#define SIM_LATE_TIMER_NS (200ull * 1000 * 1000)
+#define SIM_PORT 6379
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+/* ---- bytes ---- */
+
+static void bytes_put(struct bytes *b, const char *p, size_t n)
+{
+	if (b->off > 0 && b->off == b->len)
+		b->off = b->len = 0;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n)
+			cap *= 2;
+		b->p = xrealloc(b->p, cap);
+		b->cap = cap;
+	}
+	if (n > 0) /* p may be NULL then */
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static size_t bytes_avail(const struct bytes *b)
+{
+	return b->len - b->off;
+}
+
+static size_t bytes_take(struct bytes *b, char *out, size_t max)
+{
+	size_t n = bytes_avail(b) < max ? bytes_avail(b) : max;
+
+	if (n > 0) /* b->p may be NULL then */
+		memcpy(out, b->p + b->off, n);
+	b->off += n;
+	return n;
+}
+
+static void bytes_free(struct bytes *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- sockets ---- */
+
+static struct sock *sock_at(struct world *w, int s)
+{
+	assert(s >= 0 && (unsigned)s < w->nsocks);
+	return &w->socks[s];
+}
+
+static int sock_new(struct world *w, enum sock_kind kind, unsigned shard)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nsocks; i++)
+		if (w->socks[i].kind == SOCK_FREE)
+			break;
+	if (i == w->nsocks) {
+		if (w->nsocks == w->socks_cap) {
+			w->socks_cap = w->socks_cap ? w->socks_cap * 2 : 64;
+			w->socks = xrealloc(w->socks, w->socks_cap * sizeof(*w->socks));
+		}
+		w->nsocks++;
+	}
+	memset(&w->socks[i], 0, sizeof(w->socks[i]));
+	w->socks[i].kind = (uint8_t)kind;
+	w->socks[i].open = true;
+	w->socks[i].shard = (uint16_t)shard;
+	w->socks[i].next_dirty = -1;
+	return (int)i;
+}
+
+/* Frees a connection both ends are done with. */
+static void sock_maybe_free(struct world *w, int s)
+{
+	struct sock *k = sock_at(w, s);
+
+	if (k->kind != SOCK_CONN || k->open || k->closing || k->cl != NULL || k->dirty)
+		return;
+	bytes_free(&k->in);
+	bytes_free(&k->out);
+	memset(k, 0, sizeof(*k));
+	k->next_dirty = -1;
+}
+
+void net_dirty(struct world *w, int s)
+{
+	struct sock *k = sock_at(w, s);
+	struct io *io = &w->ios[k->shard];
+
+	if (k->dirty)
+		return;
+	k->dirty = true;
+	k->next_dirty = io->dirty_head;
+	io->dirty_head = s;
+}
+
+/* Checks a submission names an open socket of this shard, as io.h says. */
+static struct sock *checked(struct io *io, int s, enum sock_kind kind, const char *what)
+{
+	struct world *w = io->w;
+	struct sock *k;
+
+	if (s < 0 || (unsigned)s >= w->nsocks || w->socks[s].kind != kind)
+		world_crash(w, "io contract: %s on socket %d, which is not one", what, s);
+	k = &w->socks[s];
+	if (!k->open)
+		world_crash(w, "io contract: %s on socket %d after its close", what, s);
+	if (k->shard != io->shard)
+		world_crash(w, "io contract: %s on socket %d of shard %u from shard %u", what, s,
+			    k->shard, io->shard);
+	return k;
+}
+
+/* ---- completions ---- */
+
+static void post(struct io *io, uint8_t op, uint64_t ud, int32_t res, uint16_t flags, uint16_t buf)
+{
+	struct io_cqe *c;
+
+	if (io->cq_n == io->cq_cap) {
+		io->cq_cap = io->cq_cap ? io->cq_cap * 2 : 64;
+		io->cq = xrealloc(io->cq, io->cq_cap * sizeof(*io->cq));
+	}
+	c = &io->cq[io->cq_n++];
+	c->op = op;
+	c->user_data = ud;
+	c->res = res;
+	c->flags = flags;
+	c->buf = buf;
+}
+
+static void kernel_accept(struct io *io, struct sock *k)
+{
+	struct world *w = io->w;
+
+	while (k->accept_armed && k->backlog_n > 0) {
+		int s = k->backlog[0];
+		if (world_fault(w, F_EMFILE)) {
+			/* Ends the multishot accept; the connection waits. */
+			post(io, IO_OP_ACCEPT, k->accept_ud, -EMFILE, 0, 0);
+			k->accept_armed = false;
+			return;
+		}
+		memmove(k->backlog, k->backlog + 1, --k->backlog_n * sizeof(*k->backlog));
+		post(io, IO_OP_ACCEPT, k->accept_ud, s, IO_F_MORE, 0);
+		world_event(w, EV_ACCEPT, io->shard, (uint64_t)s);
+	}
+}
+
+static void end_recv(struct io *io, struct sock *k, int32_t res, uint16_t flags)
+{
+	post(io, IO_OP_RECV, k->recv_ud, res, flags, 0);
+	k->recv_armed = false;
+}
+
+static void kernel_recv(struct io *io, struct sock *k)
+{
+	struct world *w = io->w;
+	unsigned burst;
+
+	for (burst = 0; burst < SIM_RECV_BURST && k->recv_armed; burst++) {
+		size_t avail = bytes_avail(&k->in), n;
+		uint16_t b;
+		if (k->reset) {
+			end_recv(io, k, -ECONNRESET, 0);
+			return;
+		}
+		if (avail == 0 && !k->peer_eof)
+			return;
+		/* A 0-byte completion flagged SOCK_NONEMPTY with data still
+		 * there: not end of file; the core must re-arm and read on
+		 * (never twice in a row: that is end of file, io.h). */
+		if (avail > 0 && world_fault(w, F_SHORT_READ) && rng_chance(&w->net, 0.05) &&
+		    !k->zero_posted) {
+			k->zero_posted = true;
+			end_recv(io, k, 0, IO_F_SOCK_NONEMPTY);
+			return;
+		}
+		/* -ENOBUFS ends the recv, sometimes before any data. */
+		if (world_fault(w, F_ENOBUFS) || (avail > 0 && io->nfree == 0)) {
+			end_recv(io, k, -ENOBUFS, 0);
+			return;
+		}
+		if (avail == 0) {
+			/* End of file; Linux may first flag a 0 as SOCK_NONEMPTY. */
+			bool flagged = !k->eof_nonempty && rng_chance(&w->net, 0.5);
+			k->eof_nonempty = true;
+			k->zero_posted = true;
+			end_recv(io, k, 0, flagged ? IO_F_SOCK_NONEMPTY : 0);
+			return;
+		}
+		n = avail < IO_BUF_SIZE ? avail : IO_BUF_SIZE;
+		if (world_fault(w, F_SHORT_READ))
+			n = rng_range(&w->net, 1, n);
+		b = io->free_bufs[--io->nfree];
+		assert(!io->lent[b]);
+		io->lent[b] = 1;
+		n = bytes_take(&k->in, io->bufs + (size_t)b * IO_BUF_SIZE, n);
+		k->zero_posted = false;
+		post(io, IO_OP_RECV, k->recv_ud, (int32_t)n, IO_F_MORE | IO_F_BUFFER, b);
+	}
+}
+
+static void kernel_write(struct io *io, struct sock *k)
+{
+	struct world *w = io->w;
+	size_t total = 0, n, done = 0;
+	int i;
+
+	for (i = 0; i < k->iovcnt; i++)
+		total += k->iov[i].iov_len;
+	if (k->reset || k->cl == NULL) {
+		post(io, IO_OP_WRITEV, k->write_ud, -EPIPE, 0, 0);
+		k->writing = false;
+		return;
+	}
+	n = total;
+	if (world_fault(w, F_SHORT_WRITE) && total > 1)
+		n = rng_range(&w->net, 1, total - 1);
+	/* The bytes are read now, at completion: a core that changed them
+	 * after submitting would be caught by the client's checks. */
+	for (i = 0; i < k->iovcnt && done < n; i++) {
+		size_t piece = k->iov[i].iov_len < n - done ? k->iov[i].iov_len : n - done;
+		bytes_put(&k->out, k->iov[i].iov_base, piece);
+		done += piece;
+	}
+	post(io, IO_OP_WRITEV, k->write_ud, (int32_t)n, 0, 0);
+	k->writing = false;
+}
+
+/* The close: armed operations are cancelled, then the close completes. */
+static void kernel_close(struct io *io, struct sock *k)
+{
+	if (k->recv_armed)
+		end_recv(io, k, -ECANCELED, 0);
+	if (k->writing) {
+		post(io, IO_OP_WRITEV, k->write_ud, -ECANCELED, 0, 0);
+		k->writing = false;
+	}
+	post(io, IO_OP_CLOSE, k->close_ud, 0, 0, 0);
+	k->closing = false;
+}
+
+static void kernel_timers(struct io *io)
+{
+	unsigned i = 0;
+
+	while (i < io->ntimers) {
+		if (io->timers[i].deadline <= io->w->now) {
+			post(io, IO_OP_TIMER, io->timers[i].ud, 0, 0, 0);
+			io->timers[i] = io->timers[--io->ntimers];
+		} else {
+			i++;
+		}
+	}
+}
+
+/* Interleaves the new completions of a step at random, keeping each
+ * socket's own order (completions of one socket carry its user_data's
+ * slot; those of one operation must stay in order). */
+static void shuffle(struct io *io, unsigned from)
+{
+	struct world *w = io->w;
+	unsigned n = io->cq_n - from, i;
+	struct io_cqe *tmp;
+
+	if (n < 2 || !world_fault(w, F_SHUFFLE))
+		return;
+	tmp = xrealloc(NULL, n * sizeof(*tmp));
+	memcpy(tmp, io->cq + from, n * sizeof(*tmp));
+	for (i = 0; i < n; i++) {
+		/* Pick a random remaining completion whose socket has no
+		 * earlier completion still waiting. */
+		unsigned pick = (unsigned)rng_below(&w->net, n - i), k, j;
+		for (k = 0;; k++) {
+			unsigned c = (pick + k) % (n - i);
+			bool first = true;
+			for (j = 0; j < c; j++)
+				if ((tmp[j].user_data & 0xffffffffffffull) ==
+				    (tmp[c].user_data & 0xffffffffffffull))
+					first = false;
+			if (first) {
+				io->cq[from + i] = tmp[c];
+				memmove(tmp + c, tmp + c + 1, (n - i - c - 1) * sizeof(*tmp));
+				break;
+			}
+		}
+	}
+	free(tmp);
+}
+
+static void kernel_step(struct io *io)
+{
+	struct world *w = io->w;
+	unsigned from = io->cq_n;
+	int s = io->dirty_head, again = -1;
+
+	io->dirty_head = -1;
+	while (s >= 0) {
+		struct sock *k = sock_at(w, s);
+		int next = k->next_dirty;
+		k->dirty = false;
+		if (k->kind == SOCK_LISTENER) {
+			kernel_accept(io, k);
+		} else if (k->kind == SOCK_CONN) {
+			if (k->writing)
+				kernel_write(io, k);
+			if (k->closing)
+				kernel_close(io, k);
+			else if (k->recv_armed)
+				kernel_recv(io, k);
+			/* Data still waiting for an armed recv: keep it dirty. */
+			if (k->recv_armed && (bytes_avail(&k->in) > 0 || k->peer_eof || k->reset)) {
+				k->next_dirty = again;
+				again = s;
+			} else {
+				sock_maybe_free(w, s);
+			}
+		}
+		s = next;
+	}
+	while (again >= 0) {
+		int next = sock_at(w, again)->next_dirty;
+		net_dirty(w, again);
+		again = next;
+	}
+	kernel_timers(io);
+	shuffle(io, from);
+}
+
+/* ---- io.h: submissions ---- */
+
+static int busy(struct io *io)
+{
+	return world_fault(io->w, F_SQ_FULL) ? -EBUSY : 0;
+}
+
+int io_accept(struct io *io, int listener, uint64_t ud)
+{
+	struct sock *k = checked(io, listener, SOCK_LISTENER, "accept");
+
+	if (k->accept_armed)
+		world_crash(io->w, "io contract: a second accept armed on listener %d", listener);
+	if (busy(io))
+		return -EBUSY;
+	k->accept_armed = true;
+	k->accept_ud = ud;
+	net_dirty(io->w, listener);
+	return 0;
+}
+
+int io_recv(struct io *io, int s, uint64_t ud)
+{
+	struct sock *k = checked(io, s, SOCK_CONN, "recv");
+
+	if (k->recv_armed)
+		world_crash(io->w, "io contract: a second recv armed on socket %d", s);
+	if (busy(io))
+		return -EBUSY;
+	k->recv_armed = true;
+	k->recv_ud = ud;
+	net_dirty(io->w, s);
+	return 0;
+}
+
+int io_writev(struct io *io, int s, const struct iovec *iov, int iovcnt, uint64_t ud)
+{
+	struct sock *k = checked(io, s, SOCK_CONN, "writev");
+
+	if (k->writing)
+		world_crash(io->w, "io contract: a second writev in flight on socket %d", s);
+	if (iovcnt <= 0)
+		world_crash(io->w, "io contract: writev of %d pieces", iovcnt);
+	if (busy(io))
+		return -EBUSY;
+	k->writing = true;
+	k->write_ud = ud;
+	k->iov = iov;
+	k->iovcnt = iovcnt;
+	net_dirty(io->w, s);
+	return 0;
+}
+
+int io_close(struct io *io, int s, uint64_t ud)
+{
+	struct sock *k = checked(io, s, SOCK_CONN, "close");
+
+	if (busy(io))
+		return -EBUSY;
+	k->open = false;
+	k->closing = true;
+	k->close_ud = ud;
+	net_dirty(io->w, s);
+	world_event(io->w, EV_CLOSE, io->shard, (uint64_t)s);
+	return 0;
+}
+
+int io_timer(struct io *io, uint64_t delay_ns, uint64_t ud)
+{
+	struct world *w = io->w;
+	uint64_t late = 0;
+
+	if (busy(io))
+		return -EBUSY;
+	if (world_fault(w, F_LATE_TIMER))
+		late = rng_below(&w->net, SIM_LATE_TIMER_NS);
+	if (io->ntimers == io->timers_cap) {
+		io->timers_cap = io->timers_cap ? io->timers_cap * 2 : 8;
+		io->timers = xrealloc(io->timers, io->timers_cap * sizeof(*io->timers));
+	}
+	io->timers[io->ntimers].deadline = w->now + delay_ns + late;
+	io->timers[io->ntimers].ud = ud;
+	io->ntimers++;
+	return 0;
+}
+
+void io_flush(struct io *io)
+{
+	(void)io; /* submissions take effect when the kernel steps */
+}
+
+/* ---- io.h: completions and buffers ---- */
+
+int io_reap(struct io *io, struct io_cqe *out, int max)
+{
+	unsigned n, i;
+
+	kernel_step(io);
+	n = io->cq_n < (unsigned)max ? io->cq_n : (unsigned)max;
+	if (n == 0)
+		return 0; /* io->cq may not exist yet */
+	memcpy(out, io->cq, n * sizeof(*out));
+	memmove(io->cq, io->cq + n, (io->cq_n - n) * sizeof(*io->cq));
+	io->cq_n -= n;
+	for (i = 0; i < n; i++)
+		world_event(io->w, EV_CQE, ((uint64_t)out[i].op << 32) | io->shard,
+			    ((uint64_t)(uint32_t)out[i].res << 16) | out[i].flags);
+	return (int)n;
+}
+
+const char *io_buf(struct io *io, uint16_t buf)
+{
+	if (buf >= io->nbufs || !io->lent[buf])
+		world_crash(io->w, "io contract: buffer %u read while not held", buf);
+	return io->bufs + (size_t)buf * IO_BUF_SIZE;
+}
+
+void io_buf_recycle(struct io *io, uint16_t buf)
+{
+	if (buf >= io->nbufs || !io->lent[buf])
+		world_crash(io->w, "io contract: buffer %u recycled while not held", buf);
+	io->lent[buf] = 0;
+	memset(io->bufs + (size_t)buf * IO_BUF_SIZE, SIM_POISON, IO_BUF_SIZE);
+	io->free_bufs[io->nfree++] = buf;
+}
+
+/* ---- io.h: parking ---- */
+
+void io_wait(struct io *io, uint64_t timeout_ns)
+{
+	if (io->woken) {
+		/* A wake that came first: as an eventfd already written. */
+		io->woken = false;
+		return;
+	}
+	io->parked = true;
+	io->lost_wake = false;
+	io->park_deadline = io->w->now + timeout_ns;
+}
+
+void io_wake(struct io *io, unsigned target)
+{
+	struct world *w = io->w;
+
+	assert(target < w->nshards);
+	if (world_fault(w, F_LOST_WAKE)) {
+		w->ios[target].lost_wake = true;
+		world_event(w, EV_WAKE_LOST, io->shard, target);
+		return;
+	}
+	w->ios[target].woken = true;
+	world_event(w, EV_WAKE, io->shard, target);
+}
+
+/* ---- io.h: environment ---- */
+
+uint64_t io_now_ns(struct io *io)
+{
+	return SIM_EPOCH_NS + io->w->now;
+}
+
+uint64_t io_random_u64(struct io *io)
+{
+	return rng_next(&io->rng);
+}
+
+void io_log(struct io *io, enum io_log_level level, const char *msg, size_t len)
+{
+	if (io->w->cfg.trace >= 2)
+		printf("  log shard %u [%d] %.*s\n", io->shard, (int)level, (int)len, msg);
+}
+
+void io_block(struct io *io, uint64_t ns)
+{
+	io->w->now += ns;
+}
+
+int io_sock_name(struct io *io, int sock, bool peer, char *buf, size_t len)
+{
+	int n = peer ? snprintf(buf, len, "127.0.0.1:%d", 40000 + sock)
+		     : snprintf(buf, len, "127.0.0.1:%d", SIM_PORT);
+
+	(void)io;
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}
+
+void io_proc_stats(struct io *io, struct io_proc_stats *out)
+{
+	(void)io;
+	memset(out, 0, sizeof(*out));
+}
+
+/* ---- the scheduler's view ---- */
+
+void sim_io_init(struct world *w, struct io *io, unsigned shard)
+{
+	unsigned i;
+
+	memset(io, 0, sizeof(*io));
+	io->w = w;
+	io->shard = shard;
+	rng_fork(&io->rng, &w->sched, 0x10000 + shard);
+	io->nbufs = w->cfg.bufs;
+	assert(io->nbufs >= 1 && io->nbufs <= IO_BUF_COUNT);
+	io->bufs = xrealloc(NULL, (size_t)io->nbufs * IO_BUF_SIZE);
+	memset(io->bufs, SIM_POISON, (size_t)io->nbufs * IO_BUF_SIZE);
+	io->lent = xrealloc(NULL, io->nbufs);
+	memset(io->lent, 0, io->nbufs);
+	io->free_bufs = xrealloc(NULL, io->nbufs * sizeof(*io->free_bufs));
+	for (i = 0; i < io->nbufs; i++)
+		io->free_bufs[i] = (uint16_t)(io->nbufs - 1 - i);
+	io->nfree = io->nbufs;
+	io->dirty_head = -1;
+	io->listener = sock_new(w, SOCK_LISTENER, shard);
+}
+
+void sim_io_free(struct io *io)
+{
+	free(io->cq);
+	free(io->bufs);
+	free(io->lent);
+	free(io->free_bufs);
+	free(io->timers);
+	memset(io, 0, sizeof(*io));
+}
+
+/* A park that ends by its deadline while messages wait for the shard means
+ * a wake was lost; unless the simulator dropped one, that is a bug. */
+static void check_rescue(struct io *io)
+{
+	struct world *w = io->w;
+	struct shard *sh = w->shards[io->shard];
+
+	if (xshard_pending(&sh->x) && !io->lost_wake)
+		world_fail(w, FAIL_LIVENESS,
+			   "shard %u slept until its park timeout with messages waiting, and no "
+			   "wake was lost",
+			   io->shard);
+}
+
+bool sim_io_runnable(struct io *io)
+{
+	struct world *w = io->w;
+
+	if (!io->parked)
+		return true;
+	kernel_step(io);
+	if (io->cq_n > 0 || io->woken) {
+		io->parked = false;
+		io->woken = false;
+		return true;
+	}
+	if (w->now >= io->park_deadline) {
+		check_rescue(io);
+		io->parked = false;
+		return true;
+	}
+	return false;
+}
+
+uint64_t sim_io_next_time(struct io *io)
+{
+	uint64_t t = io->parked ? io->park_deadline : io->w->now;
+	unsigned i;
+
+	for (i = 0; i < io->ntimers; i++)
+		if (io->timers[i].deadline < t)
+			t = io->timers[i].deadline;
+	return t;
+}
+
+void sim_io_dump(struct world *w, FILE *f)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nshards; i++) {
+		struct io *io = &w->ios[i];
+		struct shard *sh = w->shards[i];
+		fprintf(f,
+			"shard %u: parked=%d woken=%d deadline=%.3fms cq=%u timers=%u "
+			"free_bufs=%u/%u locked=%d messages_waiting=%d\n",
+			i, io->parked, io->woken, (double)io->park_deadline / 1e6, io->cq_n,
+			io->ntimers, io->nfree, io->nbufs, sh->locked, xshard_pending(&sh->x));
+	}
+	for (i = 0; i < w->nsocks; i++) {
+		struct sock *k = &w->socks[i];
+		if (k->kind != SOCK_CONN)
+			continue;
+		fprintf(f,
+			"socket %u: shard %u open=%d closing=%d client=%d recv_armed=%d "
+			"writing=%d in=%zu out=%zu eof=%d reset=%d\n",
+			i, k->shard, k->open, k->closing, k->cl != NULL, k->recv_armed, k->writing,
+			bytes_avail(&k->in), bytes_avail(&k->out), k->peer_eof, k->reset);
+	}
+}
+
+/* ---- the network, as clients see it ---- */
+
+int net_connect(struct world *w, struct client *cl)
+{
+	unsigned shard = (unsigned)rng_below(&w->net, w->nshards);
+	struct sock *l = sock_at(w, w->ios[shard].listener);
+	int s = sock_new(w, SOCK_CONN, shard);
+
+	l = sock_at(w, w->ios[shard].listener); /* sock_new may have moved it */
+	w->socks[s].cl = cl;
+	w->socks[s].conn_id = (++w->next_conn_id << 32) | (uint64_t)s;
+	if (l->backlog_n == l->backlog_cap) {
+		l->backlog_cap = l->backlog_cap ? l->backlog_cap * 2 : 8;
+		l->backlog = xrealloc(l->backlog, l->backlog_cap * sizeof(*l->backlog));
+	}
+	l->backlog[l->backlog_n++] = s;
+	net_dirty(w, w->ios[shard].listener);
+	world_event(w, EV_CONNECT, shard, (uint64_t)s);
+	return s;
+}
+
+void net_send(struct world *w, int s, const char *p, size_t n)
+{
+	struct sock *k = sock_at(w, s);
+
+	assert(k->kind == SOCK_CONN && k->cl != NULL && !k->peer_eof && !k->reset);
+	if (!k->open)
+		return; /* the node closed it: the bytes go nowhere */
+	bytes_put(&k->in, p, n);
+	net_dirty(w, s);
+}
+
+size_t net_recv(struct world *w, int s, char *out, size_t max, bool *eof)
+{
+	struct sock *k = sock_at(w, s);
+	size_t n = bytes_take(&k->out, out, max);
+
+	*eof = bytes_avail(&k->out) == 0 && !k->open && !k->closing;
+	return n;
+}
+
+uint64_t net_conn_id(struct world *w, int s)
+{
+	return sock_at(w, s)->conn_id;
+}
+
+bool net_conn_done(struct world *w, uint64_t id)
+{
+	/* A connection id is its socket's index in the low 32 bits. */
+	unsigned s = (unsigned)(id & 0xffffffffu);
+	const struct sock *k = s < w->nsocks ? &w->socks[s] : NULL;
+
+	return k == NULL || k->kind != SOCK_CONN || k->conn_id != id || (!k->open && !k->closing);
+}
+
+bool net_readable(struct world *w, int s)
+{
+	struct sock *k = sock_at(w, s);
+
+	return bytes_avail(&k->out) > 0 || (!k->open && !k->closing);
+}
+
+void net_close(struct world *w, int s, bool reset)
+{
+	struct sock *k = sock_at(w, s);
+
+	assert(k->kind == SOCK_CONN && k->cl != NULL);
+	k->cl = NULL;
+	if (reset)
+		k->reset = true;
+	else
+		k->peer_eof = true;
+	world_event(w, reset ? EV_RESET : EV_HANGUP, k->shard, (uint64_t)s);
+	net_dirty(w, s);
+}

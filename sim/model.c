@@ -1,0 +1,629 @@
+/* model.c: possible states, expiry branches, and checking. See model.h.
+ *
+ * For each key a request names, every possible state is taken through every
+ * expiry branch the request's time window allows (live, expired), and the
+ * command's semantics (model_ops.c) say what reply and what next state each
+ * branch gives. The reply that arrived keeps the branches that predicted it;
+ * none left means the node answered something no legal execution could. */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_int.h"
+#include "world.h"
+
+static void *xalloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+static void state_free(struct mstate *s)
+{
+	free(s->val);
+	s->val = NULL;
+}
+
+static void state_copy(struct mstate *dst, const struct mstate *src)
+{
+	*dst = *src;
+	dst->val = NULL;
+	if (src->present) {
+		dst->val = xalloc(src->len + 1);
+		if (src->len > 0)
+			memcpy(dst->val, src->val, src->len);
+	}
+}
+
+static bool state_eq(const struct mstate *a, const struct mstate *b)
+{
+	if (a->present != b->present)
+		return false;
+	if (!a->present)
+		return true;
+	return a->len == b->len && memcmp(a->val, b->val, a->len) == 0 && a->exp_lo == b->exp_lo &&
+	       a->exp_hi == b->exp_hi;
+}
+
+static void key_clear(struct mkey *k)
+{
+	unsigned i;
+
+	for (i = 0; i < k->n; i++)
+		state_free(&k->s[i]);
+	k->n = 0;
+}
+
+/* A set of next states being built, with duplicates merged. */
+struct mset {
+	struct mstate s[MODEL_STATES_MAX];
+	unsigned n;
+	bool overflow;
+};
+
+static void mset_add(struct mset *set, const struct mstate *s)
+{
+	unsigned i;
+
+	for (i = 0; i < set->n; i++)
+		if (state_eq(&set->s[i], s))
+			return;
+	if (set->n == MODEL_STATES_MAX) {
+		set->overflow = true;
+		return;
+	}
+	state_copy(&set->s[set->n++], s);
+}
+
+/* The key's possibilities become set (or, past the limit, anything). */
+static void key_take(struct mkey *k, struct mset *set)
+{
+	key_clear(k);
+	if (set->overflow) {
+		unsigned i;
+		for (i = 0; i < set->n; i++)
+			state_free(&set->s[i]);
+		k->wild = true;
+		return;
+	}
+	if (set->n > 0)
+		memcpy(k->s, set->s, set->n * sizeof(set->s[0]));
+	k->n = set->n;
+	set->n = 0;
+}
+
+/* A write that leaves the key in a state known whatever it was: the key
+ * is known again, unless a lost write may still run over it, or may have
+ * run after it (the write was sent before the lost ones settled). */
+static void key_known(const struct model *m, struct mkey *k, struct mset *set)
+{
+	if (k->floating > 0 || m->cur_send < k->settled_at) {
+		struct mset none = { .overflow = true };
+		unsigned i;
+		for (i = 0; i < set->n; i++)
+			state_free(&set->s[i]);
+		set->n = 0;
+		key_take(k, &none);
+		return;
+	}
+	k->wild = false;
+	key_take(k, set);
+}
+
+struct model *model_new(struct world *w)
+{
+	struct model *m = xalloc(sizeof(*m));
+	unsigned c, j;
+
+	m->w = w;
+	m->nclients = w->cfg.clients;
+	m->keys_per = w->cfg.keys;
+	m->keys = xalloc((size_t)m->nclients * m->keys_per * sizeof(*m->keys));
+	for (c = 0; c < m->nclients; c++) {
+		for (j = 0; j < m->keys_per; j++) {
+			struct mkey *k = &m->keys[c * m->keys_per + j];
+			/* Distinct hash tags spread a client's keys over shards. */
+			k->nlen = (size_t)snprintf(k->name, sizeof(k->name), "k:{c%u.%u}", c, j);
+			k->n = 1; /* absent */
+		}
+	}
+	return m;
+}
+
+void model_free(struct model *m)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nclients * m->keys_per; i++)
+		key_clear(&m->keys[i]);
+	for (i = 0; i < MODEL_COUNTERS; i++)
+		free(m->ctr_seen[i]);
+	for (i = 0; i < MODEL_REGISTERS; i++)
+		free(m->regw[i]);
+	free(m->keys);
+	free(m->floats);
+	free(m);
+}
+
+bool mkey_certain(const struct model *m, unsigned k, int64_t now)
+{
+	const struct mkey *key = &m->keys[k];
+
+	(void)now;
+	return !key->wild && key->n == 1 &&
+	       (!key->s[0].present || key->s[0].exp_lo == MODEL_NO_TTL);
+}
+
+struct mreq *model_next(struct model *m, unsigned c, struct rng *r, char **out, size_t *len)
+{
+	struct mreq *q = ops_generate(m, c, r);
+
+	ops_encode(m, q, out, len);
+	return q;
+}
+
+bool model_closes(const struct mreq *q)
+{
+	return q->op == OP_PROTO;
+}
+
+/* ---- branches ---- */
+
+/* The states s may be in when a command runs at some t in [tlo, thi]:
+ * live (with its expiry narrowed to E >= t >= tlo) and/or expired. */
+static unsigned branches(const struct mstate *s, int64_t tlo, int64_t thi, struct mstate out[2])
+{
+	unsigned n = 0;
+
+	if (!s->present || s->exp_lo == MODEL_NO_TTL) {
+		out[0] = *s;
+		return 1;
+	}
+	if (tlo <= s->exp_hi) {
+		out[n] = *s;
+		if (out[n].exp_lo < tlo)
+			out[n].exp_lo = tlo;
+		n++;
+	}
+	if (thi > s->exp_lo) {
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].exp_lo = out[n].exp_hi = MODEL_NO_TTL;
+		n++;
+	}
+	assert(n > 0);
+	return n;
+}
+
+static bool matches(const struct mexp *x, const struct resp_reader_value *v)
+{
+	switch (x->kind) {
+	case X_STATUS:
+		return v->type == RESP_READER_SIMPLE && strlen(x->text) == v->len &&
+		       memcmp(x->text, v->str, v->len) == 0;
+	case X_ERR:
+		return v->type == RESP_READER_ERROR && strlen(x->text) == v->len &&
+		       memcmp(x->text, v->str, v->len) == 0;
+	case X_INT: return v->type == RESP_READER_INT && v->integer >= x->lo && v->integer <= x->hi;
+	case X_BULK:
+		return v->type == RESP_READER_BULK && v->len == x->len &&
+		       memcmp(v->str, x->p, x->len) == 0;
+	case X_NULL: return v->type == RESP_READER_NULL_BULK || v->type == RESP_READER_NULL;
+	default: return false;
+	}
+}
+
+static void describe(const struct model *m, const struct mreq *q, unsigned ki,
+		     const struct resp_reader_value *v, char *buf, size_t cap)
+{
+	const struct mkey *k = &m->keys[q->keys[ki]];
+	char got[160];
+	int o;
+	unsigned i;
+
+	resp_reader_format(v, got, sizeof(got));
+	o = snprintf(buf, cap, "client %u %s %s: got %s; possible states:", q->client,
+		     ops_name(q->op), k->name, got);
+	for (i = 0; i < k->n && o > 0 && (size_t)o < cap; i++)
+		o += snprintf(buf + o, cap - (size_t)o,
+			      " [%s len=%zu ttl=%" PRId64 "..%" PRId64 "]",
+			      k->s[i].present ? "present" : "absent", k->s[i].len, k->s[i].exp_lo,
+			      k->s[i].exp_hi);
+}
+
+/* Checks reply v of a single-key op on key ki of q, and narrows the key. */
+static void check_key(struct model *m, const struct mreq *q, unsigned ki,
+		      const struct resp_reader_value *v, int64_t tlo, int64_t thi)
+{
+	struct mkey *k = &m->keys[q->keys[ki]];
+	struct mset next = { .n = 0 };
+	unsigned i, b, o;
+
+	if (k->wild)
+		return; /* nothing to check until a plain overwrite (model_plain) */
+	for (i = 0; i < k->n; i++) {
+		struct mstate br[2];
+		unsigned nb = branches(&k->s[i], tlo, thi, br);
+		for (b = 0; b < nb; b++) {
+			struct mout outs[4];
+			unsigned no = ops_apply(q, ki, &br[b], tlo, thi, outs);
+			for (o = 0; o < no; o++) {
+				if (matches(&outs[o].exp, v))
+					mset_add(&next, &outs[o].next);
+				free(outs[o].owned);
+			}
+		}
+	}
+	if (next.n == 0 && !next.overflow) {
+		char why[480];
+		describe(m, q, ki, v, why, sizeof(why));
+		world_fail(m->w, FAIL_CORRECTNESS, "no legal outcome: %s", why);
+		return;
+	}
+	key_take(k, &next);
+}
+
+/* A write that leaves the key in one known state whatever it was before
+ * (SET without conditions, GETSET, DEL, GETDEL, MSET) makes a wild key
+ * known again. */
+static void model_plain(struct model *m, const struct mreq *q, unsigned ki, int64_t tlo,
+			int64_t thi)
+{
+	struct mkey *k = &m->keys[q->keys[ki]];
+	struct mstate absent = { .exp_lo = MODEL_NO_TTL, .exp_hi = MODEL_NO_TTL };
+	struct mout outs[4];
+	struct mset next = { .n = 0 };
+	unsigned no, o;
+	bool plain = q->op == OP_GETSET || q->op == OP_GETDEL || q->op == OP_DEL ||
+		     (q->op == OP_SET && !(q->flags & (SETF_NX | SETF_XX | SETF_KEEPTTL)));
+
+	if (!k->wild || !plain)
+		return;
+	no = ops_apply(q, ki, &absent, tlo, thi, outs);
+	for (o = 0; o < no; o++) {
+		mset_add(&next, &outs[o].next);
+		free(outs[o].owned);
+	}
+	key_known(m, k, &next);
+}
+
+/* ---- multi-key commands ---- */
+
+/* Whether key k can be present (and absent) at some time in the window. */
+static void can_exist(const struct mkey *k, int64_t tlo, int64_t thi, bool *yes, bool *no)
+{
+	unsigned i, b;
+
+	*yes = *no = k->wild;
+	for (i = 0; i < k->n; i++) {
+		struct mstate br[2];
+		unsigned nb = branches(&k->s[i], tlo, thi, br);
+		for (b = 0; b < nb; b++) {
+			if (br[b].present)
+				*yes = true;
+			else
+				*no = true;
+		}
+	}
+}
+
+static void set_known(const struct model *m, struct mkey *k, const char *val, size_t len)
+{
+	struct mset next = { .n = 0 };
+	struct mstate s = { .present = true,
+			    .val = (char *)val,
+			    .len = len,
+			    .exp_lo = MODEL_NO_TTL,
+			    .exp_hi = MODEL_NO_TTL };
+
+	mset_add(&next, &s);
+	key_known(m, k, &next);
+}
+
+static void set_absent(const struct model *m, struct mkey *k)
+{
+	struct mset next = { .n = 0 };
+	struct mstate s = { .exp_lo = MODEL_NO_TTL, .exp_hi = MODEL_NO_TTL };
+
+	mset_add(&next, &s);
+	key_known(m, k, &next);
+}
+
+/* DEL and EXISTS of several keys: the count is the number that exist, each
+ * key 0 or 1 independently, so any count between the least and the most
+ * possible is legal. */
+static void check_count(struct model *m, const struct mreq *q, const struct resp_reader_value *v,
+			int64_t tlo, int64_t thi)
+{
+	long long lo = 0, hi = 0;
+	unsigned i;
+
+	for (i = 0; i < q->nkeys; i++) {
+		bool yes, no;
+		can_exist(&m->keys[q->keys[i]], tlo, thi, &yes, &no);
+		hi += yes;
+		lo += !no;
+	}
+	if (v->type != RESP_READER_INT || v->integer < lo || v->integer > hi) {
+		char got[160];
+		resp_reader_format(v, got, sizeof(got));
+		world_fail(m->w, FAIL_CORRECTNESS, "client %u %s: got %s, legal %lld..%lld",
+			   q->client, ops_name(q->op), got, lo, hi);
+		return;
+	}
+	if (q->op == OP_DEL_MULTI)
+		for (i = 0; i < q->nkeys; i++)
+			set_absent(m, &m->keys[q->keys[i]]);
+}
+
+static void check_msetnx(struct model *m, const struct mreq *q, const struct resp_reader_value *v,
+			 int64_t tlo, int64_t thi)
+{
+	bool all_absent_ok = true, some_present_ok = false;
+	unsigned i;
+
+	for (i = 0; i < q->nkeys; i++) {
+		bool yes, no;
+		can_exist(&m->keys[q->keys[i]], tlo, thi, &yes, &no);
+		all_absent_ok = all_absent_ok && no;
+		some_present_ok = some_present_ok || yes;
+	}
+	if (v->type != RESP_READER_INT || (v->integer == 1 && !all_absent_ok) ||
+	    (v->integer == 0 && !some_present_ok) || v->integer < 0 || v->integer > 1) {
+		char got[160];
+		resp_reader_format(v, got, sizeof(got));
+		world_fail(m->w, FAIL_CORRECTNESS,
+			   "client %u MSETNX: got %s (all absent %d, some "
+			   "present %d)",
+			   q->client, got, all_absent_ok, some_present_ok);
+		return;
+	}
+	if (v->integer == 1)
+		for (i = 0; i < q->nkeys; i++)
+			set_known(m, &m->keys[q->keys[i]], q->vals[i], q->vlens[i]);
+}
+
+static void check_mget(struct model *m, const struct mreq *q, const struct resp_reader_value *v,
+		       int64_t tlo, int64_t thi)
+{
+	unsigned i;
+
+	if (v->type != RESP_READER_ARRAY || v->n != q->nkeys) {
+		world_fail(m->w, FAIL_CORRECTNESS, "client %u MGET: not an array of %u", q->client,
+			   q->nkeys);
+		return;
+	}
+	for (i = 0; i < q->nkeys && m->w->fail == FAIL_NONE; i++)
+		check_key(m, q, i, &v->elems[i], tlo, thi);
+}
+
+/* ---- shared keys ---- */
+
+static void counter_reply(struct model *m, const struct mreq *q, const struct resp_reader_value *v)
+{
+	unsigned c = q->shared;
+	uint64_t r;
+
+	if (v->type != RESP_READER_INT || v->integer < 1 || (uint64_t)v->integer > m->ctr_sent[c]) {
+		world_fail(m->w, FAIL_CORRECTNESS, "counter %u: INCR answered %lld after %llu sent",
+			   c, v->type == RESP_READER_INT ? v->integer : -1,
+			   (unsigned long long)m->ctr_sent[c]);
+		return;
+	}
+	r = (uint64_t)v->integer;
+	if (r >= m->ctr_seen_cap[c]) {
+		uint64_t cap = m->ctr_seen_cap[c] ? m->ctr_seen_cap[c] : 1024;
+		while (cap <= r)
+			cap *= 2;
+		m->ctr_seen[c] = realloc(m->ctr_seen[c], cap);
+		if (m->ctr_seen[c] == NULL)
+			abort();
+		memset(m->ctr_seen[c] + m->ctr_seen_cap[c], 0, cap - m->ctr_seen_cap[c]);
+		m->ctr_seen_cap[c] = cap;
+	}
+	if (m->ctr_seen[c][r]) {
+		world_fail(m->w, FAIL_CORRECTNESS, "counter %u: INCR answered %llu twice", c,
+			   (unsigned long long)r);
+		return;
+	}
+	m->ctr_seen[c][r] = 1;
+	m->ctr_acked[c]++;
+}
+
+static struct mwrite *reg_find(struct model *m, unsigned g, uint64_t token)
+{
+	unsigned i;
+
+	for (i = 0; i < m->regw_n[g]; i++)
+		if (m->regw[g][i].token == token)
+			return &m->regw[g][i];
+	return NULL;
+}
+
+/* A read of register g over [send, recv] may return the value of write W
+ * if W was sent before the read's reply, and no write W2 certainly came
+ * after W (W2 sent after W's reply) and certainly before the read (W2's
+ * reply before the read was sent). It may return null only if no write had
+ * certainly finished before the read was sent. */
+static void register_read(struct model *m, const struct mreq *q, const struct resp_reader_value *v,
+			  uint64_t send, uint64_t recv)
+{
+	unsigned g = q->shared, i;
+	const struct mwrite *w = NULL;
+	bool ok = true;
+
+	if (v->type == RESP_READER_NULL_BULK) {
+		for (i = 0; i < m->regw_n[g]; i++)
+			if (m->regw[g][i].recv < send)
+				ok = false;
+	} else if (v->type == RESP_READER_BULK && v->len >= 2 && v->str[0] == 'w') {
+		w = reg_find(m, g, strtoull(v->str + 1, NULL, 10));
+		ok = w != NULL && w->send < recv;
+		for (i = 0; ok && i < m->regw_n[g]; i++) {
+			const struct mwrite *x = &m->regw[g][i];
+			if (x != w && w->recv != UINT64_MAX && x->send > w->recv && x->recv < send)
+				ok = false;
+		}
+	} else {
+		ok = false;
+	}
+	if (!ok) {
+		char got[160];
+		resp_reader_format(v, got, sizeof(got));
+		world_fail(m->w, FAIL_CORRECTNESS,
+			   "register %u: a read over [%llu, %llu] got %s, "
+			   "which no write could have left",
+			   g, (unsigned long long)send, (unsigned long long)recv, got);
+	}
+}
+
+static void register_written(struct model *m, const struct mreq *q, uint64_t recv)
+{
+	struct mwrite *w = reg_find(m, q->shared, q->token);
+
+	assert(w != NULL);
+	w->recv = recv;
+}
+
+/* ---- entry points ---- */
+
+void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
+		 uint64_t recv)
+{
+	int64_t tlo = world_ms(send), thi = world_ms(recv);
+	unsigned i;
+
+	m->cur_send = send;
+	if (ops_single_key(q->op)) {
+		check_key(m, q, 0, v, tlo, thi);
+		model_plain(m, q, 0, tlo, thi);
+	} else {
+		switch (q->op) {
+		case OP_MGET: check_mget(m, q, v, tlo, thi); break;
+		case OP_MSET:
+			if (v->type != RESP_READER_SIMPLE || v->len != 2 || memcmp(v->str, "OK", 2))
+				world_fail(m->w, FAIL_CORRECTNESS, "client %u MSET: not +OK",
+					   q->client);
+			for (i = 0; i < q->nkeys; i++)
+				set_known(m, &m->keys[q->keys[i]], q->vals[i], q->vlens[i]);
+			break;
+		case OP_MSETNX: check_msetnx(m, q, v, tlo, thi); break;
+		case OP_DEL_MULTI:
+		case OP_EXISTS_MULTI: check_count(m, q, v, tlo, thi); break;
+		case OP_ERR:
+		case OP_PROTO: {
+			struct mexp x = { .kind = X_ERR, .text = q->expect };
+			if (!matches(&x, v)) {
+				char got[160];
+				resp_reader_format(v, got, sizeof(got));
+				world_fail(m->w, FAIL_CORRECTNESS,
+					   "client %u: expected -%s, got %s", q->client, q->expect,
+					   got);
+			}
+			break;
+		}
+		case OP_COUNTER_INCR: counter_reply(m, q, v); break;
+		case OP_REG_SET: register_written(m, q, recv); break;
+		case OP_REG_GET: register_read(m, q, v, send, recv); break;
+		default: assert(!"model: unknown op");
+		}
+	}
+	mreq_free(q);
+}
+
+static bool op_writes(enum mop op)
+{
+	switch (op) {
+	case OP_SET:
+	case OP_SETNX:
+	case OP_GETSET:
+	case OP_GETDEL:
+	case OP_DEL:
+	case OP_INCRBY:
+	case OP_APPEND:
+	case OP_SETRANGE:
+	case OP_EXPIRE:
+	case OP_PERSIST:
+	case OP_MSET:
+	case OP_MSETNX:
+	case OP_DEL_MULTI: return true;
+	default: return false;
+	}
+}
+
+/* Key k may change at any moment until its lost writes settle. */
+static void key_float(struct model *m, unsigned k, uint64_t conn)
+{
+	struct mkey *key = &m->keys[k];
+
+	if (m->nfloats == m->floats_cap) {
+		m->floats_cap = m->floats_cap ? m->floats_cap * 2 : 16;
+		m->floats = realloc(m->floats, m->floats_cap * sizeof(*m->floats));
+		if (m->floats == NULL)
+			abort();
+	}
+	m->floats[m->nfloats++] = (struct mfloat){ .key = k, .conn = conn };
+	key->floating++;
+	key_clear(key);
+	key->wild = true;
+}
+
+void model_lost(struct model *m, struct mreq *q, uint64_t send, uint64_t conn)
+{
+	unsigned i;
+
+	(void)send;
+	if (op_writes(q->op))
+		for (i = 0; i < q->nkeys; i++)
+			key_float(m, q->keys[i], conn);
+	if (q->op == OP_COUNTER_INCR)
+		m->ctr_lost[q->shared]++;
+	/* A lost register write stays possible forever (recv unknown). */
+	mreq_free(q);
+}
+
+bool model_unsettled(const struct model *m)
+{
+	return m->nfloats > 0;
+}
+
+void model_settle(struct model *m)
+{
+	unsigned i = 0;
+
+	while (i < m->nfloats) {
+		if (net_conn_done(m->w, m->floats[i].conn)) {
+			/* It ran or never will: the key stays wild until a
+			 * plain overwrite tells its state again. */
+			m->keys[m->floats[i].key].floating--;
+			m->keys[m->floats[i].key].settled_at = m->w->now;
+			if (m->w->cfg.watch[0] != '\0' &&
+			    strstr(m->keys[m->floats[i].key].name, m->w->cfg.watch))
+				printf("%10llu %9.3fms %s: the lost writes of connection %llu have "
+				       "settled\n",
+				       (unsigned long long)m->w->tick, (double)m->w->now / 1e6,
+				       m->keys[m->floats[i].key].name,
+				       (unsigned long long)m->floats[i].conn);
+			m->floats[i] = m->floats[--m->nfloats];
+		} else {
+			i++;
+		}
+	}
+}
+
+void model_end(struct model *m)
+{
+	unsigned c;
+
+	for (c = 0; c < MODEL_COUNTERS; c++)
+		if (m->ctr_acked[c] + m->ctr_lost[c] > m->ctr_sent[c])
+			world_fail(m->w, FAIL_CORRECTNESS,
+				   "counter %u: %llu acked + %llu lost > %llu "
+				   "sent",
+				   c, (unsigned long long)m->ctr_acked[c],
+				   (unsigned long long)m->ctr_lost[c],
+				   (unsigned long long)m->ctr_sent[c]);
+}

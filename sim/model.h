@@ -1,0 +1,61 @@
+/* model.h: the reference model that checks every reply.
+ *
+ * A plain, obviously correct model of the keyspace, written from Redis's
+ * documented behaviour, independent of node/. Each client owns its keys, so
+ * its replies come in execution order and are checked one by one. What the
+ * model cannot know is kept as a set of possible states per key:
+ *  - a request whose connection died may or may not have run;
+ *  - a TTL that ends between a request's send and its reply may or may not
+ *    have expired when it ran (expire times are intervals, since EX and PX
+ *    count from an execution time known only to lie in that window).
+ * A reply is legal if some possible state explains it; the states that do
+ * not are dropped. A reply no state explains is a correctness failure.
+ *
+ * Keys shared by all clients race for real, and are checked by what is
+ * legal: INCR on a shared counter gives distinct replies, and its final
+ * value lies between the increments acknowledged and those plus the ones
+ * lost; a GET of a shared register returns a value a SET could have left
+ * there (written before the GET's reply, not certainly overwritten before
+ * the GET was sent). */
+#ifndef CAIRN_SIM_MODEL_H
+#define CAIRN_SIM_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resp_reader.h"
+#include "rng.h"
+
+struct world;
+struct model;
+struct mreq;
+
+struct model *model_new(struct world *w);
+void model_free(struct model *m);
+/* The next request of client c: RESP bytes in *out (malloc'd, the caller
+ * frees) and the record to check its reply with. */
+struct mreq *model_next(struct model *m, unsigned c, struct rng *r, char **out, size_t *len);
+/* Whether the node closes the connection after answering q (a protocol
+ * error): the client then sends nothing more on it. */
+bool model_closes(const struct mreq *q);
+/* The reply of q arrived; it ran between send and recv (simulated ns).
+ * Checks and narrows the model; frees q. */
+void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
+		 uint64_t recv);
+/* q's connection (conn, as net_conn_id) died without its reply: it may or
+ * may not run, and not necessarily before what the client sends next (a
+ * forwarded request may still be on its way to the key's shard). Its keys
+ * are unknowable until it has certainly run or been dropped: until the node
+ * has closed conn and nothing is in flight between shards (model_settle).
+ * Frees q. */
+void model_lost(struct model *m, struct mreq *q, uint64_t send, uint64_t conn);
+/* Whether some lost request may still run. */
+bool model_unsettled(const struct model *m);
+/* Every shard is quiet (route_quiet): the lost requests whose connection
+ * the node has closed are settled. */
+void model_settle(struct model *m);
+/* Checks that need the whole run; records failures in the world. */
+void model_end(struct model *m);
+
+#endif

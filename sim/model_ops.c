@@ -1,0 +1,719 @@
+/* model_ops.c: what each command does, and the workload that sends them.
+ *
+ * ops_apply() is the semantics, written from Redis's documented behaviour
+ * for one key in one known state (already resolved live or absent): the
+ * reply, and the state left behind. It never looks at node/. The generator
+ * draws commands from the client's own keys and the shared ones, with
+ * values of every size class the node treats differently (inline, a
+ * refcounted buffer from 4 KB, the bigbulk path from 32 KB), and some bad
+ * input whose error text is known. */
+#include <assert.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_int.h"
+#include "world.h"
+
+static void *xalloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+/* Redis's rule for an integer string: optional '-', digits, no leading zero
+ * (but "0"), at most 20 characters, within 64 bits. */
+bool model_str2ll(const char *p, size_t len, long long *out)
+{
+	unsigned long long v = 0, lim;
+	size_t i = 0;
+	bool neg = false;
+
+	if (len == 0 || len > 20)
+		return false;
+	if (p[0] == '-') {
+		neg = true;
+		i = 1;
+	}
+	if (i == len || (p[i] == '0' && (len - i > 1 || neg)))
+		return false;
+	lim = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
+	for (; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		if (v > (lim - (unsigned)(p[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (unsigned)(p[i] - '0');
+	}
+	*out = neg ? (long long)(0 - v) : (long long)v;
+	return true;
+}
+
+bool ops_single_key(enum mop op)
+{
+	return op >= OP_GET && op <= OP_TYPE;
+}
+
+const char *ops_name(enum mop op)
+{
+	static const char *const names[] = {
+		[OP_GET] = "GET",
+		[OP_SET] = "SET",
+		[OP_SETNX] = "SETNX",
+		[OP_GETSET] = "GETSET",
+		[OP_GETDEL] = "GETDEL",
+		[OP_DEL] = "DEL",
+		[OP_EXISTS] = "EXISTS",
+		[OP_INCRBY] = "INCRBY",
+		[OP_APPEND] = "APPEND",
+		[OP_STRLEN] = "STRLEN",
+		[OP_GETRANGE] = "GETRANGE",
+		[OP_SETRANGE] = "SETRANGE",
+		[OP_EXPIRE] = "EXPIRE",
+		[OP_PERSIST] = "PERSIST",
+		[OP_PTTL] = "PTTL",
+		[OP_TTL] = "TTL",
+		[OP_TYPE] = "TYPE",
+		[OP_MGET] = "MGET",
+		[OP_MSET] = "MSET",
+		[OP_MSETNX] = "MSETNX",
+		[OP_DEL_MULTI] = "DEL (keys)",
+		[OP_EXISTS_MULTI] = "EXISTS (keys)",
+		[OP_ERR] = "an error",
+		[OP_PROTO] = "a protocol error",
+		[OP_COUNTER_INCR] = "INCR (shared)",
+		[OP_REG_SET] = "SET (shared)",
+		[OP_REG_GET] = "GET (shared)",
+	};
+
+	return (unsigned)op < sizeof(names) / sizeof(names[0]) && names[op] ? names[op] : "?";
+}
+
+void mreq_free(struct mreq *q)
+{
+	unsigned i;
+
+	for (i = 0; i < MODEL_REQ_KEYS; i++)
+		free(q->vals[i]);
+	free(q);
+}
+
+/* ---- semantics ---- */
+
+static struct mexp x_ok(void)
+{
+	return (struct mexp){ .kind = X_STATUS, .text = "OK" };
+}
+
+static struct mexp x_int(long long v)
+{
+	return (struct mexp){ .kind = X_INT, .lo = v, .hi = v };
+}
+
+static struct mexp x_val(const struct mstate *s)
+{
+	if (!s->present)
+		return (struct mexp){ .kind = X_NULL };
+	return (struct mexp){ .kind = X_BULK, .p = s->val, .len = s->len };
+}
+
+static struct mstate st_absent(void)
+{
+	return (struct mstate){ .exp_lo = MODEL_NO_TTL, .exp_hi = MODEL_NO_TTL };
+}
+
+static struct mstate st_value(const char *p, size_t len, int64_t lo, int64_t hi)
+{
+	return (struct mstate){
+		.present = true, .val = (char *)p, .len = len, .exp_lo = lo, .exp_hi = hi
+	};
+}
+
+/* One outcome with a new value the branch builds (owned by the outcome). */
+static void out_owned(struct mout *o, struct mexp x, char *val, size_t len, int64_t lo, int64_t hi)
+{
+	o->exp = x;
+	o->owned = val;
+	o->next = st_value(val, len, lo, hi);
+}
+
+static unsigned apply_set(const struct mreq *q, const struct mstate *s, int64_t tlo, int64_t thi,
+			  struct mout *o)
+{
+	bool write = !((q->flags & SETF_NX) && s->present) &&
+		     !((q->flags & SETF_XX) && !s->present);
+	int64_t lo = MODEL_NO_TTL, hi = MODEL_NO_TTL;
+
+	if (q->flags & SETF_EX)
+		lo = tlo + q->num * 1000, hi = thi + q->num * 1000;
+	else if (q->flags & SETF_PX)
+		lo = tlo + q->num, hi = thi + q->num;
+	else if (q->flags & SETF_PXAT)
+		lo = hi = q->num;
+	else if ((q->flags & SETF_KEEPTTL) && s->present)
+		lo = s->exp_lo, hi = s->exp_hi;
+	o->owned = NULL;
+	o->next = write ? st_value(q->vals[0], q->vlens[0], lo, hi) : *s;
+	if (q->flags & SETF_GET)
+		o->exp = x_val(s);
+	else
+		o->exp = write ? x_ok() : (struct mexp){ .kind = X_NULL };
+	return 1;
+}
+
+static unsigned apply_incrby(const struct mreq *q, const struct mstate *s, struct mout *o)
+{
+	long long cur = 0, delta = q->num;
+	char *buf;
+
+	o->owned = NULL;
+	o->next = *s;
+	if (s->present && !model_str2ll(s->val, s->len, &cur)) {
+		o->exp = (struct mexp){ .kind = X_ERR,
+					.text = "ERR value is not an integer or out of "
+						"range" };
+		return 1;
+	}
+	if ((delta > 0 && cur > LLONG_MAX - delta) || (delta < 0 && cur < LLONG_MIN - delta)) {
+		o->exp = (struct mexp){ .kind = X_ERR,
+					.text = "ERR increment or decrement would "
+						"overflow" };
+		return 1;
+	}
+	buf = xalloc(24);
+	out_owned(o, x_int(cur + delta), buf, (size_t)snprintf(buf, 24, "%lld", cur + delta),
+		  s->present ? s->exp_lo : MODEL_NO_TTL, s->present ? s->exp_hi : MODEL_NO_TTL);
+	return 1;
+}
+
+static unsigned apply_append(const struct mreq *q, const struct mstate *s, struct mout *o)
+{
+	size_t old = s->present ? s->len : 0, len = old + q->vlens[0];
+	char *buf = xalloc(len + 1);
+
+	if (old > 0)
+		memcpy(buf, s->val, old);
+	if (q->vlens[0] > 0)
+		memcpy(buf + old, q->vals[0], q->vlens[0]);
+	out_owned(o, x_int((long long)len), buf, len, s->present ? s->exp_lo : MODEL_NO_TTL,
+		  s->present ? s->exp_hi : MODEL_NO_TTL);
+	return 1;
+}
+
+static unsigned apply_getrange(const struct mreq *q, const struct mstate *s, struct mout *o)
+{
+	long long len = s->present ? (long long)s->len : 0, a = q->num, b = q->num2;
+
+	o->owned = NULL;
+	o->next = *s;
+	o->exp = (struct mexp){ .kind = X_BULK, .p = "", .len = 0 };
+	if (a < 0 && b < 0 && a > b)
+		return 1;
+	if (a < 0)
+		a += len;
+	if (b < 0)
+		b += len;
+	if (a < 0)
+		a = 0;
+	if (b < 0)
+		b = 0;
+	if (b >= len)
+		b = len - 1;
+	if (len == 0 || a > b)
+		return 1;
+	o->exp.p = s->val + a;
+	o->exp.len = (size_t)(b - a + 1);
+	return 1;
+}
+
+static unsigned apply_setrange(const struct mreq *q, const struct mstate *s, struct mout *o)
+{
+	size_t old = s->present ? s->len : 0, off = (size_t)q->num, len;
+	char *buf;
+
+	if (q->vlens[0] == 0) {
+		o->owned = NULL;
+		o->next = *s;
+		o->exp = x_int((long long)old);
+		return 1;
+	}
+	len = off + q->vlens[0] > old ? off + q->vlens[0] : old;
+	buf = xalloc(len + 1);
+	if (old > 0)
+		memcpy(buf, s->val, old);
+	if (q->vlens[0] > 0)
+		memcpy(buf + off, q->vals[0], q->vlens[0]);
+	out_owned(o, x_int((long long)len), buf, len, s->present ? s->exp_lo : MODEL_NO_TTL,
+		  s->present ? s->exp_hi : MODEL_NO_TTL);
+	return 1;
+}
+
+/* PEXPIRE (num ms, relative; EXPIRE was turned into ms): a time at or
+ * before now deletes the key. */
+static unsigned apply_expire(const struct mreq *q, const struct mstate *s, int64_t tlo, int64_t thi,
+			     struct mout *o)
+{
+	o->owned = NULL;
+	o->exp = x_int(s->present ? 1 : 0);
+	if (!s->present)
+		o->next = *s;
+	else if (q->num <= 0)
+		o->next = st_absent();
+	else
+		o->next = st_value(s->val, s->len, tlo + q->num, thi + q->num);
+	return 1;
+}
+
+/* PTTL is E - t for the t it ran at (never below 0); TTL rounds it to
+ * seconds as (ms + 500) / 1000. */
+static struct mexp ttl_exp(const struct mreq *q, const struct mstate *s, int64_t tlo, int64_t thi)
+{
+	long long lo, hi;
+
+	if (!s->present)
+		return x_int(-2);
+	if (s->exp_lo == MODEL_NO_TTL)
+		return x_int(-1);
+	lo = s->exp_lo - thi < 0 ? 0 : s->exp_lo - thi;
+	hi = s->exp_hi - tlo < 0 ? 0 : s->exp_hi - tlo;
+	if (q->op == OP_TTL) {
+		lo = (lo + 500) / 1000;
+		hi = (hi + 500) / 1000;
+	}
+	return (struct mexp){ .kind = X_INT, .lo = lo, .hi = hi };
+}
+
+unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, int64_t tlo,
+		   int64_t thi, struct mout *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->next = *s;
+	switch (q->op) {
+	case OP_GET:
+	case OP_MGET: o->exp = x_val(s); return 1;
+	case OP_SET: return apply_set(q, s, tlo, thi, o);
+	case OP_SETNX:
+		o->exp = x_int(s->present ? 0 : 1);
+		if (!s->present)
+			o->next = st_value(q->vals[0], q->vlens[0], MODEL_NO_TTL, MODEL_NO_TTL);
+		return 1;
+	case OP_GETSET:
+		o->exp = x_val(s);
+		o->next = st_value(q->vals[0], q->vlens[0], MODEL_NO_TTL, MODEL_NO_TTL);
+		return 1;
+	case OP_GETDEL:
+		o->exp = x_val(s);
+		o->next = st_absent();
+		return 1;
+	case OP_DEL:
+		o->exp = x_int(s->present);
+		o->next = st_absent();
+		return 1;
+	case OP_EXISTS: o->exp = x_int(s->present); return 1;
+	case OP_INCRBY: return apply_incrby(q, s, o);
+	case OP_APPEND: return apply_append(q, s, o);
+	case OP_STRLEN: o->exp = x_int(s->present ? (long long)s->len : 0); return 1;
+	case OP_GETRANGE: return apply_getrange(q, s, o);
+	case OP_SETRANGE: return apply_setrange(q, s, o);
+	case OP_EXPIRE: return apply_expire(q, s, tlo, thi, o);
+	case OP_PERSIST:
+		o->exp = x_int(s->present && s->exp_lo != MODEL_NO_TTL);
+		if (s->present)
+			o->next.exp_lo = o->next.exp_hi = MODEL_NO_TTL;
+		return 1;
+	case OP_PTTL:
+	case OP_TTL: o->exp = ttl_exp(q, s, tlo, thi); return 1;
+	case OP_TYPE:
+		o->exp = (struct mexp){ .kind = X_STATUS, .text = s->present ? "string" : "none" };
+		return 1;
+	default: break;
+	}
+	(void)ki;
+	assert(!"model: not a single-key op");
+	return 0;
+}
+
+/* ---- the workload ---- */
+
+/* A value of one of the size classes the node stores differently. */
+static void gen_value(struct rng *r, char **out, size_t *len)
+{
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned kind = (unsigned)rng_below(r, 100);
+	size_t n, i;
+
+	if (kind < 20) {
+		long long v = (long long)rng_range(r, 0, 2000) - 1000;
+		*out = xalloc(24);
+		*len = (size_t)snprintf(*out, 24, "%lld", v);
+		return;
+	}
+	n = kind < 80   ? rng_below(r, 17)
+	    : kind < 92 ? rng_range(r, 40, 200)
+	    : kind < 98 ? rng_range(r, 4000, 9000)
+			: rng_range(r, 32000, 70000);
+	*out = xalloc(n + 1);
+	for (i = 0; i < n; i++)
+		(*out)[i] = alnum[rng_below(r, sizeof(alnum) - 1)];
+	*len = n;
+}
+
+/* A key of client c, distinct from the first `avoid` keys of q. */
+static unsigned gen_key(struct model *m, unsigned c, struct rng *r, const struct mreq *q,
+			unsigned avoid)
+{
+	for (;;) {
+		unsigned k = c * m->keys_per + (unsigned)rng_below(r, m->keys_per), i;
+		bool dup = false;
+		for (i = 0; i < avoid; i++)
+			dup = dup || q->keys[i] == k;
+		if (!dup)
+			return k;
+	}
+}
+
+static void gen_multi(struct model *m, unsigned c, struct rng *r, struct mreq *q, bool values)
+{
+	unsigned n = (unsigned)rng_range(r, 2, m->keys_per < 5 ? m->keys_per : 5), i;
+
+	for (i = 0; i < n; i++) {
+		q->keys[i] = gen_key(m, c, r, q, i);
+		if (values)
+			gen_value(r, &q->vals[i], &q->vlens[i]);
+	}
+	q->nkeys = n;
+}
+
+static void gen_set(struct model *m, struct rng *r, struct mreq *q)
+{
+	unsigned f = (unsigned)rng_below(r, 16);
+
+	gen_value(r, &q->vals[0], &q->vlens[0]);
+	if (f & 1)
+		q->flags |= rng_chance(r, 0.5) ? SETF_NX : SETF_XX;
+	if (f & 2)
+		q->flags |= SETF_GET;
+	switch (f >> 2) {
+	case 1:
+		q->flags |= SETF_EX;
+		q->num = (long long)rng_range(r, 1, 3);
+		break;
+	case 2:
+		q->flags |= SETF_PX;
+		q->num = (long long)rng_range(r, 1, 3000);
+		break;
+	case 3:
+		if (rng_chance(r, 0.5)) {
+			q->flags |= SETF_PXAT;
+			q->num = world_ms(m->w->now) + (long long)rng_range(r, 0, 3000) - 500;
+		} else {
+			q->flags |= SETF_KEEPTTL;
+		}
+		break;
+	default: break;
+	}
+}
+
+/* Commands with a known error text; the keyspace stays as it was. */
+static void gen_error(struct rng *r, struct mreq *q)
+{
+	switch (rng_below(r, 3)) {
+	case 0:
+		q->expect = "ERR wrong number of arguments for 'get' command";
+		q->num = 0;
+		break;
+	case 1:
+		q->expect = "ERR unknown command 'NOSUCH', with args beginning with: 'a' ";
+		q->num = 1;
+		break;
+	default:
+		q->expect = "ERR syntax error";
+		q->num = 2;
+		break;
+	}
+}
+
+static void gen_proto(struct rng *r, struct mreq *q)
+{
+	static const struct {
+		const char *bytes, *expect;
+	} bad[] = {
+		{ "*1\r\nx\r\n", "ERR Protocol error: expected '$', got 'x'" },
+		{ "*2147483648\r\n", "ERR Protocol error: invalid multibulk length" },
+		{ "*1\r\n$-7\r\n", "ERR Protocol error: invalid bulk length" },
+		{ "*1\r\n$536870913\r\n", "ERR Protocol error: invalid bulk length" },
+		{ "SET \"a b\r\n", "ERR Protocol error: unbalanced quotes in request" },
+	};
+	unsigned i = (unsigned)rng_below(r, sizeof(bad) / sizeof(bad[0]));
+
+	q->vals[0] = strdup(bad[i].bytes);
+	q->vlens[0] = strlen(bad[i].bytes);
+	q->expect = bad[i].expect;
+}
+
+static const enum mop single_ops[] = {
+	OP_GET,      OP_GET,      OP_SET,    OP_SET,     OP_SET,    OP_SETNX,  OP_GETSET,
+	OP_GETDEL,   OP_DEL,      OP_EXISTS, OP_INCRBY,  OP_INCRBY, OP_APPEND, OP_STRLEN,
+	OP_GETRANGE, OP_SETRANGE, OP_EXPIRE, OP_PERSIST, OP_PTTL,   OP_TTL,    OP_TYPE,
+};
+
+static void gen_single(struct model *m, unsigned c, struct rng *r, struct mreq *q)
+{
+	q->op = single_ops[rng_below(r, sizeof(single_ops) / sizeof(single_ops[0]))];
+	q->keys[0] = gen_key(m, c, r, q, 0);
+	q->nkeys = 1;
+	switch (q->op) {
+	case OP_SET: gen_set(m, r, q); break;
+	case OP_SETNX:
+	case OP_GETSET:
+	case OP_APPEND: gen_value(r, &q->vals[0], &q->vlens[0]); break;
+	case OP_INCRBY:
+		q->num = rng_chance(r, 0.02) ? LLONG_MAX : (long long)rng_range(r, 0, 200) - 100;
+		break;
+	case OP_GETRANGE:
+		q->num = (long long)rng_range(r, 0, 40) - 20;
+		q->num2 = (long long)rng_range(r, 0, 40) - 20;
+		break;
+	case OP_SETRANGE:
+		q->num = (long long)rng_range(r, 0, 64);
+		gen_value(r, &q->vals[0], &q->vlens[0]);
+		if (q->vlens[0] > 200)
+			q->vlens[0] = 200;
+		break;
+	case OP_EXPIRE: q->num = (long long)rng_range(r, 0, 4000) - 200; break;
+	default: break;
+	}
+}
+
+struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
+{
+	struct mreq *q = xalloc(sizeof(*q));
+	unsigned roll = (unsigned)rng_below(r, 1000);
+
+	q->client = c;
+	if (roll < 700) {
+		gen_single(m, c, r, q);
+	} else if (roll < 860) {
+		static const enum mop multi[] = { OP_MGET, OP_MSET, OP_MSETNX, OP_DEL_MULTI,
+						  OP_EXISTS_MULTI };
+		q->op = multi[rng_below(r, 5)];
+		gen_multi(m, c, r, q, q->op == OP_MSET || q->op == OP_MSETNX);
+	} else if (roll < 920) {
+		q->op = OP_COUNTER_INCR;
+		q->shared = (unsigned)rng_below(r, MODEL_COUNTERS);
+		m->ctr_sent[q->shared]++;
+	} else if (roll < 990) {
+		q->shared = (unsigned)rng_below(r, MODEL_REGISTERS);
+		if (rng_chance(r, 0.5)) {
+			struct mwrite *w;
+			unsigned g = q->shared;
+			q->op = OP_REG_SET;
+			q->token = ++m->next_token;
+			if (m->regw_n[g] == m->regw_cap[g]) {
+				m->regw_cap[g] = m->regw_cap[g] ? m->regw_cap[g] * 2 : 64;
+				m->regw[g] = realloc(m->regw[g],
+						     m->regw_cap[g] * sizeof(*m->regw[g]));
+				if (m->regw[g] == NULL)
+					abort();
+			}
+			w = &m->regw[g][m->regw_n[g]++];
+			w->token = q->token;
+			w->send = m->w->now;
+			w->recv = UINT64_MAX;
+		} else {
+			q->op = OP_REG_GET;
+		}
+	} else if (roll < 997) {
+		q->op = OP_ERR;
+		gen_error(r, q);
+	} else {
+		q->op = OP_PROTO;
+		gen_proto(r, q);
+	}
+	return q;
+}
+
+/* ---- encoding ---- */
+
+struct enc {
+	char *p;
+	size_t len, cap;
+	unsigned argc;
+	size_t argc_at;
+};
+
+static void enc_put(struct enc *e, const char *p, size_t n)
+{
+	if (e->len + n > e->cap) {
+		e->cap = (e->len + n) * 2 + 64;
+		e->p = realloc(e->p, e->cap);
+		if (e->p == NULL)
+			abort();
+	}
+	if (n > 0)
+		memcpy(e->p + e->len, p, n);
+	e->len += n;
+}
+
+static void enc_arg(struct enc *e, const char *p, size_t n)
+{
+	char head[32];
+	int k = snprintf(head, sizeof(head), "$%zu\r\n", n);
+
+	enc_put(e, head, (size_t)k);
+	enc_put(e, p, n);
+	enc_put(e, "\r\n", 2);
+	e->argc++;
+}
+
+static void enc_str(struct enc *e, const char *s)
+{
+	enc_arg(e, s, strlen(s));
+}
+
+static void enc_num(struct enc *e, long long v)
+{
+	char b[24];
+	enc_arg(e, b, (size_t)snprintf(b, sizeof(b), "%lld", v));
+}
+
+static void enc_key(struct enc *e, const struct model *m, unsigned k)
+{
+	enc_arg(e, m->keys[k].name, m->keys[k].nlen);
+}
+
+static void enc_set_opts(struct enc *e, const struct mreq *q)
+{
+	if (q->flags & SETF_NX)
+		enc_str(e, "NX");
+	if (q->flags & SETF_XX)
+		enc_str(e, "XX");
+	if (q->flags & SETF_GET)
+		enc_str(e, "GET");
+	if (q->flags & SETF_EX)
+		enc_str(e, "EX"), enc_num(e, q->num);
+	if (q->flags & SETF_PX)
+		enc_str(e, "PX"), enc_num(e, q->num);
+	if (q->flags & SETF_PXAT)
+		enc_str(e, "PXAT"), enc_num(e, q->num);
+	if (q->flags & SETF_KEEPTTL)
+		enc_str(e, "KEEPTTL");
+}
+
+static const char *single_name(const struct mreq *q)
+{
+	static const char *const names[] = {
+		[OP_GET] = "GET",        [OP_SET] = "SET",           [OP_SETNX] = "SETNX",
+		[OP_GETSET] = "GETSET",  [OP_GETDEL] = "GETDEL",     [OP_DEL] = "DEL",
+		[OP_EXISTS] = "EXISTS",  [OP_INCRBY] = "INCRBY",     [OP_APPEND] = "APPEND",
+		[OP_STRLEN] = "STRLEN",  [OP_GETRANGE] = "GETRANGE", [OP_SETRANGE] = "SETRANGE",
+		[OP_EXPIRE] = "PEXPIRE", [OP_PERSIST] = "PERSIST",   [OP_PTTL] = "PTTL",
+		[OP_TTL] = "TTL",        [OP_TYPE] = "TYPE",
+	};
+	return names[q->op];
+}
+
+static void enc_single(struct enc *e, const struct model *m, const struct mreq *q)
+{
+	enc_str(e, single_name(q));
+	enc_key(e, m, q->keys[0]);
+	switch (q->op) {
+	case OP_SET:
+		enc_arg(e, q->vals[0], q->vlens[0]);
+		enc_set_opts(e, q);
+		break;
+	case OP_SETNX:
+	case OP_GETSET:
+	case OP_APPEND: enc_arg(e, q->vals[0], q->vlens[0]); break;
+	case OP_INCRBY:
+	case OP_EXPIRE: enc_num(e, q->num); break;
+	case OP_GETRANGE:
+		enc_num(e, q->num);
+		enc_num(e, q->num2);
+		break;
+	case OP_SETRANGE:
+		enc_num(e, q->num);
+		enc_arg(e, q->vals[0], q->vlens[0]);
+		break;
+	default: break;
+	}
+}
+
+static void enc_other(struct enc *e, const struct model *m, const struct mreq *q)
+{
+	static const char *const multi[] = { [OP_MGET] = "MGET",
+					     [OP_MSET] = "MSET",
+					     [OP_MSETNX] = "MSETNX",
+					     [OP_DEL_MULTI] = "DEL",
+					     [OP_EXISTS_MULTI] = "EXISTS" };
+	char name[32], val[32];
+	unsigned i;
+
+	switch (q->op) {
+	case OP_MGET:
+	case OP_MSET:
+	case OP_MSETNX:
+	case OP_DEL_MULTI:
+	case OP_EXISTS_MULTI:
+		enc_str(e, multi[q->op]);
+		for (i = 0; i < q->nkeys; i++) {
+			enc_key(e, m, q->keys[i]);
+			if (q->op == OP_MSET || q->op == OP_MSETNX)
+				enc_arg(e, q->vals[i], q->vlens[i]);
+		}
+		break;
+	case OP_COUNTER_INCR:
+	case OP_REG_SET:
+	case OP_REG_GET:
+		enc_str(e, q->op == OP_COUNTER_INCR ? "INCR" : q->op == OP_REG_SET ? "SET" : "GET");
+		snprintf(name, sizeof(name),
+			 q->op == OP_COUNTER_INCR ? "shared:ctr%u" : "shared:reg%u", q->shared);
+		enc_str(e, name);
+		if (q->op == OP_REG_SET) {
+			snprintf(val, sizeof(val), "w%llu", (unsigned long long)q->token);
+			enc_str(e, val);
+		}
+		break;
+	case OP_ERR:
+		if (q->num == 0) {
+			enc_str(e, "GET");
+		} else if (q->num == 1) {
+			enc_str(e, "NOSUCH");
+			enc_str(e, "a");
+		} else {
+			enc_str(e, "SET"), enc_str(e, "x:err"), enc_str(e, "v");
+			enc_str(e, "NX"), enc_str(e, "XX");
+		}
+		break;
+	default: assert(!"model: no encoding"); break;
+	}
+}
+
+void ops_encode(const struct model *m, const struct mreq *q, char **out, size_t *len)
+{
+	struct enc e = { .p = NULL };
+	char head[24];
+	int k;
+
+	if (q->op == OP_PROTO) {
+		*out = xalloc(q->vlens[0]);
+		memcpy(*out, q->vals[0], q->vlens[0]);
+		*len = q->vlens[0];
+		return;
+	}
+	if (ops_single_key(q->op))
+		enc_single(&e, m, q);
+	else
+		enc_other(&e, m, q);
+	/* The count goes in front, now that it is known. */
+	k = snprintf(head, sizeof(head), "*%u\r\n", e.argc);
+	*out = xalloc((size_t)k + e.len);
+	memcpy(*out, head, (size_t)k);
+	if (e.len > 0)
+		memcpy(*out + k, e.p, e.len);
+	*len = (size_t)k + e.len;
+	free(e.p);
+}

@@ -1,0 +1,81 @@
+/* rng.c: xoshiro256++ and splitmix64. See rng.h. */
+#include "rng.h"
+
+#include <assert.h>
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+void rng_seed(struct rng *r, uint64_t seed)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+	assert(r->s[0] | r->s[1] | r->s[2] | r->s[3]);
+}
+
+void rng_fork(struct rng *out, const struct rng *r, uint64_t label)
+{
+	uint64_t x = r->s[0] ^ rotl(r->s[1], 17) ^ rotl(r->s[2], 31) ^ rotl(r->s[3], 47);
+
+	x ^= splitmix64(&label);
+	rng_seed(out, x);
+}
+
+uint64_t rng_next(struct rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t out = rotl(s[0] + s[3], 23) + s[0], t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return out;
+}
+
+uint64_t rng_below(struct rng *r, uint64_t n)
+{
+	uint64_t limit, x;
+
+	assert(n > 0);
+	/* Reject the top sliver that would make some residues likelier. */
+	limit = UINT64_MAX - UINT64_MAX % n;
+	do {
+		x = rng_next(r);
+	} while (x >= limit);
+	return x % n;
+}
+
+uint64_t rng_range(struct rng *r, uint64_t lo, uint64_t hi)
+{
+	assert(lo <= hi);
+	if (hi - lo == UINT64_MAX)
+		return rng_next(r);
+	return lo + rng_below(r, hi - lo + 1);
+}
+
+double rng_unit(struct rng *r)
+{
+	return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+bool rng_chance(struct rng *r, double p)
+{
+	double u = rng_unit(r);
+	return u < p;
+}

@@ -1,0 +1,437 @@
+/* world.c: a simulated run: the node, the scheduler, time and failures.
+ * See world.h.
+ *
+ * The node is built exactly as cairn-node builds it (node/main.c): the same
+ * configuration defaults, command index, hub and shards; only the backend
+ * differs (io_sim.c). The scheduler then interleaves shards and clients one
+ * step at a time, in an order drawn from the seed. */
+#include "world.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "model.h"
+#include "route.h"
+#include "shard.h"
+
+const char *const fault_names[F_COUNT] = {
+	"short_write", "short_read", "enobufs",    "shuffle", "reset",
+	"emfile",      "lost_wake",  "late_timer", "sq_full",
+};
+
+/* A step costs this much simulated time (ns), uniformly. */
+#define STEP_COST_MIN 500
+#define STEP_COST_MAX 20000
+/* After the faults heal, every request must be answered within this. */
+#define LIVENESS_BOUND_NS (10ull * 1000 * 1000 * 1000)
+/* Steps of the drain phase at most (a backstop for a stuck scheduler). */
+#define DRAIN_TICKS_MAX (20ull * 1000 * 1000)
+
+struct simnode {
+	struct config cfg;
+	struct node_info info;
+	struct cmd_index cmds;
+	struct xhub hub;
+	struct shardset set;
+	struct shard *shards;
+	struct shard **ptrs;
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdull;
+}
+
+static const char *const ev_names[EV_COUNT] = {
+	[EV_SHARD] = "step shard",
+	[EV_CLIENT] = "step client",
+	[EV_CQE] = "completion",
+	[EV_ACCEPT] = "accept",
+	[EV_CONNECT] = "connect",
+	[EV_CLOSE] = "node closes",
+	[EV_HANGUP] = "client hangs up",
+	[EV_RESET] = "client resets",
+	[EV_WAKE] = "wake",
+	[EV_WAKE_LOST] = "wake lost",
+	[EV_SEND] = "client sends",
+	[EV_REPLY] = "client gets reply",
+	[EV_FAULT] = "fault",
+	[EV_HEAL] = "faults heal",
+	[EV_FAIL] = "failure",
+};
+
+static const char *const op_names[] = { "none", "accept", "recv", "writev", "close", "timer" };
+
+void world_event_print(const struct trace_ev *e, FILE *f)
+{
+	unsigned op = (unsigned)(e->a >> 32);
+
+	fprintf(f, "%10llu %9.3fms %-17s ", (unsigned long long)e->tick, (double)e->now / 1e6,
+		ev_names[e->what]);
+	switch (e->what) {
+	case EV_SHARD:
+	case EV_CLIENT: fprintf(f, "%llu\n", (unsigned long long)e->a); break;
+	case EV_CQE:
+		fprintf(f, "shard %u %s res=%d flags=%#x\n", (unsigned)(uint32_t)e->a,
+			op < sizeof(op_names) / sizeof(op_names[0]) ? op_names[op] : "?",
+			(int32_t)(uint32_t)(e->b >> 16), (unsigned)(e->b & 0xffff));
+		break;
+	case EV_SEND:
+		fprintf(f, "client %llu, %llu bytes\n", (unsigned long long)e->a,
+			(unsigned long long)e->b);
+		break;
+	case EV_REPLY:
+		fprintf(f, "client %llu, type '%c' length %u\n", (unsigned long long)e->a,
+			(char)(e->b >> 32), (unsigned)(uint32_t)e->b);
+		break;
+	case EV_WAKE:
+	case EV_WAKE_LOST:
+		fprintf(f, "shard %llu -> shard %llu\n", (unsigned long long)e->a,
+			(unsigned long long)e->b);
+		break;
+	case EV_FAULT: fprintf(f, "%s\n", e->a < F_COUNT ? fault_names[e->a] : "?"); break;
+	case EV_HEAL: fprintf(f, "\n"); break;
+	case EV_FAIL: fprintf(f, "kind %llu\n", (unsigned long long)e->a); break;
+	default:
+		fprintf(f, "shard %llu socket %llu\n", (unsigned long long)e->a,
+			(unsigned long long)e->b);
+		break;
+	}
+}
+
+void world_event(struct world *w, enum ev what, uint64_t a, uint64_t b)
+{
+	struct trace_ev *e;
+
+	w->events++;
+	w->hash = mix(mix(mix(w->hash, (uint64_t)what), a), b);
+	if (w->ring == NULL)
+		return;
+	e = &w->ring[w->events % TRACE_RING];
+	*e = (struct trace_ev){ .tick = w->tick, .now = w->now, .a = a, .b = b, .what = what };
+	if (w->cfg.trace >= 2)
+		world_event_print(e, stdout);
+}
+
+void world_trace_dump(const struct world *w, FILE *f)
+{
+	uint64_t first = w->events > TRACE_RING ? w->events - TRACE_RING + 1 : 1, i;
+
+	if (w->ring == NULL)
+		return;
+	sim_io_dump((struct world *)w, f);
+	fprintf(f, "the last %llu events:\n", (unsigned long long)(w->events - first + 1));
+	for (i = first; i <= w->events; i++)
+		world_event_print(&w->ring[i % TRACE_RING], f);
+}
+
+void world_fail(struct world *w, enum fail_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->fail != FAIL_NONE)
+		return;
+	w->fail = kind;
+	w->fail_tick = w->tick;
+	va_start(ap, fmt);
+	vsnprintf(w->fail_detail, sizeof(w->fail_detail), fmt, ap);
+	va_end(ap);
+	world_event(w, EV_FAIL, (uint64_t)kind, 0);
+}
+
+void world_crash(struct world *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	w->fail = FAIL_CRASH;
+	w->fail_tick = w->tick;
+	va_start(ap, fmt);
+	vsnprintf(w->fail_detail, sizeof(w->fail_detail), fmt, ap);
+	va_end(ap);
+	assert(w->on_crash != NULL);
+	w->on_crash(w);
+	abort();
+}
+
+bool world_fault(struct world *w, enum fault f)
+{
+	bool hit = rng_chance(&w->faults, w->healed ? 0.0 : w->cfg.p[f]);
+
+	if (hit)
+		world_event(w, EV_FAULT, (uint64_t)f, 0);
+	return hit;
+}
+
+/* ---- the node ---- */
+
+static void node_config(struct world *w, struct config *cfg)
+{
+	config_defaults(cfg);
+	cfg->port = 6379;
+	cfg->shards = w->cfg.shards;
+	/* A fast timer, so expiry and housekeeping run often in a short run. */
+	cfg->hz = 100;
+}
+
+static int node_init(struct world *w)
+{
+	struct simnode *n = calloc(1, sizeof(*n));
+	unsigned i;
+
+	if (n == NULL)
+		return -1;
+	w->node = n;
+	node_config(w, &n->cfg);
+	snprintf(n->info.run_id, sizeof(n->info.run_id), "%040llu",
+		 (unsigned long long)w->cfg.seed);
+	snprintf(n->info.os, sizeof(n->info.os), "cairn-sim");
+	snprintf(n->info.io_name, sizeof(n->info.io_name), "sim");
+	n->info.nshards = w->nshards;
+	cmd_index_init(&n->cmds);
+	n->shards = calloc(w->nshards, sizeof(*n->shards));
+	n->ptrs = calloc(w->nshards, sizeof(*n->ptrs));
+	w->ios = calloc(w->nshards, sizeof(*w->ios));
+	w->shards = n->ptrs;
+	if (n->shards == NULL || n->ptrs == NULL || w->ios == NULL ||
+	    xhub_init(&n->hub, w->nshards, w->cfg.ring_size) != 0)
+		return -1;
+	for (i = 0; i < w->nshards; i++)
+		n->ptrs[i] = &n->shards[i];
+	shardset_init(&n->set, w->nshards, n->ptrs, &n->hub);
+	for (i = 0; i < w->nshards; i++)
+		sim_io_init(w, &w->ios[i], i);
+	for (i = 0; i < w->nshards; i++) {
+		int l = w->ios[i].listener;
+		if (shard_init(&n->shards[i], &n->set, i, &w->ios[i], &n->cfg, &n->info, &n->cmds,
+			       &l, 1) != 0)
+			return -1;
+		n->info.start_ms = n->shards[i].now_ms;
+	}
+	for (i = 0; i < w->nshards; i++)
+		shard_start(&n->shards[i]);
+	return 0;
+}
+
+static void node_free(struct world *w)
+{
+	struct simnode *n = w->node;
+	unsigned i;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < w->nshards && n->shards != NULL; i++)
+		if (n->shards[i].io != NULL)
+			shard_free(&n->shards[i]);
+	for (i = 0; i < w->nshards && w->ios != NULL; i++)
+		sim_io_free(&w->ios[i]);
+	if (n->hub.rings != NULL)
+		xhub_free(&n->hub);
+	free(n->shards);
+	free(n->ptrs);
+	free(w->ios);
+	free(n);
+	w->node = NULL;
+}
+
+/* ---- setup ---- */
+
+int world_init(struct world *w, const struct sim_config *cfg)
+{
+	struct rng root;
+	unsigned i;
+
+	memset(w, 0, sizeof(*w));
+	w->cfg = *cfg;
+	rng_seed(&root, cfg->seed);
+	rng_fork(&w->sched, &root, 1);
+	rng_fork(&w->faults, &root, 2);
+	rng_fork(&w->net, &root, 3);
+	w->nshards = cfg->shards;
+	w->heal_tick = cfg->ticks;
+	w->hash = mix(0, cfg->seed);
+	if (cfg->trace > 0 && (w->ring = calloc(TRACE_RING, sizeof(*w->ring))) == NULL)
+		return -1;
+	if (node_init(w) != 0)
+		return -1;
+	w->model = model_new(w);
+	w->nclients = cfg->clients;
+	w->clients = calloc(cfg->clients, sizeof(*w->clients));
+	if (w->model == NULL || w->clients == NULL)
+		return -1;
+	for (i = 0; i < cfg->clients; i++) {
+		struct rng r;
+		rng_fork(&r, &root, 0x20000 + i);
+		w->clients[i] = client_new(w, i, &r);
+	}
+	return 0;
+}
+
+void world_free(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nclients && w->clients != NULL; i++)
+		client_free(w, w->clients[i]);
+	free(w->clients);
+	node_free(w);
+	if (w->model != NULL)
+		model_free(w->model);
+	for (i = 0; i < w->nsocks; i++) {
+		free(w->socks[i].in.p);
+		free(w->socks[i].out.p);
+		free(w->socks[i].backlog);
+	}
+	free(w->socks);
+	free(w->ring);
+	memset(w, 0, sizeof(*w));
+}
+
+/* ---- the scheduler ---- */
+
+/* One step of shard s: as a node thread's loop turn. The loop's
+ * shard_park() is split here, since io_wait() here only marks the shard
+ * parked: the parked flag other shards see stays up until the scheduler
+ * runs the shard again, as it would while a thread sleeps. A loop turn that
+ * found no work parks on the shard's next step, so other shards run in
+ * between, as other threads do between a thread's last look at its rings
+ * and its parked flag. */
+static void step_shard(struct world *w, unsigned s)
+{
+	struct shard *sh = w->shards[s];
+	struct io *io = &w->ios[s];
+
+	world_event(w, EV_SHARD, s, 0);
+	if (io->in_park) {
+		io->in_park = false;
+		shard_park_end(sh);
+	}
+	if (!io->idle) {
+		io->idle = !shard_step(sh);
+		return;
+	}
+	io->idle = false;
+	if (shard_park_begin(sh)) {
+		io_wait(io, SHARD_PARK_NS);
+		if (io->parked) {
+			io->in_park = true;
+			return;
+		}
+	}
+	shard_park_end(sh);
+}
+
+/* The earliest time anything can happen on its own. */
+static uint64_t next_time(struct world *w)
+{
+	uint64_t t = UINT64_MAX, x;
+	unsigned i;
+
+	for (i = 0; i < w->nshards; i++) {
+		x = sim_io_next_time(&w->ios[i]);
+		t = x < t ? x : t;
+	}
+	for (i = 0; i < w->nclients; i++) {
+		x = client_next_time(w->clients[i]);
+		t = x < t ? x : t;
+	}
+	return t;
+}
+
+/* Picks a runnable entity (shards first in the numbering, then clients)
+ * and runs one step of it; jumps time when nothing can run. */
+static void schedule(struct world *w)
+{
+	unsigned ids[XSHARD_MAX + 256], n = 0, i, pick;
+
+	for (i = 0; i < w->nshards; i++)
+		if (sim_io_runnable(&w->ios[i]))
+			ids[n++] = i;
+	for (i = 0; i < w->nclients && n < sizeof(ids) / sizeof(ids[0]); i++)
+		if (client_runnable(w, w->clients[i]))
+			ids[n++] = w->nshards + i;
+	if (n == 0) {
+		uint64_t t = next_time(w);
+		assert(t != UINT64_MAX && t >= w->now);
+		w->now = t > w->now ? t : w->now + 1;
+		return;
+	}
+	pick = ids[rng_below(&w->sched, n)];
+	if (pick < w->nshards)
+		step_shard(w, pick);
+	else
+		client_step(w, w->clients[pick - w->nshards]);
+	w->now += rng_range(&w->sched, STEP_COST_MIN, STEP_COST_MAX);
+}
+
+/* Whether nothing is in flight between the node's shards. */
+static bool node_quiet(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nshards; i++)
+		if (!route_quiet(w->shards[i]))
+			return false;
+	return true;
+}
+
+/* Whether every client is done: nothing in flight. */
+static bool quiet(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nclients; i++)
+		if (client_outstanding(w->clients[i]) > 0)
+			return false;
+	return true;
+}
+
+static void liveness_fail(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nclients; i++) {
+		struct client *cl = w->clients[i];
+		if (client_outstanding(cl) == 0)
+			continue;
+		world_fail(
+			w, FAIL_LIVENESS,
+			"client %u still waits for %u replies, the oldest sent at t=%llu, %llu ms "
+			"after the faults healed",
+			i, client_outstanding(cl), (unsigned long long)client_oldest_send(cl),
+			(unsigned long long)(LIVENESS_BOUND_NS / 1000000));
+		return;
+	}
+}
+
+enum fail_kind world_run(struct world *w)
+{
+	uint64_t heal_time = 0, drained = 0;
+
+	while (w->fail == FAIL_NONE) {
+		if (!w->healed && w->tick >= w->heal_tick) {
+			w->healed = true;
+			heal_time = w->now;
+			world_event(w, EV_HEAL, 0, 0);
+		}
+		if (w->healed) {
+			if (quiet(w))
+				break;
+			if (w->now - heal_time > LIVENESS_BOUND_NS || ++drained > DRAIN_TICKS_MAX) {
+				liveness_fail(w);
+				break;
+			}
+		}
+		schedule(w);
+		w->tick++;
+		if (model_unsettled(w->model) && node_quiet(w))
+			model_settle(w->model);
+	}
+	if (w->fail == FAIL_NONE)
+		model_end(w->model);
+	return w->fail;
+}

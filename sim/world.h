@@ -1,0 +1,254 @@
+/* world.h: one simulated run.
+ *
+ * A world holds the simulated nodes (each with its shards, exactly the
+ * node/ code cairn-node runs), a simulated network of sockets between them
+ * and simulated clients, one clock, and the fault plan. One thread runs
+ * everything: a seeded scheduler picks, step after step, a runnable shard
+ * (which runs shard_step, or parks) or a client (which sends requests and
+ * checks replies), and time advances by a small random cost per step, or
+ * jumps to the next timer when nothing can run.
+ *
+ * Everything random comes from the run's seed through rng forks; nothing
+ * depends on addresses or the host clock, so a seed replays exactly, and a
+ * 64-bit hash over every scheduling decision, completion and reply proves
+ * it (trace_hash). */
+#ifndef CAIRN_SIM_WORLD_H
+#define CAIRN_SIM_WORLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/uio.h>
+
+#include "io.h"
+#include "rng.h"
+
+struct shard;
+struct client;
+struct model;
+
+/* Fault classes. Each run draws a probability per class from a range that
+ * includes 0 (swarm testing); after the heal tick every one is 0. */
+enum fault {
+	F_SHORT_WRITE = 0, /* a writev completes with a prefix */
+	F_SHORT_READ,      /* a recv delivers fewer bytes than are there */
+	F_ENOBUFS,         /* a recv ends with -ENOBUFS, buffers or not */
+	F_SHUFFLE,         /* a batch of completions is interleaved */
+	F_RESET,           /* a client resets its connection mid-request */
+	F_EMFILE,          /* an accept fails with -EMFILE */
+	F_LOST_WAKE,       /* a cross-shard wake is never delivered */
+	F_LATE_TIMER,      /* a timer fires late */
+	F_SQ_FULL,         /* a submission finds the queue full (-EBUSY) */
+	F_COUNT
+};
+
+extern const char *const fault_names[F_COUNT];
+
+/* Exit codes and names of failure kinds. */
+enum fail_kind { FAIL_NONE = 0, FAIL_CRASH, FAIL_CORRECTNESS, FAIL_LIVENESS };
+#define SIM_EXIT_CRASH 127
+#define SIM_EXIT_LIVENESS 128
+#define SIM_EXIT_CORRECTNESS 129
+
+struct sim_config {
+	uint64_t seed;
+	uint64_t ticks;  /* scheduler steps of the fault phase */
+	unsigned shards; /* per node */
+	unsigned clients;
+	unsigned ring_size;    /* cross-shard ring slots */
+	unsigned bufs;         /* provided receive buffers per shard */
+	unsigned pipeline_max; /* requests a client keeps in flight */
+	unsigned keys;         /* keys each client owns */
+	double p[F_COUNT];
+	unsigned trace; /* 0: none; 1: keep the last events for a
+				* failure report; 2: also print every event */
+	char watch[64]; /* print requests naming this, and their replies */
+};
+
+/* What happens in a run: each event goes into the trace hash. */
+enum ev {
+	EV_SHARD = 0, /* a: shard; the scheduler ran one step of it */
+	EV_CLIENT,    /* a: client; the scheduler ran one step of it */
+	EV_CQE,       /* a: op << 32 | shard; b: (uint32)res << 16 | flags */
+	EV_ACCEPT,    /* a: shard, b: socket */
+	EV_CONNECT,   /* a: shard, b: socket */
+	EV_CLOSE,     /* a: shard, b: socket; the node closed it */
+	EV_HANGUP,    /* a: shard, b: socket; the client closed it */
+	EV_RESET,     /* a: shard, b: socket; the client reset it */
+	EV_WAKE,      /* a: from shard, b: to shard */
+	EV_WAKE_LOST, /* a: from shard, b: to shard */
+	EV_SEND,      /* a: client, b: bytes of one request */
+	EV_REPLY,     /* a: client, b: reply type << 32 | length */
+	EV_FAULT,     /* a: fault class */
+	EV_HEAL,
+	EV_FAIL, /* a: failure kind */
+	EV_COUNT
+};
+
+/* The last events of a run, kept with --trace for the failure report. */
+#define TRACE_RING 512
+struct trace_ev {
+	uint64_t tick, now, a, b;
+	enum ev what;
+};
+
+/* Bytes in flight one way on a connection. */
+struct bytes {
+	char *p;
+	size_t len, cap, off; /* off: bytes already consumed from p */
+};
+
+enum sock_kind { SOCK_FREE = 0, SOCK_LISTENER, SOCK_CONN };
+
+/* The run's wall clock starts here (2026-01-01, in ns since the epoch): the
+ * node's io_now_ns() is this plus the simulated time. */
+#define SIM_EPOCH_NS 1767225600000000000ull
+
+/* The node's millisecond clock at simulated time t. */
+static inline int64_t world_ms(uint64_t t)
+{
+	return (int64_t)((SIM_EPOCH_NS + t) / 1000000u);
+}
+
+/* A socket as the node sees it (its handle is the index in world.socks),
+ * joined to the client at the other end. */
+struct sock {
+	uint8_t kind;
+	uint64_t conn_id;  /* unique per connection of a run */
+	bool open;         /* not yet closed by the node */
+	bool closing;      /* io_close submitted, completion not delivered */
+	uint16_t shard;    /* owner shard */
+	struct client *cl; /* the peer, or NULL once it has gone */
+	struct bytes in;   /* client -> node, not yet received */
+	struct bytes out;  /* node -> client, not yet read */
+	bool peer_eof;     /* the client closed: end of file after in */
+	bool reset;        /* the client reset: -ECONNRESET / -EPIPE */
+	bool eof_nonempty; /* the first 0-byte read at EOF was flagged */
+	bool zero_posted;  /* the last recv completion with a result was a 0 */
+	bool recv_armed;
+	uint64_t recv_ud;
+	bool writing;
+	uint64_t write_ud;
+	const struct iovec *iov;
+	int iovcnt;
+	uint64_t close_ud;
+	/* Listener: armed accept, and connections waiting for it. */
+	bool accept_armed;
+	uint64_t accept_ud;
+	int *backlog;
+	unsigned backlog_n, backlog_cap;
+	bool dirty; /* on its io's dirty list */
+	int next_dirty;
+};
+
+struct sim_timer {
+	uint64_t deadline;
+	uint64_t ud;
+};
+
+/* A shard's backend: the struct io the core holds. */
+struct io {
+	struct world *w;
+	unsigned shard;
+	struct rng rng; /* the core's randomness (io_random_u64) */
+	struct io_cqe *cq;
+	unsigned cq_n, cq_cap;
+	char *bufs;
+	uint8_t *lent; /* per buffer: 1 while the core holds it */
+	uint16_t *free_bufs;
+	unsigned nfree, nbufs;
+	struct sim_timer *timers;
+	unsigned ntimers, timers_cap;
+	int dirty_head; /* sockets with kernel work, or -1 */
+	int listener;   /* this shard's listening socket */
+	bool parked, woken;
+	bool in_park; /* between shard_park_begin and shard_park_end */
+	bool idle;    /* the last loop turn found no work: park next */
+	uint64_t park_deadline;
+	bool lost_wake; /* a wake to this shard was dropped since it parked */
+};
+
+struct world {
+	struct sim_config cfg;
+	struct rng sched, faults, net;
+	uint64_t now; /* ns since the epoch of the run */
+	uint64_t tick;
+	uint64_t heal_tick; /* faults stop here */
+	bool healed;
+	uint64_t events;
+	uint64_t hash;         /* trace hash */
+	struct trace_ev *ring; /* with trace: the last TRACE_RING events */
+	enum fail_kind fail;
+	uint64_t fail_tick;
+	char fail_detail[512];
+	/* The node. */
+	unsigned nshards;
+	struct shard **shards;
+	struct io *ios;
+	void *node; /* world.c's node state */
+	/* Sockets. */
+	uint64_t next_conn_id;
+	struct sock *socks;
+	unsigned nsocks, socks_cap;
+	/* Clients and their checker. */
+	struct client **clients;
+	unsigned nclients;
+	struct model *model;
+	/* Called by world_crash to report and end the run (the command line
+	 * prints the failure line and exits). */
+	void (*on_crash)(struct world *w);
+};
+
+/* Builds the node and the clients for cfg. Returns 0 or -1. */
+int world_init(struct world *w, const struct sim_config *cfg);
+void world_free(struct world *w);
+/* Runs the fault phase, then lets everything in flight finish. Returns the
+ * failure, if any (details in w->fail_detail). */
+enum fail_kind world_run(struct world *w);
+
+/* An event: it goes into the trace hash (and, with --trace, is kept or
+ * printed). */
+void world_event(struct world *w, enum ev what, uint64_t a, uint64_t b);
+/* Writes one event readably. */
+void world_event_print(const struct trace_ev *e, FILE *f);
+/* With --trace: prints the last events kept, oldest first. */
+void world_trace_dump(const struct world *w, FILE *f);
+/* A broken contract or a crash: reports the failure and ends the run at
+ * once (the hook set by the command line prints and exits). */
+void world_crash(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
+__attribute__((noreturn));
+/* Records the first failure (later ones are ignored). */
+void world_fail(struct world *w, enum fail_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Whether a fault of class f happens now: one draw from the fault stream,
+ * always, so that classes switched off keep the rest of the run aligned. */
+bool world_fault(struct world *w, enum fault f);
+
+/* The network, as the clients see it (io_sim.c). */
+int net_connect(struct world *w, struct client *cl); /* a socket, or -1 */
+void net_send(struct world *w, int s, const char *p, size_t n);
+size_t net_recv(struct world *w, int s, char *out, size_t max, bool *eof);
+void net_close(struct world *w, int s, bool reset);
+/* The connection id of socket s (unique in the run, unlike s). */
+uint64_t net_conn_id(struct world *w, int s);
+/* Whether the node has closed connection id, or it is gone. */
+bool net_conn_done(struct world *w, uint64_t id);
+/* Whether the client at s has bytes to read, or the end of the stream. */
+bool net_readable(struct world *w, int s);
+/* Marks a socket as having work for its shard's kernel. */
+void net_dirty(struct world *w, int s);
+
+/* The backend, as the scheduler sees it (io_sim.c). */
+void sim_io_init(struct world *w, struct io *io, unsigned shard);
+void sim_io_free(struct io *io);
+/* Whether the shard should be scheduled: it is not parked, or it has
+ * completions to deliver, or a wake or its park deadline has come. */
+bool sim_io_runnable(struct io *io);
+/* The earliest time at which a parked shard becomes runnable on its own
+ * (a timer or its park deadline), or UINT64_MAX. */
+uint64_t sim_io_next_time(struct io *io);
+/* Prints the state of every shard's backend and every connection. */
+void sim_io_dump(struct world *w, FILE *f);
+
+#endif
