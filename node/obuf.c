@@ -227,8 +227,6 @@ struct obuf_chunk *obuf_hold(struct obuf *ob)
 
 void obuf_fill(struct obuf *ob, struct obuf_chunk *h, struct obuf *src)
 {
-	struct obuf_chunk *prev = NULL, *c;
-
 	assert(h->kind == OBUF_HOLD && ob->holds > 0);
 	assert(src->holds == 0 && src->sent == 0);
 	if (h->drop)
@@ -242,29 +240,21 @@ void obuf_fill(struct obuf *ob, struct obuf_chunk *h, struct obuf *src)
 		mem_charge(ob->mem, src->mem->used);
 		mem_uncharge(src->mem, src->mem->used);
 	}
-	for (c = ob->head; c != NULL && c != h; c = c->next)
-		prev = c;
-	assert(c == h);
-	if (src->head == NULL) {
-		/* Nothing to splice: unlink the placeholder. */
-		if (prev != NULL)
-			prev->next = h->next;
-		else
-			ob->head = h->next;
-		if (ob->tail == h)
-			ob->tail = prev;
-	} else {
-		if (prev != NULL)
-			prev->next = src->head;
-		else
-			ob->head = src->head;
+	/* The placeholder stays in the chain as an empty data chunk with no
+	 * room (written past and freed like any other), and src's chunks go
+	 * right after it: no walk to find its predecessor, so filling many
+	 * pipelined placeholders costs O(1) each. */
+	h->kind = OBUF_DATA;
+	h->len = h->cap = 0;
+	h->drop = 0;
+	if (src->head != NULL) {
 		src->tail->next = h->next;
+		h->next = src->head;
 		if (ob->tail == h)
 			ob->tail = src->tail;
 		ob->bytes += src->bytes;
 	}
 	ob->holds--;
-	mem_free(ob->mem, h);
 	src->head = src->tail = NULL;
 	src->bytes = 0;
 }
