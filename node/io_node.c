@@ -3,6 +3,7 @@
  * environment calls are the same for both and live here. */
 #include "io_backend.h"
 #include "limits.h"
+#include "xoshiro.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -106,23 +107,9 @@ uint64_t io_now_ns(struct io *io)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
 uint64_t io_random_u64(struct io *io)
 {
-	uint64_t *s = io->rng;
-	uint64_t r = rotl(s[0] + s[3], 23) + s[0], t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return r;
+	return xoshiro256pp_next(io->rng);
 }
 
 void io_base_init(struct io *io, const struct io_ops *ops, const struct io_env *env,

@@ -3,6 +3,8 @@
 
 #include <assert.h>
 
+#include "xoshiro.h"
+
 static uint64_t splitmix64(uint64_t *x)
 {
 	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
@@ -10,11 +12,6 @@ static uint64_t splitmix64(uint64_t *x)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
 }
 
 void rng_seed(struct rng *r, uint64_t seed)
@@ -28,7 +25,8 @@ void rng_seed(struct rng *r, uint64_t seed)
 
 void rng_fork(struct rng *out, const struct rng *r, uint64_t label)
 {
-	uint64_t x = r->s[0] ^ rotl(r->s[1], 17) ^ rotl(r->s[2], 31) ^ rotl(r->s[3], 47);
+	uint64_t x = r->s[0] ^ xoshiro_rotl(r->s[1], 17) ^ xoshiro_rotl(r->s[2], 31) ^
+		     xoshiro_rotl(r->s[3], 47);
 
 	x ^= splitmix64(&label);
 	rng_seed(out, x);
@@ -36,16 +34,7 @@ void rng_fork(struct rng *out, const struct rng *r, uint64_t label)
 
 uint64_t rng_next(struct rng *r)
 {
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[0] + s[3], 23) + s[0], t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
+	return xoshiro256pp_next(r->s);
 }
 
 uint64_t rng_below(struct rng *r, uint64_t n)

@@ -17,6 +17,36 @@ NODE = os.environ.get("CAIRN_NODE", os.path.join(ROOT, "build", "cairn-node"))
 NODE_ARGS = os.environ.get("CAIRN_NODE_ARGS", "").split()
 
 
+# ---- keys and shards: the node's key -> slot -> shard mapping ----
+
+def crc16(data):
+    """CRC16-CCITT (XMODEM), as Redis Cluster hashes keys."""
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def key_slot(key):
+    """The cluster slot of a key, honouring a {hash tag}."""
+    if isinstance(key, str):
+        key = key.encode()
+    s = key.find(b"{")
+    if s >= 0:
+        e = key.find(b"}", s + 1)
+        if e > s + 1:
+            key = key[s + 1:e]
+    return crc16(key) & 16383
+
+
+def shard_of(key, nshards):
+    """The shard that owns a key on a node of nshards shards."""
+    return key_slot(key) * nshards // 16384
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -45,29 +45,8 @@ WAIT = 20.0
 
 # ---- keys and shards ----
 
-def crc16(data):
-    crc = 0
-    for b in data:
-        crc ^= b << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc
-
-
-def key_slot(key):
-    if isinstance(key, str):
-        key = key.encode()
-    s = key.find(b"{")
-    if s >= 0:
-        e = key.find(b"}", s + 1)
-        if e > s + 1:
-            key = key[s + 1:e]
-    return crc16(key) & 16383
-
-
 def shard_of(key, n=NSHARDS):
-    return key_slot(key) * n // 16384
+    return cairn_test.shard_of(key, n)
 
 
 def keys_per_shard(prefix, per_shard, n=NSHARDS):

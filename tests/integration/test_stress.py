@@ -63,25 +63,8 @@ def node_shards():
 NSHARDS = node_shards()
 
 
-def crc16(data):
-    crc = 0
-    for b in data:
-        crc ^= b << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc
-
-
 def shard_of(key):
-    if isinstance(key, str):
-        key = key.encode()
-    s = key.find(b"{")
-    if s >= 0:
-        e = key.find(b"}", s + 1)
-        if e > s + 1:
-            key = key[s + 1:e]
-    return (crc16(key) & 16383) * NSHARDS // 16384
+    return cairn_test.shard_of(key, NSHARDS)
 
 
 def key_on(prefix, shard):
