@@ -324,7 +324,7 @@ void cmd_memory_usage(struct cmd_ctx *c)
 	long long samples;
 	int i;
 
-	for (i = 3; i < c->argc; i++) {
+	for (i = 3; i < c->argc; i += 2) {
 		if (!cmd_arg_cstr_eq(&c->argv[i], "samples") || i + 1 >= c->argc) {
 			cmd_syntax_error(c);
 			return;
@@ -335,7 +335,6 @@ void cmd_memory_usage(struct cmd_ctx *c)
 			cmd_syntax_error(c);
 			return;
 		}
-		i++;
 	}
 	link = dict_find(&c->ks->d, key->p, key->len, ks_hash(c->ks, key->p, key->len), NULL);
 	if (link == NULL) {

@@ -1,0 +1,3 @@
+#!/bin/bash -eu
+# ClusterFuzzLite build script: the same build as OSS-Fuzz's.
+exec "$SRC/cairn/fuzz/oss-fuzz/build.sh"
