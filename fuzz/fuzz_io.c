@@ -407,8 +407,8 @@ bool fuzz_io_send(struct io *io, int sock, const char *p, size_t n)
 	return true;
 }
 
-/* The multishot recv ends with -ENOBUFS, as when the buffer ring runs dry. */
-bool fuzz_io_nobufs(struct io *io, int sock)
+/* Ends the multishot recv on sock with res (no buffer). */
+static bool recv_end(struct io *io, int sock, int32_t res)
 {
 	struct fio_sock *s;
 
@@ -417,23 +417,21 @@ bool fuzz_io_nobufs(struct io *io, int sock)
 	s = &io->socks[sock];
 	if (!s->recv_armed)
 		return false;
-	fio_push(io, IO_OP_RECV, s->recv_ud, -ENOBUFS, 0, 0, sock);
+	fio_push(io, IO_OP_RECV, s->recv_ud, res, 0, 0, sock);
 	s->recv_armed = false;
 	return true;
 }
 
+/* The multishot recv ends with -ENOBUFS, as when the buffer ring runs dry. */
+bool fuzz_io_nobufs(struct io *io, int sock)
+{
+	return recv_end(io, sock, -ENOBUFS);
+}
+
+/* The peer hangs up: the recv ends with 0, end of file. */
 bool fuzz_io_hangup(struct io *io, int sock)
 {
-	struct fio_sock *s;
-
-	if (sock < 0 || sock >= io->nsocks || io->socks[sock].state != FIO_OPEN)
-		return false;
-	s = &io->socks[sock];
-	if (!s->recv_armed)
-		return false;
-	fio_push(io, IO_OP_RECV, s->recv_ud, 0, 0, 0, sock);
-	s->recv_armed = false;
-	return true;
+	return recv_end(io, sock, 0);
 }
 
 const char *fuzz_io_output(struct io *io, int sock, size_t *len)
