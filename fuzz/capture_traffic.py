@@ -22,6 +22,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_seeds import cmd  # noqa: E402  (one RESP encoder for both scripts)
+
 
 def free_port():
     s = socket.socket()
@@ -90,14 +93,6 @@ def raw_session(port, frames):
         except socket.timeout:
             pass
     s.close()
-
-
-def cmd(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
 
 
 def run_clients(port):

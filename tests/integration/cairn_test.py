@@ -55,6 +55,16 @@ def free_port():
     return port
 
 
+def wait_until(pred, timeout, interval=0.05):
+    """Polls pred until true or timeout seconds pass; returns its last value."""
+    deadline = time.time() + timeout
+    v = pred()
+    while not v and time.time() < deadline:
+        time.sleep(interval)
+        v = pred()
+    return v
+
+
 def wait_port(port, proc, timeout=10.0):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -182,13 +182,7 @@ def int_of(raw):
 
 
 def wait_until(pred, timeout=WAIT, interval=0.05):
-    """Polls pred until true; returns its last value."""
-    deadline = time.time() + timeout
-    v = pred()
-    while not v and time.time() < deadline:
-        time.sleep(interval)
-        v = pred()
-    return v
+    return cairn_test.wait_until(pred, timeout, interval)
 
 
 class ShardTest(unittest.TestCase):

@@ -84,12 +84,7 @@ def enc(*args):
 
 
 def wait_until(pred, timeout=WAIT, interval=0.05):
-    deadline = time.time() + timeout
-    v = pred()
-    while not v and time.time() < deadline:
-        time.sleep(interval)
-        v = pred()
-    return v
+    return cairn_test.wait_until(pred, timeout, interval)
 
 
 def connect(port, timeout=WAIT):
