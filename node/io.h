@@ -28,8 +28,10 @@
  *  - RECV res == 0 without IO_F_SOCK_NONEMPTY is end of file. With the flag
  *    it may not be: the core re-arms and reads again. But Linux flags the 0
  *    after a FIN too, so a second 0 in a row, with no data between, is end of
- *    file whatever its flag. -ENOBUFS means the buffer pool ran dry: the
- *    operation has ended; recycle and re-arm.
+ *    file whatever its flag. -ENOBUFS means the operation has ended with no
+ *    data and the socket may still have some: the buffer pool ran dry, or
+ *    the backend restarted a recv it found stuck (io_uring.c's watchdog).
+ *    Re-arm.
  *  - WRITEV may be short: res is the number of bytes written. The iovec array
  *    and the bytes it points to must stay valid and unchanged until the
  *    completion. At most one WRITEV per socket is in flight.

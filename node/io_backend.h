@@ -64,6 +64,11 @@ struct io *io_epoll_new(const struct io_env *env, const struct io_group *group, 
 struct io *io_uring_backend_new(const struct io_env *env, const struct io_group *group, int *err);
 /* Whether this kernel lets us use io_uring with the operations we need. */
 bool io_uring_backend_usable(void);
+/* The io_uring recv watchdog (io_uring.c), which reap runs once a second;
+ * exposed so a test can run a sweep when it chooses. restarts counts the
+ * recvs it has cancelled and had re-armed. */
+void io_uring_backend_sweep(struct io *io);
+uint64_t io_uring_backend_restarts(const struct io *io);
 /* Run the backend's attach/detach hooks on the calling thread. */
 int io_attach(struct io *io);
 void io_detach(struct io *io);

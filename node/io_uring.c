@@ -16,7 +16,9 @@
  *  - a full submission queue is flushed once, then refused with -EBUSY, and
  *    the core keeps the operation pending (it never drops a re-arm);
  *  - wakes from other shards arrive as writes to an eventfd watched by a
- *    multishot poll.
+ *    multishot poll;
+ *  - a recv watchdog (sweep) restarts a multishot recv that the kernel left
+ *    armed and silent on a ready socket, a lost wakeup seen on Linux 6.18.
  */
 #include <assert.h>
 #include <errno.h>
@@ -28,7 +30,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io_backend.h"
@@ -38,6 +42,7 @@
 #define UR_CQ_ENTRIES 16384
 #define UR_BGID 0
 #define UR_OPS_START 1024
+#define UR_SWEEP_NS 1000000000ull /* how often the recv watchdog looks */
 
 /* Operations of the backend's own, next to enum io_op. */
 enum { UR_OP_CANCEL = IO_OP_COUNT, UR_OP_WAKE };
@@ -54,6 +59,9 @@ struct ur_op {
 	uint32_t gen;
 	uint8_t op;
 	uint8_t live;
+	/* The recv watchdog's (see sweep()): a completion since the last
+	 * sweep; found ready at the last sweep; cancelled to be restarted. */
+	uint8_t heard, suspect, restarted;
 	uint32_t next_free;
 	struct __kernel_timespec ts;
 };
@@ -79,6 +87,14 @@ struct io_ring {
 	uint32_t nsocks;
 	int evfd;
 	uint32_t deferred; /* sockets whose close waits for a free SQE */
+	/* The recv watchdog: when it sweeps next, its poll set, and how many
+	 * recvs it has restarted. */
+	uint64_t next_sweep_ns;
+	uint32_t turns;
+	struct pollfd *pfds;
+	uint32_t *pslots;
+	uint32_t pcap;
+	uint64_t restarts;
 };
 
 #define UR_NO_SLOT UINT32_MAX
@@ -128,6 +144,7 @@ static uint32_t op_alloc(struct io_ring *r, uint8_t op, int fd, uint64_t ud)
 	assert(!o->live);
 	r->free_head = o->next_free;
 	o->live = 1;
+	o->heard = o->suspect = o->restarted = 0;
 	o->op = op;
 	o->fd = fd;
 	o->ud = ud;
@@ -338,6 +355,12 @@ static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io
 	}
 	if (op == IO_OP_TIMER && k->res == -ETIME)
 		out->res = 0;
+	if (op == IO_OP_RECV) {
+		o->heard = 1;
+		/* The watchdog's cancel ends the recv; the core re-arms it. */
+		if (!more && o->restarted && k->res == -ECANCELED && !sock_of(r, o->fd)->closing)
+			out->res = -ENOBUFS;
+	}
 	if (op == IO_OP_ACCEPT && k->res >= 0) {
 		int one = 1;
 		setsockopt(k->res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -355,6 +378,107 @@ static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io
 		}
 	}
 	return true;
+}
+
+/* Cancels a recv the watchdog found lost; its end reaches the core as
+ * -ENOBUFS. Returns false if no SQE was free (the next sweep tries again). */
+static bool restart_recv(struct io_ring *r, uint32_t slot)
+{
+	uint64_t kud = UR_UD(IO_OP_RECV, r->ops[slot].gen, slot);
+	struct io_uring_sqe *sqe = sqe_for(r, UR_OP_CANCEL, r->ops[slot].fd, 0, NULL);
+	char msg[128];
+	int n;
+
+	if (sqe == NULL)
+		return false;
+	io_uring_prep_cancel64(sqe, kud, 0);
+	r->ops[slot].restarted = 1; /* sqe_for may have moved r->ops */
+	r->ops[slot].suspect = 0;
+	r->restarts++;
+	n = snprintf(msg, sizeof(msg),
+		     "io_uring: fd %d was ready with its recv silent for a second; restarting "
+		     "the recv (%llu so far)",
+		     r->ops[slot].fd, (unsigned long long)r->restarts);
+	io_log(&r->base, IO_LOG_NOTICE, msg, (size_t)n);
+	return true;
+}
+
+/* Adds op slot's socket to the watchdog's poll set. */
+static void sweep_add(struct io_ring *r, uint32_t n, uint32_t slot)
+{
+	if (n == r->pcap) {
+		uint32_t cap = r->pcap ? r->pcap * 2 : 64;
+		struct pollfd *p = realloc(r->pfds, cap * sizeof(*p));
+		uint32_t *q = p ? realloc(r->pslots, cap * sizeof(*q)) : NULL;
+		if (p == NULL || q == NULL)
+			abort();
+		r->pfds = p;
+		r->pslots = q;
+		r->pcap = cap;
+	}
+	r->pfds[n].fd = r->ops[slot].fd;
+	r->pfds[n].events = POLLIN | POLLRDHUP;
+	r->pfds[n].revents = 0;
+	r->pslots[n] = slot;
+}
+
+/* The recv watchdog. A kernel can leave a multishot recv armed on a socket
+ * that is ready, and never complete it: seen on Linux 6.18, a client reset
+ * in the middle of a large request under heavy load; the recv sat in the
+ * ring's poll list while poll() said POLLIN|POLLERR|POLLHUP. Each sweep
+ * polls, in one call, the sockets whose recvs completed nothing since the
+ * last sweep. One found ready twice in a row, a sweep apart, with nothing
+ * completed between, lost its wakeup: it is cancelled and re-armed. A
+ * recv that is merely waiting for data is never ready, so idle clients
+ * cost one poll entry a sweep and nothing else. */
+void io_uring_backend_sweep(struct io *io)
+{
+	struct io_ring *r = ur_of(io);
+	uint32_t i, n = 0;
+
+	for (i = 0; i < r->ops_cap; i++) {
+		struct ur_op *o = &r->ops[i];
+		if (!o->live || o->op != IO_OP_RECV)
+			continue;
+		if (o->heard || sock_of(r, o->fd)->closing) {
+			o->heard = o->suspect = 0;
+			continue;
+		}
+		sweep_add(r, n++, i);
+	}
+	if (n == 0 || poll(r->pfds, n, 0) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		struct ur_op *o = &r->ops[r->pslots[i]];
+		if (!(r->pfds[i].revents & (POLLIN | POLLRDHUP | POLLERR | POLLHUP)))
+			o->suspect = 0;
+		else if (!o->suspect)
+			o->suspect = 1;
+		else if (!restart_recv(r, r->pslots[i]))
+			break;
+	}
+}
+
+/* Runs the watchdog about once per UR_SWEEP_NS. The clock is read on an
+ * idle reap, or every 64th, so a busy loop pays almost nothing. */
+static void maybe_sweep(struct io_ring *r, int reaped)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (reaped > 0 && (++r->turns & 63) != 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (now < r->next_sweep_ns)
+		return;
+	r->next_sweep_ns = now + UR_SWEEP_NS;
+	io_uring_backend_sweep(&r->base);
+}
+
+uint64_t io_uring_backend_restarts(const struct io *io)
+{
+	return ((const struct io_ring *)io)->restarts;
 }
 
 static int ur_reap(struct io *io, struct io_cqe *out, int max)
@@ -379,6 +503,7 @@ static int ur_reap(struct io *io, struct io_cqe *out, int max)
 			n++;
 	}
 	io_uring_cq_advance(&r->ring, seen);
+	maybe_sweep(r, n);
 	return n;
 }
 
@@ -512,6 +637,8 @@ static void ur_destroy(struct io *io)
 	free(r->bufs);
 	free(r->ops);
 	free(r->socks);
+	free(r->pfds);
+	free(r->pslots);
 	free(r);
 }
 
