@@ -17,7 +17,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -264,12 +263,12 @@ static void ep_buf_recycle(struct io *io, uint16_t buf)
 
 static void do_accept(struct io_epoll *ep, int fd, struct ep_sock *s)
 {
-	int i, one = 1;
+	int i;
 
 	for (i = 0; i < EP_ACCEPT_BATCH; i++) {
 		int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c >= 0) {
-			setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			io_tune_accepted(c);
 			push(ep, IO_OP_ACCEPT, s->accept_ud, c, IO_F_MORE, 0);
 			continue;
 		}

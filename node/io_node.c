@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -149,6 +150,14 @@ void io_log_fd(int fd, int pid, char role, enum io_log_level level, const char *
 	/* One write per line, so lines of several shards never interleave. */
 	if (write(fd, line, off) < 0)
 		return;
+}
+
+void io_tune_accepted(int sock)
+{
+	int one = 1, lowat = IO_NOTSENT_LOWAT;
+
+	setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
 }
 
 void io_log(struct io *io, enum io_log_level level, const char *msg, size_t len)

@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <liburing.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,10 +360,8 @@ static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io
 		if (!more && o->restarted && k->res == -ECANCELED && !sock_of(r, o->fd)->closing)
 			out->res = -ENOBUFS;
 	}
-	if (op == IO_OP_ACCEPT && k->res >= 0) {
-		int one = 1;
-		setsockopt(k->res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
+	if (op == IO_OP_ACCEPT && k->res >= 0)
+		io_tune_accepted(k->res);
 	if (!more) {
 		int fd = o->fd;
 		op_free(r, slot);
