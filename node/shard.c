@@ -30,7 +30,8 @@ static uint64_t shard_random(void *arg)
 
 void shard_clock(struct shard *sh)
 {
-	sh->now_ms = (int64_t)(io_now_ns(sh->io) / 1000000u);
+	sh->now_ns = io_now_ns(sh->io);
+	sh->now_ms = (int64_t)(sh->now_ns / 1000000u);
 	sh->ks.now_ms = sh->now_ms;
 }
 

@@ -115,6 +115,7 @@ struct shard {
 	bool timer_armed;
 
 	int64_t now_ms;
+	uint64_t now_ns; /* the last clock reading (shard_clock) */
 	int64_t lastsave_ms;
 	struct shard_inst inst;
 	uint64_t steps;
