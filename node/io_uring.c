@@ -17,19 +17,20 @@
  *    the core keeps the operation pending (it never drops a re-arm);
  *  - wakes from other shards arrive as writes to an eventfd watched by a
  *    multishot poll;
- *  - a recv watchdog (sweep) restarts a multishot recv that the kernel left
- *    armed and silent on a ready socket, a lost wakeup seen on Linux 6.18.
+ *  - a recv watchdog (io_uring_backend_sweep) restarts a multishot recv
+ *    that the kernel left armed and silent on a ready socket, a lost wakeup
+ *    seen on Linux 6.18.
  */
 #include <assert.h>
 #include <errno.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,8 +59,9 @@ struct ur_op {
 	uint32_t gen;
 	uint8_t op;
 	uint8_t live;
-	/* The recv watchdog's (see sweep()): a completion since the last
-	 * sweep; found ready at the last sweep; cancelled to be restarted. */
+	/* The recv watchdog's (io_uring_backend_sweep): a completion since
+	 * the last sweep; found ready at the last sweep; cancelled to be
+	 * restarted. */
 	uint8_t heard, suspect, restarted;
 	uint32_t next_free;
 	struct __kernel_timespec ts;

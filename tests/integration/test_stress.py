@@ -242,8 +242,9 @@ class Departures(StressTest):
                 else:
                     s.close()
         # On io_uring a reset can, rarely and under load, leave its recv
-        # armed and silent in the kernel; the backend's recv watchdog finds
-        # it within about two seconds (node/io_uring.c, sweep).
+        # armed and silent in the kernel; the backend's recv watchdog
+        # (io_uring_backend_sweep in node/io_uring.c) finds it within
+        # about two seconds.
         closed = wait_until(lambda: self.clients() == 1)
         self.assertTrue(closed, "connected_clients %d; CLIENT LIST:\n%s"
                         % (self.clients(), r.execute_command("CLIENT LIST")))
