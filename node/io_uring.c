@@ -489,10 +489,11 @@ static int ur_reap(struct io *io, struct io_cqe *out, int max)
 
 	if (!r->attached)
 		return 0;
-	/* COOP_TASKRUN: completions may wait for this thread to enter the
-	 * kernel; do so only when the kernel says work is pending. */
+	/* Completions may wait for this thread to enter the kernel: task work
+	 * (COOP_TASKRUN), or the overflow list of a completion ring that was
+	 * full. Enter only when the kernel says one of them is pending. */
 	if (io_uring_cq_ready(&r->ring) == 0 &&
-	    IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN)
+	    IO_URING_READ_ONCE(*r->ring.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))
 		io_uring_get_events(&r->ring);
 	io_uring_for_each_cqe(&r->ring, head, k) {
 		if (n == max)

@@ -1,5 +1,5 @@
-/* test_io_uring.c: the io_uring backend's recv watchdog, on a real ring and
- * real loopback sockets.
+/* test_io_uring.c: the io_uring backend's recv watchdog, and its reaping of
+ * an overflowed completion ring, on a real ring and real loopback sockets.
  *
  * Goal: a multishot recv that the kernel leaves armed and silent while its
  * socket is ready (a lost wakeup, seen on Linux 6.18 under load) is
@@ -35,6 +35,8 @@
 
 #define UD_RECV 42
 #define UD_CLOSE 43
+#define UD_TIMER 44
+#define TIMERS 20000 /* more than the backend's 16384 CQ entries */
 #define REAP_TRIES 200
 
 struct fixture {
@@ -266,6 +268,32 @@ static void test_close_during_restart(void **state)
 	assert_int_equal(c.res, 0);
 }
 
+/* More completions than the completion ring holds (16384): the kernel
+ * keeps the excess on its overflow list, and reaping, with no io_wait,
+ * must still deliver every one of them, since a busy shard never parks. */
+static void test_cq_overflow_is_reaped_without_waiting(void **state)
+{
+	struct fixture *f = *state;
+	struct io_cqe c[64];
+	int i, got = 0, idle = 0, n;
+
+	for (i = 0; i < TIMERS; i++)
+		assert_int_equal(io_timer(f->io, 0, UD_TIMER), 0);
+	io_flush(f->io);
+	while (got < TIMERS && idle < REAP_TRIES) {
+		n = io_reap(f->io, c, 64);
+		for (i = 0; i < n; i++) {
+			assert_int_equal(c[i].op, IO_OP_TIMER);
+			assert_int_equal(c[i].res, 0);
+		}
+		got += n;
+		idle = n > 0 ? 0 : idle + 1;
+		if (n == 0)
+			usleep(1000);
+	}
+	assert_int_equal(got, TIMERS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +303,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reset_passes_through, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_during_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cq_overflow_is_reaped_without_waiting, setup,
+						teardown),
 	};
 
 	if (!io_uring_backend_usable())
