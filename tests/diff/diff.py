@@ -40,14 +40,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+from cairn_test import free_port  # noqa: E402
 
 
 REPEAT = re.compile(rb"\{\{([0-9]+)\*(.+?)\}\}")
