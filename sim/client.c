@@ -37,17 +37,13 @@ struct client {
 
 struct client *client_new(struct world *w, unsigned id, const struct rng *r)
 {
-	struct client *cl = calloc(1, sizeof(*cl));
+	struct client *cl = sim_calloc(sizeof(*cl));
 
-	if (cl == NULL)
-		abort();
 	(void)w;
 	cl->id = id;
 	cl->rng = *r;
 	cl->sock = -1;
-	cl->buf = malloc(CLIENT_READ_MAX);
-	if (cl->buf == NULL)
-		abort();
+	cl->buf = sim_calloc(CLIENT_READ_MAX);
 	resp_reader_init(&cl->rd, NULL);
 	return cl;
 }
@@ -68,9 +64,7 @@ static void push(struct client *cl, struct mreq *q, uint64_t send)
 {
 	if (cl->qn == cl->qcap) {
 		unsigned cap = cl->qcap ? cl->qcap * 2 : 16, i;
-		struct pending *n = calloc(cap, sizeof(*n));
-		if (n == NULL)
-			abort();
+		struct pending *n = sim_calloc(cap * sizeof(*n));
 		for (i = 0; i < cl->qn; i++)
 			n[i] = cl->q[(cl->qhead + i) % cl->qcap];
 		free(cl->q);

@@ -30,14 +30,6 @@
 #define SIM_LATE_TIMER_NS (200ull * 1000 * 1000)
 #define SIM_PORT 6379
 
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (p == NULL)
-		abort();
-	return p;
-}
-
 /* ---- bytes ---- */
 
 static void bytes_put(struct bytes *b, const char *p, size_t n)
@@ -48,7 +40,7 @@ static void bytes_put(struct bytes *b, const char *p, size_t n)
 		size_t cap = b->cap ? b->cap : 256;
 		while (cap < b->len + n)
 			cap *= 2;
-		b->p = xrealloc(b->p, cap);
+		b->p = sim_realloc(b->p, cap);
 		b->cap = cap;
 	}
 	if (n > 0) /* p may be NULL then */
@@ -95,7 +87,7 @@ static int sock_new(struct world *w, enum sock_kind kind, unsigned shard)
 	if (i == w->nsocks) {
 		if (w->nsocks == w->socks_cap) {
 			w->socks_cap = w->socks_cap ? w->socks_cap * 2 : 64;
-			w->socks = xrealloc(w->socks, w->socks_cap * sizeof(*w->socks));
+			w->socks = sim_realloc(w->socks, w->socks_cap * sizeof(*w->socks));
 		}
 		w->nsocks++;
 	}
@@ -157,7 +149,7 @@ static void post(struct io *io, uint8_t op, uint64_t ud, int32_t res, uint16_t f
 
 	if (io->cq_n == io->cq_cap) {
 		io->cq_cap = io->cq_cap ? io->cq_cap * 2 : 64;
-		io->cq = xrealloc(io->cq, io->cq_cap * sizeof(*io->cq));
+		io->cq = sim_realloc(io->cq, io->cq_cap * sizeof(*io->cq));
 	}
 	c = &io->cq[io->cq_n++];
 	c->op = op;
@@ -304,7 +296,7 @@ static void shuffle(struct io *io, unsigned from)
 
 	if (n < 2 || !world_fault(w, F_SHUFFLE))
 		return;
-	tmp = xrealloc(NULL, n * sizeof(*tmp));
+	tmp = sim_realloc(NULL, n * sizeof(*tmp));
 	memcpy(tmp, io->cq + from, n * sizeof(*tmp));
 	for (i = 0; i < n; i++) {
 		/* Pick a random remaining completion whose socket has no
@@ -444,7 +436,7 @@ int io_timer(struct io *io, uint64_t delay_ns, uint64_t ud)
 		late = rng_below(&w->net, SIM_LATE_TIMER_NS);
 	if (io->ntimers == io->timers_cap) {
 		io->timers_cap = io->timers_cap ? io->timers_cap * 2 : 8;
-		io->timers = xrealloc(io->timers, io->timers_cap * sizeof(*io->timers));
+		io->timers = sim_realloc(io->timers, io->timers_cap * sizeof(*io->timers));
 	}
 	io->timers[io->ntimers].deadline = w->now + delay_ns + late;
 	io->timers[io->ntimers].ud = ud;
@@ -570,11 +562,11 @@ void sim_io_init(struct world *w, struct io *io, unsigned shard)
 	rng_fork(&io->rng, &w->sched, 0x10000 + shard);
 	io->nbufs = w->cfg.bufs;
 	assert(io->nbufs >= 1 && io->nbufs <= IO_BUF_COUNT);
-	io->bufs = xrealloc(NULL, (size_t)io->nbufs * IO_BUF_SIZE);
+	io->bufs = sim_realloc(NULL, (size_t)io->nbufs * IO_BUF_SIZE);
 	memset(io->bufs, SIM_POISON, (size_t)io->nbufs * IO_BUF_SIZE);
-	io->lent = xrealloc(NULL, io->nbufs);
+	io->lent = sim_realloc(NULL, io->nbufs);
 	memset(io->lent, 0, io->nbufs);
-	io->free_bufs = xrealloc(NULL, io->nbufs * sizeof(*io->free_bufs));
+	io->free_bufs = sim_realloc(NULL, io->nbufs * sizeof(*io->free_bufs));
 	for (i = 0; i < io->nbufs; i++)
 		io->free_bufs[i] = (uint16_t)(io->nbufs - 1 - i);
 	io->nfree = io->nbufs;
@@ -675,7 +667,7 @@ int net_connect(struct world *w, struct client *cl)
 	w->socks[s].conn_id = (++w->next_conn_id << 32) | (uint64_t)s;
 	if (l->backlog_n == l->backlog_cap) {
 		l->backlog_cap = l->backlog_cap ? l->backlog_cap * 2 : 8;
-		l->backlog = xrealloc(l->backlog, l->backlog_cap * sizeof(*l->backlog));
+		l->backlog = sim_realloc(l->backlog, l->backlog_cap * sizeof(*l->backlog));
 	}
 	l->backlog[l->backlog_n++] = s;
 	net_dirty(w, w->ios[shard].listener);

@@ -14,14 +14,6 @@
 #include "model_int.h"
 #include "world.h"
 
-static void *xalloc(size_t n)
-{
-	void *p = calloc(1, n ? n : 1);
-	if (p == NULL)
-		abort();
-	return p;
-}
-
 static void state_free(struct mstate *s)
 {
 	free(s->val);
@@ -33,7 +25,7 @@ static void state_copy(struct mstate *dst, const struct mstate *src)
 	*dst = *src;
 	dst->val = NULL;
 	if (src->present) {
-		dst->val = xalloc(src->len + 1);
+		dst->val = sim_calloc(src->len + 1);
 		if (src->len > 0)
 			memcpy(dst->val, src->val, src->len);
 	}
@@ -116,13 +108,13 @@ static void key_known(const struct model *m, struct mkey *k, struct mset *set)
 
 struct model *model_new(struct world *w)
 {
-	struct model *m = xalloc(sizeof(*m));
+	struct model *m = sim_calloc(sizeof(*m));
 	unsigned c, j;
 
 	m->w = w;
 	m->nclients = w->cfg.clients;
 	m->keys_per = w->cfg.keys;
-	m->keys = xalloc((size_t)m->nclients * m->keys_per * sizeof(*m->keys));
+	m->keys = sim_calloc((size_t)m->nclients * m->keys_per * sizeof(*m->keys));
 	for (c = 0; c < m->nclients; c++) {
 		for (j = 0; j < m->keys_per; j++) {
 			struct mkey *k = &m->keys[c * m->keys_per + j];
@@ -418,9 +410,7 @@ static void counter_reply(struct model *m, const struct mreq *q, const struct re
 		uint64_t cap = m->ctr_seen_cap[c] ? m->ctr_seen_cap[c] : 1024;
 		while (cap <= r)
 			cap *= 2;
-		m->ctr_seen[c] = realloc(m->ctr_seen[c], cap);
-		if (m->ctr_seen[c] == NULL)
-			abort();
+		m->ctr_seen[c] = sim_realloc(m->ctr_seen[c], cap);
 		memset(m->ctr_seen[c] + m->ctr_seen_cap[c], 0, cap - m->ctr_seen_cap[c]);
 		m->ctr_seen_cap[c] = cap;
 	}
@@ -561,9 +551,7 @@ static void key_float(struct model *m, unsigned k, uint64_t conn)
 
 	if (m->nfloats == m->floats_cap) {
 		m->floats_cap = m->floats_cap ? m->floats_cap * 2 : 16;
-		m->floats = realloc(m->floats, m->floats_cap * sizeof(*m->floats));
-		if (m->floats == NULL)
-			abort();
+		m->floats = sim_realloc(m->floats, m->floats_cap * sizeof(*m->floats));
 	}
 	m->floats[m->nfloats++] = (struct mfloat){ .key = k, .conn = conn };
 	key->floating++;

@@ -16,14 +16,6 @@
 #include "model_int.h"
 #include "world.h"
 
-static void *xalloc(size_t n)
-{
-	void *p = calloc(1, n ? n : 1);
-	if (p == NULL)
-		abort();
-	return p;
-}
-
 /* Redis's rule for an integer string: optional '-', digits, no leading zero
  * (but "0"), at most 20 characters, within 64 bits. */
 bool model_str2ll(const char *p, size_t len, long long *out)
@@ -183,24 +175,32 @@ static unsigned apply_incrby(const struct mreq *q, const struct mstate *s, struc
 						"overflow" };
 		return 1;
 	}
-	buf = xalloc(24);
+	buf = sim_calloc(24);
 	out_owned(o, x_int(cur + delta), buf, (size_t)snprintf(buf, 24, "%lld", cur + delta),
 		  s->present ? s->exp_lo : MODEL_NO_TTL, s->present ? s->exp_hi : MODEL_NO_TTL);
 	return 1;
 }
 
-static unsigned apply_append(const struct mreq *q, const struct mstate *s, struct mout *o)
+/* Writes n bytes at off into the value (zero-padded, keeping its TTL), as
+ * APPEND and SETRANGE do; the reply is the new length. */
+static unsigned write_at(const struct mstate *s, size_t off, const char *p, size_t n,
+			 struct mout *o)
 {
-	size_t old = s->present ? s->len : 0, len = old + q->vlens[0];
-	char *buf = xalloc(len + 1);
+	size_t old = s->present ? s->len : 0, len = off + n > old ? off + n : old;
+	char *buf = sim_calloc(len + 1);
 
 	if (old > 0)
 		memcpy(buf, s->val, old);
-	if (q->vlens[0] > 0)
-		memcpy(buf + old, q->vals[0], q->vlens[0]);
+	if (n > 0)
+		memcpy(buf + off, p, n);
 	out_owned(o, x_int((long long)len), buf, len, s->present ? s->exp_lo : MODEL_NO_TTL,
 		  s->present ? s->exp_hi : MODEL_NO_TTL);
 	return 1;
+}
+
+static unsigned apply_append(const struct mreq *q, const struct mstate *s, struct mout *o)
+{
+	return write_at(s, s->present ? s->len : 0, q->vals[0], q->vlens[0], o);
 }
 
 static unsigned apply_getrange(const struct mreq *q, const struct mstate *s, struct mout *o)
@@ -231,24 +231,13 @@ static unsigned apply_getrange(const struct mreq *q, const struct mstate *s, str
 
 static unsigned apply_setrange(const struct mreq *q, const struct mstate *s, struct mout *o)
 {
-	size_t old = s->present ? s->len : 0, off = (size_t)q->num, len;
-	char *buf;
-
 	if (q->vlens[0] == 0) {
 		o->owned = NULL;
 		o->next = *s;
-		o->exp = x_int((long long)old);
+		o->exp = x_int((long long)(s->present ? s->len : 0));
 		return 1;
 	}
-	len = off + q->vlens[0] > old ? off + q->vlens[0] : old;
-	buf = xalloc(len + 1);
-	if (old > 0)
-		memcpy(buf, s->val, old);
-	if (q->vlens[0] > 0)
-		memcpy(buf + off, q->vals[0], q->vlens[0]);
-	out_owned(o, x_int((long long)len), buf, len, s->present ? s->exp_lo : MODEL_NO_TTL,
-		  s->present ? s->exp_hi : MODEL_NO_TTL);
-	return 1;
+	return write_at(s, (size_t)q->num, q->vals[0], q->vlens[0], o);
 }
 
 /* PEXPIRE (num ms, relative; EXPIRE was turned into ms): a time at or
@@ -347,7 +336,7 @@ static void gen_value(struct rng *r, char **out, size_t *len)
 
 	if (kind < 20) {
 		long long v = (long long)rng_range(r, 0, 2000) - 1000;
-		*out = xalloc(24);
+		*out = sim_calloc(24);
 		*len = (size_t)snprintf(*out, 24, "%lld", v);
 		return;
 	}
@@ -355,7 +344,7 @@ static void gen_value(struct rng *r, char **out, size_t *len)
 	    : kind < 92 ? rng_range(r, 40, 200)
 	    : kind < 98 ? rng_range(r, 4000, 9000)
 			: rng_range(r, 32000, 70000);
-	*out = xalloc(n + 1);
+	*out = sim_calloc(n + 1);
 	for (i = 0; i < n; i++)
 		(*out)[i] = alnum[rng_below(r, sizeof(alnum) - 1)];
 	*len = n;
@@ -490,7 +479,7 @@ static void gen_single(struct model *m, unsigned c, struct rng *r, struct mreq *
 
 struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
 {
-	struct mreq *q = xalloc(sizeof(*q));
+	struct mreq *q = sim_calloc(sizeof(*q));
 	unsigned roll = (unsigned)rng_below(r, 1000);
 
 	q->client = c;
@@ -514,10 +503,8 @@ struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
 			q->token = ++m->next_token;
 			if (m->regw_n[g] == m->regw_cap[g]) {
 				m->regw_cap[g] = m->regw_cap[g] ? m->regw_cap[g] * 2 : 64;
-				m->regw[g] = realloc(m->regw[g],
-						     m->regw_cap[g] * sizeof(*m->regw[g]));
-				if (m->regw[g] == NULL)
-					abort();
+				m->regw[g] = sim_realloc(m->regw[g],
+							 m->regw_cap[g] * sizeof(*m->regw[g]));
 			}
 			w = &m->regw[g][m->regw_n[g]++];
 			w->token = q->token;
@@ -549,9 +536,7 @@ static void enc_put(struct enc *e, const char *p, size_t n)
 {
 	if (e->len + n > e->cap) {
 		e->cap = (e->len + n) * 2 + 64;
-		e->p = realloc(e->p, e->cap);
-		if (e->p == NULL)
-			abort();
+		e->p = sim_realloc(e->p, e->cap);
 	}
 	if (n > 0)
 		memcpy(e->p + e->len, p, n);
@@ -699,7 +684,7 @@ void ops_encode(const struct model *m, const struct mreq *q, char **out, size_t 
 	int k;
 
 	if (q->op == OP_PROTO) {
-		*out = xalloc(q->vlens[0]);
+		*out = sim_calloc(q->vlens[0]);
 		memcpy(*out, q->vals[0], q->vlens[0]);
 		*len = q->vlens[0];
 		return;
@@ -710,7 +695,7 @@ void ops_encode(const struct model *m, const struct mreq *q, char **out, size_t 
 		enc_other(&e, m, q);
 	/* The count goes in front, now that it is known. */
 	k = snprintf(head, sizeof(head), "*%u\r\n", e.argc);
-	*out = xalloc((size_t)k + e.len);
+	*out = sim_calloc((size_t)k + e.len);
 	memcpy(*out, head, (size_t)k);
 	if (e.len > 0)
 		memcpy(*out + k, e.p, e.len);

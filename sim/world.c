@@ -144,6 +144,23 @@ void world_fail(struct world *w, enum fail_kind kind, const char *fmt, ...)
 	world_event(w, EV_FAIL, (uint64_t)kind, 0);
 }
 
+void *sim_calloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+void *sim_realloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		abort();
+	return p;
+}
+
 void world_crash(struct world *w, const char *fmt, ...)
 {
 	va_list ap;

@@ -218,6 +218,10 @@ void world_trace_dump(const struct world *w, FILE *f);
  * once (the hook set by the command line prints and exits). */
 void world_crash(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 __attribute__((noreturn));
+/* Allocation for the simulator's own structures: zeroed (sim_calloc) or
+ * resized (sim_realloc); running out of memory aborts, as in the node. */
+void *sim_calloc(size_t n);
+void *sim_realloc(void *p, size_t n);
 /* Records the first failure (later ones are ignored). */
 void world_fail(struct world *w, enum fail_kind kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
