@@ -186,8 +186,7 @@ static void run_forwarded(struct shard *sh, struct smsg *m)
 	ctx.r = &r;
 	ctx.argv = m->argv;
 	ctx.argc = m->argc;
-	shard_clock(sh);
-	ctx.now_ms = sh->now_ms;
+	ctx.now_ms = sh->now_ms; /* as cmd_dispatch: the last reading */
 	cmd_run(&ctx, m->cmd);
 	m->h.kind = SM_REPLY;
 	xshard_send(&sh->x, m->h.src, &m->h);
