@@ -152,6 +152,28 @@ static void swap_in_ready_socket(struct fixture *f, const char *bytes)
 	close(s);
 }
 
+/* Swaps in a ready socket and sweeps twice: the first sweep suspects the
+ * silent recv, the second cancels it. */
+static void restart_by_watchdog(struct fixture *f, const char *bytes)
+{
+	swap_in_ready_socket(f, bytes);
+	io_uring_backend_sweep(f->io);
+	assert_int_equal(io_uring_backend_restarts(f->io), 0);
+	io_uring_backend_sweep(f->io);
+	assert_int_equal(io_uring_backend_restarts(f->io), 1);
+}
+
+/* The next completion is the end of the recv (no IO_F_MORE), with res. */
+static void expect_recv_end(struct fixture *f, int res)
+{
+	struct io_cqe c = next_cqe(f, NULL);
+
+	assert_int_equal(c.op, IO_OP_RECV);
+	assert_int_equal(c.user_data, UD_RECV);
+	assert_int_equal(c.res, res);
+	assert_false(c.flags & (IO_F_MORE | IO_F_BUFFER));
+}
+
 /* A recv waiting on a quiet socket is polled, found not ready, and left
  * alone however many sweeps pass; data then arrives normally. */
 static void test_waiting_recv_is_left_alone(void **state)
@@ -200,17 +222,9 @@ static void test_silent_ready_recv_is_restarted(void **state)
 	struct fixture *f = *state;
 	struct io_cqe c;
 
-	swap_in_ready_socket(f, "lost?");
-	io_uring_backend_sweep(f->io);
-	assert_int_equal(io_uring_backend_restarts(f->io), 0);
-	io_uring_backend_sweep(f->io);
-	assert_int_equal(io_uring_backend_restarts(f->io), 1);
+	restart_by_watchdog(f, "lost?");
 	io_flush(f->io);
-	c = next_cqe(f, NULL);
-	assert_int_equal(c.op, IO_OP_RECV);
-	assert_int_equal(c.user_data, UD_RECV);
-	assert_int_equal(c.res, -ENOBUFS);
-	assert_false(c.flags & (IO_F_MORE | IO_F_BUFFER));
+	expect_recv_end(f, -ENOBUFS);
 	assert_int_equal(io_recv(f->io, f->sock, UD_RECV), 0);
 	io_flush(f->io);
 	c = next_cqe(f, "lost?");
@@ -228,19 +242,14 @@ static void test_reset_passes_through(void **state)
 {
 	struct fixture *f = *state;
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	struct io_cqe c;
 
 	assert_int_equal(setsockopt(f->client, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
 	close(f->client);
 	f->client = -1;
-	c = next_cqe(f, NULL);
-	assert_int_equal(c.op, IO_OP_RECV);
-	assert_int_equal(c.res, -ECONNRESET);
-	assert_false(c.flags & IO_F_MORE);
+	expect_recv_end(f, -ECONNRESET);
 	assert_int_equal(io_recv(f->io, f->sock, UD_RECV), 0);
 	io_flush(f->io);
-	c = next_cqe(f, NULL); /* a second read of a reset socket: end of file */
-	assert_int_equal(c.res, 0);
+	expect_recv_end(f, 0); /* a second read of a reset socket: end of file */
 	assert_int_equal(io_uring_backend_restarts(f->io), 0);
 }
 
@@ -251,17 +260,11 @@ static void test_close_during_restart(void **state)
 	struct fixture *f = *state;
 	struct io_cqe c;
 
-	swap_in_ready_socket(f, "bye");
-	io_uring_backend_sweep(f->io);
-	io_uring_backend_sweep(f->io);
-	assert_int_equal(io_uring_backend_restarts(f->io), 1);
+	restart_by_watchdog(f, "bye");
 	assert_int_equal(io_close(f->io, f->sock, UD_CLOSE), 0);
 	f->sock = -1;
 	io_flush(f->io);
-	c = next_cqe(f, NULL);
-	assert_int_equal(c.op, IO_OP_RECV);
-	assert_int_equal(c.res, -ECANCELED);
-	assert_false(c.flags & IO_F_MORE);
+	expect_recv_end(f, -ECANCELED);
 	c = next_cqe(f, NULL);
 	assert_int_equal(c.op, IO_OP_CLOSE);
 	assert_int_equal(c.user_data, UD_CLOSE);
