@@ -1,5 +1,5 @@
 /* fuzz_bigbulk_tail.c: fuzz target for the bigbulk tail rule
- * (resp_bigbulk_tail() in node/resp.c, with the parser state it reads).
+ * (resp_bigbulk_tail() in node/proto/resp.c, with the parser state it reads).
  *
  * Goal: the reservation conn.c makes for a big body is what DESIGN.md
  * promises: it reserves only when the request really waits for a bulk of
@@ -29,8 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "fuzz_util.h"
-#include "limits.h"
 #include "resp_drive.h"
 
 #define TAIL_STREAM_MAX (128 * 1024)

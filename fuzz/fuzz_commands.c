@@ -1,6 +1,6 @@
 /* fuzz_commands.c: fuzz target for command execution: the dispatcher and
- * every handler (node/cmd*.c), the keyspace, and, in differential mode, the
- * connection's input path (node/conn.c) and the shard's step.
+ * every handler (node/cmd/ and node/server/), the keyspace, and, in differential mode, the
+ * connection's input path (node/shard/conn.c) and the shard's step.
  *
  * Goal: for any sequence of commands from any of a few clients, with the
  * clock moving, timers firing, clients connecting, hanging up and killing
@@ -40,20 +40,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
-#include "config.h"
-#include "conn.h"
+#include "base/config.h"
+#include "base/limits.h"
+#include "base/util.h"
+#include "base/val.h"
+#include "cmd/cmd.h"
+#include "data/keyspace.h"
 #include "fuzz_io.h"
 #include "fuzz_util.h"
-#include "keyspace.h"
-#include "limits.h"
-#include "obuf.h"
-#include "reply.h"
+#include "proto/obuf.h"
+#include "proto/reply.h"
 #include "resp_reader.h"
-#include "shard.h"
-#include "util.h"
-#include "val.h"
-#include "xshard.h"
+#include "shard/conn.h"
+#include "shard/shard.h"
+#include "shard/xshard.h"
 
 #define FC_CONNS 4
 #define FC_ARGS_MAX 24

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "fuzz_util.h"
-#include "limits.h"
 
 /* Completions waiting for a reap, provided buffers, and timers armed. */
 #define FIO_CQ_MAX 1024

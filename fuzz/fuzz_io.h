@@ -1,4 +1,4 @@
-/* fuzz_io.h: node/io.h for in-process fuzz targets.
+/* fuzz_io.h: node/io/io.h for in-process fuzz targets.
  *
  * A deterministic backend with no syscalls, linked in place of the real ones
  * (as sim/io_sim.c will be): the clock moves only when the harness says so
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io.h"
+#include "io/io.h"
 
 /* Sockets a fuzz_io gives out over its life (handles are never reused), and
  * the listener's handle. */

@@ -1,4 +1,4 @@
-/* fuzz_reply.c: fuzz target for the reply encoder (node/reply.c, node/obuf.c)
+/* fuzz_reply.c: fuzz target for the reply encoder (node/proto/reply.c, node/proto/obuf.c)
  * and the reply decoder (sim/resp_reader.c).
  *
  * Goal: (1) whatever replies a command writes, in RESP2 or RESP3, through
@@ -31,15 +31,15 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "base/limits.h"
+#include "base/mem.h"
+#include "base/stats.h"
+#include "base/util.h"
+#include "base/val.h"
 #include "fuzz_util.h"
-#include "limits.h"
-#include "mem.h"
-#include "obuf.h"
-#include "reply.h"
+#include "proto/obuf.h"
+#include "proto/reply.h"
 #include "resp_reader.h"
-#include "stats.h"
-#include "util.h"
-#include "val.h"
 
 /* Bounds of one input: values generated, nesting, pending placeholders. */
 #define FR_NODES_MAX 2000

@@ -1,4 +1,4 @@
-/* fuzz_resp.c: fuzz target for the RESP request parser (node/resp.c).
+/* fuzz_resp.c: fuzz target for the RESP request parser (node/proto/resp.c).
  *
  * Goal: resp_parse(), resp_bigbulk_done(), resp_split_inline() and
  * resp_error_text() give, for any bytes cut into any reads, the answers of a

@@ -361,7 +361,7 @@ def write_dict(root, target, entries):
 
 
 def command_words(root):
-    text = open(os.path.join(root, "..", "node", "commands.def")).read()
+    text = open(os.path.join(root, "..", "node", "cmd", "commands.def")).read()
     names = re.findall(r'^CMD\([A-Z_]+,\s*[A-Z_]+,\s*"([^"]+)"', text, re.M)
     return sorted(set(names))
 

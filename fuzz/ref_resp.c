@@ -3,7 +3,7 @@
  * Written from REDIS-FACTS.md and resp.h's rules, for clarity and not for
  * speed: every call starts over from the first byte, lines are found by
  * plain loops, and numbers are read digit by digit. The constants are
- * restated here from REDIS-FACTS.md, and tied to node/limits.h by static
+ * restated here from REDIS-FACTS.md, and tied to node/base/limits.h by static
  * assertions, so a changed limit shows up at compile time rather than as a
  * silent agreement between two copies of the same mistake. */
 #include "ref_resp.h"
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "base/limits.h"
 
 /* An unterminated line (inline, count or header) may reach 64 KB. */
 #define REF_LINE_MAX 65536

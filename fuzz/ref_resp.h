@@ -1,6 +1,6 @@
 /* ref_resp.h: a reference RESP2 request parser, for the fuzz targets.
  *
- * It answers the same question as node/resp.c, from the same documented
+ * It answers the same question as node/proto/resp.c, from the same documented
  * rules (REDIS-FACTS.md "Request parsing", and resp.h), but in the plainest
  * way: it has no state between calls. Each call parses the request from its
  * first byte over the whole buffer given, so its answer is a function of the
@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "resp.h"
+#include "proto/resp.h"
 
 /* What the request needs next, when the answer is RESP_NEED_MORE (and, for
  * RESP_BIGBULK, REF_AT_BIGBULK). */

@@ -1,4 +1,4 @@
-/* resp_drive.c: node/resp.c driven as conn.c drives it, checked against the
+/* resp_drive.c: node/proto/resp.c driven as conn.c drives it, checked against the
  * reference parser at every call. See resp_drive.h. */
 #include "resp_drive.h"
 
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "base/limits.h"
 
 /* The exactly-sized copies, kept from one run to the next (zeroed statics
  * are ready to use). */

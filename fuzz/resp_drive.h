@@ -1,4 +1,4 @@
-/* resp_drive.h: feeds a byte stream to node/resp.c the way node/conn.c does,
+/* resp_drive.h: feeds a byte stream to node/proto/resp.c the way node/shard/conn.c does,
  * checking every answer against the reference parser (ref_resp.h).
  *
  * The stream is the parser's view of a connection's input: a big bulk's
@@ -20,8 +20,8 @@
 #include <stdint.h>
 
 #include "fuzz_util.h"
+#include "proto/resp.h"
 #include "ref_resp.h"
-#include "resp.h"
 
 struct resp_drive;
 

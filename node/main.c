@@ -25,10 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "io_backend.h"
-#include "shard.h"
-#include "version.h"
+#include "base/config.h"
+#include "base/limits.h"
+#include "base/version.h"
+#include "io/io_backend.h"
+#include "shard/shard.h"
 
 struct node;
 

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/version.h"
 #include "cli.h"
 #include "sim.pb-c.h"
-#include "version.h"
 
 /* A case file is small; anything larger is not one. */
 #define CASE_FILE_MAX (1u << 20)

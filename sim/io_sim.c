@@ -1,4 +1,4 @@
-/* io_sim.c: node/io.h for the simulator, and the simulated network.
+/* io_sim.c: node/io/io.h for the simulator, and the simulated network.
  *
  * Submissions only change socket state and mark the socket dirty; the
  * "kernel" (kernel_step) turns dirty sockets and due timers into
@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
-#include "shard.h"
+#include "base/limits.h"
+#include "shard/shard.h"
 #include "world.h"
 
 #define SIM_POISON 0xdb

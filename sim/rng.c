@@ -3,7 +3,7 @@
 
 #include <assert.h>
 
-#include "xoshiro.h"
+#include "base/xoshiro.h"
 
 static uint64_t splitmix64(uint64_t *x)
 {

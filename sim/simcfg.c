@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "base/limits.h"
 #include "rng.h"
 
 /* The largest probability each fault class is drawn up to. */

@@ -15,8 +15,8 @@
 
 #include "client.h"
 #include "model.h"
-#include "route.h"
-#include "shard.h"
+#include "shard/route.h"
+#include "shard/shard.h"
 
 const char *const fault_names[F_COUNT] = {
 	"short_write", "short_read", "enobufs",    "shuffle", "reset",

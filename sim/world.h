@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <sys/uio.h>
 
-#include "io.h"
+#include "io/io.h"
 #include "rng.h"
 
 struct shard;

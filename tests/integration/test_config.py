@@ -31,11 +31,11 @@ except ImportError:
     print("redis-py is not installed (apt-get install python3-redis): skipped")
     sys.exit(77)
 
-VERSION_H = os.path.join(cairn_test.ROOT, "node", "version.h")
+VERSION_H = os.path.join(cairn_test.ROOT, "node", "base", "version.h")
 
 
 def redis_version():
-    """CAIRN_REDIS_VERSION from node/version.h."""
+    """CAIRN_REDIS_VERSION from node/base/version.h."""
     with open(VERSION_H) as f:
         return re.search(r'CAIRN_REDIS_VERSION "([^"]+)"', f.read()).group(1)
 

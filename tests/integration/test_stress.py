@@ -243,7 +243,7 @@ class Departures(StressTest):
                     s.close()
         # On io_uring a reset can, rarely and under load, leave its recv
         # armed and silent in the kernel; the backend's recv watchdog
-        # (io_uring_backend_sweep in node/io_uring.c) finds it within
+        # (io_uring_backend_sweep in node/io/io_uring.c) finds it within
         # about two seconds.
         closed = wait_until(lambda: self.clients() == 1)
         self.assertTrue(closed, "connected_clients %d; CLIENT LIST:\n%s"

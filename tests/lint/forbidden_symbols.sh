@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Goal: the core never reaches the world except through node/io.h.
+# Goal: the core never reaches the world except through node/io/io.h.
 # Method: list the undefined symbols of every object in the core library
 # (libcairn_core.a) and fail on any that names a clock, a random source, a
 # thread, or a raw I/O or socket call. The list is DESIGN.md's, plus close

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Goal: model-check the park/wake protocol of node/xshard.c with spin.
+# Goal: model-check the park/wake protocol of node/shard/xshard.c with spin.
 # Method: tests/spin/parkwake.pml under a TSO store-buffer model. With both
 # fences (as in the code) spin must find no invalid end state; without either
 # fence it must find the lost wake (the consumer asleep forever with a message

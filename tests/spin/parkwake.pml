@@ -1,4 +1,4 @@
-/* parkwake.pml: the park/wake protocol of node/xshard.c, under a weak
+/* parkwake.pml: the park/wake protocol of node/shard/xshard.c, under a weak
  * memory model.
  *
  * Goal: show that no wake is lost when both sides fence, and that removing

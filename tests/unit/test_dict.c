@@ -1,4 +1,4 @@
-/* test_dict.c: unit tests of the keyspace hash table (node/dict.c).
+/* test_dict.c: unit tests of the keyspace hash table (node/data/dict.c).
  *
  * Goal: inserts, finds and unlinks stay correct through incremental
  * rehashing in both directions; dict_rehash() makes bounded progress per
@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dict.h"
-#include "hash.h"
-#include "kv.h"
-#include "limits.h"
-#include "mem.h"
+#include "base/hash.h"
+#include "base/limits.h"
+#include "base/mem.h"
+#include "data/dict.h"
+#include "data/kv.h"
 
 #define SEED 0x5eedull
 

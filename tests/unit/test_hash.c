@@ -1,4 +1,4 @@
-/* test_hash.c: unit tests of node/hash.c (keyspace hash and cluster slots).
+/* test_hash.c: unit tests of node/base/hash.c (keyspace hash and cluster slots).
  *
  * Goal: hash_crc16 is CRC16-XMODEM (poly 0x1021, init 0, no reflection) and
  * hash_slot maps keys to Redis Cluster slots with Redis's hash-tag rule;
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
+#include "base/hash.h"
 
 static uint64_t xorshift(uint64_t *x)
 {

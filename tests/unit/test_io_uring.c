@@ -30,8 +30,8 @@
 
 #include <cmocka.h>
 
-#include "io.h"
-#include "io_backend.h"
+#include "io/io.h"
+#include "io/io_backend.h"
 
 #define UD_RECV 42
 #define UD_CLOSE 43

@@ -1,5 +1,5 @@
-/* test_keyspace.c: unit tests of node/keyspace.c (entries, values, TTLs,
- * expiry, lazy flush) and node/val.c.
+/* test_keyspace.c: unit tests of node/data/keyspace.c (entries, values, TTLs,
+ * expiry, lazy flush) and node/base/val.c.
  *
  * Goal: values are stored with the encoding Redis would report and read back
  * byte for byte; every write path (replace in place or not, with or without a
@@ -29,12 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keyspace.h"
-#include "kv.h"
-#include "limits.h"
-#include "stats.h"
-#include "util.h"
-#include "val.h"
+#include "base/limits.h"
+#include "base/stats.h"
+#include "base/util.h"
+#include "base/val.h"
+#include "data/keyspace.h"
+#include "data/kv.h"
 
 #define CHECK(ks) assert_int_equal(ks_check(ks), 0)
 #define NOW0 1700000000000LL

@@ -1,5 +1,5 @@
-/* test_obuf_reply.c: unit tests of the output chain (node/obuf.c) and the
- * reply encoder (node/reply.c).
+/* test_obuf_reply.c: unit tests of the output chain (node/proto/obuf.c) and the
+ * reply encoder (node/proto/reply.c).
  *
  * Goal: the chain gives back exactly the bytes appended, in order, however
  * they were appended (copies, reservations, references, placeholders filled
@@ -30,12 +30,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
-#include "mem.h"
-#include "obuf.h"
-#include "reply.h"
-#include "stats.h"
-#include "val.h"
+#include "base/limits.h"
+#include "base/mem.h"
+#include "base/stats.h"
+#include "base/val.h"
+#include "proto/obuf.h"
+#include "proto/reply.h"
 
 #define IOV_ALL 4096
 

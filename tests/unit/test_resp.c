@@ -1,4 +1,4 @@
-/* test_resp.c: unit tests of the RESP2 request parser (node/resp.c).
+/* test_resp.c: unit tests of the RESP2 request parser (node/proto/resp.c).
  *
  * Goal: resp_parse() and resp_split_inline() accept, refuse and split
  * requests exactly as Redis 7.0's processMultibulkBuffer, processInlineBuffer
@@ -34,8 +34,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "limits.h"
-#include "resp.h"
+#include "base/limits.h"
+#include "proto/resp.h"
 
 #define BULK_MAX 536870912LL
 #define ARGS_MAX 16

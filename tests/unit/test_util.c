@@ -1,4 +1,4 @@
-/* test_util.c: unit tests of node/util.c (numbers and glob matching).
+/* test_util.c: unit tests of node/base/util.c (numbers and glob matching).
  *
  * Goal: util_str2ll, util_str2ld, util_ld2str and util_d2str accept, refuse
  * and format exactly as Redis 7.0's string2ll, string2ld, ld2string
@@ -29,8 +29,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "limits.h"
-#include "util.h"
+#include "base/limits.h"
+#include "base/util.h"
 
 static uint64_t xorshift(uint64_t *x)
 {

@@ -26,8 +26,8 @@
 
 #include <cmocka.h>
 
-#include "io.h"
-#include "xshard.h"
+#include "io/io.h"
+#include "shard/xshard.h"
 
 #define SHARDS 4
 #define RING 4

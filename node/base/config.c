@@ -1,0 +1,496 @@
+/* config.c: the directive table, parsing and formatting. See config.h.
+ *
+ * Error texts are Redis 7.0's (config.c), because CONFIG SET's error reply
+ * embeds them. */
+#include "base/config.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/limits.h"
+#include "base/util.h"
+#include "io/io.h"
+#include "proto/resp.h"
+
+enum cfg_type { CFG_INT, CFG_MEM, CFG_BOOL, CFG_ENUM, CFG_STR, CFG_SPECIAL };
+
+#define CFG_IMMUTABLE 0x1u
+#define CFG_CLAMP 0x2u /* out of range values are clamped, not refused (hz) */
+
+struct cfg_def {
+	const char *name;
+	uint8_t type;
+	uint8_t flags;
+	size_t off;
+	long long min, max;
+	const char *const *names; /* CFG_ENUM: NULL-terminated */
+	const char *help;
+};
+
+static const char *const loglevel_names[] = { "debug", "verbose", "notice", "warning", NULL };
+static const char *const policy_names[] = { "volatile-lru",   "volatile-lfu", "volatile-random",
+					    "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
+					    "allkeys-random", "noeviction",   NULL };
+#define POLICY_NOEVICTION 7
+static const char *const io_names[] = { "auto", "uring", "epoll", NULL };
+static const char *const save_names[] = { "", NULL };
+static const char *const no_names[] = { "no", NULL };
+
+#define OFF(f) offsetof(struct config, f)
+#define MEM_MAX 9223372036854775807LL
+
+static const struct cfg_def defs[] = {
+	{ "port", CFG_INT, CFG_IMMUTABLE, OFF(port), 0, 65535, NULL, "TCP port to listen on" },
+	{ "bind", CFG_SPECIAL, CFG_IMMUTABLE, OFF(bind), 0, 0, NULL,
+	  "addresses to listen on, space separated" },
+	{ "requirepass", CFG_STR, 0, OFF(requirepass), 0, 0, NULL, "password of the default user" },
+	{ "maxclients", CFG_INT, 0, OFF(maxclients), 1, CONN_MAX_MAX, NULL,
+	  "most connected clients per node" },
+	{ "proto-max-bulk-len", CFG_MEM, 0, OFF(proto_max_bulk_len), PROTO_BULK_MAX_MIN,
+	  PROTO_BULK_MAX_MAX, NULL, "largest bulk argument" },
+	{ "client-query-buffer-limit", CFG_MEM, 0, OFF(client_query_buffer_limit),
+	  QUERY_BUF_LIMIT_MIN, MEM_MAX, NULL, "largest pending request per client" },
+	{ "timeout", CFG_INT, 0, OFF(timeout), 0, 2147483647, NULL,
+	  "close clients idle this many seconds (0: never)" },
+	{ "loglevel", CFG_ENUM, 0, OFF(loglevel), 0, 0, loglevel_names,
+	  "debug, verbose, notice or warning" },
+	{ "logfile", CFG_STR, CFG_IMMUTABLE, OFF(logfile), 0, 0, NULL,
+	  "log file (empty: standard error)" },
+	{ "pidfile", CFG_STR, CFG_IMMUTABLE, OFF(pidfile), 0, 0, NULL,
+	  "write the process id here" },
+	{ "dir", CFG_STR, CFG_IMMUTABLE, OFF(dir), 0, 0, NULL, "working directory" },
+	{ "hz", CFG_INT, CFG_CLAMP, OFF(hz), HZ_MIN, HZ_MAX, NULL,
+	  "background task frequency (1-500)" },
+	{ "databases", CFG_INT, CFG_IMMUTABLE, OFF(databases), 1, 1, NULL,
+	  "number of databases (only 1)" },
+	{ "maxmemory", CFG_MEM, 0, OFF(maxmemory), 0, MEM_MAX, NULL,
+	  "refuse writes past this many bytes (0: no limit)" },
+	{ "maxmemory-policy", CFG_ENUM, 0, OFF(maxmemory_policy), 0, 0, policy_names,
+	  "only noeviction is implemented" },
+	{ "tcp-backlog", CFG_INT, CFG_IMMUTABLE, OFF(tcp_backlog), 0, 2147483647, NULL,
+	  "listen backlog" },
+	{ "tcp-keepalive", CFG_INT, 0, OFF(tcp_keepalive), 0, 2147483647, NULL,
+	  "TCP keepalive seconds" },
+	{ "lazyfree-lazy-user-flush", CFG_BOOL, 0, OFF(lazyfree_lazy_user_flush), 0, 0, NULL,
+	  "FLUSHALL/FLUSHDB free in the background by default" },
+	{ "protected-mode", CFG_BOOL, 0, OFF(protected_mode), 0, 0, NULL, "accepted, no effect" },
+	{ "client-output-buffer-limit", CFG_SPECIAL, 0, OFF(obuf_limit), 0, 0, NULL,
+	  "<class> <hard> <soft> <seconds>" },
+	{ "save", CFG_ENUM, 0, 0, 0, 0, save_names, "persistence is not supported: only \"\"" },
+	{ "appendonly", CFG_ENUM, 0, 0, 0, 0, no_names, "persistence is not supported: only no" },
+	{ "daemonize", CFG_ENUM, CFG_IMMUTABLE, 0, 0, 0, no_names, "only no" },
+	{ "io", CFG_ENUM, CFG_IMMUTABLE, OFF(io), 0, 0, io_names, "auto, uring or epoll" },
+	{ "shards", CFG_INT, CFG_IMMUTABLE, OFF(shards), 0, 256, NULL,
+	  "shard threads (0: one per online CPU)" },
+	{ "bigbulk-reserve-max", CFG_MEM, 0, OFF(bigbulk_reserve_max), 0, MEM_MAX, NULL,
+	  "bytes a shard may reserve for big bulks not yet received" },
+};
+
+#define NDEFS (sizeof(defs) / sizeof(defs[0]))
+
+static const char *const obuf_class_names[] = { "normal", "replica", "pubsub" };
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->port = 6379;
+	snprintf(c->bind, sizeof(c->bind), "127.0.0.1");
+	c->maxclients = CONN_MAX_DEFAULT;
+	c->proto_max_bulk_len = PROTO_BULK_MAX_DEFAULT;
+	c->client_query_buffer_limit = QUERY_BUF_LIMIT_DEFAULT;
+	c->loglevel = IO_LOG_NOTICE;
+	c->hz = HZ_DEFAULT;
+	c->databases = 1;
+	c->maxmemory_policy = POLICY_NOEVICTION;
+	c->tcp_backlog = 511;
+	c->tcp_keepalive = 300;
+	c->protected_mode = true;
+	c->active_expire = true;
+	c->obuf_limit[CONFIG_OBUF_REPLICA][0] = 256LL * 1024 * 1024;
+	c->obuf_limit[CONFIG_OBUF_REPLICA][1] = 64LL * 1024 * 1024;
+	c->obuf_limit[CONFIG_OBUF_REPLICA][2] = 60;
+	c->obuf_limit[CONFIG_OBUF_PUBSUB][0] = 32LL * 1024 * 1024;
+	c->obuf_limit[CONFIG_OBUF_PUBSUB][1] = 8LL * 1024 * 1024;
+	c->obuf_limit[CONFIG_OBUF_PUBSUB][2] = 60;
+	c->bigbulk_reserve_max = BIGBULK_RESERVE_MAX_DEFAULT;
+}
+
+long long config_obuf_hard(const struct config *c)
+{
+	long long h = c->obuf_limit[CONFIG_OBUF_NORMAL][0];
+	return h > 0 ? h : OBUF_LIMIT_DEFAULT;
+}
+
+static const struct cfg_def *find_def(const char *name, size_t len)
+{
+	size_t i;
+	for (i = 0; i < NDEFS; i++)
+		if (util_eq_nocase(name, len, defs[i].name))
+			return &defs[i];
+	return NULL;
+}
+
+bool config_exists(const char *name, size_t len)
+{
+	return find_def(name, len) != NULL;
+}
+
+bool config_mutable(const char *name, size_t len)
+{
+	const struct cfg_def *d = find_def(name, len);
+
+	return d != NULL && !(d->flags & CFG_IMMUTABLE);
+}
+
+/* Redis's memtoull: digits, then an optional unit b, k, kb, m, mb, g, gb. */
+static bool parse_mem(const char *p, size_t len, long long *out)
+{
+	size_t i = 0;
+	unsigned long long v = 0, mul;
+	const char *u;
+	size_t ulen;
+
+	while (i < len && isdigit((unsigned char)p[i]))
+		i++;
+	if (i == 0 || i > 19)
+		return false;
+	u = p + i;
+	ulen = len - i;
+	if (ulen == 0 || util_eq_nocase(u, ulen, "b"))
+		mul = 1;
+	else if (util_eq_nocase(u, ulen, "k"))
+		mul = 1000;
+	else if (util_eq_nocase(u, ulen, "kb"))
+		mul = 1024;
+	else if (util_eq_nocase(u, ulen, "m"))
+		mul = 1000ULL * 1000;
+	else if (util_eq_nocase(u, ulen, "mb"))
+		mul = 1024ULL * 1024;
+	else if (util_eq_nocase(u, ulen, "g"))
+		mul = 1000ULL * 1000 * 1000;
+	else if (util_eq_nocase(u, ulen, "gb"))
+		mul = 1024ULL * 1024 * 1024;
+	else
+		return false;
+	for (size_t k = 0; k < i; k++)
+		v = v * 10 + (unsigned)(p[k] - '0');
+	if (v > (unsigned long long)MEM_MAX / mul)
+		return false;
+	*out = (long long)(v * mul);
+	return true;
+}
+
+static int set_num(struct config *c, const struct cfg_def *d, const char *v, size_t len, char *err,
+		   size_t errlen)
+{
+	long long n;
+	long long *dst = (long long *)((char *)c + d->off);
+
+	if (d->type == CFG_MEM) {
+		if (!parse_mem(v, len, &n)) {
+			snprintf(err, errlen, "argument must be a memory value");
+			return -1;
+		}
+	} else if (!util_str2ll(v, len, &n)) {
+		snprintf(err, errlen, "argument couldn't be parsed into an integer");
+		return -1;
+	}
+	if (d->flags & CFG_CLAMP) {
+		/* As Redis's hz: refused outside 0..INT_MAX, then clamped. */
+		if (n < 0 || n > INT_MAX) {
+			snprintf(err, errlen, "argument must be between 0 and %d inclusive",
+				 INT_MAX);
+			return -1;
+		}
+		n = n < d->min ? d->min : n > d->max ? d->max : n;
+	} else if (n < d->min || n > d->max) {
+		snprintf(err, errlen, "argument must be between %lld and %lld inclusive", d->min,
+			 d->max);
+		return -1;
+	}
+	*dst = n;
+	return 0;
+}
+
+static int set_enum(struct config *c, const struct cfg_def *d, const char *v, size_t len, char *err,
+		    size_t errlen)
+{
+	int i;
+	size_t o = 0;
+
+	for (i = 0; d->names[i] != NULL; i++) {
+		if (util_eq_nocase(v, len, d->names[i])) {
+			if (d->names == policy_names && i != POLICY_NOEVICTION) {
+				snprintf(err, errlen, "only noeviction is supported");
+				return -1;
+			}
+			if (d->off != 0)
+				*(int *)((char *)c + d->off) = i;
+			return 0;
+		}
+	}
+	if (d->names == save_names || d->names == no_names) {
+		snprintf(err, errlen, "%s", d->help);
+		return -1;
+	}
+	o = (size_t)snprintf(err, errlen, "argument(s) must be one of the following: ");
+	for (i = 0; d->names[i] != NULL && o < errlen; i++)
+		o += (size_t)snprintf(err + o, errlen - o, "%s%s", i ? ", " : "", d->names[i]);
+	return -1;
+}
+
+static int set_obuf(struct config *c, int argc, const char *const *argv, const size_t *lens,
+		    char *err, size_t errlen)
+{
+	long long lim[3][3];
+	int i, k;
+
+	memcpy(lim, c->obuf_limit, sizeof(lim));
+	if (argc == 0)
+		return 0; /* as Redis: an empty value changes nothing */
+	if (argc % 4 != 0) {
+		snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+		return -1;
+	}
+	for (i = 0; i < argc; i += 4) {
+		int cls = -1;
+		for (k = 0; k < 3; k++)
+			if (util_eq_nocase(argv[i], lens[i], obuf_class_names[k]))
+				cls = k;
+		if (util_eq_nocase(argv[i], lens[i], "slave"))
+			cls = CONFIG_OBUF_REPLICA;
+		if (cls < 0) {
+			snprintf(err, errlen,
+				 "Invalid client class specified in buffer limit configuration.");
+			return -1;
+		}
+		for (k = 0; k < 3; k++) {
+			bool ok = k < 2 ? parse_mem(argv[i + 1 + k], lens[i + 1 + k], &lim[cls][k])
+					: util_str2ll(argv[i + 3], lens[i + 3], &lim[cls][2]);
+			if (!ok || lim[cls][k] < 0) {
+				snprintf(err, errlen,
+					 "Error in hard, soft or soft_seconds setting in buffer "
+					 "limit configuration.");
+				return -1;
+			}
+		}
+	}
+	memcpy(c->obuf_limit, lim, sizeof(lim));
+	return 0;
+}
+
+/* Splits one CONFIG SET value on spaces into words, for directives that
+ * take several (bind, client-output-buffer-limit). */
+static int split_words(const char *v, size_t len, const char **w, size_t *wl, int max)
+{
+	int n = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		while (i < len && v[i] == ' ')
+			i++;
+		if (i == len)
+			break;
+		if (n == max)
+			return -1;
+		w[n] = v + i;
+		while (i < len && v[i] != ' ')
+			i++;
+		wl[n] = (size_t)(v + i - w[n]);
+		n++;
+	}
+	return n;
+}
+
+#define CONFIG_WORDS_MAX 48
+
+static int set_special(struct config *c, const struct cfg_def *d, int argc, const char *const *argv,
+		       const size_t *lens, char *err, size_t errlen)
+{
+	const char *w[CONFIG_WORDS_MAX];
+	size_t wl[CONFIG_WORDS_MAX];
+	int n, i;
+
+	if (argc == 1) {
+		n = split_words(argv[0], lens[0], w, wl, CONFIG_WORDS_MAX);
+	} else {
+		n = argc <= CONFIG_WORDS_MAX ? argc : -1;
+		for (i = 0; i < argc && n > 0; i++) {
+			w[i] = argv[i];
+			wl[i] = lens[i];
+		}
+	}
+	if (n < 0) {
+		snprintf(err, errlen, "too many arguments");
+		return -1;
+	}
+	if (d->off == OFF(obuf_limit))
+		return set_obuf(c, n, w, wl, err, errlen);
+	/* bind: the words joined by single spaces. */
+	{
+		size_t o = 0;
+		char tmp[CONFIG_STR_MAX];
+		if (n == 0) {
+			snprintf(err, errlen, "Too many bind addresses specified.");
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			if (o + wl[i] + 2 > sizeof(tmp)) {
+				snprintf(err, errlen, "Too many bind addresses specified.");
+				return -1;
+			}
+			if (i)
+				tmp[o++] = ' ';
+			memcpy(tmp + o, w[i], wl[i]);
+			o += wl[i];
+		}
+		tmp[o] = '\0';
+		memcpy(c->bind, tmp, o + 1);
+	}
+	return 0;
+}
+
+int config_apply(struct config *c, int argc, const char *const *argv, const size_t *lens,
+		 bool runtime, char *err, size_t errlen)
+{
+	const struct cfg_def *d;
+
+	assert(argc >= 1 && errlen >= 64);
+	d = find_def(argv[0], lens[0]);
+	if (d == NULL || argc < 2 || (d->type != CFG_SPECIAL && argc != 2))
+		return -2;
+	if (runtime && (d->flags & CFG_IMMUTABLE)) {
+		snprintf(err, errlen, "can't set immutable config");
+		return -1;
+	}
+	switch (d->type) {
+	case CFG_INT:
+	case CFG_MEM: return set_num(c, d, argv[1], lens[1], err, errlen);
+	case CFG_ENUM: return set_enum(c, d, argv[1], lens[1], err, errlen);
+	case CFG_BOOL:
+		if (util_eq_nocase(argv[1], lens[1], "yes") ||
+		    util_eq_nocase(argv[1], lens[1], "no")) {
+			*(bool *)((char *)c + d->off) = util_eq_nocase(argv[1], lens[1], "yes");
+			return 0;
+		}
+		snprintf(err, errlen, "argument must be 'yes' or 'no'");
+		return -1;
+	case CFG_STR:
+		if (lens[1] >= CONFIG_STR_MAX) {
+			snprintf(err, errlen, "argument is longer than %d bytes",
+				 CONFIG_STR_MAX - 1);
+			return -1;
+		}
+		memcpy((char *)c + d->off, argv[1], lens[1]);
+		((char *)c + d->off)[lens[1]] = '\0';
+		return 0;
+	case CFG_SPECIAL: return set_special(c, d, argc - 1, argv + 1, lens + 1, err, errlen);
+	default: assert(!"config: bad type"); return -1;
+	}
+}
+
+#define CONFIG_LINE_ARGS_MAX 64
+
+int config_load(struct config *c, const char *text, size_t len, char *err, size_t errlen)
+{
+	size_t pos = 0;
+	int line = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - text) : len, llen = end - pos, nargs = 0, i;
+		const char *l = text + pos;
+		char buf[4096];
+		struct resp_arg args[CONFIG_LINE_ARGS_MAX];
+		const char *argv[CONFIG_LINE_ARGS_MAX];
+		size_t lens[CONFIG_LINE_ARGS_MAX];
+		char why[256];
+		int rc;
+
+		line++;
+		pos = end + 1;
+		while (llen > 0 && isspace((unsigned char)*l))
+			l++, llen--;
+		if (llen == 0 || l[0] == '#')
+			continue;
+		if (llen >= sizeof(buf) ||
+		    resp_split_inline(l, llen, buf, args, CONFIG_LINE_ARGS_MAX, &nargs) !=
+			    RESP_DONE) {
+			snprintf(err, errlen, "line %d: Unbalanced quotes or line too long", line);
+			return -1;
+		}
+		if (nargs == 0)
+			continue;
+		for (i = 0; i < nargs; i++) {
+			argv[i] = buf + args[i].off;
+			lens[i] = args[i].len;
+		}
+		rc = config_apply(c, (int)nargs, argv, lens, false, why, sizeof(why));
+		if (rc == -2) {
+			snprintf(err, errlen,
+				 "line %d: '%.*s' Bad directive or wrong number of arguments", line,
+				 (int)lens[0], argv[0]);
+			return -1;
+		}
+		if (rc < 0) {
+			snprintf(err, errlen, "line %d: '%.*s' %s", line, (int)lens[0], argv[0],
+				 why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int format_value(const struct config *c, const struct cfg_def *d, char *buf, size_t len)
+{
+	const char *base = (const char *)c + d->off;
+	int i;
+
+	switch (d->type) {
+	case CFG_INT:
+	case CFG_MEM: return snprintf(buf, len, "%lld", *(const long long *)base);
+	case CFG_BOOL: return snprintf(buf, len, "%s", *(const bool *)base ? "yes" : "no");
+	case CFG_ENUM: return snprintf(buf, len, "%s", d->names[d->off ? *(const int *)base : 0]);
+	case CFG_STR: return snprintf(buf, len, "%s", base);
+	default:
+		if (d->off == OFF(bind))
+			return snprintf(buf, len, "%s", c->bind);
+		{
+			int o = 0;
+			for (i = 0; i < 3; i++)
+				o += snprintf(buf + o, len - (size_t)o, "%s%s %lld %lld %lld",
+					      i ? " " : "", i == 1 ? "slave" : obuf_class_names[i],
+					      c->obuf_limit[i][0], c->obuf_limit[i][1],
+					      c->obuf_limit[i][2]);
+			return o;
+		}
+	}
+}
+
+void config_get(const struct config *c, const char *pat, size_t plen, config_get_fn fn, void *arg)
+{
+	size_t i;
+	char buf[CONFIG_STR_MAX + 64];
+
+	for (i = 0; i < NDEFS; i++) {
+		const char *name = defs[i].name;
+		int n;
+		if (!util_glob_match(pat, plen, name, strlen(name), true))
+			continue;
+		n = format_value(c, &defs[i], buf, sizeof(buf));
+		assert(n >= 0 && (size_t)n < sizeof(buf));
+		fn(arg, name, buf, (size_t)n);
+	}
+}
+
+void config_each_name(void (*fn)(void *arg, const char *name, const char *help), void *arg)
+{
+	size_t i;
+	for (i = 0; i < NDEFS; i++)
+		fn(arg, defs[i].name, defs[i].help);
+}

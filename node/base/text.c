@@ -1,0 +1,65 @@
+/* text.c: a growing text buffer. See text.h. */
+#include "base/text.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/mem.h"
+
+void text_init(struct text *t, struct mem *mem, size_t cap)
+{
+	assert(cap > 0);
+	t->mem = mem;
+	t->p = mem_alloc(mem, cap);
+	t->len = 0;
+	t->cap = cap;
+}
+
+void text_free(struct text *t)
+{
+	mem_free(t->mem, t->p);
+	t->p = NULL;
+	t->len = t->cap = 0;
+}
+
+/* Makes room for more bytes and a NUL after them. */
+static void reserve(struct text *t, size_t more)
+{
+	size_t cap = t->cap;
+
+	while (cap - t->len <= more)
+		cap *= 2;
+	if (cap != t->cap) {
+		t->p = mem_realloc(t->mem, t->p, cap);
+		t->cap = cap;
+	}
+	assert(t->cap - t->len > more);
+}
+
+void text_add(struct text *t, const char *s, size_t n)
+{
+	reserve(t, n);
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+}
+
+void text_printf(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	assert(n >= 0);
+	if ((size_t)n >= t->cap - t->len) {
+		reserve(t, (size_t)n);
+		va_start(ap, fmt);
+		n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+	}
+	t->len += (size_t)n;
+	assert(t->len < t->cap);
+}

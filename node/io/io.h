@@ -1,0 +1,119 @@
+/* io.h: the only way core code reaches the world.
+ *
+ * The contract is completion-based and shaped like io_uring. The core submits
+ * operations, each tagged with a 64-bit user_data of its own choosing (of which
+ * it may use the low IO_USER_DATA_BITS), and later reaps completions in
+ * batches. Nothing happens behind the core's back: a completion only appears
+ * from io_reap(), and io_reap() never blocks.
+ *
+ * Three implementations exist: node/io/io_uring.c and node/io/io_epoll.c (selected at
+ * run time in cairn-node through node/io/io_node.c), and sim/io_sim.c, which is
+ * linked in place of them. The core never knows which one it runs on.
+ *
+ * Sockets are opaque non-negative int handles given out by the backend (a
+ * listener handed to the core at start-up, or the res of an ACCEPT
+ * completion). The core never interprets them.
+ *
+ * Rules every backend keeps and the core relies on:
+ *  - Submissions return 0 or a negative errno. -EBUSY means the submission
+ *    queue is full: nothing was queued, and the core must retry later (never
+ *    drop the operation).
+ *  - ACCEPT and RECV are multishot. While a completion carries IO_F_MORE the
+ *    operation stays armed. A completion without it ends the operation; the
+ *    core re-arms if it still wants data.
+ *  - A RECV completion with res > 0 carries IO_F_BUFFER and a buffer id. The
+ *    core reads io_buf(io, bid) for res bytes and must hand the buffer back with
+ *    io_buf_recycle() before the next io_reap(). After recycling, the bytes are
+ *    gone (the simulator poisons them).
+ *  - RECV res == 0 without IO_F_SOCK_NONEMPTY is end of file. With the flag
+ *    it may not be: the core re-arms and reads again. But Linux flags the 0
+ *    after a FIN too, so a second 0 in a row, with no data between, is end of
+ *    file whatever its flag. -ENOBUFS means the operation has ended with no
+ *    data and the socket may still have some: the buffer pool ran dry, or
+ *    the backend restarted a recv it found stuck (io_uring.c's watchdog).
+ *    Re-arm.
+ *  - WRITEV may be short: res is the number of bytes written. The iovec array
+ *    and the bytes it points to must stay valid and unchanged until the
+ *    completion. At most one WRITEV per socket is in flight.
+ *  - CLOSE cancels every operation on the socket. Their completions may still
+ *    arrive (with -ECANCELED or data); the CLOSE completion comes last. No
+ *    submission may name the socket after io_close().
+ *  - TIMER is one-shot; its completion has res 0 once at least the delay has
+ *    passed (possibly later).
+ */
+#ifndef CAIRN_IO_H
+#define CAIRN_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct io;
+
+enum io_op {
+	IO_OP_NONE = 0,
+	IO_OP_ACCEPT = 1,
+	IO_OP_RECV = 2,
+	IO_OP_WRITEV = 3,
+	IO_OP_CLOSE = 4,
+	IO_OP_TIMER = 5,
+	IO_OP_COUNT
+};
+
+#define IO_F_MORE 0x1u
+#define IO_F_BUFFER 0x2u
+#define IO_F_SOCK_NONEMPTY 0x4u
+
+struct io_cqe {
+	uint64_t user_data; /* as submitted, low IO_USER_DATA_BITS only */
+	int32_t res;        /* bytes, a socket handle (ACCEPT), or -errno */
+	uint16_t flags;     /* IO_F_* */
+	uint16_t buf;       /* buffer id when IO_F_BUFFER */
+	uint8_t op;         /* enum io_op */
+};
+
+/* Log levels, as Redis's loglevel directive. */
+enum io_log_level { IO_LOG_DEBUG = 0, IO_LOG_VERBOSE, IO_LOG_NOTICE, IO_LOG_WARNING };
+
+/* Process facts that change over time, for INFO. */
+struct io_proc_stats {
+	uint64_t rss_bytes;
+	uint64_t cpu_user_us;
+	uint64_t cpu_sys_us;
+	uint64_t total_system_memory;
+};
+
+/* Submissions. */
+int io_accept(struct io *io, int listener, uint64_t user_data);
+int io_recv(struct io *io, int sock, uint64_t user_data);
+int io_writev(struct io *io, int sock, const struct iovec *iov, int iovcnt, uint64_t user_data);
+int io_close(struct io *io, int sock, uint64_t user_data);
+int io_timer(struct io *io, uint64_t delay_ns, uint64_t user_data);
+/* Pushes queued submissions to the kernel (or the simulated network). */
+void io_flush(struct io *io);
+
+/* Completions: copies at most max into out, returns how many. Never blocks. */
+int io_reap(struct io *io, struct io_cqe *out, int max);
+
+/* Provided receive buffers. */
+const char *io_buf(struct io *io, uint16_t buf);
+void io_buf_recycle(struct io *io, uint16_t buf);
+
+/* Parking. io_wait() flushes, then sleeps until a completion is ready, a wake
+ * arrives or timeout_ns passes. io_wake() asks the backend of shard `target`
+ * to return from io_wait(); it may be called from any shard's thread. */
+void io_wait(struct io *io, uint64_t timeout_ns);
+void io_wake(struct io *io, unsigned target);
+
+/* Environment. now is wall-clock time (CLOCK_REALTIME in cairn-node). */
+uint64_t io_now_ns(struct io *io);
+uint64_t io_random_u64(struct io *io);
+void io_log(struct io *io, enum io_log_level level, const char *msg, size_t len);
+/* Blocks the calling shard for ns (DEBUG SLEEP). */
+void io_block(struct io *io, uint64_t ns);
+/* "ip:port" of either end of a socket into buf; returns length, or -errno. */
+int io_sock_name(struct io *io, int sock, bool peer, char *buf, size_t len);
+void io_proc_stats(struct io *io, struct io_proc_stats *out);
+
+#endif

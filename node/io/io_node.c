@@ -1,0 +1,226 @@
+/* io_node.c: io.h for cairn-node. Submissions and completions go to the
+ * backend chosen at start-up (io_uring or epoll) through its ops table; the
+ * environment calls are the same for both and live here. */
+#include "base/limits.h"
+#include "base/xoshiro.h"
+#include "io/io_backend.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+int io_accept(struct io *io, int listener, uint64_t ud)
+{
+	assert(ud >> IO_USER_DATA_BITS == 0);
+	return io->ops->accept(io, listener, ud);
+}
+
+int io_recv(struct io *io, int sock, uint64_t ud)
+{
+	assert(ud >> IO_USER_DATA_BITS == 0);
+	return io->ops->recv(io, sock, ud);
+}
+
+int io_writev(struct io *io, int sock, const struct iovec *iov, int iovcnt, uint64_t ud)
+{
+	assert(ud >> IO_USER_DATA_BITS == 0 && iovcnt > 0);
+	return io->ops->writev(io, sock, iov, iovcnt, ud);
+}
+
+int io_close(struct io *io, int sock, uint64_t ud)
+{
+	assert(ud >> IO_USER_DATA_BITS == 0);
+	return io->ops->close(io, sock, ud);
+}
+
+int io_timer(struct io *io, uint64_t delay_ns, uint64_t ud)
+{
+	assert(ud >> IO_USER_DATA_BITS == 0);
+	return io->ops->timer(io, delay_ns, ud);
+}
+
+void io_flush(struct io *io)
+{
+	io->ops->flush(io);
+}
+
+int io_reap(struct io *io, struct io_cqe *out, int max)
+{
+	return io->ops->reap(io, out, max);
+}
+
+const char *io_buf(struct io *io, uint16_t buf)
+{
+	return io->ops->buf(io, buf);
+}
+
+void io_buf_recycle(struct io *io, uint16_t buf)
+{
+	io->ops->buf_recycle(io, buf);
+}
+
+void io_wait(struct io *io, uint64_t timeout_ns)
+{
+	io->ops->wait(io, timeout_ns);
+}
+
+void io_wake(struct io *io, unsigned target)
+{
+	struct io *t;
+
+	assert(io->group != NULL && target < io->group->n);
+	t = io->group->ios[target];
+	t->ops->wake_self(t);
+}
+
+int io_attach(struct io *io)
+{
+	return io->ops->attach != NULL ? io->ops->attach(io) : 0;
+}
+
+void io_detach(struct io *io)
+{
+	if (io->ops->detach != NULL)
+		io->ops->detach(io);
+}
+
+void io_destroy(struct io *io)
+{
+	io->ops->destroy(io);
+}
+
+uint64_t io_now_ns(struct io *io)
+{
+	struct timespec ts;
+
+	(void)io;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t io_random_u64(struct io *io)
+{
+	return xoshiro256pp_next(io->rng);
+}
+
+void io_base_init(struct io *io, const struct io_ops *ops, const struct io_env *env,
+		  const struct io_group *group)
+{
+	io->ops = ops;
+	io->env = env;
+	io->group = group;
+	if (getrandom(io->rng, sizeof(io->rng), 0) != (ssize_t)sizeof(io->rng)) {
+		/* No entropy source: fall back to time and address bits. */
+		io->rng[0] = io_now_ns(io);
+		io->rng[1] = (uint64_t)(uintptr_t)io;
+		io->rng[2] = (uint64_t)getpid();
+		io->rng[3] = 0x9e3779b97f4a7c15ull;
+	}
+}
+
+void io_log_fd(int fd, int pid, char role, enum io_log_level level, const char *msg, size_t len)
+{
+	static const char marks[] = ".-*#";
+	char line[1400];
+	struct timeval tv;
+	struct tm tm;
+	size_t off;
+	int n;
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	n = snprintf(line, sizeof(line), "%d:%c ", pid, role);
+	off = (size_t)n;
+	off += strftime(line + off, sizeof(line) - off, "%d %b %Y %H:%M:%S.", &tm);
+	n = snprintf(line + off, sizeof(line) - off, "%03d %c %.*s\n", (int)(tv.tv_usec / 1000),
+		     marks[level], (int)(len < 1024 ? len : 1024), msg);
+	off += (size_t)n;
+	if (off > sizeof(line))
+		off = sizeof(line);
+	/* One write per line, so lines of several shards never interleave. */
+	if (write(fd, line, off) < 0)
+		return;
+}
+
+void io_tune_accepted(int sock)
+{
+	int one = 1, lowat = IO_NOTSENT_LOWAT;
+
+	setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+}
+
+void io_log(struct io *io, enum io_log_level level, const char *msg, size_t len)
+{
+	io_log_fd(io->env->log_fd, io->env->pid, io->env->role, level, msg, len);
+}
+
+void io_block(struct io *io, uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
+			       .tv_nsec = (long)(ns % 1000000000ull) };
+	(void)io;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int io_sock_name(struct io *io, int sock, bool peer, char *buf, size_t len)
+{
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof(sa);
+	char ip[INET6_ADDRSTRLEN];
+	int port, n;
+
+	(void)io;
+	if ((peer ? getpeername(sock, (struct sockaddr *)&sa, &sl)
+		  : getsockname(sock, (struct sockaddr *)&sa, &sl)) != 0)
+		return -errno;
+	if (sa.ss_family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&sa;
+		inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+		port = ntohs(s->sin_port);
+		n = snprintf(buf, len, "%s:%d", ip, port);
+	} else if (sa.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&sa;
+		inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s->sin6_port);
+		n = snprintf(buf, len, "[%s]:%d", ip, port);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}
+
+void io_proc_stats(struct io *io, struct io_proc_stats *out)
+{
+	struct rusage ru;
+	long pages = 0, page = sysconf(_SC_PAGESIZE);
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	(void)io;
+	memset(out, 0, sizeof(*out));
+	if (f != NULL) {
+		long size;
+		if (fscanf(f, "%ld %ld", &size, &pages) != 2)
+			pages = 0;
+		fclose(f);
+	}
+	out->rss_bytes = (uint64_t)pages * (uint64_t)page;
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		out->cpu_user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u +
+				   (uint64_t)ru.ru_utime.tv_usec;
+		out->cpu_sys_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u +
+				  (uint64_t)ru.ru_stime.tv_usec;
+	}
+	out->total_system_memory = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)page;
+}

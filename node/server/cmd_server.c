@@ -1,0 +1,308 @@
+/* cmd_server.c: CONFIG (GET, SET, RESETSTAT, HELP), TIME, DEBUG (SLEEP,
+ * SET-ACTIVE-EXPIRE, HELP) and LASTSAVE. INFO lives in cmd_info.c.
+ *
+ * CONFIG goes through config.h, so CONFIG SET, the command line and the
+ * configuration file accept the same values. */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/config.h"
+#include "base/util.h"
+#include "cmd/cmd.h"
+#include "io/io.h"
+#include "proto/reply.h"
+#include "shard/shard.h"
+
+/* ---- CONFIG ---- */
+
+/* Longest directive name we track (the longest today has 26 bytes). */
+#define CFG_NAME_MAX 64
+/* Matches of one CONFIG GET, at most one per directive. */
+#define CFG_MATCH_MAX 64
+
+struct cfg_matches {
+	struct {
+		char name[CFG_NAME_MAX]; /* as it will be shown */
+		size_t len;
+	} m[CFG_MATCH_MAX];
+	int n;
+	const struct cmd_arg *exact; /* the argument, when it has no glob */
+};
+
+static void collect_match(void *arg, const char *name, const char *value, size_t vlen)
+{
+	struct cfg_matches *ms = arg;
+	size_t len = strlen(name);
+	int i;
+
+	(void)value;
+	(void)vlen;
+	for (i = 0; i < ms->n; i++)
+		if (util_eq_nocase(ms->m[i].name, ms->m[i].len, name))
+			return;
+	assert(ms->n < CFG_MATCH_MAX && len < CFG_NAME_MAX);
+	/* As Redis, a name asked for without a glob is shown as written. */
+	if (ms->exact != NULL) {
+		assert(ms->exact->len == len);
+		memcpy(ms->m[ms->n].name, ms->exact->p, len);
+	} else {
+		memcpy(ms->m[ms->n].name, name, len);
+	}
+	ms->m[ms->n].len = len;
+	ms->n++;
+}
+
+/* Emits a directive's value; counts, since each name must match once. */
+struct cfg_emit {
+	struct reply *r;
+	int n;
+};
+
+static void emit_value(void *arg, const char *name, const char *value, size_t vlen)
+{
+	struct cfg_emit *e = arg;
+
+	(void)name;
+	reply_bulk(e->r, value, vlen);
+	e->n++;
+}
+
+/* CONFIG GET pattern [pattern ...]: a map of the matching directives, each
+ * once. Redis orders it by its hash table; cairn by first match. */
+void cmd_config_get(struct cmd_ctx *c)
+{
+	struct cfg_matches ms;
+	int i;
+
+	ms.n = 0;
+	for (i = 2; i < c->argc; i++) {
+		const struct cmd_arg *a = &c->argv[i];
+		bool glob = memchr(a->p, '*', a->len) || memchr(a->p, '?', a->len) ||
+			    memchr(a->p, '[', a->len);
+		/* Without glob characters Redis looks the name up exactly, so a
+		 * backslash is not an escape there. */
+		if (!glob && !config_exists(a->p, a->len))
+			continue;
+		ms.exact = glob ? NULL : a;
+		config_get(&c->sh->cfg, a->p, a->len, collect_match, &ms);
+	}
+	assert(ms.n <= CFG_MATCH_MAX);
+	reply_map(c->r, ms.n);
+	for (i = 0; i < ms.n; i++) {
+		struct cfg_emit e = { .r = c->r, .n = 0 };
+		reply_bulk(c->r, ms.m[i].name, ms.m[i].len);
+		config_get(&c->sh->cfg, ms.m[i].name, ms.m[i].len, emit_value, &e);
+		assert(e.n == 1);
+	}
+}
+
+static void canonical_name(void *arg, const char *name, const char *value, size_t vlen)
+{
+	(void)value;
+	(void)vlen;
+	snprintf(arg, CFG_NAME_MAX, "%s", name);
+}
+
+#define CONFIG_ERR_MAX 512
+
+/* CONFIG SET's error, around config_apply's reason. */
+#define CONFIG_SET_FAILED "CONFIG SET failed (possibly related to argument "
+
+/* Checks CONFIG SET's pairs before any is applied, as Redis does: an
+ * unknown name, an immutable directive or a repeated one. Replies and
+ * returns false on the first problem. */
+static bool config_set_check(struct cmd_ctx *c)
+{
+	const char *why = NULL;
+	int i, j;
+
+	for (i = 2; i < c->argc && why == NULL; i += 2) {
+		const struct cmd_arg *name = &c->argv[i];
+		if (!config_exists(name->p, name->len)) {
+			reply_errorf(c->r,
+				     "Unknown option or number of arguments for CONFIG SET - "
+				     "'%.*s'",
+				     (int)name->len, name->p);
+			return false;
+		}
+		if (!config_mutable(name->p, name->len))
+			why = "can't set immutable config";
+		for (j = 2; j < i && why == NULL; j += 2)
+			if (c->argv[j].len == name->len &&
+			    strncasecmp(c->argv[j].p, name->p, name->len) == 0)
+				why = "duplicate parameter";
+		if (why != NULL)
+			reply_errorf(c->r, CONFIG_SET_FAILED "'%.*s') - %s", (int)name->len,
+				     name->p, why);
+	}
+	return why == NULL;
+}
+
+/* CONFIG SET name value [name value ...]: all or nothing. The pairs are
+ * applied in order to a copy of the configuration; the copy replaces the
+ * shard's only when every one succeeded. */
+void cmd_config_set(struct cmd_ctx *c)
+{
+	struct config next;
+	char err[CONFIG_ERR_MAX], name[CFG_NAME_MAX];
+	int i;
+
+	if (c->argc % 2 != 0) {
+		cmd_syntax_error(c);
+		return;
+	}
+	assert(c->argc >= 4);
+	if (!config_set_check(c))
+		return;
+	next = c->sh->cfg;
+	for (i = 2; i < c->argc; i += 2) {
+		const char *argv[2] = { c->argv[i].p, c->argv[i + 1].p };
+		size_t lens[2] = { c->argv[i].len, c->argv[i + 1].len };
+		int rc = config_apply(&next, 2, argv, lens, true, err, sizeof(err));
+		if (rc == 0)
+			continue;
+		assert(rc == -1);
+		/* Redis names the directive here, not the argument as typed. */
+		name[0] = '\0';
+		config_get(&next, argv[0], lens[0], canonical_name, name);
+		assert(name[0] != '\0');
+		reply_errorf(c->r, CONFIG_SET_FAILED "'%s') - %s", name, err);
+		return;
+	}
+	for (i = 0; i < (int)cmd_nshards(c); i++) {
+		struct shard *sh = cmd_shard(c, (unsigned)i);
+		sh->cfg = next;
+		shard_config_applied(sh);
+	}
+	reply_ok(c->r);
+}
+
+/* CONFIG RESETSTAT: as Redis's resetServerStats, resetCommandTableStats
+ * and resetErrorTableStats. The instantaneous samples restart from now,
+ * or the next sample would compare against the old totals. */
+void cmd_config_resetstat(struct cmd_ctx *c)
+{
+	unsigned s;
+
+	for (s = 0; s < cmd_nshards(c); s++) {
+		struct shard *sh = cmd_shard(c, s);
+		memset(&sh->st, 0, sizeof(sh->st));
+		memset(&sh->es, 0, sizeof(sh->es));
+		memset(sh->cstat, 0, sizeof(sh->cstat));
+		memset(&sh->inst, 0, sizeof(sh->inst));
+		sh->inst.last_ms = c->now_ms;
+		assert(sh->es.total == 0 && sh->es.n == 0);
+	}
+	reply_ok(c->r);
+}
+
+void cmd_config_help(struct cmd_ctx *c)
+{
+	static const char *const lines[] = {
+		"GET <pattern> [<pattern> ...]",
+		"    Return parameters matching the glob-like <pattern>s and their values.",
+		"SET <directive> <value> [<directive> <value> ...]",
+		"    Set each configuration <directive> to its <value>, all or none.",
+		"RESETSTAT",
+		"    Reset statistics reported by the INFO command.",
+	};
+
+	cmd_reply_help(c, "CONFIG", lines, sizeof(lines) / sizeof(lines[0]));
+}
+
+/* ---- TIME, LASTSAVE, DEBUG ---- */
+
+void cmd_time(struct cmd_ctx *c)
+{
+	uint64_t us = io_now_ns(c->sh->io) / 1000;
+
+	reply_array(c->r, 2);
+	reply_bulk_ll(c->r, (long long)(us / 1000000));
+	reply_bulk_ll(c->r, (long long)(us % 1000000));
+}
+
+/* The start-up time: cairn never saves. */
+void cmd_lastsave(struct cmd_ctx *c)
+{
+	reply_int(c->r, c->sh->lastsave_ms / 1000);
+}
+
+/* An argument as a C string for strtod/strtol, which Redis applies to the
+ * raw argument (a longer one is cut; no real number needs 127 bytes). */
+static void arg_cstr(const struct cmd_arg *a, char *buf, size_t len)
+{
+	size_t n = a->len < len - 1 ? a->len : len - 1;
+
+	memcpy(buf, a->p, n);
+	buf[n] = '\0';
+}
+
+/* DEBUG SLEEP <seconds>: Redis parses with strtod and accepts anything
+ * (garbage is 0); a negative, NaN or overflowing time makes its nanosleep
+ * fail at once, so those do not sleep here either. */
+static void debug_sleep(struct cmd_ctx *c)
+{
+	char buf[128];
+	double s;
+
+	arg_cstr(&c->argv[2], buf, sizeof(buf));
+	s = strtod(buf, NULL);
+	if (s > 0 && s * 1e6 < 9.2e18) {
+		long long us = (long long)(s * 1e6);
+		assert(us >= 0);
+		io_block(c->sh->io, (uint64_t)us * 1000);
+	}
+	reply_ok(c->r);
+}
+
+/* DEBUG SET-ACTIVE-EXPIRE <0|1>: atoi, as Redis: any non-zero enables. */
+static void debug_set_active_expire(struct cmd_ctx *c)
+{
+	char buf[64];
+	bool on;
+	unsigned s;
+
+	arg_cstr(&c->argv[2], buf, sizeof(buf));
+	on = strtol(buf, NULL, 10) != 0;
+	for (s = 0; s < cmd_nshards(c); s++)
+		cmd_shard(c, s)->cfg.active_expire = on;
+	reply_ok(c->r);
+}
+
+static void debug_help(struct cmd_ctx *c)
+{
+	static const char *const lines[] = {
+		"SET-ACTIVE-EXPIRE <0|1>",
+		"    Setting it to 0 disables expiring keys in background when they are not",
+		"    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+		"    default.",
+		"SLEEP <seconds>",
+		"    Stop the server for <seconds>. Decimals allowed.",
+	};
+
+	cmd_reply_help(c, "DEBUG", lines, sizeof(lines) / sizeof(lines[0]));
+}
+
+/* DEBUG is one command in Redis's table (its subcommands are not
+ * declared), so it dispatches here, and an unknown subcommand or a wrong
+ * count gets Redis's addReplySubcommandSyntaxError text. */
+void cmd_debug(struct cmd_ctx *c)
+{
+	const struct cmd_arg *sub = &c->argv[1];
+
+	assert(c->argc >= 2);
+	if (cmd_arg_eq(sub, "help") && c->argc == 2)
+		debug_help(c);
+	else if (cmd_arg_eq(sub, "sleep") && c->argc == 3)
+		debug_sleep(c);
+	else if (cmd_arg_eq(sub, "set-active-expire") && c->argc == 3)
+		debug_set_active_expire(c);
+	else
+		reply_errorf(c->r,
+			     "unknown subcommand or wrong number of arguments for '%.*s'. "
+			     "Try DEBUG HELP.",
+			     (int)strnlen(sub->p, sub->len < 128 ? sub->len : 128), sub->p);
+}

@@ -1,0 +1,666 @@
+/* conn.c: a connection's input, execution and output. See conn.h.
+ *
+ * Input has three modes:
+ *  - direct: nothing is pending, so requests are parsed and executed straight
+ *    from the receive buffer; an incomplete last request is copied to qbuf;
+ *  - pending: qbuf holds the start of a request. Only the bytes it can still
+ *    use are appended (up to the end of the line being read, or exactly the
+ *    rest of a payload), so the bytes after it are parsed directly again;
+ *  - bigbulk: a big bulk's payload streams into its own value buffer, one
+ *    copy per receive buffer and none afterwards. Its size is reserved
+ *    exactly while the shard's reservation budget allows, else it grows with
+ *    the bytes that really arrive, so headers alone cannot claim memory.
+ * Limits: client-query-buffer-limit (and 1 MB before AUTH) on everything a
+ * request holds. A protocol error sends one error and closes after it. */
+#include "shard/conn.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+
+#include "base/val.h"
+#include "cmd/cmd.h"
+#include "proto/reply.h"
+#include "shard/shard.h"
+
+bool conn_password_required(const struct shard *sh)
+{
+	return sh->cfg.requirepass[0] != '\0';
+}
+
+/* Refreshes the parser's limits; called whenever a request starts. */
+static void parser_limits(struct shard *sh, struct conn *c)
+{
+	c->parser.bulk_max = sh->cfg.proto_max_bulk_len;
+	c->parser.auth_required = !(c->flags & CONN_F_AUTHED) && conn_password_required(sh);
+}
+
+void conn_set_authed(struct shard *sh, struct conn *c, bool authed)
+{
+	if (authed)
+		c->flags |= CONN_F_AUTHED;
+	else
+		c->flags &= ~CONN_F_AUTHED;
+	if (c->parser.state == RESP_S_START)
+		parser_limits(sh, c);
+}
+
+struct conn *conn_new(struct shard *sh, int sock, uint32_t slot, uint32_t gen)
+{
+	struct conn *c = mem_calloc(&sh->mem, sizeof(*c));
+
+	c->slot = slot;
+	c->gen = gen;
+	c->shard = (uint16_t)sh->id;
+	c->sock = sock;
+	c->id = sh->next_client_id++ * (sh->info != NULL ? sh->info->nshards : 1) + sh->id;
+	c->proto = 2;
+	c->last_cmd = -1;
+	c->ctime_ms = c->last_ms = sh->now_ms;
+	obuf_init(&c->out, &sh->mem);
+	resp_init(&c->parser, sh->cfg.proto_max_bulk_len, false);
+	conn_set_authed(sh, c, !conn_password_required(sh));
+	c->flags |= CONN_F_RECV_WANT;
+	shard_pend(sh, c);
+	return c;
+}
+
+static void release_bigs(struct shard *sh, struct conn *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nbigs; i++) {
+		mem_uncharge(&sh->mem, val_size(c->bigs[i].v));
+		val_unref(c->bigs[i].v);
+	}
+	c->nbigs = 0;
+}
+
+/* The node's budget for exact reservations (bigbulk-reserve-max): takes n
+ * bytes of it if they fit. */
+static bool reserve(struct shard *sh, size_t n)
+{
+	uint64_t max = (uint64_t)sh->cfg.bigbulk_reserve_max;
+	uint64_t old = atomic_fetch_add_explicit(&sh->set->bigbulk_reserved, n,
+						 memory_order_relaxed);
+
+	if (old + n <= max)
+		return true;
+	atomic_fetch_sub_explicit(&sh->set->bigbulk_reserved, n, memory_order_relaxed);
+	return false;
+}
+
+static void unreserve(struct shard *sh, size_t n)
+{
+	uint64_t old = atomic_fetch_sub_explicit(&sh->set->bigbulk_reserved, n,
+						 memory_order_relaxed);
+	assert(old >= n);
+}
+
+static void release_bb(struct shard *sh, struct conn *c)
+{
+	if (c->bb == NULL)
+		return;
+	unreserve(sh, c->bb_reserved);
+	c->bb_reserved = 0;
+	mem_uncharge(&sh->mem, val_size(c->bb));
+	val_unref(c->bb);
+	c->bb = NULL;
+}
+
+void conn_free(struct shard *sh, struct conn *c)
+{
+	release_bb(sh, c);
+	release_bigs(sh, c);
+	obuf_free(&c->out);
+	mem_free(&sh->mem, c->qbuf);
+	mem_free(&sh->mem, c->args);
+	mem_free(&sh->mem, c->argv);
+	mem_free(&sh->mem, c->inl);
+	mem_free(&sh->mem, c->bigs);
+	mem_free(&sh->mem, c->name);
+	mem_free(&sh->mem, c->lib_name);
+	mem_free(&sh->mem, c->lib_ver);
+	mem_free(&sh->mem, c);
+}
+
+size_t conn_qbuf_bytes(const struct conn *c)
+{
+	size_t n = c->qlen;
+	uint32_t i;
+
+	if (c->bb != NULL)
+		n += c->bb->len;
+	for (i = 0; i < c->nbigs; i++)
+		n += c->bigs[i].v->len;
+	return n;
+}
+
+size_t conn_mem(const struct conn *c)
+{
+	size_t n = mem_size(c) + mem_size(c->qbuf) + mem_size(c->args) + mem_size(c->argv) +
+		   mem_size(c->inl) + obuf_mem(&c->out);
+	uint32_t i;
+
+	if (c->bb != NULL)
+		n += val_size(c->bb);
+	for (i = 0; i < c->nbigs; i++)
+		n += val_size(c->bigs[i].v);
+	return n;
+}
+
+void conn_close(struct shard *sh, struct conn *c, bool now)
+{
+	c->flags |= now ? CONN_F_CLOSE_NOW : CONN_F_CLOSE_ASAP;
+	shard_pend(sh, c);
+}
+
+static bool stopped(const struct conn *c)
+{
+	return (c->flags & (CONN_F_CLOSE_ASAP | CONN_F_CLOSE_NOW | CONN_F_CLOSING)) != 0;
+}
+
+/* Stopped, or blocked: no request may start now. */
+static bool halted(const struct conn *c)
+{
+	return stopped(c) || (c->flags & CONN_F_BLOCKED);
+}
+
+/* ---- limits and buffers ---- */
+
+/* Closes the connection (no reply, as Redis) if holding `adding` more bytes
+ * would pass the query buffer limit. */
+static bool over_limit(struct shard *sh, struct conn *c, size_t adding)
+{
+	size_t total = conn_qbuf_bytes(c) + adding;
+	bool unauth = !(c->flags & CONN_F_AUTHED) && conn_password_required(sh);
+
+	if (total <= (size_t)sh->cfg.client_query_buffer_limit &&
+	    !(unauth && total > PROTO_UNAUTH_QBUF_MAX))
+		return false;
+	shard_log(sh, IO_LOG_WARNING,
+		  "Closing client that reached max query buffer length: id=%llu qbuf=%zu",
+		  (unsigned long long)c->id, total);
+	sh->st.qbuf_limit_disconnections++;
+	conn_close(sh, c, true);
+	return true;
+}
+
+static void qbuf_append(struct shard *sh, struct conn *c, const char *p, size_t n)
+{
+	if (c->qlen + n > c->qcap) {
+		size_t cap = c->qcap ? c->qcap : CONN_QBUF_START;
+		while (cap < c->qlen + n)
+			cap *= 2;
+		c->qbuf = mem_realloc(&sh->mem, c->qbuf, cap);
+		c->qcap = cap;
+	}
+	memcpy(c->qbuf + c->qlen, p, n);
+	c->qlen += n;
+}
+
+static void grow_args(struct shard *sh, struct conn *c)
+{
+	size_t cap = c->args_cap ? c->args_cap * 2 : CONN_ARGV_START;
+	c->args = mem_realloc(&sh->mem, c->args, cap * sizeof(*c->args));
+	c->args_cap = cap;
+}
+
+/* Forgets the finished request, drops the qbuf bytes it used, and prepares
+ * the parser for the next one. */
+static void request_done(struct shard *sh, struct conn *c)
+{
+	release_bigs(sh, c);
+	resp_reset(&c->parser);
+	parser_limits(sh, c);
+	/* A large qbuf left behind by a big request is given back. */
+	if (c->qcap > 4 * OBUF_CHUNK_SIZE && c->qlen == 0) {
+		mem_free(&sh->mem, c->qbuf);
+		c->qbuf = NULL;
+		c->qcap = 0;
+	}
+}
+
+/* ---- execution ---- */
+
+/* After a request ran: CLIENT REPLY OFF/SKIP suppress its reply (a
+ * forwarded one's placeholder is dropped), and the output limit holds. */
+static void finish_request(struct shard *sh, struct conn *c, const struct obuf_mark *mark)
+{
+	if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP))
+		obuf_truncate(&c->out, mark);
+	c->flags &= ~CONN_F_REPLY_SKIP;
+	if (c->flags & CONN_F_REPLY_SKIP_NEXT)
+		c->flags = (c->flags & ~CONN_F_REPLY_SKIP_NEXT) | CONN_F_REPLY_SKIP;
+	c->last_ms = sh->now_ms;
+	conn_check_output_limit(sh, c);
+}
+
+void conn_check_output_limit(struct shard *sh, struct conn *c)
+{
+	if (c->out.bytes > (size_t)config_obuf_hard(&sh->cfg) && !(c->flags & CONN_F_CLOSE_NOW)) {
+		shard_log(sh, IO_LOG_WARNING,
+			  "Client id=%llu scheduled to be closed ASAP for overcoming of output "
+			  "buffer limits.",
+			  (unsigned long long)c->id);
+		sh->st.obuf_limit_disconnections++;
+		conn_close(sh, c, true);
+	}
+}
+
+static void exec_request(struct shard *sh, struct conn *c, const char *base,
+			 const struct resp_arg *args, size_t nargs)
+{
+	struct reply r = { .ob = &c->out, .proto = c->proto, .es = &sh->es };
+	struct cmd_ctx ctx;
+	struct obuf_mark mark;
+	uint32_t big = 0;
+	size_t i;
+
+	assert(nargs > 0);
+	if (c->argv_cap < nargs) {
+		size_t cap = c->argv_cap ? c->argv_cap : CONN_ARGV_START;
+		while (cap < nargs)
+			cap *= 2;
+		c->argv = mem_realloc(&sh->mem, c->argv, cap * sizeof(*c->argv));
+		c->argv_cap = cap;
+	}
+	for (i = 0; i < nargs; i++) {
+		if (args[i].off == RESP_ARG_EXTERNAL) {
+			assert(big < c->nbigs && c->bigs[big].idx == i);
+			c->argv[i].p = c->bigs[big].v->data;
+			c->argv[i].val = c->bigs[big].v;
+			big++;
+		} else {
+			c->argv[i].p = base + args[i].off;
+			c->argv[i].val = NULL;
+		}
+		c->argv[i].len = args[i].len;
+	}
+	assert(big == c->nbigs);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.sh = sh;
+	ctx.conn = c;
+	ctx.ks = &sh->ks;
+	ctx.r = &r;
+	ctx.argv = c->argv;
+	ctx.argc = (int)nargs;
+	obuf_mark(&c->out, &mark);
+	cmd_dispatch(&ctx);
+	/* A transaction that took the request applies these rules when it
+	 * runs it (conn_run_blocked). */
+	if (!(c->flags & CONN_F_BLOCKED))
+		finish_request(sh, c, &mark);
+}
+
+static void protocol_error(struct shard *sh, struct conn *c, enum resp_status st)
+{
+	struct reply r = { .ob = &c->out, .proto = c->proto, .es = &sh->es };
+	char text[96];
+	size_t n = resp_error_text(&c->parser, st, text, sizeof(text));
+
+	reply_error_len(&r, text, n);
+	sh->st.protocol_errors++;
+	shard_log(sh, IO_LOG_VERBOSE, "Protocol error (%.*s) from client: id=%llu", (int)n, text,
+		  (unsigned long long)c->id);
+	conn_close(sh, c, false);
+}
+
+/* Splits and runs an inline request whose line starts at base. */
+static void exec_inline(struct shard *sh, struct conn *c, const char *base)
+{
+	size_t len = c->parser.line_len, nargs;
+	enum resp_status st;
+
+	if (c->inl_cap < len) {
+		c->inl = mem_realloc(&sh->mem, c->inl, len);
+		c->inl_cap = len;
+	}
+	while ((st = resp_split_inline(base, len, c->inl, c->args, c->args_cap, &nargs)) ==
+	       RESP_NEED_ARGS)
+		grow_args(sh, c);
+	if (st != RESP_DONE) {
+		protocol_error(sh, c, st);
+		return;
+	}
+	if (nargs > 0)
+		exec_request(sh, c, c->inl, c->args, nargs);
+}
+
+/* ---- big bulks ---- */
+
+static void bigbulk_start(struct shard *sh, struct conn *c)
+{
+	size_t need = resp_bigbulk_tail(&c->parser), cap;
+
+	assert(need > 0 && c->bb == NULL);
+	if (reserve(sh, need)) {
+		cap = need;
+		c->bb_reserved = need;
+	} else {
+		cap = need < BIGBULK_GROW_START ? need : BIGBULK_GROW_START;
+		c->bb_reserved = 0;
+	}
+	c->bb = val_new(cap);
+	c->bb_need = need;
+	mem_charge(&sh->mem, val_size(c->bb));
+}
+
+/* Copies payload bytes into the big bulk; returns bytes consumed. When the
+ * payload is complete, the argument is handed to the parser. */
+static size_t bigbulk_fill(struct shard *sh, struct conn *c, const char *p, size_t n)
+{
+	struct val *v = c->bb;
+	size_t k = c->bb_need - v->len;
+
+	if (k > n)
+		k = n;
+	if (over_limit(sh, c, k))
+		return n;
+	if (v->len + k > v->cap) {
+		size_t cap = (size_t)v->cap * 2;
+		if (cap < v->len + k)
+			cap = v->len + k;
+		if (cap > c->bb_need)
+			cap = c->bb_need;
+		mem_uncharge(&sh->mem, val_size(v));
+		v = c->bb = val_grow(v, cap);
+		mem_charge(&sh->mem, val_size(v));
+	}
+	memcpy(v->data + v->len, p, k);
+	v->len += (uint32_t)k;
+	if (c->bb_reserved > 0) {
+		size_t r = k < c->bb_reserved ? k : c->bb_reserved;
+		c->bb_reserved -= r;
+		unreserve(sh, r);
+	}
+	if (v->len == c->bb_need) {
+		/* Like Redis, the two bytes after the payload are not checked;
+		 * sealing writes the CRLF every val carries. */
+		if (c->nbigs == c->bigs_cap) {
+			c->bigs_cap = c->bigs_cap ? c->bigs_cap * 2 : 4;
+			c->bigs = mem_realloc(&sh->mem, c->bigs, c->bigs_cap * sizeof(*c->bigs));
+		}
+		val_seal(v, c->bb_need - 2);
+		c->bigs[c->nbigs].idx = (uint32_t)c->parser.nargs;
+		c->bigs[c->nbigs].v = v;
+		c->nbigs++;
+		c->bb = NULL;
+		assert(c->bb_reserved == 0);
+		resp_bigbulk_done(&c->parser, c->args, c->args_cap);
+	}
+	return k;
+}
+
+/* ---- parsing modes ---- */
+
+/* Parses and runs requests from data while nothing is pending. Returns the
+ * bytes consumed: all of them, or up to the start of a big bulk's payload. */
+static size_t feed_direct(struct shard *sh, struct conn *c, const char *data, size_t n)
+{
+	size_t used = 0;
+
+	while (used < n && !halted(c)) {
+		const char *p = data + used;
+		size_t len = n - used;
+		enum resp_status st = resp_parse(&c->parser, p, len, c->args, c->args_cap);
+
+		switch (st) {
+		case RESP_DONE:
+			exec_request(sh, c, p, c->args, (size_t)c->parser.nargs);
+			used += c->parser.pos;
+			request_done(sh, c);
+			break;
+		case RESP_INLINE:
+			exec_inline(sh, c, p);
+			used += c->parser.pos;
+			request_done(sh, c);
+			break;
+		case RESP_EMPTY:
+			used += c->parser.pos;
+			request_done(sh, c);
+			break;
+		case RESP_NEED_ARGS: grow_args(sh, c); break;
+		case RESP_NEED_MORE:
+			/* Only the unparsed tail is copied. */
+			qbuf_append(sh, c, p, len);
+			return n;
+		case RESP_BIGBULK:
+			qbuf_append(sh, c, p, c->parser.pos);
+			bigbulk_start(sh, c);
+			return used + c->parser.pos;
+		default: protocol_error(sh, c, st); return n;
+		}
+	}
+	return stopped(c) ? n : used;
+}
+
+/* How many bytes of data the pending request can use before the parser
+ * could need to look again: the rest of a payload, or up to a line end. */
+static size_t bytes_wanted(const struct conn *c, const char *data, size_t n)
+{
+	const struct resp_parser *p = &c->parser;
+	const char *nl;
+
+	if (p->state == RESP_S_PAYLOAD) {
+		size_t end = p->pos + (size_t)p->bulk + 2;
+		assert(end > c->qlen);
+		return end - c->qlen < n ? end - c->qlen : n;
+	}
+	nl = memchr(data, '\n', n);
+	return nl != NULL ? (size_t)(nl - data) + 1 : n;
+}
+
+/* Feeds a request that is pending in qbuf. Returns bytes of data consumed;
+ * after it, either the request is still pending, or it ran and what follows
+ * is parsed directly. */
+static size_t feed_pending(struct shard *sh, struct conn *c, const char *data, size_t n)
+{
+	size_t take = n > 0 ? bytes_wanted(c, data, n) : 0, extra;
+	enum resp_status st;
+
+	/* A request whose last argument was a big bulk is already complete. */
+	if (c->parser.state == RESP_S_HEADER && c->parser.nargs == c->parser.argc)
+		take = 0;
+
+	if (take > 0) {
+		if (over_limit(sh, c, take))
+			return n;
+		qbuf_append(sh, c, data, take);
+	}
+	for (;;) {
+		st = resp_parse(&c->parser, c->qbuf, c->qlen, c->args, c->args_cap);
+		if (st != RESP_NEED_ARGS)
+			break;
+		grow_args(sh, c);
+	}
+	switch (st) {
+	case RESP_NEED_MORE: return take;
+	case RESP_DONE: exec_request(sh, c, c->qbuf, c->args, (size_t)c->parser.nargs); break;
+	case RESP_INLINE: exec_inline(sh, c, c->qbuf); break;
+	case RESP_EMPTY: break;
+	case RESP_BIGBULK:
+		/* Bytes after the header came from this data: give them back so
+		 * they go to the big bulk. */
+		extra = c->qlen - c->parser.pos;
+		assert(extra <= take);
+		c->qlen = c->parser.pos;
+		bigbulk_start(sh, c);
+		return take - extra;
+	default: protocol_error(sh, c, st); return n;
+	}
+	/* The request ended inside the bytes just appended; the rest of them
+	 * is parsed again, directly. */
+	extra = c->qlen - c->parser.pos;
+	assert(extra <= take);
+	c->qlen = 0;
+	request_done(sh, c);
+	return stopped(c) ? n : take - extra;
+}
+
+static void conn_feed(struct shard *sh, struct conn *c, const char *data, size_t n)
+{
+	while (!stopped(c)) {
+		size_t k;
+		if (c->flags & CONN_F_BLOCKED) {
+			/* Kept whole, parsed once the transaction has run. */
+			if (n > 0 && !over_limit(sh, c, n))
+				qbuf_append(sh, c, data, n);
+			return;
+		}
+		if (c->bb != NULL) {
+			if (n == 0)
+				return;
+			k = bigbulk_fill(sh, c, data, n);
+			data += k;
+			n -= k;
+			if (c->bb != NULL || stopped(c))
+				return;
+			/* The big bulk is complete: the request may be too. */
+			k = feed_pending(sh, c, data, n);
+		} else if (n == 0) {
+			return;
+		} else if (c->qlen > 0) {
+			k = feed_pending(sh, c, data, n);
+			assert(k > 0);
+		} else {
+			k = feed_direct(sh, c, data, n);
+			assert(k > 0 || (c->flags & CONN_F_BLOCKED));
+		}
+		data += k;
+		n -= k;
+	}
+}
+
+void conn_block(struct conn *c)
+{
+	assert(!(c->flags & CONN_F_BLOCKED));
+	c->flags |= CONN_F_BLOCKED;
+}
+
+void conn_run_blocked(struct shard *sh, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd)
+{
+	struct obuf_mark mark;
+
+	assert(c->flags & CONN_F_BLOCKED);
+	obuf_mark(&c->out, &mark);
+	cmd_run(ctx, cmd);
+	finish_request(sh, c, &mark);
+	/* Still blocked until conn_resume(): input arriving before then must
+	 * queue behind what was kept, or requests would run out of order. */
+	c->next_resume = sh->resume;
+	sh->resume = c;
+	shard_pend(sh, c);
+}
+
+void conn_resume(struct shard *sh, struct conn *c)
+{
+	char *buf = c->qbuf;
+	size_t len = c->qlen;
+
+	assert((c->flags & CONN_F_BLOCKED) && c->parser.state == RESP_S_START);
+	c->flags &= ~CONN_F_BLOCKED;
+	c->qbuf = NULL;
+	c->qlen = c->qcap = 0;
+	if (len > 0)
+		conn_feed(sh, c, buf, len);
+	mem_free(&sh->mem, buf);
+	shard_pend(sh, c);
+}
+
+/* ---- completions ---- */
+
+void conn_on_recv(struct shard *sh, struct conn *c, const struct io_cqe *cqe)
+{
+	if (!(cqe->flags & IO_F_MORE))
+		c->flags &= ~CONN_F_RECV_ARMED;
+	if (cqe->res > 0) {
+		assert(cqe->flags & IO_F_BUFFER);
+		c->zero_reads = 0;
+		sh->st.net_input_bytes += (uint64_t)cqe->res;
+		sh->st.reads_processed++;
+		c->last_ms = sh->now_ms;
+		if (!stopped(c))
+			conn_feed(sh, c, io_buf(sh->io, cqe->buf), (size_t)cqe->res);
+	} else if (cqe->res == 0) {
+		/* 0 bytes with SOCK_NONEMPTY is not end of file: read again. But
+		 * Linux also sets the flag after a FIN (tcp_inq_hint answers 1 so
+		 * that readers come back and see the 0), so a second 0 in a row
+		 * is end of file whatever the flag says. */
+		if (!(cqe->flags & IO_F_SOCK_NONEMPTY) || c->zero_reads++ > 0)
+			conn_close(sh, c, true);
+	} else if (cqe->res != -ENOBUFS) {
+		conn_close(sh, c, true);
+	}
+	if (cqe->flags & IO_F_BUFFER)
+		io_buf_recycle(sh->io, cqe->buf);
+	if (!(c->flags & CONN_F_RECV_ARMED) && !stopped(c))
+		c->flags |= CONN_F_RECV_WANT;
+	if ((c->flags & CONN_F_RECV_WANT) || c->out.bytes > 0 || stopped(c))
+		shard_pend(sh, c);
+}
+
+void conn_on_write(struct shard *sh, struct conn *c, const struct io_cqe *cqe)
+{
+	assert(c->flags & CONN_F_WRITING);
+	c->flags &= ~CONN_F_WRITING;
+	if (cqe->res < 0) {
+		c->inflight = 0;
+		conn_close(sh, c, true);
+		return;
+	}
+	assert((size_t)cqe->res <= c->inflight);
+	obuf_consume(&c->out, (size_t)cqe->res);
+	c->inflight = 0;
+	sh->st.net_output_bytes += (uint64_t)cqe->res;
+	sh->st.writes_processed++;
+	if (c->out.bytes > 0 || stopped(c))
+		shard_pend(sh, c);
+}
+
+bool conn_service(struct shard *sh, struct conn *c)
+{
+	int rc;
+
+	if (c->flags & CONN_F_CLOSING)
+		return true;
+	if ((c->flags & CONN_F_CLOSE_NOW) ||
+	    ((c->flags & CONN_F_CLOSE_ASAP) && !(c->flags & CONN_F_WRITING) &&
+	     obuf_empty(&c->out))) {
+		rc = io_close(sh->io, c->sock, SHARD_UD(IO_OP_CLOSE, c->gen, c->slot));
+		if (rc == -EBUSY)
+			return false;
+		assert(rc == 0);
+		c->flags |= CONN_F_CLOSING;
+		return true;
+	}
+	if ((c->flags & CONN_F_RECV_WANT) && !stopped(c)) {
+		rc = io_recv(sh->io, c->sock, SHARD_UD(IO_OP_RECV, c->gen, c->slot));
+		if (rc == -EBUSY)
+			return false;
+		c->flags &= ~CONN_F_RECV_WANT;
+		if (rc < 0) {
+			conn_close(sh, c, true);
+			return conn_service(sh, c);
+		}
+		c->flags |= CONN_F_RECV_ARMED;
+	}
+	if (!(c->flags & CONN_F_WRITING) && c->out.bytes > 0) {
+		int n = obuf_iov(&c->out, c->iov, OBUF_IOV_MAX), i;
+		size_t bytes = 0;
+		if (n == 0)
+			return true; /* waiting for a held reply */
+		for (i = 0; i < n; i++)
+			bytes += c->iov[i].iov_len;
+		rc = io_writev(sh->io, c->sock, c->iov, n, SHARD_UD(IO_OP_WRITEV, c->gen, c->slot));
+		if (rc == -EBUSY)
+			return false;
+		if (rc < 0) {
+			conn_close(sh, c, true);
+			return conn_service(sh, c);
+		}
+		c->inflight = bytes;
+		c->flags |= CONN_F_WRITING;
+	}
+	return true;
+}

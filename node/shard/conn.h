@@ -1,0 +1,118 @@
+/* conn.h: one client connection of a shard.
+ *
+ * A connection owns its parser state, the bytes of a request that is not
+ * complete yet (qbuf), a big bulk being received (bb), and its output chain.
+ * Requests are parsed straight from the receive buffer when nothing is
+ * pending; only an unparsed tail is copied (see conn.c). */
+#ifndef CAIRN_CONN_H
+#define CAIRN_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "base/limits.h"
+#include "proto/obuf.h"
+#include "proto/resp.h"
+
+struct shard;
+struct io_cqe;
+struct val;
+struct cmd_arg;
+
+#define CONN_F_AUTHED (1u << 0)
+#define CONN_F_CLOSE_ASAP (1u << 1) /* stop reading; close once output is written */
+#define CONN_F_CLOSING (1u << 2)    /* io_close submitted; waiting for its completion */
+#define CONN_F_RECV_ARMED (1u << 3)
+#define CONN_F_WRITING (1u << 4) /* a writev is in flight */
+#define CONN_F_QUEUED (1u << 5)  /* on the shard's pending list */
+#define CONN_F_REPLY_OFF (1u << 6)
+#define CONN_F_REPLY_SKIP (1u << 7)
+#define CONN_F_REPLY_SKIP_NEXT (1u << 8)
+#define CONN_F_NO_EVICT (1u << 9)
+#define CONN_F_RECV_WANT (1u << 10) /* recv must be (re-)armed */
+#define CONN_F_CLOSE_NOW (1u << 11) /* close without writing what is left */
+#define CONN_F_BLOCKED (1u << 12)   /* a transaction runs its request: parse nothing */
+
+/* A big bulk argument of the request being parsed. */
+struct conn_bigarg {
+	uint32_t idx;
+	struct val *v;
+};
+
+struct conn {
+	uint32_t slot, gen;
+	uint16_t shard; /* the shard that owns it */
+	int sock;
+	uint32_t flags;
+	uint64_t id;
+	uint8_t proto;      /* 2 or 3 */
+	uint8_t zero_reads; /* consecutive 0-byte receive completions */
+	struct resp_parser parser;
+
+	/* The pending request (parser view), and its arguments. */
+	char *qbuf;
+	size_t qlen, qcap;
+	struct resp_arg *args;
+	size_t args_cap;
+	struct cmd_arg *argv;
+	size_t argv_cap;
+	char *inl; /* inline commands: unescaped words */
+	size_t inl_cap;
+
+	/* Big bulks: the one being received, and the finished ones. */
+	struct val *bb;
+	size_t bb_need, bb_reserved;
+	struct conn_bigarg *bigs;
+	uint32_t nbigs, bigs_cap;
+
+	/* Output. */
+	struct obuf out;
+	struct iovec iov[OBUF_IOV_MAX];
+	size_t inflight;
+
+	/* Identity and bookkeeping for CLIENT LIST. */
+	char *name, *lib_name, *lib_ver;
+	int64_t ctime_ms, last_ms;
+	int last_cmd; /* enum cmd_id of the latest command, or -1 */
+	struct conn *next_pending;
+	struct conn *next_resume;
+};
+
+/* Creates a connection for an accepted socket in slot. */
+struct conn *conn_new(struct shard *sh, int sock, uint32_t slot, uint32_t gen);
+void conn_free(struct shard *sh, struct conn *c);
+/* Completion handlers. */
+void conn_on_recv(struct shard *sh, struct conn *c, const struct io_cqe *cqe);
+void conn_on_write(struct shard *sh, struct conn *c, const struct io_cqe *cqe);
+/* Submits what the connection is waiting for: a recv re-arm, a writev of
+ * pending output, or the close. Returns false if the submission queue was
+ * full (the caller keeps it pending). */
+bool conn_service(struct shard *sh, struct conn *c);
+/* Marks the connection to be closed: after its output (asap) or now. */
+void conn_close(struct shard *sh, struct conn *c, bool now);
+/* Bytes of the pending request (qbuf and big bulks), and memory held. */
+size_t conn_qbuf_bytes(const struct conn *c);
+size_t conn_mem(const struct conn *c);
+struct cmd_ctx;
+struct cmd;
+/* A transaction took the connection's request: stop parsing (input is
+ * kept) until conn_run_blocked() has run it. */
+void conn_block(struct conn *c);
+/* Runs the blocked request in ctx with the connection's reply rules (CLIENT
+ * REPLY, output limit), then queues the connection to resume; it stays
+ * blocked until then. */
+void conn_run_blocked(struct shard *sh, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd);
+/* Closes c (counted in INFO) if its output passed the hard limit of
+ * client-output-buffer-limit; also after a forwarded reply arrives. */
+void conn_check_output_limit(struct shard *sh, struct conn *c);
+/* Parses what arrived while the connection was blocked. */
+void conn_resume(struct shard *sh, struct conn *c);
+/* Whether the default user has a password (requirepass), so that new
+ * connections must authenticate. */
+bool conn_password_required(const struct shard *sh);
+/* Sets authentication state, and the parser limits that follow from it. */
+void conn_set_authed(struct shard *sh, struct conn *c, bool authed);
+
+#endif
