@@ -23,12 +23,12 @@
  * the rest of the input as is). Byte 1 is the number of cuts (mod 33), then
  * the cuts (resp_drive_cut); then the tokens, one byte of kind and its
  * operands each. */
-#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "fuzz_util.h"
 #include "resp_drive.h"
@@ -62,7 +62,8 @@ static void tail_putf(struct tail_stream *s, const char *prefix, long long v)
 	char buf[48];
 	int k = snprintf(buf, sizeof(buf), "%s%lld\r\n", prefix, v);
 
-	assert(k > 0 && (size_t)k < sizeof(buf));
+	ASSERT(k > 0);
+	ASSERT((size_t)k < sizeof(buf));
 	tail_put(s, buf, (size_t)k);
 }
 

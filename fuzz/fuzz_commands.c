@@ -35,11 +35,11 @@
  *
  * Input: byte 0 and 1 configure (see fc_config), then operations, one byte
  * each (bits 0-3 the kind, 4-5 the client) with their operands. */
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/config.h"
 #include "base/limits.h"
 #include "base/util.h"
@@ -246,7 +246,8 @@ static size_t fc_arg_number(struct fuzz_in *in, uint8_t tag, char *out, size_t r
 		k = snprintf(buf, sizeof(buf), "%.17g", d);
 		break;
 	}
-	assert(k > 0 && (size_t)k < sizeof(buf));
+	ASSERT(k > 0);
+	ASSERT((size_t)k < sizeof(buf));
 	if ((size_t)k > room)
 		k = (int)room;
 	memcpy(out, buf, (size_t)k);
@@ -375,13 +376,13 @@ static void fc_side_init(struct fc_side *s, const struct config *cfg)
 		fuzz_io_reset(io, FC_SEED, FC_START_NS);
 	s->io = io;
 	rc = xhub_init(&s->hub, 1, 2);
-	assert(rc == 0);
+	ASSERT(rc == 0);
 	s->sh = calloc(1, sizeof(*s->sh));
-	assert(s->sh != NULL);
+	ASSERT(s->sh != NULL);
 	s->ptrs[0] = s->sh;
 	shardset_init(&s->set, 1, s->ptrs, &s->hub);
 	rc = shard_init(s->sh, &s->set, 0, s->io, cfg, &fc_info, &fc_cmds, &listener, 1);
-	assert(rc == 0);
+	ASSERT(rc == 0);
 	shard_start(s->sh);
 	for (i = 0; i < FC_CONNS; i++) {
 		s->sock[i] = -1;
@@ -407,7 +408,7 @@ static void fc_want_add(struct fc_side *s, int i, const struct obuf *ob, const s
 		if (w->len + n > w->cap) {
 			w->cap = (w->len + n) * 2;
 			w->p = realloc(w->p, w->cap);
-			assert(w->p != NULL);
+			ASSERT(w->p != NULL);
 		}
 		memcpy(w->p + w->len, p + off, n);
 		w->len += n;
@@ -1071,7 +1072,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f.wire = malloc((size_t)FC_BATCH_MAX * FC_WIRE_MAX);
 		for (j = 0; j < FC_BATCH_MAX; j++)
 			f.batch[j].bytes = malloc(FC_CMD_BYTES_MAX);
-		assert(f.wire != NULL);
+		ASSERT(f.wire != NULL);
 	}
 	fuzz_in_init(&f.in, data, size);
 	fc_config(&f);

@@ -7,12 +7,12 @@
  * other failure. */
 #include "fuzz_io.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "fuzz_util.h"
 
@@ -62,7 +62,7 @@ struct io *fuzz_io_new(uint64_t seed, uint64_t now_ns)
 {
 	struct io *io = calloc(1, sizeof(*io));
 
-	assert(io != NULL);
+	ASSERT(io != NULL);
 	io->rng = seed;
 	io->now_ns = now_ns;
 	return io;
@@ -221,14 +221,14 @@ static int32_t fio_complete_write(struct io *io, int sock)
 	size_t total = 0, k, part;
 	int i;
 
-	assert(s->writing);
+	ASSERT(s->writing);
 	for (i = 0; i < s->iovcnt; i++)
 		total += s->iov[i].iov_len;
 	k = io->write_limit > 0 && io->write_limit < total ? io->write_limit : total;
 	if (s->out_len + k > s->out_cap) {
 		s->out_cap = (s->out_len + k) * 2;
 		s->out = realloc(s->out, s->out_cap);
-		assert(s->out != NULL);
+		ASSERT(s->out != NULL);
 	}
 	for (i = 0, total = 0; i < s->iovcnt && total < k; i++) {
 		part = s->iov[i].iov_len < k - total ? s->iov[i].iov_len : k - total;
@@ -394,7 +394,8 @@ bool fuzz_io_send(struct io *io, int sock, const char *p, size_t n)
 	struct fio_sock *s;
 	int b;
 
-	assert(n > 0 && n <= IO_BUF_SIZE);
+	ASSERT(n > 0);
+	ASSERT(n <= IO_BUF_SIZE);
 	if (sock < 0 || sock >= io->nsocks || io->socks[sock].state != FIO_OPEN)
 		return false;
 	s = &io->socks[sock];
@@ -438,7 +439,8 @@ const char *fuzz_io_output(struct io *io, int sock, size_t *len)
 {
 	struct fio_sock *s = &io->socks[sock];
 
-	assert(sock >= 0 && sock < io->nsocks);
+	ASSERT(sock >= 0);
+	ASSERT(sock < io->nsocks);
 	*len = s->out_len - s->taken;
 	return s->out != NULL ? s->out + s->taken : "";
 }
@@ -447,7 +449,7 @@ void fuzz_io_take(struct io *io, int sock, size_t n)
 {
 	struct fio_sock *s = &io->socks[sock];
 
-	assert(n <= s->out_len - s->taken);
+	ASSERT(n <= s->out_len - s->taken);
 	s->taken += n;
 	if (s->taken == s->out_len)
 		s->taken = s->out_len = 0;
@@ -455,7 +457,8 @@ void fuzz_io_take(struct io *io, int sock, size_t n)
 
 bool fuzz_io_closed(struct io *io, int sock)
 {
-	assert(sock >= 0 && sock < io->nsocks);
+	ASSERT(sock >= 0);
+	ASSERT(sock < io->nsocks);
 	return io->socks[sock].state == FIO_CLOSED;
 }
 

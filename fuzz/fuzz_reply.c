@@ -23,7 +23,6 @@
  * input chooses. In raw mode, the input's bytes go to the decoder with small
  * limits, once in pieces and once whole through feed/next, and the two runs
  * must agree. */
-#include <assert.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -31,6 +30,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "base/mem.h"
 #include "base/stats.h"
@@ -58,7 +58,7 @@ static struct resp_reader_value *fr_exp_new(void)
 {
 	struct resp_reader_value *v = calloc(1, sizeof(*v));
 
-	assert(v != NULL);
+	ASSERT(v != NULL);
 	return v;
 }
 
@@ -67,7 +67,7 @@ static void fr_exp_str(struct resp_reader_value *v, enum resp_reader_type t, con
 {
 	v->type = t;
 	v->str = malloc(n + 1);
-	assert(v->str != NULL);
+	ASSERT(v->str != NULL);
 	memcpy(v->str, p, n);
 	v->str[n] = '\0';
 	v->len = n;
@@ -80,7 +80,7 @@ static void fr_exp_error(struct resp_reader_value *v, const char *msg, size_t n)
 	char *t = malloc(n + 4);
 	size_t i, k = 0;
 
-	assert(t != NULL);
+	ASSERT(t != NULL);
 	if (n > 0 && msg[0] == '-') {
 		msg++, n--;
 	} else {
@@ -162,7 +162,7 @@ static void fr_gen_aggregate(struct fr_gen *g, struct resp_reader_value *exp, un
 	}
 	exp->n = elems;
 	exp->elems = calloc(elems > 0 ? elems : 1, sizeof(*exp->elems));
-	assert(exp->elems != NULL);
+	ASSERT(exp->elems != NULL);
 	for (i = 0; i < elems; i++)
 		fr_gen_value(g, &exp->elems[i], depth + 1);
 }
@@ -354,7 +354,7 @@ static void fr_add_hold(struct fr_run *run, bool suppress)
 	struct reply r = { .ob = &h->src, .proto = run->proto, .es = &run->es };
 	struct obuf_mark m;
 
-	assert(h != NULL);
+	ASSERT(h != NULL);
 	run->holds[run->nholds++] = h;
 	obuf_init(&h->src, &h->mem);
 	h->src.chunk = 512; /* route.c's ROUTE_REPLY_CHUNK */
@@ -389,7 +389,8 @@ static size_t fr_write(struct fr_run *run, int max, size_t limit)
 	int n = obuf_iov(&run->ob, iov, max), i;
 	size_t total = 0, k;
 
-	assert(max >= 1 && max <= OBUF_IOV_MAX);
+	ASSERT(max >= 1);
+	ASSERT(max <= OBUF_IOV_MAX);
 	for (i = 0; i < n; i++) {
 		FUZZ_CHECK(iov[i].iov_len > 0, "an empty piece in a writev");
 		total += iov[i].iov_len;
@@ -399,7 +400,7 @@ static size_t fr_write(struct fr_run *run, int max, size_t limit)
 	if (run->out_len + k > run->out_cap) {
 		run->out_cap = (run->out_len + k) * 2;
 		run->out = realloc(run->out, run->out_cap);
-		assert(run->out != NULL);
+		ASSERT(run->out != NULL);
 	}
 	for (i = 0, total = 0; i < n && total < k; i++) {
 		size_t part = iov[i].iov_len < k - total ? iov[i].iov_len : k - total;
@@ -491,7 +492,7 @@ static void fr_round_trip(struct fr_run *run)
 	run->g.in = &run->in;
 	run->out_cap = 4096;
 	run->out = malloc(run->out_cap);
-	assert(run->out != NULL);
+	ASSERT(run->out != NULL);
 	while (!fuzz_in_empty(&run->in) && run->nexp < FR_VALUES_MAX)
 		fr_op(run);
 	/* Every held reply arrives, in an order the input picks; then all
@@ -632,7 +633,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Big (it holds the generator's scratch): one for every input. */
 	if (run == NULL)
 		run = malloc(sizeof(*run));
-	assert(run != NULL);
+	ASSERT(run != NULL);
 	memset(run, 0, offsetof(struct fr_run, g.scratch));
 	run->in = in;
 	run->proto = mode & 1 ? 3 : 2;

@@ -2,7 +2,6 @@
  * the fuzz targets. See fuzz_util.h. */
 #include "fuzz_util.h"
 
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +76,8 @@ void fuzz_exact_init(struct fuzz_exact *x)
 #ifdef FUZZ_HAVE_ASAN
 #include <sanitizer/asan_interface.h>
 
+#include "base/assert.h"
+
 const char *fuzz_exact_put(struct fuzz_exact *x, const char *src, size_t len)
 {
 	/* Two blocks used in turn, so the copy moves at every call. Bytes past
@@ -94,7 +95,8 @@ const char *fuzz_exact_put(struct fuzz_exact *x, const char *src, size_t len)
 		fuzz_exact_free(x);
 		x->p0 = malloc(room + 1);
 		x->map = malloc(room + 1);
-		assert(x->p0 != NULL && x->map != NULL);
+		ASSERT(x->p0 != NULL);
+		ASSERT(x->map != NULL);
 		x->room = room;
 		__asan_poison_memory_region(x->p0, room + 1);
 		__asan_poison_memory_region(x->map, room + 1);
@@ -134,7 +136,7 @@ const char *fuzz_exact_put(struct fuzz_exact *x, const char *src, size_t len)
 			munmap(x->map, x->room + page);
 		x->map = mmap(NULL, room + page, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		assert(x->map != MAP_FAILED);
+		ASSERT(x->map != MAP_FAILED);
 		if (mprotect(x->map + room, page, PROT_NONE) != 0)
 			abort();
 		x->room = room;

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/assert.h"
+
 /* The entry point every target defines (libFuzzer's contract). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,7 +60,7 @@ void fuzz_exact_free(struct fuzz_exact *x);
 
 /* Fails the run with a message (abort(), which libFuzzer reports as a crash
  * with the input that caused it). FUZZ_CHECK states a property of the code
- * under test; assert() is kept for the fuzz code's own invariants. */
+ * under test; ASSERT() is kept for the fuzz code's own invariants. */
 void fuzz_fail_at(const char *file, int line, const char *cond, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5), noreturn));
 #define FUZZ_CHECK(cond, ...)                                                                      \

@@ -8,12 +8,12 @@
  * silent agreement between two copies of the same mistake. */
 #include "ref_resp.h"
 
-#include <assert.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 
 /* An unterminated line (inline, count or header) may reach 64 KB. */
@@ -48,7 +48,7 @@ static void ref_push_arg(struct ref_result *r, size_t off, size_t len, bool exte
 	if (r->nargs == r->args_cap) {
 		r->args_cap = r->args_cap ? r->args_cap * 2 : 16;
 		r->args = realloc(r->args, r->args_cap * sizeof(*r->args));
-		assert(r->args != NULL);
+		ASSERT(r->args != NULL);
 	}
 	r->args[r->nargs].off = off;
 	r->args[r->nargs].len = len;
@@ -222,7 +222,7 @@ void ref_parse(const struct ref_limits *lim, const char *buf, size_t len, struct
 	size_t pos, bigs_seen = 0;
 	long long i;
 
-	assert(lim->bulk_max > 0);
+	ASSERT(lim->bulk_max > 0);
 	r->st = RESP_NEED_MORE;
 	r->at = REF_AT_START;
 	r->pos = 0;
@@ -244,7 +244,7 @@ void ref_parse(const struct ref_limits *lim, const char *buf, size_t len, struct
 		if (!ref_bulk(lim, buf, len, &pos, &bigs_seen, r))
 			return;
 	/* Every big bulk the caller received belongs to this request. */
-	assert(bigs_seen == lim->bigs_done);
+	ASSERT(bigs_seen == lim->bigs_done);
 	ref_stop(r, RESP_DONE, REF_AT_START, pos);
 }
 
@@ -268,7 +268,7 @@ static void ref_word_byte(struct ref_words *w, char c)
 	if (w->len[w->n - 1] + w->off[w->n - 1] == w->bcap) {
 		w->bcap = w->bcap ? w->bcap * 2 : 64;
 		w->bytes = realloc(w->bytes, w->bcap);
-		assert(w->bytes != NULL);
+		ASSERT(w->bytes != NULL);
 	}
 	w->bytes[w->off[w->n - 1] + w->len[w->n - 1]++] = c;
 }
@@ -282,14 +282,15 @@ static void ref_word_start(struct ref_words *w)
 		 * address. */
 		w->bcap = 64;
 		w->bytes = malloc(w->bcap);
-		assert(w->bytes != NULL);
+		ASSERT(w->bytes != NULL);
 	}
 
 	if (w->n == w->cap) {
 		w->cap = w->cap ? w->cap * 2 : 8;
 		w->off = realloc(w->off, w->cap * sizeof(*w->off));
 		w->len = realloc(w->len, w->cap * sizeof(*w->len));
-		assert(w->off != NULL && w->len != NULL);
+		ASSERT(w->off != NULL);
+		ASSERT(w->len != NULL);
 	}
 	w->off[w->n] = end;
 	w->len[w->n] = 0;
@@ -423,11 +424,13 @@ size_t ref_error_text(enum resp_status st, char bad_char, char *buf, size_t cap)
 		if (bad_char == '\r' || bad_char == '\n')
 			bad_char = ' ';
 		n = snprintf(buf, cap, "Protocol error: expected '$', got '%c'", bad_char);
-		assert(n > 0 && (size_t)n < cap);
+		ASSERT(n > 0);
+		ASSERT((size_t)n < cap);
 		return (size_t)n;
-	default: assert(!"ref_error_text: not an error"); break;
+	default: ASSERT_NOT_REACHED("ref_error_text: not an error"); break;
 	}
 	n = snprintf(buf, cap, "Protocol error: %s", what);
-	assert(n > 0 && (size_t)n < cap);
+	ASSERT(n > 0);
+	ASSERT((size_t)n < cap);
 	return (size_t)n;
 }

@@ -2,10 +2,10 @@
  * reference parser at every call. See resp_drive.h. */
 #include "resp_drive.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 
 /* The exactly-sized copies, kept from one run to the next (zeroed statics
@@ -30,7 +30,7 @@ static enum resp_state drive_state_of(enum ref_at at)
 	case REF_AT_PAYLOAD: return RESP_S_PAYLOAD;
 	case REF_AT_BIGBULK: return RESP_S_BIGBULK;
 	}
-	assert(!"resp_drive: bad ref_at");
+	ASSERT_NOT_REACHED("resp_drive: bad ref_at");
 	return RESP_S_START;
 }
 
@@ -39,7 +39,7 @@ static void drive_grow_args(struct resp_drive *d)
 	d->cap = d->cfg->args_double ? d->cap * 2 : d->cap + 1;
 	/* Exactly the room announced, so that ASan sees a write past it. */
 	d->args = realloc(d->args, d->cap * sizeof(*d->args));
-	assert(d->args != NULL);
+	ASSERT(d->args != NULL);
 }
 
 /* A complete multibulk request: the same arguments at the same offsets. */
@@ -75,7 +75,8 @@ static enum resp_status drive_split(struct resp_drive *d, const char *buf, size_
 	size_t cap = 1, n = 0, i;
 	struct resp_arg *w = malloc(cap * sizeof(*w));
 
-	assert(w != NULL && (out != NULL || line_len == 0));
+	ASSERT(w != NULL);
+	ASSERT(out != NULL || line_len == 0);
 	while ((st = resp_split_inline(line, line_len, out, w, cap, &n)) == RESP_NEED_ARGS) {
 		FUZZ_CHECK(cap < line_len / 2 + 1, "NEED_ARGS with cap %zu >= len/2+1 (len %zu)",
 			   cap, line_len);
@@ -83,7 +84,7 @@ static enum resp_status drive_split(struct resp_drive *d, const char *buf, size_
 			   "NEED_ARGS with cap %zu for %zu words", cap, d->words.n);
 		cap = d->cfg->args_double ? cap * 2 : cap + 1;
 		w = realloc(w, cap * sizeof(*w));
-		assert(w != NULL);
+		ASSERT(w != NULL);
 	}
 	FUZZ_CHECK(st == want, "split status %d, reference %d", st, want);
 	if (st == RESP_DONE) {
@@ -199,7 +200,7 @@ static void drive_init(struct resp_drive *d, const struct resp_drive_cfg *cfg)
 	d->lim.auth_required = cfg->auth_required;
 	d->cap = cfg->args_start > 0 ? cfg->args_start : 1;
 	d->args = malloc(d->cap * sizeof(*d->args));
-	assert(d->args != NULL);
+	ASSERT(d->args != NULL);
 	d->buf = &drive_buf;
 	d->line = &drive_line;
 	ref_result_init(&d->ref);

@@ -1,11 +1,11 @@
 /* client.c: simulated clients. See client.h. */
 #include "client.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "model.h"
 #include "resp_reader.h"
 #include "world.h"
@@ -50,7 +50,7 @@ struct client *client_new(struct world *w, unsigned id, const struct rng *r)
 
 static struct pending *front(struct client *cl)
 {
-	assert(cl->qn > 0);
+	ASSERT(cl->qn > 0);
 	return &cl->q[cl->qhead % cl->qcap];
 }
 

@@ -13,12 +13,12 @@
  * socket, a second writev in flight, any submission on a closed socket, and
  * a buffer read or recycled when the core does not hold it. Recycled
  * buffers are poisoned, so a read after recycle sees garbage. */
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "shard/shard.h"
 #include "world.h"
@@ -73,7 +73,8 @@ static void bytes_free(struct bytes *b)
 
 static struct sock *sock_at(struct world *w, int s)
 {
-	assert(s >= 0 && (unsigned)s < w->nsocks);
+	ASSERT(s >= 0);
+	ASSERT((unsigned)s < w->nsocks);
 	return &w->socks[s];
 }
 
@@ -223,7 +224,7 @@ static void kernel_recv(struct io *io, struct sock *k)
 		if (world_fault(w, F_SHORT_READ))
 			n = rng_range(&w->net, 1, n);
 		b = io->free_bufs[--io->nfree];
-		assert(!io->lent[b]);
+		ASSERT(!io->lent[b]);
 		io->lent[b] = 1;
 		n = bytes_take(&k->in, io->bufs + (size_t)b * IO_BUF_SIZE, n);
 		k->zero_posted = false;
@@ -502,7 +503,7 @@ void io_wake(struct io *io, unsigned target)
 {
 	struct world *w = io->w;
 
-	assert(target < w->nshards);
+	ASSERT(target < w->nshards);
 	if (world_fault(w, F_LOST_WAKE)) {
 		w->ios[target].lost_wake = true;
 		world_event(w, EV_WAKE_LOST, io->shard, target);
@@ -561,7 +562,8 @@ void sim_io_init(struct world *w, struct io *io, unsigned shard)
 	io->shard = shard;
 	rng_fork(&io->rng, &w->sched, 0x10000 + shard);
 	io->nbufs = w->cfg.bufs;
-	assert(io->nbufs >= 1 && io->nbufs <= IO_BUF_COUNT);
+	ASSERT(io->nbufs >= 1);
+	ASSERT(io->nbufs <= IO_BUF_COUNT);
 	io->bufs = sim_realloc(NULL, (size_t)io->nbufs * IO_BUF_SIZE);
 	memset(io->bufs, SIM_POISON, (size_t)io->nbufs * IO_BUF_SIZE);
 	io->lent = sim_realloc(NULL, io->nbufs);
@@ -679,7 +681,10 @@ void net_send(struct world *w, int s, const char *p, size_t n)
 {
 	struct sock *k = sock_at(w, s);
 
-	assert(k->kind == SOCK_CONN && k->cl != NULL && !k->peer_eof && !k->reset);
+	ASSERT(k->kind == SOCK_CONN);
+	ASSERT(k->cl != NULL);
+	ASSERT(!k->peer_eof);
+	ASSERT(!k->reset);
 	if (!k->open)
 		return; /* the node closed it: the bytes go nowhere */
 	bytes_put(&k->in, p, n);
@@ -720,7 +725,8 @@ void net_close(struct world *w, int s, bool reset)
 {
 	struct sock *k = sock_at(w, s);
 
-	assert(k->kind == SOCK_CONN && k->cl != NULL);
+	ASSERT(k->kind == SOCK_CONN);
+	ASSERT(k->cl != NULL);
 	k->cl = NULL;
 	if (reset)
 		k->reset = true;

@@ -5,12 +5,12 @@
  * command's semantics (model_ops.c) say what reply and what next state each
  * branch gives. The reply that arrived keeps the branches that predicted it;
  * none left means the node answered something no legal execution could. */
-#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "model_int.h"
 #include "world.h"
 
@@ -186,7 +186,7 @@ static unsigned branches(const struct mstate *s, int64_t tlo, int64_t thi, struc
 		out[n].exp_lo = out[n].exp_hi = MODEL_NO_TTL;
 		n++;
 	}
-	assert(n > 0);
+	ASSERT(n > 0);
 	return n;
 }
 
@@ -474,7 +474,7 @@ static void register_written(struct model *m, const struct mreq *q, uint64_t rec
 {
 	struct mwrite *w = reg_find(m, q->shared, q->token);
 
-	assert(w != NULL);
+	ASSERT(w != NULL);
 	w->recv = recv;
 }
 
@@ -518,7 +518,7 @@ void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value
 		case OP_COUNTER_INCR: counter_reply(m, q, v); break;
 		case OP_REG_SET: register_written(m, q, recv); break;
 		case OP_REG_GET: register_read(m, q, v, send, recv); break;
-		default: assert(!"model: unknown op");
+		default: ASSERT_NOT_REACHED("model: unknown op");
 		}
 	}
 	mreq_free(q);

@@ -7,12 +7,12 @@
  * values of every size class the node treats differently (inline, a
  * refcounted buffer from 4 KB, the bigbulk path from 32 KB), and some bad
  * input whose error text is known. */
-#include <assert.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "model_int.h"
 #include "world.h"
 
@@ -321,7 +321,7 @@ unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, in
 	default: break;
 	}
 	(void)ki;
-	assert(!"model: not a single-key op");
+	ASSERT_NOT_REACHED("model: not a single-key op");
 	return 0;
 }
 
@@ -673,7 +673,7 @@ static void enc_other(struct enc *e, const struct model *m, const struct mreq *q
 			enc_str(e, "NX"), enc_str(e, "XX");
 		}
 		break;
-	default: assert(!"model: no encoding"); break;
+	default: ASSERT_NOT_REACHED("model: no encoding"); break;
 	}
 }
 

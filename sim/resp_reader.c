@@ -14,12 +14,13 @@
  * test send; anything else is a bug worth seeing. */
 #include "resp_reader.h"
 
-#include <assert.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/assert.h"
 
 /* A new aggregate's element array starts with room for this many, then
  * doubles up to what it announced. */
@@ -61,7 +62,7 @@ static void rr_clear(struct resp_reader_value *v, unsigned depth)
 {
 	size_t i;
 
-	assert(depth <= RESP_READER_DEPTH_MAX + 1);
+	ASSERT(depth <= RESP_READER_DEPTH_MAX + 1);
 	free(v->str);
 	for (i = 0; i < v->n; i++)
 		rr_clear(&v->elems[i], depth + 1);
@@ -237,13 +238,13 @@ static struct resp_reader_value *rr_place(struct resp_reader *rd)
 	struct resp_reader_value *v;
 
 	if (rd->depth == 0) {
-		assert(rd->root == NULL);
+		ASSERT(rd->root == NULL);
 		rd->root = rr_alloc(sizeof(*rd->root));
 		memset(rd->root, 0, sizeof(*rd->root));
 		return rd->root;
 	}
 	f = &rd->stack[rd->depth - 1];
-	assert(f->v->n < f->want);
+	ASSERT(f->v->n < f->want);
 	if (f->v->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : RR_ELEMS_START;
 		if (cap > f->want)
@@ -460,7 +461,7 @@ enum resp_reader_status resp_reader_parse(struct resp_reader *rd, const char *bu
 
 	if (rd->err != NULL)
 		return RESP_READER_ERR;
-	assert(rd->pos <= len);
+	ASSERT(rd->pos <= len);
 	for (;;) {
 		st = rr_element(rd, buf, len);
 		if (st != RESP_READER_OK)
@@ -509,7 +510,7 @@ enum resp_reader_status resp_reader_next(struct resp_reader *rd, struct resp_rea
 
 	if (st == RESP_READER_OK) {
 		rd->start += used;
-		assert(rd->start <= rd->len);
+		ASSERT(rd->start <= rd->len);
 		if (rd->start == rd->len)
 			rd->start = rd->len = 0;
 	}
@@ -528,7 +529,7 @@ static bool rr_eq(const struct resp_reader_value *a, const struct resp_reader_va
 {
 	size_t i;
 
-	assert(depth <= RESP_READER_DEPTH_MAX + 1);
+	ASSERT(depth <= RESP_READER_DEPTH_MAX + 1);
 	if (a->type != b->type)
 		return false;
 	switch (a->type) {
@@ -632,7 +633,7 @@ static void rr_format(struct rr_out *o, const struct resp_reader_value *v, unsig
 	size_t i;
 	int k;
 
-	assert(depth <= RESP_READER_DEPTH_MAX + 1);
+	ASSERT(depth <= RESP_READER_DEPTH_MAX + 1);
 	switch (v->type) {
 	case RESP_READER_SIMPLE: rr_put(o, "+", 1), rr_put_text(o, v->str, v->len, false); return;
 	case RESP_READER_ERROR: rr_put(o, "-", 1), rr_put_text(o, v->str, v->len, false); return;
@@ -673,7 +674,7 @@ size_t resp_reader_format(const struct resp_reader_value *v, char *buf, size_t c
 {
 	struct rr_out o = { buf, cap, 0 };
 
-	assert(cap >= 1);
+	ASSERT(cap >= 1);
 	rr_format(&o, v, 0);
 	buf[o.len] = '\0';
 	return o.len;

@@ -1,8 +1,7 @@
 /* rng.c: xoshiro256++ and splitmix64. See rng.h. */
 #include "rng.h"
 
-#include <assert.h>
-
+#include "base/assert.h"
 #include "base/xoshiro.h"
 
 static uint64_t splitmix64(uint64_t *x)
@@ -20,7 +19,7 @@ void rng_seed(struct rng *r, uint64_t seed)
 
 	for (i = 0; i < 4; i++)
 		r->s[i] = splitmix64(&seed);
-	assert(r->s[0] | r->s[1] | r->s[2] | r->s[3]);
+	ASSERT(r->s[0] | r->s[1] | r->s[2] | r->s[3]);
 }
 
 void rng_fork(struct rng *out, const struct rng *r, uint64_t label)
@@ -41,7 +40,7 @@ uint64_t rng_below(struct rng *r, uint64_t n)
 {
 	uint64_t limit, x;
 
-	assert(n > 0);
+	ASSERT(n > 0);
 	/* Reject the top sliver that would make some residues likelier. */
 	limit = UINT64_MAX - UINT64_MAX % n;
 	do {
@@ -52,7 +51,7 @@ uint64_t rng_below(struct rng *r, uint64_t n)
 
 uint64_t rng_range(struct rng *r, uint64_t lo, uint64_t hi)
 {
-	assert(lo <= hi);
+	ASSERT(lo <= hi);
 	if (hi - lo == UINT64_MAX)
 		return rng_next(r);
 	return lo + rng_below(r, hi - lo + 1);

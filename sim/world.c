@@ -7,12 +7,12 @@
  * step at a time, in an order drawn from the seed. */
 #include "world.h"
 
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "client.h"
 #include "model.h"
 #include "shard/route.h"
@@ -170,7 +170,7 @@ void world_crash(struct world *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(w->fail_detail, sizeof(w->fail_detail), fmt, ap);
 	va_end(ap);
-	assert(w->on_crash != NULL);
+	ASSERT(w->on_crash != NULL);
 	w->on_crash(w);
 	abort();
 }
@@ -373,7 +373,8 @@ static void schedule(struct world *w)
 			ids[n++] = w->nshards + i;
 	if (n == 0) {
 		uint64_t t = next_time(w);
-		assert(t != UINT64_MAX && t >= w->now);
+		ASSERT(t != UINT64_MAX);
+		ASSERT(t >= w->now);
 		w->now = t > w->now ? t : w->now + 1;
 		return;
 	}

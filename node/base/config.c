@@ -4,7 +4,6 @@
  * embeds them. */
 #include "base/config.h"
 
-#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -12,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "base/util.h"
 #include "io/io.h"
@@ -360,7 +360,8 @@ int config_apply(struct config *c, int argc, const char *const *argv, const size
 {
 	const struct cfg_def *d;
 
-	assert(argc >= 1 && errlen >= 64);
+	ASSERT(argc >= 1);
+	ASSERT(errlen >= 64);
 	d = find_def(argv[0], lens[0]);
 	if (d == NULL || argc < 2 || (d->type != CFG_SPECIAL && argc != 2))
 		return -2;
@@ -390,7 +391,7 @@ int config_apply(struct config *c, int argc, const char *const *argv, const size
 		((char *)c + d->off)[lens[1]] = '\0';
 		return 0;
 	case CFG_SPECIAL: return set_special(c, d, argc - 1, argv + 1, lens + 1, err, errlen);
-	default: assert(!"config: bad type"); return -1;
+	default: ASSERT_NOT_REACHED("config: bad type"); return -1;
 	}
 }
 
@@ -483,7 +484,8 @@ void config_get(const struct config *c, const char *pat, size_t plen, config_get
 		if (!util_glob_match(pat, plen, name, strlen(name), true))
 			continue;
 		n = format_value(c, &defs[i], buf, sizeof(buf));
-		assert(n >= 0 && (size_t)n < sizeof(buf));
+		ASSERT(n >= 0);
+		ASSERT((size_t)n < sizeof(buf));
 		fn(arg, name, buf, (size_t)n);
 	}
 }

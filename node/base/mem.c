@@ -1,10 +1,11 @@
 /* mem.c: accounted allocation over the C allocator. See mem.h. */
 #include "base/mem.h"
 
-#include <assert.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/assert.h"
 
 static void *checked(void *p, size_t n)
 {
@@ -40,7 +41,7 @@ void *mem_realloc(struct mem *m, void *p, size_t n)
 	size_t old = p ? malloc_usable_size(p) : 0;
 	void *q = checked(realloc(p, n ? n : 1), n);
 
-	assert(m->used >= old);
+	ASSERT(m->used >= old);
 	m->used -= old;
 	account(m, malloc_usable_size(q));
 	return q;
@@ -51,7 +52,7 @@ void mem_free(struct mem *m, void *p)
 	if (p == NULL)
 		return;
 	size_t n = malloc_usable_size(p);
-	assert(m->used >= n);
+	ASSERT(m->used >= n);
 	m->used -= n;
 	free(p);
 }
@@ -68,6 +69,6 @@ void mem_charge(struct mem *m, size_t n)
 
 void mem_uncharge(struct mem *m, size_t n)
 {
-	assert(m->used >= n);
+	ASSERT(m->used >= n);
 	m->used -= n;
 }

@@ -1,16 +1,16 @@
 /* text.c: a growing text buffer. See text.h. */
 #include "base/text.h"
 
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/mem.h"
 
 void text_init(struct text *t, struct mem *mem, size_t cap)
 {
-	assert(cap > 0);
+	ASSERT(cap > 0);
 	t->mem = mem;
 	t->p = mem_alloc(mem, cap);
 	t->len = 0;
@@ -35,7 +35,7 @@ static void reserve(struct text *t, size_t more)
 		t->p = mem_realloc(t->mem, t->p, cap);
 		t->cap = cap;
 	}
-	assert(t->cap - t->len > more);
+	ASSERT(t->cap - t->len > more);
 }
 
 void text_add(struct text *t, const char *s, size_t n)
@@ -53,7 +53,7 @@ void text_printf(struct text *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
 	va_end(ap);
-	assert(n >= 0);
+	ASSERT(n >= 0);
 	if ((size_t)n >= t->cap - t->len) {
 		reserve(t, (size_t)n);
 		va_start(ap, fmt);
@@ -61,5 +61,5 @@ void text_printf(struct text *t, const char *fmt, ...)
 		va_end(ap);
 	}
 	t->len += (size_t)n;
-	assert(t->len < t->cap);
+	ASSERT(t->len < t->cap);
 }

@@ -5,7 +5,6 @@
  * purpose so that replies match byte for byte. */
 #include "base/util.h"
 
-#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -13,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 
 #define GLOB_STARS_MAX 1000
@@ -159,12 +159,13 @@ int util_d2str(char *buf, size_t len, double v)
 {
 	int n;
 
-	assert(len >= 32);
+	ASSERT(len >= 32);
 	if (isinf(v))
 		n = snprintf(buf, len, "%s", v > 0 ? "inf" : "-inf");
 	else
 		n = snprintf(buf, len, "%.17g", v);
-	assert(n > 0 && (size_t)n < len);
+	ASSERT(n > 0);
+	ASSERT((size_t)n < len);
 	return n;
 }
 
@@ -181,7 +182,7 @@ static bool glob_class(const char *pat, size_t plen, size_t *p, int c, bool noca
 	size_t q = *p + 1;
 	bool neg = false, match = false;
 
-	assert(pat[*p] == '[');
+	ASSERT(pat[*p] == '[');
 	if (q < plen && pat[q] == '^') {
 		neg = true;
 		q++;
@@ -217,7 +218,7 @@ static bool glob_class(const char *pat, size_t plen, size_t *p, int c, bool noca
 		q++;
 	}
 	*p = q + 1;
-	assert(*p <= plen + 1);
+	ASSERT(*p <= plen + 1);
 	if (*p > plen)
 		*p = plen;
 	return neg ? !match : match;

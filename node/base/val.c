@@ -1,18 +1,19 @@
 /* val.c: refcounted value buffers. See val.h. */
 #include "base/val.h"
 
-#include <assert.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 
 struct val *val_new(size_t cap)
 {
 	struct val *v;
 
-	assert(cap >= 2 && cap <= (size_t)PROTO_BULK_MAX_MAX + 2);
+	ASSERT(cap >= 2);
+	ASSERT(cap <= (size_t)PROTO_BULK_MAX_MAX + 2);
 	v = malloc(sizeof(*v) + cap);
 	if (v == NULL)
 		abort(); /* as mem.c: out of memory is fatal */
@@ -32,8 +33,9 @@ struct val *val_copy(const char *p, size_t n)
 
 struct val *val_grow(struct val *v, size_t cap)
 {
-	assert(atomic_load_explicit(&v->refs, memory_order_relaxed) == 1);
-	assert(cap >= v->cap && cap <= (size_t)PROTO_BULK_MAX_MAX + 2);
+	ASSERT(atomic_load_explicit(&v->refs, memory_order_relaxed) == 1);
+	ASSERT(cap >= v->cap);
+	ASSERT(cap <= (size_t)PROTO_BULK_MAX_MAX + 2);
 	v = realloc(v, sizeof(*v) + cap);
 	if (v == NULL)
 		abort();
@@ -43,7 +45,7 @@ struct val *val_grow(struct val *v, size_t cap)
 
 void val_seal(struct val *v, size_t len)
 {
-	assert(len + 2 <= v->cap);
+	ASSERT(len + 2 <= v->cap);
 	v->len = (uint32_t)len;
 	v->data[len] = '\r';
 	v->data[len + 1] = '\n';
@@ -52,7 +54,7 @@ void val_seal(struct val *v, size_t len)
 struct val *val_ref(struct val *v)
 {
 	unsigned old = atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
-	assert(old > 0);
+	ASSERT(old > 0);
 	return v;
 }
 
@@ -63,7 +65,7 @@ void val_unref(struct val *v)
 	if (v == NULL)
 		return;
 	old = atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel);
-	assert(old > 0);
+	ASSERT(old > 0);
 	if (old == 1)
 		free(v);
 }

@@ -2,12 +2,12 @@
  * that handlers in more than one cmd_<group>.c file share. See cmd.h. */
 #include "cmd/cmd.h"
 
-#include <assert.h>
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/hash.h"
 #include "base/mem.h"
 #include "base/stats.h"
@@ -67,7 +67,7 @@ void cmd_index_init(struct cmd_index *ix)
 		unsigned s;
 		if (c->parent != CMDID_NONE)
 			continue;
-		assert(strlen(c->name) < CMD_NAME_MAX);
+		ASSERT(strlen(c->name) < CMD_NAME_MAX);
 		s = name_slot(c->name, strlen(c->name));
 		while (ix->slot[s] >= 0)
 			s = (s + 1) & (CMD_INDEX_SLOTS - 1);
@@ -169,7 +169,7 @@ void cmd_dispatch(struct cmd_ctx *c)
 	struct shard *sh = c->sh;
 	const struct cmd *cmd;
 
-	assert(c->argc > 0);
+	ASSERT(c->argc > 0);
 	/* The clock as the last command (or the step) left it: see cmd_run. */
 	c->now_ms = sh->now_ms;
 	cmd = cmd_resolve(sh->cmds, c->argv, c->argc);
@@ -238,10 +238,10 @@ struct keyspace *cmd_ks(struct cmd_ctx *c, const char *key, size_t klen)
 	owner = shardset_owner(set, key, klen);
 	if (!c->multi) {
 		/* Routing sent the request where its keys are. */
-		assert(owner == c->sh->id);
+		ASSERT(owner == c->sh->id);
 		return c->ks;
 	}
-	assert(set->shards[owner]->locked);
+	ASSERT(set->shards[owner]->locked);
 	return &set->shards[owner]->ks;
 }
 
@@ -252,7 +252,7 @@ unsigned cmd_nshards(const struct cmd_ctx *c)
 
 struct shard *cmd_shard(const struct cmd_ctx *c, unsigned i)
 {
-	assert(i < cmd_nshards(c));
+	ASSERT(i < cmd_nshards(c));
 	return c->multi ? c->sh->set->shards[i] : c->sh;
 }
 
@@ -306,7 +306,8 @@ void cmd_reply_help(struct cmd_ctx *c, const char *name, const char *const *line
 			 "Subcommands are:",
 			 name);
 
-	assert(k > 0 && (size_t)k < sizeof(head));
+	ASSERT(k > 0);
+	ASSERT((size_t)k < sizeof(head));
 	reply_array(c->r, (long long)n + 3);
 	reply_status(c->r, head);
 	for (i = 0; i < n; i++)
@@ -321,8 +322,8 @@ void cmd_reply_help(struct cmd_ctx *c, const char *name, const char *const *line
 
 struct conn *cmd_ctx_conn(const struct cmd_ctx *c)
 {
-	assert(c->conn != NULL);
-	assert(c->conn->proto == 2 || c->conn->proto == 3);
+	ASSERT(c->conn != NULL);
+	ASSERT(c->conn->proto == 2 || c->conn->proto == 3);
 	return c->conn;
 }
 
@@ -415,7 +416,7 @@ struct kv *cmd_lookup_key_notouch(struct cmd_ctx *c, const struct cmd_arg *key)
  * subcommand is refused before). */
 static void container(struct cmd_ctx *c)
 {
-	assert(!"cmd: a container command ran");
+	ASSERT_NOT_REACHED("cmd: a container command ran");
 	unknown_subcommand(c, c->cmd);
 }
 

@@ -11,10 +11,10 @@
  * and the subcommands of a container are a subset of Redis's. Redis lists
  * commands and subcommands in the order of its hash tables (seeded at
  * random each start); cairn lists them in table order. */
-#include <assert.h>
 #include <string.h>
 #include <strings.h>
 
+#include "base/assert.h"
 #include "base/mem.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
@@ -29,7 +29,9 @@ static const char *text_eol(const char *p, const char *end)
 {
 	const char *cr = memchr(p, '\r', (size_t)(end - p));
 
-	assert(cr != NULL && cr + 1 < end && cr[1] == '\n');
+	ASSERT(cr != NULL);
+	ASSERT(cr + 1 < end);
+	ASSERT(cr[1] == '\n');
 	return cr;
 }
 
@@ -39,7 +41,7 @@ static long long text_num(const char *p, const char *eol)
 	long long n = 0;
 	bool ok = util_str2ll(p + 1, (size_t)(eol - p - 1), &n);
 
-	assert(ok);
+	ASSERT(ok);
 	return n;
 }
 
@@ -62,7 +64,7 @@ static const char *text_skip(const char *p, const char *end)
 			left += 2 * text_num(p, eol);
 		p = eol + 2;
 	}
-	assert(p <= end);
+	ASSERT(p <= end);
 	return p;
 }
 
@@ -84,12 +86,12 @@ static const char *text_degrade(struct reply *r, const char *p, const char *end)
 	case '=':
 		/* A verbatim string loses its "txt:" prefix. */
 		n = text_num(p, eol);
-		assert(n >= 4);
+		ASSERT(n >= 4);
 		reply_bulk(r, eol + 2 + 4, (size_t)n - 4);
 		return eol + 2 + n + 2;
 	default:
 		/* Attributes have no RESP2 form; the generated text has none. */
-		assert(!"command: unexpected RESP3 type in stored text");
+		ASSERT_NOT_REACHED("command: unexpected RESP3 type in stored text");
 	}
 	return eol + 2;
 }
@@ -118,7 +120,7 @@ static void text_emit(struct reply *r, const char *text, size_t len)
 			run = p;
 		}
 	}
-	assert(p == end);
+	ASSERT(p == end);
 	reply_raw(r, run, (size_t)(p - run));
 }
 
@@ -175,7 +177,7 @@ static void info_entry(struct reply *r, const struct cmd *parent)
 		reply_set(r, 0);
 		return;
 	}
-	assert(parent->parent == CMDID_NONE);
+	ASSERT(parent->parent == CMDID_NONE);
 	reply_array(r, sub_count(parent));
 	cmd_each_sub(parent, sub)
 		info_entry(r, sub);
@@ -216,7 +218,7 @@ static void info_all(struct reply *r)
  * to the subcommand's handler). */
 void cmd_command(struct cmd_ctx *c)
 {
-	assert(c->argc == 1);
+	ASSERT(c->argc == 1);
 	info_all(c->r);
 }
 
@@ -264,7 +266,7 @@ void cmd_command_docs(struct cmd_ctx *c)
 	}
 	for (i = 2; i < c->argc; i++)
 		n += lookup_name(c->sh->cmds, c->argv[i].p, c->argv[i].len) != NULL;
-	assert(n <= c->argc - 2);
+	ASSERT(n <= c->argc - 2);
 	reply_map(c->r, n);
 	for (i = 2; i < c->argc; i++) {
 		cmd = lookup_name(c->sh->cmds, c->argv[i].p, c->argv[i].len);
@@ -298,7 +300,7 @@ void cmd_command_getkeys(struct cmd_ctx *c)
 	/* A command has at most one key per argument. */
 	keys = mem_alloc(&c->sh->mem, (size_t)argc * sizeof(*keys));
 	n = cmd_key_positions(cmd, argc, keys, argc);
-	assert(n <= argc);
+	ASSERT(n <= argc);
 	if (n <= 0 && (cmd->flags & CMD_NO_MANDATORY_KEYS)) {
 		reply_empty_array(c->r);
 	} else if (n <= 0) {
@@ -306,7 +308,8 @@ void cmd_command_getkeys(struct cmd_ctx *c)
 	} else {
 		reply_array(c->r, n);
 		for (i = 0; i < n; i++) {
-			assert(keys[i] > 0 && keys[i] < argc);
+			ASSERT(keys[i] > 0);
+			ASSERT(keys[i] < argc);
 			reply_bulk(c->r, argv[keys[i]].p, argv[keys[i]].len);
 		}
 	}
@@ -327,12 +330,13 @@ static bool in_aclcat(const struct cmd *cmd, const char *cat, size_t len)
 	for (field = 0; field < 6; field++)
 		p = text_skip(p, end);
 	eol = text_eol(p, end);
-	assert(p[0] == '~' || p[0] == '*');
+	ASSERT(p[0] == '~' || p[0] == '*');
 	n = text_num(p, eol);
 	p = eol + 2;
 	for (k = 0; k < n; k++) {
 		eol = text_eol(p, end);
-		assert(p[0] == '+' && p[1] == '@');
+		ASSERT(p[0] == '+');
+		ASSERT(p[1] == '@');
 		if ((size_t)(eol - p - 2) == len && strncasecmp(p + 2, cat, len) == 0)
 			return true;
 		p = eol + 2;
@@ -350,7 +354,7 @@ static bool list_match(const struct cmd *cmd, enum list_filter f, const struct c
 		return util_glob_match(arg->p, arg->len, cmd->fullname, strlen(cmd->fullname),
 				       true);
 	}
-	assert(!"command: bad list filter");
+	ASSERT_NOT_REACHED("command: bad list filter");
 	return false;
 }
 
@@ -400,7 +404,7 @@ void cmd_command_list(struct cmd_ctx *c)
 	}
 	n = list_names(NULL, f, arg);
 	reply_array(c->r, n);
-	assert(list_names(c->r, f, arg) == n);
+	ASSERT(list_names(c->r, f, arg) == n);
 }
 
 /* Redis's help layout (addReplyHelp): a title, the lines, then HELP. */

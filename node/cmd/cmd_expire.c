@@ -6,10 +6,10 @@
  * the others as writes), and the same error texts. Options are compared as
  * Redis compares them, as C strings (strcasecmp), so bytes after a NUL in an
  * option do not count. */
-#include <assert.h>
 #include <limits.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/mem.h"
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
@@ -103,7 +103,7 @@ void cmd_persist(struct cmd_ctx *c)
 		return;
 	}
 	e = ks_persist(c->ks, e);
-	assert(!kv_has_ttl(e));
+	ASSERT(!kv_has_ttl(e));
 	reply_int(c->r, 1);
 }
 
@@ -163,7 +163,7 @@ static void expire_generic(struct cmd_ctx *c, long long basetime, bool seconds)
 	long long when;
 	struct kv *e;
 
-	assert(basetime >= 0);
+	ASSERT(basetime >= 0);
 	if (!expire_parse_flags(c, &flags) || !cmd_arg_ll(c, &c->argv[2], &when, NULL))
 		return;
 	/* Negative times are allowed (they delete), but not overflow. */
@@ -189,7 +189,8 @@ static void expire_generic(struct cmd_ctx *c, long long basetime, bool seconds)
 		ks_delete_entry(c->ks, e);
 	} else {
 		e = ks_set_expire(c->ks, e, when);
-		assert(kv_has_ttl(e) && kv_expire(e) == when);
+		ASSERT(kv_has_ttl(e));
+		ASSERT(kv_expire(e) == when);
 	}
 	reply_int(c->r, 1);
 }

@@ -10,10 +10,10 @@
  * compares them, as C strings (strcasecmp), so bytes after a NUL in an option
  * do not count. cairn has one database: a DB argument other than 0 is "DB
  * index is out of range", as Redis started with --databases 1 says. */
-#include <assert.h>
 #include <limits.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
 #include "proto/reply.h"
@@ -119,7 +119,7 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
 		return;
 	}
 	e = ks_peek(sks, src->p, src->len);
-	assert(e != NULL);
+	ASSERT(e != NULL);
 	ks_rename(sks, e, dks, dst->p, dst->len);
 	if (nx)
 		reply_int(c->r, 1);
@@ -190,7 +190,7 @@ void cmd_copy(struct cmd_ctx *c)
 	}
 	/* Found again: the destination lookup may have deleted an entry. */
 	e = ks_peek(cmd_ks(c, src->p, src->len), src->p, src->len);
-	assert(e != NULL);
+	ASSERT(e != NULL);
 	ks_copy(cmd_ks(c, dst->p, dst->len), e, dst->p, dst->len);
 	reply_int(c->r, 1);
 }
@@ -228,7 +228,7 @@ static void flush_generic(struct cmd_ctx *c)
 	for (s = 0; s < cmd_nshards(c); s++) {
 		struct keyspace *ks = &cmd_shard(c, s)->ks;
 		ks_flush(ks, async);
-		assert(ks_size(ks) == 0);
+		ASSERT(ks_size(ks) == 0);
 	}
 	reply_ok(c->r);
 }
@@ -341,7 +341,7 @@ void cmd_memory_usage(struct cmd_ctx *c)
 		reply_null(c->r);
 		return;
 	}
-	assert(kv_key_eq(*link, key->p, key->len));
+	ASSERT(kv_key_eq(*link, key->p, key->len));
 	reply_int(c->r, (long long)ks_entry_mem(c->ks, *link));
 }
 

@@ -6,9 +6,9 @@
  * reply), and the same error texts. Options are compared as Redis compares
  * them, as C strings (strcasecmp), so bytes after a NUL in an option do not
  * count. */
-#include <assert.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "base/mem.h"
 #include "base/stats.h"
@@ -39,7 +39,7 @@ static void collect_push(struct collect *col, struct kv *e)
 {
 	if (col->n == col->cap) {
 		size_t cap = col->cap ? col->cap * 2 : KEYS_COLLECT_START;
-		assert(cap > col->cap);
+		ASSERT(cap > col->cap);
 		col->v = mem_realloc(col->mem, col->v, cap * sizeof(*col->v));
 		col->cap = cap;
 	}
@@ -203,7 +203,7 @@ static void scan_reply(struct cmd_ctx *c, const struct scan_opts *o, unsigned lo
 		if (fate[i] & SCAN_EXPIRE) {
 			struct kv *e = col->v[i];
 			e = ks_peek(cmd_ks(c, kv_key(e), e->klen), kv_key(e), e->klen);
-			assert(e == NULL);
+			ASSERT(e == NULL);
 		}
 	}
 	if (fate != small)
@@ -243,7 +243,7 @@ static unsigned long long scan_collect(struct cmd_ctx *c, unsigned long long cur
 	}
 	if (n == 1 || (cursor == 0 && s == n))
 		return cursor;
-	assert(s < n);
+	ASSERT(s < n);
 	return cursor << SCAN_SHARD_BITS | s;
 }
 
@@ -260,7 +260,8 @@ void cmd_scan(struct cmd_ctx *c)
 	}
 	if (!scan_parse(c, &o))
 		return;
-	assert(o.count >= 1 && o.count <= SCAN_COUNT_MAX);
+	ASSERT(o.count >= 1);
+	ASSERT(o.count <= SCAN_COUNT_MAX);
 	cursor = scan_collect(c, cursor, o.count, &col);
 	scan_reply(c, &o, cursor, &col);
 	collect_free(&col);
@@ -283,7 +284,7 @@ static struct keyspace *random_shard_ks(struct cmd_ctx *c)
 			return ks;
 		r -= ks_size(ks);
 	}
-	assert(!"randomkey: sizes changed while picking");
+	ASSERT_NOT_REACHED("randomkey: sizes changed while picking");
 	return NULL;
 }
 

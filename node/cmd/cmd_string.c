@@ -9,11 +9,11 @@
  * tryObjectEncoding (ks_kval), APPEND and SETRANGE leave raw bytes, INCR
  * stores an int and INCRBYFLOAT a plain string. Handlers never re-check arity:
  * the dispatcher did. */
-#include <assert.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
@@ -35,7 +35,7 @@ static void str_reply_value(struct cmd_ctx *c, const struct kv *e)
 		reply_null(c->r);
 		return;
 	}
-	assert(e->type == KV_STRING);
+	ASSERT(e->type == KV_STRING);
 	if (e->enc == KV_REF) {
 		reply_bulk_val(c->r, kv_ref(e));
 		return;
@@ -59,7 +59,7 @@ static void str_store_arg(struct cmd_ctx *c, int ki, int vi, int64_t expire_ms)
  * most LLONG_MAX and 4 GB, so their sum cannot wrap in 64 unsigned bits. */
 static bool str_len_ok(struct cmd_ctx *c, long long base, size_t add)
 {
-	assert(base >= 0);
+	ASSERT(base >= 0);
 	if ((unsigned long long)base + add > (unsigned long long)c->sh->cfg.proto_max_bulk_len) {
 		reply_error(c->r, ERR_STRING_TOO_LONG);
 		return false;
@@ -138,7 +138,7 @@ static bool str_parse_args(struct cmd_ctx *c, int first, bool for_set, struct st
 		if (o->has_arg)
 			out->expire = &c->argv[++j];
 	}
-	assert((out->expire != NULL) == ((out->flags & STR_TTL_ANY) != 0));
+	ASSERT((out->expire != NULL) == ((out->flags & STR_TTL_ANY) != 0));
 	return true;
 }
 
@@ -150,7 +150,7 @@ static bool str_expire_at(struct cmd_ctx *c, const struct cmd_arg *a, unsigned f
 	bool secs = (flags & (STR_EX | STR_EXAT)) != 0;
 	long long t;
 
-	assert(c->now_ms >= 0);
+	ASSERT(c->now_ms >= 0);
 	if (!cmd_arg_ll(c, a, &t, NULL))
 		return false;
 	if (t <= 0 || (secs && t > LLONG_MAX / 1000))
@@ -190,7 +190,8 @@ static void str_set_generic(struct cmd_ctx *c, unsigned flags, int vi, int64_t e
 	const struct cmd_arg *key = &c->argv[1];
 	bool found;
 
-	assert(vi >= 2 && vi < c->argc);
+	ASSERT(vi >= 2);
+	ASSERT(vi < c->argc);
 	if (flags & STR_GET) {
 		struct kv *e = ks_lookup_read(c->ks, key->p, key->len);
 		str_reply_value(c, e);
@@ -384,7 +385,7 @@ void cmd_append(struct cmd_ctx *c)
 		return;
 	p = ks_edit(c->ks, &e, olen + add->len);
 	memcpy(p + olen, add->p, add->len);
-	assert(ks_value_len(e) == olen + add->len);
+	ASSERT(ks_value_len(e) == olen + add->len);
 	reply_int(c->r, (long long)(olen + add->len));
 }
 
@@ -423,7 +424,8 @@ void cmd_getrange(struct cmd_ctx *c)
 		reply_bulk(c->r, "", 0);
 		return;
 	}
-	assert(start >= 0 && end < len);
+	ASSERT(start >= 0);
+	ASSERT(end < len);
 	reply_bulk(c->r, p + start, (size_t)(end - start + 1));
 }
 
@@ -467,7 +469,7 @@ void cmd_setrange(struct cmd_ctx *c)
 	newlen = (size_t)off + val->len > olen ? (size_t)off + val->len : olen;
 	p = ks_edit(c->ks, &e, newlen);
 	memcpy(p + off, val->p, val->len);
-	assert(ks_value_len(e) == newlen);
+	ASSERT(ks_value_len(e) == newlen);
 	reply_int(c->r, (long long)newlen);
 }
 
@@ -581,7 +583,7 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
 		return;
 	}
 	n = util_ld2str(buf, sizeof(buf), value);
-	assert(n > 0);
+	ASSERT(n > 0);
 	ks_kval_str(&v, buf, (size_t)n);
 	ks_set(c->ks, key->p, key->len, &v, KS_TTL_KEEP);
 	reply_bulk(c->r, buf, (size_t)n);

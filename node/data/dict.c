@@ -5,9 +5,9 @@
  * specialised to entries that are their own chain links. */
 #include "data/dict.h"
 
-#include <assert.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "base/mem.h"
 #include "data/kv.h"
@@ -52,8 +52,8 @@ static void resize(struct dict *d, uint64_t n)
 {
 	uint64_t size = next_pow2(n);
 
-	assert(!rehashing(d));
-	assert(size <= (1ull << 32)); /* bucket indexes come from 32 hash bits */
+	ASSERT(!rehashing(d));
+	ASSERT(size <= (1ull << 32)); /* bucket indexes come from 32 hash bits */
 	if (size == d->size[0])
 		return;
 	if (d->t[0] == NULL) {
@@ -75,7 +75,7 @@ bool dict_rehash(struct dict *d, unsigned n)
 		return false;
 	while (n-- > 0 && d->used[0] != 0) {
 		struct kv *e, *next;
-		assert((uint64_t)d->rehash < d->size[0]);
+		ASSERT((uint64_t)d->rehash < d->size[0]);
 		while (d->t[0][d->rehash] == NULL) {
 			d->rehash++;
 			if (--empty_max == 0)
@@ -151,8 +151,9 @@ struct kv *dict_unlink(struct dict *d, struct kv **link, int table)
 {
 	struct kv *e = *link;
 
-	assert(e != NULL && (table == 0 || table == 1));
-	assert(d->used[table] > 0);
+	ASSERT(e != NULL);
+	ASSERT(table == 0 || table == 1);
+	ASSERT(d->used[table] > 0);
 	*link = e->next;
 	e->next = NULL;
 	d->used[table]--;
@@ -236,7 +237,7 @@ static struct kv *first_from(struct dict *d, uint64_t r)
 				return d->t[t][i];
 		}
 	}
-	assert(!"dict: no entry in a non-empty dict");
+	ASSERT_NOT_REACHED("dict: no entry in a non-empty dict");
 	return NULL;
 }
 

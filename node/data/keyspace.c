@@ -5,9 +5,9 @@
  * mem_charge while a key holds them. ks_check() recomputes the account. */
 #include "data/keyspace.h"
 
-#include <assert.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/hash.h"
 #include "base/limits.h"
 #include "base/stats.h"
@@ -66,7 +66,7 @@ void ks_kval_int(struct kval *out, long long i)
 static uint64_t no_random(void *arg)
 {
 	(void)arg;
-	assert(!"keyspace: no random source");
+	ASSERT_NOT_REACHED("keyspace: no random source");
 	return 0;
 }
 
@@ -133,7 +133,7 @@ static void value_store(struct keyspace *ks, struct kv *e, const struct kval *v)
 	case KV_INT: memcpy(dst, &v->i, sizeof(v->i)); break;
 	case KV_REF: {
 		struct val *b = v->v != NULL ? val_ref(v->v) : val_copy(v->p, v->len);
-		assert(b->len == v->len);
+		ASSERT(b->len == v->len);
 		mem_charge(&ks->mem, val_size(b));
 		memcpy(dst, &b, sizeof(b));
 		break;
@@ -150,7 +150,7 @@ static struct kv *entry_new(struct keyspace *ks, const char *key, size_t klen, u
 {
 	struct kv *e;
 
-	assert(klen <= UINT32_MAX);
+	ASSERT(klen <= UINT32_MAX);
 	e = mem_alloc(&ks->mem, entry_bytes(ttl, klen, value_bytes(v->enc, v->len)));
 	e->next = NULL;
 	e->hash = hash;
@@ -168,10 +168,10 @@ static struct kv *entry_new(struct keyspace *ks, const char *key, size_t klen, u
 
 static void ttl_add(struct keyspace *ks, struct kv *e, int64_t when)
 {
-	assert(kv_has_ttl(e));
+	ASSERT(kv_has_ttl(e));
 	if (ks->ttl_n == ks->ttl_cap) {
 		uint32_t cap = ks->ttl_cap ? ks->ttl_cap * 2 : 16;
-		assert(cap > ks->ttl_cap);
+		ASSERT(cap > ks->ttl_cap);
 		ks->ttl = mem_realloc(&ks->mem, ks->ttl, cap * sizeof(*ks->ttl));
 		ks->ttl_cap = cap;
 	}
@@ -184,7 +184,8 @@ static void ttl_remove(struct keyspace *ks, struct kv *e)
 {
 	uint32_t pos = kv_ttl_pos(e);
 
-	assert(pos < ks->ttl_n && ks->ttl[pos] == e);
+	ASSERT(pos < ks->ttl_n);
+	ASSERT(ks->ttl[pos] == e);
 	ks->ttl_n--;
 	if (pos != ks->ttl_n) {
 		ks->ttl[pos] = ks->ttl[ks->ttl_n];
@@ -275,7 +276,8 @@ struct kv *ks_peek(struct keyspace *ks, const char *key, size_t klen)
 static struct kv **link_of(struct keyspace *ks, const struct kv *e, int *table)
 {
 	struct kv **link = dict_find(&ks->d, kv_key(e), e->klen, e->hash, table);
-	assert(link != NULL && *link == e);
+	ASSERT(link != NULL);
+	ASSERT(*link == e);
 	return link;
 }
 
@@ -302,7 +304,7 @@ struct kv *ks_set(struct keyspace *ks, const char *key, size_t klen, const struc
 	bool ttl = expire_ms >= 0 || keep;
 	int64_t when = keep ? kv_expire(old) : expire_ms;
 
-	assert(expire_ms >= 0 || expire_ms == KS_TTL_NONE || expire_ms == KS_TTL_KEEP);
+	ASSERT(expire_ms >= 0 || expire_ms == KS_TTL_NONE || expire_ms == KS_TTL_KEEP);
 	ks->dirty++;
 	if (old == NULL) {
 		e = entry_new(ks, key, klen, hash, ttl, v);
@@ -415,7 +417,7 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 	const char *old;
 	int table;
 
-	assert(newlen <= (size_t)PROTO_BULK_MAX_MAX);
+	ASSERT(newlen <= (size_t)PROTO_BULK_MAX_MAX);
 	ks->dirty++;
 	old = ks_value(e, numbuf, &oldlen);
 	keep = oldlen < newlen ? oldlen : newlen;
@@ -474,7 +476,7 @@ struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms)
 	struct kv **link;
 	size_t rest;
 
-	assert(when_ms >= 0);
+	ASSERT(when_ms >= 0);
 	ks->dirty++;
 	if (kv_has_ttl(e)) {
 		kv_set_expire_field(e, when_ms);
@@ -642,7 +644,7 @@ void ks_free(struct keyspace *ks)
 	while (ks_lazy_step(ks, 1u << 30))
 		;
 	dict_free_tables(&ks->d);
-	assert(ks->mem.used == 0);
+	ASSERT(ks->mem.used == 0);
 }
 
 /* ---- active expiry and housekeeping ---- */

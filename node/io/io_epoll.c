@@ -14,7 +14,6 @@
  * Completions queue in an array and io_reap() hands them out; only
  * io_wait() talks to the kernel for new events, so a busy loop costs one
  * epoll_wait per turn, as in Redis's ae. */
-#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "io/io_backend.h"
 
@@ -101,7 +101,7 @@ static void push(struct io_epoll *ep, uint8_t op, uint64_t ud, int32_t res, uint
 
 static struct ep_sock *sock_of(struct io_epoll *ep, int fd)
 {
-	assert(fd >= 0);
+	ASSERT(fd >= 0);
 	if ((uint32_t)fd >= ep->nsocks) {
 		uint32_t n = ep->nsocks ? ep->nsocks : 1024;
 		struct ep_sock *s;
@@ -146,7 +146,7 @@ static int ep_accept(struct io *io, int listener, uint64_t ud)
 	struct io_epoll *ep = ep_of(io);
 	struct ep_sock *s = sock_of(ep, listener);
 
-	assert(!(s->want & EP_ACCEPT));
+	ASSERT(!(s->want & EP_ACCEPT));
 	s->want |= EP_ACCEPT;
 	s->accept_ud = ud;
 	return update(ep, listener);
@@ -157,7 +157,7 @@ static int ep_recv(struct io *io, int sock, uint64_t ud)
 	struct io_epoll *ep = ep_of(io);
 	struct ep_sock *s = sock_of(ep, sock);
 
-	assert(!(s->want & EP_RECV)); /* one recv per socket */
+	ASSERT(!(s->want & EP_RECV)); /* one recv per socket */
 	s->want |= EP_RECV;
 	s->recv_ud = ud;
 	return update(ep, sock);
@@ -183,7 +183,7 @@ static int ep_writev(struct io *io, int sock, const struct iovec *iov, int iovcn
 	struct ep_sock *s = sock_of(ep, sock);
 	int n;
 
-	assert(!(s->want & EP_WRITE)); /* one write per socket */
+	ASSERT(!(s->want & EP_WRITE)); /* one write per socket */
 	n = send_iov(sock, iov, iovcnt);
 	if (n != -EAGAIN) {
 		push(ep, IO_OP_WRITEV, ud, n, 0, 0);
@@ -248,7 +248,8 @@ static int ep_reap(struct io *io, struct io_cqe *out, int max)
 static const char *ep_buf(struct io *io, uint16_t buf)
 {
 	struct io_epoll *ep = ep_of(io);
-	assert(buf < IO_BUF_COUNT && ep->lent[buf]);
+	ASSERT(buf < IO_BUF_COUNT);
+	ASSERT(ep->lent[buf]);
 	return ep->bufs + (size_t)buf * IO_BUF_SIZE;
 }
 
@@ -256,7 +257,8 @@ static void ep_buf_recycle(struct io *io, uint16_t buf)
 {
 	struct io_epoll *ep = ep_of(io);
 
-	assert(buf < IO_BUF_COUNT && ep->lent[buf]);
+	ASSERT(buf < IO_BUF_COUNT);
+	ASSERT(ep->lent[buf]);
 	ep->lent[buf] = 0;
 	ep->free[ep->nfree++] = buf;
 }

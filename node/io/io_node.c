@@ -1,12 +1,12 @@
 /* io_node.c: io.h for cairn-node. Submissions and completions go to the
  * backend chosen at start-up (io_uring or epoll) through its ops table; the
  * environment calls are the same for both and live here. */
+#include "base/assert.h"
 #include "base/limits.h"
 #include "base/xoshiro.h"
 #include "io/io_backend.h"
 
 #include <arpa/inet.h>
-#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,31 +21,32 @@
 
 int io_accept(struct io *io, int listener, uint64_t ud)
 {
-	assert(ud >> IO_USER_DATA_BITS == 0);
+	ASSERT(ud >> IO_USER_DATA_BITS == 0);
 	return io->ops->accept(io, listener, ud);
 }
 
 int io_recv(struct io *io, int sock, uint64_t ud)
 {
-	assert(ud >> IO_USER_DATA_BITS == 0);
+	ASSERT(ud >> IO_USER_DATA_BITS == 0);
 	return io->ops->recv(io, sock, ud);
 }
 
 int io_writev(struct io *io, int sock, const struct iovec *iov, int iovcnt, uint64_t ud)
 {
-	assert(ud >> IO_USER_DATA_BITS == 0 && iovcnt > 0);
+	ASSERT(ud >> IO_USER_DATA_BITS == 0);
+	ASSERT(iovcnt > 0);
 	return io->ops->writev(io, sock, iov, iovcnt, ud);
 }
 
 int io_close(struct io *io, int sock, uint64_t ud)
 {
-	assert(ud >> IO_USER_DATA_BITS == 0);
+	ASSERT(ud >> IO_USER_DATA_BITS == 0);
 	return io->ops->close(io, sock, ud);
 }
 
 int io_timer(struct io *io, uint64_t delay_ns, uint64_t ud)
 {
-	assert(ud >> IO_USER_DATA_BITS == 0);
+	ASSERT(ud >> IO_USER_DATA_BITS == 0);
 	return io->ops->timer(io, delay_ns, ud);
 }
 
@@ -78,7 +79,8 @@ void io_wake(struct io *io, unsigned target)
 {
 	struct io *t;
 
-	assert(io->group != NULL && target < io->group->n);
+	ASSERT(io->group != NULL);
+	ASSERT(target < io->group->n);
 	t = io->group->ios[target];
 	t->ops->wake_self(t);
 }

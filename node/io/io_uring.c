@@ -21,7 +21,6 @@
  *    that the kernel left armed and silent on a ready socket, a lost wakeup
  *    seen on Linux 6.18.
  */
-#include <assert.h>
 #include <errno.h>
 #include <liburing.h>
 #include <netinet/in.h>
@@ -35,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "io/io_backend.h"
 
@@ -107,7 +107,7 @@ static struct io_ring *ur_of(struct io *io)
 
 static struct ur_sock *sock_of(struct io_ring *r, int fd)
 {
-	assert(fd >= 0);
+	ASSERT(fd >= 0);
 	if ((uint32_t)fd >= r->nsocks) {
 		uint32_t n = r->nsocks ? r->nsocks : 1024;
 		struct ur_sock *s;
@@ -142,7 +142,7 @@ static uint32_t op_alloc(struct io_ring *r, uint8_t op, int fd, uint64_t ud)
 	}
 	slot = r->free_head;
 	o = &r->ops[slot];
-	assert(!o->live);
+	ASSERT(!o->live);
 	r->free_head = o->next_free;
 	o->live = 1;
 	o->heard = o->suspect = o->restarted = 0;
@@ -157,7 +157,7 @@ static void op_free(struct io_ring *r, uint32_t slot)
 {
 	struct ur_op *o = &r->ops[slot];
 
-	assert(o->live);
+	ASSERT(o->live);
 	o->live = 0;
 	o->next_free = r->free_head;
 	r->free_head = slot;
@@ -182,7 +182,7 @@ static struct io_uring_sqe *sqe_for(struct io_ring *r, uint8_t op, int fd, uint6
 	struct io_uring_sqe *sqe;
 	uint32_t slot;
 
-	assert(r->attached);
+	ASSERT(r->attached);
 	sqe = sqe_get(r);
 	if (sqe == NULL)
 		return NULL;
@@ -237,7 +237,8 @@ static void issue_close(struct io_ring *r, int fd)
 	struct ur_sock *s = sock_of(r, fd);
 	struct io_uring_sqe *sqe;
 
-	assert(s->closing && s->inflight == 0);
+	ASSERT(s->closing);
+	ASSERT(s->inflight == 0);
 	sqe = sqe_for(r, IO_OP_CLOSE, fd, s->close_ud, NULL);
 	if (sqe == NULL) {
 		if (!s->close_deferred) {
@@ -259,7 +260,7 @@ static int ur_close(struct io *io, int sock, uint64_t ud)
 	struct ur_sock *s = sock_of(r, sock);
 	struct io_uring_sqe *sqe;
 
-	assert(!s->closing);
+	ASSERT(!s->closing);
 	if (s->inflight > 0) {
 		sqe = sqe_for(r, UR_OP_CANCEL, sock, 0, NULL);
 		if (sqe == NULL)
@@ -312,7 +313,7 @@ static void arm_wake(struct io_ring *r)
 
 	/* At attach time the queue is empty, so this cannot fail; later it is
 	 * re-armed from a completion, after which a slot is always free. */
-	assert(sqe != NULL);
+	ASSERT(sqe != NULL);
 	io_uring_prep_poll_multishot(sqe, r->evfd, POLLIN);
 }
 
@@ -326,7 +327,10 @@ static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io
 	bool more = (k->flags & IORING_CQE_F_MORE) != 0;
 	unsigned op = UR_UD_OP(kud);
 
-	assert(slot < r->ops_cap && o->live && o->gen == UR_UD_GEN(kud) && o->op == op);
+	ASSERT(slot < r->ops_cap);
+	ASSERT(o->live);
+	ASSERT(o->gen == UR_UD_GEN(kud));
+	ASSERT(o->op == op);
 	if (op == UR_OP_WAKE) {
 		uint64_t v;
 		/* Drain the counter so a later write wakes the poll again. */
@@ -351,7 +355,8 @@ static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io
 	if (k->flags & IORING_CQE_F_BUFFER) {
 		out->flags |= IO_F_BUFFER;
 		out->buf = (uint16_t)(k->flags >> IORING_CQE_BUFFER_SHIFT);
-		assert(out->buf < IO_BUF_COUNT && !r->lent[out->buf]);
+		ASSERT(out->buf < IO_BUF_COUNT);
+		ASSERT(!r->lent[out->buf]);
 		r->lent[out->buf] = 1;
 	}
 	if (op == IO_OP_TIMER && k->res == -ETIME)
@@ -371,7 +376,7 @@ static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io
 			memset(sock_of(r, fd), 0, sizeof(struct ur_sock));
 		} else if (fd >= 0) {
 			struct ur_sock *s = sock_of(r, fd);
-			assert(s->inflight > 0);
+			ASSERT(s->inflight > 0);
 			if (--s->inflight == 0 && s->closing)
 				issue_close(r, fd);
 		}
@@ -510,7 +515,8 @@ static int ur_reap(struct io *io, struct io_cqe *out, int max)
 static const char *ur_buf(struct io *io, uint16_t buf)
 {
 	struct io_ring *r = ur_of(io);
-	assert(buf < IO_BUF_COUNT && r->lent[buf]);
+	ASSERT(buf < IO_BUF_COUNT);
+	ASSERT(r->lent[buf]);
 	return r->bufs + (size_t)buf * IO_BUF_SIZE;
 }
 
@@ -518,7 +524,8 @@ static void ur_buf_recycle(struct io *io, uint16_t buf)
 {
 	struct io_ring *r = ur_of(io);
 
-	assert(buf < IO_BUF_COUNT && r->lent[buf]);
+	ASSERT(buf < IO_BUF_COUNT);
+	ASSERT(r->lent[buf]);
 	r->lent[buf] = 0;
 	io_uring_buf_ring_add(r->br, r->bufs + (size_t)buf * IO_BUF_SIZE, IO_BUF_SIZE, buf,
 			      io_uring_buf_ring_mask(IO_BUF_COUNT), 0);

@@ -1,9 +1,9 @@
 /* obuf.c: the output chunk chain. See obuf.h. */
 #include "proto/obuf.h"
 
-#include <assert.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "base/mem.h"
 #include "base/val.h"
@@ -74,7 +74,7 @@ char *obuf_reserve(struct obuf *ob, size_t n)
 	struct obuf_chunk *c = ob->tail;
 	char *p;
 
-	assert(n <= OBUF_CHUNK_SIZE);
+	ASSERT(n <= OBUF_CHUNK_SIZE);
 	if (c == NULL || c->kind != OBUF_DATA || c->cap - c->len < n)
 		c = data_chunk(ob, n);
 	p = c->data + c->len;
@@ -85,8 +85,10 @@ char *obuf_reserve(struct obuf *ob, size_t n)
 
 void obuf_unreserve(struct obuf *ob, size_t n)
 {
-	assert(ob->tail != NULL && ob->tail->kind == OBUF_DATA && ob->tail->len >= n);
-	assert(ob->bytes >= n);
+	ASSERT(ob->tail != NULL);
+	ASSERT(ob->tail->kind == OBUF_DATA);
+	ASSERT(ob->tail->len >= n);
+	ASSERT(ob->bytes >= n);
 	ob->tail->len -= (uint32_t)n;
 	ob->bytes -= n;
 }
@@ -113,8 +115,10 @@ void obuf_append_ref(struct obuf *ob, struct val *v, const char *p, size_t len)
 {
 	struct obuf_chunk *c = mem_alloc(ob->mem, sizeof(*c));
 
-	assert(len > 0 && len <= UINT32_MAX);
-	assert(p >= v->data && p + len <= v->data + v->cap);
+	ASSERT(len > 0);
+	ASSERT(len <= UINT32_MAX);
+	ASSERT(p >= v->data);
+	ASSERT(p + len <= v->data + v->cap);
 	c->kind = OBUF_REF;
 	c->ref = val_ref(v);
 	c->ptr = p;
@@ -150,7 +154,7 @@ int obuf_iov(const struct obuf *ob, struct iovec *iov, int max)
 
 void obuf_consume(struct obuf *ob, size_t n)
 {
-	assert(n <= ob->bytes);
+	ASSERT(n <= ob->bytes);
 	ob->bytes -= n;
 	n += ob->sent;
 	ob->sent = 0;
@@ -165,7 +169,7 @@ void obuf_consume(struct obuf *ob, size_t n)
 		else
 			chunk_free(ob, c);
 	}
-	assert(n == 0 || (ob->head != NULL && n < ob->head->len));
+	ASSERT(n == 0 || (ob->head != NULL && n < ob->head->len));
 	ob->sent = n;
 }
 
@@ -227,8 +231,10 @@ struct obuf_chunk *obuf_hold(struct obuf *ob)
 
 void obuf_fill(struct obuf *ob, struct obuf_chunk *h, struct obuf *src)
 {
-	assert(h->kind == OBUF_HOLD && ob->holds > 0);
-	assert(src->holds == 0 && src->sent == 0);
+	ASSERT(h->kind == OBUF_HOLD);
+	ASSERT(ob->holds > 0);
+	ASSERT(src->holds == 0);
+	ASSERT(src->sent == 0);
 	if (h->drop)
 		obuf_free(src);
 	if (src->spare != NULL) {

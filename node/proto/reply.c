@@ -1,11 +1,11 @@
 /* reply.c: RESP2/RESP3 reply encoding into an obuf. See reply.h. */
 #include "proto/reply.h"
 
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "base/stats.h"
 #include "base/util.h"
@@ -25,7 +25,8 @@ void reply_ok(struct reply *r)
 void reply_status(struct reply *r, const char *s)
 {
 	size_t n = strlen(s);
-	assert(memchr(s, '\r', n) == NULL && memchr(s, '\n', n) == NULL);
+	ASSERT(memchr(s, '\r', n) == NULL);
+	ASSERT(memchr(s, '\n', n) == NULL);
 	obuf_append(r->ob, "+", 1);
 	obuf_append(r->ob, s, n);
 	obuf_append(r->ob, "\r\n", 2);
@@ -36,7 +37,8 @@ static size_t error_code_len(const char *msg, size_t len)
 {
 	size_t i = 1;
 
-	assert(len > 0 && msg[0] == '-');
+	ASSERT(len > 0);
+	ASSERT(msg[0] == '-');
 	while (i < len && msg[i] != ' ')
 		i++;
 	return i - 1;
@@ -103,7 +105,7 @@ void reply_errorf(struct reply *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	assert(n >= 0);
+	ASSERT(n >= 0);
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
 	reply_error_len(r, buf, (size_t)n);
@@ -222,7 +224,7 @@ void reply_bool(struct reply *r, bool b)
 
 void reply_verbatim(struct reply *r, const char *p, size_t n, const char *fmt)
 {
-	assert(strlen(fmt) == 3);
+	ASSERT(strlen(fmt) == 3);
 	if (r->proto < 3) {
 		reply_bulk(r, p, n);
 		return;

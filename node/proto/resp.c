@@ -7,17 +7,17 @@
  * buffer. */
 #include "proto/resp.h"
 
-#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "base/util.h"
 
 void resp_init(struct resp_parser *p, int64_t bulk_max, bool auth_required)
 {
-	assert(bulk_max > 0);
+	ASSERT(bulk_max > 0);
 	memset(p, 0, sizeof(*p));
 	p->bulk_max = bulk_max;
 	p->auth_required = auth_required;
@@ -154,7 +154,7 @@ enum resp_status resp_parse(struct resp_parser *p, const char *buf, size_t len,
 {
 	enum resp_status st;
 
-	assert(p->pos <= len || p->state == RESP_S_START);
+	ASSERT(p->pos <= len || p->state == RESP_S_START);
 	for (;;) {
 		switch (p->state) {
 		case RESP_S_START:
@@ -180,7 +180,7 @@ enum resp_status resp_parse(struct resp_parser *p, const char *buf, size_t len,
 				return RESP_BIGBULK;
 			break;
 		case RESP_S_PAYLOAD:
-			assert((size_t)p->nargs < cap);
+			ASSERT((size_t)p->nargs < cap);
 			if (len - p->pos < (size_t)p->bulk + 2)
 				return RESP_NEED_MORE;
 			args[p->nargs].off = p->pos;
@@ -191,15 +191,15 @@ enum resp_status resp_parse(struct resp_parser *p, const char *buf, size_t len,
 			p->state = RESP_S_HEADER;
 			break;
 		case RESP_S_BIGBULK: return RESP_BIGBULK;
-		default: assert(!"resp: bad state"); return RESP_ERR_MBULK_INVALID;
+		default: ASSERT_NOT_REACHED("resp: bad state"); return RESP_ERR_MBULK_INVALID;
 		}
 	}
 }
 
 void resp_bigbulk_done(struct resp_parser *p, struct resp_arg *args, size_t cap)
 {
-	assert(p->state == RESP_S_BIGBULK);
-	assert((size_t)p->nargs < cap);
+	ASSERT(p->state == RESP_S_BIGBULK);
+	ASSERT((size_t)p->nargs < cap);
 	args[p->nargs].off = RESP_ARG_EXTERNAL;
 	args[p->nargs].len = (size_t)p->bulk;
 	p->nargs++;
@@ -210,8 +210,9 @@ size_t resp_bigbulk_tail(const struct resp_parser *p)
 {
 	if (p->state != RESP_S_BIGBULK)
 		return 0;
-	assert(p->bulk >= PROTO_BIGBULK_MIN && p->bulk <= p->bulk_max);
-	assert(!p->auth_required || p->bulk <= PROTO_UNAUTH_BULK_MAX);
+	ASSERT(p->bulk >= PROTO_BIGBULK_MIN);
+	ASSERT(p->bulk <= p->bulk_max);
+	ASSERT(!p->auth_required || p->bulk <= PROTO_UNAUTH_BULK_MAX);
 	return (size_t)p->bulk + 2;
 }
 
@@ -321,7 +322,7 @@ enum resp_status resp_split_inline(const char *line, size_t len, char *out, stru
 		args[n].len = o - start;
 		n++;
 	}
-	assert(o <= len);
+	ASSERT(o <= len);
 	*nargs = n;
 	return RESP_DONE;
 }
@@ -331,7 +332,7 @@ size_t resp_error_text(const struct resp_parser *p, enum resp_status st, char *b
 	const char *text;
 	int n;
 
-	assert(len >= 64);
+	ASSERT(len >= 64);
 	switch (st) {
 	case RESP_ERR_MBULK_INVALID: text = "invalid multibulk length"; break;
 	case RESP_ERR_MBULK_TOO_BIG: text = "too big mbulk count string"; break;
@@ -346,14 +347,16 @@ size_t resp_error_text(const struct resp_parser *p, enum resp_status st, char *b
 		 * sent as is (Redis never gets here with one: it waits). */
 		n = snprintf(buf, len, "Protocol error: expected '$', got '%c'",
 			     (p->bad_char == '\r' || p->bad_char == '\n') ? ' ' : p->bad_char);
-		assert(n > 0 && (size_t)n < len);
+		ASSERT(n > 0);
+		ASSERT((size_t)n < len);
 		return (size_t)n;
 	default:
-		assert(!"resp: not an error status");
+		ASSERT_NOT_REACHED("resp: not an error status");
 		text = "unknown";
 		break;
 	}
 	n = snprintf(buf, len, "Protocol error: %s", text);
-	assert(n > 0 && (size_t)n < len);
+	ASSERT(n > 0);
+	ASSERT((size_t)n < len);
 	return (size_t)n;
 }

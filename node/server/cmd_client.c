@@ -13,12 +13,12 @@
  * Every subcommand acts on or for the calling connection, so the dispatcher
  * must pass one (c->conn). CLIENT LIST and CLIENT KILL see the connections of
  * the caller's shard, which today is every connection. */
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/mem.h"
 #include "base/text.h"
 #include "base/util.h"
@@ -97,7 +97,7 @@ static void sock_name(struct shard *sh, const struct conn *x, bool peer, char *b
 		snprintf(buf, CONN_ADDR_MAX, "?:0");
 		return;
 	}
-	assert(n < CONN_ADDR_MAX);
+	ASSERT(n < CONN_ADDR_MAX);
 	buf[n] = '\0';
 }
 
@@ -139,7 +139,7 @@ static void client_line(struct cmd_ctx *c, struct text *t, const struct conn *x)
 	sock_name(c->sh, x, true, addr);
 	sock_name(c->sh, x, false, laddr);
 	client_flags(x, flags);
-	assert(x->qlen <= x->qcap);
+	ASSERT(x->qlen <= x->qcap);
 	text_printf(t,
 		    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 "
 		    "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu "
@@ -185,7 +185,7 @@ static void conn_index_build(struct cmd_ctx *c, struct conn_index *ix)
 			struct conn *x = sh->conns[i];
 			if (x == NULL || conn_gone(x))
 				continue;
-			assert(ix->n < total);
+			ASSERT(ix->n < total);
 			ix->v[ix->n++] = x;
 		}
 	}
@@ -231,7 +231,7 @@ static void client_list_ids(struct cmd_ctx *c)
 	for (j = 3; j < c->argc; j++) {
 		struct conn *x;
 		bool ok = util_str2ll(c->argv[j].p, c->argv[j].len, &id);
-		assert(ok);
+		ASSERT(ok);
 		x = conn_index_find(&ix, (uint64_t)id);
 		if (x != NULL)
 			client_line(c, &t, x);
@@ -294,7 +294,7 @@ static bool kill_option(struct cmd_ctx *c, struct kill_filter *f, int i)
 	const struct cmd_arg *opt = &c->argv[i], *val = &c->argv[i + 1];
 	long long v;
 
-	assert(i + 1 < c->argc);
+	ASSERT(i + 1 < c->argc);
 	if (cmd_arg_cstr_eq(opt, "id")) {
 		if (!cmd_arg_ll(c, val, &v, ERR_CLIENT_ID))
 			return false;

@@ -10,10 +10,10 @@
  *
  * Every command here but PING and ECHO acts on the calling connection, so the
  * dispatcher must pass one (c->conn). */
-#include <assert.h>
 #include <limits.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/version.h"
 #include "cmd/cmd.h"
 #include "proto/reply.h"
@@ -105,7 +105,8 @@ void cmd_reset(struct cmd_ctx *c)
 	c->r->proto = 2;
 	cmd_str_set(c->sh, &conn->name, NULL, 0);
 	conn_set_authed(c->sh, conn, !conn_password_required(c->sh));
-	assert(conn->name == NULL && !(conn->flags & CONN_F_REPLY_OFF));
+	ASSERT(conn->name == NULL);
+	ASSERT(!(conn->flags & CONN_F_REPLY_OFF));
 	reply_status(c->r, "RESET");
 }
 
@@ -203,6 +204,6 @@ void cmd_hello(struct cmd_ctx *c)
 		conn->proto = (uint8_t)ver;
 		c->r->proto = (uint8_t)ver;
 	}
-	assert(c->r->proto == conn->proto);
+	ASSERT(c->r->proto == conn->proto);
 	hello_reply(c, conn);
 }

@@ -5,11 +5,11 @@
  * cairn does not have (persistence, replication, scripting) keep Redis's
  * idle values. Every number is this shard's own: a node with one shard
  * reports the whole node. */
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/config.h"
 #include "base/mem.h"
 #include "base/text.h"
@@ -106,7 +106,7 @@ static void conn_totals(const struct shard *sh, struct conn_totals *t)
 		t->obuf_max = om > t->obuf_max ? om : t->obuf_max;
 		t->mem += conn_mem(c);
 	}
-	assert(seen == sh->nconns);
+	ASSERT(seen == sh->nconns);
 }
 
 /* What INFO reports, summed over the shards it covers (every shard, all
@@ -302,7 +302,7 @@ static void info_memory(struct text *b, const struct info_view *v)
 	m.sysmem = ps.total_system_memory;
 	m.overhead = v->overhead;
 	m.dataset = v->dataset;
-	assert(m.overhead + m.dataset == m.used);
+	ASSERT(m.overhead + m.dataset == m.used);
 	human(h_used, sizeof(h_used), m.used);
 	human(h_rss, sizeof(h_rss), m.rss);
 	human(h_peak, sizeof(h_peak), m.peak);
@@ -536,7 +536,7 @@ static void info_commandstats(struct text *b, const struct info_view *v)
 		const struct cmd_stat *s = &v->cstat[i];
 		if (s->calls == 0 && s->rejected == 0 && s->failed == 0)
 			continue;
-		assert(s->failed <= s->calls);
+		ASSERT(s->failed <= s->calls);
 		text_printf(b,
 			    "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
 			    "rejected_calls=%llu,failed_calls=%llu\r\n",
@@ -554,7 +554,7 @@ static void info_errorstats(struct text *b, const struct info_view *v)
 	uint8_t order[ERRSTATS_MAX];
 	uint32_t i, j;
 
-	assert(es->n <= ERRSTATS_MAX);
+	ASSERT(es->n <= ERRSTATS_MAX);
 	for (i = 0; i < es->n; i++) {
 		for (j = i; j > 0 && strcmp(es->e[order[j - 1]].name, es->e[i].name) > 0; j--)
 			order[j] = order[j - 1];
@@ -659,7 +659,7 @@ void cmd_info(struct cmd_ctx *c)
 	unsigned mask = info_mask(c), s;
 	size_t k;
 
-	assert((mask & ~SEC_ALL) == 0);
+	ASSERT((mask & ~SEC_ALL) == 0);
 	v->sh = c->sh;
 	v->now_ms = c->now_ms;
 	for (s = 0; s < cmd_nshards(c); s++)

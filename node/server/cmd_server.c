@@ -3,12 +3,12 @@
  *
  * CONFIG goes through config.h, so CONFIG SET, the command line and the
  * configuration file accept the same values. */
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "base/assert.h"
 #include "base/config.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
@@ -43,10 +43,11 @@ static void collect_match(void *arg, const char *name, const char *value, size_t
 	for (i = 0; i < ms->n; i++)
 		if (util_eq_nocase(ms->m[i].name, ms->m[i].len, name))
 			return;
-	assert(ms->n < CFG_MATCH_MAX && len < CFG_NAME_MAX);
+	ASSERT(ms->n < CFG_MATCH_MAX);
+	ASSERT(len < CFG_NAME_MAX);
 	/* As Redis, a name asked for without a glob is shown as written. */
 	if (ms->exact != NULL) {
-		assert(ms->exact->len == len);
+		ASSERT(ms->exact->len == len);
 		memcpy(ms->m[ms->n].name, ms->exact->p, len);
 	} else {
 		memcpy(ms->m[ms->n].name, name, len);
@@ -89,13 +90,13 @@ void cmd_config_get(struct cmd_ctx *c)
 		ms.exact = glob ? NULL : a;
 		config_get(&c->sh->cfg, a->p, a->len, collect_match, &ms);
 	}
-	assert(ms.n <= CFG_MATCH_MAX);
+	ASSERT(ms.n <= CFG_MATCH_MAX);
 	reply_map(c->r, ms.n);
 	for (i = 0; i < ms.n; i++) {
 		struct cfg_emit e = { .r = c->r, .n = 0 };
 		reply_bulk(c->r, ms.m[i].name, ms.m[i].len);
 		config_get(&c->sh->cfg, ms.m[i].name, ms.m[i].len, emit_value, &e);
-		assert(e.n == 1);
+		ASSERT(e.n == 1);
 	}
 }
 
@@ -154,7 +155,7 @@ void cmd_config_set(struct cmd_ctx *c)
 		cmd_syntax_error(c);
 		return;
 	}
-	assert(c->argc >= 4);
+	ASSERT(c->argc >= 4);
 	if (!config_set_check(c))
 		return;
 	next = c->sh->cfg;
@@ -164,11 +165,11 @@ void cmd_config_set(struct cmd_ctx *c)
 		int rc = config_apply(&next, 2, argv, lens, true, err, sizeof(err));
 		if (rc == 0)
 			continue;
-		assert(rc == -1);
+		ASSERT(rc == -1);
 		/* Redis names the directive here, not the argument as typed. */
 		name[0] = '\0';
 		config_get(&next, argv[0], lens[0], canonical_name, name);
-		assert(name[0] != '\0');
+		ASSERT(name[0] != '\0');
 		reply_errorf(c->r, CONFIG_SET_FAILED "'%s') - %s", name, err);
 		return;
 	}
@@ -194,7 +195,8 @@ void cmd_config_resetstat(struct cmd_ctx *c)
 		memset(sh->cstat, 0, sizeof(sh->cstat));
 		memset(&sh->inst, 0, sizeof(sh->inst));
 		sh->inst.last_ms = c->now_ms;
-		assert(sh->es.total == 0 && sh->es.n == 0);
+		ASSERT(sh->es.total == 0);
+		ASSERT(sh->es.n == 0);
 	}
 	reply_ok(c->r);
 }
@@ -252,7 +254,7 @@ static void debug_sleep(struct cmd_ctx *c)
 	s = strtod(buf, NULL);
 	if (s > 0 && s * 1e6 < 9.2e18) {
 		long long us = (long long)(s * 1e6);
-		assert(us >= 0);
+		ASSERT(us >= 0);
 		io_block(c->sh->io, (uint64_t)us * 1000);
 	}
 	reply_ok(c->r);
@@ -293,7 +295,7 @@ void cmd_debug(struct cmd_ctx *c)
 {
 	const struct cmd_arg *sub = &c->argv[1];
 
-	assert(c->argc >= 2);
+	ASSERT(c->argc >= 2);
 	if (cmd_arg_eq(sub, "help") && c->argc == 2)
 		debug_help(c);
 	else if (cmd_arg_eq(sub, "sleep") && c->argc == 3)

@@ -14,10 +14,10 @@
  * request holds. A protocol error sends one error and closes after it. */
 #include "shard/conn.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/val.h"
 #include "cmd/cmd.h"
 #include "proto/reply.h"
@@ -94,7 +94,7 @@ static void unreserve(struct shard *sh, size_t n)
 {
 	uint64_t old = atomic_fetch_sub_explicit(&sh->set->bigbulk_reserved, n,
 						 memory_order_relaxed);
-	assert(old >= n);
+	ASSERT(old >= n);
 }
 
 static void release_bb(struct shard *sh, struct conn *c)
@@ -257,7 +257,7 @@ static void exec_request(struct shard *sh, struct conn *c, const char *base,
 	uint32_t big = 0;
 	size_t i;
 
-	assert(nargs > 0);
+	ASSERT(nargs > 0);
 	if (c->argv_cap < nargs) {
 		size_t cap = c->argv_cap ? c->argv_cap : CONN_ARGV_START;
 		while (cap < nargs)
@@ -267,7 +267,8 @@ static void exec_request(struct shard *sh, struct conn *c, const char *base,
 	}
 	for (i = 0; i < nargs; i++) {
 		if (args[i].off == RESP_ARG_EXTERNAL) {
-			assert(big < c->nbigs && c->bigs[big].idx == i);
+			ASSERT(big < c->nbigs);
+			ASSERT(c->bigs[big].idx == i);
 			c->argv[i].p = c->bigs[big].v->data;
 			c->argv[i].val = c->bigs[big].v;
 			big++;
@@ -277,7 +278,7 @@ static void exec_request(struct shard *sh, struct conn *c, const char *base,
 		}
 		c->argv[i].len = args[i].len;
 	}
-	assert(big == c->nbigs);
+	ASSERT(big == c->nbigs);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.sh = sh;
 	ctx.conn = c;
@@ -333,7 +334,8 @@ static void bigbulk_start(struct shard *sh, struct conn *c)
 {
 	size_t need = resp_bigbulk_tail(&c->parser), cap;
 
-	assert(need > 0 && c->bb == NULL);
+	ASSERT(need > 0);
+	ASSERT(c->bb == NULL);
 	if (reserve(sh, need)) {
 		cap = need;
 		c->bb_reserved = need;
@@ -386,7 +388,7 @@ static size_t bigbulk_fill(struct shard *sh, struct conn *c, const char *p, size
 		c->bigs[c->nbigs].v = v;
 		c->nbigs++;
 		c->bb = NULL;
-		assert(c->bb_reserved == 0);
+		ASSERT(c->bb_reserved == 0);
 		resp_bigbulk_done(&c->parser, c->args, c->args_cap);
 	}
 	return k;
@@ -444,7 +446,7 @@ static size_t bytes_wanted(const struct conn *c, const char *data, size_t n)
 
 	if (p->state == RESP_S_PAYLOAD) {
 		size_t end = p->pos + (size_t)p->bulk + 2;
-		assert(end > c->qlen);
+		ASSERT(end > c->qlen);
 		return end - c->qlen < n ? end - c->qlen : n;
 	}
 	nl = memchr(data, '\n', n);
@@ -483,7 +485,7 @@ static size_t feed_pending(struct shard *sh, struct conn *c, const char *data, s
 		/* Bytes after the header came from this data: give them back so
 		 * they go to the big bulk. */
 		extra = c->qlen - c->parser.pos;
-		assert(extra <= take);
+		ASSERT(extra <= take);
 		c->qlen = c->parser.pos;
 		bigbulk_start(sh, c);
 		return take - extra;
@@ -492,7 +494,7 @@ static size_t feed_pending(struct shard *sh, struct conn *c, const char *data, s
 	/* The request ended inside the bytes just appended; the rest of them
 	 * is parsed again, directly. */
 	extra = c->qlen - c->parser.pos;
-	assert(extra <= take);
+	ASSERT(extra <= take);
 	c->qlen = 0;
 	request_done(sh, c);
 	return stopped(c) ? n : take - extra;
@@ -522,10 +524,10 @@ static void conn_feed(struct shard *sh, struct conn *c, const char *data, size_t
 			return;
 		} else if (c->qlen > 0) {
 			k = feed_pending(sh, c, data, n);
-			assert(k > 0);
+			ASSERT(k > 0);
 		} else {
 			k = feed_direct(sh, c, data, n);
-			assert(k > 0 || (c->flags & CONN_F_BLOCKED));
+			ASSERT(k > 0 || (c->flags & CONN_F_BLOCKED));
 		}
 		data += k;
 		n -= k;
@@ -534,7 +536,7 @@ static void conn_feed(struct shard *sh, struct conn *c, const char *data, size_t
 
 void conn_block(struct conn *c)
 {
-	assert(!(c->flags & CONN_F_BLOCKED));
+	ASSERT(!(c->flags & CONN_F_BLOCKED));
 	c->flags |= CONN_F_BLOCKED;
 }
 
@@ -542,7 +544,7 @@ void conn_run_blocked(struct shard *sh, struct conn *c, struct cmd_ctx *ctx, con
 {
 	struct obuf_mark mark;
 
-	assert(c->flags & CONN_F_BLOCKED);
+	ASSERT(c->flags & CONN_F_BLOCKED);
 	obuf_mark(&c->out, &mark);
 	cmd_run(ctx, cmd);
 	finish_request(sh, c, &mark);
@@ -558,7 +560,8 @@ void conn_resume(struct shard *sh, struct conn *c)
 	char *buf = c->qbuf;
 	size_t len = c->qlen;
 
-	assert((c->flags & CONN_F_BLOCKED) && c->parser.state == RESP_S_START);
+	ASSERT(c->flags & CONN_F_BLOCKED);
+	ASSERT(c->parser.state == RESP_S_START);
 	c->flags &= ~CONN_F_BLOCKED;
 	c->qbuf = NULL;
 	c->qlen = c->qcap = 0;
@@ -575,7 +578,7 @@ void conn_on_recv(struct shard *sh, struct conn *c, const struct io_cqe *cqe)
 	if (!(cqe->flags & IO_F_MORE))
 		c->flags &= ~CONN_F_RECV_ARMED;
 	if (cqe->res > 0) {
-		assert(cqe->flags & IO_F_BUFFER);
+		ASSERT(cqe->flags & IO_F_BUFFER);
 		c->zero_reads = 0;
 		sh->st.net_input_bytes += (uint64_t)cqe->res;
 		sh->st.reads_processed++;
@@ -602,14 +605,14 @@ void conn_on_recv(struct shard *sh, struct conn *c, const struct io_cqe *cqe)
 
 void conn_on_write(struct shard *sh, struct conn *c, const struct io_cqe *cqe)
 {
-	assert(c->flags & CONN_F_WRITING);
+	ASSERT(c->flags & CONN_F_WRITING);
 	c->flags &= ~CONN_F_WRITING;
 	if (cqe->res < 0) {
 		c->inflight = 0;
 		conn_close(sh, c, true);
 		return;
 	}
-	assert((size_t)cqe->res <= c->inflight);
+	ASSERT((size_t)cqe->res <= c->inflight);
 	obuf_consume(&c->out, (size_t)cqe->res);
 	c->inflight = 0;
 	sh->st.net_output_bytes += (uint64_t)cqe->res;
@@ -630,7 +633,7 @@ bool conn_service(struct shard *sh, struct conn *c)
 		rc = io_close(sh->io, c->sock, SHARD_UD(IO_OP_CLOSE, c->gen, c->slot));
 		if (rc == -EBUSY)
 			return false;
-		assert(rc == 0);
+		ASSERT(rc == 0);
 		c->flags |= CONN_F_CLOSING;
 		return true;
 	}

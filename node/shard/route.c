@@ -11,10 +11,10 @@
  * reply is back. Only the origin ever touches a HOLD chunk. */
 #include "shard/route.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/hash.h"
 #include "base/val.h"
 #include "cmd/cmd.h"
@@ -94,7 +94,7 @@ static void *args_pack(size_t head, const struct cmd_arg *argv, int argc, struct
 	char *block, *p;
 	int i;
 
-	assert(head % sizeof(void *) == 0);
+	ASSERT(head % sizeof(void *) == 0);
 	for (i = 0; i < argc; i++)
 		if (argv[i].val == NULL)
 			bytes += argv[i].len;
@@ -210,7 +210,7 @@ static void take_reply(struct shard *sh, struct smsg *m)
 	} else {
 		obuf_free(&m->out); /* the client left meanwhile */
 	}
-	assert(m->mem.used == 0);
+	ASSERT(m->mem.used == 0);
 	smsg_free(m);
 }
 
@@ -220,7 +220,7 @@ static void txn_locked(struct shard *sh, uint64_t id);
 
 static void grant(struct shard *sh, struct lock_req req)
 {
-	assert(!sh->locked);
+	ASSERT(!sh->locked);
 	sh->locked = true;
 	sh->lock = req;
 	if (req.coord == sh->id)
@@ -264,7 +264,9 @@ static void lock_request(struct shard *sh, struct lock_req req)
 
 static void lock_release(struct shard *sh, struct lock_req req)
 {
-	assert(sh->locked && sh->lock.coord == req.coord && sh->lock.txn == req.txn);
+	ASSERT(sh->locked);
+	ASSERT(sh->lock.coord == req.coord);
+	ASSERT(sh->lock.txn == req.txn);
 	sh->locked = false;
 	grant_next(sh); /* else route_run_deferred() grants it */
 }
@@ -278,7 +280,7 @@ static struct txn *txn_find(struct shard *sh, uint64_t id)
 	for (t = sh->txns; t != NULL; t = t->next)
 		if (t->id == id)
 			return t;
-	assert(!"route: a lock message for an unknown transaction");
+	ASSERT_NOT_REACHED("route: a lock message for an unknown transaction");
 	return NULL;
 }
 
@@ -288,7 +290,7 @@ static void txn_next(struct shard *sh, struct txn *t)
 	unsigned s = t->shards[t->got];
 	struct lock_req req = { .coord = (uint16_t)sh->id, .txn = t->id };
 
-	assert(t->got < t->n);
+	ASSERT(t->got < t->n);
 	if (s == sh->id)
 		lock_request(sh, req);
 	else
@@ -389,7 +391,8 @@ static void txn_start(struct cmd_ctx *c, const struct cmd *cmd, const uint64_t *
 	for (s = 0; s < sh->set->n; s++)
 		if ((mask[s / 64] >> (s % 64) & 1) || s == sh->id)
 			t->shards[t->n++] = (uint16_t)s;
-	assert(t->n == n && n >= 2);
+	ASSERT(t->n == n);
+	ASSERT(n >= 2);
 	t->next = sh->txns;
 	sh->txns = t;
 	conn_block(c->conn);
@@ -428,7 +431,7 @@ bool route_request(struct cmd_ctx *c)
 	uint64_t mask[XSHARD_WORDS] = { 0 };
 	unsigned owners, one = sh->id, s;
 
-	assert(cmd != NULL);
+	ASSERT(cmd != NULL);
 	if (sh->set->n == 1 || c->multi || c->conn == NULL)
 		return false;
 	switch (route_class[cmd->id]) {
@@ -494,7 +497,7 @@ void route_message(struct shard *sh, struct xmsg *m)
 {
 	struct smsg *sm = (struct smsg *)m;
 
-	assert(sm->h.dst == sh->id);
+	ASSERT(sm->h.dst == sh->id);
 	/* Requests and replies queue behind deferred ones, to keep order. */
 	if ((sm->h.kind == SM_REQ || sm->h.kind == SM_REPLY) && sh->dmsg_head != NULL) {
 		defer_msg(sh, sm);

@@ -2,10 +2,10 @@
  * See shard.h. */
 #include "shard/shard.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/log.h"
 #include "proto/reply.h"
 #include "shard/conn.h"
@@ -39,7 +39,9 @@ void shardset_init(struct shardset *set, unsigned n, struct shard **shards, stru
 {
 	unsigned s;
 
-	assert(n >= 1 && n <= XSHARD_MAX && hub->n == n);
+	ASSERT(n >= 1);
+	ASSERT(n <= XSHARD_MAX);
+	ASSERT(hub->n == n);
 	set->n = n;
 	set->shards = shards;
 	set->hub = hub;
@@ -137,7 +139,7 @@ void shard_free(struct shard *sh)
 	route_free(sh);
 	xshard_free(&sh->x);
 	ks_free(&sh->ks);
-	assert(sh->mem.used == 0);
+	ASSERT(sh->mem.used == 0);
 }
 
 void shard_pend(struct shard *sh, struct conn *c)
@@ -175,7 +177,7 @@ static void on_accept(struct shard *sh, const struct io_cqe *cqe)
 
 	uint32_t which = SHARD_UD_SLOT(cqe->user_data);
 
-	assert(which < sh->nlisteners);
+	ASSERT(which < sh->nlisteners);
 	if (!(cqe->flags & IO_F_MORE))
 		sh->accept_armed[which] = false;
 	if (cqe->res < 0) {
@@ -194,7 +196,7 @@ static void on_accept(struct shard *sh, const struct io_cqe *cqe)
 		return;
 	}
 	slot = sh->free_slots[--sh->nfree];
-	assert(sh->conns[slot] == NULL);
+	ASSERT(sh->conns[slot] == NULL);
 	c = conn_new(sh, cqe->res, slot, sh->gens[slot]);
 	sh->conns[slot] = c;
 	sh->nconns++;
@@ -222,7 +224,7 @@ static void on_close(struct shard *sh, struct conn *c)
 			break;
 		}
 
-	assert(sh->conns[slot] == c);
+	ASSERT(sh->conns[slot] == c);
 	conn_free(sh, c);
 	sh->conns[slot] = NULL;
 	sh->gens[slot] = (sh->gens[slot] + 1) & 0xffffffu;
@@ -317,7 +319,7 @@ void shard_complete(struct shard *sh, const struct io_cqe *cqe)
 	uint32_t slot = SHARD_UD_SLOT(cqe->user_data);
 	struct conn *c;
 
-	assert(op == cqe->op);
+	ASSERT(op == cqe->op);
 	switch (op) {
 	case IO_OP_ACCEPT: on_accept(sh, cqe); return;
 	case IO_OP_TIMER: on_timer(sh); return;
@@ -334,7 +336,7 @@ void shard_complete(struct shard *sh, const struct io_cqe *cqe)
 	case IO_OP_RECV: conn_on_recv(sh, c, cqe); break;
 	case IO_OP_WRITEV: conn_on_write(sh, c, cqe); break;
 	case IO_OP_CLOSE: on_close(sh, c); break;
-	default: assert(!"shard: unknown completion");
+	default: ASSERT_NOT_REACHED("shard: unknown completion");
 	}
 }
 

@@ -9,19 +9,21 @@
  * xshard_park_begin() and wake_parked(). */
 #include "shard/xshard.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "io/io.h"
 
 int xhub_init(struct xhub *h, unsigned n, unsigned ring_size)
 {
 	unsigned i;
 
-	assert(n >= 1 && n <= XSHARD_MAX);
-	assert(ring_size >= 2 && (ring_size & (ring_size - 1)) == 0);
+	ASSERT(n >= 1);
+	ASSERT(n <= XSHARD_MAX);
+	ASSERT(ring_size >= 2);
+	ASSERT((ring_size & (ring_size - 1)) == 0);
 	memset(h, 0, sizeof(*h));
 	h->n = n;
 	h->ring_size = ring_size;
@@ -57,7 +59,7 @@ void xhub_free(struct xhub *h)
 
 void xshard_init(struct xshard *x, struct xhub *hub, unsigned id)
 {
-	assert(id < hub->n);
+	ASSERT(id < hub->n);
 	memset(x, 0, sizeof(*x));
 	x->hub = hub;
 	x->id = id;
@@ -107,7 +109,8 @@ static void mark_dirty(struct xshard *x, unsigned dst)
 
 void xshard_send(struct xshard *x, unsigned dst, struct xmsg *m)
 {
-	assert(dst < x->hub->n && dst != x->id);
+	ASSERT(dst < x->hub->n);
+	ASSERT(dst != x->id);
 	m->src = (uint16_t)x->id;
 	m->dst = (uint16_t)dst;
 	m->next = NULL;
