@@ -19,7 +19,7 @@
  * real ones, accepted by the shard through an ACCEPT completion, because
  * connection commands (CLIENT, HELLO, AUTH, QUIT, RESET, ...) need one; so
  * the harness never passes conn NULL. Side A runs each command through
- * cmd_dispatch() with a context built as conn.c's exec_request() builds it
+ * cmd_dispatch() with a context built as conn.c's run_request() builds it, through exec_request()
  * (big arguments in a value buffer, as the bigbulk path hands them over), and
  * applies conn.c's after-command rules (CLIENT REPLY truncation, output
  * limit), mirrored in fc_finish(). Each operation ends with the shard stepped
@@ -349,6 +349,7 @@ struct fc_side {
 	struct xhub hub;
 	struct shardset set;
 	struct shard *ptrs[1];
+	struct keyspace *keyspaces[1];
 	int sock[FC_CONNS];      /* each client's socket, or -1 */
 	uint32_t slot[FC_CONNS]; /* its connection's slot, as last seen */
 	struct resp_reader rd[FC_CONNS];
@@ -380,7 +381,7 @@ static void fc_side_init(struct fc_side *s, const struct config *cfg)
 	s->sh = calloc(1, sizeof(*s->sh));
 	ASSERT(s->sh != NULL);
 	s->ptrs[0] = s->sh;
-	shardset_init(&s->set, 1, s->ptrs, &s->hub);
+	shardset_init(&s->set, 1, s->ptrs, s->keyspaces, &s->hub);
 	rc = shard_init(s->sh, &s->set, 0, s->io, cfg, &fc_info, &fc_cmds, &listener, 1);
 	ASSERT(rc == 0);
 	shard_start(s->sh);
@@ -500,17 +501,19 @@ static void fc_side_free(struct fc_side *s)
 
 static struct conn *fc_conn(struct fc_side *s, int i)
 {
-	struct conn **t = s->sh->conns;
+	const struct conns *t = &s->sh->conns;
 	uint32_t k = s->slot[i];
+	struct conn *c;
 
 	if (s->sock[i] < 0)
 		return NULL;
-	if (k < s->sh->conn_cap && t[k] != NULL && t[k]->sock == s->sock[i])
-		return t[k];
-	for (k = 0; k < s->sh->conn_cap; k++) {
-		if (t[k] != NULL && t[k]->sock == s->sock[i]) {
+	if (k < t->cap && (c = conns_at(t, k)) != NULL && c->sock == s->sock[i])
+		return c;
+	for (k = 0; k < t->cap; k++) {
+		c = conns_at(t, k);
+		if (c != NULL && c->sock == s->sock[i]) {
 			s->slot[i] = k; /* where to look first next time */
-			return t[k];
+			return c;
 		}
 	}
 	return NULL;
@@ -532,7 +535,7 @@ static void fc_settle(struct fc_side *s)
 	for (k = 0; k < FC_STEPS_MAX; k++)
 		if (!shard_step(s->sh) && !fuzz_io_busy(s->io))
 			return;
-	c = s->sh->pending;
+	c = s->sh->ch.pending;
 	fuzz_io_describe(s->io, io, sizeof(io));
 	FUZZ_CHECK(false,
 		   "the shard still works after %d steps: %s; pending conn %p (flags %#x, %zu "
@@ -613,15 +616,15 @@ static int fc_finish(struct shard *sh, struct conn *c, const struct obuf_mark *m
 	c->flags &= ~CONN_F_REPLY_SKIP;
 	if (c->flags & CONN_F_REPLY_SKIP_NEXT)
 		c->flags = (c->flags & ~CONN_F_REPLY_SKIP_NEXT) | CONN_F_REPLY_SKIP;
-	c->last_ms = sh->now_ms;
+	c->last_ms = sh->clock.now_ms;
 	if (c->out.bytes > (size_t)config_obuf_hard(&sh->cfg) && !(c->flags & CONN_F_CLOSE_NOW)) {
 		sh->st.obuf_limit_disconnections++;
-		conn_close(sh, c, true);
+		conn_close(&sh->ch, c, true);
 	}
 	return replies;
 }
 
-/* Runs one command as conn.c's exec_request() would: big arguments arrive
+/* Runs one command as conn.c's run_request() would: big arguments arrive
  * in value buffers charged to the shard, as the bigbulk path hands them. */
 static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct fc_cmd *cmd)
 {
@@ -631,6 +634,8 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 	struct val *bigs[FC_ARGS_MAX];
 	struct fc_ks_mark ksm;
 	struct obuf_mark mark;
+	enum exec_verdict verdict;
+	const struct cmd *checked;
 	struct cmd_ctx ctx;
 	int i, replies;
 
@@ -645,15 +650,22 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 		}
 	}
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.sh = sh;
+	ctx.env = &sh->env;
 	ctx.conn = c;
 	ctx.ks = &sh->ks;
 	ctx.r = &r;
 	ctx.argv = argv;
 	ctx.argc = cmd->argc;
+	ctx.now_ms = sh->clock.now_ms;
+	ctx.authed = (c->flags & CONN_F_AUTHED) != 0;
 	obuf_mark(&c->out, &mark);
 	fc_ks_mark(s, client, &ksm);
-	cmd_dispatch(&ctx);
+	/* One shard: every request runs here, never waits for locks. */
+	checked = cmd_check(&ctx);
+	c->last_cmd = ctx.cmd != NULL ? ctx.cmd->id : -1;
+	verdict = checked != NULL ? exec_request(&sh->exec, &ctx, checked, c->idx, c->gen)
+				  : EXEC_DONE;
+	FUZZ_CHECK(verdict == EXEC_DONE, "a request waits for locks on a single shard");
 	replies = fc_finish(sh, c, &mark);
 	fc_want_add(s, client, &c->out, &mark);
 	fc_ks_check_error(s, client, &ksm, cmd);
@@ -663,7 +675,7 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 			val_unref(bigs[i]);
 		}
 	}
-	shard_pend(sh, c);
+	conn_pend(&sh->ch, c);
 	return replies;
 }
 
@@ -921,7 +933,7 @@ static int fc_drop_unauth(struct fc *f, int i, int n)
 	struct conn *c = fc_conn(&f->b, i);
 	int j, k = 0;
 
-	if (c == NULL || (c->flags & CONN_F_AUTHED) || !conn_password_required(f->b.sh))
+	if (c == NULL || (c->flags & CONN_F_AUTHED) || !conn_password_required(&f->b.sh->ch))
 		return n;
 	for (j = 0; j < n; j++) {
 		if (fc_unauth_breaks(&f->batch[j]))

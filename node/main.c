@@ -29,6 +29,7 @@
 #include "base/limits.h"
 #include "base/version.h"
 #include "io/io_backend.h"
+#include "server/config_file.h"
 #include "shard/shard.h"
 
 struct node;
@@ -52,6 +53,7 @@ struct node {
 	struct io **ios;
 	struct shard *shards;
 	struct shard **shard_ptrs;
+	struct keyspace **keyspaces;
 	struct shard_slot *slots;
 	struct xhub hub;
 	struct shardset set;
@@ -176,7 +178,7 @@ static int load_config(struct node *n, int argc, char **argv)
 		int rc = read_file(argv[1], &text, &len);
 		if (rc < 0)
 			return fatal_config(argv[1], strerror(-rc));
-		rc = config_load(&n->cfg, text, len, err, sizeof(err));
+		rc = config_file_load(&n->cfg, text, len, err, sizeof(err));
 		free(text);
 		if (rc < 0)
 			return fatal_config(argv[1], err);
@@ -440,7 +442,9 @@ static int plan_shards(struct node *n)
 	n->shards = calloc(n->n, sizeof(*n->shards));
 	n->shard_ptrs = calloc(n->n, sizeof(*n->shard_ptrs));
 	n->slots = calloc(n->n, sizeof(*n->slots));
-	if (n->ios == NULL || n->shards == NULL || n->shard_ptrs == NULL || n->slots == NULL)
+	n->keyspaces = calloc(n->n, sizeof(*n->keyspaces));
+	if (n->ios == NULL || n->shards == NULL || n->shard_ptrs == NULL || n->slots == NULL ||
+	    n->keyspaces == NULL)
 		return -1;
 	for (i = 0; i < n->n; i++) {
 		n->shard_ptrs[i] = &n->shards[i];
@@ -460,7 +464,7 @@ static unsigned init_shards(struct node *n)
 {
 	unsigned i;
 
-	shardset_init(&n->set, n->n, n->shard_ptrs, &n->hub);
+	shardset_init(&n->set, n->n, n->shard_ptrs, n->keyspaces, &n->hub);
 	cmd_index_init(&n->cmds);
 	for (i = 0; i < n->n; i++)
 		if (shard_init(&n->shards[i], &n->set, i, n->ios[i], &n->cfg, &n->info, &n->cmds,
@@ -486,6 +490,7 @@ static void teardown(struct node *n, unsigned shards)
 	free(n->ios);
 	free(n->shards);
 	free(n->shard_ptrs);
+	free(n->keyspaces);
 	free(n->slots);
 }
 

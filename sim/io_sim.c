@@ -21,6 +21,7 @@
 #include "base/assert.h"
 #include "base/limits.h"
 #include "shard/shard.h"
+#include "shard/ud.h"
 #include "world.h"
 
 #define SIM_POISON 0xdb
@@ -307,8 +308,7 @@ static void shuffle(struct io *io, unsigned from)
 			unsigned c = (pick + k) % (n - i);
 			bool first = true;
 			for (j = 0; j < c; j++)
-				if ((tmp[j].user_data & 0xffffffffffffull) ==
-				    (tmp[c].user_data & 0xffffffffffffull))
+				if (ud_target(tmp[j].user_data) == ud_target(tmp[c].user_data))
 					first = false;
 			if (first) {
 				io->cq[from + i] = tmp[c];
@@ -642,7 +642,8 @@ void sim_io_dump(struct world *w, FILE *f)
 			"shard %u: parked=%d woken=%d deadline=%.3fms cq=%u timers=%u "
 			"free_bufs=%u/%u locked=%d messages_waiting=%d\n",
 			i, io->parked, io->woken, (double)io->park_deadline / 1e6, io->cq_n,
-			io->ntimers, io->nfree, io->nbufs, sh->locked, xshard_pending(&sh->x));
+			io->ntimers, io->nfree, io->nbufs, lock_held(&sh->lock),
+			xshard_pending(&sh->x));
 	}
 	for (i = 0; i < w->nsocks; i++) {
 		struct sock *k = &w->socks[i];

@@ -15,7 +15,6 @@
 #include "base/assert.h"
 #include "client.h"
 #include "model.h"
-#include "shard/route.h"
 #include "shard/shard.h"
 
 const char *const fault_names[F_COUNT] = {
@@ -39,6 +38,7 @@ struct simnode {
 	struct shardset set;
 	struct shard *shards;
 	struct shard **ptrs;
+	struct keyspace **keyspaces;
 };
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -212,14 +212,15 @@ static int node_init(struct world *w)
 	cmd_index_init(&n->cmds);
 	n->shards = calloc(w->nshards, sizeof(*n->shards));
 	n->ptrs = calloc(w->nshards, sizeof(*n->ptrs));
+	n->keyspaces = calloc(w->nshards, sizeof(*n->keyspaces));
 	w->ios = calloc(w->nshards, sizeof(*w->ios));
 	w->shards = n->ptrs;
-	if (n->shards == NULL || n->ptrs == NULL || w->ios == NULL ||
+	if (n->shards == NULL || n->ptrs == NULL || n->keyspaces == NULL || w->ios == NULL ||
 	    xhub_init(&n->hub, w->nshards, w->cfg.ring_size) != 0)
 		return -1;
 	for (i = 0; i < w->nshards; i++)
 		n->ptrs[i] = &n->shards[i];
-	shardset_init(&n->set, w->nshards, n->ptrs, &n->hub);
+	shardset_init(&n->set, w->nshards, n->ptrs, n->keyspaces, &n->hub);
 	for (i = 0; i < w->nshards; i++)
 		sim_io_init(w, &w->ios[i], i);
 	for (i = 0; i < w->nshards; i++) {
@@ -227,7 +228,7 @@ static int node_init(struct world *w)
 		if (shard_init(&n->shards[i], &n->set, i, &w->ios[i], &n->cfg, &n->info, &n->cmds,
 			       &l, 1) != 0)
 			return -1;
-		n->info.start_ms = n->shards[i].now_ms;
+		n->info.start_ms = n->shards[i].clock.now_ms;
 	}
 	for (i = 0; i < w->nshards; i++)
 		shard_start(&n->shards[i]);
@@ -250,6 +251,7 @@ static void node_free(struct world *w)
 		xhub_free(&n->hub);
 	free(n->shards);
 	free(n->ptrs);
+	free(n->keyspaces);
 	free(w->ios);
 	free(n);
 	w->node = NULL;
@@ -392,7 +394,7 @@ static bool node_quiet(struct world *w)
 	unsigned i;
 
 	for (i = 0; i < w->nshards; i++)
-		if (!route_quiet(w->shards[i]))
+		if (!shard_quiet(w->shards[i]))
 			return false;
 	return true;
 }

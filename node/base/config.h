@@ -59,11 +59,6 @@ void config_defaults(struct config *c);
 int config_apply(struct config *c, int argc, const char *const *argv, const size_t *lens,
 		 bool runtime, char *err, size_t errlen);
 
-/* Applies a redis.conf-style text: one directive per line, '#' comments,
- * quoting as inline commands. On error returns -1 and writes
- * "line N: <reason>" to err. */
-int config_load(struct config *c, const char *text, size_t len, char *err, size_t errlen);
-
 /* Calls fn for every directive whose name matches the glob pattern, with its
  * value formatted as CONFIG GET shows it. */
 typedef void (*config_get_fn)(void *arg, const char *name, const char *value, size_t vlen);

@@ -1,5 +1,5 @@
-/* cmd.c: the command table, name lookup, the dispatcher, and the helpers
- * that handlers in more than one cmd_<group>.c file share. See cmd.h. */
+/* cmd.c: name lookup, the checks, running a request, and the helpers that
+ * handlers in more than one file share. See cmd.h. */
 #include "cmd/cmd.h"
 
 #include <ctype.h>
@@ -8,37 +8,14 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
+#include "base/config.h"
 #include "base/hash.h"
 #include "base/mem.h"
 #include "base/stats.h"
 #include "base/util.h"
 #include "data/keyspace.h"
 #include "proto/reply.h"
-#include "shard/conn.h"
-#include "shard/route.h"
-#include "shard/shard.h"
-
-const struct cmd cmd_table[CMDID_COUNT] = {
-#define CMD(id_, parent_, name_, full_, fn_, arity_, flags_, first_, last_, step_, info_, docs_,   \
-	    npairs_)                                                                               \
-	[id_] = { .name = name_,                                                                   \
-		  .fullname = full_,                                                               \
-		  .fn = fn_,                                                                       \
-		  .arity = arity_,                                                                 \
-		  .flags = flags_,                                                                 \
-		  .first_key = first_,                                                             \
-		  .last_key = last_,                                                               \
-		  .key_step = step_,                                                               \
-		  .id = id_,                                                                       \
-		  .parent = parent_,                                                               \
-		  .info = info_,                                                                   \
-		  .info_len = sizeof(info_) - 1,                                                   \
-		  .docs = docs_,                                                                   \
-		  .docs_len = sizeof(docs_) - 1,                                                   \
-		  .docs_pairs = npairs_ },
-#include "cmd/commands.def"
-#undef CMD
-};
 
 /* Longest command name we look up (longer ones cannot match). */
 #define CMD_NAME_MAX 32
@@ -164,55 +141,46 @@ static bool arity_ok(const struct cmd *cmd, int argc)
 	return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
 }
 
-void cmd_dispatch(struct cmd_ctx *c)
+const struct cmd *cmd_check(struct cmd_ctx *c)
 {
-	struct shard *sh = c->sh;
+	const struct cmd_env *env = c->env;
 	const struct cmd *cmd;
 
 	ASSERT(c->argc > 0);
-	/* The clock as the last command (or the step) left it: see cmd_run. */
-	c->now_ms = sh->now_ms;
-	cmd = cmd_resolve(sh->cmds, c->argv, c->argc);
+	cmd = c->cmd = cmd_resolve(env->cmds, c->argv, c->argc);
 	if (cmd == NULL) {
-		const struct cmd *base = cmd_lookup(sh->cmds, c->argv[0].p, c->argv[0].len);
-		/* As Redis's lastcmd: CLIENT LIST shows cmd=NULL after this. */
-		if (c->conn != NULL)
-			c->conn->last_cmd = -1;
+		const struct cmd *base = cmd_lookup(env->cmds, c->argv[0].p, c->argv[0].len);
 		if (base != NULL)
 			unknown_subcommand(c, base);
 		else
 			unknown_command(c);
-		return;
+		return NULL;
 	}
-	c->cmd = cmd;
-	if (c->conn != NULL)
-		c->conn->last_cmd = cmd->id;
 	if (!arity_ok(cmd, c->argc)) {
-		sh->cstat[cmd->id].rejected++;
+		env->cstat[cmd->id].rejected++;
 		reply_errorf(c->r, "wrong number of arguments for '%s' command", cmd->fullname);
-		return;
+		return NULL;
 	}
-	if (c->conn != NULL && !(c->conn->flags & CONN_F_AUTHED) &&
-	    sh->cfg.requirepass[0] != '\0' && !(cmd->flags & CMD_NO_AUTH)) {
-		sh->cstat[cmd->id].rejected++;
+	if (!c->authed && env->cfg->requirepass[0] != '\0' && !(cmd->flags & CMD_NO_AUTH)) {
+		env->cstat[cmd->id].rejected++;
 		reply_error(c->r, ERR_NOAUTH);
-		return;
+		return NULL;
 	}
-	if (sh->cfg.maxmemory > 0 && (cmd->flags & CMD_DENYOOM) &&
-	    shard_node_memory(sh) > (uint64_t)sh->cfg.maxmemory) {
-		sh->cstat[cmd->id].rejected++;
+	if (env->cfg->maxmemory > 0 && (cmd->flags & CMD_DENYOOM) &&
+	    env->node_memory(env->host) > (uint64_t)env->cfg->maxmemory) {
+		env->cstat[cmd->id].rejected++;
 		reply_error(c->r, ERR_OOM);
-		return;
+		return NULL;
 	}
-	if (!route_request(c))
-		cmd_run(c, cmd);
+	return cmd;
 }
 
 void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 {
-	struct shard *sh = c->sh;
+	struct cmd_env *env = c->env;
+	struct clock *clock = env->clock;
 	uint32_t errors = c->r->errors;
-	uint64_t t0 = sh->now_ns;
+	uint64_t t0 = clock->now_ns;
 
 	/* One clock reading per command, taken when it ends: it times this
 	 * command (from the previous reading, so parsing it counts too) and
@@ -220,40 +188,50 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	 * costs about 5% of a GET on a KVM guest; three per command did. */
 	c->cmd = cmd;
 	cmd->fn(c);
-	shard_clock(sh);
-	sh->cstat[cmd->id].usec += (sh->now_ns - t0) / 1000;
-	sh->cstat[cmd->id].calls++;
+	clock_read(clock);
+	env->ks->now_ms = clock->now_ms;
+	env->cstat[cmd->id].usec += (clock->now_ns - t0) / 1000;
+	env->cstat[cmd->id].calls++;
 	if (c->r->errors != errors)
-		sh->cstat[cmd->id].failed++;
-	sh->st.commands_processed++;
+		env->cstat[cmd->id].failed++;
+	env->st->commands_processed++;
+}
+
+static bool shard_locked(const struct cmd_ctx *c, unsigned s)
+{
+	return (c->locked[s / 64] >> (s % 64)) & 1;
 }
 
 struct keyspace *cmd_ks(struct cmd_ctx *c, const char *key, size_t klen)
 {
-	const struct shardset *set = c->sh->set;
+	const struct cmd_env *env = c->env;
 	unsigned owner;
 
-	if (set->n == 1)
+	if (env->nshards == 1)
 		return c->ks;
-	owner = shardset_owner(set, key, klen);
-	if (!c->multi) {
+	owner = env->slot_shard[hash_slot(key, klen)];
+	if (c->locked == NULL) {
 		/* Routing sent the request where its keys are. */
-		ASSERT(owner == c->sh->id);
+		ASSERT(owner == env->self);
 		return c->ks;
 	}
-	ASSERT(set->shards[owner]->locked);
-	return &set->shards[owner]->ks;
+	/* Pairs with the span's lock mask: the key's shard is held. */
+	ASSERT(shard_locked(c, owner));
+	return env->keyspaces[owner];
 }
 
 unsigned cmd_nshards(const struct cmd_ctx *c)
 {
-	return c->multi ? c->sh->set->n : 1;
+	return c->locked != NULL ? c->env->nshards : 1;
 }
 
-struct shard *cmd_shard(const struct cmd_ctx *c, unsigned i)
+struct keyspace *cmd_keyspace(const struct cmd_ctx *c, unsigned i)
 {
 	ASSERT(i < cmd_nshards(c));
-	return c->multi ? c->sh->set->shards[i] : c->sh;
+	if (c->locked == NULL)
+		return c->ks;
+	ASSERT(shard_locked(c, i));
+	return c->env->keyspaces[i];
 }
 
 bool cmd_parse_cursor(const struct cmd_arg *a, unsigned long long *out)
@@ -318,15 +296,6 @@ void cmd_reply_help(struct cmd_ctx *c, const char *name, const char *const *line
 
 /* ---- helpers shared by the cmd_<group>.c files (see cmd.h) ---- */
 
-#define ERR_CLIENT_NAME "Client names cannot contain spaces, newlines or special characters."
-
-struct conn *cmd_ctx_conn(const struct cmd_ctx *c)
-{
-	ASSERT(c->conn != NULL);
-	ASSERT(c->conn->proto == 2 || c->conn->proto == 3);
-	return c->conn;
-}
-
 /* The bytes of an argument up to its first NUL: what Redis sees when it
  * treats the argument as a C string. */
 size_t cmd_arg_cstr_len(const struct cmd_arg *a)
@@ -347,53 +316,13 @@ void cmd_reply_error_arg(struct cmd_ctx *c, const char *pre, const struct cmd_ar
 			 const char *post)
 {
 	size_t lp = strlen(pre), la = cmd_arg_cstr_len(a), ls = strlen(post);
-	char *msg = mem_alloc(&c->sh->mem, lp + la + ls);
+	char *msg = mem_alloc(c->env->mem, lp + la + ls);
 
 	memcpy(msg, pre, lp);
 	memcpy(msg + lp, a->p, la);
 	memcpy(msg + lp + la, post, ls);
 	reply_error_len(c->r, msg, lp + la + ls);
-	mem_free(&c->sh->mem, msg);
-}
-
-/* Whether every byte is printable ASCII other than space, so that a CLIENT
- * LIST line still splits on spaces (Redis's validateClientAttr). */
-bool cmd_attr_printable(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)p[i];
-		if (ch < '!' || ch > '~')
-			return false;
-	}
-	return true;
-}
-
-/* Replaces *dst (owned, NUL-terminated, from the shard's account) with a copy
- * of n bytes at p; an empty string is kept as NULL, as Redis keeps no name. */
-void cmd_str_set(struct shard *sh, char **dst, const char *p, size_t n)
-{
-	char *s = NULL;
-
-	if (n > 0) {
-		s = mem_alloc(&sh->mem, n + 1);
-		memcpy(s, p, n);
-		s[n] = '\0';
-	}
-	mem_free(&sh->mem, *dst);
-	*dst = s;
-}
-
-/* CLIENT SETNAME and HELLO SETNAME. Returns false after an error reply. */
-bool cmd_setname_or_reply(struct cmd_ctx *c, const struct cmd_arg *name)
-{
-	if (!cmd_attr_printable(name->p, name->len)) {
-		reply_error(c->r, ERR_CLIENT_NAME);
-		return false;
-	}
-	cmd_str_set(c->sh, &cmd_ctx_conn(c)->name, name->p, name->len);
-	return true;
+	mem_free(c->env->mem, msg);
 }
 
 /* Redis's lookupKeyReadWithFlags(LOOKUP_NOTOUCH): expires lazily and counts
@@ -409,30 +338,4 @@ struct kv *cmd_lookup_key_notouch(struct cmd_ctx *c, const struct cmd_arg *key)
 	else
 		ks->st->keyspace_misses++;
 	return e;
-}
-
-/* Containers whose subcommands do the work: the dispatcher never calls
- * these (a container alone fails its arity check, and an unknown
- * subcommand is refused before). */
-static void container(struct cmd_ctx *c)
-{
-	ASSERT_NOT_REACHED("cmd: a container command ran");
-	unknown_subcommand(c, c->cmd);
-}
-
-void cmd_client(struct cmd_ctx *c)
-{
-	container(c);
-}
-void cmd_config(struct cmd_ctx *c)
-{
-	container(c);
-}
-void cmd_object(struct cmd_ctx *c)
-{
-	container(c);
-}
-void cmd_memory(struct cmd_ctx *c)
-{
-	container(c);
 }

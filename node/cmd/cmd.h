@@ -1,10 +1,14 @@
-/* cmd.h: the command table, the execution context, and the dispatcher.
+/* cmd.h: the command table, the execution context, and the checks.
  *
  * The table is declared once, in commands.def (X-macro, generated from
- * redis-server's own metadata by tools/gen-commands). The dispatcher,
- * cmd_dispatch(), checks existence, arity, authentication and memory in
- * Redis's order, with Redis's error texts, before it calls a handler; so
- * handlers never re-check arity. Handlers live in cmd_<group>.c. */
+ * redis-server's own metadata by tools/gen-commands), and defined in
+ * server/commands.c, the one file that names every handler. cmd_check()
+ * checks existence, arity, authentication and memory in Redis's order, with
+ * Redis's error texts, before anything runs; so handlers never re-check
+ * arity. Where a checked request runs (here, on another shard, with shards
+ * locked) is the shard layer's decision (shard/exec.c); cmd_run() runs it.
+ * The data commands live in cmd/cmd_<group>.c and see only a cmd_ctx: the
+ * configuration, counters and keyspaces, never a shard or a connection. */
 #ifndef CAIRN_CMD_H
 #define CAIRN_CMD_H
 
@@ -12,12 +16,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct shard;
+struct clock;
+struct config;
 struct conn;
+struct errstats;
 struct keyspace;
-struct reply;
-struct val;
 struct kv;
+struct mem;
+struct reply;
+struct stats;
+struct val;
 
 #define CMD_WRITE (1u << 0)
 #define CMD_READONLY (1u << 1)
@@ -100,32 +108,63 @@ struct cmd_stat {
 	uint64_t calls, usec, rejected, failed;
 };
 
+/* What every request run on one shard shares, set up once by the shard
+ * (shard.c) and fixed while it runs. */
+struct cmd_env {
+	const struct config *cfg;
+	const struct cmd_index *cmds;
+	struct mem *mem; /* the shard's account, for scratch allocations */
+	struct stats *st;
+	struct errstats *es;
+	struct cmd_stat *cstat; /* [CMDID_COUNT] */
+	struct clock *clock;
+	struct keyspace *ks; /* this shard's */
+	/* The node's shards, for a request that runs with them locked. */
+	unsigned self, nshards;
+	const uint16_t *slot_shard;        /* [HASH_SLOTS]: a slot's shard */
+	struct keyspace *const *keyspaces; /* [nshards] */
+	/* Used memory of the whole node (the OOM check); host is its arg. */
+	uint64_t (*node_memory)(const void *host);
+	/* The shard itself: only the server commands (server/) look inside. */
+	void *host;
+};
+
 /* What a handler sees. */
 struct cmd_ctx {
-	struct shard *sh;
-	struct conn *conn; /* the client, for connection commands */
-	struct keyspace *ks;
+	struct cmd_env *env;
+	struct conn *conn;   /* the client; NULL for a forwarded request. Only
+			    * the server commands (server/) look inside. */
+	struct keyspace *ks; /* env->ks */
 	struct reply *r;
 	const struct cmd *cmd;
 	struct cmd_arg *argv;
 	int argc;
 	int64_t now_ms; /* command time (wall clock) */
-	bool multi;     /* a transaction: the shards it needs are locked */
+	bool authed;    /* the client may run commands that need AUTH */
+	/* The shards held for this request (a bit per shard), or NULL: a
+	 * request runs with shards locked when its keys span shards or it
+	 * reads or changes all of them (shard/lock.c). */
+	const uint64_t *locked;
 };
 
-/* Runs one request: checks it, routes it (route.c), or runs it here. */
-void cmd_dispatch(struct cmd_ctx *c);
-/* Runs a checked request here: the handler, timed and counted. */
+/* The checks before a request runs: looks the command up (also as
+ * c->cmd), then arity, authentication and maxmemory, counting a rejection
+ * and replying Redis's error on the first that fails. Returns the command,
+ * or NULL after the error reply. */
+const struct cmd *cmd_check(struct cmd_ctx *c);
+/* Runs a checked request here: the handler, timed and counted. Reads the
+ * clock when it ends (clock.h), which is the time the next command of the
+ * batch sees. */
 void cmd_run(struct cmd_ctx *c, const struct cmd *cmd);
 
 /* Where a handler finds its data. A request runs on the shard that owns its
  * keys, so a single-key handler simply uses c->ks; a multi-key handler asks
- * cmd_ks() for each key (in a transaction, keys live on several locked
- * shards). Keyspace-wide handlers walk cmd_nshards() shards: every shard in
- * a transaction (all are locked), else just this one. */
+ * cmd_ks() for each key (with shards locked, keys live on several of them).
+ * Keyspace-wide handlers walk cmd_nshards() keyspaces (cmd_keyspace): every
+ * shard's when locked (all are), else just this one. */
 struct keyspace *cmd_ks(struct cmd_ctx *c, const char *key, size_t klen);
 unsigned cmd_nshards(const struct cmd_ctx *c);
-struct shard *cmd_shard(const struct cmd_ctx *c, unsigned i);
+struct keyspace *cmd_keyspace(const struct cmd_ctx *c, unsigned i);
 /* Parses a SCAN cursor as Redis's parseScanCursorOrReply (strtoul on the C
  * string: a sign is allowed, "" is 0, anything else refused). */
 bool cmd_parse_cursor(const struct cmd_arg *a, unsigned long long *out);
@@ -157,11 +196,6 @@ void cmd_reply_help(struct cmd_ctx *c, const char *name, const char *const *line
  * reads an argument as a C string (strcasecmp() on an option, "%s" in an
  * error), these do too: the bytes after an embedded NUL are ignored. */
 
-/* cairn has no ACL: every connection is the default user, whose password is
- * requirepass (or who needs none, Redis's "nopass", when it is empty). */
-#define CMD_USER "default"
-/* The calling connection, which connection commands require. */
-struct conn *cmd_ctx_conn(const struct cmd_ctx *c);
 /* The bytes of a up to its first NUL: what Redis sees of it as a C string. */
 size_t cmd_arg_cstr_len(const struct cmd_arg *a);
 /* An option keyword check (case-insensitive) with strcasecmp()'s view of a. */
@@ -169,14 +203,6 @@ bool cmd_arg_cstr_eq(const struct cmd_arg *a, const char *lit);
 /* Replies the error "<pre><a as a C string><post>", a quoted whole. */
 void cmd_reply_error_arg(struct cmd_ctx *c, const char *pre, const struct cmd_arg *a,
 			 const char *post);
-/* Whether n bytes at p are all printable ASCII other than space. */
-bool cmd_attr_printable(const char *p, size_t n);
-/* Replaces *dst (owned, NUL-terminated, from sh's account) with a copy of n
- * bytes at p, or with NULL when n is 0. */
-void cmd_str_set(struct shard *sh, char **dst, const char *p, size_t n);
-/* Sets the caller's name (CLIENT SETNAME, HELLO SETNAME); returns false after
- * an error reply. */
-bool cmd_setname_or_reply(struct cmd_ctx *c, const struct cmd_arg *name);
 /* The entry of key with Redis's LOOKUP_NOTOUCH: expires lazily and counts a
  * hit or a miss, leaves the LRU clock alone; NULL when missing. */
 struct kv *cmd_lookup_key_notouch(struct cmd_ctx *c, const struct cmd_arg *key);

@@ -19,7 +19,6 @@
 #include "base/util.h"
 #include "cmd/cmd.h"
 #include "proto/reply.h"
-#include "shard/shard.h"
 
 /* ---- RESP3 text walking ---- */
 
@@ -239,7 +238,7 @@ void cmd_command_info(struct cmd_ctx *c)
 	}
 	reply_array(c->r, c->argc - 2);
 	for (i = 2; i < c->argc; i++) {
-		const struct cmd *cmd = lookup_name(c->sh->cmds, c->argv[i].p, c->argv[i].len);
+		const struct cmd *cmd = lookup_name(c->env->cmds, c->argv[i].p, c->argv[i].len);
 		if (cmd == NULL)
 			reply_null(c->r);
 		else
@@ -265,11 +264,11 @@ void cmd_command_docs(struct cmd_ctx *c)
 		return;
 	}
 	for (i = 2; i < c->argc; i++)
-		n += lookup_name(c->sh->cmds, c->argv[i].p, c->argv[i].len) != NULL;
+		n += lookup_name(c->env->cmds, c->argv[i].p, c->argv[i].len) != NULL;
 	ASSERT(n <= c->argc - 2);
 	reply_map(c->r, n);
 	for (i = 2; i < c->argc; i++) {
-		cmd = lookup_name(c->sh->cmds, c->argv[i].p, c->argv[i].len);
+		cmd = lookup_name(c->env->cmds, c->argv[i].p, c->argv[i].len);
 		if (cmd == NULL)
 			continue;
 		reply_bulk_cstr(c->r, cmd->fullname);
@@ -283,7 +282,7 @@ void cmd_command_getkeys(struct cmd_ctx *c)
 {
 	const struct cmd_arg *argv = c->argv + 2;
 	int argc = c->argc - 2, n, i, *keys;
-	const struct cmd *cmd = cmd_resolve(c->sh->cmds, argv, argc);
+	const struct cmd *cmd = cmd_resolve(c->env->cmds, argv, argc);
 
 	if (cmd == NULL) {
 		reply_error(c->r, "Invalid command specified");
@@ -298,7 +297,7 @@ void cmd_command_getkeys(struct cmd_ctx *c)
 		return;
 	}
 	/* A command has at most one key per argument. */
-	keys = mem_alloc(&c->sh->mem, (size_t)argc * sizeof(*keys));
+	keys = mem_alloc(c->env->mem, (size_t)argc * sizeof(*keys));
 	n = cmd_key_positions(cmd, argc, keys, argc);
 	ASSERT(n <= argc);
 	if (n <= 0 && (cmd->flags & CMD_NO_MANDATORY_KEYS)) {
@@ -313,7 +312,7 @@ void cmd_command_getkeys(struct cmd_ctx *c)
 			reply_bulk(c->r, argv[keys[i]].p, argv[keys[i]].len);
 		}
 	}
-	mem_free(&c->sh->mem, keys);
+	mem_free(c->env->mem, keys);
 }
 
 /* COMMAND LIST's filter. */

@@ -14,7 +14,6 @@
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
 #include "proto/reply.h"
-#include "shard/shard.h"
 
 /* Error texts of the expire commands (the funnel prepends "ERR "). */
 #define ERR_EXPIRE_NX "NX and XX, GT or LT options at the same time are not compatible"
@@ -41,12 +40,12 @@ static void reply_unsupported_option(struct cmd_ctx *c, const struct cmd_arg *a)
 	while (n > 0 && (a->p[n - 1] == '\r' || a->p[n - 1] == '\n'))
 		n--;
 	if (plen + n > sizeof(small))
-		msg = mem_alloc(&c->sh->mem, plen + n);
+		msg = mem_alloc(c->env->mem, plen + n);
 	memcpy(msg, prefix, plen);
 	memcpy(msg + plen, a->p, n);
 	reply_error_len(c->r, msg, plen + n);
 	if (msg != small)
-		mem_free(&c->sh->mem, msg);
+		mem_free(c->env->mem, msg);
 }
 
 /* ---- TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST ---- */

@@ -14,10 +14,10 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/config.h"
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
 #include "proto/reply.h"
-#include "shard/shard.h"
 
 /* Error texts of the key commands (the funnel prepends "ERR "). */
 #define ERR_DB_RANGE "DB index is out of range"
@@ -204,7 +204,7 @@ void cmd_dbsize(struct cmd_ctx *c)
 
 	/* Redis counts keys not yet reclaimed, expired or not. */
 	for (s = 0; s < cmd_nshards(c); s++)
-		n += ks_size(&cmd_shard(c, s)->ks);
+		n += ks_size(cmd_keyspace(c, s));
 	reply_int(c->r, (long long)n);
 }
 
@@ -216,7 +216,7 @@ static void flush_generic(struct cmd_ctx *c)
 	bool async;
 
 	if (c->argc == 1) {
-		async = c->sh->cfg.lazyfree_lazy_user_flush;
+		async = c->env->cfg->lazyfree_lazy_user_flush;
 	} else if (c->argc == 2 && cmd_arg_cstr_eq(&c->argv[1], "sync")) {
 		async = false;
 	} else if (c->argc == 2 && cmd_arg_cstr_eq(&c->argv[1], "async")) {
@@ -226,7 +226,7 @@ static void flush_generic(struct cmd_ctx *c)
 		return;
 	}
 	for (s = 0; s < cmd_nshards(c); s++) {
-		struct keyspace *ks = &cmd_shard(c, s)->ks;
+		struct keyspace *ks = cmd_keyspace(c, s);
 		ks_flush(ks, async);
 		ASSERT(ks_size(ks) == 0);
 	}

@@ -15,9 +15,7 @@
 #include "base/util.h"
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
-#include "io/io.h"
 #include "proto/reply.h"
-#include "shard/shard.h"
 
 #define ERR_INVALID_CURSOR "invalid cursor"
 
@@ -77,7 +75,7 @@ static void keys_visit(void *arg, struct kv *e)
 
 void cmd_keys(struct cmd_ctx *c)
 {
-	struct keys_acc a = { .col = { .mem = &c->sh->mem } };
+	struct keys_acc a = { .col = { .mem = c->env->mem } };
 	unsigned s;
 	size_t i;
 
@@ -85,8 +83,8 @@ void cmd_keys(struct cmd_ctx *c)
 	a.plen = c->argv[1].len;
 	a.all = a.plen == 1 && a.pat[0] == '*';
 	for (s = 0; s < cmd_nshards(c); s++) {
-		a.ks = &cmd_shard(c, s)->ks;
-		dict_each(&cmd_shard(c, s)->ks.d, keys_visit, &a);
+		a.ks = cmd_keyspace(c, s);
+		dict_each(&cmd_keyspace(c, s)->d, keys_visit, &a);
 	}
 	reply_array(c->r, (long long)a.col.n);
 	for (i = 0; i < a.col.n; i++)
@@ -185,7 +183,7 @@ static void scan_reply(struct cmd_ctx *c, const struct scan_opts *o, unsigned lo
 	size_t i, kept = 0;
 
 	if (col->n > sizeof(small))
-		fate = mem_alloc(&c->sh->mem, col->n);
+		fate = mem_alloc(c->env->mem, col->n);
 	for (i = 0; i < col->n; i++) {
 		fate[i] = (uint8_t)scan_fate(c, o, col->v[i]);
 		kept += (fate[i] & SCAN_KEEP) != 0;
@@ -207,7 +205,7 @@ static void scan_reply(struct cmd_ctx *c, const struct scan_opts *o, unsigned lo
 		}
 	}
 	if (fate != small)
-		mem_free(&c->sh->mem, fate);
+		mem_free(c->env->mem, fate);
 }
 
 /* With several shards, SCAN runs with every shard locked. A cursor names
@@ -232,7 +230,7 @@ static unsigned long long scan_collect(struct cmd_ctx *c, unsigned long long cur
 			return 0; /* a cursor that names no shard: past the end */
 	}
 	for (;;) {
-		struct keyspace *ks = &cmd_shard(c, s)->ks;
+		struct keyspace *ks = cmd_keyspace(c, s);
 		/* Ten buckets per wanted key at most, so a sparse table
 		 * cannot make one call long; collecting modifies nothing. */
 		do {
@@ -249,7 +247,7 @@ static unsigned long long scan_collect(struct cmd_ctx *c, unsigned long long cur
 
 void cmd_scan(struct cmd_ctx *c)
 {
-	struct collect col = { .mem = &c->sh->mem };
+	struct collect col = { .mem = c->env->mem };
 	struct scan_opts o;
 	unsigned long long cursor;
 
@@ -274,12 +272,12 @@ static struct keyspace *random_shard_ks(struct cmd_ctx *c)
 	unsigned s;
 
 	for (s = 0; s < cmd_nshards(c); s++)
-		total += ks_size(&cmd_shard(c, s)->ks);
+		total += ks_size(cmd_keyspace(c, s));
 	if (total == 0)
 		return NULL;
-	r = io_random_u64(c->sh->io) % total;
+	r = ks_random_u64(c->ks) % total;
 	for (s = 0; s < cmd_nshards(c); s++) {
-		struct keyspace *ks = &cmd_shard(c, s)->ks;
+		struct keyspace *ks = cmd_keyspace(c, s);
 		if (r < ks_size(ks))
 			return ks;
 		r -= ks_size(ks);

@@ -14,12 +14,12 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/config.h"
 #include "base/limits.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
 #include "proto/reply.h"
-#include "shard/shard.h"
 
 /* ---- shared helpers ---- */
 
@@ -60,7 +60,7 @@ static void str_store_arg(struct cmd_ctx *c, int ki, int vi, int64_t expire_ms)
 static bool str_len_ok(struct cmd_ctx *c, long long base, size_t add)
 {
 	ASSERT(base >= 0);
-	if ((unsigned long long)base + add > (unsigned long long)c->sh->cfg.proto_max_bulk_len) {
+	if ((unsigned long long)base + add > (unsigned long long)c->env->cfg->proto_max_bulk_len) {
 		reply_error(c->r, ERR_STRING_TOO_LONG);
 		return false;
 	}

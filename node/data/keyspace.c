@@ -691,10 +691,14 @@ void ks_cron(struct keyspace *ks, unsigned rehash_steps)
 	dict_rehash(&ks->d, rehash_steps);
 }
 
+uint64_t ks_random_u64(struct keyspace *ks)
+{
+	return ks->rnd(ks->rnd_arg);
+}
+
 static uint64_t ks_rnd(void *arg)
 {
-	struct keyspace *ks = arg;
-	return ks->rnd(ks->rnd_arg);
+	return ks_random_u64(arg);
 }
 
 struct kv *ks_random(struct keyspace *ks)

@@ -135,6 +135,8 @@ uint64_t ks_expire_cycle(struct keyspace *ks, uint64_t max_keys);
 /* Housekeeping from the timer: rehash steps and shrinking. */
 void ks_cron(struct keyspace *ks, unsigned rehash_steps);
 
+/* A random number from the keyspace's source (the shard's backend). */
+uint64_t ks_random_u64(struct keyspace *ks);
 /* A random key that has not expired, or NULL (RANDOMKEY). */
 struct kv *ks_random(struct keyspace *ks);
 /* Scans one step; see dict_scan. */

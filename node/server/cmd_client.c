@@ -10,9 +10,9 @@
  * "%s" in an error), so do we: the bytes after an embedded NUL are ignored
  * there, exactly as Redis ignores them.
  *
- * Every subcommand acts on or for the calling connection, so the dispatcher
- * must pass one (c->conn). CLIENT LIST and CLIENT KILL see the connections of
- * the caller's shard, which today is every connection. */
+ * Every subcommand acts on or for the calling connection, so the request
+ * must come with one (c->conn). CLIENT LIST and CLIENT KILL run with every
+ * shard locked and see every connection of the node. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,7 @@
 #include "io/io.h"
 #include "proto/obuf.h"
 #include "proto/reply.h"
+#include "server/server.h"
 #include "shard/conn.h"
 #include "shard/shard.h"
 
@@ -136,15 +137,15 @@ static void client_line(struct cmd_ctx *c, struct text *t, const struct conn *x)
 	char addr[CONN_ADDR_MAX], laddr[CONN_ADDR_MAX], flags[8];
 	int64_t now_s = c->now_ms / 1000;
 
-	sock_name(c->sh, x, true, addr);
-	sock_name(c->sh, x, false, laddr);
+	sock_name(shard_of(c), x, true, addr);
+	sock_name(shard_of(c), x, false, laddr);
 	client_flags(x, flags);
 	ASSERT(x->qlen <= x->qcap);
 	text_printf(t,
 		    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 "
 		    "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu "
 		    "multi-mem=0 rbs=0 rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=%s "
-		    "cmd=%s user=" CMD_USER " redir=-1 resp=%u lib-name=%s lib-ver=%s\n",
+		    "cmd=%s user=" SERVER_USER " redir=-1 resp=%u lib-name=%s lib-ver=%s\n",
 		    (unsigned long long)x->id, addr, laddr, x->sock, x->name ? x->name : "",
 		    (long long)(now_s - x->ctime_ms / 1000), (long long)(now_s - x->last_ms / 1000),
 		    flags, x->qlen, x->qcap - x->qlen, argv_mem(c, x), x->out.bytes,
@@ -176,13 +177,13 @@ static void conn_index_build(struct cmd_ctx *c, struct conn_index *ix)
 	uint32_t i;
 
 	for (s = 0; s < cmd_nshards(c); s++)
-		total += cmd_shard(c, s)->nconns;
-	ix->v = mem_alloc(&c->sh->mem, total * sizeof(*ix->v));
+		total += shard_at(c, s)->conns.n;
+	ix->v = mem_alloc(&shard_of(c)->mem, total * sizeof(*ix->v));
 	ix->n = 0;
 	for (s = 0; s < cmd_nshards(c); s++) {
-		struct shard *sh = cmd_shard(c, s);
-		for (i = 0; i < sh->conn_cap; i++) {
-			struct conn *x = sh->conns[i];
+		struct shard *sh = shard_at(c, s);
+		for (i = 0; i < sh->conns.cap; i++) {
+			struct conn *x = conns_at(&sh->conns, i);
 			if (x == NULL || conn_gone(x))
 				continue;
 			ASSERT(ix->n < total);
@@ -226,7 +227,7 @@ static void client_list_ids(struct cmd_ctx *c)
 	for (j = 3; j < c->argc; j++)
 		if (!cmd_arg_ll(c, &c->argv[j], &id, "Invalid client ID"))
 			return;
-	text_init(&t, &c->sh->mem, CONN_LINE_START);
+	text_init(&t, &shard_of(c)->mem, CONN_LINE_START);
 	conn_index_build(c, &ix);
 	for (j = 3; j < c->argc; j++) {
 		struct conn *x;
@@ -236,7 +237,7 @@ static void client_list_ids(struct cmd_ctx *c)
 		if (x != NULL)
 			client_line(c, &t, x);
 	}
-	conn_index_free(c->sh, &ix);
+	conn_index_free(shard_of(c), &ix);
 	reply_verbatim(c->r, t.p, t.len, "txt");
 	text_free(&t);
 }
@@ -258,11 +259,11 @@ void cmd_client_list(struct cmd_ctx *c)
 		cmd_syntax_error(c);
 		return;
 	}
-	text_init(&t, &c->sh->mem, CONN_LINE_START);
+	text_init(&t, &shard_of(c)->mem, CONN_LINE_START);
 	conn_index_build(c, &ix);
 	for (i = 0; i < ix.n && type_matches(type); i++)
 		client_line(c, &t, ix.v[i]);
-	conn_index_free(c->sh, &ix);
+	conn_index_free(shard_of(c), &ix);
 	reply_verbatim(c->r, t.p, t.len, "txt");
 	text_free(&t);
 }
@@ -271,8 +272,8 @@ void cmd_client_info(struct cmd_ctx *c)
 {
 	struct text t;
 
-	text_init(&t, &c->sh->mem, CONN_LINE_START);
-	client_line(c, &t, cmd_ctx_conn(c));
+	text_init(&t, &shard_of(c)->mem, CONN_LINE_START);
+	client_line(c, &t, server_conn(c));
 	reply_verbatim(c->r, t.p, t.len, "txt");
 	text_free(&t);
 }
@@ -319,7 +320,7 @@ static bool kill_option(struct cmd_ctx *c, struct kill_filter *f, int i)
 		f->laddr = val;
 	} else if (cmd_arg_cstr_eq(opt, "user")) {
 		/* Every connection is the default user, the only one. */
-		if (val->len != strlen(CMD_USER) || memcmp(val->p, CMD_USER, val->len) != 0) {
+		if (val->len != strlen(SERVER_USER) || memcmp(val->p, SERVER_USER, val->len) != 0) {
 			cmd_reply_error_arg(c, "No such user '", val, "'");
 			return false;
 		}
@@ -376,16 +377,16 @@ static bool kill_match(struct cmd_ctx *c, const struct kill_filter *f, const str
 		return false;
 	if (f->max_age_s != 0 && c->now_ms / 1000 - x->ctime_ms / 1000 < f->max_age_s)
 		return false;
-	if (f->addr != NULL && !addr_is(c->sh, x, true, f->addr))
+	if (f->addr != NULL && !addr_is(shard_of(c), x, true, f->addr))
 		return false;
-	return f->laddr == NULL || addr_is(c->sh, x, false, f->laddr);
+	return f->laddr == NULL || addr_is(shard_of(c), x, false, f->laddr);
 }
 
 /* Other connections close at once, their pending output dropped, as Redis
  * frees them; the caller closes after this reply. */
 void cmd_client_kill(struct cmd_ctx *c)
 {
-	struct conn *self = cmd_ctx_conn(c);
+	struct conn *self = server_conn(c);
 	struct kill_filter f;
 	struct conn_index ix;
 	bool kill_self = false;
@@ -402,10 +403,10 @@ void cmd_client_kill(struct cmd_ctx *c)
 		if (x == self)
 			kill_self = true;
 		else
-			conn_close(owner(c->sh, x), x, true);
+			conn_close(&owner(shard_of(c), x)->ch, x, true);
 		killed++;
 	}
-	conn_index_free(c->sh, &ix);
+	conn_index_free(shard_of(c), &ix);
 	if (c->argc != 3)
 		reply_int(c->r, killed);
 	else if (killed == 0)
@@ -413,25 +414,25 @@ void cmd_client_kill(struct cmd_ctx *c)
 	else
 		reply_ok(c->r);
 	if (kill_self)
-		conn_close(c->sh, self, false);
+		conn_close(&shard_of(c)->ch, self, false);
 }
 
 /* ---- the other CLIENT subcommands ---- */
 
 void cmd_client_id(struct cmd_ctx *c)
 {
-	reply_int(c->r, (long long)cmd_ctx_conn(c)->id);
+	reply_int(c->r, (long long)server_conn(c)->id);
 }
 
 void cmd_client_setname(struct cmd_ctx *c)
 {
-	if (cmd_setname_or_reply(c, &c->argv[2]))
+	if (server_setname_or_reply(c, &c->argv[2]))
 		reply_ok(c->r);
 }
 
 void cmd_client_getname(struct cmd_ctx *c)
 {
-	const struct conn *conn = cmd_ctx_conn(c);
+	const struct conn *conn = server_conn(c);
 
 	if (conn->name != NULL)
 		reply_bulk_cstr(c->r, conn->name);
@@ -443,7 +444,7 @@ void cmd_client_getname(struct cmd_ctx *c)
  * as a C string, and an empty one clears the field. */
 void cmd_client_setinfo(struct cmd_ctx *c)
 {
-	struct conn *conn = cmd_ctx_conn(c);
+	struct conn *conn = server_conn(c);
 	const struct cmd_arg *attr = &c->argv[2], *val = &c->argv[3];
 	size_t n;
 	char **dst;
@@ -457,12 +458,12 @@ void cmd_client_setinfo(struct cmd_ctx *c)
 		cmd_reply_error_arg(c, "Unrecognized option '", attr, "'");
 		return;
 	}
-	if (!cmd_attr_printable(val->p, n)) {
+	if (!server_attr_printable(val->p, n)) {
 		cmd_reply_error_arg(c, "", attr,
 				    " cannot contain spaces, newlines or special characters.");
 		return;
 	}
-	cmd_str_set(c->sh, dst, val->p, n);
+	server_str_set(&shard_of(c)->mem, dst, val->p, n);
 	reply_ok(c->r);
 }
 
@@ -470,7 +471,7 @@ void cmd_client_setinfo(struct cmd_ctx *c)
  * REPLY_SKIP set, and turns REPLY_SKIP_NEXT into REPLY_SKIP after it. */
 void cmd_client_reply(struct cmd_ctx *c)
 {
-	struct conn *conn = cmd_ctx_conn(c);
+	struct conn *conn = server_conn(c);
 
 	if (cmd_arg_cstr_eq(&c->argv[2], "on")) {
 		conn->flags &= ~(CONN_F_REPLY_SKIP | CONN_F_REPLY_OFF);
@@ -487,7 +488,7 @@ void cmd_client_reply(struct cmd_ctx *c)
 
 void cmd_client_no_evict(struct cmd_ctx *c)
 {
-	struct conn *conn = cmd_ctx_conn(c);
+	struct conn *conn = server_conn(c);
 
 	if (cmd_arg_cstr_eq(&c->argv[2], "on")) {
 		conn->flags |= CONN_F_NO_EVICT;

@@ -17,6 +17,7 @@
 #include "base/version.h"
 #include "cmd/cmd.h"
 #include "proto/reply.h"
+#include "server/server.h"
 #include "shard/conn.h"
 #include "shard/shard.h"
 
@@ -42,7 +43,7 @@ static bool auth_ok(const struct shard *sh, const struct cmd_arg *user, const st
 	size_t n = strlen(pw), i;
 	unsigned diff;
 
-	if (user->len != strlen(CMD_USER) || memcmp(user->p, CMD_USER, user->len) != 0)
+	if (user->len != strlen(SERVER_USER) || memcmp(user->p, SERVER_USER, user->len) != 0)
 		return false;
 	if (n == 0)
 		return true;
@@ -72,7 +73,7 @@ void cmd_echo(struct cmd_ctx *c)
 void cmd_quit(struct cmd_ctx *c)
 {
 	reply_ok(c->r);
-	conn_close(c->sh, cmd_ctx_conn(c), false);
+	conn_close(&shard_of(c)->ch, server_conn(c), false);
 }
 
 void cmd_select(struct cmd_ctx *c)
@@ -98,13 +99,13 @@ void cmd_select(struct cmd_ctx *c)
  * in Redis 7.2; NO-EVICT is cleared, as 7.2 does and 7.0 does not. */
 void cmd_reset(struct cmd_ctx *c)
 {
-	struct conn *conn = cmd_ctx_conn(c);
+	struct conn *conn = server_conn(c);
 
 	conn->flags &= ~(CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP_NEXT | CONN_F_NO_EVICT);
 	conn->proto = 2;
 	c->r->proto = 2;
-	cmd_str_set(c->sh, &conn->name, NULL, 0);
-	conn_set_authed(c->sh, conn, !conn_password_required(c->sh));
+	server_str_set(&shard_of(c)->mem, &conn->name, NULL, 0);
+	conn_set_authed(&shard_of(c)->ch, conn, !conn_password_required(&shard_of(c)->ch));
 	ASSERT(conn->name == NULL);
 	ASSERT(!(conn->flags & CONN_F_REPLY_OFF));
 	reply_status(c->r, "RESET");
@@ -114,7 +115,7 @@ void cmd_reset(struct cmd_ctx *c)
 
 void cmd_auth(struct cmd_ctx *c)
 {
-	static const struct cmd_arg default_user = { CMD_USER, sizeof(CMD_USER) - 1, NULL };
+	static const struct cmd_arg default_user = { SERVER_USER, sizeof(SERVER_USER) - 1, NULL };
 	const struct cmd_arg *user = &default_user, *pass = &c->argv[1];
 
 	if (c->argc > 3) {
@@ -124,7 +125,7 @@ void cmd_auth(struct cmd_ctx *c)
 	if (c->argc == 2) {
 		/* The one-argument form is refused when there is no password, so
 		 * that a misconfigured client notices. */
-		if (!conn_password_required(c->sh)) {
+		if (!conn_password_required(&shard_of(c)->ch)) {
 			reply_error(c->r, ERR_AUTH_NOPASS);
 			return;
 		}
@@ -132,11 +133,11 @@ void cmd_auth(struct cmd_ctx *c)
 		user = &c->argv[1];
 		pass = &c->argv[2];
 	}
-	if (!auth_ok(c->sh, user, pass)) {
+	if (!auth_ok(shard_of(c), user, pass)) {
 		reply_error(c->r, ERR_WRONGPASS);
 		return;
 	}
-	conn_set_authed(c->sh, cmd_ctx_conn(c), true);
+	conn_set_authed(&shard_of(c)->ch, server_conn(c), true);
 	reply_ok(c->r);
 }
 
@@ -164,7 +165,7 @@ static void hello_reply(struct cmd_ctx *c, const struct conn *conn)
  * the authentication check, has already set the name. */
 void cmd_hello(struct cmd_ctx *c)
 {
-	struct conn *conn = cmd_ctx_conn(c);
+	struct conn *conn = server_conn(c);
 	long long ver = 0;
 	int j = 1;
 
@@ -180,14 +181,14 @@ void cmd_hello(struct cmd_ctx *c)
 	for (; j < c->argc; j++) {
 		int more = c->argc - 1 - j;
 		if (cmd_arg_cstr_eq(&c->argv[j], "auth") && more >= 2) {
-			if (!auth_ok(c->sh, &c->argv[j + 1], &c->argv[j + 2])) {
+			if (!auth_ok(shard_of(c), &c->argv[j + 1], &c->argv[j + 2])) {
 				reply_error(c->r, ERR_WRONGPASS);
 				return;
 			}
-			conn_set_authed(c->sh, conn, true);
+			conn_set_authed(&shard_of(c)->ch, conn, true);
 			j += 2;
 		} else if (cmd_arg_cstr_eq(&c->argv[j], "setname") && more >= 1) {
-			if (!cmd_setname_or_reply(c, &c->argv[j + 1]))
+			if (!server_setname_or_reply(c, &c->argv[j + 1]))
 				return;
 			j++;
 		} else {
@@ -195,7 +196,7 @@ void cmd_hello(struct cmd_ctx *c)
 			return;
 		}
 	}
-	if (!(conn->flags & CONN_F_AUTHED) && conn_password_required(c->sh)) {
+	if (!(conn->flags & CONN_F_AUTHED) && conn_password_required(&shard_of(c)->ch)) {
 		reply_error(c->r, ERR_HELLO_NOAUTH);
 		return;
 	}

@@ -95,8 +95,8 @@ static void conn_totals(const struct shard *sh, struct conn_totals *t)
 {
 	uint32_t i, seen = 0;
 
-	for (i = 0; i < sh->conn_cap; i++) {
-		const struct conn *c = sh->conns[i];
+	for (i = 0; i < sh->conns.cap; i++) {
+		const struct conn *c = conns_at(&sh->conns, i);
 		size_t om;
 		if (c == NULL)
 			continue;
@@ -106,7 +106,7 @@ static void conn_totals(const struct shard *sh, struct conn_totals *t)
 		t->obuf_max = om > t->obuf_max ? om : t->obuf_max;
 		t->mem += conn_mem(c);
 	}
-	ASSERT(seen == sh->nconns);
+	ASSERT(seen == sh->conns.n);
 }
 
 /* What INFO reports, summed over the shards it covers (every shard, all
@@ -169,7 +169,7 @@ static void view_add(struct info_view *v, const struct shard *sh)
 	}
 	view_errstats(&v->es, &sh->es);
 	conn_totals(sh, &v->conns);
-	v->nconns += sh->nconns;
+	v->nconns += sh->conns.n;
 	v->overhead += sh->mem.used;
 	v->dataset += sh->ks.mem.used;
 	v->peak += sh->mem.peak + sh->ks.mem.peak;
@@ -654,19 +654,19 @@ static unsigned info_mask(const struct cmd_ctx *c)
  * lines, sections separated by an empty line. */
 void cmd_info(struct cmd_ctx *c)
 {
-	struct info_view *v = mem_calloc(&c->sh->mem, sizeof(*v));
+	struct info_view *v = mem_calloc(&shard_of(c)->mem, sizeof(*v));
 	struct text b;
 	unsigned mask = info_mask(c), s;
 	size_t k;
 
 	ASSERT((mask & ~SEC_ALL) == 0);
-	v->sh = c->sh;
+	v->sh = shard_of(c);
 	v->now_ms = c->now_ms;
 	for (s = 0; s < cmd_nshards(c); s++)
-		view_add(v, cmd_shard(c, s));
+		view_add(v, shard_at(c, s));
 	/* The one share among the counters: the mean, not the sum. */
 	v->st.expired_stale_perc_x100 /= cmd_nshards(c);
-	text_init(&b, &c->sh->mem, INFO_BUF_START);
+	text_init(&b, &shard_of(c)->mem, INFO_BUF_START);
 	for (k = 0; k < INFO_SECTIONS; k++) {
 		if (!(mask & info_sections[k].bit))
 			continue;
@@ -677,5 +677,5 @@ void cmd_info(struct cmd_ctx *c)
 	}
 	reply_verbatim(c->r, b.p, b.len, "txt");
 	text_free(&b);
-	mem_free(&c->sh->mem, v);
+	mem_free(&shard_of(c)->mem, v);
 }

@@ -88,14 +88,14 @@ void cmd_config_get(struct cmd_ctx *c)
 		if (!glob && !config_exists(a->p, a->len))
 			continue;
 		ms.exact = glob ? NULL : a;
-		config_get(&c->sh->cfg, a->p, a->len, collect_match, &ms);
+		config_get(&shard_of(c)->cfg, a->p, a->len, collect_match, &ms);
 	}
 	ASSERT(ms.n <= CFG_MATCH_MAX);
 	reply_map(c->r, ms.n);
 	for (i = 0; i < ms.n; i++) {
 		struct cfg_emit e = { .r = c->r, .n = 0 };
 		reply_bulk(c->r, ms.m[i].name, ms.m[i].len);
-		config_get(&c->sh->cfg, ms.m[i].name, ms.m[i].len, emit_value, &e);
+		config_get(&shard_of(c)->cfg, ms.m[i].name, ms.m[i].len, emit_value, &e);
 		ASSERT(e.n == 1);
 	}
 }
@@ -158,7 +158,7 @@ void cmd_config_set(struct cmd_ctx *c)
 	ASSERT(c->argc >= 4);
 	if (!config_set_check(c))
 		return;
-	next = c->sh->cfg;
+	next = shard_of(c)->cfg;
 	for (i = 2; i < c->argc; i += 2) {
 		const char *argv[2] = { c->argv[i].p, c->argv[i + 1].p };
 		size_t lens[2] = { c->argv[i].len, c->argv[i + 1].len };
@@ -174,7 +174,7 @@ void cmd_config_set(struct cmd_ctx *c)
 		return;
 	}
 	for (i = 0; i < (int)cmd_nshards(c); i++) {
-		struct shard *sh = cmd_shard(c, (unsigned)i);
+		struct shard *sh = shard_at(c, (unsigned)i);
 		sh->cfg = next;
 		shard_config_applied(sh);
 	}
@@ -189,7 +189,7 @@ void cmd_config_resetstat(struct cmd_ctx *c)
 	unsigned s;
 
 	for (s = 0; s < cmd_nshards(c); s++) {
-		struct shard *sh = cmd_shard(c, s);
+		struct shard *sh = shard_at(c, s);
 		memset(&sh->st, 0, sizeof(sh->st));
 		memset(&sh->es, 0, sizeof(sh->es));
 		memset(sh->cstat, 0, sizeof(sh->cstat));
@@ -219,7 +219,7 @@ void cmd_config_help(struct cmd_ctx *c)
 
 void cmd_time(struct cmd_ctx *c)
 {
-	uint64_t us = io_now_ns(c->sh->io) / 1000;
+	uint64_t us = io_now_ns(shard_of(c)->io) / 1000;
 
 	reply_array(c->r, 2);
 	reply_bulk_ll(c->r, (long long)(us / 1000000));
@@ -229,7 +229,7 @@ void cmd_time(struct cmd_ctx *c)
 /* The start-up time: cairn never saves. */
 void cmd_lastsave(struct cmd_ctx *c)
 {
-	reply_int(c->r, c->sh->lastsave_ms / 1000);
+	reply_int(c->r, shard_of(c)->lastsave_ms / 1000);
 }
 
 /* An argument as a C string for strtod/strtol, which Redis applies to the
@@ -255,7 +255,7 @@ static void debug_sleep(struct cmd_ctx *c)
 	if (s > 0 && s * 1e6 < 9.2e18) {
 		long long us = (long long)(s * 1e6);
 		ASSERT(us >= 0);
-		io_block(c->sh->io, (uint64_t)us * 1000);
+		io_block(shard_of(c)->io, (uint64_t)us * 1000);
 	}
 	reply_ok(c->r);
 }
@@ -270,7 +270,7 @@ static void debug_set_active_expire(struct cmd_ctx *c)
 	arg_cstr(&c->argv[2], buf, sizeof(buf));
 	on = strtol(buf, NULL, 10) != 0;
 	for (s = 0; s < cmd_nshards(c); s++)
-		cmd_shard(c, s)->cfg.active_expire = on;
+		shard_at(c, s)->cfg.active_expire = on;
 	reply_ok(c->r);
 }
 

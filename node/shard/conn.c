@@ -18,59 +18,71 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/stats.h"
 #include "base/val.h"
 #include "cmd/cmd.h"
+#include "io/io.h"
 #include "proto/reply.h"
-#include "shard/shard.h"
+#include "shard/exec.h"
+#include "shard/ud.h"
 
-bool conn_password_required(const struct shard *sh)
+/* Logs at level if the configured level allows. */
+#define conn_log(h, level, ...) log_at((h)->io, (h)->cfg->loglevel, (level), __VA_ARGS__)
+
+bool conn_password_required(const struct conn_host *h)
 {
-	return sh->cfg.requirepass[0] != '\0';
+	return h->cfg->requirepass[0] != '\0';
 }
 
 /* Refreshes the parser's limits; called whenever a request starts. */
-static void parser_limits(struct shard *sh, struct conn *c)
+static void parser_limits(struct conn_host *h, struct conn *c)
 {
-	c->parser.bulk_max = sh->cfg.proto_max_bulk_len;
-	c->parser.auth_required = !(c->flags & CONN_F_AUTHED) && conn_password_required(sh);
+	c->parser.bulk_max = h->cfg->proto_max_bulk_len;
+	c->parser.auth_required = !(c->flags & CONN_F_AUTHED) && conn_password_required(h);
 }
 
-void conn_set_authed(struct shard *sh, struct conn *c, bool authed)
+void conn_set_authed(struct conn_host *h, struct conn *c, bool authed)
 {
 	if (authed)
 		c->flags |= CONN_F_AUTHED;
 	else
 		c->flags &= ~CONN_F_AUTHED;
 	if (c->parser.state == RESP_S_START)
-		parser_limits(sh, c);
+		parser_limits(h, c);
 }
 
-struct conn *conn_new(struct shard *sh, int sock, uint32_t slot, uint32_t gen)
+struct conn *conn_new(struct conn_host *h, int sock, uint32_t idx, uint32_t gen)
 {
-	struct conn *c = mem_calloc(&sh->mem, sizeof(*c));
+	struct conn *c = mem_calloc(h->mem, sizeof(*c));
 
-	c->slot = slot;
+	ASSERT(h->nshards >= 1);
+	ASSERT(h->self < h->nshards);
+	c->idx = idx;
 	c->gen = gen;
-	c->shard = (uint16_t)sh->id;
+	c->shard = (uint16_t)h->self;
 	c->sock = sock;
-	c->id = sh->next_client_id++ * (sh->info != NULL ? sh->info->nshards : 1) + sh->id;
+	c->id = h->next_client_id++ * h->nshards + h->self;
 	c->proto = 2;
 	c->last_cmd = -1;
-	c->ctime_ms = c->last_ms = sh->now_ms;
-	obuf_init(&c->out, &sh->mem);
-	resp_init(&c->parser, sh->cfg.proto_max_bulk_len, false);
-	conn_set_authed(sh, c, !conn_password_required(sh));
+	c->ctime_ms = c->last_ms = h->clock->now_ms;
+	obuf_init(&c->out, h->mem);
+	resp_init(&c->parser, h->cfg->proto_max_bulk_len, false);
+	conn_set_authed(h, c, !conn_password_required(h));
 	c->flags |= CONN_F_RECV_WANT;
-	shard_pend(sh, c);
+	conn_pend(h, c);
 	return c;
 }
 
-static void release_bigs(struct shard *sh, struct conn *c)
+static void release_bigs(struct conn_host *h, struct conn *c)
 {
 	uint32_t i;
 
 	for (i = 0; i < c->nbigs; i++) {
-		mem_uncharge(&sh->mem, val_size(c->bigs[i].v));
+		mem_uncharge(h->mem, val_size(c->bigs[i].v));
 		val_unref(c->bigs[i].v);
 	}
 	c->nbigs = 0;
@@ -78,50 +90,48 @@ static void release_bigs(struct shard *sh, struct conn *c)
 
 /* The node's budget for exact reservations (bigbulk-reserve-max): takes n
  * bytes of it if they fit. */
-static bool reserve(struct shard *sh, size_t n)
+static bool reserve(struct conn_host *h, size_t n)
 {
-	uint64_t max = (uint64_t)sh->cfg.bigbulk_reserve_max;
-	uint64_t old = atomic_fetch_add_explicit(&sh->set->bigbulk_reserved, n,
-						 memory_order_relaxed);
+	uint64_t max = (uint64_t)h->cfg->bigbulk_reserve_max;
+	uint64_t old = atomic_fetch_add_explicit(h->bigbulk_reserved, n, memory_order_relaxed);
 
 	if (old + n <= max)
 		return true;
-	atomic_fetch_sub_explicit(&sh->set->bigbulk_reserved, n, memory_order_relaxed);
+	atomic_fetch_sub_explicit(h->bigbulk_reserved, n, memory_order_relaxed);
 	return false;
 }
 
-static void unreserve(struct shard *sh, size_t n)
+static void unreserve(struct conn_host *h, size_t n)
 {
-	uint64_t old = atomic_fetch_sub_explicit(&sh->set->bigbulk_reserved, n,
-						 memory_order_relaxed);
+	uint64_t old = atomic_fetch_sub_explicit(h->bigbulk_reserved, n, memory_order_relaxed);
 	ASSERT(old >= n);
 }
 
-static void release_bb(struct shard *sh, struct conn *c)
+static void release_bb(struct conn_host *h, struct conn *c)
 {
 	if (c->bb == NULL)
 		return;
-	unreserve(sh, c->bb_reserved);
+	unreserve(h, c->bb_reserved);
 	c->bb_reserved = 0;
-	mem_uncharge(&sh->mem, val_size(c->bb));
+	mem_uncharge(h->mem, val_size(c->bb));
 	val_unref(c->bb);
 	c->bb = NULL;
 }
 
-void conn_free(struct shard *sh, struct conn *c)
+void conn_free(struct conn_host *h, struct conn *c)
 {
-	release_bb(sh, c);
-	release_bigs(sh, c);
+	release_bb(h, c);
+	release_bigs(h, c);
 	obuf_free(&c->out);
-	mem_free(&sh->mem, c->qbuf);
-	mem_free(&sh->mem, c->args);
-	mem_free(&sh->mem, c->argv);
-	mem_free(&sh->mem, c->inl);
-	mem_free(&sh->mem, c->bigs);
-	mem_free(&sh->mem, c->name);
-	mem_free(&sh->mem, c->lib_name);
-	mem_free(&sh->mem, c->lib_ver);
-	mem_free(&sh->mem, c);
+	mem_free(h->mem, c->qbuf);
+	mem_free(h->mem, c->args);
+	mem_free(h->mem, c->argv);
+	mem_free(h->mem, c->inl);
+	mem_free(h->mem, c->bigs);
+	mem_free(h->mem, c->name);
+	mem_free(h->mem, c->lib_name);
+	mem_free(h->mem, c->lib_ver);
+	mem_free(h->mem, c);
 }
 
 size_t conn_qbuf_bytes(const struct conn *c)
@@ -149,10 +159,21 @@ size_t conn_mem(const struct conn *c)
 	return n;
 }
 
-void conn_close(struct shard *sh, struct conn *c, bool now)
+void conn_pend(struct conn_host *h, struct conn *c)
+{
+	/* A closing connection has nothing left to submit; keeping it off the
+	 * list means its CLOSE completion can free it at any time. */
+	if (c->flags & (CONN_F_QUEUED | CONN_F_CLOSING))
+		return;
+	c->flags |= CONN_F_QUEUED;
+	c->next_pending = h->pending;
+	h->pending = c;
+}
+
+void conn_close(struct conn_host *h, struct conn *c, bool now)
 {
 	c->flags |= now ? CONN_F_CLOSE_NOW : CONN_F_CLOSE_ASAP;
-	shard_pend(sh, c);
+	conn_pend(h, c);
 }
 
 static bool stopped(const struct conn *c)
@@ -163,59 +184,59 @@ static bool stopped(const struct conn *c)
 /* Stopped, or blocked: no request may start now. */
 static bool halted(const struct conn *c)
 {
-	return stopped(c) || (c->flags & CONN_F_BLOCKED);
+	return stopped(c) || (c->flags & CONN_F_WAIT_LOCKS);
 }
 
 /* ---- limits and buffers ---- */
 
 /* Closes the connection (no reply, as Redis) if holding `adding` more bytes
  * would pass the query buffer limit. */
-static bool over_limit(struct shard *sh, struct conn *c, size_t adding)
+static bool over_limit(struct conn_host *h, struct conn *c, size_t adding)
 {
 	size_t total = conn_qbuf_bytes(c) + adding;
-	bool unauth = !(c->flags & CONN_F_AUTHED) && conn_password_required(sh);
+	bool unauth = !(c->flags & CONN_F_AUTHED) && conn_password_required(h);
 
-	if (total <= (size_t)sh->cfg.client_query_buffer_limit &&
+	if (total <= (size_t)h->cfg->client_query_buffer_limit &&
 	    !(unauth && total > PROTO_UNAUTH_QBUF_MAX))
 		return false;
-	shard_log(sh, IO_LOG_WARNING,
-		  "Closing client that reached max query buffer length: id=%llu qbuf=%zu",
-		  (unsigned long long)c->id, total);
-	sh->st.qbuf_limit_disconnections++;
-	conn_close(sh, c, true);
+	conn_log(h, IO_LOG_WARNING,
+		 "Closing client that reached max query buffer length: id=%llu qbuf=%zu",
+		 (unsigned long long)c->id, total);
+	h->st->qbuf_limit_disconnections++;
+	conn_close(h, c, true);
 	return true;
 }
 
-static void qbuf_append(struct shard *sh, struct conn *c, const char *p, size_t n)
+static void qbuf_append(struct conn_host *h, struct conn *c, const char *p, size_t n)
 {
 	if (c->qlen + n > c->qcap) {
 		size_t cap = c->qcap ? c->qcap : CONN_QBUF_START;
 		while (cap < c->qlen + n)
 			cap *= 2;
-		c->qbuf = mem_realloc(&sh->mem, c->qbuf, cap);
+		c->qbuf = mem_realloc(h->mem, c->qbuf, cap);
 		c->qcap = cap;
 	}
 	memcpy(c->qbuf + c->qlen, p, n);
 	c->qlen += n;
 }
 
-static void grow_args(struct shard *sh, struct conn *c)
+static void grow_args(struct conn_host *h, struct conn *c)
 {
 	size_t cap = c->args_cap ? c->args_cap * 2 : CONN_ARGV_START;
-	c->args = mem_realloc(&sh->mem, c->args, cap * sizeof(*c->args));
+	c->args = mem_realloc(h->mem, c->args, cap * sizeof(*c->args));
 	c->args_cap = cap;
 }
 
 /* Forgets the finished request, drops the qbuf bytes it used, and prepares
  * the parser for the next one. */
-static void request_done(struct shard *sh, struct conn *c)
+static void request_done(struct conn_host *h, struct conn *c)
 {
-	release_bigs(sh, c);
+	release_bigs(h, c);
 	resp_reset(&c->parser);
-	parser_limits(sh, c);
+	parser_limits(h, c);
 	/* A large qbuf left behind by a big request is given back. */
 	if (c->qcap > 4 * OBUF_CHUNK_SIZE && c->qlen == 0) {
-		mem_free(&sh->mem, c->qbuf);
+		mem_free(h->mem, c->qbuf);
 		c->qbuf = NULL;
 		c->qcap = 0;
 	}
@@ -225,33 +246,35 @@ static void request_done(struct shard *sh, struct conn *c)
 
 /* After a request ran: CLIENT REPLY OFF/SKIP suppress its reply (a
  * forwarded one's placeholder is dropped), and the output limit holds. */
-static void finish_request(struct shard *sh, struct conn *c, const struct obuf_mark *mark)
+static void finish_request(struct conn_host *h, struct conn *c, const struct obuf_mark *mark)
 {
 	if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP))
 		obuf_truncate(&c->out, mark);
 	c->flags &= ~CONN_F_REPLY_SKIP;
 	if (c->flags & CONN_F_REPLY_SKIP_NEXT)
 		c->flags = (c->flags & ~CONN_F_REPLY_SKIP_NEXT) | CONN_F_REPLY_SKIP;
-	c->last_ms = sh->now_ms;
-	conn_check_output_limit(sh, c);
+	c->last_ms = h->clock->now_ms;
+	conn_check_output_limit(h, c);
 }
 
-void conn_check_output_limit(struct shard *sh, struct conn *c)
+void conn_check_output_limit(struct conn_host *h, struct conn *c)
 {
-	if (c->out.bytes > (size_t)config_obuf_hard(&sh->cfg) && !(c->flags & CONN_F_CLOSE_NOW)) {
-		shard_log(sh, IO_LOG_WARNING,
-			  "Client id=%llu scheduled to be closed ASAP for overcoming of output "
-			  "buffer limits.",
-			  (unsigned long long)c->id);
-		sh->st.obuf_limit_disconnections++;
-		conn_close(sh, c, true);
+	if (c->out.bytes > (size_t)config_obuf_hard(h->cfg) && !(c->flags & CONN_F_CLOSE_NOW)) {
+		conn_log(h, IO_LOG_WARNING,
+			 "Client id=%llu scheduled to be closed ASAP for overcoming of output "
+			 "buffer limits.",
+			 (unsigned long long)c->id);
+		h->st->obuf_limit_disconnections++;
+		conn_close(h, c, true);
 	}
 }
 
-static void exec_request(struct shard *sh, struct conn *c, const char *base,
-			 const struct resp_arg *args, size_t nargs)
+static void run_request(struct conn_host *h, struct conn *c, const char *base,
+			const struct resp_arg *args, size_t nargs)
 {
-	struct reply r = { .ob = &c->out, .proto = c->proto, .es = &sh->es };
+	struct reply r = { .ob = &c->out, .proto = c->proto, .es = h->es };
+	enum exec_verdict verdict;
+	const struct cmd *cmd;
 	struct cmd_ctx ctx;
 	struct obuf_mark mark;
 	uint32_t big = 0;
@@ -262,7 +285,7 @@ static void exec_request(struct shard *sh, struct conn *c, const char *base,
 		size_t cap = c->argv_cap ? c->argv_cap : CONN_ARGV_START;
 		while (cap < nargs)
 			cap *= 2;
-		c->argv = mem_realloc(&sh->mem, c->argv, cap * sizeof(*c->argv));
+		c->argv = mem_realloc(h->mem, c->argv, cap * sizeof(*c->argv));
 		c->argv_cap = cap;
 	}
 	for (i = 0; i < nargs; i++) {
@@ -280,63 +303,74 @@ static void exec_request(struct shard *sh, struct conn *c, const char *base,
 	}
 	ASSERT(big == c->nbigs);
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.sh = sh;
+	ctx.env = h->env;
 	ctx.conn = c;
-	ctx.ks = &sh->ks;
+	ctx.ks = h->env->ks;
 	ctx.r = &r;
 	ctx.argv = c->argv;
 	ctx.argc = (int)nargs;
+	/* The clock as the last command (or the step) left it: see cmd_run. */
+	ctx.now_ms = h->clock->now_ms;
+	ctx.authed = (c->flags & CONN_F_AUTHED) != 0;
 	obuf_mark(&c->out, &mark);
-	cmd_dispatch(&ctx);
-	/* A transaction that took the request applies these rules when it
-	 * runs it (conn_run_blocked). */
-	if (!(c->flags & CONN_F_BLOCKED))
-		finish_request(sh, c, &mark);
+	cmd = cmd_check(&ctx);
+	/* As Redis's lastcmd, set before it runs (CLIENT INFO shows itself),
+	 * and cmd=NULL after an unknown command. */
+	c->last_cmd = ctx.cmd != NULL ? ctx.cmd->id : -1;
+	verdict = cmd != NULL ? exec_request(h->exec, &ctx, cmd, c->idx, c->gen) : EXEC_DONE;
+	if (verdict == EXEC_WAIT) {
+		/* The request waits for shard locks; these rules apply when it
+		 * runs (conn_run_locked). Nothing more is parsed until then. */
+		ASSERT(!(c->flags & CONN_F_WAIT_LOCKS));
+		c->flags |= CONN_F_WAIT_LOCKS;
+		return;
+	}
+	finish_request(h, c, &mark);
 }
 
-static void protocol_error(struct shard *sh, struct conn *c, enum resp_status st)
+static void protocol_error(struct conn_host *h, struct conn *c, enum resp_status st)
 {
-	struct reply r = { .ob = &c->out, .proto = c->proto, .es = &sh->es };
+	struct reply r = { .ob = &c->out, .proto = c->proto, .es = h->es };
 	char text[96];
 	size_t n = resp_error_text(&c->parser, st, text, sizeof(text));
 
 	reply_error_len(&r, text, n);
-	sh->st.protocol_errors++;
-	shard_log(sh, IO_LOG_VERBOSE, "Protocol error (%.*s) from client: id=%llu", (int)n, text,
-		  (unsigned long long)c->id);
-	conn_close(sh, c, false);
+	h->st->protocol_errors++;
+	conn_log(h, IO_LOG_VERBOSE, "Protocol error (%.*s) from client: id=%llu", (int)n, text,
+		 (unsigned long long)c->id);
+	conn_close(h, c, false);
 }
 
 /* Splits and runs an inline request whose line starts at base. */
-static void exec_inline(struct shard *sh, struct conn *c, const char *base)
+static void exec_inline(struct conn_host *h, struct conn *c, const char *base)
 {
 	size_t len = c->parser.line_len, nargs;
 	enum resp_status st;
 
 	if (c->inl_cap < len) {
-		c->inl = mem_realloc(&sh->mem, c->inl, len);
+		c->inl = mem_realloc(h->mem, c->inl, len);
 		c->inl_cap = len;
 	}
 	while ((st = resp_split_inline(base, len, c->inl, c->args, c->args_cap, &nargs)) ==
 	       RESP_NEED_ARGS)
-		grow_args(sh, c);
+		grow_args(h, c);
 	if (st != RESP_DONE) {
-		protocol_error(sh, c, st);
+		protocol_error(h, c, st);
 		return;
 	}
 	if (nargs > 0)
-		exec_request(sh, c, c->inl, c->args, nargs);
+		run_request(h, c, c->inl, c->args, nargs);
 }
 
 /* ---- big bulks ---- */
 
-static void bigbulk_start(struct shard *sh, struct conn *c)
+static void bigbulk_start(struct conn_host *h, struct conn *c)
 {
 	size_t need = resp_bigbulk_tail(&c->parser), cap;
 
 	ASSERT(need > 0);
 	ASSERT(c->bb == NULL);
-	if (reserve(sh, need)) {
+	if (reserve(h, need)) {
 		cap = need;
 		c->bb_reserved = need;
 	} else {
@@ -345,19 +379,19 @@ static void bigbulk_start(struct shard *sh, struct conn *c)
 	}
 	c->bb = val_new(cap);
 	c->bb_need = need;
-	mem_charge(&sh->mem, val_size(c->bb));
+	mem_charge(h->mem, val_size(c->bb));
 }
 
 /* Copies payload bytes into the big bulk; returns bytes consumed. When the
  * payload is complete, the argument is handed to the parser. */
-static size_t bigbulk_fill(struct shard *sh, struct conn *c, const char *p, size_t n)
+static size_t bigbulk_fill(struct conn_host *h, struct conn *c, const char *p, size_t n)
 {
 	struct val *v = c->bb;
 	size_t k = c->bb_need - v->len;
 
 	if (k > n)
 		k = n;
-	if (over_limit(sh, c, k))
+	if (over_limit(h, c, k))
 		return n;
 	if (v->len + k > v->cap) {
 		size_t cap = (size_t)v->cap * 2;
@@ -365,23 +399,23 @@ static size_t bigbulk_fill(struct shard *sh, struct conn *c, const char *p, size
 			cap = v->len + k;
 		if (cap > c->bb_need)
 			cap = c->bb_need;
-		mem_uncharge(&sh->mem, val_size(v));
+		mem_uncharge(h->mem, val_size(v));
 		v = c->bb = val_grow(v, cap);
-		mem_charge(&sh->mem, val_size(v));
+		mem_charge(h->mem, val_size(v));
 	}
 	memcpy(v->data + v->len, p, k);
 	v->len += (uint32_t)k;
 	if (c->bb_reserved > 0) {
 		size_t r = k < c->bb_reserved ? k : c->bb_reserved;
 		c->bb_reserved -= r;
-		unreserve(sh, r);
+		unreserve(h, r);
 	}
 	if (v->len == c->bb_need) {
 		/* Like Redis, the two bytes after the payload are not checked;
 		 * sealing writes the CRLF every val carries. */
 		if (c->nbigs == c->bigs_cap) {
 			c->bigs_cap = c->bigs_cap ? c->bigs_cap * 2 : 4;
-			c->bigs = mem_realloc(&sh->mem, c->bigs, c->bigs_cap * sizeof(*c->bigs));
+			c->bigs = mem_realloc(h->mem, c->bigs, c->bigs_cap * sizeof(*c->bigs));
 		}
 		val_seal(v, c->bb_need - 2);
 		c->bigs[c->nbigs].idx = (uint32_t)c->parser.nargs;
@@ -398,7 +432,7 @@ static size_t bigbulk_fill(struct shard *sh, struct conn *c, const char *p, size
 
 /* Parses and runs requests from data while nothing is pending. Returns the
  * bytes consumed: all of them, or up to the start of a big bulk's payload. */
-static size_t feed_direct(struct shard *sh, struct conn *c, const char *data, size_t n)
+static size_t feed_direct(struct conn_host *h, struct conn *c, const char *data, size_t n)
 {
 	size_t used = 0;
 
@@ -409,29 +443,29 @@ static size_t feed_direct(struct shard *sh, struct conn *c, const char *data, si
 
 		switch (st) {
 		case RESP_DONE:
-			exec_request(sh, c, p, c->args, (size_t)c->parser.nargs);
+			run_request(h, c, p, c->args, (size_t)c->parser.nargs);
 			used += c->parser.pos;
-			request_done(sh, c);
+			request_done(h, c);
 			break;
 		case RESP_INLINE:
-			exec_inline(sh, c, p);
+			exec_inline(h, c, p);
 			used += c->parser.pos;
-			request_done(sh, c);
+			request_done(h, c);
 			break;
 		case RESP_EMPTY:
 			used += c->parser.pos;
-			request_done(sh, c);
+			request_done(h, c);
 			break;
-		case RESP_NEED_ARGS: grow_args(sh, c); break;
+		case RESP_NEED_ARGS: grow_args(h, c); break;
 		case RESP_NEED_MORE:
 			/* Only the unparsed tail is copied. */
-			qbuf_append(sh, c, p, len);
+			qbuf_append(h, c, p, len);
 			return n;
 		case RESP_BIGBULK:
-			qbuf_append(sh, c, p, c->parser.pos);
-			bigbulk_start(sh, c);
+			qbuf_append(h, c, p, c->parser.pos);
+			bigbulk_start(h, c);
 			return used + c->parser.pos;
-		default: protocol_error(sh, c, st); return n;
+		default: protocol_error(h, c, st); return n;
 		}
 	}
 	return stopped(c) ? n : used;
@@ -456,7 +490,7 @@ static size_t bytes_wanted(const struct conn *c, const char *data, size_t n)
 /* Feeds a request that is pending in qbuf. Returns bytes of data consumed;
  * after it, either the request is still pending, or it ran and what follows
  * is parsed directly. */
-static size_t feed_pending(struct shard *sh, struct conn *c, const char *data, size_t n)
+static size_t feed_pending(struct conn_host *h, struct conn *c, const char *data, size_t n)
 {
 	size_t take = n > 0 ? bytes_wanted(c, data, n) : 0, extra;
 	enum resp_status st;
@@ -466,20 +500,20 @@ static size_t feed_pending(struct shard *sh, struct conn *c, const char *data, s
 		take = 0;
 
 	if (take > 0) {
-		if (over_limit(sh, c, take))
+		if (over_limit(h, c, take))
 			return n;
-		qbuf_append(sh, c, data, take);
+		qbuf_append(h, c, data, take);
 	}
 	for (;;) {
 		st = resp_parse(&c->parser, c->qbuf, c->qlen, c->args, c->args_cap);
 		if (st != RESP_NEED_ARGS)
 			break;
-		grow_args(sh, c);
+		grow_args(h, c);
 	}
 	switch (st) {
 	case RESP_NEED_MORE: return take;
-	case RESP_DONE: exec_request(sh, c, c->qbuf, c->args, (size_t)c->parser.nargs); break;
-	case RESP_INLINE: exec_inline(sh, c, c->qbuf); break;
+	case RESP_DONE: run_request(h, c, c->qbuf, c->args, (size_t)c->parser.nargs); break;
+	case RESP_INLINE: exec_inline(h, c, c->qbuf); break;
 	case RESP_EMPTY: break;
 	case RESP_BIGBULK:
 		/* Bytes after the header came from this data: give them back so
@@ -487,141 +521,145 @@ static size_t feed_pending(struct shard *sh, struct conn *c, const char *data, s
 		extra = c->qlen - c->parser.pos;
 		ASSERT(extra <= take);
 		c->qlen = c->parser.pos;
-		bigbulk_start(sh, c);
+		bigbulk_start(h, c);
 		return take - extra;
-	default: protocol_error(sh, c, st); return n;
+	default: protocol_error(h, c, st); return n;
 	}
 	/* The request ended inside the bytes just appended; the rest of them
 	 * is parsed again, directly. */
 	extra = c->qlen - c->parser.pos;
 	ASSERT(extra <= take);
 	c->qlen = 0;
-	request_done(sh, c);
+	request_done(h, c);
 	return stopped(c) ? n : take - extra;
 }
 
-static void conn_feed(struct shard *sh, struct conn *c, const char *data, size_t n)
+static void conn_feed(struct conn_host *h, struct conn *c, const char *data, size_t n)
 {
 	while (!stopped(c)) {
 		size_t k;
-		if (c->flags & CONN_F_BLOCKED) {
+		if (c->flags & CONN_F_WAIT_LOCKS) {
 			/* Kept whole, parsed once the transaction has run. */
-			if (n > 0 && !over_limit(sh, c, n))
-				qbuf_append(sh, c, data, n);
+			if (n > 0 && !over_limit(h, c, n))
+				qbuf_append(h, c, data, n);
 			return;
 		}
 		if (c->bb != NULL) {
 			if (n == 0)
 				return;
-			k = bigbulk_fill(sh, c, data, n);
+			k = bigbulk_fill(h, c, data, n);
 			data += k;
 			n -= k;
 			if (c->bb != NULL || stopped(c))
 				return;
 			/* The big bulk is complete: the request may be too. */
-			k = feed_pending(sh, c, data, n);
+			k = feed_pending(h, c, data, n);
 		} else if (n == 0) {
 			return;
 		} else if (c->qlen > 0) {
-			k = feed_pending(sh, c, data, n);
+			k = feed_pending(h, c, data, n);
 			ASSERT(k > 0);
 		} else {
-			k = feed_direct(sh, c, data, n);
-			ASSERT(k > 0 || (c->flags & CONN_F_BLOCKED));
+			k = feed_direct(h, c, data, n);
+			ASSERT(k > 0 || (c->flags & CONN_F_WAIT_LOCKS));
 		}
 		data += k;
 		n -= k;
 	}
 }
 
-void conn_block(struct conn *c)
-{
-	ASSERT(!(c->flags & CONN_F_BLOCKED));
-	c->flags |= CONN_F_BLOCKED;
-}
-
-void conn_run_blocked(struct shard *sh, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd)
+void conn_run_locked(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+		     const struct cmd *cmd)
 {
 	struct obuf_mark mark;
 
-	ASSERT(c->flags & CONN_F_BLOCKED);
+	ASSERT(c->flags & CONN_F_WAIT_LOCKS);
+	ASSERT(ctx->locked != NULL);
 	obuf_mark(&c->out, &mark);
 	cmd_run(ctx, cmd);
-	finish_request(sh, c, &mark);
-	/* Still blocked until conn_resume(): input arriving before then must
+	finish_request(h, c, &mark);
+	/* Still waiting until conn_resume(): input arriving before then must
 	 * queue behind what was kept, or requests would run out of order. */
-	c->next_resume = sh->resume;
-	sh->resume = c;
-	shard_pend(sh, c);
+	c->next_resume = h->resume;
+	h->resume = c;
+	conn_pend(h, c);
 }
 
-void conn_resume(struct shard *sh, struct conn *c)
+void conn_take_reply(struct conn_host *h, struct conn *c, struct obuf_chunk *hold,
+		     struct obuf *reply)
+{
+	obuf_fill(&c->out, hold, reply);
+	conn_check_output_limit(h, c);
+	conn_pend(h, c);
+}
+
+void conn_resume(struct conn_host *h, struct conn *c)
 {
 	char *buf = c->qbuf;
 	size_t len = c->qlen;
 
-	ASSERT(c->flags & CONN_F_BLOCKED);
+	ASSERT(c->flags & CONN_F_WAIT_LOCKS);
 	ASSERT(c->parser.state == RESP_S_START);
-	c->flags &= ~CONN_F_BLOCKED;
+	c->flags &= ~CONN_F_WAIT_LOCKS;
 	c->qbuf = NULL;
 	c->qlen = c->qcap = 0;
 	if (len > 0)
-		conn_feed(sh, c, buf, len);
-	mem_free(&sh->mem, buf);
-	shard_pend(sh, c);
+		conn_feed(h, c, buf, len);
+	mem_free(h->mem, buf);
+	conn_pend(h, c);
 }
 
 /* ---- completions ---- */
 
-void conn_on_recv(struct shard *sh, struct conn *c, const struct io_cqe *cqe)
+void conn_on_recv(struct conn_host *h, struct conn *c, const struct io_cqe *cqe)
 {
 	if (!(cqe->flags & IO_F_MORE))
 		c->flags &= ~CONN_F_RECV_ARMED;
 	if (cqe->res > 0) {
 		ASSERT(cqe->flags & IO_F_BUFFER);
 		c->zero_reads = 0;
-		sh->st.net_input_bytes += (uint64_t)cqe->res;
-		sh->st.reads_processed++;
-		c->last_ms = sh->now_ms;
+		h->st->net_input_bytes += (uint64_t)cqe->res;
+		h->st->reads_processed++;
+		c->last_ms = h->clock->now_ms;
 		if (!stopped(c))
-			conn_feed(sh, c, io_buf(sh->io, cqe->buf), (size_t)cqe->res);
+			conn_feed(h, c, io_buf(h->io, cqe->buf), (size_t)cqe->res);
 	} else if (cqe->res == 0) {
 		/* 0 bytes with SOCK_NONEMPTY is not end of file: read again. But
 		 * Linux also sets the flag after a FIN (tcp_inq_hint answers 1 so
 		 * that readers come back and see the 0), so a second 0 in a row
 		 * is end of file whatever the flag says. */
 		if (!(cqe->flags & IO_F_SOCK_NONEMPTY) || c->zero_reads++ > 0)
-			conn_close(sh, c, true);
+			conn_close(h, c, true);
 	} else if (cqe->res != -ENOBUFS) {
-		conn_close(sh, c, true);
+		conn_close(h, c, true);
 	}
 	if (cqe->flags & IO_F_BUFFER)
-		io_buf_recycle(sh->io, cqe->buf);
+		io_buf_recycle(h->io, cqe->buf);
 	if (!(c->flags & CONN_F_RECV_ARMED) && !stopped(c))
 		c->flags |= CONN_F_RECV_WANT;
 	if ((c->flags & CONN_F_RECV_WANT) || c->out.bytes > 0 || stopped(c))
-		shard_pend(sh, c);
+		conn_pend(h, c);
 }
 
-void conn_on_write(struct shard *sh, struct conn *c, const struct io_cqe *cqe)
+void conn_on_write(struct conn_host *h, struct conn *c, const struct io_cqe *cqe)
 {
 	ASSERT(c->flags & CONN_F_WRITING);
 	c->flags &= ~CONN_F_WRITING;
 	if (cqe->res < 0) {
 		c->inflight = 0;
-		conn_close(sh, c, true);
+		conn_close(h, c, true);
 		return;
 	}
 	ASSERT((size_t)cqe->res <= c->inflight);
 	obuf_consume(&c->out, (size_t)cqe->res);
 	c->inflight = 0;
-	sh->st.net_output_bytes += (uint64_t)cqe->res;
-	sh->st.writes_processed++;
+	h->st->net_output_bytes += (uint64_t)cqe->res;
+	h->st->writes_processed++;
 	if (c->out.bytes > 0 || stopped(c))
-		shard_pend(sh, c);
+		conn_pend(h, c);
 }
 
-bool conn_service(struct shard *sh, struct conn *c)
+bool conn_service(struct conn_host *h, struct conn *c)
 {
 	int rc;
 
@@ -630,7 +668,7 @@ bool conn_service(struct shard *sh, struct conn *c)
 	if ((c->flags & CONN_F_CLOSE_NOW) ||
 	    ((c->flags & CONN_F_CLOSE_ASAP) && !(c->flags & CONN_F_WRITING) &&
 	     obuf_empty(&c->out))) {
-		rc = io_close(sh->io, c->sock, SHARD_UD(IO_OP_CLOSE, c->gen, c->slot));
+		rc = io_close(h->io, c->sock, ud_encode(IO_OP_CLOSE, c->gen, c->idx));
 		if (rc == -EBUSY)
 			return false;
 		ASSERT(rc == 0);
@@ -638,13 +676,13 @@ bool conn_service(struct shard *sh, struct conn *c)
 		return true;
 	}
 	if ((c->flags & CONN_F_RECV_WANT) && !stopped(c)) {
-		rc = io_recv(sh->io, c->sock, SHARD_UD(IO_OP_RECV, c->gen, c->slot));
+		rc = io_recv(h->io, c->sock, ud_encode(IO_OP_RECV, c->gen, c->idx));
 		if (rc == -EBUSY)
 			return false;
 		c->flags &= ~CONN_F_RECV_WANT;
 		if (rc < 0) {
-			conn_close(sh, c, true);
-			return conn_service(sh, c);
+			conn_close(h, c, true);
+			return conn_service(h, c);
 		}
 		c->flags |= CONN_F_RECV_ARMED;
 	}
@@ -655,12 +693,12 @@ bool conn_service(struct shard *sh, struct conn *c)
 			return true; /* waiting for a held reply */
 		for (i = 0; i < n; i++)
 			bytes += c->iov[i].iov_len;
-		rc = io_writev(sh->io, c->sock, c->iov, n, SHARD_UD(IO_OP_WRITEV, c->gen, c->slot));
+		rc = io_writev(h->io, c->sock, c->iov, n, ud_encode(IO_OP_WRITEV, c->gen, c->idx));
 		if (rc == -EBUSY)
 			return false;
 		if (rc < 0) {
-			conn_close(sh, c, true);
-			return conn_service(sh, c);
+			conn_close(h, c, true);
+			return conn_service(h, c);
 		}
 		c->inflight = bytes;
 		c->flags |= CONN_F_WRITING;

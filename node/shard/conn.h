@@ -3,7 +3,13 @@
  * A connection owns its parser state, the bytes of a request that is not
  * complete yet (qbuf), a big bulk being received (bb), and its output chain.
  * Requests are parsed straight from the receive buffer when nothing is
- * pending; only an unparsed tail is copied (see conn.c). */
+ * pending; only an unparsed tail is copied (see conn.c). Each parsed request
+ * goes to exec.c, which runs it or hands it off.
+ *
+ * A connection reaches its shard only through its struct conn_host: the
+ * pieces of the shard it needs (configuration, counters, accounts, clock,
+ * backend, exec) and the two lists of connections the shard services. It
+ * never sees struct shard, the connection table or other connections. */
 #ifndef CAIRN_CONN_H
 #define CAIRN_CONN_H
 
@@ -12,14 +18,26 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <stdatomic.h>
+
 #include "base/limits.h"
 #include "proto/obuf.h"
 #include "proto/resp.h"
 
-struct shard;
-struct io_cqe;
-struct val;
+struct clock;
+struct cmd;
 struct cmd_arg;
+struct cmd_ctx;
+struct cmd_env;
+struct config;
+struct errstats;
+struct exec;
+struct io;
+struct io_cqe;
+struct mem;
+struct obuf_chunk;
+struct stats;
+struct val;
 
 #define CONN_F_AUTHED (1u << 0)
 #define CONN_F_CLOSE_ASAP (1u << 1) /* stop reading; close once output is written */
@@ -31,9 +49,9 @@ struct cmd_arg;
 #define CONN_F_REPLY_SKIP (1u << 7)
 #define CONN_F_REPLY_SKIP_NEXT (1u << 8)
 #define CONN_F_NO_EVICT (1u << 9)
-#define CONN_F_RECV_WANT (1u << 10) /* recv must be (re-)armed */
-#define CONN_F_CLOSE_NOW (1u << 11) /* close without writing what is left */
-#define CONN_F_BLOCKED (1u << 12)   /* a transaction runs its request: parse nothing */
+#define CONN_F_RECV_WANT (1u << 10)  /* recv must be (re-)armed */
+#define CONN_F_CLOSE_NOW (1u << 11)  /* close without writing what is left */
+#define CONN_F_WAIT_LOCKS (1u << 12) /* its request waits for shard locks: parse nothing */
 
 /* A big bulk argument of the request being parsed. */
 struct conn_bigarg {
@@ -42,8 +60,8 @@ struct conn_bigarg {
 };
 
 struct conn {
-	uint32_t slot, gen;
-	uint16_t shard; /* the shard that owns it */
+	uint32_t idx, gen; /* its entry in the connection table (conns.h) */
+	uint16_t shard;    /* the shard that owns it */
 	int sock;
 	uint32_t flags;
 	uint64_t id;
@@ -80,39 +98,63 @@ struct conn {
 	struct conn *next_resume;
 };
 
-/* Creates a connection for an accepted socket in slot. */
-struct conn *conn_new(struct shard *sh, int sock, uint32_t slot, uint32_t gen);
-void conn_free(struct shard *sh, struct conn *c);
+/* What connections need from their shard. The shard fills it once; the
+ * pointers stay valid for the shard's life. */
+struct conn_host {
+	struct io *io;
+	const struct config *cfg;
+	struct clock *clock;
+	struct mem *mem; /* connections and their buffers */
+	struct stats *st;
+	struct errstats *es;
+	struct cmd_env *env;
+	struct exec *exec;
+	/* Bytes reserved for big bulks not yet received, node-wide (bounded by
+	 * bigbulk-reserve-max for the node), shared by every shard. */
+	atomic_uint_least64_t *bigbulk_reserved;
+	unsigned self, nshards; /* client ids are unique across shards */
+	uint64_t next_client_id;
+	struct conn *pending; /* connections with a submission to make */
+	struct conn *resume;  /* ran a locked request; resume once not frozen */
+};
+
+/* Creates a connection for an accepted socket at table entry idx (its
+ * generation gen) and queues it for its first recv. */
+struct conn *conn_new(struct conn_host *h, int sock, uint32_t idx, uint32_t gen);
+void conn_free(struct conn_host *h, struct conn *c);
 /* Completion handlers. */
-void conn_on_recv(struct shard *sh, struct conn *c, const struct io_cqe *cqe);
-void conn_on_write(struct shard *sh, struct conn *c, const struct io_cqe *cqe);
+void conn_on_recv(struct conn_host *h, struct conn *c, const struct io_cqe *cqe);
+void conn_on_write(struct conn_host *h, struct conn *c, const struct io_cqe *cqe);
 /* Submits what the connection is waiting for: a recv re-arm, a writev of
  * pending output, or the close. Returns false if the submission queue was
  * full (the caller keeps it pending). */
-bool conn_service(struct shard *sh, struct conn *c);
+bool conn_service(struct conn_host *h, struct conn *c);
+/* Queues c on h->pending for conn_service() at the end of the step. */
+void conn_pend(struct conn_host *h, struct conn *c);
 /* Marks the connection to be closed: after its output (asap) or now. */
-void conn_close(struct shard *sh, struct conn *c, bool now);
+void conn_close(struct conn_host *h, struct conn *c, bool now);
 /* Bytes of the pending request (qbuf and big bulks), and memory held. */
 size_t conn_qbuf_bytes(const struct conn *c);
 size_t conn_mem(const struct conn *c);
-struct cmd_ctx;
-struct cmd;
-/* A transaction took the connection's request: stop parsing (input is
- * kept) until conn_run_blocked() has run it. */
-void conn_block(struct conn *c);
-/* Runs the blocked request in ctx with the connection's reply rules (CLIENT
- * REPLY, output limit), then queues the connection to resume; it stays
- * blocked until then. */
-void conn_run_blocked(struct shard *sh, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd);
+/* Runs the request that waits for locks (CONN_F_WAIT_LOCKS), now that they
+ * are held, in ctx with the connection's reply rules (CLIENT REPLY, output
+ * limit); then queues the connection on h->resume. It keeps waiting until
+ * conn_resume(), so that input which arrived meanwhile runs in order. */
+void conn_run_locked(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+		     const struct cmd *cmd);
+/* Parses what arrived while the connection waited for locks. */
+void conn_resume(struct conn_host *h, struct conn *c);
+/* A forwarded reply is back: its bytes take the placeholder hold's place in
+ * the output (obuf_fill), and the output limit is checked again. */
+void conn_take_reply(struct conn_host *h, struct conn *c, struct obuf_chunk *hold,
+		     struct obuf *reply);
 /* Closes c (counted in INFO) if its output passed the hard limit of
- * client-output-buffer-limit; also after a forwarded reply arrives. */
-void conn_check_output_limit(struct shard *sh, struct conn *c);
-/* Parses what arrived while the connection was blocked. */
-void conn_resume(struct shard *sh, struct conn *c);
+ * client-output-buffer-limit. */
+void conn_check_output_limit(struct conn_host *h, struct conn *c);
 /* Whether the default user has a password (requirepass), so that new
  * connections must authenticate. */
-bool conn_password_required(const struct shard *sh);
+bool conn_password_required(const struct conn_host *h);
 /* Sets authentication state, and the parser limits that follow from it. */
-void conn_set_authed(struct shard *sh, struct conn *c, bool authed);
+void conn_set_authed(struct conn_host *h, struct conn *c, bool authed);
 
 #endif

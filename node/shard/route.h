@@ -1,54 +1,65 @@
-/* route.h: running commands across shards.
+/* route.h: where a request runs, and forwarding.
  *
- * Every request is parsed and checked on the shard that owns its connection.
- * Then:
- *  - local: all its keys (if any) live here, or it needs nothing else;
- *  - forwarded: all its keys live on one other shard. The request (arguments
+ * Every request is parsed and checked on the shard that owns its connection
+ * (exec.c). Then route_plan() decides:
+ *  - here: all its keys (if any) live here, or it needs nothing else;
+ *  - forward: all its keys live on one other shard. The request (arguments
  *    copied, big values by reference) goes there over the ring, runs there,
  *    and its reply bytes come back and fill a placeholder (HOLD) in the
  *    connection's output, so pipelined replies keep their order and the
  *    connection goes on parsing meanwhile;
- *  - a transaction: its keys span shards, or it reads or changes every shard
- *    (KEYS, DBSIZE, FLUSHALL, INFO, CONFIG SET, CLIENT LIST/KILL, ...). The
- *    connection's shard coordinates: it takes the locks of every shard
- *    involved and its own, one at a time in ascending shard order (so two
- *    transactions can never wait on each other), then runs the unchanged
- *    handler with direct access to the locked shards, and releases them.
- *    The connection stops parsing until then, so replies stay in order.
+ *  - span: its keys span shards, or it reads or changes every shard. It runs
+ *    with the shards locked (lock.h).
  *
- * A locked shard is frozen: it defers every completion and every message
- * except lock traffic, so its holder is the only one touching its keyspace,
- * connections and counters. Everything is asynchronous (the connection
- * waits, the thread does not), so the single-threaded simulator can drive
- * it exactly as threads do. */
-#ifndef CAIRN_ROUTE_H
-#define CAIRN_ROUTE_H
+ * Route never touches a connection: a reply that comes back is handed to
+ * the shard (route_message), which gives it to the connection if it is
+ * still there. */
+#ifndef CAIRN_SHARD_ROUTE_H
+#define CAIRN_SHARD_ROUTE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct cmd_ctx;
-struct io_cqe;
-struct shard;
+struct cmd_env;
+struct obuf;
+struct obuf_chunk;
 struct xmsg;
+struct xshard;
 
-/* Decides where a checked request runs. Returns true if it was handed off
- * (forwarded, or a transaction started): the caller must not run it. */
-bool route_request(struct cmd_ctx *c);
-/* Handles one message drained from the rings. */
-void route_message(struct shard *sh, struct xmsg *m);
-/* Whether the shard is frozen (its lock is held). */
-bool route_frozen(const struct shard *sh);
-/* Whether nothing of sh's is between shards: no message in its rings or
- * backlogs, none deferred, no lock held or asked for, no transaction it
- * coordinates. When every shard is quiet, every forwarded request has run. */
-bool route_quiet(const struct shard *sh);
-/* Keeps a completion for later, while frozen. */
-void route_defer_cqe(struct shard *sh, const struct io_cqe *cqe);
-/* Runs what was deferred (completions, messages, connections to resume),
- * in order, until done or frozen again. Returns true if it did anything. */
-bool route_run_deferred(struct shard *sh);
-/* Frees what a shard still holds at shutdown (deferred work, transactions,
- * queued lock requests). */
-void route_free(struct shard *sh);
+struct route {
+	struct xshard *x;
+	struct cmd_env *env; /* forwarded requests run in it */
+};
+
+enum route_where { ROUTE_HERE = 0, ROUTE_FORWARD, ROUTE_SPAN };
+
+/* A forwarded request's reply, back at its origin. */
+struct route_reply {
+	uint32_t conn_idx, conn_gen; /* the client that sent it */
+	struct obuf_chunk *hold;     /* its placeholder in the client's output */
+	struct obuf *out;            /* the reply */
+	struct xmsg *msg;
+};
+
+void route_init(struct route *rt, struct xshard *x, struct cmd_env *env);
+/* Where the checked request c->cmd runs. For ROUTE_FORWARD, *dst is the
+ * shard; for ROUTE_SPAN, mask (XSHARD_WORDS words, zeroed by the caller)
+ * has a bit set for every shard that must be locked besides this one. */
+enum route_where route_plan(const struct route *rt, const struct cmd_ctx *c, uint64_t *mask,
+			    unsigned *dst);
+/* Sends c's request to shard dst for its connection (conn_idx, conn_gen),
+ * holding its reply's place in c's output (c->r). */
+void route_forward(struct route *rt, const struct cmd_ctx *c, unsigned dst, uint32_t conn_idx,
+		   uint32_t conn_gen);
+/* Handles a message of kind MSG_REQ or MSG_REPLY. A request runs here and
+ * its reply goes back: returns false. A reply fills *rep and returns true;
+ * the caller delivers it, then calls route_reply_done(). */
+bool route_message(struct route *rt, struct xmsg *m, struct route_reply *rep);
+/* Frees a reply after delivery: its output was taken by the client's
+ * (obuf_fill), or freed (obuf_free) when the client had left. */
+void route_reply_done(struct route *rt, struct route_reply *rep);
+/* Frees a route message at shutdown, whatever its state. */
+void route_drop(struct route *rt, struct xmsg *m);
 
 #endif

@@ -1,26 +1,33 @@
-/* shard.c: the step function, the connection table, accept and the timer.
- * See shard.h. */
+/* shard.c: the step function, accept, the timer, and the control flow
+ * between the shard's parts. See shard.h.
+ *
+ * Completions go to the connections (conn.c); messages from the rings go to
+ * route.c (forwarded requests and replies) or lock.c (locks). What those
+ * report, the shard applies: a reply is delivered to its connection if that
+ * is still there, and a span that holds every lock runs here. While the
+ * shard is frozen (another shard's span holds its lock), completions and
+ * messages other than lock traffic wait, in order, and run once it thaws. */
 #include "shard/shard.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "base/assert.h"
-#include "base/log.h"
+#include "proto/obuf.h"
 #include "proto/reply.h"
-#include "shard/conn.h"
-#include "shard/route.h"
+#include "shard/msg.h"
+#include "shard/ud.h"
 
-/* Slots beyond maxclients, so that a client over the limit can still be told
- * "max number of clients reached" before it is closed. */
+/* Entries beyond maxclients, so that a client over the limit can still be
+ * told "max number of clients reached" before it is closed. */
 #define SHARD_CONN_SLACK 1024
-/* A slot value that names no connection (a socket closed at once). */
-#define SHARD_SLOT_NONE 0xffffffu
 /* Per timer tick: rehash steps, lazily freed entries, keys examined by
  * active expiry. */
 #define SHARD_CRON_REHASH_STEPS 1000
 #define SHARD_CRON_LAZY_FREE 100000
 #define SHARD_CRON_EXPIRE_KEYS 20000
+
+#define ERR_MAX_CLIENTS "-ERR max number of clients reached\r\n"
 
 static uint64_t shard_random(void *arg)
 {
@@ -28,14 +35,15 @@ static uint64_t shard_random(void *arg)
 	return io_random_u64(sh->io);
 }
 
-void shard_clock(struct shard *sh)
+/* Refreshes the clock (and the keyspace's copy of it). */
+static void shard_clock(struct shard *sh)
 {
-	sh->now_ns = io_now_ns(sh->io);
-	sh->now_ms = (int64_t)(sh->now_ns / 1000000u);
-	sh->ks.now_ms = sh->now_ms;
+	clock_read(&sh->clock);
+	sh->ks.now_ms = sh->clock.now_ms;
 }
 
-void shardset_init(struct shardset *set, unsigned n, struct shard **shards, struct xhub *hub)
+void shardset_init(struct shardset *set, unsigned n, struct shard **shards,
+		   struct keyspace **keyspaces, struct xhub *hub)
 {
 	unsigned s;
 
@@ -44,9 +52,12 @@ void shardset_init(struct shardset *set, unsigned n, struct shard **shards, stru
 	ASSERT(hub->n == n);
 	set->n = n;
 	set->shards = shards;
+	set->keyspaces = keyspaces;
 	set->hub = hub;
 	atomic_init(&set->clients, 0);
 	atomic_init(&set->bigbulk_reserved, 0);
+	for (s = 0; s < n; s++)
+		keyspaces[s] = &shards[s]->ks;
 	/* Equal ranges of slots, so that a shard owns whole slots as a cluster
 	 * node does. */
 	for (s = 0; s < HASH_SLOTS; s++)
@@ -70,6 +81,51 @@ uint64_t shard_node_memory(const struct shard *sh)
 	return total;
 }
 
+static uint64_t env_node_memory(const void *host)
+{
+	return shard_node_memory(host);
+}
+
+/* What every request run here sees (cmd.h). */
+static void env_init(struct shard *sh, const struct cmd_index *cmds)
+{
+	struct cmd_env *env = &sh->env;
+
+	env->cfg = &sh->cfg;
+	env->cmds = cmds;
+	env->mem = &sh->mem;
+	env->st = &sh->st;
+	env->es = &sh->es;
+	env->cstat = sh->cstat;
+	env->clock = &sh->clock;
+	env->ks = &sh->ks;
+	env->self = sh->id;
+	env->nshards = sh->set->n;
+	env->slot_shard = sh->set->slot_shard;
+	env->keyspaces = sh->set->keyspaces;
+	env->node_memory = env_node_memory;
+	env->host = sh;
+}
+
+/* What the connections see of the shard (conn.h). */
+static void host_init(struct shard *sh)
+{
+	struct conn_host *h = &sh->ch;
+
+	h->io = sh->io;
+	h->cfg = &sh->cfg;
+	h->clock = &sh->clock;
+	h->mem = &sh->mem;
+	h->st = &sh->st;
+	h->es = &sh->es;
+	h->env = &sh->env;
+	h->exec = &sh->exec;
+	h->bigbulk_reserved = &sh->set->bigbulk_reserved;
+	h->self = sh->id;
+	h->nshards = sh->set->n;
+	h->next_client_id = 1;
+}
+
 int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *io,
 	       const struct config *cfg, const struct node_info *info, const struct cmd_index *cmds,
 	       const int *listeners, unsigned nlisteners)
@@ -81,85 +137,93 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	memset(sh, 0, sizeof(*sh));
 	sh->id = id;
 	sh->set = set;
-	xshard_init(&sh->x, set->hub, id);
 	sh->io = io;
 	sh->cfg = *cfg;
 	sh->info = info;
-	sh->cmds = cmds;
 	for (i = 0; i < nlisteners; i++)
 		sh->listeners[i] = listeners[i];
 	sh->nlisteners = nlisteners;
-	sh->next_client_id = 1;
+	clock_init(&sh->clock, io);
 	ks_init(&sh->ks, &sh->st, io_random_u64(io), shard_random, sh);
 	shard_clock(sh);
-	sh->lastsave_ms = sh->now_ms;
-	sh->conn_cap = (uint32_t)cfg->maxclients + SHARD_CONN_SLACK;
-	sh->conns = mem_calloc(&sh->mem, sh->conn_cap * sizeof(*sh->conns));
-	sh->gens = mem_calloc(&sh->mem, sh->conn_cap * sizeof(*sh->gens));
-	sh->free_slots = mem_alloc(&sh->mem, sh->conn_cap * sizeof(*sh->free_slots));
-	for (i = 0; i < sh->conn_cap; i++)
-		sh->free_slots[i] = sh->conn_cap - 1 - i;
-	sh->nfree = sh->conn_cap;
+	sh->lastsave_ms = sh->clock.now_ms;
+	xshard_init(&sh->x, set->hub, id, &sh->mem);
+	env_init(sh, cmds);
+	route_init(&sh->route, &sh->x, &sh->env);
+	lock_init(&sh->lock, &sh->x, &sh->mem, id);
+	exec_init(&sh->exec, &sh->env, &sh->route, &sh->lock);
+	host_init(sh);
+	conns_init(&sh->conns, &sh->mem, (uint32_t)cfg->maxclients + SHARD_CONN_SLACK);
 	return 0;
 }
 
 void shard_config_applied(struct shard *sh)
 {
-	uint32_t cap = (uint32_t)sh->cfg.maxclients + SHARD_CONN_SLACK, i;
+	conns_grow(&sh->conns, (uint32_t)sh->cfg.maxclients + SHARD_CONN_SLACK);
+}
 
-	if (cap <= sh->conn_cap)
-		return;
-	sh->conns = mem_realloc(&sh->mem, sh->conns, cap * sizeof(*sh->conns));
-	sh->gens = mem_realloc(&sh->mem, sh->gens, cap * sizeof(*sh->gens));
-	sh->free_slots = mem_realloc(&sh->mem, sh->free_slots, cap * sizeof(*sh->free_slots));
-	for (i = sh->conn_cap; i < cap; i++) {
-		sh->conns[i] = NULL;
-		sh->gens[i] = 0;
+/* Everything between shards that this shard holds at shutdown: messages
+ * addressed to it, its own not yet sent, and those it deferred. */
+static void drop_message(struct shard *sh, struct xmsg *m)
+{
+	if (m->kind == MSG_REQ || m->kind == MSG_REPLY)
+		route_drop(&sh->route, m);
+	else
+		lock_drop(&sh->lock, m);
+}
+
+static void drop_messages(struct shard *sh)
+{
+	struct xmsg *in[SHARD_MSGS_MAX], *m;
+	unsigned n, i;
+
+	while ((n = xshard_drain(&sh->x, in, SHARD_MSGS_MAX)) > 0)
+		for (i = 0; i < n; i++)
+			drop_message(sh, in[i]);
+	for (m = xshard_take_backlog(&sh->x); m != NULL;) {
+		struct xmsg *next = m->next;
+		drop_message(sh, m);
+		m = next;
 	}
-	/* New slots go under the existing free ones: lower slots are reused
-	 * first either way. */
-	memmove(sh->free_slots + (cap - sh->conn_cap), sh->free_slots,
-		sh->nfree * sizeof(*sh->free_slots));
-	for (i = 0; i < cap - sh->conn_cap; i++)
-		sh->free_slots[i] = cap - 1 - i;
-	sh->nfree += cap - sh->conn_cap;
-	sh->conn_cap = cap;
+	while (sh->dmsg_head != NULL) {
+		m = sh->dmsg_head;
+		sh->dmsg_head = m->next;
+		drop_message(sh, m);
+	}
+	sh->dmsg_tail = NULL;
 }
 
 void shard_free(struct shard *sh)
 {
 	uint32_t i;
 
-	for (i = 0; i < sh->conn_cap; i++)
-		if (sh->conns[i] != NULL)
-			conn_free(sh, sh->conns[i]);
-	mem_free(&sh->mem, sh->conns);
-	mem_free(&sh->mem, sh->gens);
-	mem_free(&sh->mem, sh->free_slots);
-	route_free(sh);
+	for (i = 0; i < sh->conns.cap; i++) {
+		struct conn *c = conns_at(&sh->conns, i);
+		if (c != NULL) {
+			conns_release(&sh->conns, i);
+			conn_free(&sh->ch, c);
+		}
+	}
+	conns_free(&sh->conns);
+	drop_messages(sh);
+	lock_free(&sh->lock);
+	mem_free(&sh->mem, sh->dcqe);
+	sh->dcqe = NULL;
+	sh->dcqe_n = 0;
 	xshard_free(&sh->x);
 	ks_free(&sh->ks);
 	ASSERT(sh->mem.used == 0);
-}
-
-void shard_pend(struct shard *sh, struct conn *c)
-{
-	/* A closing connection has nothing left to submit; keeping it off the
-	 * list means its CLOSE completion can free it at any time. */
-	if (c->flags & (CONN_F_QUEUED | CONN_F_CLOSING))
-		return;
-	c->flags |= CONN_F_QUEUED;
-	c->next_pending = sh->pending;
-	sh->pending = c;
 }
 
 struct conn *shard_conn_by_id(struct shard *sh, uint64_t id)
 {
 	uint32_t i;
 
-	for (i = 0; i < sh->conn_cap; i++)
-		if (sh->conns[i] != NULL && sh->conns[i]->id == id)
-			return sh->conns[i];
+	for (i = 0; i < sh->conns.cap; i++) {
+		struct conn *c = conns_at(&sh->conns, i);
+		if (c != NULL && c->id == id)
+			return c;
+	}
 	return NULL;
 }
 
@@ -168,14 +232,43 @@ uint64_t shard_used_memory(const struct shard *sh)
 	return sh->mem.used + sh->ks.mem.used;
 }
 
+struct shard *shard_of(const struct cmd_ctx *c)
+{
+	struct shard *sh = c->env->host;
+
+	ASSERT(sh != NULL);
+	ASSERT(&sh->env == c->env);
+	return sh;
+}
+
+struct shard *shard_at(const struct cmd_ctx *c, unsigned i)
+{
+	struct shard *sh = shard_of(c);
+
+	ASSERT(i < cmd_nshards(c));
+	if (c->locked == NULL)
+		return sh;
+	ASSERT(c->locked[i / 64] >> (i % 64) & 1);
+	return sh->set->shards[i];
+}
+
+bool shard_quiet(const struct shard *sh)
+{
+	unsigned i;
+
+	for (i = 0; i < XSHARD_WORDS; i++)
+		if (sh->x.backlog_targets[i] != 0)
+			return false;
+	return lock_quiet(&sh->lock) && sh->dcqe_n == 0 && sh->dmsg_head == NULL &&
+	       !xshard_pending(&sh->x);
+}
+
 /* ---- accept ---- */
 
 static void on_accept(struct shard *sh, const struct io_cqe *cqe)
 {
+	uint32_t which = ud_idx(cqe->user_data), idx, gen;
 	struct conn *c;
-	uint32_t slot;
-
-	uint32_t which = SHARD_UD_SLOT(cqe->user_data);
 
 	ASSERT(which < sh->nlisteners);
 	if (!(cqe->flags & IO_F_MORE))
@@ -188,25 +281,22 @@ static void on_accept(struct shard *sh, const struct io_cqe *cqe)
 		sh->accept_backoff = true;
 		return;
 	}
-	if (sh->nfree == 0) {
-		/* No slot even for a refusal: close it straight away. */
+	if (!conns_take(&sh->conns, &idx, &gen)) {
+		/* No entry even for a refusal: close it straight away. */
 		sh->st.rejected_connections++;
-		if (io_close(sh->io, cqe->res, SHARD_UD(IO_OP_CLOSE, 0, SHARD_SLOT_NONE)) != 0)
+		if (io_close(sh->io, cqe->res, ud_encode(IO_OP_CLOSE, 0, UD_IDX_NONE)) != 0)
 			shard_log(sh, IO_LOG_WARNING, "Could not close a refused connection");
 		return;
 	}
-	slot = sh->free_slots[--sh->nfree];
-	ASSERT(sh->conns[slot] == NULL);
-	c = conn_new(sh, cqe->res, slot, sh->gens[slot]);
-	sh->conns[slot] = c;
-	sh->nconns++;
+	c = conn_new(&sh->ch, cqe->res, idx, gen);
+	conns_set(&sh->conns, idx, c);
 	/* maxclients counts the clients of the whole node. */
 	if (atomic_fetch_add_explicit(&sh->set->clients, 1, memory_order_relaxed) + 1 >
 	    (unsigned)sh->cfg.maxclients) {
 		struct reply r = { .ob = &c->out, .proto = 2, .es = NULL };
-		reply_raw(&r, "-ERR max number of clients reached\r\n", 36);
+		reply_raw(&r, ERR_MAX_CLIENTS, sizeof(ERR_MAX_CLIENTS) - 1);
 		sh->st.rejected_connections++;
-		conn_close(sh, c, false);
+		conn_close(&sh->ch, c, false);
 		return;
 	}
 	sh->st.connections_received++;
@@ -214,22 +304,17 @@ static void on_accept(struct shard *sh, const struct io_cqe *cqe)
 
 static void on_close(struct shard *sh, struct conn *c)
 {
-	uint32_t slot = c->slot;
 	struct conn **r;
 
 	/* A connection queued to resume leaves the queue. */
-	for (r = &sh->resume; *r != NULL; r = &(*r)->next_resume)
+	for (r = &sh->ch.resume; *r != NULL; r = &(*r)->next_resume)
 		if (*r == c) {
 			*r = c->next_resume;
 			break;
 		}
-
-	ASSERT(sh->conns[slot] == c);
-	conn_free(sh, c);
-	sh->conns[slot] = NULL;
-	sh->gens[slot] = (sh->gens[slot] + 1) & 0xffffffu;
-	sh->free_slots[sh->nfree++] = slot;
-	sh->nconns--;
+	ASSERT(conns_get(&sh->conns, c->idx, c->gen) == c);
+	conns_release(&sh->conns, c->idx);
+	conn_free(&sh->ch, c);
 	atomic_fetch_sub_explicit(&sh->set->clients, 1, memory_order_relaxed);
 }
 
@@ -238,7 +323,7 @@ static void on_close(struct shard *sh, struct conn *c)
 static void sample_metrics(struct shard *sh)
 {
 	struct shard_inst *m = &sh->inst;
-	int64_t dt = sh->now_ms - m->last_ms;
+	int64_t dt = sh->clock.now_ms - m->last_ms;
 
 	if (dt <= 0)
 		return;
@@ -246,7 +331,7 @@ static void sample_metrics(struct shard *sh)
 	m->in[m->idx] = (sh->st.net_input_bytes - m->last_in) * 1000 / (uint64_t)dt;
 	m->out[m->idx] = (sh->st.net_output_bytes - m->last_out) * 1000 / (uint64_t)dt;
 	m->idx = (m->idx + 1) % SHARD_INST_SAMPLES;
-	m->last_ms = sh->now_ms;
+	m->last_ms = sh->clock.now_ms;
 	m->last_ops = sh->st.commands_processed;
 	m->last_in = sh->st.net_input_bytes;
 	m->last_out = sh->st.net_output_bytes;
@@ -259,13 +344,13 @@ static void close_idle(struct shard *sh)
 
 	if (sh->cfg.timeout <= 0)
 		return;
-	for (i = 0; i < sh->conn_cap; i++) {
-		struct conn *c = sh->conns[i];
+	for (i = 0; i < sh->conns.cap; i++) {
+		struct conn *c = conns_at(&sh->conns, i);
 		if (c == NULL || (c->flags & (CONN_F_CLOSING | CONN_F_CLOSE_NOW)))
 			continue;
-		if (sh->now_ms - c->last_ms > limit) {
+		if (sh->clock.now_ms - c->last_ms > limit) {
 			shard_log(sh, IO_LOG_VERBOSE, "Closing idle client");
-			conn_close(sh, c, true);
+			conn_close(&sh->ch, c, true);
 		}
 	}
 }
@@ -291,7 +376,7 @@ static void arm(struct shard *sh)
 		int rc;
 		if (sh->accept_armed[i])
 			continue;
-		rc = io_accept(sh->io, sh->listeners[i], SHARD_UD(IO_OP_ACCEPT, 0, i));
+		rc = io_accept(sh->io, sh->listeners[i], ud_encode(IO_OP_ACCEPT, 0, i));
 		if (rc == 0)
 			sh->accept_armed[i] = true;
 		else if (rc != -EBUSY)
@@ -299,60 +384,210 @@ static void arm(struct shard *sh)
 	}
 	if (!sh->timer_armed) {
 		uint64_t ns = 1000000000ull / (uint64_t)sh->cfg.hz;
-		if (io_timer(sh->io, ns, SHARD_UD(IO_OP_TIMER, 0, 0)) == 0)
+		if (io_timer(sh->io, ns, ud_encode(IO_OP_TIMER, 0, 0)) == 0)
 			sh->timer_armed = true;
 	}
 }
 
 void shard_start(struct shard *sh)
 {
-	sh->inst.last_ms = sh->now_ms;
+	sh->inst.last_ms = sh->clock.now_ms;
 	arm(sh);
 	io_flush(sh->io);
 }
 
+/* ---- spans: requests that run with shards locked ---- */
+
+/* Runs the span that holds every lock it needs, here, then releases. */
+static void run_span(struct shard *sh, struct span *sp)
+{
+	struct conn *c = conns_get(&sh->conns, sp->conn_idx, sp->conn_gen);
+	struct mem scratch_mem = { 0 };
+	struct reply r = { .proto = sp->proto, .es = &sh->es };
+	struct obuf scratch;
+	struct cmd_ctx ctx;
+	unsigned i;
+
+	shard_clock(sh);
+	for (i = 0; i < sp->n; i++)
+		sh->set->keyspaces[sp->shards[i]]->now_ms = sh->clock.now_ms;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.env = &sh->env;
+	ctx.conn = c;
+	ctx.ks = &sh->ks;
+	ctx.r = &r;
+	ctx.argv = sp->argv;
+	ctx.argc = sp->argc;
+	ctx.now_ms = sh->clock.now_ms;
+	ctx.authed = true; /* checked when it was parsed */
+	ctx.locked = sp->locked;
+	if (c != NULL) {
+		r.ob = &c->out;
+		r.proto = c->proto;
+		conn_run_locked(&sh->ch, c, &ctx, sp->cmd);
+	} else if (sp->cmd->flags & CMD_WRITE) {
+		/* The client left while the locks were taken; a write still
+		 * happens, as it would have in Redis, and its reply goes. */
+		obuf_init(&scratch, &scratch_mem);
+		r.ob = &scratch;
+		cmd_run(&ctx, sp->cmd);
+		obuf_free(&scratch);
+	}
+	lock_span_done(&sh->lock, sp);
+}
+
+/* Applies what the lock reports: grants the lock when it may (never before
+ * the messages deferred while frozen have run: they were sent before the
+ * lock request, so a span must see their effects), and runs a span that
+ * holds every lock. */
+static void lock_settle(struct shard *sh)
+{
+	struct span *sp;
+
+	for (;;) {
+		if (sh->dmsg_head == NULL)
+			lock_grant_next(&sh->lock);
+		sp = lock_ready(&sh->lock);
+		if (sp == NULL)
+			return;
+		run_span(sh, sp);
+	}
+}
+
 /* ---- the step ---- */
 
-void shard_complete(struct shard *sh, const struct io_cqe *cqe)
+/* Handles one completion. */
+static void complete(struct shard *sh, const struct io_cqe *cqe)
 {
-	unsigned op = SHARD_UD_OP(cqe->user_data);
-	uint32_t slot = SHARD_UD_SLOT(cqe->user_data);
+	unsigned op = ud_op(cqe->user_data);
 	struct conn *c;
 
+	/* Pairs with the submission: the op it was tagged with. */
 	ASSERT(op == cqe->op);
 	switch (op) {
 	case IO_OP_ACCEPT: on_accept(sh, cqe); return;
 	case IO_OP_TIMER: on_timer(sh); return;
 	default: break;
 	}
-	c = slot < sh->conn_cap ? sh->conns[slot] : NULL;
-	if (c == NULL || c->gen != SHARD_UD_GEN(cqe->user_data)) {
+	c = conns_get(&sh->conns, ud_idx(cqe->user_data), ud_gen(cqe->user_data));
+	if (c == NULL) {
 		/* Stale: its connection is gone. Its buffer still goes back. */
 		if (cqe->flags & IO_F_BUFFER)
 			io_buf_recycle(sh->io, cqe->buf);
 		return;
 	}
 	switch (op) {
-	case IO_OP_RECV: conn_on_recv(sh, c, cqe); break;
-	case IO_OP_WRITEV: conn_on_write(sh, c, cqe); break;
+	case IO_OP_RECV: conn_on_recv(&sh->ch, c, cqe); break;
+	case IO_OP_WRITEV: conn_on_write(&sh->ch, c, cqe); break;
 	case IO_OP_CLOSE: on_close(sh, c); break;
 	default: ASSERT_NOT_REACHED("shard: unknown completion");
 	}
+}
+
+static void defer_cqe(struct shard *sh, const struct io_cqe *cqe)
+{
+	if (sh->dcqe_n == sh->dcqe_cap) {
+		sh->dcqe_cap = sh->dcqe_cap ? sh->dcqe_cap * 2 : 64;
+		sh->dcqe = mem_realloc(&sh->mem, sh->dcqe, sh->dcqe_cap * sizeof(*sh->dcqe));
+	}
+	sh->dcqe[sh->dcqe_n++] = *cqe;
+}
+
+static void defer_msg(struct shard *sh, struct xmsg *m)
+{
+	m->next = NULL;
+	if (sh->dmsg_tail != NULL)
+		sh->dmsg_tail->next = m;
+	else
+		sh->dmsg_head = m;
+	sh->dmsg_tail = m;
+}
+
+/* A forwarded request runs here; a reply goes to its connection. */
+static void route_apply(struct shard *sh, struct xmsg *m)
+{
+	struct route_reply rep;
+	struct conn *c;
+
+	if (!route_message(&sh->route, m, &rep))
+		return;
+	c = conns_get(&sh->conns, rep.conn_idx, rep.conn_gen);
+	if (c != NULL)
+		conn_take_reply(&sh->ch, c, rep.hold, rep.out);
+	else
+		obuf_free(rep.out); /* the client left meanwhile */
+	route_reply_done(&sh->route, &rep);
+}
+
+static void on_message(struct shard *sh, struct xmsg *m)
+{
+	if (m->kind != MSG_REQ && m->kind != MSG_REPLY) {
+		lock_message(&sh->lock, m);
+		lock_settle(sh);
+		return;
+	}
+	/* Requests and replies queue behind deferred ones, to keep order. */
+	if (lock_held(&sh->lock) || sh->dmsg_head != NULL) {
+		defer_msg(sh, m);
+		return;
+	}
+	route_apply(sh, m);
+	lock_settle(sh);
+}
+
+/* Runs what waited while frozen (completions, messages, connections to
+ * resume), in order, until done or frozen again. Returns true if it did
+ * anything. */
+static bool run_deferred(struct shard *sh)
+{
+	bool any = false;
+	uint32_t i = 0;
+
+	while (i < sh->dcqe_n && !lock_held(&sh->lock)) {
+		struct io_cqe cqe = sh->dcqe[i++];
+		complete(sh, &cqe);
+		lock_settle(sh);
+		any = true;
+	}
+	if (i > 0) {
+		sh->dcqe_n -= i;
+		memmove(sh->dcqe, sh->dcqe + i, sh->dcqe_n * sizeof(*sh->dcqe));
+	}
+	while (sh->dmsg_head != NULL && !lock_held(&sh->lock)) {
+		struct xmsg *m = sh->dmsg_head;
+		sh->dmsg_head = m->next;
+		if (sh->dmsg_head == NULL)
+			sh->dmsg_tail = NULL;
+		route_apply(sh, m);
+		any = true;
+	}
+	if (!lock_held(&sh->lock) && sh->lock.queue_n > 0) {
+		lock_settle(sh);
+		any = true;
+	}
+	while (sh->ch.resume != NULL && !lock_held(&sh->lock)) {
+		struct conn *c = sh->ch.resume;
+		sh->ch.resume = c->next_resume;
+		conn_resume(&sh->ch, c);
+		lock_settle(sh);
+		any = true;
+	}
+	return any;
 }
 
 /* Services every queued connection; those refused by a full submission
  * queue stay queued for the next step. Returns true if any was serviced. */
 static bool service_pending(struct shard *sh)
 {
-	struct conn *list = sh->pending, *retry = NULL;
+	struct conn *list = sh->ch.pending, *retry = NULL;
 	bool any = list != NULL;
 
-	sh->pending = NULL;
+	sh->ch.pending = NULL;
 	while (list != NULL) {
 		struct conn *c = list;
 		list = c->next_pending;
 		c->flags &= ~CONN_F_QUEUED;
-		if (!conn_service(sh, c)) {
+		if (!conn_service(&sh->ch, c)) {
 			c->flags |= CONN_F_QUEUED;
 			c->next_pending = retry;
 			retry = c;
@@ -362,8 +597,8 @@ static bool service_pending(struct shard *sh)
 	while (retry != NULL) {
 		struct conn *c = retry;
 		retry = c->next_pending;
-		c->next_pending = sh->pending;
-		sh->pending = c;
+		c->next_pending = sh->ch.pending;
+		sh->ch.pending = c;
 	}
 	return any;
 }
@@ -380,17 +615,20 @@ bool shard_step(struct shard *sh)
 	for (i = 0; i < n; i++) {
 		/* While frozen, and until what was deferred has run, every
 		 * completion waits its turn. */
-		if (route_frozen(sh) || sh->dcqe_n > 0)
-			route_defer_cqe(sh, &cqes[i]);
-		else
-			shard_complete(sh, &cqes[i]);
+		if (lock_held(&sh->lock) || sh->dcqe_n > 0) {
+			defer_cqe(sh, &cqes[i]);
+			continue;
+		}
+		complete(sh, &cqes[i]);
+		if (sh->lock.queue_n > 0)
+			lock_settle(sh); /* a span started here may lock at once */
 	}
 	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
 	for (k = 0; k < nm; k++)
-		route_message(sh, msgs[k]);
-	if (nm > 0 || route_run_deferred(sh))
+		on_message(sh, msgs[k]);
+	if (nm > 0 || run_deferred(sh))
 		work = true;
-	if (!route_frozen(sh)) {
+	if (!lock_held(&sh->lock)) {
 		arm(sh);
 		if (service_pending(sh))
 			work = true;

@@ -6,7 +6,12 @@
  * re-arms, and returns whether it did any work. When a step did nothing, the
  * thread (or the simulator) calls shard_park(). Nothing in a shard is global;
  * everything it needs from outside arrives through `struct io` and the
- * read-only `struct node_info`. */
+ * read-only `struct node_info`.
+ *
+ * The shard is the one module that holds the control flow (shard.c): it owns
+ * its parts (the connection table, the connections' host, exec, route, lock,
+ * the rings) and applies what they report. None of them calls back into it.
+ * Server commands (server/) read a shard's state through this header. */
 #ifndef CAIRN_SHARD_H
 #define CAIRN_SHARD_H
 
@@ -15,18 +20,21 @@
 
 #include <stdatomic.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/hash.h"
+#include "base/log.h"
 #include "base/mem.h"
 #include "base/stats.h"
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
 #include "io/io.h"
+#include "shard/conn.h"
+#include "shard/conns.h"
+#include "shard/exec.h"
+#include "shard/lock.h"
+#include "shard/route.h"
 #include "shard/xshard.h"
-
-struct conn;
-struct smsg;
-struct txn;
 
 /* Facts about the process, fixed at start-up, shared read-only. */
 struct node_info {
@@ -40,13 +48,6 @@ struct node_info {
 	unsigned nshards;
 };
 
-/* user_data layout: op (8 bits) | generation (24) | slot (24). */
-#define SHARD_UD(op, gen, slot)                                                                    \
-	(((uint64_t)(op) << 48) | ((uint64_t)((gen)&0xffffffu) << 24) | ((slot)&0xffffffu))
-#define SHARD_UD_OP(ud) ((unsigned)((ud) >> 48) & 0xffu)
-#define SHARD_UD_GEN(ud) ((uint32_t)((ud) >> 24) & 0xffffffu)
-#define SHARD_UD_SLOT(ud) ((uint32_t)(ud)&0xffffffu)
-
 /* Listening sockets per shard (one per bind address). */
 #define SHARD_LISTENERS_MAX 16
 /* How long an idle shard parks before it looks again (the backstop for a
@@ -57,10 +58,11 @@ struct node_info {
 
 /* All shards of a node, shared read-only once they run: a shard reaches
  * another only through the rings, or directly while it holds that shard's
- * lock (route.c). slot_shard maps a key's slot to its shard. */
+ * lock (lock.h). slot_shard maps a key's slot to its shard. */
 struct shardset {
 	unsigned n;
 	struct shard **shards;
+	struct keyspace **keyspaces; /* [n]: each shard's */
 	struct xhub *hub;
 	uint16_t slot_shard[HASH_SLOTS];
 	/* What the shards share, so atomic: clients of the whole node (for
@@ -68,12 +70,6 @@ struct shardset {
 	 * (bounded by bigbulk-reserve-max for the node). */
 	atomic_uint clients;
 	atomic_uint_least64_t bigbulk_reserved;
-};
-
-/* A request for a shard's lock, waiting its turn. */
-struct lock_req {
-	uint16_t coord; /* the coordinating shard */
-	uint64_t txn;   /* its transaction */
 };
 
 /* Instantaneous metrics, sampled each timer tick as Redis does. */
@@ -90,23 +86,28 @@ struct shard {
 	struct io *io;
 	struct config cfg;
 	const struct node_info *info;
-	const struct cmd_index *cmds;
+	struct shardset *set; /* read-only but for its atomics */
 
-	struct mem mem; /* connections and their buffers */
+	struct mem mem; /* connections, their buffers, messages */
 	struct keyspace ks;
 	struct stats st;
 	struct errstats es;
 	struct cmd_stat cstat[CMDID_COUNT];
+	struct clock clock;
+	struct cmd_env env; /* what every request run here sees */
 
-	/* Connection table: slot -> conn; gens survive frees so that a stale
-	 * completion is recognised. */
-	struct conn **conns;
-	uint32_t *gens;
-	uint32_t conn_cap, nconns;
-	uint32_t *free_slots;
-	uint32_t nfree;
-	struct conn *pending; /* connections with a submission to make */
-	uint64_t next_client_id;
+	struct conns conns;  /* the connection table */
+	struct conn_host ch; /* what the connections see of the shard */
+	struct exec exec;
+	struct route route;
+	struct lock lock;
+	struct xshard x;
+
+	/* While frozen (lock_held), completions and messages other than lock
+	 * traffic wait here, in order. */
+	struct io_cqe *dcqe;
+	uint32_t dcqe_n, dcqe_cap;
+	struct xmsg *dmsg_head, *dmsg_tail;
 
 	int listeners[SHARD_LISTENERS_MAX];
 	unsigned nlisteners;
@@ -114,30 +115,9 @@ struct shard {
 	bool accept_backoff; /* an accept failed: wait for the timer to re-arm */
 	bool timer_armed;
 
-	int64_t now_ms;
-	uint64_t now_ns; /* the last clock reading (shard_clock) */
 	int64_t lastsave_ms;
 	struct shard_inst inst;
 	uint64_t steps;
-
-	/* Multi-shard state (route.c). */
-	struct shardset *set; /* read-only but for its atomic client count */
-	struct xshard x;
-	/* The lock: held by a transaction (coordinated by lock.coord) or
-	 * free; waiting requests in FIFO order. While it is held, the shard
-	 * is frozen: it defers every completion and message except lock
-	 * traffic, so the holder may touch its keyspace, connections and
-	 * counters directly. */
-	bool locked;
-	struct lock_req lock;
-	struct lock_req *lockq;
-	uint32_t lockq_n, lockq_cap;
-	struct io_cqe *dcqe; /* deferred completions */
-	uint32_t dcqe_n, dcqe_cap;
-	struct smsg *dmsg_head, *dmsg_tail; /* deferred messages */
-	struct txn *txns;                   /* transactions this shard coordinates */
-	uint64_t next_txn;
-	struct conn *resume;                   /* connections to resume once not frozen */
 	atomic_uint_least64_t pub_used_memory; /* published each tick */
 };
 
@@ -147,7 +127,8 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	       const struct config *cfg, const struct node_info *info, const struct cmd_index *cmds,
 	       const int *listeners, unsigned nlisteners);
 /* Fills a shardset for n shards (slot ranges of equal size) around a hub. */
-void shardset_init(struct shardset *set, unsigned n, struct shard **shards, struct xhub *hub);
+void shardset_init(struct shardset *set, unsigned n, struct shard **shards,
+		   struct keyspace **keyspaces, struct xhub *hub);
 /* The shard that owns key. */
 unsigned shardset_owner(const struct shardset *set, const char *key, size_t klen);
 /* Total used memory of the node: exact for sh, published values for the
@@ -166,23 +147,24 @@ bool shard_step(struct shard *sh);
 void shard_park(struct shard *sh, uint64_t timeout_ns);
 bool shard_park_begin(struct shard *sh);
 void shard_park_end(struct shard *sh);
+/* Whether nothing of sh's is between shards: no message in its rings or
+ * backlogs, none deferred, no lock held or asked for, no span it
+ * coordinates. When every shard is quiet, every forwarded request has run. */
+bool shard_quiet(const struct shard *sh);
 
 /* Applies side effects of a configuration change (CONFIG SET): grows the
  * connection table when maxclients rises. */
 void shard_config_applied(struct shard *sh);
-/* Handles one completion (shard_step, or deferred ones in route.c). */
-void shard_complete(struct shard *sh, const struct io_cqe *cqe);
-/* Refreshes sh->now_ms from the backend clock (and the keyspace's). */
-void shard_clock(struct shard *sh);
-/* Queues c for conn_service() at the end of the step. */
-void shard_pend(struct shard *sh, struct conn *c);
 /* A connection by client id, or NULL. */
 struct conn *shard_conn_by_id(struct shard *sh, uint64_t id);
-/* Total memory of the shard (connections and keyspace). */
+/* Total memory of the shard (connections, messages and keyspace). */
 uint64_t shard_used_memory(const struct shard *sh);
+/* The shard a server command runs on (cmd_ctx.env->host), and the i-th of
+ * the cmd_nshards(c) shards it may touch: all of them while it runs with
+ * them locked, else just its own. */
+struct shard *shard_of(const struct cmd_ctx *c);
+struct shard *shard_at(const struct cmd_ctx *c, unsigned i);
 /* Logs at level if the configured level allows. */
 #define shard_log(sh, level, ...) log_at((sh)->io, (sh)->cfg.loglevel, (level), __VA_ARGS__)
-
-#include "base/log.h"
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/mem.h"
 #include "io/io.h"
 
 int xhub_init(struct xhub *h, unsigned n, unsigned ring_size)
@@ -57,12 +58,14 @@ void xhub_free(struct xhub *h)
 	memset(h, 0, sizeof(*h));
 }
 
-void xshard_init(struct xshard *x, struct xhub *hub, unsigned id)
+void xshard_init(struct xshard *x, struct xhub *hub, unsigned id, struct mem *mem)
 {
 	ASSERT(id < hub->n);
+	ASSERT(mem != NULL);
 	memset(x, 0, sizeof(*x));
 	x->hub = hub;
 	x->id = id;
+	x->mem = mem;
 	x->bl_head = calloc(hub->n, sizeof(*x->bl_head));
 	x->bl_tail = calloc(hub->n, sizeof(*x->bl_tail));
 	if (x->bl_head == NULL || x->bl_tail == NULL)
@@ -117,6 +120,7 @@ void xshard_send(struct xshard *x, unsigned dst, struct xmsg *m)
 	x->st.sent++;
 	/* Order first: behind an existing backlog, or into the ring. */
 	if (x->bl_head[dst] == NULL && ring_push(ring(x, x->id, dst), m)) {
+		mem_uncharge(x->mem, m->bytes); /* the receiver charges it at the drain */
 		mark_dirty(x, dst);
 		return;
 	}
@@ -146,7 +150,12 @@ unsigned xshard_drain(struct xshard *x, struct xmsg **out, unsigned max)
 			unsigned tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 			bits &= bits - 1;
 			while (head != tail && n < max) {
-				out[n++] = r->slots[head & r->mask];
+				struct xmsg *m = r->slots[head & r->mask];
+				/* Pairs with xshard_send: addressed here, from src. */
+				ASSERT(m->dst == x->id);
+				ASSERT(m->src == src);
+				mem_charge(x->mem, m->bytes);
+				out[n++] = m;
 				head++;
 			}
 			atomic_store_explicit(&r->head, head, memory_order_release);
@@ -174,6 +183,7 @@ static void backlog_move(struct xshard *x, unsigned dst)
 		struct xmsg *next = m->next;
 		if (!ring_push(r, m))
 			break;
+		mem_uncharge(x->mem, m->bytes);
 		moved = true;
 		x->bl_head[dst] = next;
 	}

@@ -28,11 +28,17 @@
 
 struct io;
 
-/* The header of every message; users embed it first. */
+/* The header of every message; users embed it first. A message is memory
+ * of whichever shard holds it: `bytes` of it are charged to the sender's
+ * account until it enters a ring (from the backlog too), and to the
+ * receiver's from the drain on, so used_memory and maxmemory see messages
+ * everywhere but inside a ring, where at most ring_size of them wait per
+ * pair of shards. */
 struct xmsg {
 	struct xmsg *next; /* backlog link; owned by whoever holds the message */
 	uint16_t src, dst;
 	uint16_t kind;
+	uint32_t bytes; /* charged to the holder's account (0: none) */
 };
 
 struct xring {
@@ -58,9 +64,12 @@ struct xshard_stats {
 	uint64_t sent, received, backlogged, wakes, drains;
 };
 
+struct mem;
+
 struct xshard {
 	struct xhub *hub;
 	unsigned id;
+	struct mem *mem;                  /* the shard's account, which messages move between */
 	struct xmsg **bl_head, **bl_tail; /* per target */
 	uint64_t touched[XSHARD_WORDS];   /* targets pushed to in this step */
 	uint64_t backlog_targets[XSHARD_WORDS];
@@ -73,13 +82,15 @@ struct xshard {
 int xhub_init(struct xhub *h, unsigned n, unsigned ring_size);
 void xhub_free(struct xhub *h);
 
-void xshard_init(struct xshard *x, struct xhub *hub, unsigned id);
+/* Sets up shard id's side of the hub; messages it sends and receives move
+ * between mem and the other shards' accounts. */
+void xshard_init(struct xshard *x, struct xhub *hub, unsigned id, struct mem *mem);
 void xshard_free(struct xshard *x);
 /* Queues m for shard dst (never dst == own id). Never fails: a full ring
  * spills to the ordered backlog. */
 void xshard_send(struct xshard *x, unsigned dst, struct xmsg *m);
-/* Takes up to max messages addressed to this shard, in per-source order.
- * Returns how many. */
+/* Takes up to max messages addressed to this shard, in per-source order,
+ * and charges them to this shard's account. Returns how many. */
 unsigned xshard_drain(struct xshard *x, struct xmsg **out, unsigned max);
 /* End of step: moves backlogs into rings as room allows (marking the
  * targets dirty again), then wakes each target pushed to in this step that

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "io/io.h"
+#include "base/mem.h"
 #include "shard/xshard.h"
 
 #define SHARDS 4
@@ -87,12 +88,13 @@ static void *run(void *arg)
 {
 	struct worker *w = arg;
 	struct xshard x;
+	struct mem mem = { 0 };
 	uint64_t next_out[SHARDS] = { 0 }, next_in[SHARDS] = { 0 }, owed = 0, todo = 0;
 	uint64_t rnd = 0x9e3779b97f4a7c15ull * (w->id + 1);
 	bool backlog = false;
 	unsigned i;
 
-	xshard_init(&x, w->hub, w->id);
+	xshard_init(&x, w->hub, w->id, &mem);
 	for (i = 0; i < SHARDS; i++)
 		if (i != w->id) {
 			owed += PER_PAIR;
@@ -167,6 +169,7 @@ static void test_backlog_order_single_thread(void **state)
 {
 	struct xhub hub;
 	struct xshard a, b;
+	struct mem ma = { 0 }, mb = { 0 };
 	struct xmsg *out[16];
 	struct tmsg msgs[10];
 	unsigned i, n, got = 0;
@@ -175,14 +178,23 @@ static void test_backlog_order_single_thread(void **state)
 	ios[0].efd = eventfd(0, EFD_NONBLOCK);
 	ios[1].efd = eventfd(0, EFD_NONBLOCK);
 	assert_int_equal(xhub_init(&hub, 2, 2), 0);
-	xshard_init(&a, &hub, 0);
-	xshard_init(&b, &hub, 1);
+	xshard_init(&a, &hub, 0, &ma);
+	xshard_init(&b, &hub, 1, &mb);
+	/* Each message holds 100 bytes of a's account, as if a allocated it. */
+	mem_charge(&ma, 10 * 100);
 	for (i = 0; i < 10; i++) {
 		msgs[i].seq = i;
+		msgs[i].h.bytes = 100;
 		xshard_send(&a, 1, &msgs[i].h);
 	}
 	assert_int_equal(a.st.backlogged, 8); /* the ring holds 2 */
+	/* The two in the ring left a's account; the backlogged 8 are still its. */
+	assert_int_equal(ma.used, 8 * 100);
+	assert_int_equal(mb.used, 0);
 	while (got < 10) {
+		/* Every message is charged to a (backlog) or b (drained), or
+		 * waits in the ring (at most 2). */
+		assert_true(ma.used + mb.used >= (10 - 2) * 100);
 		xshard_flush(&a, &ios[0]);
 		/* Landed messages always leave the target dirty. */
 		assert_true(xshard_pending(&b));
@@ -193,6 +205,11 @@ static void test_backlog_order_single_thread(void **state)
 	}
 	assert_false(xshard_pending(&b));
 	assert_false(xshard_flush(&a, &ios[0]));
+	/* Every byte moved with its message, from a's account to b's. */
+	assert_int_equal(ma.used, 0);
+	assert_int_equal(mb.used, 10 * 100);
+	mem_uncharge(&mb, 10 * 100);
+	msgs[0].h.bytes = 0;
 	/* Parking with nothing pending is allowed; with a dirty ring it is not. */
 	assert_true(xshard_park_begin(&b));
 	xshard_park_end(&b);

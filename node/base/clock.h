@@ -1,0 +1,26 @@
+/* clock.h: a shard's reading of the wall clock.
+ *
+ * The core never reads a clock by itself: it asks its backend (io_now_ns),
+ * and a reading costs (a vDSO call on a KVM guest is about 5% of a GET), so
+ * each shard keeps its last reading here and refreshes it at known points:
+ * once per step, and once at the end of every command (cmd_run), which both
+ * times that command and gives the next command of the batch its time. */
+#ifndef CAIRN_CLOCK_H
+#define CAIRN_CLOCK_H
+
+#include <stdint.h>
+
+struct io;
+
+struct clock {
+	struct io *io;
+	uint64_t now_ns; /* the last reading, ns since the epoch */
+	int64_t now_ms;  /* the same, in ms */
+};
+
+/* Binds the clock to its backend and takes a first reading. */
+void clock_init(struct clock *c, struct io *io);
+/* Takes a new reading. */
+void clock_read(struct clock *c);
+
+#endif

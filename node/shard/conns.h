@@ -1,0 +1,45 @@
+/* conns.h: a shard's connection table.
+ *
+ * A fixed-size table, sized from maxclients at start-up (and grown only when
+ * CONFIG SET raises maxclients): each entry holds a connection or nothing,
+ * and a generation that survives the connection. A completion names its
+ * connection by entry and generation (shard/ud.h), so one that arrives after
+ * its connection closed, and the entry went to another, is recognised as
+ * stale. Free entries are reused lowest first. The table stores connections
+ * as opaque pointers; it never looks inside one. */
+#ifndef CAIRN_SHARD_CONNS_H
+#define CAIRN_SHARD_CONNS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct conn;
+struct mem;
+
+struct conns {
+	struct mem *mem; /* the table's arrays */
+	struct conn **tab;
+	uint32_t *gens;
+	uint32_t cap, n; /* entries, and how many hold a connection */
+	uint32_t *free_idx;
+	uint32_t nfree;
+};
+
+/* A table of cap entries (at most UD_IDX_MAX), its arrays charged to mem. */
+void conns_init(struct conns *t, struct mem *mem, uint32_t cap);
+/* Frees the arrays; every entry must be empty. */
+void conns_free(struct conns *t);
+/* Grows the table to cap entries (no-op if it has as many). */
+void conns_grow(struct conns *t, uint32_t cap);
+/* Takes a free entry: its index and generation, or false when none is. */
+bool conns_take(struct conns *t, uint32_t *idx, uint32_t *gen);
+/* Puts c in the entry just taken. */
+void conns_set(struct conns *t, uint32_t idx, struct conn *c);
+/* Empties entry idx (its connection is gone) and retires its generation. */
+void conns_release(struct conns *t, uint32_t idx);
+/* The connection at idx if its generation is still gen, else NULL. */
+struct conn *conns_get(const struct conns *t, uint32_t idx, uint32_t gen);
+/* The connection at idx, or NULL (to walk the table: 0 <= idx < cap). */
+struct conn *conns_at(const struct conns *t, uint32_t idx);
+
+#endif

@@ -1,0 +1,47 @@
+/* exec.c: see exec.h. */
+#include "shard/exec.h"
+
+#include <string.h>
+
+#include "base/assert.h"
+#include "cmd/cmd.h"
+#include "proto/reply.h"
+#include "shard/lock.h"
+#include "shard/route.h"
+#include "shard/xshard.h"
+
+void exec_init(struct exec *ex, struct cmd_env *env, struct route *route, struct lock *lock)
+{
+	ASSERT(env != NULL);
+	ex->env = env;
+	ex->route = route;
+	ex->lock = lock;
+}
+
+enum exec_verdict exec_request(struct exec *ex, struct cmd_ctx *c, const struct cmd *cmd,
+			       uint32_t conn_idx, uint32_t conn_gen)
+{
+	uint64_t mask[XSHARD_WORDS];
+	unsigned dst = 0;
+
+	/* Pairs with cmd_check: a checked request, of a client. */
+	ASSERT(cmd != NULL);
+	ASSERT(c->cmd == cmd);
+	ASSERT(c->conn != NULL);
+	ASSERT(c->locked == NULL);
+	if (ex->env->nshards == 1) {
+		cmd_run(c, cmd);
+		return EXEC_DONE;
+	}
+	memset(mask, 0, sizeof(mask));
+	switch (route_plan(ex->route, c, mask, &dst)) {
+	case ROUTE_HERE: cmd_run(c, cmd); return EXEC_DONE;
+	case ROUTE_FORWARD: route_forward(ex->route, c, dst, conn_idx, conn_gen); return EXEC_DONE;
+	case ROUTE_SPAN:
+		lock_span_start(ex->lock, cmd, c->argv, c->argc, mask, conn_idx, conn_gen,
+				c->r->proto);
+		return EXEC_WAIT;
+	}
+	ASSERT_NOT_REACHED("exec: no route");
+	return EXEC_DONE;
+}
