@@ -7,8 +7,9 @@
  *  - multishot accept; multishot recv over a provided buffer ring (one per
  *    shard); -ENOBUFS ends a recv and the core re-arms;
  *  - every submission takes a slot in an op table; the kernel's user_data is
- *    op | generation | slot, never a bare fd, and the slot maps back to the
- *    core's user_data, so a stale completion can never be mistaken;
+ *    op | generation | slot (ur_ud_encode), never a bare fd, and the slot
+ *    maps back to the core's user_data, so a stale completion can never be
+ *    mistaken;
  *  - a batch is reaped with one io_uring_cq_advance;
  *  - close: the socket's operations are cancelled first (CANCEL_FD|ALL) and
  *    the close is issued only once each has completed, so the core's CLOSE
@@ -45,13 +46,43 @@
 #define UR_SWEEP_NS 1000000000ull /* how often the recv watchdog looks */
 
 /* Operations of the backend's own, next to enum io_op. */
-enum { UR_OP_CANCEL = IO_OP_COUNT, UR_OP_WAKE };
+enum { UR_OP_CANCEL = IO_OP_COUNT, UR_OP_WAKE, UR_OP_END };
 
-#define UR_UD(op, gen, slot)                                                                       \
-	(((uint64_t)(op) << 56) | ((uint64_t)((gen)&0xffffffu) << 32) | (uint64_t)(slot))
-#define UR_UD_OP(ud) ((unsigned)((ud) >> 56))
-#define UR_UD_GEN(ud) ((uint32_t)((ud) >> 32) & 0xffffffu)
-#define UR_UD_SLOT(ud) ((uint32_t)(ud))
+/* The kernel's user_data of an operation: its kind in the bits io.h keeps
+ * for backends (above IO_USER_DATA_BITS), its slot in the op table and the
+ * slot's generation in the low IO_USER_DATA_BITS. It never carries the
+ * core's user_data (the slot holds that), so the split is this backend's
+ * choice; it follows io.h's, and the asserts stop the build if a change of
+ * IO_USER_DATA_BITS leaves too few bits for a generation (a stale
+ * completion must not match a reused slot) or for every kind. */
+#define UR_SLOT_BITS 32
+#define UR_GEN_BITS (IO_USER_DATA_BITS - UR_SLOT_BITS)
+#define UR_GEN_MASK ((1u << UR_GEN_BITS) - 1u)
+_Static_assert(UR_GEN_BITS >= 16 && UR_GEN_BITS < 32,
+	       "a slot's generation needs 16 to 31 bits below IO_USER_DATA_BITS");
+_Static_assert(UR_OP_END <= 1u << (64 - IO_USER_DATA_BITS),
+	       "every kind of operation fits above IO_USER_DATA_BITS");
+
+struct ur_ud {
+	unsigned op;
+	uint32_t gen;
+	uint32_t slot;
+};
+
+static inline uint64_t ur_ud_encode(unsigned op, uint32_t gen, uint32_t slot)
+{
+	ASSERT(op < UR_OP_END);
+	ASSERT(gen <= UR_GEN_MASK);
+	return ((uint64_t)op << IO_USER_DATA_BITS) | ((uint64_t)gen << UR_SLOT_BITS) | slot;
+}
+
+static inline struct ur_ud ur_ud_decode(uint64_t ud)
+{
+	struct ur_ud d = { .op = (unsigned)(ud >> IO_USER_DATA_BITS),
+			   .gen = (uint32_t)(ud >> UR_SLOT_BITS) & UR_GEN_MASK,
+			   .slot = (uint32_t)ud };
+	return d;
+}
 
 struct ur_op {
 	uint64_t ud; /* the core's */
@@ -149,7 +180,7 @@ static uint32_t op_alloc(struct io_ring *r, uint8_t op, int fd, uint64_t ud)
 	o->op = op;
 	o->fd = fd;
 	o->ud = ud;
-	o->gen = (o->gen + 1) & 0xffffffu;
+	o->gen = (o->gen + 1) & UR_GEN_MASK;
 	return slot;
 }
 
@@ -187,7 +218,7 @@ static struct io_uring_sqe *sqe_for(struct io_ring *r, uint8_t op, int fd, uint6
 	if (sqe == NULL)
 		return NULL;
 	slot = op_alloc(r, op, fd, ud);
-	io_uring_sqe_set_data64(sqe, UR_UD(op, r->ops[slot].gen, slot));
+	io_uring_sqe_set_data64(sqe, ur_ud_encode(op, r->ops[slot].gen, slot));
 	if (slot_out != NULL)
 		*slot_out = slot;
 	return sqe;
@@ -321,15 +352,16 @@ static void arm_wake(struct io_ring *r)
  * true if *out was filled. */
 static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io_cqe *out)
 {
-	uint64_t kud = io_uring_cqe_get_data64(k);
-	uint32_t slot = UR_UD_SLOT(kud);
-	struct ur_op *o = &r->ops[slot];
+	struct ur_ud d = ur_ud_decode(io_uring_cqe_get_data64(k));
+	uint32_t slot = d.slot;
+	struct ur_op *o;
 	bool more = (k->flags & IORING_CQE_F_MORE) != 0;
-	unsigned op = UR_UD_OP(kud);
+	unsigned op = d.op;
 
 	ASSERT(slot < r->ops_cap);
+	o = &r->ops[slot];
 	ASSERT(o->live);
-	ASSERT(o->gen == UR_UD_GEN(kud));
+	ASSERT(o->gen == d.gen);
 	ASSERT(o->op == op);
 	if (op == UR_OP_WAKE) {
 		uint64_t v;
@@ -388,7 +420,7 @@ static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io
  * -ENOBUFS. Returns false if no SQE was free (the next sweep tries again). */
 static bool restart_recv(struct io_ring *r, uint32_t slot)
 {
-	uint64_t kud = UR_UD(IO_OP_RECV, r->ops[slot].gen, slot);
+	uint64_t kud = ur_ud_encode(IO_OP_RECV, r->ops[slot].gen, slot);
 	struct io_uring_sqe *sqe = sqe_for(r, UR_OP_CANCEL, r->ops[slot].fd, 0, NULL);
 	char msg[128];
 	int n;
