@@ -161,7 +161,16 @@ static uint32_t op_alloc(struct io_ring *r, uint8_t op, int fd, uint64_t ud)
 
 	if (r->free_head == UR_NO_SLOT) {
 		uint32_t cap = r->ops_cap * 2, i;
-		struct ur_op *n = realloc(r->ops, cap * sizeof(*n));
+		struct ur_op *n;
+		/* Queued SQEs may point into the table (a timer's timespec, a
+		 * connect's address) and realloc may move it. The kernel is
+		 * done with such memory once the SQE is submitted
+		 * (IORING_FEAT_SUBMIT_STABLE, every kernel since 5.5), so
+		 * they go first. Callers take their slots before their SQEs,
+		 * so no SQE half prepared goes with them. */
+		if (io_uring_sq_ready(&r->ring) > 0)
+			io_uring_submit(&r->ring);
+		n = realloc(r->ops, cap * sizeof(*n));
 		if (n == NULL)
 			abort();
 		memset(n + r->ops_cap, 0, (cap - r->ops_cap) * sizeof(*n));
@@ -214,10 +223,12 @@ static struct io_uring_sqe *sqe_for(struct io_ring *r, uint8_t op, int fd, uint6
 	uint32_t slot;
 
 	ASSERT(r->attached);
-	sqe = sqe_get(r);
-	if (sqe == NULL)
-		return NULL;
 	slot = op_alloc(r, op, fd, ud);
+	sqe = sqe_get(r);
+	if (sqe == NULL) {
+		op_free(r, slot);
+		return NULL;
+	}
 	io_uring_sqe_set_data64(sqe, ur_ud_encode(op, r->ops[slot].gen, slot));
 	if (slot_out != NULL)
 		*slot_out = slot;
