@@ -20,7 +20,11 @@
  *    multishot poll;
  *  - a recv watchdog (io_uring_backend_sweep) restarts a multishot recv
  *    that the kernel left armed and silent on a ready socket, a lost wakeup
- *    seen on Linux 6.18.
+ *    seen on Linux 6.18;
+ *  - connect: IORING_OP_CONNECT on a non-blocking socket, linked to an
+ *    IORING_OP_LINK_TIMEOUT that cancels it when its time is up; the
+ *    timeout's own completion stays inside the backend. A failure known at
+ *    submission goes through the ring as a NOP, so it completes like any.
  */
 #include <errno.h>
 #include <liburing.h>
@@ -46,7 +50,7 @@
 #define UR_SWEEP_NS 1000000000ull /* how often the recv watchdog looks */
 
 /* Operations of the backend's own, next to enum io_op. */
-enum { UR_OP_CANCEL = IO_OP_COUNT, UR_OP_WAKE, UR_OP_END };
+enum { UR_OP_CANCEL = IO_OP_COUNT, UR_OP_WAKE, UR_OP_LINK_TIMEOUT, UR_OP_END };
 
 /* The kernel's user_data of an operation: its kind in the bits io.h keeps
  * for backends (above IO_USER_DATA_BITS), its slot in the op table and the
@@ -96,6 +100,10 @@ struct ur_op {
 	uint8_t heard, suspect, restarted;
 	uint32_t next_free;
 	struct __kernel_timespec ts;
+	/* A CONNECT's address (read by the kernel at submission), or, when
+	 * fd < 0, the error it ends with. */
+	union io_sockaddr sa;
+	int32_t err;
 };
 
 struct ur_sock {
@@ -330,6 +338,73 @@ static int ur_timer(struct io *io, uint64_t delay_ns, uint64_t ud)
 	return 0;
 }
 
+/* A CONNECT takes two SQEs, the connect and its linked timeout, queued
+ * together or not at all. A failure known now (a bad address, no descriptor
+ * left) still ends through the ring, as a NOP whose slot holds the error,
+ * so the core sees every answer the same way (io.h). */
+static int ur_connect(struct io *io, const char *ip, uint16_t port, uint64_t timeout_ns,
+		      uint64_t ud)
+{
+	struct io_ring *r = ur_of(io);
+	struct io_uring_sqe *sqe;
+	union io_sockaddr sa;
+	socklen_t len;
+	uint32_t slot, tslot;
+	int fd;
+
+	ASSERT(r->attached);
+	if (io_uring_sq_space_left(&r->ring) < 2)
+		io_uring_submit(&r->ring);
+	if (io_uring_sq_space_left(&r->ring) < 2)
+		return -EBUSY;
+	fd = io_connect_prepare(ip, port, &sa, &len);
+	slot = op_alloc(r, IO_OP_CONNECT, fd < 0 ? -1 : fd, ud);
+	sqe = io_uring_get_sqe(&r->ring);
+	if (fd < 0) {
+		r->ops[slot].err = fd;
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, ur_ud_encode(IO_OP_CONNECT, r->ops[slot].gen, slot));
+		return 0;
+	}
+	tslot = op_alloc(r, UR_OP_LINK_TIMEOUT, -1, 0); /* may move r->ops */
+	r->ops[slot].sa = sa;
+	io_uring_prep_connect(sqe, fd, &r->ops[slot].sa.sa, len);
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, ur_ud_encode(IO_OP_CONNECT, r->ops[slot].gen, slot));
+	r->ops[tslot].ts.tv_sec = (long long)(timeout_ns / 1000000000ull);
+	r->ops[tslot].ts.tv_nsec = (long long)(timeout_ns % 1000000000ull);
+	sqe = io_uring_get_sqe(&r->ring);
+	io_uring_prep_link_timeout(sqe, &r->ops[tslot].ts, 0);
+	io_uring_sqe_set_data64(sqe, ur_ud_encode(UR_OP_LINK_TIMEOUT, r->ops[tslot].gen, tslot));
+	return 0;
+}
+
+/* The end of a CONNECT. On success the socket goes to the core; otherwise
+ * it is closed here, so a failed connect leaves no descriptor. -ECANCELED
+ * can only come from the linked timeout (the core has no handle to close
+ * the socket with, and nothing is reaped after detach's cancel), so it
+ * means the deadline passed. */
+static void end_connect(struct io_ring *r, uint32_t slot, int32_t res, struct io_cqe *out)
+{
+	struct ur_op *o = &r->ops[slot];
+
+	if (o->fd < 0) {
+		res = o->err;
+	} else if (res == 0) {
+		res = o->fd;
+	} else {
+		close(o->fd);
+		if (res == -ECANCELED)
+			res = -ETIMEDOUT;
+	}
+	out->user_data = o->ud;
+	out->op = IO_OP_CONNECT;
+	out->res = res;
+	out->flags = 0;
+	out->buf = 0;
+	op_free(r, slot);
+}
+
 static void retry_deferred(struct io_ring *r)
 {
 	uint32_t fd;
@@ -385,9 +460,13 @@ static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io
 		}
 		return false;
 	}
-	if (op == UR_OP_CANCEL) {
+	if (op == UR_OP_CANCEL || op == UR_OP_LINK_TIMEOUT) {
 		op_free(r, slot);
 		return false;
+	}
+	if (op == IO_OP_CONNECT) {
+		end_connect(r, slot, k->res, out);
+		return true;
 	}
 	out->user_data = o->ud;
 	out->op = (uint8_t)op;
@@ -678,8 +757,14 @@ static void ur_detach(struct io *io)
 static void ur_destroy(struct io *io)
 {
 	struct io_ring *r = ur_of(io);
+	uint32_t i;
 
 	ur_detach(io);
+	/* Connects never reaped own their sockets; nobody else will close
+	 * them. */
+	for (i = 0; i < r->ops_cap; i++)
+		if (r->ops[i].live && r->ops[i].op == IO_OP_CONNECT && r->ops[i].fd >= 0)
+			close(r->ops[i].fd);
 	if (r->br != NULL)
 		munmap(r->br, IO_BUF_COUNT * sizeof(struct io_uring_buf));
 	if (r->evfd >= 0)
@@ -701,6 +786,7 @@ static const struct io_ops ur_ops = {
 	.writev = ur_writev,
 	.close = ur_close,
 	.timer = ur_timer,
+	.connect = ur_connect,
 	.flush = ur_flush,
 	.reap = ur_reap,
 	.buf = ur_buf,
@@ -723,7 +809,9 @@ bool io_uring_backend_usable(void)
 	     io_uring_opcode_supported(probe, IORING_OP_RECV) &&
 	     io_uring_opcode_supported(probe, IORING_OP_WRITEV) &&
 	     io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL) &&
-	     io_uring_opcode_supported(probe, IORING_OP_CLOSE);
+	     io_uring_opcode_supported(probe, IORING_OP_CLOSE) &&
+	     io_uring_opcode_supported(probe, IORING_OP_CONNECT) &&
+	     io_uring_opcode_supported(probe, IORING_OP_LINK_TIMEOUT);
 	if (probe != NULL)
 		io_uring_free_probe(probe);
 	io_uring_queue_exit(&ring);
