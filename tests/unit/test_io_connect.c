@@ -5,11 +5,12 @@
  * answered ends with a handle that is a real connected socket (non-blocking,
  * TCP_NODELAY, good for writev, recv and close); a refused one ends with
  * -ECONNREFUSED; an unanswered one with -ETIMEDOUT once its timeout has
- * passed, and not much later; a bad address with -EINVAL, through the
- * completion and not the submission. Each ends through exactly one
- * completion, a failure leaves no descriptor open, connects in flight
- * together end independently with their own user_data, and io_uring's
- * linked timeout never shows itself to the core.
+ * passed, and not much later; a bad address with -EINVAL and a full
+ * descriptor table with -EMFILE, through the completion and not the
+ * submission. Each ends through exactly one completion, a failure leaves no
+ * descriptor open, connects in flight together end independently with
+ * their own user_data, and io_uring's linked timeout never shows itself to
+ * the core.
  *
  * Method: every case runs once per backend (the cmocka state names which).
  * The test plays the far end with plain syscalls, on 127.0.0.1 or ::1 only:
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -438,6 +440,34 @@ static void test_bad_address(void **state)
 	expect_quiet(f, 50 * MS);
 }
 
+/* No descriptor left (RLIMIT_NOFILE lowered to the lowest free number):
+ * socket() fails at submission, and the failure still comes through the
+ * completion. The limit is back before anything is checked. */
+static void test_no_descriptor_left(void **state)
+{
+	struct fixture *f = need(state);
+	uint16_t port = closed_port();
+	int lowest = dup(0), rc;
+	struct rlimit old, low;
+	struct io_cqe c;
+
+	assert_true(lowest >= 0);
+	close(lowest);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)lowest;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	rc = io_connect(f->io, "127.0.0.1", port, LATE_NS, UD_CONNECT);
+	io_flush(f->io);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(rc, 0);
+	c = next_cqe(f);
+	assert_int_equal(c.op, IO_OP_CONNECT);
+	assert_int_equal(c.user_data, UD_CONNECT);
+	assert_int_equal(c.res, -EMFILE);
+	expect_quiet(f, 50 * MS);
+}
+
 /* Connects in flight together. */
 struct want {
 	const char *ip;
@@ -498,8 +528,9 @@ static void test_many_in_flight(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BOTH(test_success), BOTH(test_success_ipv6), BOTH(test_refused),
-		BOTH(test_timeout), BOTH(test_bad_address),  BOTH(test_many_in_flight),
+		BOTH(test_success),        BOTH(test_success_ipv6), BOTH(test_refused),
+		BOTH(test_timeout),        BOTH(test_bad_address),  BOTH(test_no_descriptor_left),
+		BOTH(test_many_in_flight),
 	};
 	struct io_env env = { .log_fd = 2 };
 	int err = 0;
