@@ -215,8 +215,11 @@ static uint16_t closed_port(void)
 }
 
 /* A listener that answers no SYN: backlog 0, and FILLERS plain
- * non-blocking connects, the first of which fills its accept queue; the
- * others are dropped and so is everything after them. */
+ * non-blocking connects. The first is answered and fills the accept queue
+ * (or, on older kernels without syncookies, is dropped too); from
+ * then on every SYN is dropped, since tcp_conn_request drops a SYN while
+ * the accept queue is full, syncookies or not. Either way the connect
+ * under test hears nothing. */
 static int silent_listener(uint16_t *port, int fillers[FILLERS])
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -232,8 +235,8 @@ static int silent_listener(uint16_t *port, int fillers[FILLERS])
 		if (connect(fillers[i], (struct sockaddr *)&a, sizeof(a)) != 0)
 			assert_int_equal(errno, EINPROGRESS);
 		if (i == 0) {
-			/* Queued before the next one is sent (not needed:
-			 * its SYN dropped would do as well). */
+			/* In the queue before the next SYN is sent; where it
+			 * is dropped instead, the wait only costs time. */
 			p.fd = fillers[0];
 			p.events = POLLOUT;
 			poll(&p, 1, 1000);
