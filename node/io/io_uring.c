@@ -358,7 +358,9 @@ static int ur_connect(struct io *io, const char *ip, uint16_t port, uint64_t tim
 	if (io_uring_sq_space_left(&r->ring) < 2)
 		return -EBUSY;
 	fd = io_connect_prepare(ip, port, &sa, &len);
+	/* Both slots before either SQE: a growing table submits the queue. */
 	slot = op_alloc(r, IO_OP_CONNECT, fd < 0 ? -1 : fd, ud);
+	tslot = fd < 0 ? UR_NO_SLOT : op_alloc(r, UR_OP_LINK_TIMEOUT, -1, 0);
 	sqe = io_uring_get_sqe(&r->ring);
 	if (fd < 0) {
 		r->ops[slot].err = fd;
@@ -366,7 +368,6 @@ static int ur_connect(struct io *io, const char *ip, uint16_t port, uint64_t tim
 		io_uring_sqe_set_data64(sqe, ur_ud_encode(IO_OP_CONNECT, r->ops[slot].gen, slot));
 		return 0;
 	}
-	tslot = op_alloc(r, UR_OP_LINK_TIMEOUT, -1, 0); /* may move r->ops */
 	r->ops[slot].sa = sa;
 	io_uring_prep_connect(sqe, fd, &r->ops[slot].sa.sa, len);
 	sqe->flags |= IOSQE_IO_LINK;
