@@ -9,8 +9,9 @@
  * descriptor table with -EMFILE, through the completion and not the
  * submission. Each ends through exactly one completion, a failure leaves no
  * descriptor open, connects in flight together end independently with
- * their own user_data, and io_uring's linked timeout never shows itself to
- * the core, nor does its op table growing in the middle of a CONNECT.
+ * their own user_data, a backend destroyed mid-connect closes the socket,
+ * and io_uring's linked timeout never shows itself to the core, nor does
+ * its op table growing in the middle of a CONNECT.
  *
  * Method: every case runs once per backend (the cmocka state names which).
  * The test plays the far end with plain syscalls, on 127.0.0.1 or ::1 only:
@@ -65,6 +66,7 @@ static enum backend uring = BACKEND_URING, epoll = BACKEND_EPOLL;
 struct fixture {
 	struct io_env env;
 	struct io_group group;
+	enum backend kind;
 	struct io *io; /* NULL: the backend cannot run here */
 };
 
@@ -102,7 +104,8 @@ static int setup(void **state)
 	f->env.role = 'M';
 	f->group.ios = &f->io;
 	f->group.n = 1;
-	open_backend(f, *(enum backend *)*state);
+	f->kind = *(enum backend *)*state;
+	open_backend(f, f->kind);
 	*state = f;
 	return 0;
 }
@@ -529,6 +532,32 @@ static void test_many_in_flight(void **state)
 	close_all(quiet, fillers);
 }
 
+/* A backend destroyed with a connect in flight closes its socket: the
+ * core has no handle for it, so nobody else could. */
+static void test_destroy_with_connect_in_flight(void **state)
+{
+	struct fixture *f = need(state);
+	int fillers[FILLERS], l, before;
+	uint16_t port = 0;
+
+	l = silent_listener(&port, fillers);
+	io_detach(f->io);
+	io_destroy(f->io);
+	f->io = NULL; /* for teardown, should a check fail */
+	before = fd_count();
+	open_backend(f, f->kind);
+	assert_int_equal(io_connect(f->io, "127.0.0.1", port, LATE_NS, UD_CONNECT), 0);
+	io_flush(f->io);
+	io_wait(f->io, 50 * MS);
+	assert_int_equal(io_reap(f->io, &(struct io_cqe){ 0 }, 1), 0);
+	io_detach(f->io);
+	io_destroy(f->io);
+	f->io = NULL;
+	assert_int_equal(fd_count(), before);
+	open_backend(f, f->kind);
+	close_all(l, fillers);
+}
+
 /* io_uring only: its op table (UR_OPS_START, 1024 slots) grows while a
  * CONNECT takes its two slots. Growing submits what is queued, since queued
  * SQEs may point into the table; an SQE taken but not yet prepared must
@@ -573,6 +602,7 @@ int main(void)
 		BOTH(test_bad_address),
 		BOTH(test_no_descriptor_left),
 		BOTH(test_many_in_flight),
+		BOTH(test_destroy_with_connect_in_flight),
 		{ "io_uring test_uring_table_grows_mid_connect", test_uring_table_grows_mid_connect,
 		  setup, teardown, &uring },
 	};
