@@ -7,6 +7,7 @@
  * other failure. */
 #include "fuzz_io.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,8 @@ struct io {
 	char bufs[FIO_BUFS][IO_BUF_SIZE];
 	bool buf_out[FIO_BUFS]; /* handed to the core, not recycled yet */
 	size_t write_limit;
-	unsigned refuse; /* submissions to refuse with -EBUSY */
+	unsigned refuse;     /* submissions to refuse with -EBUSY */
+	int32_t connect_res; /* how CONNECTs end: -errno, or 0 for a new socket */
 };
 
 struct io *fuzz_io_new(uint64_t seed, uint64_t now_ns)
@@ -65,6 +67,7 @@ struct io *fuzz_io_new(uint64_t seed, uint64_t now_ns)
 	ASSERT(io != NULL);
 	io->rng = seed;
 	io->now_ns = now_ns;
+	io->connect_res = -ECONNREFUSED;
 	return io;
 }
 
@@ -88,6 +91,7 @@ void fuzz_io_reset(struct io *io, uint64_t seed, uint64_t now_ns)
 	memset(io->buf_out, 0, sizeof(io->buf_out));
 	io->write_limit = 0;
 	io->refuse = 0;
+	io->connect_res = -ECONNREFUSED;
 	io->rng = seed;
 	io->now_ns = now_ns;
 }
@@ -124,6 +128,17 @@ static struct fio_sock *fio_sock(struct io *io, int sock, const char *what)
 	FUZZ_CHECK(io->socks[sock].state == FIO_OPEN, "%s on socket %d after its close (state %d)",
 		   what, sock, io->socks[sock].state);
 	return &io->socks[sock];
+}
+
+/* A new open socket, for an ACCEPT or a CONNECT; the caller checked that a
+ * handle is left. */
+static int fio_open_sock(struct io *io)
+{
+	int sock = io->nsocks++;
+
+	ASSERT(sock < FUZZ_IO_SOCKS);
+	io->socks[sock].state = FIO_OPEN;
+	return sock;
 }
 
 /* The next submission is refused when the harness asked for it. */
@@ -206,6 +221,27 @@ int io_timer(struct io *io, uint64_t delay_ns, uint64_t user_data)
 	}
 	FUZZ_CHECK(false, "more than %d timers armed at once", FIO_TIMERS);
 	return -EBUSY;
+}
+
+/* No peer listens in the fuzz world unless the harness said otherwise
+ * (fuzz_io_connect_result). As io.h asks, even a bad address completes
+ * rather than failing the submission. */
+int io_connect(struct io *io, const char *ip, uint16_t port, uint64_t timeout_ns,
+	       uint64_t user_data)
+{
+	unsigned char addr[16];
+	int32_t res = io->connect_res;
+
+	(void)port;
+	FUZZ_CHECK(ip != NULL && timeout_ns > 0, "connect with no address or no timeout");
+	if (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1)
+		res = -EINVAL;
+	else if (res == 0 && io->nsocks == FUZZ_IO_SOCKS)
+		res = -EMFILE;
+	else if (res == 0)
+		res = fio_open_sock(io);
+	fio_push(io, IO_OP_CONNECT, user_data, res, 0, 0, -1);
+	return 0;
 }
 
 void io_flush(struct io *io)
@@ -363,10 +399,15 @@ int fuzz_io_connect(struct io *io)
 
 	if (!io->accept_armed || io->nsocks == FUZZ_IO_SOCKS)
 		return -1;
-	sock = io->nsocks++;
-	io->socks[sock].state = FIO_OPEN;
+	sock = fio_open_sock(io);
 	fio_push(io, IO_OP_ACCEPT, io->accept_ud, sock, IO_F_MORE, 0, -1);
 	return sock;
+}
+
+void fuzz_io_connect_result(struct io *io, int res)
+{
+	ASSERT(res <= 0);
+	io->connect_res = res;
 }
 
 static int fio_free_buf(struct io *io)

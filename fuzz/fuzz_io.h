@@ -10,8 +10,9 @@
  * provided buffer recycled before the next reap, ...).
  *
  * The harness plays the peers: it makes a client connect (an ACCEPT
- * completion), sends bytes (a RECV completion in a provided buffer) or end of
- * file, and reads what the core wrote to each socket. A WRITEV's bytes are
+ * completion), decides how the core's own CONNECTs end, sends bytes (a RECV
+ * completion in a provided buffer) or end of file, and reads what the core
+ * wrote to each socket. A WRITEV's bytes are
  * copied when it completes, not when it is submitted, so a core that changed
  * bytes in flight would be caught; the harness may make writes short. */
 #ifndef CAIRN_FUZZ_IO_H
@@ -39,6 +40,11 @@ void fuzz_io_write_limit(struct io *io, size_t n);
 /* A client connects: returns its socket (an ACCEPT completion is queued),
  * or -1 when accept is not armed or every handle was given out. */
 int fuzz_io_connect(struct io *io);
+/* How the core's CONNECTs end from now on: res is -errno, or 0 for a peer
+ * that accepts (the CONNECT completes with a new socket, or -EMFILE when
+ * every handle was given out). A new or reset fuzz_io refuses them
+ * (-ECONNREFUSED); an address that is not numeric ends with -EINVAL. */
+void fuzz_io_connect_result(struct io *io, int res);
 /* The peer sends n bytes (at most IO_BUF_SIZE): a RECV completion. Returns
  * false when the socket is closed or its recv is not armed. */
 bool fuzz_io_send(struct io *io, int sock, const char *p, size_t n);

@@ -11,8 +11,8 @@
  * linked in place of them. The core never knows which one it runs on.
  *
  * Sockets are opaque non-negative int handles given out by the backend (a
- * listener handed to the core at start-up, or the res of an ACCEPT
- * completion). The core never interprets them.
+ * listener handed to the core at start-up, or the res of an ACCEPT or
+ * CONNECT completion). The core never interprets them.
  *
  * Rules every backend keeps and the core relies on:
  *  - Submissions return 0 or a negative errno. -EBUSY means the submission
@@ -40,6 +40,20 @@
  *    submission may name the socket after io_close().
  *  - TIMER is one-shot; its completion has res 0 once at least the delay has
  *    passed (possibly later).
+ *  - CONNECT opens an outbound TCP connection to a numeric IPv4 or IPv6
+ *    address, as inet_pton reads it ("127.0.0.1", "::1": no name lookup, no
+ *    brackets, no scope). timeout_ns must be > 0. Its submission fails only
+ *    with -EBUSY; once it returned 0 the connect completes exactly once, and
+ *    every failure comes through that completion, even one known at
+ *    submission (-EINVAL for an address that is not numeric, -EMFILE when
+ *    no descriptor is left), so the core handles failures in one place. res
+ *    is a socket handle like an ACCEPT's (connected, non-blocking,
+ *    TCP_NODELAY), which the core now owns and ends with io_close(); or
+ *    -errno: -ECONNREFUSED, -ETIMEDOUT (no answer once timeout_ns has
+ *    passed), -ENETUNREACH, -EHOSTUNREACH, -EINVAL, -EMFILE, ... A failed
+ *    connect leaves nothing open and nothing to close. Until it completes
+ *    the core has no handle, so it cannot cancel it: it waits, at most about
+ *    timeout_ns.
  */
 #ifndef CAIRN_IO_H
 #define CAIRN_IO_H
@@ -58,6 +72,7 @@ enum io_op {
 	IO_OP_WRITEV = 3,
 	IO_OP_CLOSE = 4,
 	IO_OP_TIMER = 5,
+	IO_OP_CONNECT = 6,
 	IO_OP_COUNT
 };
 
@@ -67,7 +82,7 @@ enum io_op {
 
 struct io_cqe {
 	uint64_t user_data; /* as submitted, low IO_USER_DATA_BITS only */
-	int32_t res;        /* bytes, a socket handle (ACCEPT), or -errno */
+	int32_t res;        /* bytes, a socket handle (ACCEPT, CONNECT), or -errno */
 	uint16_t flags;     /* IO_F_* */
 	uint16_t buf;       /* buffer id when IO_F_BUFFER */
 	uint8_t op;         /* enum io_op */
@@ -90,6 +105,13 @@ int io_recv(struct io *io, int sock, uint64_t user_data);
 int io_writev(struct io *io, int sock, const struct iovec *iov, int iovcnt, uint64_t user_data);
 int io_close(struct io *io, int sock, uint64_t user_data);
 int io_timer(struct io *io, uint64_t delay_ns, uint64_t user_data);
+/* Opens a TCP connection to ip:port. ip is a numeric IPv4 or IPv6 address
+ * (no name lookup). Completes exactly once: res is a socket handle, like an
+ * ACCEPT's, that the core may recv/writev/close, or -errno: -ECONNREFUSED,
+ * -ETIMEDOUT (no answer within timeout_ns), -ENETUNREACH, -EHOSTUNREACH,
+ * -EINVAL (not a numeric address), -EMFILE, ... (the rules above). */
+int io_connect(struct io *io, const char *ip, uint16_t port, uint64_t timeout_ns,
+	       uint64_t user_data);
 /* Pushes queued submissions to the kernel (or the simulated network). */
 void io_flush(struct io *io);
 

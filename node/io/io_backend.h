@@ -6,7 +6,9 @@
 #ifndef CAIRN_IO_BACKEND_H
 #define CAIRN_IO_BACKEND_H
 
+#include <netinet/in.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "io/io.h"
 
@@ -23,6 +25,8 @@ struct io_ops {
 	int (*writev)(struct io *io, int sock, const struct iovec *iov, int iovcnt, uint64_t ud);
 	int (*close)(struct io *io, int sock, uint64_t ud);
 	int (*timer)(struct io *io, uint64_t delay_ns, uint64_t ud);
+	int (*connect)(struct io *io, const char *ip, uint16_t port, uint64_t timeout_ns,
+		       uint64_t ud);
 	void (*flush)(struct io *io);
 	int (*reap)(struct io *io, struct io_cqe *out, int max);
 	const char *(*buf)(struct io *io, uint16_t buf);
@@ -69,9 +73,23 @@ void io_log_fd(int fd, int pid, char role, enum io_log_level level, const char *
  * writing at most 64 KB per client per event loop turn. */
 #define IO_NOTSENT_LOWAT (16 * 1024)
 
-/* Socket options for an accepted connection: TCP_NODELAY, and the limit
- * above. Failures are ignored (both only tune). */
+/* Socket options for a connection, accepted or connected: TCP_NODELAY, and
+ * the limit above. Failures are ignored (both only tune). */
 void io_tune_accepted(int sock);
+
+/* The address of a CONNECT, big enough for either family. */
+union io_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* The first half of a CONNECT, the same for both backends: parses ip:port
+ * into *sa and *len and opens the socket to connect (non-blocking,
+ * close-on-exec, tuned as an accepted one). Returns the socket, or -EINVAL
+ * when ip is not a numeric IPv4 or IPv6 address, or socket()'s -errno;
+ * nothing is left open on failure. */
+int io_connect_prepare(const char *ip, uint16_t port, union io_sockaddr *sa, socklen_t *len);
 
 /* Backends. Each returns NULL and sets *err (negative errno) on failure. */
 struct io *io_epoll_new(const struct io_env *env, const struct io_group *group, int *err);

@@ -11,6 +11,11 @@
  *    closes the fd, then completes.
  *  - timers: a small array of deadlines on CLOCK_MONOTONIC, fired by
  *    io_wait().
+ *  - connect: a non-blocking connect(); while it is in progress the socket
+ *    waits for EPOLLOUT and SO_ERROR then gives the answer. Its deadline is
+ *    kept with the socket and bounds io_wait()'s sleep like a timer's; once
+ *    it passes, the socket is closed and the connect ends with -ETIMEDOUT.
+ *    Even an answer known at once is queued as a completion.
  * Completions queue in an array and io_reap() hands them out; only
  * io_wait() talks to the kernel for new events, so a busy loop costs one
  * epoll_wait per turn, as in Redis's ae. */
@@ -37,11 +42,14 @@
 #define EP_RECV 0x1u
 #define EP_ACCEPT 0x2u
 #define EP_WRITE 0x4u
+#define EP_CONNECT 0x8u
+#define EP_CONNS_START 16
 
 struct ep_sock {
 	uint32_t want;       /* EP_* operations armed */
 	uint32_t registered; /* epoll events registered now */
-	uint64_t recv_ud, accept_ud, write_ud;
+	uint64_t recv_ud, accept_ud, write_ud, connect_ud;
+	uint64_t connect_deadline; /* CLOCK_MONOTONIC */
 	const struct iovec *iov;
 	int iovcnt;
 };
@@ -64,6 +72,8 @@ struct io_epoll {
 	uint32_t nsocks;
 	struct ep_timer timers[EP_TIMERS_MAX];
 	uint32_t ntimers;
+	int *conns; /* sockets with a connect in progress */
+	uint32_t nconns, conns_cap;
 };
 
 static struct io_epoll *ep_of(struct io *io)
@@ -127,7 +137,7 @@ static int update(struct io_epoll *ep, int fd)
 
 	if (s->want & (EP_RECV | EP_ACCEPT))
 		ev |= EPOLLIN;
-	if (s->want & EP_WRITE)
+	if (s->want & (EP_WRITE | EP_CONNECT))
 		ev |= EPOLLOUT;
 	if (ev == s->registered)
 		return 0;
@@ -201,6 +211,7 @@ static int ep_close(struct io *io, int sock, uint64_t ud)
 	struct io_epoll *ep = ep_of(io);
 	struct ep_sock *s = sock_of(ep, sock);
 
+	ASSERT(!(s->want & EP_CONNECT)); /* the core has no handle before the end */
 	if (s->want & EP_RECV)
 		push(ep, IO_OP_RECV, s->recv_ud, -ECANCELED, 0, 0);
 	if (s->want & EP_WRITE)
@@ -223,6 +234,81 @@ static int ep_timer(struct io *io, uint64_t delay_ns, uint64_t ud)
 	ep->timers[ep->ntimers].deadline = mono_ns() + delay_ns;
 	ep->timers[ep->ntimers].ud = ud;
 	ep->ntimers++;
+	return 0;
+}
+
+static void conn_add(struct io_epoll *ep, int fd)
+{
+	if (ep->nconns == ep->conns_cap) {
+		uint32_t cap = ep->conns_cap ? ep->conns_cap * 2 : EP_CONNS_START;
+		int *n = realloc(ep->conns, cap * sizeof(*n));
+		if (n == NULL)
+			abort();
+		ep->conns = n;
+		ep->conns_cap = cap;
+	}
+	ep->conns[ep->nconns++] = fd;
+}
+
+static void conn_remove(struct io_epoll *ep, int fd)
+{
+	uint32_t i = 0;
+
+	while (i < ep->nconns && ep->conns[i] != fd)
+		i++;
+	ASSERT(i < ep->nconns);
+	ep->conns[i] = ep->conns[--ep->nconns];
+}
+
+/* Ends the connect on fd with err (0 or -errno). On success the socket goes
+ * to the core, no longer watched; on failure it is closed here, so a failed
+ * connect never leaves a descriptor behind. */
+static void end_connect(struct io_epoll *ep, int fd, int32_t err)
+{
+	struct ep_sock *s = sock_of(ep, fd);
+	uint64_t ud = s->connect_ud;
+
+	conn_remove(ep, fd);
+	if (err == 0) {
+		s->want &= ~EP_CONNECT;
+		update(ep, fd);
+		push(ep, IO_OP_CONNECT, ud, fd, 0, 0);
+		return;
+	}
+	if (s->registered != 0)
+		epoll_ctl(ep->epfd, EPOLL_CTL_DEL, fd, NULL);
+	memset(s, 0, sizeof(*s));
+	close(fd);
+	push(ep, IO_OP_CONNECT, ud, err, 0, 0);
+}
+
+static int ep_connect(struct io *io, const char *ip, uint16_t port, uint64_t timeout_ns,
+		      uint64_t ud)
+{
+	struct io_epoll *ep = ep_of(io);
+	union io_sockaddr sa;
+	socklen_t len;
+	struct ep_sock *s;
+	int fd = io_connect_prepare(ip, port, &sa, &len), rc;
+
+	if (fd < 0) {
+		push(ep, IO_OP_CONNECT, ud, fd, 0, 0);
+		return 0;
+	}
+	rc = connect(fd, &sa.sa, len) == 0 ? 0 : -errno;
+	s = sock_of(ep, fd);
+	ASSERT(s->want == 0 && s->registered == 0);
+	s->want = EP_CONNECT;
+	s->connect_ud = ud;
+	s->connect_deadline = mono_ns() + timeout_ns;
+	conn_add(ep, fd);
+	/* EINTR leaves the connect going on, as EINPROGRESS does (POSIX). */
+	if (rc == -EINPROGRESS || rc == -EINTR) {
+		rc = update(ep, fd);
+		if (rc == 0)
+			return 0;
+	}
+	end_connect(ep, fd, rc);
 	return 0;
 }
 
@@ -338,6 +424,56 @@ static void do_write(struct io_epoll *ep, int fd, struct ep_sock *s)
 	update(ep, fd);
 }
 
+/* A connecting socket reported writable or failed: SO_ERROR has the
+ * answer. */
+static void do_connect(struct io_epoll *ep, int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	end_connect(ep, fd, -err);
+}
+
+/* Ends the connects whose deadline has passed. It runs after the wait's
+ * events, so an answer that came in time wins over the deadline. */
+static void expire_connects(struct io_epoll *ep)
+{
+	uint64_t now = mono_ns();
+	uint32_t i = 0;
+
+	while (i < ep->nconns) {
+		int fd = ep->conns[i];
+		if (sock_of(ep, fd)->connect_deadline <= now)
+			end_connect(ep, fd, -ETIMEDOUT); /* moves the last entry to i */
+		else
+			i++;
+	}
+}
+
+/* How long io_wait may sleep, in ms rounded up: at most timeout_ns, none if
+ * completions wait, and never past a timer's or a connect's deadline. */
+static int wait_ms(struct io_epoll *ep, uint64_t timeout_ns)
+{
+	uint64_t now = mono_ns(), deadline;
+	uint32_t i;
+
+	if (ep->cq_n > ep->cq_head)
+		return 0;
+	for (i = 0; i < ep->ntimers + ep->nconns; i++) {
+		if (i < ep->ntimers)
+			deadline = ep->timers[i].deadline;
+		else
+			deadline = sock_of(ep, ep->conns[i - ep->ntimers])->connect_deadline;
+		if (deadline <= now)
+			return 0;
+		if (deadline - now < timeout_ns)
+			timeout_ns = deadline - now;
+	}
+	return (int)((timeout_ns + 999999) / 1000000);
+}
+
 static void fire_timers(struct io_epoll *ep)
 {
 	uint64_t now = mono_ns();
@@ -357,19 +493,9 @@ static void ep_wait(struct io *io, uint64_t timeout_ns)
 {
 	struct io_epoll *ep = ep_of(io);
 	struct epoll_event evs[EP_EVENTS_MAX];
-	uint64_t now = mono_ns();
-	uint32_t i;
-	int n, k, ms;
+	int n, k;
 
-	if (ep->cq_n > ep->cq_head)
-		timeout_ns = 0;
-	for (i = 0; i < ep->ntimers; i++) {
-		uint64_t left = ep->timers[i].deadline > now ? ep->timers[i].deadline - now : 0;
-		if (left < timeout_ns)
-			timeout_ns = left;
-	}
-	ms = (int)((timeout_ns + 999999) / 1000000);
-	n = epoll_wait(ep->epfd, evs, EP_EVENTS_MAX, ms);
+	n = epoll_wait(ep->epfd, evs, EP_EVENTS_MAX, wait_ms(ep, timeout_ns));
 	for (k = 0; k < n; k++) {
 		int fd = evs[k].data.fd;
 		uint32_t e = evs[k].events;
@@ -381,6 +507,10 @@ static void ep_wait(struct io *io, uint64_t timeout_ns)
 			continue;
 		}
 		s = sock_of(ep, fd);
+		if (s->want & EP_CONNECT) {
+			do_connect(ep, fd);
+			continue;
+		}
 		if ((e & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (s->want & EP_ACCEPT))
 			do_accept(ep, fd, s);
 		else if ((e & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (s->want & EP_RECV))
@@ -389,6 +519,7 @@ static void ep_wait(struct io *io, uint64_t timeout_ns)
 			do_write(ep, fd, s);
 	}
 	fire_timers(ep);
+	expire_connects(ep);
 }
 
 static void ep_wake_self(struct io *io)
@@ -403,7 +534,13 @@ static void ep_wake_self(struct io *io)
 static void ep_destroy(struct io *io)
 {
 	struct io_epoll *ep = ep_of(io);
+	uint32_t i;
 
+	/* Connects still in progress own their sockets; nobody else will
+	 * close them. */
+	for (i = 0; i < ep->nconns; i++)
+		close(ep->conns[i]);
+	free(ep->conns);
 	close(ep->epfd);
 	close(ep->evfd);
 	free(ep->bufs);
@@ -419,6 +556,7 @@ static const struct io_ops ep_ops = {
 	.writev = ep_writev,
 	.close = ep_close,
 	.timer = ep_timer,
+	.connect = ep_connect,
 	.flush = ep_flush,
 	.reap = ep_reap,
 	.buf = ep_buf,

@@ -50,6 +50,14 @@ int io_timer(struct io *io, uint64_t delay_ns, uint64_t ud)
 	return io->ops->timer(io, delay_ns, ud);
 }
 
+int io_connect(struct io *io, const char *ip, uint16_t port, uint64_t timeout_ns, uint64_t ud)
+{
+	ASSERT(ud >> IO_USER_DATA_BITS == 0);
+	ASSERT(ip != NULL);
+	ASSERT(timeout_ns > 0);
+	return io->ops->connect(io, ip, port, timeout_ns, ud);
+}
+
 void io_flush(struct io *io)
 {
 	io->ops->flush(io);
@@ -160,6 +168,29 @@ void io_tune_accepted(int sock)
 
 	setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+}
+
+int io_connect_prepare(const char *ip, uint16_t port, union io_sockaddr *sa, socklen_t *len)
+{
+	int fd;
+
+	memset(sa, 0, sizeof(*sa));
+	if (inet_pton(AF_INET, ip, &sa->v4.sin_addr) == 1) {
+		sa->v4.sin_family = AF_INET;
+		sa->v4.sin_port = htons(port);
+		*len = sizeof(sa->v4);
+	} else if (inet_pton(AF_INET6, ip, &sa->v6.sin6_addr) == 1) {
+		sa->v6.sin6_family = AF_INET6;
+		sa->v6.sin6_port = htons(port);
+		*len = sizeof(sa->v6);
+	} else {
+		return -EINVAL;
+	}
+	fd = socket(sa->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	io_tune_accepted(fd);
+	return fd;
 }
 
 void io_log(struct io *io, enum io_log_level level, const char *msg, size_t len)

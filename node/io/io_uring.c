@@ -7,8 +7,9 @@
  *  - multishot accept; multishot recv over a provided buffer ring (one per
  *    shard); -ENOBUFS ends a recv and the core re-arms;
  *  - every submission takes a slot in an op table; the kernel's user_data is
- *    op | generation | slot, never a bare fd, and the slot maps back to the
- *    core's user_data, so a stale completion can never be mistaken;
+ *    op | generation | slot (ur_ud_encode), never a bare fd, and the slot
+ *    maps back to the core's user_data, so a stale completion can never be
+ *    mistaken;
  *  - a batch is reaped with one io_uring_cq_advance;
  *  - close: the socket's operations are cancelled first (CANCEL_FD|ALL) and
  *    the close is issued only once each has completed, so the core's CLOSE
@@ -19,7 +20,11 @@
  *    multishot poll;
  *  - a recv watchdog (io_uring_backend_sweep) restarts a multishot recv
  *    that the kernel left armed and silent on a ready socket, a lost wakeup
- *    seen on Linux 6.18.
+ *    seen on Linux 6.18;
+ *  - connect: IORING_OP_CONNECT on a non-blocking socket, linked to an
+ *    IORING_OP_LINK_TIMEOUT that cancels it when its time is up; the
+ *    timeout's own completion stays inside the backend. A failure known at
+ *    submission goes through the ring as a NOP, so it completes like any.
  */
 #include <errno.h>
 #include <liburing.h>
@@ -45,13 +50,43 @@
 #define UR_SWEEP_NS 1000000000ull /* how often the recv watchdog looks */
 
 /* Operations of the backend's own, next to enum io_op. */
-enum { UR_OP_CANCEL = IO_OP_COUNT, UR_OP_WAKE };
+enum { UR_OP_CANCEL = IO_OP_COUNT, UR_OP_WAKE, UR_OP_LINK_TIMEOUT, UR_OP_END };
 
-#define UR_UD(op, gen, slot)                                                                       \
-	(((uint64_t)(op) << 56) | ((uint64_t)((gen)&0xffffffu) << 32) | (uint64_t)(slot))
-#define UR_UD_OP(ud) ((unsigned)((ud) >> 56))
-#define UR_UD_GEN(ud) ((uint32_t)((ud) >> 32) & 0xffffffu)
-#define UR_UD_SLOT(ud) ((uint32_t)(ud))
+/* The kernel's user_data of an operation: its kind in the bits io.h keeps
+ * for backends (above IO_USER_DATA_BITS), its slot in the op table and the
+ * slot's generation in the low IO_USER_DATA_BITS. It never carries the
+ * core's user_data (the slot holds that), so the split is this backend's
+ * choice; it follows io.h's, and the asserts stop the build if a change of
+ * IO_USER_DATA_BITS leaves too few bits for a generation (a stale
+ * completion must not match a reused slot) or for every kind. */
+#define UR_SLOT_BITS 32
+#define UR_GEN_BITS (IO_USER_DATA_BITS - UR_SLOT_BITS)
+#define UR_GEN_MASK ((1u << UR_GEN_BITS) - 1u)
+_Static_assert(UR_GEN_BITS >= 16 && UR_GEN_BITS < 32,
+	       "a slot's generation needs 16 to 31 bits below IO_USER_DATA_BITS");
+_Static_assert(UR_OP_END <= 1u << (64 - IO_USER_DATA_BITS),
+	       "every kind of operation fits above IO_USER_DATA_BITS");
+
+struct ur_ud {
+	unsigned op;
+	uint32_t gen;
+	uint32_t slot;
+};
+
+static inline uint64_t ur_ud_encode(unsigned op, uint32_t gen, uint32_t slot)
+{
+	ASSERT(op < UR_OP_END);
+	ASSERT(gen <= UR_GEN_MASK);
+	return ((uint64_t)op << IO_USER_DATA_BITS) | ((uint64_t)gen << UR_SLOT_BITS) | slot;
+}
+
+static inline struct ur_ud ur_ud_decode(uint64_t ud)
+{
+	struct ur_ud d = { .op = (unsigned)(ud >> IO_USER_DATA_BITS),
+			   .gen = (uint32_t)(ud >> UR_SLOT_BITS) & UR_GEN_MASK,
+			   .slot = (uint32_t)ud };
+	return d;
+}
 
 struct ur_op {
 	uint64_t ud; /* the core's */
@@ -65,6 +100,10 @@ struct ur_op {
 	uint8_t heard, suspect, restarted;
 	uint32_t next_free;
 	struct __kernel_timespec ts;
+	/* A CONNECT's address (read by the kernel at submission), or, when
+	 * fd < 0, the error it ends with. */
+	union io_sockaddr sa;
+	int32_t err;
 };
 
 struct ur_sock {
@@ -130,7 +169,16 @@ static uint32_t op_alloc(struct io_ring *r, uint8_t op, int fd, uint64_t ud)
 
 	if (r->free_head == UR_NO_SLOT) {
 		uint32_t cap = r->ops_cap * 2, i;
-		struct ur_op *n = realloc(r->ops, cap * sizeof(*n));
+		struct ur_op *n;
+		/* Queued SQEs may point into the table (a timer's timespec, a
+		 * connect's address) and realloc may move it. The kernel is
+		 * done with such memory once the SQE is submitted
+		 * (IORING_FEAT_SUBMIT_STABLE, every kernel since 5.5), so
+		 * they go first. Callers take their slots before their SQEs,
+		 * so no SQE half prepared goes with them. */
+		if (io_uring_sq_ready(&r->ring) > 0)
+			io_uring_submit(&r->ring);
+		n = realloc(r->ops, cap * sizeof(*n));
 		if (n == NULL)
 			abort();
 		memset(n + r->ops_cap, 0, (cap - r->ops_cap) * sizeof(*n));
@@ -149,7 +197,7 @@ static uint32_t op_alloc(struct io_ring *r, uint8_t op, int fd, uint64_t ud)
 	o->op = op;
 	o->fd = fd;
 	o->ud = ud;
-	o->gen = (o->gen + 1) & 0xffffffu;
+	o->gen = (o->gen + 1) & UR_GEN_MASK;
 	return slot;
 }
 
@@ -183,11 +231,13 @@ static struct io_uring_sqe *sqe_for(struct io_ring *r, uint8_t op, int fd, uint6
 	uint32_t slot;
 
 	ASSERT(r->attached);
-	sqe = sqe_get(r);
-	if (sqe == NULL)
-		return NULL;
 	slot = op_alloc(r, op, fd, ud);
-	io_uring_sqe_set_data64(sqe, UR_UD(op, r->ops[slot].gen, slot));
+	sqe = sqe_get(r);
+	if (sqe == NULL) {
+		op_free(r, slot);
+		return NULL;
+	}
+	io_uring_sqe_set_data64(sqe, ur_ud_encode(op, r->ops[slot].gen, slot));
 	if (slot_out != NULL)
 		*slot_out = slot;
 	return sqe;
@@ -288,6 +338,74 @@ static int ur_timer(struct io *io, uint64_t delay_ns, uint64_t ud)
 	return 0;
 }
 
+/* A CONNECT takes two SQEs, the connect and its linked timeout, queued
+ * together or not at all. A failure known now (a bad address, no descriptor
+ * left) still ends through the ring, as a NOP whose slot holds the error,
+ * so the core sees every answer the same way (io.h). */
+static int ur_connect(struct io *io, const char *ip, uint16_t port, uint64_t timeout_ns,
+		      uint64_t ud)
+{
+	struct io_ring *r = ur_of(io);
+	struct io_uring_sqe *sqe;
+	union io_sockaddr sa;
+	socklen_t len;
+	uint32_t slot, tslot;
+	int fd;
+
+	ASSERT(r->attached);
+	if (io_uring_sq_space_left(&r->ring) < 2)
+		io_uring_submit(&r->ring);
+	if (io_uring_sq_space_left(&r->ring) < 2)
+		return -EBUSY;
+	fd = io_connect_prepare(ip, port, &sa, &len);
+	/* Both slots before either SQE: a growing table submits the queue. */
+	slot = op_alloc(r, IO_OP_CONNECT, fd < 0 ? -1 : fd, ud);
+	tslot = fd < 0 ? UR_NO_SLOT : op_alloc(r, UR_OP_LINK_TIMEOUT, -1, 0);
+	sqe = io_uring_get_sqe(&r->ring);
+	if (fd < 0) {
+		r->ops[slot].err = fd;
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, ur_ud_encode(IO_OP_CONNECT, r->ops[slot].gen, slot));
+		return 0;
+	}
+	r->ops[slot].sa = sa;
+	io_uring_prep_connect(sqe, fd, &r->ops[slot].sa.sa, len);
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, ur_ud_encode(IO_OP_CONNECT, r->ops[slot].gen, slot));
+	r->ops[tslot].ts.tv_sec = (long long)(timeout_ns / 1000000000ull);
+	r->ops[tslot].ts.tv_nsec = (long long)(timeout_ns % 1000000000ull);
+	sqe = io_uring_get_sqe(&r->ring);
+	io_uring_prep_link_timeout(sqe, &r->ops[tslot].ts, 0);
+	io_uring_sqe_set_data64(sqe, ur_ud_encode(UR_OP_LINK_TIMEOUT, r->ops[tslot].gen, tslot));
+	return 0;
+}
+
+/* The end of a CONNECT. On success the socket goes to the core; otherwise
+ * it is closed here, so a failed connect leaves no descriptor. -ECANCELED
+ * can only come from the linked timeout (the core has no handle to close
+ * the socket with, and nothing is reaped after detach's cancel), so it
+ * means the deadline passed. */
+static void end_connect(struct io_ring *r, uint32_t slot, int32_t res, struct io_cqe *out)
+{
+	struct ur_op *o = &r->ops[slot];
+
+	if (o->fd < 0) {
+		res = o->err;
+	} else if (res == 0) {
+		res = o->fd;
+	} else {
+		close(o->fd);
+		if (res == -ECANCELED)
+			res = -ETIMEDOUT;
+	}
+	out->user_data = o->ud;
+	out->op = IO_OP_CONNECT;
+	out->res = res;
+	out->flags = 0;
+	out->buf = 0;
+	op_free(r, slot);
+}
+
 static void retry_deferred(struct io_ring *r)
 {
 	uint32_t fd;
@@ -321,15 +439,16 @@ static void arm_wake(struct io_ring *r)
  * true if *out was filled. */
 static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io_cqe *out)
 {
-	uint64_t kud = io_uring_cqe_get_data64(k);
-	uint32_t slot = UR_UD_SLOT(kud);
-	struct ur_op *o = &r->ops[slot];
+	struct ur_ud d = ur_ud_decode(io_uring_cqe_get_data64(k));
+	uint32_t slot = d.slot;
+	struct ur_op *o;
 	bool more = (k->flags & IORING_CQE_F_MORE) != 0;
-	unsigned op = UR_UD_OP(kud);
+	unsigned op = d.op;
 
 	ASSERT(slot < r->ops_cap);
+	o = &r->ops[slot];
 	ASSERT(o->live);
-	ASSERT(o->gen == UR_UD_GEN(kud));
+	ASSERT(o->gen == d.gen);
 	ASSERT(o->op == op);
 	if (op == UR_OP_WAKE) {
 		uint64_t v;
@@ -342,9 +461,13 @@ static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io
 		}
 		return false;
 	}
-	if (op == UR_OP_CANCEL) {
+	if (op == UR_OP_CANCEL || op == UR_OP_LINK_TIMEOUT) {
 		op_free(r, slot);
 		return false;
+	}
+	if (op == IO_OP_CONNECT) {
+		end_connect(r, slot, k->res, out);
+		return true;
 	}
 	out->user_data = o->ud;
 	out->op = (uint8_t)op;
@@ -388,7 +511,7 @@ static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io
  * -ENOBUFS. Returns false if no SQE was free (the next sweep tries again). */
 static bool restart_recv(struct io_ring *r, uint32_t slot)
 {
-	uint64_t kud = UR_UD(IO_OP_RECV, r->ops[slot].gen, slot);
+	uint64_t kud = ur_ud_encode(IO_OP_RECV, r->ops[slot].gen, slot);
 	struct io_uring_sqe *sqe = sqe_for(r, UR_OP_CANCEL, r->ops[slot].fd, 0, NULL);
 	char msg[128];
 	int n;
@@ -635,8 +758,14 @@ static void ur_detach(struct io *io)
 static void ur_destroy(struct io *io)
 {
 	struct io_ring *r = ur_of(io);
+	uint32_t i;
 
 	ur_detach(io);
+	/* Connects never reaped own their sockets; nobody else will close
+	 * them. */
+	for (i = 0; i < r->ops_cap; i++)
+		if (r->ops[i].live && r->ops[i].op == IO_OP_CONNECT && r->ops[i].fd >= 0)
+			close(r->ops[i].fd);
 	if (r->br != NULL)
 		munmap(r->br, IO_BUF_COUNT * sizeof(struct io_uring_buf));
 	if (r->evfd >= 0)
@@ -658,6 +787,7 @@ static const struct io_ops ur_ops = {
 	.writev = ur_writev,
 	.close = ur_close,
 	.timer = ur_timer,
+	.connect = ur_connect,
 	.flush = ur_flush,
 	.reap = ur_reap,
 	.buf = ur_buf,
@@ -680,7 +810,9 @@ bool io_uring_backend_usable(void)
 	     io_uring_opcode_supported(probe, IORING_OP_RECV) &&
 	     io_uring_opcode_supported(probe, IORING_OP_WRITEV) &&
 	     io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL) &&
-	     io_uring_opcode_supported(probe, IORING_OP_CLOSE);
+	     io_uring_opcode_supported(probe, IORING_OP_CLOSE) &&
+	     io_uring_opcode_supported(probe, IORING_OP_CONNECT) &&
+	     io_uring_opcode_supported(probe, IORING_OP_LINK_TIMEOUT);
 	if (probe != NULL)
 		io_uring_free_probe(probe);
 	io_uring_queue_exit(&ring);
