@@ -10,9 +10,3 @@ void clock_init(struct clock *c, struct io *io)
 	c->io = io;
 	clock_read(c);
 }
-
-void clock_read(struct clock *c)
-{
-	c->now_ns = io_now_ns(c->io);
-	c->now_ms = (int64_t)(c->now_ns / 1000000u);
-}

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-struct io;
+#include "io/io.h"
 
 struct clock {
 	struct io *io;
@@ -20,7 +20,11 @@ struct clock {
 
 /* Binds the clock to its backend and takes a first reading. */
 void clock_init(struct clock *c, struct io *io);
-/* Takes a new reading. */
-void clock_read(struct clock *c);
+/* Takes a new reading (once per command, so inline). */
+static inline void clock_read(struct clock *c)
+{
+	c->now_ns = io_now_ns(c->io);
+	c->now_ms = (int64_t)(c->now_ns / 1000000u);
+}
 
 #endif

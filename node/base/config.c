@@ -119,12 +119,6 @@ void config_defaults(struct config *c)
 	c->bigbulk_reserve_max = BIGBULK_RESERVE_MAX_DEFAULT;
 }
 
-long long config_obuf_hard(const struct config *c)
-{
-	long long h = c->obuf_limit[CONFIG_OBUF_NORMAL][0];
-	return h > 0 ? h : OBUF_LIMIT_DEFAULT;
-}
-
 static const struct cfg_def *find_def(const char *name, size_t len)
 {
 	size_t i;

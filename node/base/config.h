@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/limits.h"
+
 /* Longest string directive value (requirepass, logfile, ...). */
 #define CONFIG_STR_MAX 512
 
@@ -71,7 +73,12 @@ bool config_mutable(const char *name, size_t len);
 /* Names, for --help. */
 void config_each_name(void (*fn)(void *arg, const char *name, const char *help), void *arg);
 
-/* Effective output-buffer hard limit of a normal client. */
-long long config_obuf_hard(const struct config *c);
+/* Effective output-buffer hard limit of a normal client (checked after
+ * every command, so inline). */
+static inline long long config_obuf_hard(const struct config *c)
+{
+	long long h = c->obuf_limit[CONFIG_OBUF_NORMAL][0];
+	return h > 0 ? h : OBUF_LIMIT_DEFAULT;
+}
 
 #endif

@@ -181,6 +181,7 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	struct clock *clock = env->clock;
 	uint32_t errors = c->r->errors;
 	uint64_t t0 = clock->now_ns;
+	struct cmd_stat *cs;
 
 	/* One clock reading per command, taken when it ends: it times this
 	 * command (from the previous reading, so parsing it counts too) and
@@ -190,10 +191,10 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	cmd->fn(c);
 	clock_read(clock);
 	env->ks->now_ms = clock->now_ms;
-	env->cstat[cmd->id].usec += (clock->now_ns - t0) / 1000;
-	env->cstat[cmd->id].calls++;
-	if (c->r->errors != errors)
-		env->cstat[cmd->id].failed++;
+	cs = &env->cstat[cmd->id];
+	cs->usec += (clock->now_ns - t0) / 1000;
+	cs->calls++;
+	cs->failed += c->r->errors != errors;
 	env->st->commands_processed++;
 }
 

@@ -144,50 +144,63 @@ static struct io_ring *ur_of(struct io *io)
 	return (struct io_ring *)io;
 }
 
-static struct ur_sock *sock_of(struct io_ring *r, int fd)
+/* Grows the socket table to hold fd (rarely: to the highest descriptor
+ * seen), kept out of sock_of's way. */
+static __attribute__((noinline, cold)) void socks_grow(struct io_ring *r, int fd)
+{
+	uint32_t n = r->nsocks ? r->nsocks : 1024;
+	struct ur_sock *s;
+
+	while (n <= (uint32_t)fd)
+		n *= 2;
+	s = realloc(r->socks, n * sizeof(*s));
+	if (s == NULL)
+		abort();
+	memset(s + r->nsocks, 0, (n - r->nsocks) * sizeof(*s));
+	r->socks = s;
+	r->nsocks = n;
+}
+
+static inline struct ur_sock *sock_of(struct io_ring *r, int fd)
 {
 	ASSERT(fd >= 0);
-	if ((uint32_t)fd >= r->nsocks) {
-		uint32_t n = r->nsocks ? r->nsocks : 1024;
-		struct ur_sock *s;
-		while (n <= (uint32_t)fd)
-			n *= 2;
-		s = realloc(r->socks, n * sizeof(*s));
-		if (s == NULL)
-			abort();
-		memset(s + r->nsocks, 0, (n - r->nsocks) * sizeof(*s));
-		r->socks = s;
-		r->nsocks = n;
-	}
+	if ((uint32_t)fd >= r->nsocks)
+		socks_grow(r, fd);
 	return &r->socks[fd];
 }
 
-static uint32_t op_alloc(struct io_ring *r, uint8_t op, int fd, uint64_t ud)
+/* Doubles the op table (rarely: it grows to the most operations ever in
+ * flight at once, then stays), kept out of op_alloc's way. */
+static __attribute__((noinline, cold)) void ops_grow(struct io_ring *r)
+{
+	uint32_t cap = r->ops_cap * 2, i;
+	struct ur_op *n;
+
+	/* Queued SQEs may point into the table (a timer's timespec, a
+	 * connect's address) and realloc may move it. The kernel is done with
+	 * such memory once the SQE is submitted (IORING_FEAT_SUBMIT_STABLE,
+	 * every kernel since 5.5), so they go first. Callers take their slots
+	 * before their SQEs, so no SQE half prepared goes with them. */
+	if (io_uring_sq_ready(&r->ring) > 0)
+		io_uring_submit(&r->ring);
+	n = realloc(r->ops, cap * sizeof(*n));
+	if (n == NULL)
+		abort();
+	memset(n + r->ops_cap, 0, (cap - r->ops_cap) * sizeof(*n));
+	for (i = r->ops_cap; i < cap; i++)
+		n[i].next_free = i + 1 < cap ? i + 1 : UR_NO_SLOT;
+	r->free_head = r->ops_cap;
+	r->ops = n;
+	r->ops_cap = cap;
+}
+
+static inline uint32_t op_alloc(struct io_ring *r, uint8_t op, int fd, uint64_t ud)
 {
 	struct ur_op *o;
 	uint32_t slot;
 
-	if (r->free_head == UR_NO_SLOT) {
-		uint32_t cap = r->ops_cap * 2, i;
-		struct ur_op *n;
-		/* Queued SQEs may point into the table (a timer's timespec, a
-		 * connect's address) and realloc may move it. The kernel is
-		 * done with such memory once the SQE is submitted
-		 * (IORING_FEAT_SUBMIT_STABLE, every kernel since 5.5), so
-		 * they go first. Callers take their slots before their SQEs,
-		 * so no SQE half prepared goes with them. */
-		if (io_uring_sq_ready(&r->ring) > 0)
-			io_uring_submit(&r->ring);
-		n = realloc(r->ops, cap * sizeof(*n));
-		if (n == NULL)
-			abort();
-		memset(n + r->ops_cap, 0, (cap - r->ops_cap) * sizeof(*n));
-		for (i = r->ops_cap; i < cap; i++)
-			n[i].next_free = i + 1 < cap ? i + 1 : UR_NO_SLOT;
-		r->free_head = r->ops_cap;
-		r->ops = n;
-		r->ops_cap = cap;
-	}
+	if (r->free_head == UR_NO_SLOT)
+		ops_grow(r);
 	slot = r->free_head;
 	o = &r->ops[slot];
 	ASSERT(!o->live);

@@ -178,13 +178,6 @@ bool obuf_empty(const struct obuf *ob)
 	return ob->bytes == 0 && ob->holds == 0;
 }
 
-void obuf_mark(const struct obuf *ob, struct obuf_mark *m)
-{
-	m->tail = ob->tail;
-	m->tail_len = ob->tail != NULL ? ob->tail->len : 0;
-	m->bytes = ob->bytes;
-}
-
 void obuf_truncate(struct obuf *ob, const struct obuf_mark *m)
 {
 	struct obuf_chunk *c, *next, *keep = NULL, *last = NULL;

@@ -68,7 +68,13 @@ int obuf_iov(const struct obuf *ob, struct iovec *iov, int max);
 /* Drops n written bytes from the start. */
 void obuf_consume(struct obuf *ob, size_t n);
 bool obuf_empty(const struct obuf *ob);
-void obuf_mark(const struct obuf *ob, struct obuf_mark *m);
+/* Records where the output ends now (before every command, so inline). */
+static inline void obuf_mark(const struct obuf *ob, struct obuf_mark *m)
+{
+	m->tail = ob->tail;
+	m->tail_len = ob->tail != NULL ? ob->tail->len : 0;
+	m->bytes = ob->bytes;
+}
 /* Cuts back to the mark. A HOLD after the mark stays (its reply is still
  * coming) but is marked dropped, so it fills with nothing. */
 void obuf_truncate(struct obuf *ob, const struct obuf_mark *m);

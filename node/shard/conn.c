@@ -244,29 +244,39 @@ static void request_done(struct conn_host *h, struct conn *c)
 
 /* ---- execution ---- */
 
-/* After a request ran: CLIENT REPLY OFF/SKIP suppress its reply (a
- * forwarded one's placeholder is dropped), and the output limit holds. */
-static void finish_request(struct conn_host *h, struct conn *c, const struct obuf_mark *mark)
+static void close_over_output_limit(struct conn_host *h, struct conn *c)
 {
-	if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP))
-		obuf_truncate(&c->out, mark);
-	c->flags &= ~CONN_F_REPLY_SKIP;
-	if (c->flags & CONN_F_REPLY_SKIP_NEXT)
-		c->flags = (c->flags & ~CONN_F_REPLY_SKIP_NEXT) | CONN_F_REPLY_SKIP;
-	c->last_ms = h->clock->now_ms;
-	conn_check_output_limit(h, c);
+	conn_log(h, IO_LOG_WARNING,
+		 "Client id=%llu scheduled to be closed ASAP for overcoming of output "
+		 "buffer limits.",
+		 (unsigned long long)c->id);
+	h->st->obuf_limit_disconnections++;
+	conn_close(h, c, true);
 }
 
 void conn_check_output_limit(struct conn_host *h, struct conn *c)
 {
-	if (c->out.bytes > (size_t)config_obuf_hard(h->cfg) && !(c->flags & CONN_F_CLOSE_NOW)) {
-		conn_log(h, IO_LOG_WARNING,
-			 "Client id=%llu scheduled to be closed ASAP for overcoming of output "
-			 "buffer limits.",
-			 (unsigned long long)c->id);
-		h->st->obuf_limit_disconnections++;
-		conn_close(h, c, true);
+	if (c->out.bytes > (size_t)config_obuf_hard(h->cfg) && !(c->flags & CONN_F_CLOSE_NOW))
+		close_over_output_limit(h, c);
+}
+
+/* After a request ran: CLIENT REPLY OFF/SKIP suppress its reply (a
+ * forwarded one's placeholder is dropped), and the output limit holds.
+ * Inline: it runs after every command. */
+static inline __attribute__((always_inline)) void finish_request(struct conn_host *h,
+								 struct conn *c,
+								 const struct obuf_mark *mark)
+{
+	if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP | CONN_F_REPLY_SKIP_NEXT)) {
+		if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP))
+			obuf_truncate(&c->out, mark);
+		c->flags &= ~CONN_F_REPLY_SKIP;
+		if (c->flags & CONN_F_REPLY_SKIP_NEXT)
+			c->flags = (c->flags & ~CONN_F_REPLY_SKIP_NEXT) | CONN_F_REPLY_SKIP;
 	}
+	c->last_ms = h->clock->now_ms;
+	if (c->out.bytes > (size_t)config_obuf_hard(h->cfg) && !(c->flags & CONN_F_CLOSE_NOW))
+		close_over_output_limit(h, c);
 }
 
 static void run_request(struct conn_host *h, struct conn *c, const char *base,
@@ -302,16 +312,18 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 		c->argv[i].len = args[i].len;
 	}
 	ASSERT(big == c->nbigs);
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.env = h->env;
-	ctx.conn = c;
-	ctx.ks = h->env->ks;
-	ctx.r = &r;
-	ctx.argv = c->argv;
-	ctx.argc = (int)nargs;
-	/* The clock as the last command (or the step) left it: see cmd_run. */
-	ctx.now_ms = h->clock->now_ms;
-	ctx.authed = (c->flags & CONN_F_AUTHED) != 0;
+	ctx = (struct cmd_ctx){
+		.env = h->env,
+		.conn = c,
+		.ks = h->env->ks,
+		.r = &r,
+		.argv = c->argv,
+		.argc = (int)nargs,
+		/* The clock as the last command (or the step) left it: see
+		 * cmd_run. */
+		.now_ms = h->clock->now_ms,
+		.authed = (c->flags & CONN_F_AUTHED) != 0,
+	};
 	obuf_mark(&c->out, &mark);
 	cmd = cmd_check(&ctx);
 	/* As Redis's lastcmd, set before it runs (CLIENT INFO shows itself),

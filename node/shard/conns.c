@@ -97,13 +97,6 @@ void conns_release(struct conns *t, uint32_t idx)
 	ASSERT(t->nfree <= t->cap);
 }
 
-struct conn *conns_get(const struct conns *t, uint32_t idx, uint32_t gen)
-{
-	if (idx >= t->cap || t->gens[idx] != gen)
-		return NULL;
-	return t->tab[idx];
-}
-
 struct conn *conns_at(const struct conns *t, uint32_t idx)
 {
 	ASSERT(idx < t->cap);

@@ -11,6 +11,7 @@
 #define CAIRN_SHARD_CONNS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct conn;
@@ -37,8 +38,14 @@ bool conns_take(struct conns *t, uint32_t *idx, uint32_t *gen);
 void conns_set(struct conns *t, uint32_t idx, struct conn *c);
 /* Empties entry idx (its connection is gone) and retires its generation. */
 void conns_release(struct conns *t, uint32_t idx);
-/* The connection at idx if its generation is still gen, else NULL. */
-struct conn *conns_get(const struct conns *t, uint32_t idx, uint32_t gen);
+/* The connection at idx if its generation is still gen, else NULL (for
+ * every completion, so inline). */
+static inline struct conn *conns_get(const struct conns *t, uint32_t idx, uint32_t gen)
+{
+	if (idx >= t->cap || t->gens[idx] != gen)
+		return NULL;
+	return t->tab[idx];
+}
 /* The connection at idx, or NULL (to walk the table: 0 <= idx < cap). */
 struct conn *conns_at(const struct conns *t, uint32_t idx);
 
