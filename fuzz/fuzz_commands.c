@@ -46,6 +46,7 @@
 #include "base/val.h"
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
+#include "data/keyspace_check.h"
 #include "fuzz_io.h"
 #include "fuzz_util.h"
 #include "proto/obuf.h"

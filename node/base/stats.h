@@ -3,6 +3,7 @@
 #ifndef CAIRN_STATS_H
 #define CAIRN_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* As Redis, errorstats keeps at most this many distinct error codes. */

@@ -326,6 +326,11 @@ void cmd_reply_error_arg(struct cmd_ctx *c, const char *pre, const struct cmd_ar
 	mem_free(c->env->mem, msg);
 }
 
+void cmd_reply_wrongtype(struct cmd_ctx *c)
+{
+	reply_error(c->r, ERR_WRONGTYPE);
+}
+
 /* Redis's lookupKeyReadWithFlags(LOOKUP_NOTOUCH): expires lazily and counts
  * a hit or a miss, but leaves the LRU clock alone (EXISTS, TYPE, TTL,
  * OBJECT). */

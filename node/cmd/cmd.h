@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/keyspace.h"
+
 struct clock;
 struct config;
 struct conn;
@@ -204,8 +206,42 @@ bool cmd_arg_cstr_eq(const struct cmd_arg *a, const char *lit);
 void cmd_reply_error_arg(struct cmd_ctx *c, const char *pre, const struct cmd_arg *a,
 			 const char *post);
 /* The entry of key with Redis's LOOKUP_NOTOUCH: expires lazily and counts a
- * hit or a miss, leaves the LRU clock alone; NULL when missing. */
+ * hit or a miss, leaves the LRU clock alone; NULL when missing. Any type. */
 struct kv *cmd_lookup_key_notouch(struct cmd_ctx *c, const struct cmd_arg *key);
+
+/* "-WRONGTYPE ...", the reply to a key of another type. */
+void cmd_reply_wrongtype(struct cmd_ctx *c);
+
+/* Typed lookups, Redis's lookupKeyRead/lookupKeyWrite followed by
+ * checkType: key is looked up in ks (c->ks, or cmd_ks() of the key for a
+ * multi-key command) and *out is its entry, or NULL when it is missing. A
+ * value of another type than `type` is refused: WRONGTYPE is replied, false
+ * returned, and nothing else happens. A read counts a keyspace hit or miss;
+ * both update the LRU clock and expire the key lazily (keyspace.h). Every
+ * command that reads or changes a value of a given type looks it up so. */
+static inline bool cmd_lookup_read(struct cmd_ctx *c, struct keyspace *ks,
+				   const struct cmd_arg *key, enum kv_type type, struct kv **out)
+{
+	struct kv *e = ks_lookup_read(ks, key->p, key->len);
+
+	*out = e;
+	if (e == NULL || e->type == type)
+		return true;
+	cmd_reply_wrongtype(c);
+	return false;
+}
+
+static inline bool cmd_lookup_write(struct cmd_ctx *c, struct keyspace *ks,
+				    const struct cmd_arg *key, enum kv_type type, struct kv **out)
+{
+	struct kv *e = ks_lookup_write(ks, key->p, key->len);
+
+	*out = e;
+	if (e == NULL || e->type == type)
+		return true;
+	cmd_reply_wrongtype(c);
+	return false;
+}
 
 /* Prebuilt error texts (for reply_error): a leading '-' marks its own code. */
 #define ERR_SYNTAX "syntax error"

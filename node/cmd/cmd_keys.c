@@ -87,7 +87,8 @@ void cmd_type(struct cmd_ctx *c)
 {
 	struct kv *e = cmd_lookup_key_notouch(c, &c->argv[1]);
 
-	reply_status(c->r, e != NULL ? "string" : "none");
+	reply_status(c->r,
+		     e != NULL ? ks_type_name(cmd_ks(c, c->argv[1].p, c->argv[1].len), e) : "none");
 }
 
 /* ---- RENAME, RENAMENX, COPY ---- */
@@ -261,7 +262,7 @@ void cmd_object_encoding(struct cmd_ctx *c)
 	struct kv *e = object_lookup(c);
 
 	if (e != NULL)
-		reply_bulk_cstr(c->r, ks_encoding_name(e));
+		reply_bulk_cstr(c->r, ks_encoding_name(cmd_ks(c, c->argv[2].p, c->argv[2].len), e));
 }
 
 void cmd_object_refcount(struct cmd_ctx *c)

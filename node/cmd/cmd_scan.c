@@ -165,7 +165,7 @@ static unsigned scan_fate(struct cmd_ctx *c, const struct scan_opts *o, const st
 			ks->st->keyspace_misses++;
 		else
 			ks->st->keyspace_hits++;
-		if (!util_eq_nocase(o->type, o->tlen, expired ? "none" : "string"))
+		if (!util_eq_nocase(o->type, o->tlen, expired ? "none" : ks_type_name(ks, e)))
 			return expired ? SCAN_EXPIRE : SCAN_DROP;
 		return expired ? SCAN_KEEP | SCAN_EXPIRE : SCAN_KEEP;
 	}

@@ -4,11 +4,14 @@
  * Each handler follows Redis 7.0's t_string.c: the same checks in the same
  * order, so that when several errors apply the same one wins, and the same
  * lookups (read lookups count keyspace hits and misses, write lookups do not;
- * both expire lazily, which INFO's expired_keys sees). The stored encoding
+ * both expire lazily, which INFO's expired_keys sees). A key of another type
+ * gets WRONGTYPE wherever Redis checks the type (cmd_lookup_read/_write),
+ * and is overwritten where Redis overwrites it (SET without GET, MSET), read
+ * as missing by MGET and as present by SETNX and MSETNX. The stored encoding
  * follows Redis too, so OBJECT ENCODING agrees: SET-like commands use
- * tryObjectEncoding (ks_kval), APPEND and SETRANGE leave raw bytes, INCR
+ * tryObjectEncoding (str_kval), APPEND and SETRANGE leave raw bytes, INCR
  * stores an int and INCRBYFLOAT a plain string. Handlers never re-check arity:
- * the dispatcher did. */
+ * cmd_check() did. */
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -40,7 +43,7 @@ static void str_reply_value(struct cmd_ctx *c, const struct kv *e)
 		reply_bulk_val(c->r, kv_ref(e));
 		return;
 	}
-	p = ks_value(e, buf, &n);
+	p = str_value(e, buf, &n);
 	reply_bulk(c->r, p, n);
 }
 
@@ -51,7 +54,7 @@ static void str_store_arg(struct cmd_ctx *c, int ki, int vi, int64_t expire_ms)
 	const struct cmd_arg *k = &c->argv[ki], *v = &c->argv[vi];
 	struct kval kval;
 
-	ks_kval(&kval, v->p, v->len, v->val);
+	str_kval(&kval, v->p, v->len, v->val);
 	ks_set(cmd_ks(c, k->p, k->len), k->p, k->len, &kval, expire_ms);
 }
 
@@ -173,7 +176,10 @@ bad:
 
 void cmd_get(struct cmd_ctx *c)
 {
-	str_reply_value(c, ks_lookup_read(c->ks, c->argv[1].p, c->argv[1].len));
+	struct kv *e;
+
+	if (cmd_lookup_read(c, c->ks, &c->argv[1], KV_STRING, &e))
+		str_reply_value(c, e);
 }
 
 /* The replies of a SET-like command: after a set, and when NX or XX stopped
@@ -193,10 +199,14 @@ static void str_set_generic(struct cmd_ctx *c, unsigned flags, int vi, int64_t e
 	ASSERT(vi >= 2);
 	ASSERT(vi < c->argc);
 	if (flags & STR_GET) {
-		struct kv *e = ks_lookup_read(c->ks, key->p, key->len);
+		struct kv *e;
+		if (!cmd_lookup_read(c, c->ks, key, KV_STRING, &e))
+			return;
 		str_reply_value(c, e);
 		found = e != NULL;
 	} else {
+		/* Without GET, a key of any type is overwritten (or, with NX,
+		 * kept), as in Redis. */
 		found = ks_lookup_write(c->ks, key->p, key->len) != NULL;
 	}
 	if (((flags & STR_NX) && found) || ((flags & STR_XX) && !found)) {
@@ -263,8 +273,10 @@ void cmd_getset(struct cmd_ctx *c)
 
 void cmd_getdel(struct cmd_ctx *c)
 {
-	struct kv *e = ks_lookup_read(c->ks, c->argv[1].p, c->argv[1].len);
+	struct kv *e;
 
+	if (!cmd_lookup_read(c, c->ks, &c->argv[1], KV_STRING, &e))
+		return;
 	str_reply_value(c, e);
 	if (e != NULL)
 		ks_delete_entry(c->ks, e);
@@ -281,7 +293,8 @@ void cmd_getex(struct cmd_ctx *c)
 
 	if (!str_parse_args(c, 2, false, &a))
 		return;
-	e = ks_lookup_read(c->ks, c->argv[1].p, c->argv[1].len);
+	if (!cmd_lookup_read(c, c->ks, &c->argv[1], KV_STRING, &e))
+		return;
 	if (e == NULL) {
 		reply_null(c->r);
 		return;
@@ -297,8 +310,9 @@ void cmd_getex(struct cmd_ctx *c)
 		ks_persist(c->ks, e);
 }
 
-/* ---- several keys (one shard for now) ---- */
+/* ---- several keys (on several shards, which are then locked) ---- */
 
+/* A key of another type is a null, as Redis's MGET answers. */
 void cmd_mget(struct cmd_ctx *c)
 {
 	int j;
@@ -306,7 +320,8 @@ void cmd_mget(struct cmd_ctx *c)
 	reply_array(c->r, c->argc - 1);
 	for (j = 1; j < c->argc; j++) {
 		const struct cmd_arg *k = &c->argv[j];
-		str_reply_value(c, ks_lookup_read(cmd_ks(c, k->p, k->len), k->p, k->len));
+		struct kv *e = ks_lookup_read(cmd_ks(c, k->p, k->len), k->p, k->len);
+		str_reply_value(c, e != NULL && e->type == KV_STRING ? e : NULL);
 	}
 }
 
@@ -360,9 +375,10 @@ void cmd_msetnx(struct cmd_ctx *c)
 
 void cmd_strlen(struct cmd_ctx *c)
 {
-	struct kv *e = ks_lookup_read(c->ks, c->argv[1].p, c->argv[1].len);
+	struct kv *e;
 
-	reply_int(c->r, e != NULL ? (long long)ks_value_len(e) : 0);
+	if (cmd_lookup_read(c, c->ks, &c->argv[1], KV_STRING, &e))
+		reply_int(c->r, e != NULL ? (long long)str_value_len(e) : 0);
 }
 
 /* A missing key is created as if the argument were SET (so "APPEND k 12"
@@ -371,21 +387,23 @@ void cmd_strlen(struct cmd_ctx *c)
 void cmd_append(struct cmd_ctx *c)
 {
 	const struct cmd_arg *key = &c->argv[1], *add = &c->argv[2];
-	struct kv *e = ks_lookup_write(c->ks, key->p, key->len);
+	struct kv *e;
 	size_t olen;
 	char *p;
 
+	if (!cmd_lookup_write(c, c->ks, key, KV_STRING, &e))
+		return;
 	if (e == NULL) {
 		str_store_arg(c, 1, 2, KS_TTL_NONE);
 		reply_int(c->r, (long long)add->len);
 		return;
 	}
-	olen = ks_value_len(e);
+	olen = str_value_len(e);
 	if (!str_len_ok(c, (long long)olen, add->len))
 		return;
 	p = ks_edit(c->ks, &e, olen + add->len);
 	memcpy(p + olen, add->p, add->len);
-	ASSERT(ks_value_len(e) == olen + add->len);
+	ASSERT(str_value_len(e) == olen + add->len);
 	reply_int(c->r, (long long)(olen + add->len));
 }
 
@@ -403,12 +421,13 @@ void cmd_getrange(struct cmd_ctx *c)
 
 	if (!cmd_arg_ll(c, &c->argv[2], &start, NULL) || !cmd_arg_ll(c, &c->argv[3], &end, NULL))
 		return;
-	e = ks_lookup_read(c->ks, c->argv[1].p, c->argv[1].len);
+	if (!cmd_lookup_read(c, c->ks, &c->argv[1], KV_STRING, &e))
+		return;
 	if (e == NULL || (start < 0 && end < 0 && start > end)) {
 		reply_bulk(c->r, "", 0);
 		return;
 	}
-	p = ks_value(e, buf, &n);
+	p = str_value(e, buf, &n);
 	len = (long long)n;
 	if (start < 0)
 		start += len;
@@ -452,9 +471,10 @@ void cmd_setrange(struct cmd_ctx *c)
 		reply_error(c->r, ERR_OFFSET_RANGE);
 		return;
 	}
-	e = ks_lookup_write(c->ks, key->p, key->len);
+	if (!cmd_lookup_write(c, c->ks, key, KV_STRING, &e))
+		return;
 	if (e != NULL)
-		olen = ks_value_len(e);
+		olen = str_value_len(e);
 	if (val->len == 0) {
 		reply_int(c->r, (long long)olen);
 		return;
@@ -463,13 +483,13 @@ void cmd_setrange(struct cmd_ctx *c)
 		return;
 	if (e == NULL) {
 		struct kval empty;
-		ks_kval_raw(&empty, "", 0);
+		str_kval_raw(&empty, "", 0);
 		e = ks_set(c->ks, key->p, key->len, &empty, KS_TTL_NONE);
 	}
 	newlen = (size_t)off + val->len > olen ? (size_t)off + val->len : olen;
 	p = ks_edit(c->ks, &e, newlen);
 	memcpy(p + off, val->p, val->len);
-	ASSERT(ks_value_len(e) == newlen);
+	ASSERT(str_value_len(e) == newlen);
 	reply_int(c->r, (long long)newlen);
 }
 
@@ -487,7 +507,7 @@ static bool str_value_ll(const struct kv *e, long long *out)
 		*out = kv_int(e);
 		return true;
 	}
-	p = ks_value(e, buf, &n);
+	p = str_value(e, buf, &n);
 	return util_str2ll(p, n, out);
 }
 
@@ -495,10 +515,12 @@ static bool str_value_ll(const struct kv *e, long long *out)
 static void str_incr_by(struct cmd_ctx *c, long long incr)
 {
 	const struct cmd_arg *key = &c->argv[1];
-	struct kv *e = ks_lookup_write(c->ks, key->p, key->len);
 	long long old = 0;
 	struct kval v;
+	struct kv *e;
 
+	if (!cmd_lookup_write(c, c->ks, key, KV_STRING, &e))
+		return;
 	if (e != NULL && !str_value_ll(e, &old)) {
 		reply_error(c->r, ERR_NOT_INT);
 		return;
@@ -508,7 +530,7 @@ static void str_incr_by(struct cmd_ctx *c, long long incr)
 		reply_error(c->r, ERR_OVERFLOW);
 		return;
 	}
-	ks_kval_int(&v, old + incr);
+	str_kval_int(&v, old + incr);
 	ks_set(c->ks, key->p, key->len, &v, KS_TTL_KEEP);
 	reply_int(c->r, old + incr);
 }
@@ -557,7 +579,7 @@ static bool str_value_ld(const struct kv *e, long double *out)
 		*out = (long double)kv_int(e);
 		return true;
 	}
-	p = ks_value(e, buf, &n);
+	p = str_value(e, buf, &n);
 	return util_str2ld(p, n, out);
 }
 
@@ -567,12 +589,14 @@ static bool str_value_ld(const struct kv *e, long double *out)
 void cmd_incrbyfloat(struct cmd_ctx *c)
 {
 	const struct cmd_arg *key = &c->argv[1], *arg = &c->argv[2];
-	struct kv *e = ks_lookup_write(c->ks, key->p, key->len);
 	long double value = 0, incr;
 	char buf[LONG_DOUBLE_CHARS_MAX];
 	struct kval v;
+	struct kv *e;
 	int n;
 
+	if (!cmd_lookup_write(c, c->ks, key, KV_STRING, &e))
+		return;
 	if ((e != NULL && !str_value_ld(e, &value)) || !util_str2ld(arg->p, arg->len, &incr)) {
 		reply_error(c->r, ERR_NOT_FLOAT);
 		return;
@@ -584,7 +608,7 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
 	}
 	n = util_ld2str(buf, sizeof(buf), value);
 	ASSERT(n > 0);
-	ks_kval_str(&v, buf, (size_t)n);
+	str_kval_str(&v, buf, (size_t)n);
 	ks_set(c->ks, key->p, key->len, &v, KS_TTL_KEEP);
 	reply_bulk(c->r, buf, (size_t)n);
 }

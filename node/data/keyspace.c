@@ -1,8 +1,10 @@
-/* keyspace.c: entries, values, TTLs, expiry and lazy freeing. See keyspace.h.
+/* keyspace.c: entries and their lifecycle: lookup, set, delete, reshape,
+ * flush and the checker. See keyspace.h.
  *
  * Every allocation here is charged to ks->mem: entries and tables through
- * mem_alloc, value buffers (struct val, allocated by val.c) through
- * mem_charge while a key holds them. ks_check() recomputes the account. */
+ * mem_alloc, string buffers (struct val, allocated by val.c) through
+ * mem_charge while a key holds them, objects by their type's hooks from
+ * ks->mem. ks_check() recomputes the account. */
 #include "data/keyspace.h"
 
 #include <string.h>
@@ -13,55 +15,6 @@
 #include "base/stats.h"
 #include "base/util.h"
 #include "base/val.h"
-
-struct ks_lazy {
-	struct dict d;        /* tables being freed */
-	uint64_t bucket;      /* next bucket of d.t[0] to free */
-	struct ks_lazy *next; /* older flushes still being freed */
-};
-
-void ks_kval(struct kval *out, const char *p, size_t len, struct val *big)
-{
-	long long i;
-
-	memset(out, 0, sizeof(*out));
-	if (len <= PROTO_NUM_CHARS_MAX && util_str2ll(p, len, &i)) {
-		out->enc = KV_INT;
-		out->i = i;
-		return;
-	}
-	out->p = p;
-	out->len = len;
-	if (len >= VAL_REF_MIN) {
-		out->enc = KV_REF;
-		out->v = big;
-	} else {
-		out->enc = len <= KS_EMBSTR_MAX ? KV_EMB : KV_RAW;
-	}
-}
-
-void ks_kval_str(struct kval *out, const char *p, size_t len)
-{
-	memset(out, 0, sizeof(*out));
-	out->p = p;
-	out->len = len;
-	out->enc = len >= VAL_REF_MIN ? KV_REF : len <= KS_EMBSTR_MAX ? KV_EMB : KV_RAW;
-}
-
-void ks_kval_raw(struct kval *out, const char *p, size_t len)
-{
-	memset(out, 0, sizeof(*out));
-	out->p = p;
-	out->len = len;
-	out->enc = len >= VAL_REF_MIN ? KV_REF : KV_RAW;
-}
-
-void ks_kval_int(struct kval *out, long long i)
-{
-	memset(out, 0, sizeof(*out));
-	out->enc = KV_INT;
-	out->i = i;
-}
 
 static uint64_t no_random(void *arg)
 {
@@ -75,10 +28,21 @@ void ks_init(struct keyspace *ks, struct stats *st, uint64_t seed, uint64_t (*rn
 {
 	memset(ks, 0, sizeof(*ks));
 	dict_init(&ks->d, &ks->mem);
+	ttl_init(&ks->ttl, &ks->mem);
+	ks->types = kv_types;
+	lazy_init(&ks->lazy, &ks->mem, ks->types);
 	ks->st = st;
 	ks->seed = seed;
 	ks->rnd = rnd != NULL ? rnd : no_random;
 	ks->rnd_arg = rnd_arg;
+}
+
+void ks_use_types(struct keyspace *ks, const struct kv_type_ops *const *types)
+{
+	ASSERT(ks_size(ks) == 0);
+	ASSERT(types[KV_STRING] != NULL);
+	ks->types = types;
+	ks->lazy.types = types;
 }
 
 uint64_t ks_size(const struct keyspace *ks)
@@ -93,109 +57,52 @@ uint32_t ks_hash(const struct keyspace *ks, const char *key, size_t klen)
 
 /* ---- entries ---- */
 
-static size_t value_bytes(uint8_t enc, size_t len)
-{
-	switch (enc) {
-	case KV_INT: return sizeof(long long);
-	case KV_REF: return sizeof(struct val *);
-	default: return len;
-	}
-}
-
 static size_t entry_bytes(bool ttl, size_t klen, size_t vbytes)
 {
 	return sizeof(struct kv) + (ttl ? KV_TTL_BYTES : 0) + klen + vbytes;
 }
 
+/* Bytes the entry's value area takes. */
+static size_t value_area(const struct kv *e)
+{
+	return e->enc == KV_OBJ ? sizeof(void *) : str_value_bytes(e->enc, e->vlen);
+}
+
 /* Bytes the entry's layout needs now. */
 static size_t entry_need(const struct kv *e)
 {
-	return entry_bytes(kv_has_ttl(e), e->klen, value_bytes(e->enc, e->vlen));
+	return entry_bytes(kv_has_ttl(e), e->klen, value_area(e));
 }
 
-static void value_release(struct keyspace *ks, struct kv *e)
-{
-	if (e->enc == KV_REF) {
-		struct val *v = kv_ref(e);
-		mem_uncharge(&ks->mem, val_size(v));
-		val_unref(v);
-	}
-}
-
-/* Writes v into e's value area (which has the room). */
-static void value_store(struct keyspace *ks, struct kv *e, const struct kval *v)
-{
-	char *dst = kv_vptr(e);
-
-	e->enc = v->enc;
-	e->vlen = 0;
-	switch (v->enc) {
-	case KV_INT: memcpy(dst, &v->i, sizeof(v->i)); break;
-	case KV_REF: {
-		struct val *b = v->v != NULL ? val_ref(v->v) : val_copy(v->p, v->len);
-		ASSERT(b->len == v->len);
-		mem_charge(&ks->mem, val_size(b));
-		memcpy(dst, &b, sizeof(b));
-		break;
-	}
-	default:
-		memmove(dst, v->p, v->len);
-		e->vlen = (uint32_t)v->len;
-		break;
-	}
-}
-
+/* A new entry for key with room for vbytes of value; the value is the
+ * caller's to store. */
 static struct kv *entry_new(struct keyspace *ks, const char *key, size_t klen, uint32_t hash,
-			    bool ttl, const struct kval *v)
+			    bool ttl, size_t vbytes)
 {
 	struct kv *e;
 
 	ASSERT(klen <= UINT32_MAX);
-	e = mem_alloc(&ks->mem, entry_bytes(ttl, klen, value_bytes(v->enc, v->len)));
+	e = mem_alloc(&ks->mem, entry_bytes(ttl, klen, vbytes));
 	e->next = NULL;
 	e->hash = hash;
 	e->klen = (uint32_t)klen;
 	e->vlen = 0;
 	e->lru = ks_lru_clock(ks);
 	e->type = KV_STRING;
+	e->enc = KV_INT;
 	e->flags = ttl ? KV_F_TTL : 0;
 	memcpy((char *)kv_key(e), key, klen);
-	value_store(ks, e, v);
 	return e;
 }
 
-/* ---- TTL index ---- */
-
-static void ttl_add(struct keyspace *ks, struct kv *e, int64_t when)
+static void obj_store(struct kv *e, enum kv_type type, void *obj)
 {
-	ASSERT(kv_has_ttl(e));
-	if (ks->ttl_n == ks->ttl_cap) {
-		uint32_t cap = ks->ttl_cap ? ks->ttl_cap * 2 : 16;
-		ASSERT(cap > ks->ttl_cap);
-		ks->ttl = mem_realloc(&ks->mem, ks->ttl, cap * sizeof(*ks->ttl));
-		ks->ttl_cap = cap;
-	}
-	kv_set_expire_field(e, when);
-	kv_set_ttl_pos(e, ks->ttl_n);
-	ks->ttl[ks->ttl_n++] = e;
-}
-
-static void ttl_remove(struct keyspace *ks, struct kv *e)
-{
-	uint32_t pos = kv_ttl_pos(e);
-
-	ASSERT(pos < ks->ttl_n);
-	ASSERT(ks->ttl[pos] == e);
-	ks->ttl_n--;
-	if (pos != ks->ttl_n) {
-		ks->ttl[pos] = ks->ttl[ks->ttl_n];
-		kv_set_ttl_pos(ks->ttl[pos], pos);
-	}
-	if (ks->ttl_n == 0 && ks->ttl_cap > 1024) {
-		mem_free(&ks->mem, ks->ttl);
-		ks->ttl = NULL;
-		ks->ttl_cap = 0;
-	}
+	ASSERT(type != KV_STRING);
+	ASSERT(obj != NULL);
+	e->type = type;
+	e->enc = KV_OBJ;
+	e->vlen = 0;
+	memcpy(kv_vptr(e), &obj, sizeof(obj));
 }
 
 /* ---- lookup ---- */
@@ -205,18 +112,13 @@ bool ks_expired(const struct keyspace *ks, const struct kv *e)
 	return kv_has_ttl(e) && ks->now_ms > kv_expire(e);
 }
 
-static struct kv **find(struct keyspace *ks, const char *key, size_t klen, int *table)
-{
-	return dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), table);
-}
-
 /* Frees an unlinked entry; its TTL slot goes too unless another entry took
  * it over (in_index false). */
 static void free_entry_idx(struct keyspace *ks, struct kv *e, bool in_index)
 {
 	if (kv_has_ttl(e) && in_index)
-		ttl_remove(ks, e);
-	value_release(ks, e);
+		ttl_remove(&ks->ttl, e);
+	obj_release(ks->types, &ks->mem, e);
 	mem_free(&ks->mem, e);
 }
 
@@ -229,7 +131,7 @@ static void free_entry(struct keyspace *ks, struct kv *e)
 static struct kv *lookup(struct keyspace *ks, const char *key, size_t klen)
 {
 	int table;
-	struct kv **link = find(ks, key, klen, &table);
+	struct kv **link = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), &table);
 	struct kv *e;
 
 	if (link == NULL)
@@ -276,21 +178,83 @@ struct kv *ks_peek(struct keyspace *ks, const char *key, size_t klen)
 static struct kv **link_of(struct keyspace *ks, const struct kv *e, int *table)
 {
 	struct kv **link = dict_find(&ks->d, kv_key(e), e->klen, e->hash, table);
+
 	ASSERT(link != NULL);
 	ASSERT(*link == e);
 	return link;
 }
 
-/* After an entry moved from old to e, points its hash link (found before
- * the move) and TTL slot at the new address. */
+/* After an entry moved to e, points its hash link (found before the move)
+ * and TTL slot at the new address. */
 static void relink(struct keyspace *ks, struct kv **link, struct kv *e)
 {
 	*link = e;
 	if (kv_has_ttl(e))
-		ks->ttl[kv_ttl_pos(e)] = e;
+		ttl_moved(&ks->ttl, e);
 }
 
 /* ---- writes ---- */
+
+/* Rewrites old's string value in place when the new one takes about the
+ * same room (within 32 bytes of what the allocation has, so a value that
+ * shrinks a lot still gives memory back). Returns false if it does not fit. */
+static bool set_in_place(struct keyspace *ks, struct kv *old, const struct kval *v, bool ttl,
+			 int64_t when)
+{
+	size_t need = entry_bytes(ttl, old->klen, str_value_bytes(v->enc, v->len));
+	size_t have = entry_need(old);
+	struct val *prev;
+
+	if (old->type != KV_STRING || need > have || need + 32 <= have)
+		return false;
+	/* The old buffer goes after the new one is stored, in case they are
+	 * the same. */
+	prev = old->enc == KV_REF ? kv_ref(old) : NULL;
+	str_store(&ks->mem, old, v);
+	if (prev != NULL) {
+		mem_uncharge(&ks->mem, val_size(prev));
+		val_unref(prev);
+	}
+	old->lru = ks_lru_clock(ks);
+	old->flags &= ~KV_F_NOSHARE;
+	if (ttl)
+		kv_set_expire_field(old, when);
+	return true;
+}
+
+/* Puts the new entry e in place of old (held by link), carrying the TTL
+ * slot over when both have one. */
+static void replace_entry(struct keyspace *ks, struct kv **link, struct kv *old, struct kv *e,
+			  int64_t when)
+{
+	bool old_ttl = kv_has_ttl(old), ttl = kv_has_ttl(e);
+
+	e->next = old->next;
+	*link = e;
+	if (old_ttl && ttl) {
+		/* The new entry takes over the old one's TTL slot. */
+		kv_set_ttl_pos(e, kv_ttl_pos(old));
+		kv_set_expire_field(e, when);
+		ttl_moved(&ks->ttl, e);
+		free_entry_idx(ks, old, false);
+		return;
+	}
+	if (ttl)
+		ttl_add(&ks->ttl, e, when);
+	free_entry(ks, old);
+}
+
+/* The TTL a write leaves: *when is the expire time if it returns true. */
+static bool ttl_after(const struct keyspace *ks, const struct kv *old, int64_t expire_ms,
+		      int64_t *when)
+{
+	bool keep = expire_ms == KS_TTL_KEEP && old != NULL && kv_has_ttl(old) &&
+		    !ks_expired(ks, old);
+
+	ASSERT(expire_ms >= 0 || expire_ms == KS_TTL_NONE || expire_ms == KS_TTL_KEEP);
+	*when = keep ? kv_expire(old) : expire_ms;
+	return expire_ms >= 0 || keep;
+}
 
 struct kv *ks_set(struct keyspace *ks, const char *key, size_t klen, const struct kval *v,
 		  int64_t expire_ms)
@@ -299,55 +263,46 @@ struct kv *ks_set(struct keyspace *ks, const char *key, size_t klen, const struc
 	uint32_t hash = ks_hash(ks, key, klen);
 	struct kv **link = dict_find(&ks->d, key, klen, hash, &table);
 	struct kv *old = link != NULL ? *link : NULL, *e;
-	bool old_ttl = old != NULL && kv_has_ttl(old);
-	bool keep = expire_ms == KS_TTL_KEEP && old_ttl && !ks_expired(ks, old);
-	bool ttl = expire_ms >= 0 || keep;
-	int64_t when = keep ? kv_expire(old) : expire_ms;
+	int64_t when;
+	bool ttl = ttl_after(ks, old, expire_ms, &when);
 
-	ASSERT(expire_ms >= 0 || expire_ms == KS_TTL_NONE || expire_ms == KS_TTL_KEEP);
 	ks->dirty++;
+	if (old != NULL && kv_has_ttl(old) == ttl && set_in_place(ks, old, v, ttl, when))
+		return old;
+	e = entry_new(ks, key, klen, hash, ttl, str_value_bytes(v->enc, v->len));
+	str_store(&ks->mem, e, v);
 	if (old == NULL) {
-		e = entry_new(ks, key, klen, hash, ttl, v);
 		dict_insert(&ks->d, e);
 		if (ttl)
-			ttl_add(ks, e, when);
+			ttl_add(&ks->ttl, e, when);
 		return e;
 	}
-	if (old_ttl == ttl) {
-		size_t need = entry_bytes(ttl, klen, value_bytes(v->enc, v->len));
-		size_t have = entry_need(old);
-		if (need <= have && need + 32 > have) {
-			/* Same shape: rewrite the value in place (the old buffer
-			 * goes after the new one is stored, in case they are
-			 * the same). */
-			struct val *prev = old->enc == KV_REF ? kv_ref(old) : NULL;
-			value_store(ks, old, v);
-			if (prev != NULL) {
-				mem_uncharge(&ks->mem, val_size(prev));
-				val_unref(prev);
-			}
-			old->lru = ks_lru_clock(ks);
-			old->flags &= ~KV_F_NOSHARE;
-			if (ttl)
-				kv_set_expire_field(old, when);
-			return old;
-		}
-	}
-	e = entry_new(ks, key, klen, hash, ttl, v);
-	e->next = old->next;
-	*link = e;
-	if (old_ttl && ttl) {
-		/* The new entry takes over the old one's TTL slot. */
-		uint32_t pos = kv_ttl_pos(old);
-		kv_set_ttl_pos(e, pos);
-		kv_set_expire_field(e, when);
-		ks->ttl[pos] = e;
-		free_entry_idx(ks, old, false);
-	} else {
+	replace_entry(ks, link, old, e, when);
+	return e;
+}
+
+struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv_type type,
+		      void *obj, int64_t expire_ms)
+{
+	int table;
+	uint32_t hash = ks_hash(ks, key, klen);
+	struct kv **link = dict_find(&ks->d, key, klen, hash, &table);
+	struct kv *old = link != NULL ? *link : NULL, *e;
+	int64_t when;
+	bool ttl = ttl_after(ks, old, expire_ms, &when);
+
+	ASSERT(type < KV_TYPE_COUNT);
+	ASSERT(ks->types[type] != NULL);
+	ks->dirty++;
+	e = entry_new(ks, key, klen, hash, ttl, sizeof(obj));
+	obj_store(e, type, obj);
+	if (old == NULL) {
+		dict_insert(&ks->d, e);
 		if (ttl)
-			ttl_add(ks, e, when);
-		free_entry(ks, old);
+			ttl_add(&ks->ttl, e, when);
+		return e;
 	}
+	replace_entry(ks, link, old, e, when);
 	return e;
 }
 
@@ -371,33 +326,6 @@ bool ks_delete(struct keyspace *ks, const char *key, size_t klen)
 	return true;
 }
 
-const char *ks_value(const struct kv *e, char *buf, size_t *len)
-{
-	switch (e->enc) {
-	case KV_INT: *len = (size_t)util_ll2str(buf, kv_int(e)); return buf;
-	case KV_REF: {
-		struct val *v = kv_ref(e);
-		*len = v->len;
-		return v->data;
-	}
-	default: *len = e->vlen; return kv_cvptr(e);
-	}
-}
-
-size_t ks_value_len(const struct kv *e)
-{
-	long long i;
-
-	switch (e->enc) {
-	case KV_INT:
-		i = kv_int(e);
-		return i < 0 ? 1 + (size_t)util_digits10(0 - (unsigned long long)i)
-			     : (size_t)util_digits10((unsigned long long)i);
-	case KV_REF: return kv_ref(e)->len;
-	default: return e->vlen;
-	}
-}
-
 /* Room for a big value that may keep growing (APPEND loops): as Redis's
  * sdsMakeRoomFor, double up to 1 MB, then add 1 MB. */
 static size_t grow_cap(size_t len)
@@ -409,38 +337,47 @@ static size_t grow_cap(size_t len)
 	return cap > max ? max : cap;
 }
 
+/* ks_edit of a KV_REF value: in its buffer, or a new one if the buffer is
+ * shared with a reply in flight or too small. */
+static char *edit_ref(struct keyspace *ks, struct kv *e, size_t newlen, size_t keep)
+{
+	struct val *v = kv_ref(e);
+	bool shared = atomic_load_explicit(&v->refs, memory_order_acquire) > 1;
+
+	if (shared || v->cap < newlen + 2) {
+		struct val *n = val_new(shared && newlen + 2 <= v->cap ? newlen + 2
+								       : grow_cap(newlen));
+		memcpy(n->data, v->data, keep);
+		mem_uncharge(&ks->mem, val_size(v));
+		val_unref(v);
+		mem_charge(&ks->mem, val_size(n));
+		memcpy(kv_vptr(e), &n, sizeof(n));
+		v = n;
+	}
+	memset(v->data + keep, 0, newlen - keep);
+	val_seal(v, newlen);
+	return v->data;
+}
+
 char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 {
 	struct kv *e = *ep;
 	char numbuf[UTIL_LL_CHARS];
 	size_t oldlen, keep;
 	const char *old;
+	struct kv **link;
 	int table;
 
+	ASSERT(e->type == KV_STRING);
 	ASSERT(newlen <= (size_t)PROTO_BULK_MAX_MAX);
 	ks->dirty++;
-	old = ks_value(e, numbuf, &oldlen);
+	old = str_value(e, numbuf, &oldlen);
 	keep = oldlen < newlen ? oldlen : newlen;
-	if (e->enc == KV_REF) {
-		struct val *v = kv_ref(e);
-		bool shared = atomic_load_explicit(&v->refs, memory_order_acquire) > 1;
-		if (shared || v->cap < newlen + 2) {
-			struct val *n = val_new(shared && newlen + 2 <= v->cap ? newlen + 2
-									       : grow_cap(newlen));
-			memcpy(n->data, v->data, keep);
-			mem_uncharge(&ks->mem, val_size(v));
-			val_unref(v);
-			mem_charge(&ks->mem, val_size(n));
-			memcpy(kv_vptr(e), &n, sizeof(n));
-			v = n;
-		}
-		memset(v->data + keep, 0, newlen - keep);
-		val_seal(v, newlen);
-		return v->data;
-	}
+	if (e->enc == KV_REF)
+		return edit_ref(ks, e, newlen, keep);
+	link = link_of(ks, e, &table);
 	if (newlen >= VAL_REF_MIN) {
 		struct val *n = val_new(grow_cap(newlen));
-		struct kv **link = link_of(ks, e, &table);
 		memcpy(n->data, old, keep);
 		memset(n->data + keep, 0, newlen - keep);
 		val_seal(n, newlen);
@@ -457,7 +394,6 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 	 * place across the realloc. */
 	{
 		bool was_int = e->enc == KV_INT;
-		struct kv **link = link_of(ks, e, &table);
 		e = mem_realloc(&ks->mem, e, entry_bytes(kv_has_ttl(e), e->klen, newlen));
 		relink(ks, link, e);
 		if (was_int)
@@ -483,12 +419,12 @@ struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms)
 		return e;
 	}
 	link = link_of(ks, e, &table);
-	rest = e->klen + value_bytes(e->enc, e->vlen);
-	e = mem_realloc(&ks->mem, e, entry_bytes(true, e->klen, value_bytes(e->enc, e->vlen)));
+	rest = e->klen + value_area(e);
+	e = mem_realloc(&ks->mem, e, entry_bytes(true, e->klen, value_area(e)));
 	*link = e;
 	memmove(e->data + KV_TTL_BYTES, e->data, rest);
 	e->flags |= KV_F_TTL;
-	ttl_add(ks, e, when_ms);
+	ttl_add(&ks->ttl, e, when_ms);
 	return e;
 }
 
@@ -502,47 +438,60 @@ struct kv *ks_persist(struct keyspace *ks, struct kv *e)
 		return e;
 	ks->dirty++;
 	link = link_of(ks, e, &table);
-	ttl_remove(ks, e);
-	rest = e->klen + value_bytes(e->enc, e->vlen);
+	ttl_remove(&ks->ttl, e);
+	rest = e->klen + value_area(e);
 	memmove(e->data, e->data + KV_TTL_BYTES, rest);
 	e->flags &= ~KV_F_TTL;
-	e = mem_realloc(&ks->mem, e, entry_bytes(false, e->klen, value_bytes(e->enc, e->vlen)));
+	e = mem_realloc(&ks->mem, e, entry_bytes(false, e->klen, value_area(e)));
 	*link = e;
 	return e;
 }
 
-/* A kval that describes e's current value (no reference taken). */
-static void kval_of(const struct kv *e, struct kval *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->enc = e->enc;
-	switch (e->enc) {
-	case KV_INT: out->i = kv_int(e); break;
-	case KV_REF:
-		out->v = kv_ref(e);
-		out->p = out->v->data;
-		out->len = out->v->len;
-		break;
-	default:
-		out->p = kv_cvptr(e);
-		out->len = e->vlen;
-		break;
-	}
-}
-
 void ks_copy(struct keyspace *ks, const struct kv *e, const char *dst, size_t dlen)
 {
+	const struct kv_type_ops *t;
 	struct kval v;
 	struct kv *n;
 	int64_t when = kv_has_ttl(e) ? kv_expire(e) : KS_TTL_NONE;
 
-	kval_of(e, &v);
+	if (e->enc == KV_OBJ) {
+		/* A copy owns its own object, as Redis duplicates the value. */
+		t = obj_type(ks->types, e);
+		ASSERT(t->dup != NULL);
+		ks_set_obj(ks, dst, dlen, e->type, t->dup(&ks->mem, kv_obj(e)), when);
+		return;
+	}
+	str_kval_of(e, &v);
 	/* A copy owns its own buffer, as Redis duplicates the object; a copied
 	 * integer is a new object, never a shared one. */
 	v.v = NULL;
 	n = ks_set(ks, dst, dlen, &v, when);
 	if (n->enc == KV_INT)
 		n->flags |= KV_F_NOSHARE;
+}
+
+/* ks_rename of an object: the object itself moves to the new entry. */
+static void rename_obj(struct keyspace *ks, struct kv *src, struct keyspace *dks, const char *dst,
+		       size_t dlen, int64_t when)
+{
+	enum kv_type type = src->type;
+	void *obj = kv_obj(src);
+	int table;
+	struct kv **link = link_of(ks, src, &table);
+
+	/* Unlinked and freed without releasing the object, whose memory moves
+	 * from ks's account to dks's. */
+	dict_unlink(&ks->d, link, table);
+	if (kv_has_ttl(src))
+		ttl_remove(&ks->ttl, src);
+	if (dks != ks) {
+		size_t n = obj_size(ks->types, src);
+		mem_uncharge(&ks->mem, n);
+		mem_charge(&dks->mem, n);
+	}
+	mem_free(&ks->mem, src);
+	ks->dirty++;
+	ks_set_obj(dks, dst, dlen, type, obj, when);
 }
 
 void ks_rename(struct keyspace *ks, struct kv *src, struct keyspace *dks, const char *dst,
@@ -554,7 +503,11 @@ void ks_rename(struct keyspace *ks, struct kv *src, struct keyspace *dks, const 
 	bool noshare = (src->flags & KV_F_NOSHARE) != 0;
 	struct kv *n;
 
-	kval_of(src, &v);
+	if (src->enc == KV_OBJ) {
+		rename_obj(ks, src, dks, dst, dlen, when);
+		return;
+	}
+	str_kval_of(src, &v);
 	if (src->enc == KV_REF)
 		held = val_ref(v.v); /* keep it alive while src goes */
 	else if (src->enc != KV_INT)
@@ -567,13 +520,13 @@ void ks_rename(struct keyspace *ks, struct kv *src, struct keyspace *dks, const 
 	val_unref(held);
 }
 
-/* ---- flush and lazy free ---- */
+/* ---- flush ---- */
 
 static void free_entry_chain(struct keyspace *ks, struct kv *e)
 {
 	while (e != NULL) {
 		struct kv *next = e->next;
-		value_release(ks, e);
+		obj_release(ks->types, &ks->mem, e);
 		mem_free(&ks->mem, e);
 		e = next;
 	}
@@ -585,17 +538,9 @@ void ks_flush(struct keyspace *ks, bool async)
 
 	ks->dirty += n;
 	/* The TTL index goes first: entries are freed without it. */
-	mem_free(&ks->mem, ks->ttl);
-	ks->ttl = NULL;
-	ks->ttl_n = ks->ttl_cap = 0;
-	ks->expire_cursor = 0;
+	ttl_clear(&ks->ttl);
 	if (async && n > 0) {
-		struct ks_lazy *lz = mem_alloc(&ks->mem, sizeof(*lz));
-		lz->d = ks->d;
-		lz->bucket = 0;
-		lz->next = ks->lazy;
-		ks->lazy = lz;
-		ks->lazy_pending += n;
+		lazy_add(&ks->lazy, &ks->d, n);
 	} else {
 		uint64_t i;
 		int t;
@@ -609,33 +554,7 @@ void ks_flush(struct keyspace *ks, bool async)
 
 bool ks_lazy_step(struct keyspace *ks, unsigned n)
 {
-	while (ks->lazy != NULL && n > 0) {
-		struct ks_lazy *lz = ks->lazy;
-		/* Merge both tables into one walk: t[0] then t[1]. */
-		uint64_t total = lz->d.size[0] + lz->d.size[1];
-		while (lz->bucket < total && n > 0) {
-			uint64_t b = lz->bucket++;
-			struct kv **slot = b < lz->d.size[0] ? &lz->d.t[0][b]
-							     : &lz->d.t[1][b - lz->d.size[0]];
-			struct kv *e = *slot;
-			unsigned freed = 0;
-			for (; e != NULL; e = e->next)
-				freed++;
-			free_entry_chain(ks, *slot);
-			*slot = NULL;
-			ks->lazy_pending -= freed;
-			ks->st->lazyfreed_objects += freed;
-			/* An empty bucket costs one unit of work, as an entry. */
-			freed = freed ? freed : 1;
-			n = freed >= n ? 0 : n - freed;
-		}
-		if (lz->bucket < total)
-			return true;
-		dict_free_tables(&lz->d);
-		ks->lazy = lz->next;
-		mem_free(&ks->mem, lz);
-	}
-	return ks->lazy != NULL;
+	return lazy_step(&ks->lazy, n, &ks->st->lazyfreed_objects);
 }
 
 void ks_free(struct keyspace *ks)
@@ -647,49 +566,13 @@ void ks_free(struct keyspace *ks)
 	ASSERT(ks->mem.used == 0);
 }
 
-/* ---- active expiry and housekeeping ---- */
-
-uint64_t ks_expire_cycle(struct keyspace *ks, uint64_t max_keys)
-{
-	uint64_t examined = 0, expired = 0;
-
-	while (examined < max_keys && ks->ttl_n > 0) {
-		uint32_t batch = ks->ttl_n < EXPIRE_SAMPLE_PER_LOOP ? ks->ttl_n
-								    : EXPIRE_SAMPLE_PER_LOOP;
-		uint32_t stale = 0, i;
-		/* The last batch stops at the budget. */
-		if (batch > max_keys - examined)
-			batch = (uint32_t)(max_keys - examined);
-		for (i = 0; i < batch && ks->ttl_n > 0; i++) {
-			struct kv *e;
-			if (ks->expire_cursor >= ks->ttl_n)
-				ks->expire_cursor = 0;
-			e = ks->ttl[ks->expire_cursor];
-			examined++;
-			if (ks_expired(ks, e)) {
-				/* The last entry moves into the cursor's slot. */
-				ks_delete_entry(ks, e);
-				stale++;
-			} else {
-				ks->expire_cursor++;
-			}
-		}
-		expired += stale;
-		ks->st->expired_stale_perc_x100 = (uint64_t)stale * 10000 / batch;
-		if (stale * 100 <= (uint32_t)EXPIRE_STALE_PERCENT * batch)
-			break;
-	}
-	if (examined >= max_keys)
-		ks->st->expired_time_cap_reached++;
-	ks->st->expired_keys += expired;
-	return expired;
-}
-
 void ks_cron(struct keyspace *ks, unsigned rehash_steps)
 {
 	dict_try_shrink(&ks->d);
 	dict_rehash(&ks->d, rehash_steps);
 }
+
+/* ---- sampling ---- */
 
 uint64_t ks_random_u64(struct keyspace *ks)
 {
@@ -737,109 +620,24 @@ uint64_t ks_idle_ms(const struct keyspace *ks, const struct kv *e)
 
 size_t ks_entry_mem(const struct keyspace *ks, const struct kv *e)
 {
-	size_t n = mem_size(e) + sizeof(struct kv *);
+	size_t n = mem_size(e) + sizeof(struct kv *) + obj_size(ks->types, e);
 
-	(void)ks;
-	if (e->enc == KV_REF)
-		n += val_size(kv_ref(e));
 	if (kv_has_ttl(e))
 		n += sizeof(struct kv *);
 	return n;
 }
 
-const char *ks_encoding_name(const struct kv *e)
+const char *ks_type_name(const struct keyspace *ks, const struct kv *e)
 {
-	switch (e->enc) {
-	case KV_INT: return "int";
-	case KV_EMB: return "embstr";
-	default: return "raw";
-	}
+	return obj_type(ks->types, e)->name;
+}
+
+const char *ks_encoding_name(const struct keyspace *ks, const struct kv *e)
+{
+	return obj_encoding(ks->types, e);
 }
 
 long long ks_refcount(const struct kv *e)
 {
-	/* Redis shares the integers 0..9999 (OBJ_SHARED_REFCOUNT). */
-	if (e->enc == KV_INT && !(e->flags & KV_F_NOSHARE) && kv_int(e) >= 0 &&
-	    kv_int(e) < KS_SHARED_INT_MAX)
-		return 2147483647;
-	return 1;
-}
-
-/* ---- invariants ---- */
-
-struct check_acc {
-	const struct keyspace *ks;
-	uint64_t entries, ttl, bytes;
-	int bad;
-};
-
-static void check_entry(struct check_acc *a, const struct kv *e, int line)
-{
-	a->entries++;
-	a->bytes += mem_size(e);
-	if (e->hash != ks_hash(a->ks, kv_key(e), e->klen) && !a->bad)
-		a->bad = -line;
-	if (e->enc == KV_REF)
-		a->bytes += val_size(kv_ref(e));
-	else if (e->enc != KV_INT && e->enc != KV_EMB && e->enc != KV_RAW && !a->bad)
-		a->bad = -line;
-	if (kv_has_ttl(e)) {
-		uint32_t pos = kv_ttl_pos(e);
-		a->ttl++;
-		if ((pos >= a->ks->ttl_n || a->ks->ttl[pos] != e) && !a->bad)
-			a->bad = -line;
-	}
-}
-
-int ks_check(struct keyspace *ks)
-{
-	struct check_acc a = { .ks = ks };
-	const struct ks_lazy *lz;
-	uint64_t i, n;
-	int t;
-
-	for (t = 0; t <= 1; t++) {
-		n = 0;
-		for (i = 0; i < ks->d.size[t]; i++) {
-			const struct kv *e;
-			if (t == 0 && ks->d.rehash >= 0 && (int64_t)i < ks->d.rehash &&
-			    ks->d.t[0][i] != NULL)
-				return -__LINE__;
-			for (e = ks->d.t[t][i]; e != NULL; e = e->next) {
-				if ((e->hash & (ks->d.size[t] - 1)) != i)
-					return -__LINE__;
-				check_entry(&a, e, __LINE__);
-				n++;
-			}
-		}
-		if (n != ks->d.used[t])
-			return -__LINE__;
-	}
-	if (a.bad)
-		return a.bad;
-	if (a.ttl != ks->ttl_n || ks->ttl_n > ks->ttl_cap)
-		return -__LINE__;
-	for (i = 0; i < ks->ttl_n; i++) {
-		if (!kv_has_ttl(ks->ttl[i]) || kv_ttl_pos(ks->ttl[i]) != i)
-			return -__LINE__;
-	}
-	a.bytes += dict_mem(&ks->d) + mem_size(ks->ttl);
-	for (lz = ks->lazy, n = 0; lz != NULL; lz = lz->next) {
-		a.bytes += mem_size(lz) + dict_mem(&lz->d);
-		for (t = 0; t <= 1; t++)
-			for (i = 0; i < lz->d.size[t]; i++) {
-				const struct kv *e;
-				for (e = lz->d.t[t][i]; e != NULL; e = e->next) {
-					a.bytes += mem_size(e);
-					if (e->enc == KV_REF)
-						a.bytes += val_size(kv_ref(e));
-					n++;
-				}
-			}
-	}
-	if (n != ks->lazy_pending)
-		return -__LINE__;
-	if (a.bytes != ks->mem.used)
-		return -__LINE__;
-	return 0;
+	return e->type == KV_STRING ? str_refcount(e) : 1;
 }

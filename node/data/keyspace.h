@@ -1,10 +1,12 @@
-/* keyspace.h: one shard's keys, values and TTLs.
+/* keyspace.h: one shard's keys and values: lookup, set, delete.
  *
- * The keyspace owns its entries (struct kv), the hash table, and a dense TTL
- * index (an array of the entries that have an expire time; each such entry
- * knows its position), which active expiry walks and which makes sampling
- * cheap. All its memory is charged to ks->mem and nothing else is, so
- * ks_check() can verify the account exactly.
+ * The keyspace owns its entries (struct kv, kv.h), the hash table (dict.h),
+ * the index of keys with a TTL (ttl.h) and the tables of a flush being
+ * freed in the background (lazyfree.h). Values are typed: strings live in
+ * the entry (t_string.h), every other type is an object managed through its
+ * hooks (object.h). All of its memory is charged to ks->mem and nothing else
+ * is, so ks_check() (keyspace_check.h) can verify the account exactly. Active expiry is
+ * expire.h's.
  *
  * Time: the caller sets ks->now_ms (wall clock, ms) before each command;
  * the keyspace never reads a clock. A key expires when now_ms > expire, as in
@@ -23,88 +25,68 @@
 #include "base/mem.h"
 #include "data/dict.h"
 #include "data/kv.h"
+#include "data/lazyfree.h"
+#include "data/object.h"
+#include "data/t_string.h"
+#include "data/ttl.h"
 
 struct stats;
 struct val;
-
-/* A string value to store. ks_kval() picks the encoding Redis would pick for
- * a freshly written string (tryObjectEncoding); the other constructors pin
- * one. A kval owns nothing: for a value of VAL_REF_MIN bytes or more, ks_set
- * takes its own reference to v if given, or copies p[0,len) into a new val. */
-struct kval {
-	uint8_t enc;
-	long long i;   /* KV_INT */
-	const char *p; /* KV_EMB, KV_RAW */
-	size_t len;
-	struct val *v; /* KV_REF */
-};
-
-/* Redis's tryObjectEncoding on bytes p[0,len): int if canonical and at most
- * 20 chars, embstr up to 44 bytes, raw beyond. If big is not NULL it holds
- * the same bytes and is used (with its reference) instead of copying. */
-void ks_kval(struct kval *out, const char *p, size_t len, struct val *big);
-/* A string stored as written (no int conversion): embstr up to 44 bytes,
- * else raw. As Redis's createStringObject (INCRBYFLOAT, GETRANGE copies). */
-void ks_kval_str(struct kval *out, const char *p, size_t len);
-/* Raw, whatever the length (APPEND, SETRANGE results). */
-void ks_kval_raw(struct kval *out, const char *p, size_t len);
-void ks_kval_int(struct kval *out, long long i);
-
-#define KS_EMBSTR_MAX 44
-#define KS_SHARED_INT_MAX 10000
 
 /* Expire argument of ks_set. */
 #define KS_TTL_NONE (-1) /* the key has no TTL afterwards */
 #define KS_TTL_KEEP (-2) /* an existing key keeps its TTL */
 
-struct ks_lazy;
-
 struct keyspace {
 	struct dict d;
-	struct kv **ttl; /* entries with a TTL */
-	uint32_t ttl_n, ttl_cap;
-	uint32_t expire_cursor;
+	struct ttl_index ttl; /* entries with a TTL */
 	struct mem mem;
 	struct stats *st;
+	const struct kv_type_ops *const *types; /* kv_types, or a test's */
 	uint64_t seed;
 	int64_t now_ms;
 	uint64_t dirty; /* changes, for rdb_changes_since_last_save */
 	uint64_t (*rnd)(void *arg);
 	void *rnd_arg;
-	struct ks_lazy *lazy; /* entries being freed in the background */
-	uint64_t lazy_pending;
+	struct lazyfree lazy; /* entries being freed in the background */
 };
 
+/* Sets up an empty keyspace with the node's types (kv_types). rnd is its
+ * random source (RANDOMKEY, SCAN-like sampling). */
 void ks_init(struct keyspace *ks, struct stats *st, uint64_t seed, uint64_t (*rnd)(void *),
 	     void *rnd_arg);
 void ks_free(struct keyspace *ks);
+/* Replaces the table of types (before any key is stored): a test's table
+ * may hold a type the node does not implement yet. */
+void ks_use_types(struct keyspace *ks, const struct kv_type_ops *const *types);
 uint64_t ks_size(const struct keyspace *ks);
 uint32_t ks_hash(const struct keyspace *ks, const char *key, size_t klen);
 
 /* Lookup with lazy expiry. _read counts keyspace hits and misses and, with
  * _write, updates the LRU clock; _peek does neither (OBJECT, TTL-like
- * introspection that Redis does with LOOKUP_NOTOUCH). */
+ * introspection that Redis does with LOOKUP_NOTOUCH). Any type is found:
+ * the caller checks e->type (cmd.h's typed lookups do). */
 struct kv *ks_lookup_read(struct keyspace *ks, const char *key, size_t klen);
 struct kv *ks_lookup_write(struct keyspace *ks, const char *key, size_t klen);
 struct kv *ks_peek(struct keyspace *ks, const char *key, size_t klen);
 /* True when the entry's TTL has passed (it is still there until deleted). */
 bool ks_expired(const struct keyspace *ks, const struct kv *e);
 
-/* Creates or replaces key's value. expire_ms is an absolute time, or
- * KS_TTL_NONE or KS_TTL_KEEP. Returns the entry. */
+/* Creates or replaces key's value (of any type) with the string v.
+ * expire_ms is an absolute time, or KS_TTL_NONE or KS_TTL_KEEP. Returns the
+ * entry. */
 struct kv *ks_set(struct keyspace *ks, const char *key, size_t klen, const struct kval *v,
 		  int64_t expire_ms);
+/* Creates or replaces key's value with obj, an object of type (not
+ * KV_STRING) allocated from ks->mem, which the keyspace now owns. */
+struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv_type type,
+		      void *obj, int64_t expire_ms);
 /* Deletes key; returns true if it existed (and had not expired). */
 bool ks_delete(struct keyspace *ks, const char *key, size_t klen);
 /* Deletes an entry found by a lookup. */
 void ks_delete_entry(struct keyspace *ks, struct kv *e);
 
-/* The value's bytes: for KV_INT they are formatted into buf (at least
- * UTIL_LL_CHARS bytes). */
-const char *ks_value(const struct kv *e, char *buf, size_t *len);
-/* Value length in bytes (formatted length for KV_INT). */
-size_t ks_value_len(const struct kv *e);
-/* Makes the value raw bytes of length newlen, keeping the first
+/* Makes a string value raw bytes of length newlen, keeping the first
  * min(old, newlen) bytes and zero-filling growth, and returns a pointer to
  * write them. A big value that a reply still references is copied first.
  * The entry may move: *ep is updated. */
@@ -127,11 +109,6 @@ void ks_copy(struct keyspace *ks, const struct kv *e, const char *dst, size_t dl
 void ks_flush(struct keyspace *ks, bool async);
 /* Frees up to n entries of an async flush; returns true while work remains. */
 bool ks_lazy_step(struct keyspace *ks, unsigned n);
-
-/* Active expiry: examines at most max_keys TTL entries from where the last
- * cycle stopped, deleting the expired ones, and goes on while more than
- * EXPIRE_STALE_PERCENT of a batch was stale. Returns keys expired. */
-uint64_t ks_expire_cycle(struct keyspace *ks, uint64_t max_keys);
 /* Housekeeping from the timer: rehash steps and shrinking. */
 void ks_cron(struct keyspace *ks, unsigned rehash_steps);
 
@@ -145,15 +122,11 @@ uint64_t ks_scan(struct keyspace *ks, uint64_t cursor, dict_scan_fn fn, void *ar
 /* LRU clock in seconds (24 bits), and idle time of an entry in ms. */
 uint32_t ks_lru_clock(const struct keyspace *ks);
 uint64_t ks_idle_ms(const struct keyspace *ks, const struct kv *e);
-/* Bytes charged for this entry (entry, value buffer, TTL slot, bucket). */
+/* Bytes charged for this entry (entry, value outside it, TTL slot, bucket). */
 size_t ks_entry_mem(const struct keyspace *ks, const struct kv *e);
-/* OBJECT ENCODING name and OBJECT REFCOUNT value. */
-const char *ks_encoding_name(const struct kv *e);
+/* TYPE's and OBJECT ENCODING's names, and OBJECT REFCOUNT, for e. */
+const char *ks_type_name(const struct keyspace *ks, const struct kv *e);
+const char *ks_encoding_name(const struct keyspace *ks, const struct kv *e);
 long long ks_refcount(const struct kv *e);
-
-/* Checks every invariant: chain membership, TTL index both ways, counts and
- * the memory account. Returns 0, or a negative line number of the first
- * failed check (for tests and fuzzers). */
-int ks_check(struct keyspace *ks);
 
 #endif

@@ -1,12 +1,18 @@
 /* kv.h: one key with its value, in one allocation.
  *
  * Layout: the header, then (only for keys with a TTL) an 8-byte expire time
- * and a 4-byte position in the keyspace's TTL index, then the key bytes, then
- * the value: 8 bytes of int64 (KV_INT), a `struct val *` (KV_REF), or the
- * bytes themselves (KV_EMB, KV_RAW). The entry is the hash chain link itself,
- * so a key costs one allocation and one bucket pointer.
+ * and a 4-byte position in the keyspace's TTL index (ttl.h), then the key
+ * bytes, then the value: 8 bytes of int64 (KV_INT), a `struct val *`
+ * (KV_REF), a pointer to a type's object (KV_OBJ), or the bytes themselves
+ * (KV_EMB, KV_RAW). The entry is the hash chain link itself, so a key costs
+ * one allocation and one bucket pointer.
  *
- * A value of VAL_REF_MIN bytes or more is a refcounted val so a reply can
+ * Every value has a type (enum kv_type): strings live in the entry itself
+ * (t_string.h), and every other type keeps an object the entry points to,
+ * managed through its type's hooks (object.h). A lookup names the type it
+ * wants, and a value of another type is WRONGTYPE.
+ *
+ * A string of VAL_REF_MIN bytes or more is a refcounted val so a reply can
  * reference it; smaller values are copied into replies, so an entry may be
  * rewritten or moved (realloc) at any time. KV_EMB and KV_RAW differ only in
  * what OBJECT ENCODING reports, which follows Redis's rules. */
@@ -19,8 +25,12 @@
 
 struct val;
 
-enum kv_type { KV_STRING = 0 };
-enum kv_enc { KV_INT = 0, KV_EMB, KV_RAW, KV_REF };
+/* The value types, with Redis's names (TYPE). Only KV_STRING is stored
+ * inline; the others are objects whose hooks object.h's table gives. */
+enum kv_type { KV_STRING = 0, KV_LIST, KV_SET, KV_ZSET, KV_HASH, KV_TYPE_COUNT };
+/* Encodings: KV_INT, KV_EMB, KV_RAW, KV_REF are strings; KV_OBJ is any
+ * other type's object (its own encoding is the type's business). */
+enum kv_enc { KV_INT = 0, KV_EMB, KV_RAW, KV_REF, KV_OBJ };
 
 #define KV_F_TTL 0x1u
 /* An integer that is its own object, not one of Redis's shared integers:
@@ -28,6 +38,11 @@ enum kv_enc { KV_INT = 0, KV_EMB, KV_RAW, KV_REF };
 #define KV_F_NOSHARE 0x2u
 #define KV_LRU_BITS 24
 #define KV_LRU_MAX ((1u << KV_LRU_BITS) - 1)
+#define KV_TYPE_BITS 3
+#define KV_ENC_BITS 3
+
+_Static_assert(KV_TYPE_COUNT <= 1 << KV_TYPE_BITS, "every type fits kv.type");
+_Static_assert(KV_OBJ < 1 << KV_ENC_BITS, "every encoding fits kv.enc");
 
 struct kv {
 	struct kv *next;
@@ -35,8 +50,8 @@ struct kv {
 	uint32_t klen;
 	uint32_t vlen; /* KV_EMB/KV_RAW: inline value length */
 	uint32_t lru : KV_LRU_BITS;
-	uint32_t type : 3;
-	uint32_t enc : 3;
+	uint32_t type : KV_TYPE_BITS;
+	uint32_t enc : KV_ENC_BITS;
 	uint32_t flags : 2;
 	char data[];
 };
@@ -100,6 +115,14 @@ static inline struct val *kv_ref(const struct kv *e)
 	struct val *v;
 	memcpy(&v, kv_cvptr(e), sizeof(v));
 	return v;
+}
+
+/* A KV_OBJ value's object. */
+static inline void *kv_obj(const struct kv *e)
+{
+	void *o;
+	memcpy(&o, kv_cvptr(e), sizeof(o));
+	return o;
 }
 
 static inline bool kv_key_eq(const struct kv *e, const char *key, size_t klen)

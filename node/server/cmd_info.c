@@ -174,8 +174,8 @@ static void view_add(struct info_view *v, const struct shard *sh)
 	v->dataset += sh->ks.mem.used;
 	v->peak += sh->mem.peak + sh->ks.mem.peak;
 	v->keys += ks_size(&sh->ks);
-	v->expires += sh->ks.ttl_n;
-	v->lazy_pending += sh->ks.lazy_pending;
+	v->expires += sh->ks.ttl.n;
+	v->lazy_pending += sh->ks.lazy.pending;
 	v->dirty += sh->ks.dirty;
 }
 

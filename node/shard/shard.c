@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "data/expire.h"
 #include "proto/obuf.h"
 #include "proto/reply.h"
 #include "shard/msg.h"
@@ -360,7 +361,7 @@ static void on_timer(struct shard *sh)
 	sh->timer_armed = false;
 	sh->accept_backoff = false;
 	if (sh->cfg.active_expire)
-		ks_expire_cycle(&sh->ks, SHARD_CRON_EXPIRE_KEYS);
+		expire_cycle(&sh->ks, SHARD_CRON_EXPIRE_KEYS);
 	ks_cron(&sh->ks, SHARD_CRON_REHASH_STEPS);
 	ks_lazy_step(&sh->ks, SHARD_CRON_LAZY_FREE);
 	close_idle(sh);

@@ -33,7 +33,9 @@
 #include "base/stats.h"
 #include "base/util.h"
 #include "base/val.h"
+#include "data/expire.h"
 #include "data/keyspace.h"
+#include "data/keyspace_check.h"
 #include "data/kv.h"
 
 #define CHECK(ks) assert_int_equal(ks_check(ks), 0)
@@ -89,7 +91,7 @@ static struct kv *set_bytes(struct keyspace *ks, const char *key, const char *p,
 	struct kval v;
 	struct kv *e;
 
-	ks_kval(&v, p, n, NULL);
+	str_kval(&v, p, n, NULL);
 	e = ks_set(ks, key, strlen(key), &v, expire);
 	CHECK(ks);
 	return e;
@@ -110,9 +112,9 @@ static void value_is(struct keyspace *ks, const char *key, const char *want, siz
 
 	if (e == NULL)
 		fail_msg("key %s missing", key);
-	p = ks_value(e, buf, &len);
+	p = str_value(e, buf, &len);
 	assert_int_equal(len, n);
-	assert_int_equal(ks_value_len(e), n);
+	assert_int_equal(str_value_len(e), n);
 	assert_memory_equal(p, want, n);
 }
 
@@ -191,15 +193,15 @@ static void test_kval_encodings(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct kv *e;
-		ks_kval(&v, cases[i].s, strlen(cases[i].s), NULL);
+		str_kval(&v, cases[i].s, strlen(cases[i].s), NULL);
 		if (v.enc != cases[i].enc)
 			fail_msg("\"%s\": enc %d, want %d", cases[i].s, v.enc, cases[i].enc);
 		e = ks_set(&en->ks, "k", 1, &v, KS_TTL_NONE);
 		CHECK(&en->ks);
-		assert_string_equal(ks_encoding_name(e), cases[i].name);
+		assert_string_equal(ks_encoding_name(&en->ks, e), cases[i].name);
 		value_is(&en->ks, "k", cases[i].s, strlen(cases[i].s));
 	}
-	ks_kval(&v, "123", 3, NULL);
+	str_kval(&v, "123", 3, NULL);
 	assert_int_equal(v.i, 123);
 	env_free(en);
 }
@@ -211,8 +213,8 @@ static void test_kval_lengths(void **state)
 		uint8_t enc;
 		const char *name;
 	} cases[] = {
-		{ KS_EMBSTR_MAX, KV_EMB, "embstr" }, { KS_EMBSTR_MAX + 1, KV_RAW, "raw" },
-		{ VAL_REF_MIN - 1, KV_RAW, "raw" },  { VAL_REF_MIN, KV_REF, "raw" },
+		{ STR_EMBSTR_MAX, KV_EMB, "embstr" }, { STR_EMBSTR_MAX + 1, KV_RAW, "raw" },
+		{ VAL_REF_MIN - 1, KV_RAW, "raw" },   { VAL_REF_MIN, KV_REF, "raw" },
 		{ VAL_REF_MIN + 1, KV_REF, "raw" },
 	};
 	struct env *en = env_new();
@@ -224,26 +226,26 @@ static void test_kval_lengths(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *s = pattern(cases[i].len, (unsigned)i);
 		struct kv *e;
-		ks_kval(&v, s, cases[i].len, NULL);
+		str_kval(&v, s, cases[i].len, NULL);
 		assert_int_equal(v.enc, cases[i].enc);
 		assert_null(v.v);
 		e = ks_set(&en->ks, "k", 1, &v, KS_TTL_NONE);
 		CHECK(&en->ks);
 		assert_int_equal(e->enc, cases[i].enc);
-		assert_string_equal(ks_encoding_name(e), cases[i].name);
+		assert_string_equal(ks_encoding_name(&en->ks, e), cases[i].name);
 		value_is(&en->ks, "k", s, cases[i].len);
 		free(s);
 	}
 	/* A big value given as a val is used, not copied; a small one is not. */
 	memset(big->data, 'B', VAL_REF_MIN);
 	val_seal(big, VAL_REF_MIN);
-	ks_kval(&v, big->data, VAL_REF_MIN, big);
+	str_kval(&v, big->data, VAL_REF_MIN, big);
 	assert_ptr_equal(v.v, big);
 	ks_set(&en->ks, "big", 3, &v, KS_TTL_NONE);
 	CHECK(&en->ks);
 	assert_int_equal(refs(big), 2);
 	assert_ptr_equal(kv_ref(ks_peek(&en->ks, "big", 3)), big);
-	ks_kval(&v, big->data, 10, big);
+	str_kval(&v, big->data, 10, big);
 	assert_null(v.v);
 	assert_int_equal(v.enc, KV_EMB);
 	val_unref(big);
@@ -260,32 +262,32 @@ static void test_kval_pinned(void **state)
 	struct kv *e;
 
 	(void)state;
-	ks_kval_str(&v, "123", 3);
+	str_kval_str(&v, "123", 3);
 	assert_int_equal(v.enc, KV_EMB);
-	ks_kval_str(&v, s45, 45);
+	str_kval_str(&v, s45, 45);
 	assert_int_equal(v.enc, KV_RAW);
-	ks_kval_str(&v, s4096, VAL_REF_MIN);
+	str_kval_str(&v, s4096, VAL_REF_MIN);
 	assert_int_equal(v.enc, KV_REF);
-	ks_kval_raw(&v, "ab", 2);
+	str_kval_raw(&v, "ab", 2);
 	assert_int_equal(v.enc, KV_RAW);
 	e = ks_set(&en->ks, "r", 1, &v, KS_TTL_NONE);
 	CHECK(&en->ks);
-	assert_string_equal(ks_encoding_name(e), "raw");
-	ks_kval_raw(&v, s4096, VAL_REF_MIN);
+	assert_string_equal(ks_encoding_name(&en->ks, e), "raw");
+	str_kval_raw(&v, s4096, VAL_REF_MIN);
 	assert_int_equal(v.enc, KV_REF);
-	ks_kval_int(&v, -42);
+	str_kval_int(&v, -42);
 	e = ks_set(&en->ks, "i", 1, &v, KS_TTL_NONE);
 	CHECK(&en->ks);
-	assert_string_equal(ks_encoding_name(e), "int");
+	assert_string_equal(ks_encoding_name(&en->ks, e), "int");
 	value_is(&en->ks, "i", "-42", 3);
 	assert_int_equal(ks_refcount(e), 1);
-	ks_kval_int(&v, 0);
+	str_kval_int(&v, 0);
 	e = ks_set(&en->ks, "i", 1, &v, KS_TTL_NONE);
 	assert_int_equal(ks_refcount(e), 2147483647);
-	ks_kval_int(&v, KS_SHARED_INT_MAX - 1);
+	str_kval_int(&v, STR_SHARED_INT_MAX - 1);
 	e = ks_set(&en->ks, "i", 1, &v, KS_TTL_NONE);
 	assert_int_equal(ks_refcount(e), 2147483647);
-	ks_kval_int(&v, KS_SHARED_INT_MAX);
+	str_kval_int(&v, STR_SHARED_INT_MAX);
 	e = ks_set(&en->ks, "i", 1, &v, KS_TTL_NONE);
 	assert_int_equal(ks_refcount(e), 1);
 	CHECK(&en->ks);
@@ -313,7 +315,7 @@ static void test_set_replace_shapes(void **state)
 	value_is(ks, "k", "xyz", 3);
 	e1 = set_str(ks, "k", "123", KS_TTL_NONE);
 	assert_ptr_not_equal(e1, e2); /* 3 inline bytes cannot hold an int */
-	assert_string_equal(ks_encoding_name(e1), "int");
+	assert_string_equal(ks_encoding_name(ks, e1), "int");
 	e2 = set_str(ks, "k", "456", KS_TTL_NONE);
 	assert_ptr_equal(e2, e1);
 	value_is(ks, "k", "456", 3);
@@ -389,10 +391,10 @@ static void test_set_ttl_paths(void **state)
 	set_str(ks, "other", "o", t1); /* a second TTL entry, so slots move */
 	set_str(ks, "t", "v", t1);
 	ttl_is(ks, "t", t1);
-	assert_int_equal(ks->ttl_n, 2);
+	assert_int_equal(ks->ttl.n, 2);
 	set_str(ks, "t", "w", KS_TTL_NONE);
 	ttl_is(ks, "t", -1);
-	assert_int_equal(ks->ttl_n, 1);
+	assert_int_equal(ks->ttl.n, 1);
 	set_str(ks, "t", "x", t1);
 	set_str(ks, "t", "y", t2); /* in place, new time */
 	ttl_is(ks, "t", t2);
@@ -402,7 +404,7 @@ static void test_set_ttl_paths(void **state)
 	set_bytes(ks, "t", s200, 200, KS_TTL_KEEP); /* new entry takes the slot */
 	ttl_is(ks, "t", t2);
 	value_is(ks, "t", s200, 200);
-	assert_int_equal(ks->ttl_n, 2);
+	assert_int_equal(ks->ttl.n, 2);
 	set_str(ks, "t", "7", t1); /* TTL to TTL, different shape */
 	ttl_is(ks, "t", t1);
 	set_str(ks, "n", "v", KS_TTL_KEEP); /* new key: nothing to keep */
@@ -411,13 +413,13 @@ static void test_set_ttl_paths(void **state)
 	ttl_is(ks, "n", -1);
 	set_bytes(ks, "n", s200, 200, t2); /* no TTL to TTL, different shape */
 	ttl_is(ks, "n", t2);
-	assert_int_equal(ks->ttl_n, 3);
+	assert_int_equal(ks->ttl.n, 3);
 	/* KEEP on an expired key: the key is new, and has no TTL. */
 	ks->now_ms = t1 + 1;
 	set_str(ks, "t", "fresh", KS_TTL_KEEP);
 	ttl_is(ks, "t", -1);
 	value_is(ks, "t", "fresh", 5);
-	assert_int_equal(ks->ttl_n, 2);
+	assert_int_equal(ks->ttl.n, 2);
 	CHECK(ks);
 	free(s200);
 	env_free(en);
@@ -439,7 +441,7 @@ static void test_edit_inline(void **state)
 	CHECK(ks);
 	assert_memory_equal(p, "12345\0\0", 7);
 	memcpy(p + 5, "ab", 2);
-	assert_string_equal(ks_encoding_name(e), "raw");
+	assert_string_equal(ks_encoding_name(ks, e), "raw");
 	value_is(ks, "n", "12345ab", 7);
 	ttl_is(ks, "n", NOW0 + 50);
 	e = set_str(ks, "n", "-9223372036854775808", KS_TTL_NONE);
@@ -576,7 +578,7 @@ static void test_expire_persist(void **state)
 		ttl_is(ks, key, NOW0 + 100 + (int64_t)i);
 		value_is(ks, key, vals[i], lens[i]);
 	}
-	assert_int_equal(ks->ttl_n, 4);
+	assert_int_equal(ks->ttl.n, 4);
 	/* Changing the time of a key that has one moves nothing. */
 	assert_ptr_equal(ks_set_expire(ks, ks_peek(ks, "k2", 2), NOW0 + 7), ks_peek(ks, "k2", 2));
 	CHECK(ks);
@@ -591,7 +593,7 @@ static void test_expire_persist(void **state)
 		assert_ptr_equal(e, ks_peek(ks, key, 2));
 		ttl_is(ks, key, -1);
 		value_is(ks, key, vals[j], lens[j]);
-		assert_int_equal(ks->ttl_n, 3 - i);
+		assert_int_equal(ks->ttl.n, 3 - i);
 	}
 	/* Persist without a TTL: nothing changes. */
 	{
@@ -625,7 +627,7 @@ static void test_lazy_expiry(void **state)
 	assert_null(ks_lookup_read(ks, "k", 1));
 	CHECK(ks);
 	assert_int_equal(ks_size(ks), 0);
-	assert_int_equal(ks->ttl_n, 0);
+	assert_int_equal(ks->ttl.n, 0);
 	assert_int_equal(en->st.expired_keys, 1);
 	assert_int_equal(en->st.keyspace_misses, 1);
 	/* Each lookup kind expires; ks_delete says "not there". */
@@ -672,18 +674,18 @@ static void test_expire_cycle(void **state)
 	fill_ttl_keys(ks, "late", 100, NOW0 + 100000);
 	fill_ttl_keys(ks, "none", 100, KS_TTL_NONE);
 	/* Nothing is stale: one sample, then stop. */
-	assert_int_equal(ks_expire_cycle(ks, 1000), 0);
-	assert_int_equal(ks->expire_cursor, EXPIRE_SAMPLE_PER_LOOP);
+	assert_int_equal(expire_cycle(ks, 1000), 0);
+	assert_int_equal(ks->ttl.cursor, EXPIRE_SAMPLE_PER_LOOP);
 	CHECK(ks);
 	ks->now_ms = NOW0 + 11;
 	for (i = 0; i < 200 && total < 100; i++) {
-		total += ks_expire_cycle(ks, 1000);
+		total += expire_cycle(ks, 1000);
 		CHECK(ks);
 	}
 	assert_int_equal(total, 100);
 	assert_int_equal(en->st.expired_keys, 100);
 	assert_int_equal(ks_size(ks), 200);
-	assert_int_equal(ks->ttl_n, 100);
+	assert_int_equal(ks->ttl.n, 100);
 	for (i = 0; i < 100; i++) {
 		snprintf(key, sizeof(key), "late%d", i);
 		assert_non_null(ks_peek(ks, key, strlen(key)));
@@ -692,13 +694,13 @@ static void test_expire_cycle(void **state)
 	}
 	/* Everything left expires; the index empties. */
 	ks->now_ms = NOW0 + 100001;
-	for (i = 0; i < 200 && ks->ttl_n > 0; i++) {
-		ks_expire_cycle(ks, 1000);
+	for (i = 0; i < 200 && ks->ttl.n > 0; i++) {
+		expire_cycle(ks, 1000);
 		CHECK(ks);
 	}
-	assert_int_equal(ks->ttl_n, 0);
+	assert_int_equal(ks->ttl.n, 0);
 	assert_int_equal(ks_size(ks), 100);
-	assert_int_equal(ks_expire_cycle(ks, 1000), 0);
+	assert_int_equal(expire_cycle(ks, 1000), 0);
 	env_free(en);
 }
 
@@ -729,12 +731,12 @@ static void test_expire_cycle_budget(void **state)
 
 	fill_ttl_keys(ks, "k", 100, NOW0 + 10);
 	ks->now_ms = NOW0 + 11;
-	n = ks_expire_cycle(ks, 5);
+	n = expire_cycle(ks, 5);
 	CHECK(ks);
 	if (n > 5)
 		fail_msg("a budget of 5 keys expired %llu keys", (unsigned long long)n);
 	assert_int_equal(n, 5);
-	assert_int_equal(ks->ttl_n, 95);
+	assert_int_equal(ks->ttl.n, 95);
 	assert_int_equal(en->st.expired_time_cap_reached, 1);
 }
 
@@ -776,27 +778,27 @@ static void test_flush_async(void **state)
 	(void)state;
 	assert_false(ks_lazy_step(ks, 10));
 	ks_flush(ks, true); /* empty: nothing queued */
-	assert_null(ks->lazy);
+	assert_null(ks->lazy.head);
 	fill_mixed(ks, "a", 1000, &held);
 	ks_flush(ks, true);
 	CHECK(ks);
 	assert_int_equal(ks_size(ks), 0);
-	assert_int_equal(ks->ttl_n, 0);
-	assert_int_equal(ks->lazy_pending, 1000);
+	assert_int_equal(ks->ttl.n, 0);
+	assert_int_equal(ks->lazy.pending, 1000);
 	assert_null(ks_peek(ks, "a3", 2));
 	fill_mixed(ks, "b", 10, NULL);
 	ks_flush(ks, true);
 	CHECK(ks);
-	assert_int_equal(ks->lazy_pending, 1010);
+	assert_int_equal(ks->lazy.pending, 1010);
 	set_str(ks, "after", "x", NOW0 + 5);
-	pending = ks->lazy_pending;
+	pending = ks->lazy.pending;
 	while (ks_lazy_step(ks, 7)) {
 		CHECK(ks);
-		assert_true(ks->lazy_pending <= pending);
-		pending = ks->lazy_pending;
+		assert_true(ks->lazy.pending <= pending);
+		pending = ks->lazy.pending;
 	}
 	CHECK(ks);
-	assert_int_equal(ks->lazy_pending, 0);
+	assert_int_equal(ks->lazy.pending, 0);
 	assert_int_equal(en->st.lazyfreed_objects, 1010);
 	assert_int_equal(ks_size(ks), 1);
 	value_is(ks, "after", "x", 1);
@@ -808,7 +810,7 @@ static void test_flush_async(void **state)
 	fill_mixed(ks, "c", 100, NULL);
 	ks_flush(ks, false);
 	CHECK(ks);
-	assert_null(ks->lazy);
+	assert_null(ks->lazy.head);
 	assert_int_equal(ks->mem.used, 0);
 	free(big);
 	env_free(en);
@@ -827,7 +829,7 @@ static void test_flush_during_rehash(void **state)
 	CHECK(ks);
 	while (ks_lazy_step(ks, 50))
 		CHECK(ks);
-	assert_int_equal(ks->lazy_pending, 0);
+	assert_int_equal(ks->lazy.pending, 0);
 	assert_int_equal(ks->mem.used, 0);
 	env_free(en);
 }
@@ -849,20 +851,20 @@ static void test_rename(void **state)
 	assert_null(ks_peek(ks, "i", 1));
 	value_is(ks, "i2", "77", 2);
 	ttl_is(ks, "i2", NOW0 + 10);
-	assert_string_equal(ks_encoding_name(ks_peek(ks, "i2", 2)), "int");
+	assert_string_equal(ks_encoding_name(ks, ks_peek(ks, "i2", 2)), "int");
 	set_str(ks, "s", "emb", KS_TTL_NONE);
 	ks_rename(ks, ks_peek(ks, "s", 1), ks, "i2", 2); /* replaces, drops the TTL */
 	CHECK(ks);
 	value_is(ks, "i2", "emb", 3);
 	ttl_is(ks, "i2", -1);
-	assert_int_equal(ks->ttl_n, 0);
+	assert_int_equal(ks->ttl.n, 0);
 	set_bytes(ks, "r", raw, 300, NOW0 + 20);
 	set_str(ks, "dst", "old", NOW0 + 30);
 	ks_rename(ks, ks_peek(ks, "r", 1), ks, "dst", 3);
 	CHECK(ks);
 	value_is(ks, "dst", raw, 300);
 	ttl_is(ks, "dst", NOW0 + 20);
-	assert_int_equal(ks->ttl_n, 1);
+	assert_int_equal(ks->ttl.n, 1);
 	/* A big value moves without a copy. */
 	e = set_bytes(ks, "b", big, 5000, KS_TTL_NONE);
 	v = kv_ref(e);
@@ -896,7 +898,7 @@ static void test_copy(void **state)
 	value_is(ks, "i", "-12", 3);
 	value_is(ks, "i2", "-12", 3);
 	ttl_is(ks, "i2", NOW0 + 10);
-	assert_string_equal(ks_encoding_name(ks_peek(ks, "i2", 2)), "int");
+	assert_string_equal(ks_encoding_name(ks, ks_peek(ks, "i2", 2)), "int");
 	e = set_bytes(ks, "b", big, 5000, KS_TTL_NONE);
 	set_str(ks, "dst", "old", NOW0 + 30);
 	ks_copy(ks, e, "dst", 3);
@@ -1049,11 +1051,11 @@ static void m_compare(struct model *m, int i, bool read)
 	}
 	if (e == NULL)
 		fail_msg("op %llu: key %d missing", (unsigned long long)m->op, i);
-	p = ks_value(e, buf, &len);
+	p = str_value(e, buf, &len);
 	if (len != m->k[i].len || memcmp(p, m->k[i].bytes, len) != 0)
 		fail_msg("op %llu: key %d value differs", (unsigned long long)m->op, i);
-	assert_int_equal(ks_value_len(e), len);
-	assert_string_equal(ks_encoding_name(e), m->k[i].enc);
+	assert_int_equal(str_value_len(e), len);
+	assert_string_equal(ks_encoding_name(ks, e), m->k[i].enc);
 	assert_int_equal(kv_has_ttl(e), m->k[i].ttl);
 	if (m->k[i].ttl)
 		assert_int_equal(kv_expire(e), m->k[i].expire);
@@ -1078,12 +1080,12 @@ static size_t m_value(struct model *m, const char **enc)
 		*enc = "embstr";
 		return 3;
 	}
-	len = kind < 6   ? r_(m, KS_EMBSTR_MAX + 1)
-	      : kind < 8 ? KS_EMBSTR_MAX + 1 + r_(m, VAL_REF_MIN - KS_EMBSTR_MAX - 1)
+	len = kind < 6   ? r_(m, STR_EMBSTR_MAX + 1)
+	      : kind < 8 ? STR_EMBSTR_MAX + 1 + r_(m, VAL_REF_MIN - STR_EMBSTR_MAX - 1)
 			 : VAL_REF_MIN + r_(m, 5000);
 	for (j = 0; j < len; j++)
 		m->scratch[j] = (char)('a' + r_(m, 26));
-	*enc = len <= KS_EMBSTR_MAX ? "embstr" : "raw";
+	*enc = len <= STR_EMBSTR_MAX ? "embstr" : "raw";
 	return len;
 }
 
@@ -1121,7 +1123,7 @@ static void op_set(struct model *m, int i)
 		memcpy(big->data, m->scratch, len);
 		val_seal(big, len);
 	}
-	ks_kval(&v, big != NULL ? big->data : m->scratch, len, big);
+	str_kval(&v, big != NULL ? big->data : m->scratch, len, big);
 	ks_set(ks, key, klen, &v, when);
 	/* The same big buffer, shared by a second key now and then. */
 	if (big != NULL && r_(m, 4) == 0) {
@@ -1312,7 +1314,7 @@ static void op_one(struct model *m)
 	else if (what < 800)
 		op_move(m, i, true);
 	else if (what < 830)
-		ks_expire_cycle(ks, 1 + r_(m, 40));
+		expire_cycle(ks, 1 + r_(m, 40));
 	else if (what < 850)
 		op_random(m);
 	else if (what < 900)

@@ -1,0 +1,70 @@
+/* keyspace_check.c: see keyspace_check.h. */
+#include "data/keyspace_check.h"
+
+#include "data/keyspace.h"
+
+struct check_acc {
+	const struct keyspace *ks;
+	uint64_t entries, ttl, bytes;
+	int bad;
+};
+
+static void check_entry(struct check_acc *a, const struct kv *e, int line)
+{
+	a->entries++;
+	a->bytes += mem_size(e);
+	if (e->hash != ks_hash(a->ks, kv_key(e), e->klen) && !a->bad)
+		a->bad = -line;
+	if ((e->type == KV_STRING) != (e->enc != KV_OBJ) && !a->bad)
+		a->bad = -line;
+	if ((e->type >= KV_TYPE_COUNT || a->ks->types[e->type] == NULL) && !a->bad)
+		a->bad = -line;
+	if (!a->bad)
+		a->bytes += obj_size(a->ks->types, e);
+	if (kv_has_ttl(e)) {
+		uint32_t pos = kv_ttl_pos(e);
+		a->ttl++;
+		if ((pos >= a->ks->ttl.n || a->ks->ttl.v[pos] != e) && !a->bad)
+			a->bad = -line;
+	}
+}
+
+int ks_check(struct keyspace *ks)
+{
+	struct check_acc a = { .ks = ks };
+	uint64_t i, n, lazy_bytes, lazy_entries;
+	int t;
+
+	for (t = 0; t <= 1; t++) {
+		n = 0;
+		for (i = 0; i < ks->d.size[t]; i++) {
+			const struct kv *e;
+			if (t == 0 && ks->d.rehash >= 0 && (int64_t)i < ks->d.rehash &&
+			    ks->d.t[0][i] != NULL)
+				return -__LINE__;
+			for (e = ks->d.t[t][i]; e != NULL; e = e->next) {
+				if ((e->hash & (ks->d.size[t] - 1)) != i)
+					return -__LINE__;
+				check_entry(&a, e, __LINE__);
+				n++;
+			}
+		}
+		if (n != ks->d.used[t])
+			return -__LINE__;
+	}
+	if (a.bad)
+		return a.bad;
+	if (a.ttl != ks->ttl.n || ks->ttl.n > ks->ttl.cap)
+		return -__LINE__;
+	for (i = 0; i < ks->ttl.n; i++) {
+		if (!kv_has_ttl(ks->ttl.v[i]) || kv_ttl_pos(ks->ttl.v[i]) != i)
+			return -__LINE__;
+	}
+	a.bytes += dict_mem(&ks->d) + ttl_mem(&ks->ttl);
+	lazy_account(&ks->lazy, &lazy_bytes, &lazy_entries);
+	if (lazy_entries != ks->lazy.pending)
+		return -__LINE__;
+	if (a.bytes + lazy_bytes != ks->mem.used)
+		return -__LINE__;
+	return 0;
+}

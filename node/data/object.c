@@ -1,0 +1,58 @@
+/* object.c: the type table, and value operations of any type. See
+ * object.h. */
+#include "data/object.h"
+
+#include "base/assert.h"
+#include "data/t_string.h"
+
+static const struct kv_type_ops string_type = { .name = "string" };
+
+const struct kv_type_ops *const kv_types[KV_TYPE_COUNT] = {
+	[KV_STRING] = &string_type,
+};
+
+const struct kv_type_ops *obj_type(const struct kv_type_ops *const *types, const struct kv *e)
+{
+	const struct kv_type_ops *t;
+
+	ASSERT(e->type < KV_TYPE_COUNT);
+	t = types[e->type];
+	/* A value of a type is only ever stored when the type exists. */
+	ASSERT(t != NULL);
+	return t;
+}
+
+void obj_release(const struct kv_type_ops *const *types, struct mem *mem, struct kv *e)
+{
+	const struct kv_type_ops *t;
+
+	if (e->enc != KV_OBJ) {
+		str_release(mem, e);
+		return;
+	}
+	t = obj_type(types, e);
+	ASSERT(t->free != NULL);
+	t->free(mem, kv_obj(e));
+}
+
+size_t obj_size(const struct kv_type_ops *const *types, const struct kv *e)
+{
+	const struct kv_type_ops *t;
+
+	if (e->enc != KV_OBJ)
+		return str_size(e);
+	t = obj_type(types, e);
+	ASSERT(t->size != NULL);
+	return t->size(kv_obj(e));
+}
+
+const char *obj_encoding(const struct kv_type_ops *const *types, const struct kv *e)
+{
+	const struct kv_type_ops *t;
+
+	if (e->enc != KV_OBJ)
+		return str_encoding(e);
+	t = obj_type(types, e);
+	ASSERT(t->encoding != NULL);
+	return t->encoding(kv_obj(e));
+}

@@ -1,0 +1,46 @@
+/* object.h: value types, and what every value of any type can do.
+ *
+ * Each type is described by a struct kv_type_ops: its name (TYPE's answer, SCAN
+ * TYPE's filter) and, for the types stored as objects (every type but
+ * string: encoding KV_OBJ, the entry holds a pointer), the hooks the
+ * keyspace uses without knowing the type: free, dup (COPY), size (MEMORY
+ * USAGE and the memory account's check) and encoding (OBJECT ENCODING).
+ * An object is allocated from, and charged to, the memory account the hooks
+ * are given, which is the keyspace's. Strings are stored in the entry
+ * (t_string.h) and have no object hooks.
+ *
+ * A keyspace holds a table of types indexed by enum kv_type: kv_types, the
+ * node's, by default. A new type (a hash, say) is a data/t_<type>.c that
+ * defines its struct kv_type_ops and fills its row here. */
+#ifndef CAIRN_OBJECT_H
+#define CAIRN_OBJECT_H
+
+#include <stddef.h>
+
+#include "data/kv.h"
+
+struct mem;
+
+struct kv_type_ops {
+	const char *name;
+	/* Objects (KV_OBJ) only: NULL for strings. */
+	void (*free)(struct mem *mem, void *obj);
+	void *(*dup)(struct mem *mem, const void *obj);
+	size_t (*size)(const void *obj);
+	const char *(*encoding)(const void *obj);
+};
+
+/* The node's types; a type not implemented yet has no row (NULL). */
+extern const struct kv_type_ops *const kv_types[KV_TYPE_COUNT];
+
+/* The type of e in table types. */
+const struct kv_type_ops *obj_type(const struct kv_type_ops *const *types, const struct kv *e);
+/* Releases what e's value holds outside the entry (a string's val, an
+ * object), charged to mem. The entry itself is the caller's. */
+void obj_release(const struct kv_type_ops *const *types, struct mem *mem, struct kv *e);
+/* Bytes e's value holds outside the entry, as charged. */
+size_t obj_size(const struct kv_type_ops *const *types, const struct kv *e);
+/* OBJECT ENCODING of e's value. */
+const char *obj_encoding(const struct kv_type_ops *const *types, const struct kv *e);
+
+#endif
