@@ -9,7 +9,7 @@
 #include "cmd/cmd.h"
 
 const struct cmd cmd_table[CMDID_COUNT] = {
-#define CMD(id_, parent_, name_, full_, fn_, arity_, flags_, first_, last_, step_)                 \
+#define CMD(id_, parent_, name_, full_, fn_, arity_, flags_, first_, last_, step_, route_)         \
 	[id_] = { .name = name_,                                                                   \
 		  .fullname = full_,                                                               \
 		  .fn = fn_,                                                                       \
@@ -19,7 +19,8 @@ const struct cmd cmd_table[CMDID_COUNT] = {
 		  .last_key = last_,                                                               \
 		  .key_step = step_,                                                               \
 		  .id = id_,                                                                       \
-		  .parent = parent_ },
+		  .parent = parent_,                                                               \
+		  .route = route_ },
 #include "cmd/commands.def"
 #undef CMD
 };
