@@ -1,8 +1,9 @@
 /* cmd_command.c: COMMAND and its subcommands (COUNT, INFO, DOCS, GETKEYS,
  * LIST, HELP), answered from the command table.
  *
- * Each table entry carries the RESP3 text of the first nine fields of its
- * COMMAND INFO entry and of its COMMAND DOCS map pairs (see commands.def).
+ * For each command, commands_docs.def (generated with commands.def, and
+ * included here only) holds the RESP3 text of the first nine fields of its
+ * COMMAND INFO entry and of its COMMAND DOCS map pairs.
  * A RESP3 client gets that text as is; a RESP2 client gets it through
  * text_emit(), which rewrites each RESP3-only header to its RESP2 form
  * element by element, the same degradation reply.h applies.
@@ -125,6 +126,49 @@ static void text_emit(struct reply *r, const char *text, size_t len)
 
 /* ---- the table ---- */
 
+/* What COMMAND INFO and DOCS send back for one (sub)command: the text of
+ * the first nine fields of its INFO entry, and of its DOCS map pairs
+ * (docs_pairs of them), both without subcommands. */
+struct cmd_text {
+	const char *info;
+	size_t info_len;
+	const char *docs;
+	size_t docs_len;
+	int docs_pairs;
+};
+
+/* Indexed by enum cmd_id, as cmd_table. */
+static const struct cmd_text texts[CMDID_COUNT] = {
+#define CMD_DOCS(id_, info_, docs_, npairs_)                                                       \
+	[id_] = { .info = info_,                                                                   \
+		  .info_len = sizeof(info_) - 1,                                                   \
+		  .docs = docs_,                                                                   \
+		  .docs_len = sizeof(docs_) - 1,                                                   \
+		  .docs_pairs = npairs_ },
+#include "cmd/commands_docs.def"
+#undef CMD_DOCS
+};
+
+/* An entry per command: with the count right, a missing id would need a
+ * repeated one, which the compilers warn about (gcc -Woverride-init, clang
+ * -Winitializer-overrides; errors with CAIRN_WERROR). text_of() checks too. */
+enum {
+	TEXTS_LISTED = 0
+#define CMD_DOCS(id_, info_, docs_, npairs_) +1
+#include "cmd/commands_docs.def"
+#undef CMD_DOCS
+};
+_Static_assert((int)TEXTS_LISTED == (int)CMDID_COUNT,
+	       "commands_docs.def and commands.def disagree");
+
+static const struct cmd_text *text_of(const struct cmd *cmd)
+{
+	const struct cmd_text *t = &texts[cmd->id];
+
+	ASSERT(t->info != NULL);
+	return t;
+}
+
 /* A (sub)command by name as COMMAND INFO and DOCS take it: "get", or
  * "config|get" for a subcommand (one level only, as Redis), any case. */
 static const struct cmd *lookup_name(const struct cmd_index *ix, const char *p, size_t len)
@@ -168,10 +212,11 @@ static int top_count(void)
  * container in an array of its subcommands' entries. */
 static void info_entry(struct reply *r, const struct cmd *parent)
 {
+	const struct cmd_text *t = text_of(parent);
 	const struct cmd *sub;
 
 	reply_array(r, 10);
-	text_emit(r, parent->info, parent->info_len);
+	text_emit(r, t->info, t->info_len);
 	if (!cmd_is_container(parent)) {
 		reply_set(r, 0);
 		return;
@@ -186,11 +231,12 @@ static void info_entry(struct reply *r, const struct cmd *parent)
  * fullname to docs) for a container. */
 static void docs_entry(struct reply *r, const struct cmd *parent)
 {
+	const struct cmd_text *t = text_of(parent);
 	const struct cmd *sub;
 	bool container = cmd_is_container(parent);
 
-	reply_map(r, parent->docs_pairs + (container ? 1 : 0));
-	text_emit(r, parent->docs, parent->docs_len);
+	reply_map(r, t->docs_pairs + (container ? 1 : 0));
+	text_emit(r, t->docs, t->docs_len);
 	if (!container)
 		return;
 	reply_bulk_cstr(r, "subcommands");
@@ -322,7 +368,8 @@ enum list_filter { LIST_ALL = 0, LIST_MODULE, LIST_ACLCAT, LIST_PATTERN };
  * lists the categories as the seventh field, a set of "+@name". */
 static bool in_aclcat(const struct cmd *cmd, const char *cat, size_t len)
 {
-	const char *p = cmd->info, *end = cmd->info + cmd->info_len, *eol;
+	const struct cmd_text *t = text_of(cmd);
+	const char *p = t->info, *end = t->info + t->info_len, *eol;
 	long long n, k;
 	int field;
 

@@ -1,4 +1,5 @@
-/* commands.c: the command table, cmd_table, from commands.def.
+/* commands.c: the command table, cmd_table, from commands.def (the COMMAND
+ * INFO and DOCS text, commands_docs.def, is cmd/cmd_command.c's alone).
  *
  * The one file that names every handler, so that the table (declared in
  * cmd/cmd.h) can point at handlers of every layer, data commands (cmd/) and
@@ -8,8 +9,7 @@
 #include "cmd/cmd.h"
 
 const struct cmd cmd_table[CMDID_COUNT] = {
-#define CMD(id_, parent_, name_, full_, fn_, arity_, flags_, first_, last_, step_, info_, docs_,   \
-	    npairs_)                                                                               \
+#define CMD(id_, parent_, name_, full_, fn_, arity_, flags_, first_, last_, step_, route_)         \
 	[id_] = { .name = name_,                                                                   \
 		  .fullname = full_,                                                               \
 		  .fn = fn_,                                                                       \
@@ -20,11 +20,7 @@ const struct cmd cmd_table[CMDID_COUNT] = {
 		  .key_step = step_,                                                               \
 		  .id = id_,                                                                       \
 		  .parent = parent_,                                                               \
-		  .info = info_,                                                                   \
-		  .info_len = sizeof(info_) - 1,                                                   \
-		  .docs = docs_,                                                                   \
-		  .docs_len = sizeof(docs_) - 1,                                                   \
-		  .docs_pairs = npairs_ },
+		  .route = route_ },
 #include "cmd/commands.def"
 #undef CMD
 };

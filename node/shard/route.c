@@ -35,18 +35,6 @@ struct fwd_msg {
 	struct obuf out;
 };
 
-/* Where commands that are not routed by their keys run. */
-enum route_class { RC_KEYS = 0, RC_ALL };
-
-static const uint8_t route_class[CMDID_COUNT] = {
-	[CMDID_KEYS] = RC_ALL,        [CMDID_DBSIZE] = RC_ALL,
-	[CMDID_FLUSHALL] = RC_ALL,    [CMDID_FLUSHDB] = RC_ALL,
-	[CMDID_RANDOMKEY] = RC_ALL,   [CMDID_INFO] = RC_ALL,
-	[CMDID_CONFIG_SET] = RC_ALL,  [CMDID_CONFIG_RESETSTAT] = RC_ALL,
-	[CMDID_CLIENT_LIST] = RC_ALL, [CMDID_CLIENT_KILL] = RC_ALL,
-	[CMDID_DEBUG] = RC_ALL,       [CMDID_SCAN] = RC_ALL,
-};
-
 void route_init(struct route *rt, struct xshard *x, struct cmd_env *env)
 {
 	rt->x = x;
@@ -87,7 +75,8 @@ enum route_where route_plan(const struct route *rt, const struct cmd_ctx *c, uin
 	ASSERT(c->conn != NULL);
 	if (env->nshards == 1)
 		return ROUTE_HERE;
-	if (route_class[c->cmd->id] == RC_ALL) {
+	/* Its route class (commands.def): it reads or changes every shard. */
+	if (c->cmd->route == ROUTE_ALL) {
 		for (s = 0; s < env->nshards; s++)
 			mask[s / 64] |= 1ull << (s % 64);
 		return ROUTE_SPAN;
