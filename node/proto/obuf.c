@@ -214,11 +214,15 @@ void obuf_truncate(struct obuf *ob, const struct obuf_mark *m)
 struct obuf_chunk *obuf_hold(struct obuf *ob)
 {
 	struct obuf_chunk *c = mem_alloc(ob->mem, sizeof(*c));
+	uint32_t holds = ob->holds;
 
 	memset(c, 0, sizeof(*c));
 	c->kind = OBUF_HOLD;
 	link_chunk(ob, c);
 	ob->holds++;
+	/* Pairs with obuf_fill: each hold is filled exactly once. */
+	ASSERT(ob->holds == holds + 1);
+	ASSERT(ob->tail == c);
 	return c;
 }
 
@@ -253,6 +257,7 @@ void obuf_fill(struct obuf *ob, struct obuf_chunk *h, struct obuf *src)
 			ob->tail = src->tail;
 		ob->bytes += src->bytes;
 	}
+	ASSERT(ob->holds > 0);
 	ob->holds--;
 	src->head = src->tail = NULL;
 	src->bytes = 0;
