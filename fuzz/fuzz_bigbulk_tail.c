@@ -1,8 +1,8 @@
 /* fuzz_bigbulk_tail.c: fuzz target for the bigbulk tail rule
  * (resp_bigbulk_tail() in node/proto/resp.c, with the parser state it reads).
  *
- * Goal: the reservation conn.c makes for a big body is what DESIGN.md
- * promises: it reserves only when the request really waits for a bulk of
+ * Goal: the reservation conn.c makes for a big body is what the node
+ * promises (conn.c, resp.h): it reserves only when the request really waits for a bulk of
  * that length, as the reference parser's own state says; never for an
  * inline command, never for bytes inside a payload (however much they look
  * like a "$<N>\r\n" header), never before authentication, never past

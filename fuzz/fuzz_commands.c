@@ -420,7 +420,8 @@ static void fc_want_add(struct fc_side *s, int i, const struct obuf *ob, const s
 /* What a client refused for maxclients receives before the close. */
 #define FC_REFUSED "-ERR max number of clients reached\r\n"
 
-/* DESIGN.md: a command error leaves the keyspace exactly as it was. Lookups
+/* A rule of the node (node/README.md): a command error leaves the keyspace
+ * exactly as it was. Lookups
  * may still delete keys that had expired (as in Redis), so every change
  * counted during a command answered with an error must be such a deletion. */
 struct fc_ks_mark {

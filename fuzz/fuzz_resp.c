@@ -2,7 +2,7 @@
  *
  * Goal: resp_parse(), resp_bigbulk_done(), resp_split_inline() and
  * resp_error_text() give, for any bytes cut into any reads, the answers of a
- * separate reference parser written from REDIS-FACTS.md (fuzz/ref_resp.c):
+ * separate reference parser written from Redis 7.0's rules (fuzz/ref_resp.c):
  * the same commands with the same arguments at the same offsets, the same
  * inline words, the same "need more" at the same points, the same protocol
  * error at the same byte offset with the same text; and never read a byte

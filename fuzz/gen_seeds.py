@@ -3,7 +3,7 @@
 
 Goal: each target starts from inputs shaped like real traffic (redis-cli and
 redis-benchmark requests, pipelines, inline commands, big bulks, RESP2 and
-RESP3 replies of every type) and from the edge cases REDIS-FACTS.md lists,
+RESP3 replies of every type) and from the protocol edge cases found against redis-server 7.0.15,
 encoded in the target's own input format (see each target's header comment).
 
 Method: synthetic seeds are built here; with a capture directory (from

@@ -1,9 +1,9 @@
 /* ref_resp.c: the reference request parser. See ref_resp.h.
  *
- * Written from REDIS-FACTS.md and resp.h's rules, for clarity and not for
+ * Written from Redis 7.0's parsing rules and resp.h's, for clarity and not for
  * speed: every call starts over from the first byte, lines are found by
  * plain loops, and numbers are read digit by digit. The constants are
- * restated here from REDIS-FACTS.md, and tied to node/base/limits.h by static
+ * restated here from Redis's, and tied to node/base/limits.h by static
  * assertions, so a changed limit shows up at compile time rather than as a
  * silent agreement between two copies of the same mistake. */
 #include "ref_resp.h"

@@ -1,7 +1,8 @@
 /* ref_resp.h: a reference RESP2 request parser, for the fuzz targets.
  *
  * It answers the same question as node/proto/resp.c, from the same documented
- * rules (REDIS-FACTS.md "Request parsing", and resp.h), but in the plainest
+ * rules (Redis 7.0's processMultibulkBuffer and processInlineBuffer, and
+ * resp.h), but in the plainest
  * way: it has no state between calls. Each call parses the request from its
  * first byte over the whole buffer given, so its answer is a function of the
  * bytes alone, and an incremental parser that agrees with it on every prefix
@@ -86,7 +87,7 @@ void ref_words_free(struct ref_words *w);
 enum resp_status ref_split(const char *line, size_t len, struct ref_words *w);
 
 /* The error reply text Redis sends for an error status (without "-ERR " and
- * CRLF), written from REDIS-FACTS.md. Returns its length. */
+ * CRLF), as redis-server 7.0.15 sends it. Returns its length. */
 size_t ref_error_text(enum resp_status st, char bad_char, char *buf, size_t cap);
 
 #endif

@@ -13,7 +13,7 @@
  * records the argument as external. Offsets after it are as if the payload
  * (and its trailing two bytes) were never in the request buffer.
  *
- * Rules (see REDIS-FACTS.md) follow Redis 7.0: counts and lengths by
+ * Rules follow Redis 7.0 (checked on the wire against redis-server 7.0.15): counts and lengths by
  * util_str2ll, the byte after a line's '\r' and the two bytes after a payload
  * are skipped unchecked, a count of 0 or less is an empty request, the 64 KB
  * line limit holds only while a line is unterminated. One deliberate

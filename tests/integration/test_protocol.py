@@ -159,7 +159,7 @@ class ProtocolLimits(unittest.TestCase):
 
 
 class BigBulkBudget(unittest.TestCase):
-    """REDIS-FACTS.md: five 22-byte headers announcing 100 MB each made Redis
+    """Measured on redis-server 7.0.15: five 22-byte headers announcing 100 MB each made Redis
     reserve 500 MB. cairn reserves exactly only within its budget; beyond it a
     body grows with the bytes that really arrive."""
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Goal: every C file follows .clang-format (STYLE.md: kept by clang-format).
+# Goal: every C file follows .clang-format (the house style, kept by clang-format).
 # Method: clang-format --dry-run --Werror over the C sources and headers of
 # node/, sim/, fuzz/ and tests/; generated files (*.def) are not C sources.
 # Skips (77) without clang-format. Usage: format.sh SOURCE_DIR

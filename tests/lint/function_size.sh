@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Goal: functions stay short (STYLE.md: about 70 lines at most), so each one
+# Goal: functions stay short (the house rule: about 70 lines at most), so each one
 # can be read and checked whole.
 # Method: in kernel style a function body opens with "{" alone at column 0
 # and closes with "}" at column 0; count the lines between them in every C

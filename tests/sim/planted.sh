@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Goal: the simulator finds real bugs. Each tests/planted/*.patch plants one
-# bug of a class DESIGN.md says the simulator must catch (a short write taken
+# bug of a class the simulator must catch (a short write taken
 # as complete, ENOBUFS without re-arming, a lost or unchecked wakeup, a
 # backlog never flushed, an expired key returned, replies reordered); the
 # swarm must fail on it, and the failure must replay exactly.

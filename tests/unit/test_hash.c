@@ -5,7 +5,8 @@
  * hash_bytes is deterministic, depends on the seed and on every byte and the
  * length of its input, reads nothing outside it, and spreads keys evenly.
  *
- * Method: published vectors (REDIS-FACTS.md and the cluster specification),
+ * Method: published vectors (the Redis Cluster specification's, and slots redis-server
+ * 7.0.15 answers to CLUSTER KEYSLOT),
  * a bitwise CRC16 written here from the polynomial as the reference for the
  * table-driven one, the tag rule restated as code and compared on generated
  * keys, single-bit flips at every position for lengths 0..64, and inputs

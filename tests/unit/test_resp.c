@@ -2,7 +2,7 @@
  *
  * Goal: resp_parse() and resp_split_inline() accept, refuse and split
  * requests exactly as Redis 7.0's processMultibulkBuffer, processInlineBuffer
- * and sdssplitargs do (REDIS-FACTS.md), never read a byte past the end of the
+ * and sdssplitargs do (checked on the wire against redis-server 7.0.15), never read a byte past the end of the
  * input, report each limit at its edge, and give the same result however the
  * input is cut into reads.
  *
