@@ -225,11 +225,8 @@ void cmd_reply_wrongtype(struct cmd_ctx *c);
  * returned, and nothing else happens. A read counts a keyspace hit or miss;
  * both update the LRU clock and expire the key lazily (keyspace.h). Every
  * command that reads or changes a value of a given type looks it up so. */
-static inline bool cmd_lookup_read(struct cmd_ctx *c, struct keyspace *ks,
-				   const struct cmd_arg *key, enum kv_type type, struct kv **out)
+static inline bool cmd_typed(struct cmd_ctx *c, struct kv *e, enum kv_type type, struct kv **out)
 {
-	struct kv *e = ks_lookup_read(ks, key->p, key->len);
-
 	*out = e;
 	if (e == NULL || e->type == type)
 		return true;
@@ -237,16 +234,16 @@ static inline bool cmd_lookup_read(struct cmd_ctx *c, struct keyspace *ks,
 	return false;
 }
 
+static inline bool cmd_lookup_read(struct cmd_ctx *c, struct keyspace *ks,
+				   const struct cmd_arg *key, enum kv_type type, struct kv **out)
+{
+	return cmd_typed(c, ks_lookup_read(ks, key->p, key->len), type, out);
+}
+
 static inline bool cmd_lookup_write(struct cmd_ctx *c, struct keyspace *ks,
 				    const struct cmd_arg *key, enum kv_type type, struct kv **out)
 {
-	struct kv *e = ks_lookup_write(ks, key->p, key->len);
-
-	*out = e;
-	if (e == NULL || e->type == type)
-		return true;
-	cmd_reply_wrongtype(c);
-	return false;
+	return cmd_typed(c, ks_lookup_write(ks, key->p, key->len), type, out);
 }
 
 /* Prebuilt error texts (for reply_error): a leading '-' marks its own code. */

@@ -222,13 +222,20 @@ static bool set_in_place(struct keyspace *ks, struct kv *old, const struct kval 
 	return true;
 }
 
-/* Puts the new entry e in place of old (held by link), carrying the TTL
- * slot over when both have one. */
-static void replace_entry(struct keyspace *ks, struct kv **link, struct kv *old, struct kv *e,
-			  int64_t when)
+/* Puts the new entry e in the table: as a new key, or in place of old (held
+ * by link), carrying the TTL slot over when both have one. */
+static void place_entry(struct keyspace *ks, struct kv **link, struct kv *old, struct kv *e,
+			int64_t when)
 {
-	bool old_ttl = kv_has_ttl(old), ttl = kv_has_ttl(e);
+	bool old_ttl, ttl = kv_has_ttl(e);
 
+	if (old == NULL) {
+		dict_insert(&ks->d, e);
+		if (ttl)
+			ttl_add(&ks->ttl, e, when);
+		return;
+	}
+	old_ttl = kv_has_ttl(old);
 	e->next = old->next;
 	*link = e;
 	if (old_ttl && ttl) {
@@ -271,13 +278,7 @@ struct kv *ks_set(struct keyspace *ks, const char *key, size_t klen, const struc
 		return old;
 	e = entry_new(ks, key, klen, hash, ttl, str_value_bytes(v->enc, v->len));
 	str_store(&ks->mem, e, v);
-	if (old == NULL) {
-		dict_insert(&ks->d, e);
-		if (ttl)
-			ttl_add(&ks->ttl, e, when);
-		return e;
-	}
-	replace_entry(ks, link, old, e, when);
+	place_entry(ks, link, old, e, when);
 	return e;
 }
 
@@ -296,13 +297,7 @@ struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv
 	ks->dirty++;
 	e = entry_new(ks, key, klen, hash, ttl, sizeof(obj));
 	obj_store(e, type, obj);
-	if (old == NULL) {
-		dict_insert(&ks->d, e);
-		if (ttl)
-			ttl_add(&ks->ttl, e, when);
-		return e;
-	}
-	replace_entry(ks, link, old, e, when);
+	place_entry(ks, link, old, e, when);
 	return e;
 }
 
