@@ -60,8 +60,8 @@ int case_save(const char *path, const struct run_spec *s, const struct outcome *
 int case_load(const char *path, struct run_spec *s, struct outcome *o);
 
 /* The subcommands that fork (swarm.c). Return the process's exit code. */
-int cmd_swarm(int argc, char **argv, const char *prog);
-int cmd_shrink(int argc, char **argv, const char *prog);
+int cli_swarm(int argc, char **argv, const char *prog);
+int cli_shrink(int argc, char **argv, const char *prog);
 
 /* Runs one world in this process and returns its outcome; with
  * report_fd >= 0 (a child), a crash writes the outcome there and exits. */

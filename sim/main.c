@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sched.h"
 #include "simcfg.h"
 
 /* What a crash handler needs: the run in progress and where to report. */
@@ -201,9 +202,11 @@ void run_here(const struct sim_config *c, struct outcome *o, int report_fd)
 
 	memset(o, 0, sizeof(*o));
 	o->seed = c->seed;
-	if (w == NULL || world_init(w, c) != 0) {
+	if (w == NULL || sched_init(w, c) != 0) {
 		o->kind = FAIL_CRASH;
 		snprintf(o->detail, sizeof(o->detail), "the world could not be built");
+		if (w != NULL)
+			sched_free(w);
 		free(w);
 		return;
 	}
@@ -212,12 +215,12 @@ void run_here(const struct sim_config *c, struct outcome *o, int report_fd)
 	g_outcome = o;
 	g_report_fd = report_fd;
 	catch_crashes();
-	world_run(w);
+	sched_run(w);
 	outcome_of(w, o);
 	if (o->kind != FAIL_NONE && report_fd < 0)
 		world_trace_dump(w, stdout);
 	g_world = NULL;
-	world_free(w);
+	sched_free(w);
 	free(w);
 }
 
@@ -293,7 +296,7 @@ static int usage(void)
 	return 2;
 }
 
-static int cmd_run(int argc, char **argv)
+static int cli_run(int argc, char **argv)
 {
 	struct run_spec s;
 	const char *save = NULL;
@@ -350,7 +353,7 @@ static int cmd_run(int argc, char **argv)
 	return run_and_report(&s, save, NULL);
 }
 
-static int cmd_replay(int argc, char **argv)
+static int cli_replay(int argc, char **argv)
 {
 	struct run_spec s;
 	struct outcome seen, now;
@@ -389,12 +392,12 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage();
 	if (strcmp(argv[1], "run") == 0)
-		return cmd_run(argc - 2, argv + 2);
+		return cli_run(argc - 2, argv + 2);
 	if (strcmp(argv[1], "replay") == 0)
-		return cmd_replay(argc - 2, argv + 2);
+		return cli_replay(argc - 2, argv + 2);
 	if (strcmp(argv[1], "swarm") == 0)
-		return cmd_swarm(argc - 2, argv + 2, g_prog);
+		return cli_swarm(argc - 2, argv + 2, g_prog);
 	if (strcmp(argv[1], "shrink") == 0)
-		return cmd_shrink(argc - 2, argv + 2, g_prog);
+		return cli_shrink(argc - 2, argv + 2, g_prog);
 	return usage();
 }

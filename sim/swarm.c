@@ -298,7 +298,7 @@ static int swarm_args(struct swarm *sw, int argc, char **argv)
 	return sw->seeds > 0 ? 0 : -1;
 }
 
-int cmd_swarm(int argc, char **argv, const char *prog)
+int cli_swarm(int argc, char **argv, const char *prog)
 {
 	struct swarm *sw = calloc(1, sizeof(*sw));
 	struct sigaction sa;
@@ -432,7 +432,7 @@ static void shrink_ticks(struct run_spec *best, enum fail_kind kind, unsigned *r
 	printf("shrink: %llu ticks are enough\n", (unsigned long long)hi);
 }
 
-int cmd_shrink(int argc, char **argv, const char *prog)
+int cli_shrink(int argc, char **argv, const char *prog)
 {
 	struct run_spec s, best;
 	struct outcome seen, o;

@@ -1,12 +1,15 @@
-/* world.h: one simulated run.
+/* world.h: one simulated run, and its record.
  *
  * A world holds the simulated nodes (each with its shards, exactly the
  * node/ code cairn-node runs), a simulated network of sockets between them
  * and simulated clients, one clock, and the fault plan. One thread runs
- * everything: a seeded scheduler picks, step after step, a runnable shard
- * (which runs shard_step, or parks) or a client (which sends requests and
- * checks replies), and time advances by a small random cost per step, or
- * jumps to the next timer when nothing can run.
+ * everything: sched.c builds the world and schedules it.
+ *
+ * This header is what every sim module shares: the world's layout, its
+ * record (events and the trace hash, failures, fault draws: world.c), and
+ * the simulated network and backend (io_sim.c). It names clients and the
+ * model only as opaque types, and world.c includes neither, so clients and
+ * the model may include this header without a cycle.
  *
  * Everything random comes from the run's seed through rng forks; nothing
  * depends on addresses or the host clock, so a seed replays exactly, and a
@@ -171,6 +174,7 @@ struct io {
 
 struct world {
 	struct sim_config cfg;
+	struct rng root; /* the seed's stream, which the others fork from */
 	struct rng sched, faults, net;
 	uint64_t now; /* ns since the epoch of the run */
 	uint64_t tick;
@@ -200,12 +204,13 @@ struct world {
 	void (*on_crash)(struct world *w);
 };
 
-/* Builds the node and the clients for cfg. Returns 0 or -1. */
+/* Starts the record of a run of cfg: its random streams, the trace hash
+ * and (with trace) the event ring. The world holds nothing else yet:
+ * sched_init() builds the rest. Returns 0 or -1. */
 int world_init(struct world *w, const struct sim_config *cfg);
+/* Frees the record and the sockets, once sched_free() has freed the
+ * nodes, the clients and the model. */
 void world_free(struct world *w);
-/* Runs the fault phase, then lets everything in flight finish. Returns the
- * failure, if any (details in w->fail_detail). */
-enum fail_kind world_run(struct world *w);
 
 /* An event: it goes into the trace hash (and, with --trace, is kept or
  * printed). */

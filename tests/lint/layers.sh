@@ -5,9 +5,12 @@
 #      and only main.c and io/ see io/io_backend.h.
 #   2. No include cycle between modules, in node/ and, separately, in sim/.
 #      A module is a file stem: shard/conn.c and shard/conn.h are one module
-#      "shard/conn"; sim/world.c and sim/world.h are "world". X -> Y when a
-#      file of X includes a header of Y. sim/'s includes of node/ headers are
-#      outside the sim graph.
+#      "shard/conn"; sim/world.c and sim/world.h are "world". A header named
+#      X_int.h is module X's private header, shared by X's own files (model.c
+#      and model_ops.c include model_int.h): it belongs to module X, so X's
+#      files including it make no edge, and a cycle through it is X's. X -> Y
+#      when a file of X includes a header of Y. sim/'s includes of node/
+#      headers are outside the sim graph.
 # Method: read the #include "..." directives of every .c, .h and .def file of
 # node/ and sim/ (comments removed first, so a commented-out include does not
 # count), check each one of node/ against LAYERS, then build the two module
@@ -107,7 +110,11 @@ def includes(path):
             yield number, m.group(1)
 
 def module(rel):
-    return os.path.splitext(rel)[0]
+    """The module of a file: its stem, but X for a private header X_int.h."""
+    stem, ext = os.path.splitext(rel)
+    if ext == ".h" and stem.endswith("_int") and os.path.basename(stem) != "_int":
+        return stem[:-len("_int")]
+    return stem
 
 def rule_for(rel):
     """The LAYERS source that governs file rel of node/, or None."""

@@ -9,6 +9,9 @@
 # that many violations in its summary. The clean tree also holds what must
 # not count: a commented-out include, a "/*" inside a string, an X-macro
 # .def included twice, and a sim/ module "log" beside node's base/log.h.
+# A private header X_int.h is module X's: a tree where model.c, model_ops.c
+# and model_int.h include each other must pass with model_int.h counted in
+# module model, and a cycle through model_int.h must still be caught.
 # Usage: layers_selftest.sh SOURCE_DIR
 set -euo pipefail
 lint=${1:-$(dirname "$0")/../..}/tests/lint/layers.sh
@@ -108,6 +111,16 @@ bad() { # name summary line...: the lint must fail with these lines
   printf '  %s\n' "$@"
 }
 
+good() { # name want: the lint must pass and print exactly want
+  run
+  if [ "$rc" = 0 ] && [ "$out" = "$2" ]; then
+    echo "$1: passes"
+    echo "  $out"
+  else
+    mismatch "$1: expected exit 0 and: $2"
+  fi
+}
+
 clean_tree
 run
 want="ok: 36 files, 16 modules in node/, 6 in sim/; no forbidden include, no cycle"
@@ -198,6 +211,26 @@ bad "a module cycle in sim/" \
   'sim/: 3 modules in a cycle: client model world' \
   'sim/: cycle: client -> world -> model -> client' \
   '  world -> model: sim/world.c:4'
+
+clean_tree
+put sim/model_int.h '#include "model.h"'
+put sim/model.c '#include "model_int.h"'
+put sim/model_ops.c '#include "model_int.h"' '#include "world.h"'
+# Without the rule, model <-> model_int would be a cycle, and model_int a
+# seventh module beside model_ops.
+good "a private header model_int.h belongs to module model" \
+  "ok: 38 files, 16 modules in node/, 7 in sim/; no forbidden include, no cycle"
+
+clean_tree
+put sim/model_int.h '#include "model.h"'
+put sim/model.c '#include "model_int.h"'
+put sim/client.c '#include "model_int.h"'
+bad "a cycle through a private header" \
+  "0 include errors in node/; 0 cycles in node/, 1 cycle in sim/" \
+  'sim/: 2 modules in a cycle: client model' \
+  'sim/: mutual include: client <-> model' \
+  '  client -> model: sim/client.c:3' \
+  '  model -> client: sim/model.c:2'
 
 if [ "$failed" != 0 ]; then
   echo "FAIL: layers.sh does not behave as this self-test expects"

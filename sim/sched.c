@@ -1,0 +1,298 @@
+/* sched.c: a simulated run assembled and scheduled. See sched.h.
+ *
+ * The node is built exactly as cairn-node builds it (node/main.c): the same
+ * configuration defaults, command index, hub and shards; only the backend
+ * differs (io_sim.c). The scheduler then interleaves shards and clients one
+ * step at a time, in an order drawn from the seed. */
+#include "sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "client.h"
+#include "model.h"
+#include "shard/shard.h"
+
+/* A step costs this much simulated time (ns), uniformly. */
+#define STEP_COST_MIN 500
+#define STEP_COST_MAX 20000
+/* After the faults heal, every request must be answered within this. */
+#define LIVENESS_BOUND_NS (10ull * 1000 * 1000 * 1000)
+/* Steps of the drain phase at most (a backstop for a stuck scheduler). */
+#define DRAIN_TICKS_MAX (20ull * 1000 * 1000)
+
+struct simnode {
+	struct config cfg;
+	struct node_info info;
+	struct cmd_index cmds;
+	struct xhub hub;
+	struct shardset set;
+	struct shard *shards;
+	struct shard **ptrs;
+	struct keyspace **keyspaces;
+};
+
+/* ---- the node ---- */
+
+static void sched_node_config(struct world *w, struct config *cfg)
+{
+	config_defaults(cfg);
+	cfg->port = 6379;
+	cfg->shards = w->cfg.shards;
+	/* A fast timer, so expiry and housekeeping run often in a short run. */
+	cfg->hz = 100;
+}
+
+static int sched_node_init(struct world *w)
+{
+	struct simnode *n = calloc(1, sizeof(*n));
+	unsigned i;
+
+	if (n == NULL)
+		return -1;
+	w->node = n;
+	sched_node_config(w, &n->cfg);
+	snprintf(n->info.run_id, sizeof(n->info.run_id), "%040llu",
+		 (unsigned long long)w->cfg.seed);
+	snprintf(n->info.os, sizeof(n->info.os), "cairn-sim");
+	snprintf(n->info.io_name, sizeof(n->info.io_name), "sim");
+	n->info.nshards = w->nshards;
+	cmd_index_init(&n->cmds);
+	n->shards = calloc(w->nshards, sizeof(*n->shards));
+	n->ptrs = calloc(w->nshards, sizeof(*n->ptrs));
+	n->keyspaces = calloc(w->nshards, sizeof(*n->keyspaces));
+	w->ios = calloc(w->nshards, sizeof(*w->ios));
+	w->shards = n->ptrs;
+	if (n->shards == NULL || n->ptrs == NULL || n->keyspaces == NULL || w->ios == NULL ||
+	    xhub_init(&n->hub, w->nshards, w->cfg.ring_size) != 0)
+		return -1;
+	for (i = 0; i < w->nshards; i++)
+		n->ptrs[i] = &n->shards[i];
+	shardset_init(&n->set, w->nshards, n->ptrs, n->keyspaces, &n->hub);
+	for (i = 0; i < w->nshards; i++)
+		sim_io_init(w, &w->ios[i], i);
+	for (i = 0; i < w->nshards; i++) {
+		int l = w->ios[i].listener;
+		if (shard_init(&n->shards[i], &n->set, i, &w->ios[i], &n->cfg, &n->info, &n->cmds,
+			       &l, 1) != 0)
+			return -1;
+		n->info.start_ms = n->shards[i].clock.now_ms;
+	}
+	for (i = 0; i < w->nshards; i++)
+		shard_start(&n->shards[i]);
+	return 0;
+}
+
+static void sched_node_free(struct world *w)
+{
+	struct simnode *n = w->node;
+	unsigned i;
+
+	if (n == NULL)
+		return;
+	for (i = 0; i < w->nshards && n->shards != NULL; i++)
+		if (n->shards[i].io != NULL)
+			shard_free(&n->shards[i]);
+	for (i = 0; i < w->nshards && w->ios != NULL; i++)
+		sim_io_free(&w->ios[i]);
+	if (n->hub.rings != NULL)
+		xhub_free(&n->hub);
+	free(n->shards);
+	free(n->ptrs);
+	free(n->keyspaces);
+	free(w->ios);
+	free(n);
+	w->ios = NULL;
+	w->shards = NULL;
+	w->node = NULL;
+}
+
+/* ---- setup ---- */
+
+int sched_init(struct world *w, const struct sim_config *cfg)
+{
+	unsigned i;
+
+	if (world_init(w, cfg) != 0)
+		return -1;
+	w->nshards = cfg->shards;
+	if (sched_node_init(w) != 0)
+		return -1;
+	w->model = model_new(w);
+	w->nclients = cfg->clients;
+	w->clients = calloc(cfg->clients, sizeof(*w->clients));
+	if (w->model == NULL || w->clients == NULL)
+		return -1;
+	for (i = 0; i < cfg->clients; i++) {
+		struct rng r;
+		rng_fork(&r, &w->root, 0x20000 + i);
+		w->clients[i] = client_new(w, i, &r);
+	}
+	ASSERT(w->nshards >= 1);
+	ASSERT(w->ios != NULL);
+	return 0;
+}
+
+void sched_free(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nclients && w->clients != NULL; i++)
+		client_free(w, w->clients[i]);
+	free(w->clients);
+	w->clients = NULL;
+	sched_node_free(w);
+	if (w->model != NULL)
+		model_free(w->model);
+	w->model = NULL;
+	ASSERT(w->node == NULL);
+	world_free(w);
+}
+
+/* ---- the scheduler ---- */
+
+/* One step of shard s: as a node thread's loop turn. The loop's
+ * shard_park() is split here, since io_wait() here only marks the shard
+ * parked: the parked flag other shards see stays up until the scheduler
+ * runs the shard again, as it would while a thread sleeps. A loop turn that
+ * found no work parks on the shard's next step, so other shards run in
+ * between, as other threads do between a thread's last look at its rings
+ * and its parked flag. */
+static void step_shard(struct world *w, unsigned s)
+{
+	struct shard *sh = w->shards[s];
+	struct io *io = &w->ios[s];
+
+	world_event(w, EV_SHARD, s, 0);
+	if (io->in_park) {
+		io->in_park = false;
+		shard_park_end(sh);
+	}
+	if (!io->idle) {
+		io->idle = !shard_step(sh);
+		return;
+	}
+	io->idle = false;
+	if (shard_park_begin(sh)) {
+		io_wait(io, SHARD_PARK_NS);
+		if (io->parked) {
+			io->in_park = true;
+			return;
+		}
+	}
+	shard_park_end(sh);
+}
+
+/* The earliest time anything can happen on its own. */
+static uint64_t next_time(struct world *w)
+{
+	uint64_t t = UINT64_MAX, x;
+	unsigned i;
+
+	for (i = 0; i < w->nshards; i++) {
+		x = sim_io_next_time(&w->ios[i]);
+		t = x < t ? x : t;
+	}
+	for (i = 0; i < w->nclients; i++) {
+		x = client_next_time(w->clients[i]);
+		t = x < t ? x : t;
+	}
+	return t;
+}
+
+/* Picks a runnable entity (shards first in the numbering, then clients)
+ * and runs one step of it; jumps time when nothing can run. */
+static void schedule(struct world *w)
+{
+	unsigned ids[XSHARD_MAX + 256], n = 0, i, pick;
+
+	for (i = 0; i < w->nshards; i++)
+		if (sim_io_runnable(&w->ios[i]))
+			ids[n++] = i;
+	for (i = 0; i < w->nclients && n < sizeof(ids) / sizeof(ids[0]); i++)
+		if (client_runnable(w, w->clients[i]))
+			ids[n++] = w->nshards + i;
+	if (n == 0) {
+		uint64_t t = next_time(w);
+		ASSERT(t != UINT64_MAX);
+		ASSERT(t >= w->now);
+		w->now = t > w->now ? t : w->now + 1;
+		return;
+	}
+	pick = ids[rng_below(&w->sched, n)];
+	if (pick < w->nshards)
+		step_shard(w, pick);
+	else
+		client_step(w, w->clients[pick - w->nshards]);
+	w->now += rng_range(&w->sched, STEP_COST_MIN, STEP_COST_MAX);
+}
+
+/* Whether nothing is in flight between the node's shards. */
+static bool node_quiet(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nshards; i++)
+		if (!shard_quiet(w->shards[i]))
+			return false;
+	return true;
+}
+
+/* Whether every client is done: nothing in flight. */
+static bool quiet(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nclients; i++)
+		if (client_outstanding(w->clients[i]) > 0)
+			return false;
+	return true;
+}
+
+static void liveness_fail(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nclients; i++) {
+		struct client *cl = w->clients[i];
+		if (client_outstanding(cl) == 0)
+			continue;
+		world_fail(
+			w, FAIL_LIVENESS,
+			"client %u still waits for %u replies, the oldest sent at t=%llu, %llu ms "
+			"after the faults healed",
+			i, client_outstanding(cl), (unsigned long long)client_oldest_send(cl),
+			(unsigned long long)(LIVENESS_BOUND_NS / 1000000));
+		return;
+	}
+}
+
+enum fail_kind sched_run(struct world *w)
+{
+	uint64_t heal_time = 0, drained = 0;
+
+	while (w->fail == FAIL_NONE) {
+		if (!w->healed && w->tick >= w->heal_tick) {
+			w->healed = true;
+			heal_time = w->now;
+			world_event(w, EV_HEAL, 0, 0);
+		}
+		if (w->healed) {
+			if (quiet(w))
+				break;
+			if (w->now - heal_time > LIVENESS_BOUND_NS || ++drained > DRAIN_TICKS_MAX) {
+				liveness_fail(w);
+				break;
+			}
+		}
+		schedule(w);
+		w->tick++;
+		if (model_unsettled(w->model) && node_quiet(w))
+			model_settle(w->model);
+	}
+	if (w->fail == FAIL_NONE)
+		model_end(w->model);
+	return w->fail;
+}
