@@ -13,7 +13,7 @@
 #include "base/assert.h"
 #include "client.h"
 #include "model.h"
-#include "shard/shard.h"
+#include "shard/node.h"
 
 /* A step costs this much simulated time (ns), uniformly. */
 #define STEP_COST_MIN 500
@@ -23,15 +23,11 @@
 /* Steps of the drain phase at most (a backstop for a stuck scheduler). */
 #define DRAIN_TICKS_MAX (20ull * 1000 * 1000)
 
+/* A simulated node: what its builder needs, and the node. */
 struct simnode {
 	struct config cfg;
 	struct node_info info;
-	struct cmd_index cmds;
-	struct xhub hub;
-	struct shardset set;
-	struct shard *shards;
-	struct shard **ptrs;
-	struct keyspace **keyspaces;
+	struct node node; /* node.n == 0 until it is built */
 };
 
 /* ---- the node ---- */
@@ -45,13 +41,16 @@ static void sched_node_config(struct world *w, struct config *cfg)
 	cfg->hz = 100;
 }
 
+/* Builds the node as cairn-node does (shard/node.h), over simulated
+ * backends, each shard with one simulated listener of the client role. */
 static int sched_node_init(struct world *w)
 {
-	struct simnode *n = calloc(1, sizeof(*n));
+	struct simnode *n = sim_calloc(sizeof(*n));
+	struct node_shard_spec *specs = sim_calloc(w->nshards * sizeof(*specs));
+	struct node_spec spec;
 	unsigned i;
+	int rc;
 
-	if (n == NULL)
-		return -1;
 	w->node = n;
 	sched_node_config(w, &n->cfg);
 	snprintf(n->info.run_id, sizeof(n->info.run_id), "%040llu",
@@ -59,29 +58,27 @@ static int sched_node_init(struct world *w)
 	snprintf(n->info.os, sizeof(n->info.os), "cairn-sim");
 	snprintf(n->info.io_name, sizeof(n->info.io_name), "sim");
 	n->info.nshards = w->nshards;
-	cmd_index_init(&n->cmds);
-	n->shards = calloc(w->nshards, sizeof(*n->shards));
-	n->ptrs = calloc(w->nshards, sizeof(*n->ptrs));
-	n->keyspaces = calloc(w->nshards, sizeof(*n->keyspaces));
-	w->ios = calloc(w->nshards, sizeof(*w->ios));
-	w->shards = n->ptrs;
-	if (n->shards == NULL || n->ptrs == NULL || n->keyspaces == NULL || w->ios == NULL ||
-	    xhub_init(&n->hub, w->nshards, w->cfg.ring_size) != 0)
-		return -1;
-	for (i = 0; i < w->nshards; i++)
-		n->ptrs[i] = &n->shards[i];
-	shardset_init(&n->set, w->nshards, n->ptrs, n->keyspaces, &n->hub);
-	for (i = 0; i < w->nshards; i++)
-		sim_io_init(w, &w->ios[i], i);
+	n->info.start_ms = world_ms(w->now);
+	w->ios = sim_calloc(w->nshards * sizeof(*w->ios));
 	for (i = 0; i < w->nshards; i++) {
-		int l = w->ios[i].listener;
-		if (shard_init(&n->shards[i], &n->set, i, &w->ios[i], &n->cfg, &n->info, &n->cmds,
-			       &l, 1) != 0)
-			return -1;
-		n->info.start_ms = n->shards[i].clock.now_ms;
+		sim_io_init(w, &w->ios[i], i);
+		specs[i].io = &w->ios[i];
+		specs[i].listeners[0] = (struct shard_listener){ w->ios[i].listener,
+								 SHARD_ROLE_CLIENT };
+		specs[i].nlisteners = 1;
 	}
+	spec = (struct node_spec){ .cfg = &n->cfg,
+				   .info = &n->info,
+				   .nshards = w->nshards,
+				   .ring_size = w->cfg.ring_size,
+				   .shards = specs };
+	rc = node_init(&n->node, &spec);
+	free(specs);
+	if (rc != 0)
+		return -1;
+	w->shards = n->node.ptrs;
 	for (i = 0; i < w->nshards; i++)
-		shard_start(&n->shards[i]);
+		node_start(&n->node, i);
 	return 0;
 }
 
@@ -92,16 +89,10 @@ static void sched_node_free(struct world *w)
 
 	if (n == NULL)
 		return;
-	for (i = 0; i < w->nshards && n->shards != NULL; i++)
-		if (n->shards[i].io != NULL)
-			shard_free(&n->shards[i]);
+	if (n->node.n > 0)
+		node_free(&n->node);
 	for (i = 0; i < w->nshards && w->ios != NULL; i++)
 		sim_io_free(&w->ios[i]);
-	if (n->hub.rings != NULL)
-		xhub_free(&n->hub);
-	free(n->shards);
-	free(n->ptrs);
-	free(n->keyspaces);
 	free(w->ios);
 	free(n);
 	w->ios = NULL;
