@@ -1,5 +1,6 @@
 /* main.c: cairn-node. Reads the configuration (file, then command-line
- * directives), opens the listeners, creates a backend per shard, has the node
+ * directives), opens the listeners (the client port, and the cluster bus
+ * port with cluster-enabled), creates a backend per shard, has the node
  * builder (shard/node.h) make the shards, runs each shard on its thread,
  * and shuts down cleanly on SIGTERM or SIGINT.
  *
@@ -262,10 +263,15 @@ static int open_role(struct proc *n, struct node_shard_spec *spec, long long por
 	return 0;
 }
 
-/* A shard's listeners: the client port (none with port 0). */
+/* A shard's listeners: the client port (none with port 0), and with
+ * cluster-enabled the cluster bus port, where the shard closes what it
+ * accepts (there is no cluster bus yet: shard/node.h). */
 static int open_listeners(struct proc *n, struct node_shard_spec *spec)
 {
 	if (n->cfg.port != 0 && open_role(n, spec, n->cfg.port, SHARD_ROLE_CLIENT) != 0)
+		return -1;
+	if (n->cfg.cluster_enabled &&
+	    open_role(n, spec, config_cluster_port(&n->cfg), SHARD_ROLE_BUS) != 0)
 		return -1;
 	return 0;
 }
@@ -406,6 +412,11 @@ static int run(struct proc *n, sigset_t *sigs)
 			break;
 	if (started == n->n) {
 		say(n, IO_LOG_NOTICE, "Ready to accept connections tcp on port %lld", n->cfg.port);
+		if (n->cfg.cluster_enabled)
+			say(n, IO_LOG_NOTICE,
+			    "Cluster bus port %lld open: no cluster bus yet, its connections are "
+			    "closed",
+			    config_cluster_port(&n->cfg));
 		while (sigwait(sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 			;
 		say(n, IO_LOG_WARNING, "Received %s scheduling shutdown...",
@@ -425,6 +436,18 @@ static int run(struct proc *n, sigset_t *sigs)
 		return 1;
 	say(n, IO_LOG_WARNING, "cairn is now ready to exit, bye bye...");
 	return 0;
+}
+
+/* Redis refuses a client port whose bus port (port + 10000) would not be
+ * a port; so does cairn, with Redis's words. */
+static int check_cluster_port(struct proc *n)
+{
+	if (!n->cfg.cluster_enabled || config_cluster_port(&n->cfg) <= 65535)
+		return 0;
+	say(n, IO_LOG_WARNING,
+	    "Redis port number too high. Cluster communication port is 10,000 port numbers "
+	    "higher than your Redis port. Your Redis port number must be 55535 or less.");
+	return -1;
 }
 
 /* How many shards, and the CPU of each: --shards, or one per CPU this
@@ -521,7 +544,7 @@ int main(int argc, char **argv)
 		return 1;
 	say(n, IO_LOG_NOTICE, "cairn %s (redis_version %s) starting, pid=%d", CAIRN_VERSION,
 	    CAIRN_REDIS_VERSION, n->env.pid);
-	if (plan_shards(n) == 0 && make_ios(n) == 0) {
+	if (check_cluster_port(n) == 0 && plan_shards(n) == 0 && make_ios(n) == 0) {
 		node_facts(n, n->ios[0]->ops->name);
 		if (build_node(n) == 0)
 			rc = run(n, &sigs);
