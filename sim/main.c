@@ -292,7 +292,8 @@ static int usage(void)
 		"--watch prints each request whose bytes contain TEXT (a key) and its reply.\n"
 		"settings for --set: shards clients ring_size bufs pipeline keys, and the\n"
 		"fault classes (a probability): short_write short_read enobufs shuffle\n"
-		"reset emfile lost_wake late_timer sq_full\n");
+		"reset emfile lost_wake late_timer sq_full conn_refused conn_timeout\n"
+		"conn_reset\n");
 	return 2;
 }
 

@@ -9,9 +9,20 @@
 
 /* The largest probability each fault class is drawn up to. */
 static const double fault_max[F_COUNT] = {
-	[F_SHORT_WRITE] = 0.5, [F_SHORT_READ] = 0.5, [F_ENOBUFS] = 0.05,
-	[F_SHUFFLE] = 0.5,     [F_RESET] = 0.01,     [F_EMFILE] = 0.2,
-	[F_LOST_WAKE] = 0.2,   [F_LATE_TIMER] = 0.3, [F_SQ_FULL] = 0.05,
+	[F_SHORT_WRITE] = 0.5,
+	[F_SHORT_READ] = 0.5,
+	[F_ENOBUFS] = 0.05,
+	[F_SHUFFLE] = 0.5,
+	[F_RESET] = 0.01,
+	[F_EMFILE] = 0.2,
+	[F_LOST_WAKE] = 0.2,
+	[F_LATE_TIMER] = 0.3,
+	[F_SQ_FULL] = 0.05,
+	/* Per connect, per connect, and per kernel step of a connection
+	 * between shards with work to do. */
+	[F_CONN_REFUSED] = 0.3,
+	[F_CONN_TIMEOUT] = 0.2,
+	[F_CONN_RESET] = 0.01,
 };
 
 /* The share of runs that leave a fault class out. */

@@ -12,8 +12,8 @@
 #include "base/assert.h"
 
 const char *const fault_names[F_COUNT] = {
-	"short_write", "short_read", "enobufs",    "shuffle", "reset",
-	"emfile",      "lost_wake",  "late_timer", "sq_full",
+	"short_write", "short_read", "enobufs", "shuffle",      "reset",        "emfile",
+	"lost_wake",   "late_timer", "sq_full", "conn_refused", "conn_timeout", "conn_reset",
 };
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -38,9 +38,12 @@ static const char *const ev_names[EV_COUNT] = {
 	[EV_FAULT] = "fault",
 	[EV_HEAL] = "faults heal",
 	[EV_FAIL] = "failure",
+	[EV_NODE_CONNECT] = "shard connects",
+	[EV_NODE_RESET] = "connection resets",
 };
 
-static const char *const op_names[] = { "none", "accept", "recv", "writev", "close", "timer" };
+static const char *const op_names[] = { "none",  "accept", "recv",   "writev",
+					"close", "timer",  "connect" };
 
 void world_event_print(const struct trace_ev *e, FILE *f)
 {
@@ -72,6 +75,10 @@ void world_event_print(const struct trace_ev *e, FILE *f)
 	case EV_FAULT: fprintf(f, "%s\n", e->a < F_COUNT ? fault_names[e->a] : "?"); break;
 	case EV_HEAL: fprintf(f, "\n"); break;
 	case EV_FAIL: fprintf(f, "kind %llu\n", (unsigned long long)e->a); break;
+	case EV_NODE_CONNECT:
+		fprintf(f, "shard %llu res=%d\n", (unsigned long long)e->a,
+			(int32_t)(uint32_t)e->b);
+		break;
 	default:
 		fprintf(f, "shard %llu socket %llu\n", (unsigned long long)e->a,
 			(unsigned long long)e->b);

@@ -43,6 +43,11 @@ enum fault {
 	F_LOST_WAKE,       /* a cross-shard wake is never delivered */
 	F_LATE_TIMER,      /* a timer fires late */
 	F_SQ_FULL,         /* a submission finds the queue full (-EBUSY) */
+	/* Connections between nodes (io_connect). Drawn only on their paths,
+	 * so that runs without a CONNECT draw exactly as before. */
+	F_CONN_REFUSED, /* a connect to a listening address is refused */
+	F_CONN_TIMEOUT, /* a connect gets no answer: -ETIMEDOUT at its timeout */
+	F_CONN_RESET,   /* an established connection between nodes is reset */
 	F_COUNT
 };
 
@@ -85,7 +90,9 @@ enum ev {
 	EV_REPLY,     /* a: client, b: reply type << 32 | length */
 	EV_FAULT,     /* a: fault class */
 	EV_HEAL,
-	EV_FAIL, /* a: failure kind */
+	EV_FAIL,         /* a: failure kind */
+	EV_NODE_CONNECT, /* a: shard, b: (uint32) res; a CONNECT completes */
+	EV_NODE_RESET,   /* a: shard, b: socket; a connection between nodes resets */
 	EV_COUNT
 };
 
@@ -104,6 +111,13 @@ struct bytes {
 
 enum sock_kind { SOCK_FREE = 0, SOCK_LISTENER, SOCK_CONN };
 
+/* Addresses: node i listens on 10.0.0.<i+1>, clients on SIM_PORT; a
+ * socket's local port, when it is not a listener's, is SIM_EPHEMERAL plus
+ * its handle. */
+#define SIM_PORT 6379
+#define SIM_EPHEMERAL 40000
+#define SIM_IP_MAX 46 /* INET6_ADDRSTRLEN */
+
 /* The run's wall clock starts here (2026-01-01, in ns since the epoch): the
  * node's io_now_ns() is this plus the simulated time. */
 #define SIM_EPOCH_NS 1767225600000000000ull
@@ -115,20 +129,26 @@ static inline int64_t world_ms(uint64_t t)
 }
 
 /* A socket as the node sees it (its handle is the index in world.socks),
- * joined to the client at the other end. */
+ * joined to the client at the other end, or, for a connection one shard
+ * opened with io_connect, to the socket another shard accepted (peer). */
 struct sock {
 	uint8_t kind;
 	uint64_t conn_id;  /* unique per connection of a run */
 	bool open;         /* not yet closed by the node */
 	bool closing;      /* io_close submitted, completion not delivered */
-	uint16_t shard;    /* owner shard */
+	bool connecting;   /* its CONNECT has not completed: not the core's yet */
+	uint16_t shard;    /* owner shard (an index of world.ios) */
 	struct client *cl; /* the peer, or NULL once it has gone */
-	struct bytes in;   /* client -> node, not yet received */
-	struct bytes out;  /* node -> client, not yet read */
-	bool peer_eof;     /* the client closed: end of file after in */
-	bool reset;        /* the client reset: -ECONNRESET / -EPIPE */
-	bool eof_nonempty; /* the first 0-byte read at EOF was flagged */
-	bool zero_posted;  /* the last recv completion with a result was a 0 */
+	int peer;          /* between shards: the other end, or -1 (none, or gone) */
+	char ip[SIM_IP_MAX], peer_ip[SIM_IP_MAX];
+	uint16_t port, peer_port; /* with ip, peer_ip: io_sock_name */
+	struct bytes in;          /* peer -> node, not yet received */
+	struct bytes out;         /* node -> client, not yet read (between
+				   * shards, writes go to the peer's in) */
+	bool peer_eof;            /* the client closed: end of file after in */
+	bool reset;               /* the client reset: -ECONNRESET / -EPIPE */
+	bool eof_nonempty;        /* the first 0-byte read at EOF was flagged */
+	bool zero_posted;         /* the last recv completion with a result was a 0 */
 	bool recv_armed;
 	uint64_t recv_ud;
 	bool writing;
@@ -150,6 +170,13 @@ struct sim_timer {
 	uint64_t ud;
 };
 
+/* A CONNECT not completed yet: it completes with res at due. */
+struct sim_connect {
+	uint64_t due;
+	uint64_t ud;
+	int32_t res; /* a socket handle (connecting until then), or -errno */
+};
+
 /* A shard's backend: the struct io the core holds. */
 struct io {
 	struct world *w;
@@ -163,6 +190,8 @@ struct io {
 	unsigned nfree, nbufs;
 	struct sim_timer *timers;
 	unsigned ntimers, timers_cap;
+	struct sim_connect *connects; /* in submission order */
+	unsigned nconnects, connects_cap;
 	int dirty_head; /* sockets with kernel work, or -1 */
 	int listener;   /* this shard's listening socket */
 	bool parked, woken;
