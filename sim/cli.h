@@ -34,6 +34,9 @@ struct outcome {
 	uint64_t seed, tick, events, hash;
 	double cpu_s; /* CPU time of the run (swarm and shrink) */
 	char detail[512];
+	/* What each node served (sched_node_stats), for the run summary. */
+	unsigned nodes;
+	uint64_t node_commands[SIM_NODES_MAX], node_connections[SIM_NODES_MAX];
 };
 
 const char *fail_kind_name(enum fail_kind k);

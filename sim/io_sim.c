@@ -676,15 +676,17 @@ void io_wait(struct io *io, uint64_t timeout_ns)
 void io_wake(struct io *io, unsigned target)
 {
 	struct world *w = io->w;
+	unsigned to = io->base + target; /* target is a shard of io's node */
 
-	ASSERT(target < w->nshards);
+	ASSERT(target < w->cfg.shards);
+	ASSERT(w->ios[to].node == io->node);
 	if (world_fault(w, F_LOST_WAKE)) {
-		w->ios[target].lost_wake = true;
-		world_event(w, EV_WAKE_LOST, io->shard, target);
+		w->ios[to].lost_wake = true;
+		world_event(w, EV_WAKE_LOST, io->shard, to);
 		return;
 	}
-	w->ios[target].woken = true;
-	world_event(w, EV_WAKE, io->shard, target);
+	w->ios[to].woken = true;
+	world_event(w, EV_WAKE, io->shard, to);
 }
 
 /* ---- io.h: environment ---- */
@@ -734,13 +736,17 @@ void io_proc_stats(struct io *io, struct io_proc_stats *out)
 
 /* ---- the scheduler's view ---- */
 
-void sim_io_init(struct world *w, struct io *io, unsigned shard)
+void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, unsigned base)
 {
 	unsigned i;
 
+	ASSERT(base <= shard);
+	ASSERT(node < SIM_NODES_MAX);
 	memset(io, 0, sizeof(*io));
 	io->w = w;
 	io->shard = shard;
+	io->node = node;
+	io->base = base;
 	rng_fork(&io->rng, &w->sched, 0x10000 + shard);
 	io->nbufs = w->cfg.bufs;
 	ASSERT(io->nbufs >= 1);
@@ -755,7 +761,7 @@ void sim_io_init(struct world *w, struct io *io, unsigned shard)
 	io->nfree = io->nbufs;
 	io->dirty_head = -1;
 	io->listener = sock_new(w, SOCK_LISTENER, shard);
-	snprintf(w->socks[io->listener].ip, SIM_IP_MAX, "10.0.0.1");
+	snprintf(w->socks[io->listener].ip, SIM_IP_MAX, "10.0.0.%u", node + 1);
 	w->socks[io->listener].port = SIM_PORT;
 }
 
@@ -826,10 +832,10 @@ void sim_io_dump(struct world *w, FILE *f)
 		struct io *io = &w->ios[i];
 		struct shard *sh = w->shards[i];
 		fprintf(f,
-			"shard %u: parked=%d woken=%d deadline=%.3fms cq=%u timers=%u "
+			"shard %u (node %u): parked=%d woken=%d deadline=%.3fms cq=%u timers=%u "
 			"free_bufs=%u/%u locked=%d messages_waiting=%d\n",
-			i, io->parked, io->woken, (double)io->park_deadline / 1e6, io->cq_n,
-			io->ntimers, io->nfree, io->nbufs, lock_held(&sh->lock),
+			i, io->node, io->parked, io->woken, (double)io->park_deadline / 1e6,
+			io->cq_n, io->ntimers, io->nfree, io->nbufs, lock_held(&sh->lock),
 			xshard_pending(&sh->x));
 	}
 	for (i = 0; i < w->nsocks; i++) {
@@ -847,9 +853,9 @@ void sim_io_dump(struct world *w, FILE *f)
 
 /* ---- the network, as clients see it ---- */
 
-int net_connect(struct world *w, struct client *cl)
+int net_connect(struct world *w, struct client *cl, unsigned node)
 {
-	unsigned shard = (unsigned)rng_below(&w->net, w->nshards);
+	unsigned shard = node * w->cfg.shards + (unsigned)rng_below(&w->net, w->cfg.shards);
 	struct sock *l = sock_at(w, w->ios[shard].listener);
 	int s = sock_new(w, SOCK_CONN, shard);
 

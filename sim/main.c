@@ -1,6 +1,6 @@
 /* main.c: cairn-sim, the deterministic simulator's command line.
  *
- *   cairn-sim run --seed N [--ticks T] [--shards S] [--clients C]
+ *   cairn-sim run --seed N [--ticks T] [--nodes N] [--shards S] [--clients C]
  *                 [--set name=value ...] [--trace | --trace-all] [--watch TEXT]
  *                 [--save case.pb]
  *   cairn-sim swarm --seeds K [--jobs J] [--from N] [--ticks T] [--set ...]
@@ -129,6 +129,26 @@ static void outcome_of(const struct world *w, struct outcome *o)
 	snprintf(o->detail, sizeof(o->detail), "%s", w->fail_detail);
 }
 
+static void node_counts(struct world *w, struct outcome *o)
+{
+	unsigned i;
+
+	o->nodes = w->nnodes;
+	for (i = 0; i < w->nnodes; i++)
+		sched_node_stats(w, i, &o->node_commands[i], &o->node_connections[i]);
+}
+
+/* What each node served, one line each ("node N: commands=C connections=K"). */
+static void print_node_counts(const struct outcome *o)
+{
+	unsigned i;
+
+	for (i = 0; i < o->nodes; i++)
+		printf("node %u: commands=%llu connections=%llu\n", i,
+		       (unsigned long long)o->node_commands[i],
+		       (unsigned long long)o->node_connections[i]);
+}
+
 static void report_line(const struct outcome *o)
 {
 	char cmd[4096];
@@ -217,6 +237,7 @@ void run_here(const struct sim_config *c, struct outcome *o, int report_fd)
 	catch_crashes();
 	sched_run(w);
 	outcome_of(w, o);
+	node_counts(w, o);
 	if (o->kind != FAIL_NONE && report_fd < 0)
 		world_trace_dump(w, stdout);
 	g_world = NULL;
@@ -252,6 +273,7 @@ static int run_and_report(const struct run_spec *s, const char *save, struct out
 	t0 = cpu_seconds();
 	run_here(&c, o, -1);
 	o->cpu_s = cpu_seconds() - t0;
+	print_node_counts(o);
 	if (o->kind == FAIL_NONE) {
 		printf("PASS seed=%llu ticks=%llu events=%llu hash=%016llx cpu=%.2fs "
 		       "(%.0f events/s)\n",
@@ -282,7 +304,7 @@ static int parse_u64(const char *v, uint64_t *out)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: cairn-sim run --seed N [--ticks T] [--shards S] [--clients C]\n"
+		"usage: cairn-sim run --seed N [--ticks T] [--nodes N] [--shards S] [--clients C]\n"
 		"                     [--set name=value ...] [--trace | --trace-all]\n"
 		"                     [--watch TEXT] [--save F]\n"
 		"       cairn-sim swarm --seeds K [--jobs J] [--from N] [--ticks T] [--set ...]\n"
@@ -290,10 +312,10 @@ static int usage(void)
 		"       cairn-sim replay case.pb [--trace | --trace-all]\n"
 		"       cairn-sim shrink case.pb [--out min.pb]\n"
 		"--watch prints each request whose bytes contain TEXT (a key) and its reply.\n"
-		"settings for --set: shards clients ring_size bufs pipeline keys, and the\n"
-		"fault classes (a probability): short_write short_read enobufs shuffle\n"
-		"reset emfile lost_wake late_timer sq_full conn_refused conn_timeout\n"
-		"conn_reset\n");
+		"settings for --set: nodes (1 unless set) shards clients ring_size bufs\n"
+		"pipeline keys, and the fault classes (a probability): short_write\n"
+		"short_read enobufs shuffle reset emfile lost_wake late_timer sq_full\n"
+		"conn_refused conn_timeout conn_reset\n");
 	return 2;
 }
 
@@ -340,7 +362,8 @@ static int cli_run(int argc, char **argv)
 			snprintf(s.watch, sizeof(s.watch), "%s", v);
 			continue;
 		}
-		if (strcmp(a, "--shards") == 0 || strcmp(a, "--clients") == 0)
+		if (strcmp(a, "--nodes") == 0 || strcmp(a, "--shards") == 0 ||
+		    strcmp(a, "--clients") == 0)
 			snprintf(set, sizeof(set), "%s=%s", a + 2, v);
 		else if (strcmp(a, "--set") == 0)
 			snprintf(set, sizeof(set), "%s", v);

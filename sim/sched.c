@@ -30,99 +30,110 @@ struct simnode {
 	struct node node; /* node.n == 0 until it is built */
 };
 
-/* ---- the node ---- */
+/* ---- the nodes ---- */
 
 static void sched_node_config(struct world *w, struct config *cfg)
 {
 	config_defaults(cfg);
-	cfg->port = 6379;
+	cfg->port = SIM_PORT;
 	cfg->shards = w->cfg.shards;
 	/* A fast timer, so expiry and housekeeping run often in a short run. */
 	cfg->hz = 100;
 }
 
-/* Builds the node as cairn-node does (shard/node.h), over simulated
- * backends, each shard with one simulated listener of the client role. */
-static int sched_node_init(struct world *w)
+/* Builds node id as cairn-node builds one (shard/node.h), over simulated
+ * backends (ios[base .. base + shards) of the world), each shard with one
+ * simulated listener of the client role at the node's address. */
+static int sched_node_init(struct world *w, unsigned id)
 {
+	unsigned per = w->cfg.shards, base = id * per, i;
+	struct node_shard_spec *specs = sim_calloc(per * sizeof(*specs));
 	struct simnode *n = sim_calloc(sizeof(*n));
-	struct node_shard_spec *specs = sim_calloc(w->nshards * sizeof(*specs));
 	struct node_spec spec;
-	unsigned i;
 	int rc;
 
-	w->node = n;
+	w->nodes[id] = n;
 	sched_node_config(w, &n->cfg);
 	snprintf(n->info.run_id, sizeof(n->info.run_id), "%040llu",
-		 (unsigned long long)w->cfg.seed);
+		 (unsigned long long)w->cfg.seed + id);
 	snprintf(n->info.os, sizeof(n->info.os), "cairn-sim");
 	snprintf(n->info.io_name, sizeof(n->info.io_name), "sim");
-	n->info.nshards = w->nshards;
+	n->info.nshards = per;
 	n->info.start_ms = world_ms(w->now);
-	w->ios = sim_calloc(w->nshards * sizeof(*w->ios));
-	for (i = 0; i < w->nshards; i++) {
-		sim_io_init(w, &w->ios[i], i);
-		specs[i].io = &w->ios[i];
-		specs[i].listeners[0] = (struct shard_listener){ w->ios[i].listener,
+	for (i = 0; i < per; i++) {
+		sim_io_init(w, &w->ios[base + i], base + i, id, base);
+		specs[i].io = &w->ios[base + i];
+		specs[i].listeners[0] = (struct shard_listener){ w->ios[base + i].listener,
 								 SHARD_ROLE_CLIENT };
 		specs[i].nlisteners = 1;
 	}
 	spec = (struct node_spec){ .cfg = &n->cfg,
 				   .info = &n->info,
-				   .nshards = w->nshards,
+				   .nshards = per,
 				   .ring_size = w->cfg.ring_size,
 				   .shards = specs };
 	rc = node_init(&n->node, &spec);
 	free(specs);
 	if (rc != 0)
 		return -1;
-	w->shards = n->node.ptrs;
-	for (i = 0; i < w->nshards; i++)
+	for (i = 0; i < per; i++)
+		w->shards[base + i] = node_shard(&n->node, i);
+	for (i = 0; i < per; i++)
 		node_start(&n->node, i);
 	return 0;
 }
 
-static void sched_node_free(struct world *w)
+static void sched_nodes_free(struct world *w)
 {
-	struct simnode *n = w->node;
 	unsigned i;
 
-	if (n == NULL)
-		return;
-	if (n->node.n > 0)
-		node_free(&n->node);
+	for (i = 0; i < w->nnodes && w->nodes != NULL; i++) {
+		struct simnode *n = w->nodes[i];
+		if (n != NULL && n->node.n > 0)
+			node_free(&n->node);
+		free(n);
+	}
 	for (i = 0; i < w->nshards && w->ios != NULL; i++)
 		sim_io_free(&w->ios[i]);
+	free(w->nodes);
 	free(w->ios);
-	free(n);
+	free(w->shards);
+	w->nodes = NULL;
 	w->ios = NULL;
 	w->shards = NULL;
-	w->node = NULL;
 }
 
 /* ---- setup ---- */
 
+/* The nodes, in order, then each node's model, then the clients, client i
+ * bound to node i % nodes. With one node, every draw happens as it did
+ * before there were several. */
 int sched_init(struct world *w, const struct sim_config *cfg)
 {
 	unsigned i;
 
 	if (world_init(w, cfg) != 0)
 		return -1;
-	w->nshards = cfg->shards;
-	if (sched_node_init(w) != 0)
-		return -1;
-	w->model = model_new(w);
+	ASSERT(cfg->nodes >= 1);
+	ASSERT(cfg->nodes <= SIM_NODES_MAX);
+	w->nnodes = cfg->nodes;
+	w->nshards = cfg->nodes * cfg->shards;
+	w->nodes = sim_calloc(w->nnodes * sizeof(*w->nodes));
+	w->ios = sim_calloc(w->nshards * sizeof(*w->ios));
+	w->shards = sim_calloc(w->nshards * sizeof(*w->shards));
+	for (i = 0; i < w->nnodes; i++)
+		if (sched_node_init(w, i) != 0)
+			return -1;
+	w->models = sim_calloc(w->nnodes * sizeof(*w->models));
+	for (i = 0; i < w->nnodes; i++)
+		w->models[i] = model_new(w, i);
 	w->nclients = cfg->clients;
-	w->clients = calloc(cfg->clients, sizeof(*w->clients));
-	if (w->model == NULL || w->clients == NULL)
-		return -1;
+	w->clients = sim_calloc(cfg->clients * sizeof(*w->clients));
 	for (i = 0; i < cfg->clients; i++) {
 		struct rng r;
 		rng_fork(&r, &w->root, 0x20000 + i);
-		w->clients[i] = client_new(w, i, &r);
+		w->clients[i] = client_new(w, i, i % w->nnodes, w->models[i % w->nnodes], &r);
 	}
-	ASSERT(w->nshards >= 1);
-	ASSERT(w->ios != NULL);
 	return 0;
 }
 
@@ -131,15 +142,29 @@ void sched_free(struct world *w)
 	unsigned i;
 
 	for (i = 0; i < w->nclients && w->clients != NULL; i++)
-		client_free(w, w->clients[i]);
+		client_free(w->clients[i]);
 	free(w->clients);
 	w->clients = NULL;
-	sched_node_free(w);
-	if (w->model != NULL)
-		model_free(w->model);
-	w->model = NULL;
-	ASSERT(w->node == NULL);
+	sched_nodes_free(w);
+	for (i = 0; i < w->nnodes && w->models != NULL; i++)
+		if (w->models[i] != NULL)
+			model_free(w->models[i]);
+	free(w->models);
+	w->models = NULL;
 	world_free(w);
+}
+
+void sched_node_stats(struct world *w, unsigned node, uint64_t *commands, uint64_t *connections)
+{
+	unsigned i, per = w->cfg.shards;
+
+	ASSERT(node < w->nnodes);
+	ASSERT(w->shards != NULL);
+	*commands = *connections = 0;
+	for (i = node * per; i < (node + 1) * per; i++) {
+		*commands += w->shards[i]->st.commands_processed;
+		*connections += w->shards[i]->st.connections_received;
+	}
 }
 
 /* ---- the scheduler ---- */
@@ -220,15 +245,26 @@ static void schedule(struct world *w)
 	w->now += rng_range(&w->sched, STEP_COST_MIN, STEP_COST_MAX);
 }
 
-/* Whether nothing is in flight between the node's shards. */
-static bool node_quiet(struct world *w)
+/* Whether nothing is in flight between the shards of node. */
+static bool node_quiet(struct world *w, unsigned node)
 {
-	unsigned i;
+	unsigned i, per = w->cfg.shards;
 
-	for (i = 0; i < w->nshards; i++)
+	for (i = node * per; i < (node + 1) * per; i++)
 		if (!shard_quiet(w->shards[i]))
 			return false;
 	return true;
+}
+
+/* Settles each node's lost requests once nothing of that node is in
+ * flight between its shards (model.h). */
+static void settle(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nnodes; i++)
+		if (model_unsettled(w->models[i]) && node_quiet(w, i))
+			model_settle(w->models[i]);
 }
 
 /* Whether every client is done: nothing in flight. */
@@ -263,6 +299,7 @@ static void liveness_fail(struct world *w)
 enum fail_kind sched_run(struct world *w)
 {
 	uint64_t heal_time = 0, drained = 0;
+	unsigned i;
 
 	while (w->fail == FAIL_NONE) {
 		if (!w->healed && w->tick >= w->heal_tick) {
@@ -280,10 +317,9 @@ enum fail_kind sched_run(struct world *w)
 		}
 		schedule(w);
 		w->tick++;
-		if (model_unsettled(w->model) && node_quiet(w))
-			model_settle(w->model);
+		settle(w);
 	}
-	if (w->fail == FAIL_NONE)
-		model_end(w->model);
+	for (i = 0; i < w->nnodes && w->fail == FAIL_NONE; i++)
+		model_end(w->models[i]);
 	return w->fail;
 }

@@ -383,19 +383,19 @@ static void shrink_faults(struct run_spec *best, enum fail_kind kind, unsigned *
 	}
 }
 
-/* Tries fewer clients and shards, smallest first. */
+/* Tries fewer nodes, clients and shards, smallest first. */
 static void shrink_topology(struct run_spec *best, enum fail_kind kind, unsigned *runs)
 {
-	static const char *const names[] = { "clients", "shards" };
+	static const char *const names[] = { "nodes", "clients", "shards" };
 	struct sim_config c;
 	char err[128], set[64];
 	unsigned i, v;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		unsigned cur;
 		if (spec_config(best, &c, err, sizeof(err)) != 0)
 			return;
-		cur = i == 0 ? c.clients : c.shards;
+		cur = i == 0 ? c.nodes : i == 1 ? c.clients : c.shards;
 		for (v = 1; v < cur; v++) {
 			struct run_spec t = *best;
 			snprintf(set, sizeof(set), "%s=%u", names[i], v);

@@ -30,6 +30,10 @@
 struct shard;
 struct client;
 struct model;
+struct simnode;
+
+/* Nodes in one world at most. */
+#define SIM_NODES_MAX 8
 
 /* Fault classes. Each run draws a probability per class from a range that
  * includes 0 (swarm testing); after the heal tick every one is 0. */
@@ -62,6 +66,7 @@ enum fail_kind { FAIL_NONE = 0, FAIL_CRASH, FAIL_CORRECTNESS, FAIL_LIVENESS };
 struct sim_config {
 	uint64_t seed;
 	uint64_t ticks;  /* scheduler steps of the fault phase */
+	unsigned nodes;  /* each its own database, with its own clients */
 	unsigned shards; /* per node */
 	unsigned clients;
 	unsigned ring_size;    /* cross-shard ring slots */
@@ -111,7 +116,7 @@ struct bytes {
 
 enum sock_kind { SOCK_FREE = 0, SOCK_LISTENER, SOCK_CONN };
 
-/* Addresses: node i listens on 10.0.0.<i+1>, clients on SIM_PORT; a
+/* Addresses: node i listens on 10.0.0.<i+1>, for clients on SIM_PORT; a
  * socket's local port, when it is not a listener's, is SIM_EPHEMERAL plus
  * its handle. */
 #define SIM_PORT 6379
@@ -180,7 +185,10 @@ struct sim_connect {
 /* A shard's backend: the struct io the core holds. */
 struct io {
 	struct world *w;
-	unsigned shard;
+	unsigned shard; /* its index in world.ios, over every node */
+	unsigned node;
+	unsigned base;  /* the index in world.ios of its node's shard 0: the
+			* core numbers shards within its node (io_wake) */
 	struct rng rng; /* the core's randomness (io_random_u64) */
 	struct io_cqe *cq;
 	unsigned cq_n, cq_cap;
@@ -215,19 +223,22 @@ struct world {
 	enum fail_kind fail;
 	uint64_t fail_tick;
 	char fail_detail[512];
-	/* The node. */
-	unsigned nshards;
+	/* The nodes: node i's shards are [i * cfg.shards, (i + 1) * cfg.shards)
+	 * of shards and ios. */
+	unsigned nnodes;
+	struct simnode **nodes; /* sched.c's */
+	unsigned nshards;       /* of every node */
 	struct shard **shards;
 	struct io *ios;
-	void *node; /* world.c's node state */
 	/* Sockets. */
 	uint64_t next_conn_id;
 	struct sock *socks;
 	unsigned nsocks, socks_cap;
-	/* Clients and their checker. */
+	/* Clients, each bound to node (client id % nnodes), and the checker of
+	 * each node: nodes share nothing, not even their shared keys. */
 	struct client **clients;
 	unsigned nclients;
-	struct model *model;
+	struct model **models; /* [nnodes] */
 	/* Called by world_crash to report and end the run (the command line
 	 * prints the failure line and exits). */
 	void (*on_crash)(struct world *w);
@@ -264,7 +275,9 @@ void world_fail(struct world *w, enum fail_kind kind, const char *fmt, ...)
 bool world_fault(struct world *w, enum fault f);
 
 /* The network, as the clients see it (io_sim.c). */
-int net_connect(struct world *w, struct client *cl); /* a socket, or -1 */
+/* A connection from client cl to node (to one of its shards, at random):
+ * a socket, or -1. */
+int net_connect(struct world *w, struct client *cl, unsigned node);
 void net_send(struct world *w, int s, const char *p, size_t n);
 size_t net_recv(struct world *w, int s, char *out, size_t max, bool *eof);
 void net_close(struct world *w, int s, bool reset);
@@ -278,7 +291,9 @@ bool net_readable(struct world *w, int s);
 void net_dirty(struct world *w, int s);
 
 /* The backend, as the scheduler sees it (io_sim.c). */
-void sim_io_init(struct world *w, struct io *io, unsigned shard);
+/* Shard `shard` of world.ios, of node `node`, whose shard 0 is at base:
+ * its backend, and its listener at the node's address. */
+void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, unsigned base);
 void sim_io_free(struct io *io);
 /* Whether the shard should be scheduled: it is not parked, or it has
  * completions to deliver, or a wake or its park deadline has come. */

@@ -12,9 +12,12 @@
  * broken contract the simulator reports. And the same run twice gives the
  * same trace hash.
  *
- * Method: a world built as cairn-sim builds one (sched_init: the node's
- * shards over simulated backends, started, so each listens and has its
- * ACCEPT armed), whose shards the test never steps: it drives their
+ * Across nodes: with two nodes in one world, a shard of node 0 connects to
+ * node 1's address, node 1 (never node 0) accepts, and bytes cross.
+ *
+ * Method: a world built as cairn-sim builds one (sched_init: each node's
+ * shards over simulated backends, started, so each listens at its node's
+ * address and has its ACCEPT armed), whose shards the test never steps: it drives their
  * backends directly, submitting with its own user_data and reaping every
  * backend itself (the shards' own completions, their timers and ACCEPTs,
  * are taken too: an ACCEPT names the accepted end). Faults are off but for
@@ -64,7 +67,7 @@ static void on_crash(struct world *w)
 	fail_msg("unexpected world_crash: %s", w->fail_detail);
 }
 
-static struct world *world_new(unsigned shards, uint64_t seed)
+static struct world *world_new(unsigned nodes, unsigned shards, uint64_t seed)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct sim_config c;
@@ -72,6 +75,7 @@ static struct world *world_new(unsigned shards, uint64_t seed)
 	memset(&c, 0, sizeof(c));
 	c.seed = seed;
 	c.ticks = 1000;
+	c.nodes = nodes;
 	c.shards = shards;
 	c.clients = 1;
 	c.ring_size = 4;
@@ -145,18 +149,24 @@ static int accepted(struct world *w, unsigned *io)
 	return -1;
 }
 
-/* A connection from shard 0 to the node's own address: the connector's
+/* A connection from shard 0 of node 0 to the address ip: the connector's
  * end *a on backend 0, the accepted end *b on backend *bio. */
-static void connect_pair(struct world *w, int *a, int *b, unsigned *bio)
+static void connect_to(struct world *w, const char *ip, int *a, int *b, unsigned *bio)
 {
 	struct io_cqe c;
 
-	assert_int_equal(io_connect(&w->ios[0], "10.0.0.1", SIM_PORT, TIMEOUT_NS, UD_CONNECT), 0);
+	assert_int_equal(io_connect(&w->ios[0], ip, SIM_PORT, TIMEOUT_NS, UD_CONNECT), 0);
 	assert_true(reap_for(w, 0, IO_OP_CONNECT, UD_CONNECT, &c));
 	assert_true(c.res >= 0);
 	*a = c.res;
 	*b = accepted(w, bio);
 	assert_int_not_equal(*a, *b);
+}
+
+/* The same, to node 0's own address. */
+static void connect_pair(struct world *w, int *a, int *b, unsigned *bio)
+{
+	connect_to(w, "10.0.0.1", a, b, bio);
 }
 
 static void send_bytes(struct world *w, unsigned io, int s, const char *p)
@@ -197,17 +207,29 @@ static int32_t recv_bytes(struct world *w, unsigned io, int s, char *out, size_t
 static void close_sock(struct world *w, unsigned io, int s)
 {
 	struct io_cqe c;
+	unsigned i;
 
 	assert_int_equal(io_close(&w->ios[io], s, UD_ON(UD_CLOSE, s)), 0);
-	/* The close cancels an armed recv: its completion comes first. */
 	assert_true(reap_for(w, io, IO_OP_CLOSE, UD_ON(UD_CLOSE, s), &c));
 	assert_int_equal(c.res, 0);
+	/* The CLOSE completes last (io.h): what else came for the socket (a
+	 * cancelled recv) is in the stash; it goes, so that a later socket
+	 * with the same handle never takes it for its own. */
+	for (i = 0; i < nstash[io];) {
+		if ((stash[io][i].user_data >> 16) != (uint64_t)s) {
+			i++;
+			continue;
+		}
+		if (stash[io][i].flags & IO_F_BUFFER)
+			io_buf_recycle(&w->ios[io], stash[io][i].buf);
+		memmove(&stash[io][i], &stash[io][i + 1], (--nstash[io] - i) * sizeof(c));
+	}
 	recv_armed[s] = false;
 }
 
 static void test_bytes_both_ways_then_eof(void **state)
 {
-	struct world *w = world_new(2, 7);
+	struct world *w = world_new(1, 2, 7);
 	char buf[64] = { 0 };
 	unsigned bio;
 	int a, b;
@@ -232,7 +254,7 @@ static void test_bytes_both_ways_then_eof(void **state)
 
 static void test_addresses(void **state)
 {
-	struct world *w = world_new(1, 8);
+	struct world *w = world_new(1, 1, 8);
 	char name[64];
 	unsigned bio;
 	int a, b;
@@ -262,7 +284,7 @@ static void test_failures_through_the_completion(void **state)
 		{ "localhost", SIM_PORT, -EINVAL },      /* no name lookup */
 		{ "[::1]", SIM_PORT, -EINVAL },          /* no brackets */
 	};
-	struct world *w = world_new(2, 9);
+	struct world *w = world_new(1, 2, 9);
 	struct io_cqe c;
 	unsigned i, socks = w->nsocks;
 
@@ -281,7 +303,7 @@ static void test_failures_through_the_completion(void **state)
 
 static void test_refused_fault(void **state)
 {
-	struct world *w = world_new(2, 10);
+	struct world *w = world_new(1, 2, 10);
 	struct io_cqe c;
 
 	(void)state;
@@ -294,7 +316,7 @@ static void test_refused_fault(void **state)
 
 static void test_timeout_never_early(void **state)
 {
-	struct world *w = world_new(1, 11);
+	struct world *w = world_new(1, 1, 11);
 	uint64_t t0 = w->now;
 	struct io_cqe c;
 
@@ -316,7 +338,7 @@ static void test_timeout_never_early(void **state)
 
 static void test_reset_reaches_both_ends(void **state)
 {
-	struct world *w = world_new(2, 12);
+	struct world *w = world_new(1, 2, 12);
 	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
 	struct io_cqe c;
 	char buf[8];
@@ -338,7 +360,7 @@ static void test_reset_reaches_both_ends(void **state)
 
 static void test_contract(void **state)
 {
-	struct world *w = world_new(1, 13);
+	struct world *w = world_new(1, 1, 13);
 	int a;
 
 	(void)state;
@@ -363,10 +385,45 @@ static void test_contract(void **state)
 	world_done(w);
 }
 
+/* Two nodes of one world: a shard of node 0 connects to node 1's address;
+ * a shard of node 1, never of node 0, accepts; bytes cross both ways. */
+static void test_two_nodes(void **state)
+{
+	struct world *w = world_new(2, 2, 14);
+	char buf[64], name[64];
+	unsigned bio, i;
+	int a, b;
+
+	(void)state;
+	assert_int_equal(w->nnodes, 2);
+	assert_int_equal(w->nshards, 4);
+	for (i = 0; i < 6; i++) {
+		connect_to(w, "10.0.0.2", &a, &b, &bio);
+		assert_int_equal(w->ios[bio].node, 1);
+		assert_true(io_sock_name(&w->ios[0], a, false, name, sizeof(name)) > 0);
+		assert_memory_equal(name, "10.0.0.1:", 9);
+		assert_true(io_sock_name(&w->ios[0], a, true, name, sizeof(name)) > 0);
+		assert_string_equal(name, "10.0.0.2:6379");
+		send_bytes(w, 0, a, "from node 0");
+		assert_int_equal(recv_bytes(w, bio, b, buf, 11), 11);
+		assert_memory_equal(buf, "from node 0", 11);
+		send_bytes(w, bio, b, "from node 1");
+		assert_int_equal(recv_bytes(w, 0, a, buf, 11), 11);
+		assert_memory_equal(buf, "from node 1", 11);
+		close_sock(w, bio, b);
+		assert_int_equal(recv_bytes(w, 0, a, buf, 1), 0);
+		close_sock(w, 0, a);
+	}
+	/* Node 0's address is node 0's: its shards accept there. */
+	connect_to(w, "10.0.0.1", &a, &b, &bio);
+	assert_int_equal(w->ios[bio].node, 0);
+	world_done(w);
+}
+
 /* One scenario, start to end: the trace hash it leaves. */
 static uint64_t scenario_hash(uint64_t seed)
 {
-	struct world *w = world_new(3, seed);
+	struct world *w = world_new(1, 3, seed);
 	char buf[16];
 	unsigned bio;
 	uint64_t h;
@@ -399,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_never_early),
 		cmocka_unit_test(test_reset_reaches_both_ends),
 		cmocka_unit_test(test_contract),
+		cmocka_unit_test(test_two_nodes),
 		cmocka_unit_test(test_deterministic),
 	};
 
