@@ -1,9 +1,10 @@
 /* sched.c: a simulated run assembled and scheduled. See sched.h.
  *
- * The node is built exactly as cairn-node builds it (node/main.c): the same
- * configuration defaults, command index, hub and shards; only the backend
- * differs (io_sim.c). The scheduler then interleaves shards and clients one
- * step at a time, in an order drawn from the seed. */
+ * Each node is built exactly as cairn-node builds its own, by the node
+ * builder (shard/node.h): the same configuration defaults, command index,
+ * hub and shards; only the backends differ (io_sim.c). The scheduler then
+ * interleaves the shards of every node and the clients one step at a time,
+ * in an order drawn from the seed. */
 #include "sched.h"
 
 #include <stdio.h>
