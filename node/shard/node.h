@@ -40,10 +40,11 @@ struct node_shard_spec {
 
 struct node_spec {
 	const struct config *cfg;
-	const struct node_info *info;         /* info->nshards must be nshards */
-	unsigned nshards;                     /* 1 .. XSHARD_MAX */
-	unsigned ring_size;                   /* ring slots per pair of shards (a power
-				       * of two); 0: XSHARD_RING_DEFAULT */
+	const struct node_info *info; /* info->nshards must be nshards */
+	unsigned nshards;             /* 1 .. XSHARD_MAX */
+	/* Ring slots per ordered pair of shards, a power of two; 0 means
+	 * XSHARD_RING_DEFAULT. */
+	unsigned ring_size;
 	const struct node_shard_spec *shards; /* [nshards] */
 };
 
@@ -80,8 +81,9 @@ bool node_stopping(const struct node *n);
 struct shard *node_shard(struct node *n, unsigned id);
 /* Frees every shard (their connections, keyspaces and messages), the
  * command index and the hub; asserts that every shard's account is empty
- * and every big-bulk reservation given back. Every shard loop must have ended. The
- * listeners and backends stay: the caller's to close and destroy. */
+ * and every big-bulk reservation given back. Every shard loop must have
+ * ended. The listeners and backends stay: the caller's to close and
+ * destroy. */
 void node_free(struct node *n);
 
 #endif
