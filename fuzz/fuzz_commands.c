@@ -53,6 +53,7 @@
 #include "proto/reply.h"
 #include "resp_reader.h"
 #include "shard/conn.h"
+#include "shard/node.h"
 #include "shard/shard.h"
 #include "shard/xshard.h"
 
@@ -185,7 +186,6 @@ struct fc_words {
 };
 
 static struct fc_words fc_words;
-static struct cmd_index fc_cmds;
 static struct node_info fc_info;
 
 static void fc_init_once(void)
@@ -196,7 +196,6 @@ static void fc_init_once(void)
 	if (done)
 		return;
 	done = true;
-	cmd_index_init(&fc_cmds);
 	snprintf(fc_info.run_id, sizeof(fc_info.run_id), "%040d", 0);
 	snprintf(fc_info.os, sizeof(fc_info.os), "Linux fuzz x86_64");
 	snprintf(fc_info.io_name, sizeof(fc_info.io_name), "fuzz");
@@ -346,11 +345,8 @@ struct fc_seen {
 
 struct fc_side {
 	struct io *io;
-	struct shard *sh;
-	struct xhub hub;
-	struct shardset set;
-	struct shard *ptrs[1];
-	struct keyspace *keyspaces[1];
+	struct node node;        /* of one shard, built as cairn-node builds its own */
+	struct shard *sh;        /* node_shard(&node, 0) */
 	int sock[FC_CONNS];      /* each client's socket, or -1 */
 	uint32_t slot[FC_CONNS]; /* its connection's slot, as last seen */
 	struct resp_reader rd[FC_CONNS];
@@ -367,8 +363,15 @@ struct fc_side {
 
 static void fc_side_init(struct fc_side *s, const struct config *cfg)
 {
-	int listener = FUZZ_IO_LISTENER, i, rc;
+	struct node_shard_spec shard = {
+		.listeners = { { FUZZ_IO_LISTENER, SHARD_ROLE_CLIENT } },
+		.nlisteners = 1,
+	};
+	struct node_spec spec = {
+		.cfg = cfg, .info = &fc_info, .nshards = 1, .ring_size = 2, .shards = &shard
+	};
 	struct io *io = s->io;
+	int i, rc;
 
 	/* The io is kept from one input to the next (it is big). */
 	memset(s, 0, sizeof(*s));
@@ -377,15 +380,11 @@ static void fc_side_init(struct fc_side *s, const struct config *cfg)
 	else
 		fuzz_io_reset(io, FC_SEED, FC_START_NS);
 	s->io = io;
-	rc = xhub_init(&s->hub, 1, 2);
+	shard.io = io;
+	rc = node_init(&s->node, &spec);
 	ASSERT(rc == 0);
-	s->sh = calloc(1, sizeof(*s->sh));
-	ASSERT(s->sh != NULL);
-	s->ptrs[0] = s->sh;
-	shardset_init(&s->set, 1, s->ptrs, s->keyspaces, &s->hub);
-	rc = shard_init(s->sh, &s->set, 0, s->io, cfg, &fc_info, &fc_cmds, &listener, 1);
-	ASSERT(rc == 0);
-	shard_start(s->sh);
+	s->sh = node_shard(&s->node, 0);
+	node_start(&s->node, 0);
 	for (i = 0; i < FC_CONNS; i++) {
 		s->sock[i] = -1;
 		resp_reader_init(&s->rd[i], NULL);
@@ -484,17 +483,14 @@ static void fc_want_check(struct fc_side *s, int i, const char *p, size_t n)
 	fc_want_take(s, i, p, n);
 }
 
-/* Frees the shard: shard_free() asserts that its account is back to 0, and
- * every big-bulk reservation must have been given back. */
+/* Frees the shard: node_free() asserts that its account is back to 0
+ * (shard_free), and that every big-bulk reservation has been given back. */
 static void fc_side_free(struct fc_side *s)
 {
 	int i;
 
-	shard_free(s->sh);
-	FUZZ_CHECK(atomic_load(&s->set.bigbulk_reserved) == 0, "%llu bytes still reserved",
-		   (unsigned long long)atomic_load(&s->set.bigbulk_reserved));
-	free(s->sh);
-	xhub_free(&s->hub);
+	node_free(&s->node);
+	s->sh = NULL;
 	for (i = 0; i < FC_CONNS; i++) {
 		resp_reader_free(&s->rd[i]);
 		free(s->want[i].p);

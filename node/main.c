@@ -1,10 +1,13 @@
 /* main.c: cairn-node. Reads the configuration (file, then command-line
- * directives), opens the listeners, creates a backend and a shard, runs the
- * shard on its thread, and shuts down cleanly on SIGTERM or SIGINT.
+ * directives), opens the listeners (the client port, and the cluster bus
+ * port with cluster-enabled), creates a backend per shard, has the node
+ * builder (shard/node.h) make the shards, runs each shard on its thread,
+ * and shuts down cleanly on SIGTERM or SIGINT.
  *
  * This file is outside the core: it may make syscalls, read clocks and start
- * threads. Everything it hands the core is an io backend, a configuration
- * and read-only facts (struct node_info). */
+ * threads. Everything it hands the core is an io backend per shard, its
+ * listening sockets, a configuration and read-only facts (struct
+ * node_info). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +17,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,41 +32,36 @@
 #include "base/version.h"
 #include "io/io_backend.h"
 #include "server/config_file.h"
-#include "shard/shard.h"
+#include "shard/node.h"
 
-struct node;
+struct proc;
 
 /* What a shard thread needs. */
 struct shard_slot {
-	struct node *node;
+	struct proc *proc;
 	unsigned id;
 	int cpu; /* pinned to this CPU, or -1 */
 	pthread_t th;
-	int listeners[SHARD_LISTENERS_MAX];
-	unsigned nlisteners;
 };
 
-struct node {
+/* The process: what it hands the node builder, and the node. */
+struct proc {
 	struct config cfg;
 	struct node_info info;
 	struct io_env env;
 	unsigned n; /* shards */
 	struct io_group group;
-	struct io **ios;
-	struct shard *shards;
-	struct shard **shard_ptrs;
-	struct keyspace **keyspaces;
-	struct shard_slot *slots;
-	struct xhub hub;
-	struct shardset set;
-	struct cmd_index cmds;
-	atomic_bool stop;
+	struct io **ios;                /* [n] */
+	struct node_shard_spec *shards; /* [n]: each shard's backend and listeners */
+	struct shard_slot *slots;       /* [n] */
+	struct node node;
+	bool built; /* node_init succeeded */
 };
 
-static void say(struct node *n, enum io_log_level level, const char *fmt, ...)
+static void say(struct proc *n, enum io_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void say(struct node *n, enum io_log_level level, const char *fmt, ...)
+static void say(struct proc *n, enum io_log_level level, const char *fmt, ...)
 {
 	char buf[LOG_LINE_MAX];
 	va_list ap;
@@ -167,7 +164,7 @@ static int apply_args(struct config *cfg, int argc, char **argv, int start)
 	return 0;
 }
 
-static int load_config(struct node *n, int argc, char **argv)
+static int load_config(struct proc *n, int argc, char **argv)
 {
 	int start = 1;
 
@@ -189,7 +186,7 @@ static int load_config(struct node *n, int argc, char **argv)
 	return apply_args(&n->cfg, argc, argv, start);
 }
 
-static int listen_one(struct node *n, const char *addr)
+static int listen_one(struct proc *n, const char *addr, long long port)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -204,7 +201,7 @@ static int listen_one(struct node *n, const char *addr)
 		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
 		family = AF_INET6;
 		s->sin6_family = AF_INET6;
-		s->sin6_port = htons((uint16_t)n->cfg.port);
+		s->sin6_port = htons((uint16_t)port);
 		if (inet_pton(AF_INET6, addr, &s->sin6_addr) != 1)
 			return -EINVAL;
 		sl = sizeof(*s);
@@ -212,7 +209,7 @@ static int listen_one(struct node *n, const char *addr)
 		struct sockaddr_in *s = (struct sockaddr_in *)&ss;
 		family = AF_INET;
 		s->sin_family = AF_INET;
-		s->sin_port = htons((uint16_t)n->cfg.port);
+		s->sin_port = htons((uint16_t)port);
 		if (inet_pton(AF_INET, addr, &s->sin_addr) != 1)
 			return -EINVAL;
 		sl = sizeof(*s);
@@ -235,38 +232,51 @@ static int listen_one(struct node *n, const char *addr)
 	return fd;
 }
 
-/* One listener per bind address; an address written "-addr" may fail. */
-static int open_listeners(struct node *n, struct shard_slot *slot)
+/* One listener of role on port per bind address; an address written
+ * "-addr" may fail. */
+static int open_role(struct proc *n, struct node_shard_spec *spec, long long port,
+		     enum shard_role role)
 {
 	char list[CONFIG_STR_MAX], *save = NULL, *tok;
 
-	if (n->cfg.port == 0)
-		return 0;
 	snprintf(list, sizeof(list), "%s", n->cfg.bind);
 	for (tok = strtok_r(list, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
 		bool optional = tok[0] == '-';
 		int fd;
 		if (optional)
 			tok++;
-		if (slot->nlisteners == SHARD_LISTENERS_MAX) {
+		if (spec->nlisteners == SHARD_LISTENERS_MAX) {
 			say(n, IO_LOG_WARNING, "Too many bind addresses");
 			return -1;
 		}
-		fd = listen_one(n, tok);
+		fd = listen_one(n, tok, port);
 		if (fd < 0) {
 			if (optional)
 				continue;
 			say(n, IO_LOG_WARNING,
 			    "Warning: Could not create server TCP listening socket %s:%lld: %s",
-			    tok, n->cfg.port, strerror(-fd));
+			    tok, port, strerror(-fd));
 			return -1;
 		}
-		slot->listeners[slot->nlisteners++] = fd;
+		spec->listeners[spec->nlisteners++] = (struct shard_listener){ fd, role };
 	}
 	return 0;
 }
 
-static void node_facts(struct node *n, const char *io_name)
+/* A shard's listeners: the client port (none with port 0), and with
+ * cluster-enabled the cluster bus port, where the shard closes what it
+ * accepts (there is no cluster bus yet: shard/node.h). */
+static int open_listeners(struct proc *n, struct node_shard_spec *spec)
+{
+	if (n->cfg.port != 0 && open_role(n, spec, n->cfg.port, SHARD_ROLE_CLIENT) != 0)
+		return -1;
+	if (n->cfg.cluster_enabled &&
+	    open_role(n, spec, config_cluster_port(&n->cfg), SHARD_ROLE_BUS) != 0)
+		return -1;
+	return 0;
+}
+
+static void node_facts(struct proc *n, const char *io_name)
 {
 	unsigned char rnd[20];
 	struct utsname u;
@@ -294,8 +304,8 @@ static void node_facts(struct node *n, const char *io_name)
 static void *shard_thread(void *arg)
 {
 	struct shard_slot *slot = arg;
-	struct node *n = slot->node;
-	struct shard *sh = &n->shards[slot->id];
+	struct proc *n = slot->proc;
+	struct shard *sh = node_shard(&n->node, slot->id);
 	int rc;
 
 	if (slot->cpu >= 0) {
@@ -310,8 +320,8 @@ static void *shard_thread(void *arg)
 		    strerror(-rc));
 		exit(1);
 	}
-	shard_start(sh);
-	while (!atomic_load_explicit(&n->stop, memory_order_acquire)) {
+	node_start(&n->node, slot->id);
+	while (!node_stopping(&n->node)) {
 		if (!shard_step(sh))
 			shard_park(sh, SHARD_PARK_NS);
 	}
@@ -321,7 +331,7 @@ static void *shard_thread(void *arg)
 
 /* --io auto uses io_uring when the kernel allows it, else epoll, and says
  * which; --io uring insists on io_uring. One backend per shard. */
-static int make_ios(struct node *n)
+static int make_ios(struct proc *n)
 {
 	bool uring = n->cfg.io == CONFIG_IO_URING;
 	unsigned i;
@@ -343,13 +353,14 @@ static int make_ios(struct node *n)
 			    uring ? "io_uring" : "epoll", strerror(-err));
 			return -1;
 		}
+		n->shards[i].io = n->ios[i];
 	}
 	return 0;
 }
 
 /* The process around the node: log file, working directory, signals. Blocks
  * SIGTERM and SIGINT in every thread; main waits for them with sigwait. */
-static int process_setup(struct node *n, sigset_t *sigs)
+static int process_setup(struct proc *n, sigset_t *sigs)
 {
 	if (n->cfg.logfile[0] != '\0') {
 		n->env.log_fd = open(n->cfg.logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
@@ -374,7 +385,7 @@ static int process_setup(struct node *n, sigset_t *sigs)
 	return 0;
 }
 
-static void write_pidfile(struct node *n)
+static void write_pidfile(struct proc *n)
 {
 	FILE *f;
 
@@ -388,7 +399,7 @@ static void write_pidfile(struct node *n)
 }
 
 /* Runs the shard thread until SIGTERM or SIGINT, then stops it. */
-static int run(struct node *n, sigset_t *sigs)
+static int run(struct proc *n, sigset_t *sigs)
 {
 	unsigned i, started;
 	int sig = 0;
@@ -401,6 +412,11 @@ static int run(struct node *n, sigset_t *sigs)
 			break;
 	if (started == n->n) {
 		say(n, IO_LOG_NOTICE, "Ready to accept connections tcp on port %lld", n->cfg.port);
+		if (n->cfg.cluster_enabled)
+			say(n, IO_LOG_NOTICE,
+			    "Cluster bus port %lld open: no cluster bus yet, its connections are "
+			    "closed",
+			    config_cluster_port(&n->cfg));
 		while (sigwait(sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
 			;
 		say(n, IO_LOG_WARNING, "Received %s scheduling shutdown...",
@@ -408,7 +424,8 @@ static int run(struct node *n, sigset_t *sigs)
 	} else {
 		say(n, IO_LOG_WARNING, "Cannot start the shard threads");
 	}
-	atomic_store_explicit(&n->stop, true, memory_order_release);
+	/* node_stop() only raises the flag; each parked shard is woken here. */
+	node_stop(&n->node);
 	for (i = 0; i < started; i++)
 		n->ios[i]->ops->wake_self(n->ios[i]);
 	for (i = 0; i < started; i++)
@@ -421,10 +438,22 @@ static int run(struct node *n, sigset_t *sigs)
 	return 0;
 }
 
+/* Redis refuses a client port whose bus port (port + 10000) would not be
+ * a port; so does cairn, with Redis's words. */
+static int check_cluster_port(struct proc *n)
+{
+	if (!n->cfg.cluster_enabled || config_cluster_port(&n->cfg) <= 65535)
+		return 0;
+	say(n, IO_LOG_WARNING,
+	    "Redis port number too high. Cluster communication port is 10,000 port numbers "
+	    "higher than your Redis port. Your Redis port number must be 55535 or less.");
+	return -1;
+}
+
 /* How many shards, and the CPU of each: --shards, or one per CPU this
  * process may run on; shard i is pinned to the i-th such CPU when there are
- * enough of them (so taskset is respected). */
-static int plan_shards(struct node *n)
+ * enough of them (so taskset is respected). Opens every shard's listeners. */
+static int plan_shards(struct proc *n)
 {
 	cpu_set_t allowed;
 	int cpus[CPU_SETSIZE], ncpu = 0, c;
@@ -440,65 +469,63 @@ static int plan_shards(struct node *n)
 		n->n = XSHARD_MAX;
 	n->ios = calloc(n->n, sizeof(*n->ios));
 	n->shards = calloc(n->n, sizeof(*n->shards));
-	n->shard_ptrs = calloc(n->n, sizeof(*n->shard_ptrs));
 	n->slots = calloc(n->n, sizeof(*n->slots));
-	n->keyspaces = calloc(n->n, sizeof(*n->keyspaces));
-	if (n->ios == NULL || n->shards == NULL || n->shard_ptrs == NULL || n->slots == NULL ||
-	    n->keyspaces == NULL)
+	if (n->ios == NULL || n->shards == NULL || n->slots == NULL)
 		return -1;
 	for (i = 0; i < n->n; i++) {
-		n->shard_ptrs[i] = &n->shards[i];
-		n->slots[i].node = n;
+		n->slots[i].proc = n;
 		n->slots[i].id = i;
 		n->slots[i].cpu = n->n <= (unsigned)ncpu ? cpus[i] : -1;
-		if (open_listeners(n, &n->slots[i]) != 0)
+		if (open_listeners(n, &n->shards[i]) != 0)
 			return -1;
 	}
 	n->group.ios = n->ios;
 	n->group.n = n->n;
-	return xhub_init(&n->hub, n->n, XSHARD_RING_DEFAULT);
+	return 0;
 }
 
-/* Creates the shards; returns how many were set up. */
-static unsigned init_shards(struct node *n)
+/* Builds the node from the backends and listeners (shard/node.h). */
+static int build_node(struct proc *n)
 {
-	unsigned i;
+	struct node_spec spec = {
+		.cfg = &n->cfg,
+		.info = &n->info,
+		.nshards = n->n,
+		.ring_size = XSHARD_RING_DEFAULT,
+		.shards = n->shards,
+	};
+	int rc = node_init(&n->node, &spec);
 
-	shardset_init(&n->set, n->n, n->shard_ptrs, n->keyspaces, &n->hub);
-	cmd_index_init(&n->cmds);
-	for (i = 0; i < n->n; i++)
-		if (shard_init(&n->shards[i], &n->set, i, n->ios[i], &n->cfg, &n->info, &n->cmds,
-			       n->slots[i].listeners, n->slots[i].nlisteners) != 0)
-			break;
-	return i;
+	if (rc != 0) {
+		say(n, IO_LOG_WARNING, "Cannot build the node: %s", strerror(-rc));
+		return -1;
+	}
+	n->built = true;
+	return 0;
 }
 
-static void teardown(struct node *n, unsigned shards)
+static void teardown(struct proc *n)
 {
 	unsigned i, k;
 
-	for (i = 0; i < shards; i++)
-		shard_free(&n->shards[i]);
+	if (n->built)
+		node_free(&n->node);
+	n->built = false;
 	for (i = 0; i < n->n; i++) {
 		if (n->ios != NULL && n->ios[i] != NULL)
 			io_destroy(n->ios[i]);
-		for (k = 0; n->slots != NULL && k < n->slots[i].nlisteners; k++)
-			close(n->slots[i].listeners[k]);
+		for (k = 0; n->shards != NULL && k < n->shards[i].nlisteners; k++)
+			close(n->shards[i].listeners[k].sock);
 	}
-	if (n->hub.rings != NULL)
-		xhub_free(&n->hub);
 	free(n->ios);
 	free(n->shards);
-	free(n->shard_ptrs);
-	free(n->keyspaces);
 	free(n->slots);
 }
 
 int main(int argc, char **argv)
 {
-	static struct node node; /* large; lives for the whole process */
-	struct node *n = &node;
-	unsigned shards = 0;
+	static struct proc proc; /* large; lives for the whole process */
+	struct proc *n = &proc;
 	sigset_t sigs;
 	int rc = 1;
 
@@ -517,12 +544,11 @@ int main(int argc, char **argv)
 		return 1;
 	say(n, IO_LOG_NOTICE, "cairn %s (redis_version %s) starting, pid=%d", CAIRN_VERSION,
 	    CAIRN_REDIS_VERSION, n->env.pid);
-	if (plan_shards(n) == 0 && make_ios(n) == 0) {
+	if (check_cluster_port(n) == 0 && plan_shards(n) == 0 && make_ios(n) == 0) {
 		node_facts(n, n->ios[0]->ops->name);
-		shards = init_shards(n);
-		if (shards == n->n)
+		if (build_node(n) == 0)
 			rc = run(n, &sigs);
 	}
-	teardown(n, shards);
+	teardown(n);
 	return rc;
 }

@@ -34,6 +34,9 @@ struct outcome {
 	uint64_t seed, tick, events, hash;
 	double cpu_s; /* CPU time of the run (swarm and shrink) */
 	char detail[512];
+	/* What each node served (sched_node_stats), for the run summary. */
+	unsigned nodes;
+	uint64_t node_commands[SIM_NODES_MAX], node_connections[SIM_NODES_MAX];
 };
 
 const char *fail_kind_name(enum fail_kind k);
@@ -60,8 +63,8 @@ int case_save(const char *path, const struct run_spec *s, const struct outcome *
 int case_load(const char *path, struct run_spec *s, struct outcome *o);
 
 /* The subcommands that fork (swarm.c). Return the process's exit code. */
-int cmd_swarm(int argc, char **argv, const char *prog);
-int cmd_shrink(int argc, char **argv, const char *prog);
+int cli_swarm(int argc, char **argv, const char *prog);
+int cli_shrink(int argc, char **argv, const char *prog);
 
 /* Runs one world in this process and returns its outcome; with
  * report_fd >= 0 (a child), a crash writes the outcome there and exits. */

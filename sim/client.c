@@ -24,6 +24,8 @@ struct pending {
 
 struct client {
 	unsigned id;
+	unsigned node;       /* the node it talks to */
+	struct model *model; /* that node's */
 	struct rng rng;
 	int sock;       /* -1: not connected */
 	bool doomed;    /* it sent a protocol error: the node will close */
@@ -35,12 +37,16 @@ struct client {
 	char *buf;
 };
 
-struct client *client_new(struct world *w, unsigned id, const struct rng *r)
+struct client *client_new(struct world *w, unsigned id, unsigned node, struct model *model,
+			  const struct rng *r)
 {
 	struct client *cl = sim_calloc(sizeof(*cl));
 
-	(void)w;
+	ASSERT(node < w->nnodes);
+	ASSERT(model != NULL);
 	cl->id = id;
+	cl->node = node;
+	cl->model = model;
 	cl->rng = *r;
 	cl->sock = -1;
 	cl->buf = sim_calloc(CLIENT_READ_MAX);
@@ -115,7 +121,7 @@ static void lose_all(struct world *w, struct client *cl)
 		if (p->watched)
 			printf("%10llu %9.3fms client %u: its connection died before the reply\n",
 			       (unsigned long long)w->tick, (double)w->now / 1e6, cl->id);
-		model_lost(w->model, p->q, p->send, net_conn_id(w, cl->sock));
+		model_lost(cl->model, p->q, p->send, net_conn_id(w, cl->sock));
 		pop(cl);
 	}
 	resp_reader_reset(&cl->rd);
@@ -124,13 +130,13 @@ static void lose_all(struct world *w, struct client *cl)
 	cl->next_time = w->now + CLIENT_RECONNECT_NS;
 }
 
-void client_free(struct world *w, struct client *cl)
+void client_free(struct client *cl)
 {
 	if (cl == NULL)
 		return;
 	while (cl->qn > 0) {
 		/* The run ended with this request unanswered (a failed run). */
-		model_lost(w->model, front(cl)->q, front(cl)->send, 0);
+		model_lost(cl->model, front(cl)->q, front(cl)->send, 0);
 		pop(cl);
 	}
 	resp_reader_free(&cl->rd);
@@ -160,7 +166,7 @@ static void take_replies(struct world *w, struct client *cl)
 			printf("%10llu %9.3fms client %u gets: %s\n", (unsigned long long)w->tick,
 			       (double)w->now / 1e6, cl->id, text);
 		}
-		model_reply(w->model, p->q, v, p->send, w->now);
+		model_reply(cl->model, p->q, v, p->send, w->now);
 		pop(cl);
 		resp_reader_value_free(v);
 	}
@@ -195,7 +201,7 @@ static void send_some(struct world *w, struct client *cl)
 	while (!cl->doomed && cl->qn < cl->depth && !w->healed) {
 		char *bytes;
 		size_t len;
-		struct mreq *q = model_next(w->model, cl->id, &cl->rng, &bytes, &len);
+		struct mreq *q = model_next(cl->model, cl->id, &cl->rng, &bytes, &len);
 		cl->doomed = model_closes(q);
 		push(cl, q, w->now);
 		if (watching(w, bytes, len)) {
@@ -218,7 +224,7 @@ void client_step(struct world *w, struct client *cl)
 			cl->next_time = UINT64_MAX;
 			return;
 		}
-		cl->sock = net_connect(w, cl);
+		cl->sock = net_connect(w, cl, cl->node);
 		cl->depth = (unsigned)rng_range(&cl->rng, 1, w->cfg.pipeline_max);
 	} else {
 		read_some(w, cl);

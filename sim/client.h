@@ -1,6 +1,7 @@
 /* client.h: a simulated client.
  *
- * Each client keeps one connection to the node (reconnecting when it dies),
+ * Each client is bound to one node of the world, and keeps one connection
+ * to it (reconnecting when it dies),
  * pipelines requests the model draws, feeds what the node sends back to a
  * RESP reader, and hands each reply to the model with the request's send
  * time and the reply's arrival time. A connection that dies (a reset the
@@ -18,9 +19,12 @@
 
 struct world;
 struct client;
+struct model;
 
-struct client *client_new(struct world *w, unsigned id, const struct rng *r);
-void client_free(struct world *w, struct client *cl);
+/* Client id, bound to node, whose replies model checks. */
+struct client *client_new(struct world *w, unsigned id, unsigned node, struct model *model,
+			  const struct rng *r);
+void client_free(struct client *cl);
 bool client_runnable(struct world *w, struct client *cl);
 uint64_t client_next_time(const struct client *cl);
 void client_step(struct world *w, struct client *cl);

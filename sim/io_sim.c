@@ -9,10 +9,21 @@
  * batches of completions interleaved (the order of one socket's completions
  * is kept, as io_uring keeps it).
  *
+ * CONNECT joins two shards (of one node or of two): a connect to an address
+ * where a listener is completes with a new socket whose other end waits in
+ * that listener's backlog for its owner's ACCEPT; bytes written on one end
+ * arrive at the other's recv, and a close is the other's end of file. With
+ * no listener there it is refused. Faults of its own, drawn only on these
+ * paths so that runs without a CONNECT draw as before: refused anyway, no
+ * answer (-ETIMEDOUT once timeout_ns of simulated time has passed, never
+ * earlier), and a reset of an established connection.
+ *
  * The contract is enforced loudly (world_crash): a second recv armed on a
- * socket, a second writev in flight, any submission on a closed socket, and
- * a buffer read or recycled when the core does not hold it. Recycled
- * buffers are poisoned, so a read after recycle sees garbage. */
+ * socket, a second writev in flight, any submission on a closed socket or
+ * on one whose CONNECT has not completed, a CONNECT without an address or
+ * a timeout, and a buffer read or recycled when the core does not hold it.
+ * Recycled buffers are poisoned, so a read after recycle sees garbage. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +40,8 @@
 #define SIM_RECV_BURST 4
 /* A late timer fires up to this much after its deadline. */
 #define SIM_LATE_TIMER_NS (200ull * 1000 * 1000)
-#define SIM_PORT 6379
+/* Clients connect from here. */
+#define SIM_CLIENT_IP "10.1.0.1"
 
 /* ---- bytes ---- */
 
@@ -97,6 +109,7 @@ static int sock_new(struct world *w, enum sock_kind kind, unsigned shard)
 	w->socks[i].kind = (uint8_t)kind;
 	w->socks[i].open = true;
 	w->socks[i].shard = (uint16_t)shard;
+	w->socks[i].peer = -1;
 	w->socks[i].next_dirty = -1;
 	return (int)i;
 }
@@ -106,11 +119,13 @@ static void sock_maybe_free(struct world *w, int s)
 {
 	struct sock *k = sock_at(w, s);
 
-	if (k->kind != SOCK_CONN || k->open || k->closing || k->cl != NULL || k->dirty)
+	if (k->kind != SOCK_CONN || k->open || k->closing || k->cl != NULL || k->peer >= 0 ||
+	    k->dirty)
 		return;
 	bytes_free(&k->in);
 	bytes_free(&k->out);
 	memset(k, 0, sizeof(*k));
+	k->peer = -1;
 	k->next_dirty = -1;
 }
 
@@ -135,6 +150,9 @@ static struct sock *checked(struct io *io, int s, enum sock_kind kind, const cha
 	if (s < 0 || (unsigned)s >= w->nsocks || w->socks[s].kind != kind)
 		world_crash(w, "io contract: %s on socket %d, which is not one", what, s);
 	k = &w->socks[s];
+	if (k->connecting)
+		world_crash(w, "io contract: %s on socket %d before its CONNECT completed", what,
+			    s);
 	if (!k->open)
 		world_crash(w, "io contract: %s on socket %d after its close", what, s);
 	if (k->shard != io->shard)
@@ -237,11 +255,14 @@ static void kernel_write(struct io *io, struct sock *k)
 {
 	struct world *w = io->w;
 	size_t total = 0, n, done = 0;
+	struct bytes *to = &k->out;
 	int i;
 
 	for (i = 0; i < k->iovcnt; i++)
 		total += k->iov[i].iov_len;
-	if (k->reset || k->cl == NULL) {
+	if (k->peer >= 0)
+		to = &sock_at(w, k->peer)->in; /* between shards: its recv reads it */
+	if (k->reset || (k->cl == NULL && k->peer < 0)) {
 		post(io, IO_OP_WRITEV, k->write_ud, -EPIPE, 0, 0);
 		k->writing = false;
 		return;
@@ -253,11 +274,30 @@ static void kernel_write(struct io *io, struct sock *k)
 	 * after submitting would be caught by the client's checks. */
 	for (i = 0; i < k->iovcnt && done < n; i++) {
 		size_t piece = k->iov[i].iov_len < n - done ? k->iov[i].iov_len : n - done;
-		bytes_put(&k->out, k->iov[i].iov_base, piece);
+		bytes_put(to, k->iov[i].iov_base, piece);
 		done += piece;
 	}
 	post(io, IO_OP_WRITEV, k->write_ud, (int32_t)n, 0, 0);
 	k->writing = false;
+	if (k->peer >= 0)
+		net_dirty(w, k->peer);
+}
+
+/* Ends the pairing of a connection between shards: the other end reads to
+ * end of file (or was reset) and then behaves as a socket whose client hung
+ * up. */
+static void unpeer(struct world *w, struct sock *k)
+{
+	struct sock *o;
+
+	if (k->peer < 0)
+		return;
+	o = sock_at(w, k->peer);
+	ASSERT(o->peer == (int)(k - w->socks));
+	o->peer = -1;
+	o->peer_eof = true;
+	net_dirty(w, (int)(o - w->socks));
+	k->peer = -1;
 }
 
 /* The close: armed operations are cancelled, then the close completes. */
@@ -271,6 +311,7 @@ static void kernel_close(struct io *io, struct sock *k)
 	}
 	post(io, IO_OP_CLOSE, k->close_ud, 0, 0, 0);
 	k->closing = false;
+	unpeer(io->w, k);
 }
 
 static void kernel_timers(struct io *io)
@@ -320,6 +361,46 @@ static void shuffle(struct io *io, unsigned from)
 	free(tmp);
 }
 
+/* F_CONN_RESET: a connection between shards, established and in use,
+ * resets; both ends see it (recv -ECONNRESET, writev -EPIPE). */
+static void maybe_reset(struct io *io, struct sock *k)
+{
+	struct world *w = io->w;
+	struct sock *o;
+
+	if (k->peer < 0 || k->reset || k->connecting || !k->open || !world_fault(w, F_CONN_RESET))
+		return;
+	o = sock_at(w, k->peer);
+	k->reset = true;
+	o->reset = true;
+	net_dirty(w, k->peer);
+	world_event(w, EV_NODE_RESET, io->shard, (uint64_t)(k - w->socks));
+}
+
+/* Completes the CONNECTs that are due, in submission order. */
+static void kernel_connects(struct io *io)
+{
+	struct world *w = io->w;
+	unsigned i = 0, kept = 0;
+
+	for (i = 0; i < io->nconnects; i++) {
+		struct sim_connect c = io->connects[i];
+		if (c.due > w->now) {
+			io->connects[kept++] = c;
+			continue;
+		}
+		if (c.res >= 0) {
+			struct sock *k = sock_at(w, c.res);
+			ASSERT(k->connecting);
+			ASSERT(k->shard == io->shard);
+			k->connecting = false;
+		}
+		post(io, IO_OP_CONNECT, c.ud, c.res, 0, 0);
+		world_event(w, EV_NODE_CONNECT, io->shard, (uint64_t)(uint32_t)c.res);
+	}
+	io->nconnects = kept;
+}
+
 static void kernel_step(struct io *io)
 {
 	struct world *w = io->w;
@@ -334,6 +415,7 @@ static void kernel_step(struct io *io)
 		if (k->kind == SOCK_LISTENER) {
 			kernel_accept(io, k);
 		} else if (k->kind == SOCK_CONN) {
+			maybe_reset(io, k);
 			if (k->writing)
 				kernel_write(io, k);
 			if (k->closing)
@@ -355,6 +437,7 @@ static void kernel_step(struct io *io)
 		net_dirty(w, again);
 		again = next;
 	}
+	kernel_connects(io);
 	kernel_timers(io);
 	shuffle(io, from);
 }
@@ -445,6 +528,97 @@ int io_timer(struct io *io, uint64_t delay_ns, uint64_t ud)
 	return 0;
 }
 
+/* The listening socket at ip:port (one of them, at random, when several
+ * shards listen there), or -1. */
+static int find_listener(struct world *w, const char *ip, uint16_t port)
+{
+	int found[XSHARD_MAX], n = 0;
+	unsigned i;
+
+	for (i = 0; i < w->nsocks && n < XSHARD_MAX; i++) {
+		const struct sock *k = &w->socks[i];
+		if (k->kind == SOCK_LISTENER && k->open && k->port == port && !strcmp(k->ip, ip))
+			found[n++] = (int)i;
+	}
+	return n == 0 ? -1 : found[rng_below(&w->net, (uint64_t)n)];
+}
+
+/* An established connection from io's shard to listener l: the connector's
+ * end (returned; its CONNECT has yet to complete) and the accepted end,
+ * queued on the listener for its owner's ACCEPT. */
+static int establish(struct io *io, int l)
+{
+	struct world *w = io->w;
+	int a = sock_new(w, SOCK_CONN, io->shard), b = sock_new(w, SOCK_CONN, w->socks[l].shard);
+	struct sock *ka = sock_at(w, a), *kb = sock_at(w, b), *kl = sock_at(w, l);
+
+	ka->connecting = true;
+	ka->peer = b;
+	kb->peer = a;
+	ka->conn_id = (++w->next_conn_id << 32) | (uint64_t)a;
+	kb->conn_id = (++w->next_conn_id << 32) | (uint64_t)b;
+	memcpy(ka->ip, w->socks[io->listener].ip, SIM_IP_MAX);
+	ka->port = (uint16_t)(SIM_EPHEMERAL + a);
+	memcpy(ka->peer_ip, kl->ip, SIM_IP_MAX);
+	ka->peer_port = kl->port;
+	memcpy(kb->ip, kl->ip, SIM_IP_MAX);
+	kb->port = kl->port;
+	memcpy(kb->peer_ip, ka->ip, SIM_IP_MAX);
+	kb->peer_port = ka->port;
+	if (kl->backlog_n == kl->backlog_cap) {
+		kl->backlog_cap = kl->backlog_cap ? kl->backlog_cap * 2 : 8;
+		kl->backlog = sim_realloc(kl->backlog, kl->backlog_cap * sizeof(*kl->backlog));
+	}
+	kl->backlog[kl->backlog_n++] = b;
+	net_dirty(w, l);
+	return a;
+}
+
+/* What a CONNECT to ip:port from io's shard comes to, decided at once:
+ * a connected socket, or -errno. Sets *due to when it completes. */
+static int32_t connect_result(struct io *io, const char *ip, uint16_t port, uint64_t timeout_ns,
+			      uint64_t *due)
+{
+	struct world *w = io->w;
+	unsigned char addr[16];
+	int l;
+
+	*due = w->now;
+	if (inet_pton(AF_INET, ip, addr) != 1 && inet_pton(AF_INET6, ip, addr) != 1)
+		return -EINVAL;
+	if (world_fault(w, F_CONN_TIMEOUT)) {
+		/* Nothing answers: it ends when its timeout has passed. */
+		*due = w->now + timeout_ns;
+		return -ETIMEDOUT;
+	}
+	l = find_listener(w, ip, port);
+	if (l < 0 || world_fault(w, F_CONN_REFUSED))
+		return -ECONNREFUSED;
+	return establish(io, l);
+}
+
+int io_connect(struct io *io, const char *ip, uint16_t port, uint64_t timeout_ns, uint64_t ud)
+{
+	struct world *w = io->w;
+	struct sim_connect *c;
+
+	if (ip == NULL)
+		world_crash(w, "io contract: connect without an address");
+	if (timeout_ns == 0)
+		world_crash(w, "io contract: connect with a timeout of 0");
+	if (busy(io))
+		return -EBUSY;
+	if (io->nconnects == io->connects_cap) {
+		io->connects_cap = io->connects_cap ? io->connects_cap * 2 : 4;
+		io->connects = sim_realloc(io->connects, io->connects_cap * sizeof(*io->connects));
+	}
+	c = &io->connects[io->nconnects++];
+	c->ud = ud;
+	c->res = connect_result(io, ip, port, timeout_ns, &c->due);
+	ASSERT(c->due >= w->now);
+	return 0;
+}
+
 void io_flush(struct io *io)
 {
 	(void)io; /* submissions take effect when the kernel steps */
@@ -502,15 +676,17 @@ void io_wait(struct io *io, uint64_t timeout_ns)
 void io_wake(struct io *io, unsigned target)
 {
 	struct world *w = io->w;
+	unsigned to = io->base + target; /* target is a shard of io's node */
 
-	ASSERT(target < w->nshards);
+	ASSERT(target < w->cfg.shards);
+	ASSERT(w->ios[to].node == io->node);
 	if (world_fault(w, F_LOST_WAKE)) {
-		w->ios[target].lost_wake = true;
-		world_event(w, EV_WAKE_LOST, io->shard, target);
+		w->ios[to].lost_wake = true;
+		world_event(w, EV_WAKE_LOST, io->shard, to);
 		return;
 	}
-	w->ios[target].woken = true;
-	world_event(w, EV_WAKE, io->shard, target);
+	w->ios[to].woken = true;
+	world_event(w, EV_WAKE, io->shard, to);
 }
 
 /* ---- io.h: environment ---- */
@@ -538,10 +714,17 @@ void io_block(struct io *io, uint64_t ns)
 
 int io_sock_name(struct io *io, int sock, bool peer, char *buf, size_t len)
 {
-	int n = peer ? snprintf(buf, len, "127.0.0.1:%d", 40000 + sock)
-		     : snprintf(buf, len, "127.0.0.1:%d", SIM_PORT);
+	struct world *w = io->w;
+	const struct sock *k;
+	int n;
 
-	(void)io;
+	/* Not a submission: a closed socket's name may still be asked, as a
+	 * real backend's getpeername() may be. */
+	if (sock < 0 || (unsigned)sock >= w->nsocks || w->socks[sock].kind != SOCK_CONN)
+		return -ENOTCONN;
+	k = &w->socks[sock];
+	n = peer ? snprintf(buf, len, "%s:%u", k->peer_ip, k->peer_port)
+		 : snprintf(buf, len, "%s:%u", k->ip, k->port);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
 
@@ -553,13 +736,17 @@ void io_proc_stats(struct io *io, struct io_proc_stats *out)
 
 /* ---- the scheduler's view ---- */
 
-void sim_io_init(struct world *w, struct io *io, unsigned shard)
+void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, unsigned base)
 {
 	unsigned i;
 
+	ASSERT(base <= shard);
+	ASSERT(node < SIM_NODES_MAX);
 	memset(io, 0, sizeof(*io));
 	io->w = w;
 	io->shard = shard;
+	io->node = node;
+	io->base = base;
 	rng_fork(&io->rng, &w->sched, 0x10000 + shard);
 	io->nbufs = w->cfg.bufs;
 	ASSERT(io->nbufs >= 1);
@@ -574,6 +761,8 @@ void sim_io_init(struct world *w, struct io *io, unsigned shard)
 	io->nfree = io->nbufs;
 	io->dirty_head = -1;
 	io->listener = sock_new(w, SOCK_LISTENER, shard);
+	snprintf(w->socks[io->listener].ip, SIM_IP_MAX, "10.0.0.%u", node + 1);
+	w->socks[io->listener].port = SIM_PORT;
 }
 
 void sim_io_free(struct io *io)
@@ -583,6 +772,7 @@ void sim_io_free(struct io *io)
 	free(io->lent);
 	free(io->free_bufs);
 	free(io->timers);
+	free(io->connects);
 	memset(io, 0, sizeof(*io));
 }
 
@@ -628,6 +818,9 @@ uint64_t sim_io_next_time(struct io *io)
 	for (i = 0; i < io->ntimers; i++)
 		if (io->timers[i].deadline < t)
 			t = io->timers[i].deadline;
+	for (i = 0; i < io->nconnects; i++)
+		if (io->connects[i].due < t)
+			t = io->connects[i].due;
 	return t;
 }
 
@@ -639,10 +832,10 @@ void sim_io_dump(struct world *w, FILE *f)
 		struct io *io = &w->ios[i];
 		struct shard *sh = w->shards[i];
 		fprintf(f,
-			"shard %u: parked=%d woken=%d deadline=%.3fms cq=%u timers=%u "
+			"shard %u (node %u): parked=%d woken=%d deadline=%.3fms cq=%u timers=%u "
 			"free_bufs=%u/%u locked=%d messages_waiting=%d\n",
-			i, io->parked, io->woken, (double)io->park_deadline / 1e6, io->cq_n,
-			io->ntimers, io->nfree, io->nbufs, lock_held(&sh->lock),
+			i, io->node, io->parked, io->woken, (double)io->park_deadline / 1e6,
+			io->cq_n, io->ntimers, io->nfree, io->nbufs, lock_held(&sh->lock),
 			xshard_pending(&sh->x));
 	}
 	for (i = 0; i < w->nsocks; i++) {
@@ -650,24 +843,29 @@ void sim_io_dump(struct world *w, FILE *f)
 		if (k->kind != SOCK_CONN)
 			continue;
 		fprintf(f,
-			"socket %u: shard %u open=%d closing=%d client=%d recv_armed=%d "
-			"writing=%d in=%zu out=%zu eof=%d reset=%d\n",
-			i, k->shard, k->open, k->closing, k->cl != NULL, k->recv_armed, k->writing,
-			bytes_avail(&k->in), bytes_avail(&k->out), k->peer_eof, k->reset);
+			"socket %u: shard %u open=%d closing=%d client=%d peer=%d connecting=%d "
+			"recv_armed=%d writing=%d in=%zu out=%zu eof=%d reset=%d\n",
+			i, k->shard, k->open, k->closing, k->cl != NULL, k->peer, k->connecting,
+			k->recv_armed, k->writing, bytes_avail(&k->in), bytes_avail(&k->out),
+			k->peer_eof, k->reset);
 	}
 }
 
 /* ---- the network, as clients see it ---- */
 
-int net_connect(struct world *w, struct client *cl)
+int net_connect(struct world *w, struct client *cl, unsigned node)
 {
-	unsigned shard = (unsigned)rng_below(&w->net, w->nshards);
+	unsigned shard = node * w->cfg.shards + (unsigned)rng_below(&w->net, w->cfg.shards);
 	struct sock *l = sock_at(w, w->ios[shard].listener);
 	int s = sock_new(w, SOCK_CONN, shard);
 
 	l = sock_at(w, w->ios[shard].listener); /* sock_new may have moved it */
 	w->socks[s].cl = cl;
 	w->socks[s].conn_id = (++w->next_conn_id << 32) | (uint64_t)s;
+	memcpy(w->socks[s].ip, l->ip, SIM_IP_MAX);
+	w->socks[s].port = l->port;
+	snprintf(w->socks[s].peer_ip, SIM_IP_MAX, "%s", SIM_CLIENT_IP);
+	w->socks[s].peer_port = (uint16_t)(SIM_EPHEMERAL + s);
 	if (l->backlog_n == l->backlog_cap) {
 		l->backlog_cap = l->backlog_cap ? l->backlog_cap * 2 : 8;
 		l->backlog = sim_realloc(l->backlog, l->backlog_cap * sizeof(*l->backlog));

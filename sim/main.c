@@ -1,6 +1,6 @@
 /* main.c: cairn-sim, the deterministic simulator's command line.
  *
- *   cairn-sim run --seed N [--ticks T] [--shards S] [--clients C]
+ *   cairn-sim run --seed N [--ticks T] [--nodes N] [--shards S] [--clients C]
  *                 [--set name=value ...] [--trace | --trace-all] [--watch TEXT]
  *                 [--save case.pb]
  *   cairn-sim swarm --seeds K [--jobs J] [--from N] [--ticks T] [--set ...]
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sched.h"
 #include "simcfg.h"
 
 /* What a crash handler needs: the run in progress and where to report. */
@@ -128,6 +129,26 @@ static void outcome_of(const struct world *w, struct outcome *o)
 	snprintf(o->detail, sizeof(o->detail), "%s", w->fail_detail);
 }
 
+static void node_counts(struct world *w, struct outcome *o)
+{
+	unsigned i;
+
+	o->nodes = w->nnodes;
+	for (i = 0; i < w->nnodes; i++)
+		sched_node_stats(w, i, &o->node_commands[i], &o->node_connections[i]);
+}
+
+/* What each node served, one line each ("node N: commands=C connections=K"). */
+static void print_node_counts(const struct outcome *o)
+{
+	unsigned i;
+
+	for (i = 0; i < o->nodes; i++)
+		printf("node %u: commands=%llu connections=%llu\n", i,
+		       (unsigned long long)o->node_commands[i],
+		       (unsigned long long)o->node_connections[i]);
+}
+
 static void report_line(const struct outcome *o)
 {
 	char cmd[4096];
@@ -201,9 +222,11 @@ void run_here(const struct sim_config *c, struct outcome *o, int report_fd)
 
 	memset(o, 0, sizeof(*o));
 	o->seed = c->seed;
-	if (w == NULL || world_init(w, c) != 0) {
+	if (w == NULL || sched_init(w, c) != 0) {
 		o->kind = FAIL_CRASH;
 		snprintf(o->detail, sizeof(o->detail), "the world could not be built");
+		if (w != NULL)
+			sched_free(w);
 		free(w);
 		return;
 	}
@@ -212,12 +235,13 @@ void run_here(const struct sim_config *c, struct outcome *o, int report_fd)
 	g_outcome = o;
 	g_report_fd = report_fd;
 	catch_crashes();
-	world_run(w);
+	sched_run(w);
 	outcome_of(w, o);
+	node_counts(w, o);
 	if (o->kind != FAIL_NONE && report_fd < 0)
 		world_trace_dump(w, stdout);
 	g_world = NULL;
-	world_free(w);
+	sched_free(w);
 	free(w);
 }
 
@@ -249,6 +273,7 @@ static int run_and_report(const struct run_spec *s, const char *save, struct out
 	t0 = cpu_seconds();
 	run_here(&c, o, -1);
 	o->cpu_s = cpu_seconds() - t0;
+	print_node_counts(o);
 	if (o->kind == FAIL_NONE) {
 		printf("PASS seed=%llu ticks=%llu events=%llu hash=%016llx cpu=%.2fs "
 		       "(%.0f events/s)\n",
@@ -279,7 +304,7 @@ static int parse_u64(const char *v, uint64_t *out)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: cairn-sim run --seed N [--ticks T] [--shards S] [--clients C]\n"
+		"usage: cairn-sim run --seed N [--ticks T] [--nodes N] [--shards S] [--clients C]\n"
 		"                     [--set name=value ...] [--trace | --trace-all]\n"
 		"                     [--watch TEXT] [--save F]\n"
 		"       cairn-sim swarm --seeds K [--jobs J] [--from N] [--ticks T] [--set ...]\n"
@@ -287,13 +312,14 @@ static int usage(void)
 		"       cairn-sim replay case.pb [--trace | --trace-all]\n"
 		"       cairn-sim shrink case.pb [--out min.pb]\n"
 		"--watch prints each request whose bytes contain TEXT (a key) and its reply.\n"
-		"settings for --set: shards clients ring_size bufs pipeline keys, and the\n"
-		"fault classes (a probability): short_write short_read enobufs shuffle\n"
-		"reset emfile lost_wake late_timer sq_full\n");
+		"settings for --set: nodes (1 unless set) shards clients ring_size bufs\n"
+		"pipeline keys, and the fault classes (a probability): short_write\n"
+		"short_read enobufs shuffle reset emfile lost_wake late_timer sq_full\n"
+		"conn_refused conn_timeout conn_reset\n");
 	return 2;
 }
 
-static int cmd_run(int argc, char **argv)
+static int cli_run(int argc, char **argv)
 {
 	struct run_spec s;
 	const char *save = NULL;
@@ -336,7 +362,8 @@ static int cmd_run(int argc, char **argv)
 			snprintf(s.watch, sizeof(s.watch), "%s", v);
 			continue;
 		}
-		if (strcmp(a, "--shards") == 0 || strcmp(a, "--clients") == 0)
+		if (strcmp(a, "--nodes") == 0 || strcmp(a, "--shards") == 0 ||
+		    strcmp(a, "--clients") == 0)
 			snprintf(set, sizeof(set), "%s=%s", a + 2, v);
 		else if (strcmp(a, "--set") == 0)
 			snprintf(set, sizeof(set), "%s", v);
@@ -350,7 +377,7 @@ static int cmd_run(int argc, char **argv)
 	return run_and_report(&s, save, NULL);
 }
 
-static int cmd_replay(int argc, char **argv)
+static int cli_replay(int argc, char **argv)
 {
 	struct run_spec s;
 	struct outcome seen, now;
@@ -389,12 +416,12 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage();
 	if (strcmp(argv[1], "run") == 0)
-		return cmd_run(argc - 2, argv + 2);
+		return cli_run(argc - 2, argv + 2);
 	if (strcmp(argv[1], "replay") == 0)
-		return cmd_replay(argc - 2, argv + 2);
+		return cli_replay(argc - 2, argv + 2);
 	if (strcmp(argv[1], "swarm") == 0)
-		return cmd_swarm(argc - 2, argv + 2, g_prog);
+		return cli_swarm(argc - 2, argv + 2, g_prog);
 	if (strcmp(argv[1], "shrink") == 0)
-		return cmd_shrink(argc - 2, argv + 2, g_prog);
+		return cli_shrink(argc - 2, argv + 2, g_prog);
 	return usage();
 }

@@ -106,20 +106,25 @@ static void key_known(const struct model *m, struct mkey *k, struct mset *set)
 	key_take(k, set);
 }
 
-struct model *model_new(struct world *w)
+struct model *model_new(struct world *w, unsigned node)
 {
 	struct model *m = sim_calloc(sizeof(*m));
 	unsigned c, j;
 
 	m->w = w;
+	m->node = node;
 	m->nclients = w->cfg.clients;
 	m->keys_per = w->cfg.keys;
 	m->keys = sim_calloc((size_t)m->nclients * m->keys_per * sizeof(*m->keys));
 	for (c = 0; c < m->nclients; c++) {
 		for (j = 0; j < m->keys_per; j++) {
 			struct mkey *k = &m->keys[c * m->keys_per + j];
-			/* Distinct hash tags spread a client's keys over shards. */
-			k->nlen = (size_t)snprintf(k->name, sizeof(k->name), "k:{c%u.%u}", c, j);
+			/* Distinct hash tags spread a client's keys over shards.
+			 * Named by the client's number within its node, so that
+			 * the nodes of a world use the same names, which must
+			 * not meet (each node is its own database). */
+			k->nlen = (size_t)snprintf(k->name, sizeof(k->name), "k:{c%u.%u}",
+						   c / w->nnodes, j);
 			k->n = 1; /* absent */
 		}
 	}
@@ -609,9 +614,9 @@ void model_end(struct model *m)
 	for (c = 0; c < MODEL_COUNTERS; c++)
 		if (m->ctr_acked[c] + m->ctr_lost[c] > m->ctr_sent[c])
 			world_fail(m->w, FAIL_CORRECTNESS,
-				   "counter %u: %llu acked + %llu lost > %llu "
+				   "counter %u of node %u: %llu acked + %llu lost > %llu "
 				   "sent",
-				   c, (unsigned long long)m->ctr_acked[c],
+				   c, m->node, (unsigned long long)m->ctr_acked[c],
 				   (unsigned long long)m->ctr_lost[c],
 				   (unsigned long long)m->ctr_sent[c]);
 }

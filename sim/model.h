@@ -31,7 +31,8 @@ struct world;
 struct model;
 struct mreq;
 
-struct model *model_new(struct world *w);
+/* The model of one node of the world (nodes share no keys). */
+struct model *model_new(struct world *w, unsigned node);
 void model_free(struct model *m);
 /* The next request of client c: RESP bytes in *out (malloc'd, the caller
  * frees) and the record to check its reply with. */

@@ -122,6 +122,7 @@ struct mwrite {
 
 struct model {
 	struct world *w;
+	unsigned node; /* the node it models */
 	unsigned nclients, keys_per;
 	struct mkey *keys; /* client c owns [c * keys_per, (c + 1) * keys_per) */
 	/* Shared counters: increments sent, replies seen. */

@@ -9,9 +9,20 @@
 
 /* The largest probability each fault class is drawn up to. */
 static const double fault_max[F_COUNT] = {
-	[F_SHORT_WRITE] = 0.5, [F_SHORT_READ] = 0.5, [F_ENOBUFS] = 0.05,
-	[F_SHUFFLE] = 0.5,     [F_RESET] = 0.01,     [F_EMFILE] = 0.2,
-	[F_LOST_WAKE] = 0.2,   [F_LATE_TIMER] = 0.3, [F_SQ_FULL] = 0.05,
+	[F_SHORT_WRITE] = 0.5,
+	[F_SHORT_READ] = 0.5,
+	[F_ENOBUFS] = 0.05,
+	[F_SHUFFLE] = 0.5,
+	[F_RESET] = 0.01,
+	[F_EMFILE] = 0.2,
+	[F_LOST_WAKE] = 0.2,
+	[F_LATE_TIMER] = 0.3,
+	[F_SQ_FULL] = 0.05,
+	/* Per connect, per connect, and per kernel step of a connection
+	 * between shards with work to do. */
+	[F_CONN_REFUSED] = 0.3,
+	[F_CONN_TIMEOUT] = 0.2,
+	[F_CONN_RESET] = 0.01,
 };
 
 /* The share of runs that leave a fault class out. */
@@ -27,6 +38,9 @@ void simcfg_derive(struct sim_config *c, uint64_t seed)
 	rng_seed(&r, seed ^ 0x636f6e666967ull); /* its own stream: "config" */
 	c->seed = seed;
 	c->ticks = SIMCFG_TICKS_DEFAULT;
+	/* Not drawn: one node unless --set nodes=N, so that every seed runs
+	 * as it did before worlds had several nodes. */
+	c->nodes = 1;
 	c->shards = (unsigned)rng_range(&r, 1, 4);
 	c->clients = (unsigned)rng_range(&r, 1, 8);
 	c->ring_size = 1u << rng_range(&r, 1, 10);
@@ -79,6 +93,8 @@ int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errle
 			return 0;
 		}
 	}
+	if (strcmp(name, "nodes") == 0)
+		return set_uint(&c->nodes, eq + 1, 1, SIM_NODES_MAX, err, errlen);
 	if (strcmp(name, "shards") == 0)
 		return set_uint(&c->shards, eq + 1, 1, 16, err, errlen);
 	if (strcmp(name, "clients") == 0)
@@ -106,10 +122,10 @@ void simcfg_print(const struct sim_config *c, FILE *f)
 	unsigned i;
 
 	fprintf(f,
-		"seed=%llu ticks=%llu shards=%u clients=%u ring_size=%u bufs=%u pipeline=%u "
-		"keys=%u\n",
-		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->shards, c->clients,
-		c->ring_size, c->bufs, c->pipeline_max, c->keys);
+		"seed=%llu ticks=%llu nodes=%u shards=%u clients=%u ring_size=%u bufs=%u "
+		"pipeline=%u keys=%u\n",
+		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->nodes, c->shards,
+		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys);
 	fprintf(f, "faults:");
 	for (i = 0; i < F_COUNT; i++)
 		fprintf(f, " %s=%.4f", fault_names[i], c->p[i]);

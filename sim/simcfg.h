@@ -1,6 +1,7 @@
 /* simcfg.h: the configuration of a run, derived from its seed.
  *
- * Everything about a run follows from its 64-bit seed: the topology, the
+ * Everything about a run follows from its 64-bit seed (but the number of
+ * nodes, 1 unless set: seeds stay what they were): the topology, the
  * sizes of rings and buffer pools, the pipeline depths and the probability
  * of each fault class, each drawn from a range that includes 0 (swarm
  * testing: every run has a different mix, and many runs leave some classes

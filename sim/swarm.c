@@ -298,7 +298,7 @@ static int swarm_args(struct swarm *sw, int argc, char **argv)
 	return sw->seeds > 0 ? 0 : -1;
 }
 
-int cmd_swarm(int argc, char **argv, const char *prog)
+int cli_swarm(int argc, char **argv, const char *prog)
 {
 	struct swarm *sw = calloc(1, sizeof(*sw));
 	struct sigaction sa;
@@ -383,19 +383,19 @@ static void shrink_faults(struct run_spec *best, enum fail_kind kind, unsigned *
 	}
 }
 
-/* Tries fewer clients and shards, smallest first. */
+/* Tries fewer nodes, clients and shards, smallest first. */
 static void shrink_topology(struct run_spec *best, enum fail_kind kind, unsigned *runs)
 {
-	static const char *const names[] = { "clients", "shards" };
+	static const char *const names[] = { "nodes", "clients", "shards" };
 	struct sim_config c;
 	char err[128], set[64];
 	unsigned i, v;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		unsigned cur;
 		if (spec_config(best, &c, err, sizeof(err)) != 0)
 			return;
-		cur = i == 0 ? c.clients : c.shards;
+		cur = i == 0 ? c.nodes : i == 1 ? c.clients : c.shards;
 		for (v = 1; v < cur; v++) {
 			struct run_spec t = *best;
 			snprintf(set, sizeof(set), "%s=%u", names[i], v);
@@ -432,7 +432,7 @@ static void shrink_ticks(struct run_spec *best, enum fail_kind kind, unsigned *r
 	printf("shrink: %llu ticks are enough\n", (unsigned long long)hi);
 }
 
-int cmd_shrink(int argc, char **argv, const char *prog)
+int cli_shrink(int argc, char **argv, const char *prog)
 {
 	struct run_spec s, best;
 	struct outcome seen, o;

@@ -1,10 +1,7 @@
-/* world.c: a simulated run: the node, the scheduler, time and failures.
- * See world.h.
- *
- * The node is built exactly as cairn-node builds it (node/main.c): the same
- * configuration defaults, command index, hub and shards; only the backend
- * differs (io_sim.c). The scheduler then interleaves shards and clients one
- * step at a time, in an order drawn from the seed. */
+/* world.c: the record of a simulated run: its random streams, events and
+ * trace hash, failures and fault draws, and the simulator's allocation.
+ * See world.h. What the world holds (nodes, clients, the model) is built and
+ * run by sched.c, which is the only sim module that sees them all. */
 #include "world.h"
 
 #include <stdarg.h>
@@ -13,32 +10,10 @@
 #include <string.h>
 
 #include "base/assert.h"
-#include "client.h"
-#include "model.h"
-#include "shard/shard.h"
 
 const char *const fault_names[F_COUNT] = {
-	"short_write", "short_read", "enobufs",    "shuffle", "reset",
-	"emfile",      "lost_wake",  "late_timer", "sq_full",
-};
-
-/* A step costs this much simulated time (ns), uniformly. */
-#define STEP_COST_MIN 500
-#define STEP_COST_MAX 20000
-/* After the faults heal, every request must be answered within this. */
-#define LIVENESS_BOUND_NS (10ull * 1000 * 1000 * 1000)
-/* Steps of the drain phase at most (a backstop for a stuck scheduler). */
-#define DRAIN_TICKS_MAX (20ull * 1000 * 1000)
-
-struct simnode {
-	struct config cfg;
-	struct node_info info;
-	struct cmd_index cmds;
-	struct xhub hub;
-	struct shardset set;
-	struct shard *shards;
-	struct shard **ptrs;
-	struct keyspace **keyspaces;
+	"short_write", "short_read", "enobufs", "shuffle",      "reset",        "emfile",
+	"lost_wake",   "late_timer", "sq_full", "conn_refused", "conn_timeout", "conn_reset",
 };
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -63,9 +38,12 @@ static const char *const ev_names[EV_COUNT] = {
 	[EV_FAULT] = "fault",
 	[EV_HEAL] = "faults heal",
 	[EV_FAIL] = "failure",
+	[EV_NODE_CONNECT] = "shard connects",
+	[EV_NODE_RESET] = "connection resets",
 };
 
-static const char *const op_names[] = { "none", "accept", "recv", "writev", "close", "timer" };
+static const char *const op_names[] = { "none",  "accept", "recv",   "writev",
+					"close", "timer",  "connect" };
 
 void world_event_print(const struct trace_ev *e, FILE *f)
 {
@@ -97,6 +75,10 @@ void world_event_print(const struct trace_ev *e, FILE *f)
 	case EV_FAULT: fprintf(f, "%s\n", e->a < F_COUNT ? fault_names[e->a] : "?"); break;
 	case EV_HEAL: fprintf(f, "\n"); break;
 	case EV_FAIL: fprintf(f, "kind %llu\n", (unsigned long long)e->a); break;
+	case EV_NODE_CONNECT:
+		fprintf(f, "shard %llu res=%d\n", (unsigned long long)e->a,
+			(int32_t)(uint32_t)e->b);
+		break;
 	default:
 		fprintf(f, "shard %llu socket %llu\n", (unsigned long long)e->a,
 			(unsigned long long)e->b);
@@ -184,109 +166,22 @@ bool world_fault(struct world *w, enum fault f)
 	return hit;
 }
 
-/* ---- the node ---- */
-
-static void node_config(struct world *w, struct config *cfg)
-{
-	config_defaults(cfg);
-	cfg->port = 6379;
-	cfg->shards = w->cfg.shards;
-	/* A fast timer, so expiry and housekeeping run often in a short run. */
-	cfg->hz = 100;
-}
-
-static int node_init(struct world *w)
-{
-	struct simnode *n = calloc(1, sizeof(*n));
-	unsigned i;
-
-	if (n == NULL)
-		return -1;
-	w->node = n;
-	node_config(w, &n->cfg);
-	snprintf(n->info.run_id, sizeof(n->info.run_id), "%040llu",
-		 (unsigned long long)w->cfg.seed);
-	snprintf(n->info.os, sizeof(n->info.os), "cairn-sim");
-	snprintf(n->info.io_name, sizeof(n->info.io_name), "sim");
-	n->info.nshards = w->nshards;
-	cmd_index_init(&n->cmds);
-	n->shards = calloc(w->nshards, sizeof(*n->shards));
-	n->ptrs = calloc(w->nshards, sizeof(*n->ptrs));
-	n->keyspaces = calloc(w->nshards, sizeof(*n->keyspaces));
-	w->ios = calloc(w->nshards, sizeof(*w->ios));
-	w->shards = n->ptrs;
-	if (n->shards == NULL || n->ptrs == NULL || n->keyspaces == NULL || w->ios == NULL ||
-	    xhub_init(&n->hub, w->nshards, w->cfg.ring_size) != 0)
-		return -1;
-	for (i = 0; i < w->nshards; i++)
-		n->ptrs[i] = &n->shards[i];
-	shardset_init(&n->set, w->nshards, n->ptrs, n->keyspaces, &n->hub);
-	for (i = 0; i < w->nshards; i++)
-		sim_io_init(w, &w->ios[i], i);
-	for (i = 0; i < w->nshards; i++) {
-		int l = w->ios[i].listener;
-		if (shard_init(&n->shards[i], &n->set, i, &w->ios[i], &n->cfg, &n->info, &n->cmds,
-			       &l, 1) != 0)
-			return -1;
-		n->info.start_ms = n->shards[i].clock.now_ms;
-	}
-	for (i = 0; i < w->nshards; i++)
-		shard_start(&n->shards[i]);
-	return 0;
-}
-
-static void node_free(struct world *w)
-{
-	struct simnode *n = w->node;
-	unsigned i;
-
-	if (n == NULL)
-		return;
-	for (i = 0; i < w->nshards && n->shards != NULL; i++)
-		if (n->shards[i].io != NULL)
-			shard_free(&n->shards[i]);
-	for (i = 0; i < w->nshards && w->ios != NULL; i++)
-		sim_io_free(&w->ios[i]);
-	if (n->hub.rings != NULL)
-		xhub_free(&n->hub);
-	free(n->shards);
-	free(n->ptrs);
-	free(n->keyspaces);
-	free(w->ios);
-	free(n);
-	w->node = NULL;
-}
-
-/* ---- setup ---- */
+/* ---- the record ---- */
 
 int world_init(struct world *w, const struct sim_config *cfg)
 {
-	struct rng root;
-	unsigned i;
-
+	ASSERT(cfg->shards >= 1);
+	ASSERT(cfg->bufs >= 1);
 	memset(w, 0, sizeof(*w));
 	w->cfg = *cfg;
-	rng_seed(&root, cfg->seed);
-	rng_fork(&w->sched, &root, 1);
-	rng_fork(&w->faults, &root, 2);
-	rng_fork(&w->net, &root, 3);
-	w->nshards = cfg->shards;
+	rng_seed(&w->root, cfg->seed);
+	rng_fork(&w->sched, &w->root, 1);
+	rng_fork(&w->faults, &w->root, 2);
+	rng_fork(&w->net, &w->root, 3);
 	w->heal_tick = cfg->ticks;
 	w->hash = mix(0, cfg->seed);
 	if (cfg->trace > 0 && (w->ring = calloc(TRACE_RING, sizeof(*w->ring))) == NULL)
 		return -1;
-	if (node_init(w) != 0)
-		return -1;
-	w->model = model_new(w);
-	w->nclients = cfg->clients;
-	w->clients = calloc(cfg->clients, sizeof(*w->clients));
-	if (w->model == NULL || w->clients == NULL)
-		return -1;
-	for (i = 0; i < cfg->clients; i++) {
-		struct rng r;
-		rng_fork(&r, &root, 0x20000 + i);
-		w->clients[i] = client_new(w, i, &r);
-	}
 	return 0;
 }
 
@@ -294,12 +189,8 @@ void world_free(struct world *w)
 {
 	unsigned i;
 
-	for (i = 0; i < w->nclients && w->clients != NULL; i++)
-		client_free(w, w->clients[i]);
-	free(w->clients);
-	node_free(w);
-	if (w->model != NULL)
-		model_free(w->model);
+	ASSERT(w->clients == NULL);
+	ASSERT(w->ios == NULL);
 	for (i = 0; i < w->nsocks; i++) {
 		free(w->socks[i].in.p);
 		free(w->socks[i].out.p);
@@ -308,150 +199,4 @@ void world_free(struct world *w)
 	free(w->socks);
 	free(w->ring);
 	memset(w, 0, sizeof(*w));
-}
-
-/* ---- the scheduler ---- */
-
-/* One step of shard s: as a node thread's loop turn. The loop's
- * shard_park() is split here, since io_wait() here only marks the shard
- * parked: the parked flag other shards see stays up until the scheduler
- * runs the shard again, as it would while a thread sleeps. A loop turn that
- * found no work parks on the shard's next step, so other shards run in
- * between, as other threads do between a thread's last look at its rings
- * and its parked flag. */
-static void step_shard(struct world *w, unsigned s)
-{
-	struct shard *sh = w->shards[s];
-	struct io *io = &w->ios[s];
-
-	world_event(w, EV_SHARD, s, 0);
-	if (io->in_park) {
-		io->in_park = false;
-		shard_park_end(sh);
-	}
-	if (!io->idle) {
-		io->idle = !shard_step(sh);
-		return;
-	}
-	io->idle = false;
-	if (shard_park_begin(sh)) {
-		io_wait(io, SHARD_PARK_NS);
-		if (io->parked) {
-			io->in_park = true;
-			return;
-		}
-	}
-	shard_park_end(sh);
-}
-
-/* The earliest time anything can happen on its own. */
-static uint64_t next_time(struct world *w)
-{
-	uint64_t t = UINT64_MAX, x;
-	unsigned i;
-
-	for (i = 0; i < w->nshards; i++) {
-		x = sim_io_next_time(&w->ios[i]);
-		t = x < t ? x : t;
-	}
-	for (i = 0; i < w->nclients; i++) {
-		x = client_next_time(w->clients[i]);
-		t = x < t ? x : t;
-	}
-	return t;
-}
-
-/* Picks a runnable entity (shards first in the numbering, then clients)
- * and runs one step of it; jumps time when nothing can run. */
-static void schedule(struct world *w)
-{
-	unsigned ids[XSHARD_MAX + 256], n = 0, i, pick;
-
-	for (i = 0; i < w->nshards; i++)
-		if (sim_io_runnable(&w->ios[i]))
-			ids[n++] = i;
-	for (i = 0; i < w->nclients && n < sizeof(ids) / sizeof(ids[0]); i++)
-		if (client_runnable(w, w->clients[i]))
-			ids[n++] = w->nshards + i;
-	if (n == 0) {
-		uint64_t t = next_time(w);
-		ASSERT(t != UINT64_MAX);
-		ASSERT(t >= w->now);
-		w->now = t > w->now ? t : w->now + 1;
-		return;
-	}
-	pick = ids[rng_below(&w->sched, n)];
-	if (pick < w->nshards)
-		step_shard(w, pick);
-	else
-		client_step(w, w->clients[pick - w->nshards]);
-	w->now += rng_range(&w->sched, STEP_COST_MIN, STEP_COST_MAX);
-}
-
-/* Whether nothing is in flight between the node's shards. */
-static bool node_quiet(struct world *w)
-{
-	unsigned i;
-
-	for (i = 0; i < w->nshards; i++)
-		if (!shard_quiet(w->shards[i]))
-			return false;
-	return true;
-}
-
-/* Whether every client is done: nothing in flight. */
-static bool quiet(struct world *w)
-{
-	unsigned i;
-
-	for (i = 0; i < w->nclients; i++)
-		if (client_outstanding(w->clients[i]) > 0)
-			return false;
-	return true;
-}
-
-static void liveness_fail(struct world *w)
-{
-	unsigned i;
-
-	for (i = 0; i < w->nclients; i++) {
-		struct client *cl = w->clients[i];
-		if (client_outstanding(cl) == 0)
-			continue;
-		world_fail(
-			w, FAIL_LIVENESS,
-			"client %u still waits for %u replies, the oldest sent at t=%llu, %llu ms "
-			"after the faults healed",
-			i, client_outstanding(cl), (unsigned long long)client_oldest_send(cl),
-			(unsigned long long)(LIVENESS_BOUND_NS / 1000000));
-		return;
-	}
-}
-
-enum fail_kind world_run(struct world *w)
-{
-	uint64_t heal_time = 0, drained = 0;
-
-	while (w->fail == FAIL_NONE) {
-		if (!w->healed && w->tick >= w->heal_tick) {
-			w->healed = true;
-			heal_time = w->now;
-			world_event(w, EV_HEAL, 0, 0);
-		}
-		if (w->healed) {
-			if (quiet(w))
-				break;
-			if (w->now - heal_time > LIVENESS_BOUND_NS || ++drained > DRAIN_TICKS_MAX) {
-				liveness_fail(w);
-				break;
-			}
-		}
-		schedule(w);
-		w->tick++;
-		if (model_unsettled(w->model) && node_quiet(w))
-			model_settle(w->model);
-	}
-	if (w->fail == FAIL_NONE)
-		model_end(w->model);
-	return w->fail;
 }

@@ -1,12 +1,15 @@
-/* world.h: one simulated run.
+/* world.h: one simulated run, and its record.
  *
  * A world holds the simulated nodes (each with its shards, exactly the
  * node/ code cairn-node runs), a simulated network of sockets between them
  * and simulated clients, one clock, and the fault plan. One thread runs
- * everything: a seeded scheduler picks, step after step, a runnable shard
- * (which runs shard_step, or parks) or a client (which sends requests and
- * checks replies), and time advances by a small random cost per step, or
- * jumps to the next timer when nothing can run.
+ * everything: sched.c builds the world and schedules it.
+ *
+ * This header is what every sim module shares: the world's layout, its
+ * record (events and the trace hash, failures, fault draws: world.c), and
+ * the simulated network and backend (io_sim.c). It names clients and the
+ * model only as opaque types, and world.c includes neither, so clients and
+ * the model may include this header without a cycle.
  *
  * Everything random comes from the run's seed through rng forks; nothing
  * depends on addresses or the host clock, so a seed replays exactly, and a
@@ -27,6 +30,10 @@
 struct shard;
 struct client;
 struct model;
+struct simnode;
+
+/* Nodes in one world at most. */
+#define SIM_NODES_MAX 8
 
 /* Fault classes. Each run draws a probability per class from a range that
  * includes 0 (swarm testing); after the heal tick every one is 0. */
@@ -40,6 +47,11 @@ enum fault {
 	F_LOST_WAKE,       /* a cross-shard wake is never delivered */
 	F_LATE_TIMER,      /* a timer fires late */
 	F_SQ_FULL,         /* a submission finds the queue full (-EBUSY) */
+	/* Connections between nodes (io_connect). Drawn only on their paths,
+	 * so that runs without a CONNECT draw exactly as before. */
+	F_CONN_REFUSED, /* a connect to a listening address is refused */
+	F_CONN_TIMEOUT, /* a connect gets no answer: -ETIMEDOUT at its timeout */
+	F_CONN_RESET,   /* an established connection between nodes is reset */
 	F_COUNT
 };
 
@@ -54,6 +66,7 @@ enum fail_kind { FAIL_NONE = 0, FAIL_CRASH, FAIL_CORRECTNESS, FAIL_LIVENESS };
 struct sim_config {
 	uint64_t seed;
 	uint64_t ticks;  /* scheduler steps of the fault phase */
+	unsigned nodes;  /* each its own database, with its own clients */
 	unsigned shards; /* per node */
 	unsigned clients;
 	unsigned ring_size;    /* cross-shard ring slots */
@@ -82,7 +95,9 @@ enum ev {
 	EV_REPLY,     /* a: client, b: reply type << 32 | length */
 	EV_FAULT,     /* a: fault class */
 	EV_HEAL,
-	EV_FAIL, /* a: failure kind */
+	EV_FAIL,         /* a: failure kind */
+	EV_NODE_CONNECT, /* a: shard, b: (uint32) res; a CONNECT completes */
+	EV_NODE_RESET,   /* a: shard, b: socket; a connection between nodes resets */
 	EV_COUNT
 };
 
@@ -101,6 +116,13 @@ struct bytes {
 
 enum sock_kind { SOCK_FREE = 0, SOCK_LISTENER, SOCK_CONN };
 
+/* Addresses: node i listens on 10.0.0.<i+1>, for clients on SIM_PORT; a
+ * socket's local port, when it is not a listener's, is SIM_EPHEMERAL plus
+ * its handle. */
+#define SIM_PORT 6379
+#define SIM_EPHEMERAL 40000
+#define SIM_IP_MAX 46 /* INET6_ADDRSTRLEN */
+
 /* The run's wall clock starts here (2026-01-01, in ns since the epoch): the
  * node's io_now_ns() is this plus the simulated time. */
 #define SIM_EPOCH_NS 1767225600000000000ull
@@ -112,20 +134,26 @@ static inline int64_t world_ms(uint64_t t)
 }
 
 /* A socket as the node sees it (its handle is the index in world.socks),
- * joined to the client at the other end. */
+ * joined to the client at the other end, or, for a connection one shard
+ * opened with io_connect, to the socket another shard accepted (peer). */
 struct sock {
 	uint8_t kind;
 	uint64_t conn_id;  /* unique per connection of a run */
 	bool open;         /* not yet closed by the node */
 	bool closing;      /* io_close submitted, completion not delivered */
-	uint16_t shard;    /* owner shard */
+	bool connecting;   /* its CONNECT has not completed: not the core's yet */
+	uint16_t shard;    /* owner shard (an index of world.ios) */
 	struct client *cl; /* the peer, or NULL once it has gone */
-	struct bytes in;   /* client -> node, not yet received */
-	struct bytes out;  /* node -> client, not yet read */
-	bool peer_eof;     /* the client closed: end of file after in */
-	bool reset;        /* the client reset: -ECONNRESET / -EPIPE */
-	bool eof_nonempty; /* the first 0-byte read at EOF was flagged */
-	bool zero_posted;  /* the last recv completion with a result was a 0 */
+	int peer;          /* between shards: the other end, or -1 (none, or gone) */
+	char ip[SIM_IP_MAX], peer_ip[SIM_IP_MAX];
+	uint16_t port, peer_port; /* with ip, peer_ip: io_sock_name */
+	struct bytes in;          /* peer -> node, not yet received */
+	struct bytes out;         /* node -> client, not yet read (between
+				   * shards, writes go to the peer's in) */
+	bool peer_eof;            /* the client closed: end of file after in */
+	bool reset;               /* the client reset: -ECONNRESET / -EPIPE */
+	bool eof_nonempty;        /* the first 0-byte read at EOF was flagged */
+	bool zero_posted;         /* the last recv completion with a result was a 0 */
 	bool recv_armed;
 	uint64_t recv_ud;
 	bool writing;
@@ -147,10 +175,20 @@ struct sim_timer {
 	uint64_t ud;
 };
 
+/* A CONNECT not completed yet: it completes with res at due. */
+struct sim_connect {
+	uint64_t due;
+	uint64_t ud;
+	int32_t res; /* a socket handle (connecting until then), or -errno */
+};
+
 /* A shard's backend: the struct io the core holds. */
 struct io {
 	struct world *w;
-	unsigned shard;
+	unsigned shard; /* its index in world.ios, over every node */
+	unsigned node;
+	unsigned base;  /* the index in world.ios of its node's shard 0: the
+			* core numbers shards within its node (io_wake) */
 	struct rng rng; /* the core's randomness (io_random_u64) */
 	struct io_cqe *cq;
 	unsigned cq_n, cq_cap;
@@ -160,6 +198,8 @@ struct io {
 	unsigned nfree, nbufs;
 	struct sim_timer *timers;
 	unsigned ntimers, timers_cap;
+	struct sim_connect *connects; /* in submission order */
+	unsigned nconnects, connects_cap;
 	int dirty_head; /* sockets with kernel work, or -1 */
 	int listener;   /* this shard's listening socket */
 	bool parked, woken;
@@ -171,6 +211,7 @@ struct io {
 
 struct world {
 	struct sim_config cfg;
+	struct rng root; /* the seed's stream, which the others fork from */
 	struct rng sched, faults, net;
 	uint64_t now; /* ns since the epoch of the run */
 	uint64_t tick;
@@ -182,30 +223,34 @@ struct world {
 	enum fail_kind fail;
 	uint64_t fail_tick;
 	char fail_detail[512];
-	/* The node. */
-	unsigned nshards;
+	/* The nodes: node i's shards are [i * cfg.shards, (i + 1) * cfg.shards)
+	 * of shards and ios. */
+	unsigned nnodes;
+	struct simnode **nodes; /* sched.c's */
+	unsigned nshards;       /* of every node */
 	struct shard **shards;
 	struct io *ios;
-	void *node; /* world.c's node state */
 	/* Sockets. */
 	uint64_t next_conn_id;
 	struct sock *socks;
 	unsigned nsocks, socks_cap;
-	/* Clients and their checker. */
+	/* Clients, each bound to node (client id % nnodes), and the checker of
+	 * each node: nodes share nothing, not even their shared keys. */
 	struct client **clients;
 	unsigned nclients;
-	struct model *model;
+	struct model **models; /* [nnodes] */
 	/* Called by world_crash to report and end the run (the command line
 	 * prints the failure line and exits). */
 	void (*on_crash)(struct world *w);
 };
 
-/* Builds the node and the clients for cfg. Returns 0 or -1. */
+/* Starts the record of a run of cfg: its random streams, the trace hash
+ * and (with trace) the event ring. The world holds nothing else yet:
+ * sched_init() builds the rest. Returns 0 or -1. */
 int world_init(struct world *w, const struct sim_config *cfg);
+/* Frees the record and the sockets, once sched_free() has freed the
+ * nodes, the clients and the model. */
 void world_free(struct world *w);
-/* Runs the fault phase, then lets everything in flight finish. Returns the
- * failure, if any (details in w->fail_detail). */
-enum fail_kind world_run(struct world *w);
 
 /* An event: it goes into the trace hash (and, with --trace, is kept or
  * printed). */
@@ -230,7 +275,9 @@ void world_fail(struct world *w, enum fail_kind kind, const char *fmt, ...)
 bool world_fault(struct world *w, enum fault f);
 
 /* The network, as the clients see it (io_sim.c). */
-int net_connect(struct world *w, struct client *cl); /* a socket, or -1 */
+/* A connection from client cl to node (to one of its shards, at random):
+ * a socket, or -1. */
+int net_connect(struct world *w, struct client *cl, unsigned node);
 void net_send(struct world *w, int s, const char *p, size_t n);
 size_t net_recv(struct world *w, int s, char *out, size_t max, bool *eof);
 void net_close(struct world *w, int s, bool reset);
@@ -244,7 +291,9 @@ bool net_readable(struct world *w, int s);
 void net_dirty(struct world *w, int s);
 
 /* The backend, as the scheduler sees it (io_sim.c). */
-void sim_io_init(struct world *w, struct io *io, unsigned shard);
+/* Shard `shard` of world.ios, of node `node`, whose shard 0 is at base:
+ * its backend, and its listener at the node's address. */
+void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, unsigned base);
 void sim_io_free(struct io *io);
 /* Whether the shard should be scheduled: it is not parked, or it has
  * completions to deliver, or a wake or its park deadline has come. */

@@ -86,6 +86,10 @@ static const struct cfg_def defs[] = {
 	{ "io", CFG_ENUM, CFG_IMMUTABLE, OFF(io), 0, 0, io_names, "auto, uring or epoll" },
 	{ "shards", CFG_INT, CFG_IMMUTABLE, OFF(shards), 0, 256, NULL,
 	  "shard threads (0: one per online CPU)" },
+	{ "cluster-enabled", CFG_BOOL, CFG_IMMUTABLE, OFF(cluster_enabled), 0, 0, NULL,
+	  "open the cluster bus port (no bus yet: its connections are closed)" },
+	{ "cluster-port", CFG_INT, CFG_IMMUTABLE, OFF(cluster_port), 0, 65535, NULL,
+	  "cluster bus port (0: port + 10000)" },
 	{ "bigbulk-reserve-max", CFG_MEM, 0, OFF(bigbulk_reserve_max), 0, MEM_MAX, NULL,
 	  "bytes a shard may reserve for big bulks not yet received" },
 };

@@ -40,6 +40,11 @@ struct config {
 	bool lazyfree_lazy_user_flush;
 	bool protected_mode;
 	bool active_expire; /* DEBUG SET-ACTIVE-EXPIRE */
+	/* Redis's cluster directives, both immutable at run time. With
+	 * cluster-enabled, cairn-node also listens on the cluster bus port; there
+	 * is no cluster bus yet, so what it accepts there is closed at once. */
+	bool cluster_enabled;
+	long long cluster_port; /* 0: port + CONFIG_CLUSTER_PORT_INCR */
 	/* client-output-buffer-limit, per class: hard, soft, soft seconds. */
 	long long obuf_limit[3][3];
 	/* cairn's own. */
@@ -72,6 +77,14 @@ bool config_mutable(const char *name, size_t len);
 
 /* Names, for --help. */
 void config_each_name(void (*fn)(void *arg, const char *name, const char *help), void *arg);
+
+/* The cluster bus port: cluster-port, or as Redis, the client port plus
+ * this when cluster-port is 0. */
+#define CONFIG_CLUSTER_PORT_INCR 10000
+static inline long long config_cluster_port(const struct config *c)
+{
+	return c->cluster_port != 0 ? c->cluster_port : c->port + CONFIG_CLUSTER_PORT_INCR;
+}
 
 /* Effective output-buffer hard limit of a normal client (checked after
  * every command, so inline). */

@@ -129,12 +129,15 @@ static void host_init(struct shard *sh)
 
 int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *io,
 	       const struct config *cfg, const struct node_info *info, const struct cmd_index *cmds,
-	       const int *listeners, unsigned nlisteners)
+	       const struct shard_listener *listeners, unsigned nlisteners)
 {
 	uint32_t i;
 
 	if (nlisteners > SHARD_LISTENERS_MAX || id >= set->n || set->shards[id] != sh)
 		return -EINVAL;
+	for (i = 0; i < nlisteners; i++)
+		if ((unsigned)listeners[i].role >= SHARD_ROLE_COUNT || listeners[i].sock < 0)
+			return -EINVAL;
 	memset(sh, 0, sizeof(*sh));
 	sh->id = id;
 	sh->set = set;
@@ -208,6 +211,11 @@ void shard_free(struct shard *sh)
 	conns_free(&sh->conns);
 	drop_messages(sh);
 	lock_free(&sh->lock);
+	/* Sockets still waiting for their close stay open: the backend's
+	 * destruction ends them with the process's other descriptors. */
+	mem_free(&sh->mem, sh->drop);
+	sh->drop = NULL;
+	sh->drop_n = 0;
 	mem_free(&sh->mem, sh->dcqe);
 	sh->dcqe = NULL;
 	sh->dcqe_n = 0;
@@ -266,12 +274,72 @@ bool shard_quiet(const struct shard *sh)
 
 /* ---- accept ---- */
 
+/* Closes a socket the shard will not serve. Its completion names no entry
+ * (UD_IDX_NONE), so it is ignored as stale. A full queue (-EBUSY) must not
+ * lose the close (io.h): the socket waits in sh->drop for drop_retry(). */
+static void drop_sock(struct shard *sh, int sock)
+{
+	int rc;
+
+	ASSERT(sock >= 0);
+	ASSERT(sh->drop_n <= sh->drop_cap);
+	rc = io_close(sh->io, sock, ud_encode(IO_OP_CLOSE, 0, UD_IDX_NONE));
+	if (rc == 0)
+		return;
+	if (rc != -EBUSY) {
+		shard_log(sh, IO_LOG_WARNING, "Could not close a connection: %s", strerror(-rc));
+		return;
+	}
+	if (sh->drop_n == sh->drop_cap) {
+		sh->drop_cap = sh->drop_cap ? sh->drop_cap * 2 : 8;
+		sh->drop = mem_realloc(&sh->mem, sh->drop, sh->drop_cap * sizeof(*sh->drop));
+	}
+	sh->drop[sh->drop_n++] = sock;
+	ASSERT(sh->drop_n <= sh->drop_cap);
+}
+
+/* Submits the closes that found the queue full, oldest first. */
+static void drop_retry(struct shard *sh)
+{
+	uint32_t done = 0;
+
+	while (done < sh->drop_n) {
+		int rc = io_close(sh->io, sh->drop[done], ud_encode(IO_OP_CLOSE, 0, UD_IDX_NONE));
+		if (rc == -EBUSY)
+			break;
+		if (rc != 0)
+			shard_log(sh, IO_LOG_WARNING, "Could not close a connection: %s",
+				  strerror(-rc));
+		done++;
+	}
+	ASSERT(done <= sh->drop_n);
+	sh->drop_n -= done;
+	memmove(sh->drop, sh->drop + done, sh->drop_n * sizeof(*sh->drop));
+}
+
+/* A connection on the cluster bus port. There is no cluster bus yet: it is
+ * closed at once, and said so at verbose level. */
+static void on_bus_accept(struct shard *sh, int sock)
+{
+	char peer[64];
+
+	ASSERT(sock >= 0);
+	if (io_sock_name(sh->io, sock, true, peer, sizeof(peer)) < 0)
+		memcpy(peer, "?", 2);
+	shard_log(sh, IO_LOG_VERBOSE,
+		  "Cluster bus connection from %s closed: this node has no cluster bus yet", peer);
+	drop_sock(sh, sock);
+}
+
 static void on_accept(struct shard *sh, const struct io_cqe *cqe)
 {
-	uint32_t which = ud_idx(cqe->user_data), idx, gen;
+	uint32_t which = ud_accept_listener(cqe->user_data), idx, gen;
+	unsigned role = ud_accept_role(cqe->user_data);
 	struct conn *c;
 
 	ASSERT(which < sh->nlisteners);
+	/* Pairs with arm(): the role it tagged is the listener's. */
+	ASSERT(role == (unsigned)sh->listeners[which].role);
 	if (!(cqe->flags & IO_F_MORE))
 		sh->accept_armed[which] = false;
 	if (cqe->res < 0) {
@@ -282,11 +350,14 @@ static void on_accept(struct shard *sh, const struct io_cqe *cqe)
 		sh->accept_backoff = true;
 		return;
 	}
+	if (role == SHARD_ROLE_BUS) {
+		on_bus_accept(sh, cqe->res);
+		return;
+	}
 	if (!conns_take(&sh->conns, &idx, &gen)) {
 		/* No entry even for a refusal: close it straight away. */
 		sh->st.rejected_connections++;
-		if (io_close(sh->io, cqe->res, ud_encode(IO_OP_CLOSE, 0, UD_IDX_NONE)) != 0)
-			shard_log(sh, IO_LOG_WARNING, "Could not close a refused connection");
+		drop_sock(sh, cqe->res);
 		return;
 	}
 	c = conn_new(&sh->ch, cqe->res, idx, gen);
@@ -373,11 +444,14 @@ static void arm(struct shard *sh)
 {
 	unsigned i;
 
+	if (sh->drop_n > 0)
+		drop_retry(sh);
 	for (i = 0; i < sh->nlisteners && !sh->accept_backoff; i++) {
+		const struct shard_listener *l = &sh->listeners[i];
 		int rc;
 		if (sh->accept_armed[i])
 			continue;
-		rc = io_accept(sh->io, sh->listeners[i], ud_encode(IO_OP_ACCEPT, 0, i));
+		rc = io_accept(sh->io, l->sock, ud_accept(l->role, i));
 		if (rc == 0)
 			sh->accept_armed[i] = true;
 		else if (rc != -EBUSY)

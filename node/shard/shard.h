@@ -48,8 +48,23 @@ struct node_info {
 	unsigned nshards;
 };
 
-/* Listening sockets per shard (one per bind address). */
+/* Listening sockets per shard (one per bind address and role). */
 #define SHARD_LISTENERS_MAX 16
+
+/* What a listener is for; the accept path tells them apart by the role its
+ * completion carries (shard/ud.h). */
+enum shard_role {
+	SHARD_ROLE_CLIENT = 0, /* the client port: connections speak RESP */
+	SHARD_ROLE_BUS,        /* the cluster bus port: there is no cluster bus
+				* yet, so a connection accepted here is closed
+				* at once (logged at verbose) */
+	SHARD_ROLE_COUNT
+};
+
+struct shard_listener {
+	int sock; /* a listening socket handle of the shard's backend */
+	enum shard_role role;
+};
 /* How long an idle shard parks before it looks again (the backstop for a
  * lost wake, never the normal path). */
 #define SHARD_PARK_NS (50ull * 1000 * 1000)
@@ -109,8 +124,13 @@ struct shard {
 	uint32_t dcqe_n, dcqe_cap;
 	struct xmsg *dmsg_head, *dmsg_tail;
 
-	int listeners[SHARD_LISTENERS_MAX];
+	struct shard_listener listeners[SHARD_LISTENERS_MAX];
 	unsigned nlisteners;
+	/* Sockets the shard closes without serving them (refused, or from the
+	 * bus port) whose io_close found the queue full: submitted again each
+	 * step, since io.h forbids dropping an operation. */
+	int *drop;
+	uint32_t drop_n, drop_cap;
 	bool accept_armed[SHARD_LISTENERS_MAX];
 	bool accept_backoff; /* an accept failed: wait for the timer to re-arm */
 	bool timer_armed;
@@ -122,10 +142,12 @@ struct shard {
 };
 
 /* Sets up shard id of set (whose shards[id] must be sh) accepting on the
- * given listeners (none is fine). Returns 0 or -errno. */
+ * given listeners (none is fine; they are copied). Returns 0 or -errno
+ * (-EINVAL: too many listeners, or a role that is not one). Node builders
+ * call it (shard/node.h); nothing else should. */
 int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *io,
 	       const struct config *cfg, const struct node_info *info, const struct cmd_index *cmds,
-	       const int *listeners, unsigned nlisteners);
+	       const struct shard_listener *listeners, unsigned nlisteners);
 /* Fills a shardset for n shards (slot ranges of equal size) around a hub. */
 void shardset_init(struct shardset *set, unsigned n, struct shard **shards,
 		   struct keyspace **keyspaces, struct xhub *hub);

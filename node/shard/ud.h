@@ -3,7 +3,11 @@
  * Layout, from the top: op (8 bits) | generation (24) | index (24). The index
  * names a connection-table entry (or a listener, for ACCEPT) and the
  * generation tells a completion for the entry's current connection from a
- * stale one whose connection closed before it arrived. A socket handle is
+ * stale one whose connection closed before it arrived. An ACCEPT has no
+ * generation (a listener lives as long as its shard): its index names the
+ * listener, its slot in the shard's listeners, and the generation field
+ * carries the listener's role (enum shard_role), so that an accepted
+ * socket's completion says by itself which port it came in on. A socket handle is
  * never encoded: a recycled one would be mistaken for the old. The whole
  * fits the IO_USER_DATA_BITS that io.h leaves to the core; the simulator
  * decodes completions with the same functions. */
@@ -14,6 +18,7 @@
 
 #include "base/assert.h"
 #include "base/limits.h"
+#include "io/io.h"
 
 #define UD_IDX_BITS 24
 #define UD_GEN_BITS 24
@@ -47,6 +52,26 @@ static inline uint32_t ud_gen(uint64_t ud)
 static inline uint32_t ud_idx(uint64_t ud)
 {
 	return (uint32_t)ud & UD_IDX_MAX;
+}
+
+/* An ACCEPT's user_data: listener slot which, of role. */
+static inline uint64_t ud_accept(unsigned role, uint32_t which)
+{
+	ASSERT(role <= UD_GEN_MASK);
+	ASSERT(which < UD_IDX_NONE);
+	return ud_encode(IO_OP_ACCEPT, role, which);
+}
+
+static inline unsigned ud_accept_role(uint64_t ud)
+{
+	ASSERT(ud_op(ud) == IO_OP_ACCEPT);
+	return ud_gen(ud);
+}
+
+static inline uint32_t ud_accept_listener(uint64_t ud)
+{
+	ASSERT(ud_op(ud) == IO_OP_ACCEPT);
+	return ud_idx(ud);
 }
 
 /* Everything but the op: which entry, which generation. */

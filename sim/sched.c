@@ -1,0 +1,326 @@
+/* sched.c: a simulated run assembled and scheduled. See sched.h.
+ *
+ * Each node is built exactly as cairn-node builds its own, by the node
+ * builder (shard/node.h): the same configuration defaults, command index,
+ * hub and shards; only the backends differ (io_sim.c). The scheduler then
+ * interleaves the shards of every node and the clients one step at a time,
+ * in an order drawn from the seed. */
+#include "sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "client.h"
+#include "model.h"
+#include "shard/node.h"
+
+/* A step costs this much simulated time (ns), uniformly. */
+#define STEP_COST_MIN 500
+#define STEP_COST_MAX 20000
+/* After the faults heal, every request must be answered within this. */
+#define LIVENESS_BOUND_NS (10ull * 1000 * 1000 * 1000)
+/* Steps of the drain phase at most (a backstop for a stuck scheduler). */
+#define DRAIN_TICKS_MAX (20ull * 1000 * 1000)
+
+/* A simulated node: what its builder needs, and the node. */
+struct simnode {
+	struct config cfg;
+	struct node_info info;
+	struct node node; /* node.n == 0 until it is built */
+};
+
+/* ---- the nodes ---- */
+
+static void sched_node_config(struct world *w, struct config *cfg)
+{
+	config_defaults(cfg);
+	cfg->port = SIM_PORT;
+	cfg->shards = w->cfg.shards;
+	/* A fast timer, so expiry and housekeeping run often in a short run. */
+	cfg->hz = 100;
+}
+
+/* Builds node id as cairn-node builds one (shard/node.h), over simulated
+ * backends (ios[base .. base + shards) of the world), each shard with one
+ * simulated listener of the client role at the node's address. */
+static int sched_node_init(struct world *w, unsigned id)
+{
+	unsigned per = w->cfg.shards, base = id * per, i;
+	struct node_shard_spec *specs = sim_calloc(per * sizeof(*specs));
+	struct simnode *n = sim_calloc(sizeof(*n));
+	struct node_spec spec;
+	int rc;
+
+	w->nodes[id] = n;
+	sched_node_config(w, &n->cfg);
+	snprintf(n->info.run_id, sizeof(n->info.run_id), "%040llu",
+		 (unsigned long long)w->cfg.seed + id);
+	snprintf(n->info.os, sizeof(n->info.os), "cairn-sim");
+	snprintf(n->info.io_name, sizeof(n->info.io_name), "sim");
+	n->info.nshards = per;
+	n->info.start_ms = world_ms(w->now);
+	for (i = 0; i < per; i++) {
+		sim_io_init(w, &w->ios[base + i], base + i, id, base);
+		specs[i].io = &w->ios[base + i];
+		specs[i].listeners[0] = (struct shard_listener){ w->ios[base + i].listener,
+								 SHARD_ROLE_CLIENT };
+		specs[i].nlisteners = 1;
+	}
+	spec = (struct node_spec){ .cfg = &n->cfg,
+				   .info = &n->info,
+				   .nshards = per,
+				   .ring_size = w->cfg.ring_size,
+				   .shards = specs };
+	rc = node_init(&n->node, &spec);
+	free(specs);
+	if (rc != 0)
+		return -1;
+	for (i = 0; i < per; i++)
+		w->shards[base + i] = node_shard(&n->node, i);
+	for (i = 0; i < per; i++)
+		node_start(&n->node, i);
+	return 0;
+}
+
+static void sched_nodes_free(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nnodes && w->nodes != NULL; i++) {
+		struct simnode *n = w->nodes[i];
+		if (n != NULL && n->node.n > 0)
+			node_free(&n->node);
+		free(n);
+	}
+	for (i = 0; i < w->nshards && w->ios != NULL; i++)
+		sim_io_free(&w->ios[i]);
+	free(w->nodes);
+	free(w->ios);
+	free(w->shards);
+	w->nodes = NULL;
+	w->ios = NULL;
+	w->shards = NULL;
+}
+
+/* ---- setup ---- */
+
+/* The nodes, in order, then each node's model, then the clients, client i
+ * bound to node i % nodes. With one node, every draw happens as it did
+ * before there were several. */
+int sched_init(struct world *w, const struct sim_config *cfg)
+{
+	unsigned i;
+
+	if (world_init(w, cfg) != 0)
+		return -1;
+	ASSERT(cfg->nodes >= 1);
+	ASSERT(cfg->nodes <= SIM_NODES_MAX);
+	w->nnodes = cfg->nodes;
+	w->nshards = cfg->nodes * cfg->shards;
+	w->nodes = sim_calloc(w->nnodes * sizeof(*w->nodes));
+	w->ios = sim_calloc(w->nshards * sizeof(*w->ios));
+	w->shards = sim_calloc(w->nshards * sizeof(*w->shards));
+	for (i = 0; i < w->nnodes; i++)
+		if (sched_node_init(w, i) != 0)
+			return -1;
+	w->models = sim_calloc(w->nnodes * sizeof(*w->models));
+	for (i = 0; i < w->nnodes; i++)
+		w->models[i] = model_new(w, i);
+	w->nclients = cfg->clients;
+	w->clients = sim_calloc(cfg->clients * sizeof(*w->clients));
+	for (i = 0; i < cfg->clients; i++) {
+		struct rng r;
+		rng_fork(&r, &w->root, 0x20000 + i);
+		w->clients[i] = client_new(w, i, i % w->nnodes, w->models[i % w->nnodes], &r);
+	}
+	return 0;
+}
+
+void sched_free(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nclients && w->clients != NULL; i++)
+		client_free(w->clients[i]);
+	free(w->clients);
+	w->clients = NULL;
+	sched_nodes_free(w);
+	for (i = 0; i < w->nnodes && w->models != NULL; i++)
+		if (w->models[i] != NULL)
+			model_free(w->models[i]);
+	free(w->models);
+	w->models = NULL;
+	world_free(w);
+}
+
+void sched_node_stats(struct world *w, unsigned node, uint64_t *commands, uint64_t *connections)
+{
+	unsigned i, per = w->cfg.shards;
+
+	ASSERT(node < w->nnodes);
+	ASSERT(w->shards != NULL);
+	*commands = *connections = 0;
+	for (i = node * per; i < (node + 1) * per; i++) {
+		*commands += w->shards[i]->st.commands_processed;
+		*connections += w->shards[i]->st.connections_received;
+	}
+}
+
+/* ---- the scheduler ---- */
+
+/* One step of shard s: as a node thread's loop turn. The loop's
+ * shard_park() is split here, since io_wait() here only marks the shard
+ * parked: the parked flag other shards see stays up until the scheduler
+ * runs the shard again, as it would while a thread sleeps. A loop turn that
+ * found no work parks on the shard's next step, so other shards run in
+ * between, as other threads do between a thread's last look at its rings
+ * and its parked flag. */
+static void step_shard(struct world *w, unsigned s)
+{
+	struct shard *sh = w->shards[s];
+	struct io *io = &w->ios[s];
+
+	world_event(w, EV_SHARD, s, 0);
+	if (io->in_park) {
+		io->in_park = false;
+		shard_park_end(sh);
+	}
+	if (!io->idle) {
+		io->idle = !shard_step(sh);
+		return;
+	}
+	io->idle = false;
+	if (shard_park_begin(sh)) {
+		io_wait(io, SHARD_PARK_NS);
+		if (io->parked) {
+			io->in_park = true;
+			return;
+		}
+	}
+	shard_park_end(sh);
+}
+
+/* The earliest time anything can happen on its own. */
+static uint64_t next_time(struct world *w)
+{
+	uint64_t t = UINT64_MAX, x;
+	unsigned i;
+
+	for (i = 0; i < w->nshards; i++) {
+		x = sim_io_next_time(&w->ios[i]);
+		t = x < t ? x : t;
+	}
+	for (i = 0; i < w->nclients; i++) {
+		x = client_next_time(w->clients[i]);
+		t = x < t ? x : t;
+	}
+	return t;
+}
+
+/* Picks a runnable entity (shards first in the numbering, then clients)
+ * and runs one step of it; jumps time when nothing can run. */
+static void schedule(struct world *w)
+{
+	unsigned ids[XSHARD_MAX + 256], n = 0, i, pick;
+
+	for (i = 0; i < w->nshards; i++)
+		if (sim_io_runnable(&w->ios[i]))
+			ids[n++] = i;
+	for (i = 0; i < w->nclients && n < sizeof(ids) / sizeof(ids[0]); i++)
+		if (client_runnable(w, w->clients[i]))
+			ids[n++] = w->nshards + i;
+	if (n == 0) {
+		uint64_t t = next_time(w);
+		ASSERT(t != UINT64_MAX);
+		ASSERT(t >= w->now);
+		w->now = t > w->now ? t : w->now + 1;
+		return;
+	}
+	pick = ids[rng_below(&w->sched, n)];
+	if (pick < w->nshards)
+		step_shard(w, pick);
+	else
+		client_step(w, w->clients[pick - w->nshards]);
+	w->now += rng_range(&w->sched, STEP_COST_MIN, STEP_COST_MAX);
+}
+
+/* Whether nothing is in flight between the shards of node. */
+static bool node_quiet(struct world *w, unsigned node)
+{
+	unsigned i, per = w->cfg.shards;
+
+	for (i = node * per; i < (node + 1) * per; i++)
+		if (!shard_quiet(w->shards[i]))
+			return false;
+	return true;
+}
+
+/* Settles each node's lost requests once nothing of that node is in
+ * flight between its shards (model.h). */
+static void settle(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nnodes; i++)
+		if (model_unsettled(w->models[i]) && node_quiet(w, i))
+			model_settle(w->models[i]);
+}
+
+/* Whether every client is done: nothing in flight. */
+static bool quiet(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nclients; i++)
+		if (client_outstanding(w->clients[i]) > 0)
+			return false;
+	return true;
+}
+
+static void liveness_fail(struct world *w)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nclients; i++) {
+		struct client *cl = w->clients[i];
+		if (client_outstanding(cl) == 0)
+			continue;
+		world_fail(
+			w, FAIL_LIVENESS,
+			"client %u still waits for %u replies, the oldest sent at t=%llu, %llu ms "
+			"after the faults healed",
+			i, client_outstanding(cl), (unsigned long long)client_oldest_send(cl),
+			(unsigned long long)(LIVENESS_BOUND_NS / 1000000));
+		return;
+	}
+}
+
+enum fail_kind sched_run(struct world *w)
+{
+	uint64_t heal_time = 0, drained = 0;
+	unsigned i;
+
+	while (w->fail == FAIL_NONE) {
+		if (!w->healed && w->tick >= w->heal_tick) {
+			w->healed = true;
+			heal_time = w->now;
+			world_event(w, EV_HEAL, 0, 0);
+		}
+		if (w->healed) {
+			if (quiet(w))
+				break;
+			if (w->now - heal_time > LIVENESS_BOUND_NS || ++drained > DRAIN_TICKS_MAX) {
+				liveness_fail(w);
+				break;
+			}
+		}
+		schedule(w);
+		w->tick++;
+		settle(w);
+	}
+	for (i = 0; i < w->nnodes && w->fail == FAIL_NONE; i++)
+		model_end(w->models[i]);
+	return w->fail;
+}
