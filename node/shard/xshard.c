@@ -118,11 +118,16 @@ void xshard_send(struct xshard *x, unsigned dst, struct xmsg *m)
 	m->dst = (uint16_t)dst;
 	m->next = NULL;
 	x->st.sent++;
-	/* Order first: behind an existing backlog, or into the ring. */
-	if (x->bl_head[dst] == NULL && ring_push(ring(x, x->id, dst), m)) {
-		mem_uncharge(x->mem, m->bytes); /* the receiver charges it at the drain */
-		mark_dirty(x, dst);
-		return;
+	/* Order first: behind an existing backlog, or into the ring. Once in
+	 * the ring the message is the receiver's (it may be drained and freed
+	 * at once), so its size is read before the push. */
+	if (x->bl_head[dst] == NULL) {
+		uint32_t bytes = m->bytes;
+		if (ring_push(ring(x, x->id, dst), m)) {
+			mem_uncharge(x->mem, bytes); /* the receiver charges it at the drain */
+			mark_dirty(x, dst);
+			return;
+		}
 	}
 	x->st.backlogged++;
 	if (x->bl_tail[dst] != NULL)
@@ -181,9 +186,10 @@ static void backlog_move(struct xshard *x, unsigned dst)
 	while (x->bl_head[dst] != NULL) {
 		struct xmsg *m = x->bl_head[dst];
 		struct xmsg *next = m->next;
+		uint32_t bytes = m->bytes; /* m is the receiver's once pushed */
 		if (!ring_push(r, m))
 			break;
-		mem_uncharge(x->mem, m->bytes);
+		mem_uncharge(x->mem, bytes);
 		moved = true;
 		x->bl_head[dst] = next;
 	}

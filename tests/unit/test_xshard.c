@@ -113,6 +113,7 @@ static void *run(void *arg)
 			if (dst == w->id || next_out[dst] == PER_PAIR)
 				continue;
 			m = malloc(sizeof(*m));
+			m->h.bytes = 0; /* not charged to any account */
 			m->seq = next_out[dst]++;
 			xshard_send(&x, dst, &m->h);
 			todo--;
