@@ -190,8 +190,23 @@ enum str_set_reply { STR_REPLY_OK_NULL, STR_REPLY_ONE_ZERO };
  * value is the reply (and NX/XX only decide whether to write), else the
  * reply says whether it wrote. expire_ms is absolute, or KS_TTL_NONE or
  * KS_TTL_KEEP. */
-static void str_set_generic(struct cmd_ctx *c, unsigned flags, int vi, int64_t expire_ms,
-			    enum str_set_reply rk)
+/* SET's GET option: the old value is the reply. Returns false after a
+ * WRONGTYPE (nothing is set); *found says whether the key exists. Out of
+ * line, so that a plain SET stays small enough to inline. */
+static __attribute__((noinline)) bool str_get_old(struct cmd_ctx *c, bool *found)
+{
+	struct kv *e;
+
+	if (!cmd_lookup_read(c, c->ks, &c->argv[1], KV_STRING, &e))
+		return false;
+	str_reply_value(c, e);
+	*found = e != NULL;
+	return true;
+}
+
+static inline __attribute__((always_inline)) void str_set_generic(struct cmd_ctx *c, unsigned flags,
+								  int vi, int64_t expire_ms,
+								  enum str_set_reply rk)
 {
 	const struct cmd_arg *key = &c->argv[1];
 	bool found;
@@ -199,11 +214,8 @@ static void str_set_generic(struct cmd_ctx *c, unsigned flags, int vi, int64_t e
 	ASSERT(vi >= 2);
 	ASSERT(vi < c->argc);
 	if (flags & STR_GET) {
-		struct kv *e;
-		if (!cmd_lookup_read(c, c->ks, key, KV_STRING, &e))
+		if (!str_get_old(c, &found))
 			return;
-		str_reply_value(c, e);
-		found = e != NULL;
 	} else {
 		/* Without GET, a key of any type is overwritten (or, with NX,
 		 * kept), as in Redis. */

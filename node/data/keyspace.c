@@ -263,41 +263,56 @@ static bool ttl_after(const struct keyspace *ks, const struct kv *old, int64_t e
 	return expire_ms >= 0 || keep;
 }
 
+/* Where a write of key goes: the link that holds its entry (or NULL), the
+ * entry, and the TTL the write leaves. */
+struct ks_place {
+	uint32_t hash;
+	struct kv **link;
+	struct kv *old;
+	bool ttl;
+	int64_t when;
+};
+
+static inline void find_place(struct keyspace *ks, const char *key, size_t klen, int64_t expire_ms,
+			      struct ks_place *at)
+{
+	int table;
+
+	at->hash = ks_hash(ks, key, klen);
+	at->link = dict_find(&ks->d, key, klen, at->hash, &table);
+	at->old = at->link != NULL ? *at->link : NULL;
+	at->ttl = ttl_after(ks, at->old, expire_ms, &at->when);
+	ks->dirty++;
+}
+
 struct kv *ks_set(struct keyspace *ks, const char *key, size_t klen, const struct kval *v,
 		  int64_t expire_ms)
 {
-	int table;
-	uint32_t hash = ks_hash(ks, key, klen);
-	struct kv **link = dict_find(&ks->d, key, klen, hash, &table);
-	struct kv *old = link != NULL ? *link : NULL, *e;
-	int64_t when;
-	bool ttl = ttl_after(ks, old, expire_ms, &when);
+	struct ks_place at;
+	struct kv *e;
 
-	ks->dirty++;
-	if (old != NULL && kv_has_ttl(old) == ttl && set_in_place(ks, old, v, ttl, when))
-		return old;
-	e = entry_new(ks, key, klen, hash, ttl, str_value_bytes(v->enc, v->len));
+	find_place(ks, key, klen, expire_ms, &at);
+	if (at.old != NULL && kv_has_ttl(at.old) == at.ttl &&
+	    set_in_place(ks, at.old, v, at.ttl, at.when))
+		return at.old;
+	e = entry_new(ks, key, klen, at.hash, at.ttl, str_value_bytes(v->enc, v->len));
 	str_store(&ks->mem, e, v);
-	place_entry(ks, link, old, e, when);
+	place_entry(ks, at.link, at.old, e, at.when);
 	return e;
 }
 
 struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv_type type,
 		      void *obj, int64_t expire_ms)
 {
-	int table;
-	uint32_t hash = ks_hash(ks, key, klen);
-	struct kv **link = dict_find(&ks->d, key, klen, hash, &table);
-	struct kv *old = link != NULL ? *link : NULL, *e;
-	int64_t when;
-	bool ttl = ttl_after(ks, old, expire_ms, &when);
+	struct ks_place at;
+	struct kv *e;
 
 	ASSERT(type < KV_TYPE_COUNT);
 	ASSERT(ks->types[type] != NULL);
-	ks->dirty++;
-	e = entry_new(ks, key, klen, hash, ttl, sizeof(obj));
+	find_place(ks, key, klen, expire_ms, &at);
+	e = entry_new(ks, key, klen, at.hash, at.ttl, sizeof(obj));
 	obj_store(e, type, obj);
-	place_entry(ks, link, old, e, when);
+	place_entry(ks, at.link, at.old, e, at.when);
 	return e;
 }
 
