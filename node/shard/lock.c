@@ -82,6 +82,7 @@ static void span_locked(struct lock *lk, uint64_t id)
 	ASSERT(lk->ready == NULL);
 	ASSERT(lk->held);
 	ASSERT(lk->holder.coord == lk->self);
+	ASSERT(lk->holder.span == sp->id);
 	lk->ready = sp;
 }
 
