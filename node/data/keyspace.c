@@ -65,7 +65,7 @@ static size_t entry_bytes(bool ttl, size_t klen, size_t vbytes)
 /* Bytes the entry's value area takes. */
 static size_t value_area(const struct kv *e)
 {
-	return e->enc == KV_OBJ ? sizeof(void *) : str_value_bytes(e->enc, e->vlen);
+	return kv_is_obj(e) ? sizeof(void *) : str_value_bytes(e->enc, e->vlen);
 }
 
 /* Bytes the entry's layout needs now. */
@@ -95,14 +95,15 @@ static struct kv *entry_new(struct keyspace *ks, const char *key, size_t klen, u
 	return e;
 }
 
-static void obj_store(struct kv *e, enum kv_type type, void *obj)
+static void obj_store(struct kv *e, enum kv_type type, unsigned enc, void *obj)
 {
 	ASSERT(type != KV_STRING);
 	ASSERT(obj != NULL);
+	ASSERT(enc < KV_OBJ_ENCODINGS);
 	e->type = type;
-	e->enc = KV_OBJ;
 	e->vlen = 0;
-	memcpy(kv_vptr(e), &obj, sizeof(obj));
+	kv_set_obj(e, obj, enc);
+	ASSERT(kv_obj_enc(e) == enc);
 }
 
 /* ---- lookup ---- */
@@ -302,7 +303,7 @@ struct kv *ks_set(struct keyspace *ks, const char *key, size_t klen, const struc
 }
 
 struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv_type type,
-		      void *obj, int64_t expire_ms)
+		      unsigned enc, void *obj, int64_t expire_ms)
 {
 	struct ks_place at;
 	struct kv *e;
@@ -311,7 +312,7 @@ struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv
 	ASSERT(ks->types[type] != NULL);
 	find_place(ks, key, klen, expire_ms, &at);
 	e = entry_new(ks, key, klen, at.hash, at.ttl, sizeof(obj));
-	obj_store(e, type, obj);
+	obj_store(e, type, enc, obj);
 	place_entry(ks, at.link, at.old, e, at.when);
 	return e;
 }
@@ -464,11 +465,12 @@ void ks_copy(struct keyspace *ks, const struct kv *e, const char *dst, size_t dl
 	struct kv *n;
 	int64_t when = kv_has_ttl(e) ? kv_expire(e) : KS_TTL_NONE;
 
-	if (e->enc == KV_OBJ) {
+	if (kv_is_obj(e)) {
 		/* A copy owns its own object, as Redis duplicates the value. */
 		t = obj_type(ks->types, e);
 		ASSERT(t->dup != NULL);
-		ks_set_obj(ks, dst, dlen, e->type, t->dup(&ks->mem, kv_obj(e)), when);
+		ks_set_obj(ks, dst, dlen, e->type, kv_obj_enc(e),
+			   t->dup(&ks->mem, kv_obj(e), kv_obj_enc(e)), when);
 		return;
 	}
 	str_kval_of(e, &v);
@@ -485,6 +487,7 @@ static void rename_obj(struct keyspace *ks, struct kv *src, struct keyspace *dks
 		       size_t dlen, int64_t when)
 {
 	enum kv_type type = src->type;
+	unsigned enc = kv_obj_enc(src);
 	void *obj = kv_obj(src);
 	int table;
 	struct kv **link = link_of(ks, src, &table);
@@ -495,13 +498,16 @@ static void rename_obj(struct keyspace *ks, struct kv *src, struct keyspace *dks
 	if (kv_has_ttl(src))
 		ttl_remove(&ks->ttl, src);
 	if (dks != ks) {
+		const struct kv_type_ops *t = obj_type(ks->types, src);
 		size_t n = obj_size(ks->types, src);
 		mem_uncharge(&ks->mem, n);
 		mem_charge(&dks->mem, n);
+		if (t->rebind != NULL)
+			t->rebind(obj, enc, &dks->mem);
 	}
 	mem_free(&ks->mem, src);
 	ks->dirty++;
-	ks_set_obj(dks, dst, dlen, type, obj, when);
+	ks_set_obj(dks, dst, dlen, type, enc, obj, when);
 }
 
 void ks_rename(struct keyspace *ks, struct kv *src, struct keyspace *dks, const char *dst,
@@ -513,7 +519,7 @@ void ks_rename(struct keyspace *ks, struct kv *src, struct keyspace *dks, const 
 	bool noshare = (src->flags & KV_F_NOSHARE) != 0;
 	struct kv *n;
 
-	if (src->enc == KV_OBJ) {
+	if (kv_is_obj(src)) {
 		rename_obj(ks, src, dks, dst, dlen, when);
 		return;
 	}

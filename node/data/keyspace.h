@@ -78,9 +78,10 @@ bool ks_expired(const struct keyspace *ks, const struct kv *e);
 struct kv *ks_set(struct keyspace *ks, const char *key, size_t klen, const struct kval *v,
 		  int64_t expire_ms);
 /* Creates or replaces key's value with obj, an object of type (not
- * KV_STRING) allocated from ks->mem, which the keyspace now owns. */
+ * KV_STRING) in the type's encoding enc, allocated from ks->mem, which the
+ * keyspace now owns. */
 struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv_type type,
-		      void *obj, int64_t expire_ms);
+		      unsigned enc, void *obj, int64_t expire_ms);
 /* Deletes key; returns true if it existed (and had not expired). */
 bool ks_delete(struct keyspace *ks, const char *key, size_t klen);
 /* Deletes an entry found by a lookup. */

@@ -15,7 +15,7 @@ static void check_entry(struct check_acc *a, const struct kv *e, int line)
 	a->bytes += mem_size(e);
 	if (e->hash != ks_hash(a->ks, kv_key(e), e->klen) && !a->bad)
 		a->bad = -line;
-	if ((e->type == KV_STRING) != (e->enc != KV_OBJ) && !a->bad)
+	if ((e->type == KV_STRING) == kv_is_obj(e) && !a->bad)
 		a->bad = -line;
 	if ((e->type >= KV_TYPE_COUNT || a->ks->types[e->type] == NULL) && !a->bad)
 		a->bad = -line;

@@ -3,7 +3,7 @@
  * Layout: the header, then (only for keys with a TTL) an 8-byte expire time
  * and a 4-byte position in the keyspace's TTL index (ttl.h), then the key
  * bytes, then the value: 8 bytes of int64 (KV_INT), a `struct val *`
- * (KV_REF), a pointer to a type's object (KV_OBJ), or the bytes themselves
+ * (KV_REF), a pointer to a type's object (KV_OBJ and up), or the bytes themselves
  * (KV_EMB, KV_RAW). The entry is the hash chain link itself, so a key costs
  * one allocation and one bucket pointer.
  *
@@ -28,9 +28,13 @@ struct val;
 /* The value types, with Redis's names (TYPE). Only KV_STRING is stored
  * inline; the others are objects whose hooks object.h's table gives. */
 enum kv_type { KV_STRING = 0, KV_LIST, KV_SET, KV_ZSET, KV_HASH, KV_TYPE_COUNT };
-/* Encodings: KV_INT, KV_EMB, KV_RAW, KV_REF are strings; KV_OBJ is any
- * other type's object (its own encoding is the type's business). */
+/* Encodings: KV_INT, KV_EMB, KV_RAW, KV_REF are strings. Any other type's
+ * value is an object in one of the type's own encodings, numbered from 0
+ * (its compact one) and stored as KV_OBJ + that number: a hash is KV_OBJ
+ * (a listpack) or KV_OBJ + 1 (a hash table), so the entry says which
+ * without a header in the object. */
 enum kv_enc { KV_INT = 0, KV_EMB, KV_RAW, KV_REF, KV_OBJ };
+#define KV_OBJ_ENCODINGS 4
 
 #define KV_F_TTL 0x1u
 /* An integer that is its own object, not one of Redis's shared integers:
@@ -42,7 +46,7 @@ enum kv_enc { KV_INT = 0, KV_EMB, KV_RAW, KV_REF, KV_OBJ };
 #define KV_ENC_BITS 3
 
 _Static_assert(KV_TYPE_COUNT <= 1 << KV_TYPE_BITS, "every type fits kv.type");
-_Static_assert(KV_OBJ < 1 << KV_ENC_BITS, "every encoding fits kv.enc");
+_Static_assert(KV_OBJ + KV_OBJ_ENCODINGS <= 1 << KV_ENC_BITS, "every encoding fits kv.enc");
 
 struct kv {
 	struct kv *next;
@@ -117,12 +121,31 @@ static inline struct val *kv_ref(const struct kv *e)
 	return v;
 }
 
-/* A KV_OBJ value's object. */
+/* Whether the value is an object (every type but string). */
+static inline bool kv_is_obj(const struct kv *e)
+{
+	return e->enc >= KV_OBJ;
+}
+
+/* An object value's object, and its type's encoding number. */
 static inline void *kv_obj(const struct kv *e)
 {
 	void *o;
 	memcpy(&o, kv_cvptr(e), sizeof(o));
 	return o;
+}
+
+static inline unsigned kv_obj_enc(const struct kv *e)
+{
+	return e->enc - KV_OBJ;
+}
+
+/* Points an object value at obj in the type's encoding enc (a type whose
+ * object moved or changed encoding updates its entry so). */
+static inline void kv_set_obj(struct kv *e, void *obj, unsigned enc)
+{
+	e->enc = (uint32_t)(KV_OBJ + enc) & ((1u << KV_ENC_BITS) - 1);
+	memcpy(kv_vptr(e), &obj, sizeof(obj));
 }
 
 static inline bool kv_key_eq(const struct kv *e, const char *key, size_t klen)

@@ -26,33 +26,33 @@ void obj_release(const struct kv_type_ops *const *types, struct mem *mem, struct
 {
 	const struct kv_type_ops *t;
 
-	if (e->enc != KV_OBJ) {
+	if (!kv_is_obj(e)) {
 		str_release(mem, e);
 		return;
 	}
 	t = obj_type(types, e);
 	ASSERT(t->free != NULL);
-	t->free(mem, kv_obj(e));
+	t->free(mem, kv_obj(e), kv_obj_enc(e));
 }
 
 size_t obj_size(const struct kv_type_ops *const *types, const struct kv *e)
 {
 	const struct kv_type_ops *t;
 
-	if (e->enc != KV_OBJ)
+	if (!kv_is_obj(e))
 		return str_size(e);
 	t = obj_type(types, e);
 	ASSERT(t->size != NULL);
-	return t->size(kv_obj(e));
+	return t->size(kv_obj(e), kv_obj_enc(e));
 }
 
 const char *obj_encoding(const struct kv_type_ops *const *types, const struct kv *e)
 {
 	const struct kv_type_ops *t;
 
-	if (e->enc != KV_OBJ)
+	if (!kv_is_obj(e))
 		return str_encoding(e);
 	t = obj_type(types, e);
 	ASSERT(t->encoding != NULL);
-	return t->encoding(kv_obj(e));
+	return t->encoding(kv_obj(e), kv_obj_enc(e));
 }

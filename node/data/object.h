@@ -1,13 +1,14 @@
 /* object.h: value types, and what every value of any type can do.
  *
- * Each type is described by a struct kv_type_ops: its name (TYPE's answer, SCAN
- * TYPE's filter) and, for the types stored as objects (every type but
- * string: encoding KV_OBJ, the entry holds a pointer), the hooks the
- * keyspace uses without knowing the type: free, dup (COPY), size (MEMORY
- * USAGE and the memory account's check) and encoding (OBJECT ENCODING).
- * An object is allocated from, and charged to, the memory account the hooks
- * are given, which is the keyspace's. Strings are stored in the entry
- * (t_string.h) and have no object hooks.
+ * Each type is described by a struct kv_type_ops: its name (TYPE's answer,
+ * SCAN TYPE's filter) and, for the types stored as objects (every type but
+ * string: the entry holds a pointer and the encoding number, kv.h), the
+ * hooks the keyspace uses without knowing the type: free, dup (COPY), size
+ * (MEMORY USAGE and the memory account's check), encoding (OBJECT ENCODING)
+ * and rebind (RENAME to another shard). An object is allocated from, and
+ * charged to, the memory account the hooks are given, which is its
+ * keyspace's. Strings are stored in the entry (t_string.h) and have no
+ * object hooks.
  *
  * A keyspace holds a table of types indexed by enum kv_type: kv_types, the
  * node's, by default. A new type (a hash, say) is a data/t_<type>.c that
@@ -21,13 +22,20 @@
 
 struct mem;
 
+/* enc is the type's own encoding number (kv_obj_enc). */
 struct kv_type_ops {
 	const char *name;
-	/* Objects (KV_OBJ) only: NULL for strings. */
-	void (*free)(struct mem *mem, void *obj);
-	void *(*dup)(struct mem *mem, const void *obj);
-	size_t (*size)(const void *obj);
-	const char *(*encoding)(const void *obj);
+	/* Objects only: NULL for strings. */
+	void (*free)(struct mem *mem, void *obj, unsigned enc);
+	/* A copy, in the same encoding. */
+	void *(*dup)(struct mem *mem, const void *obj, unsigned enc);
+	/* Bytes charged for obj. */
+	size_t (*size)(const void *obj, unsigned enc);
+	/* OBJECT ENCODING's name for enc. */
+	const char *(*encoding)(const void *obj, unsigned enc);
+	/* obj now belongs to the account mem (its bytes were moved there):
+	 * a type that keeps its account's address updates it. NULL: none. */
+	void (*rebind)(void *obj, unsigned enc, struct mem *mem);
 };
 
 /* The node's types; a type not implemented yet has no row (NULL). */

@@ -96,28 +96,32 @@ struct blob {
 	char data[];
 };
 
-static void blob_free(struct mem *mem, void *obj)
+static void blob_free(struct mem *mem, void *obj, unsigned enc)
 {
+	assert_int_equal(enc, 0);
 	mem_free(mem, obj);
 }
 
-static void *blob_dup(struct mem *mem, const void *obj)
+static void *blob_dup(struct mem *mem, const void *obj, unsigned enc)
 {
 	const struct blob *b = obj;
 	struct blob *c = mem_alloc(mem, sizeof(*c) + b->n);
 
+	assert_int_equal(enc, 0);
 	memcpy(c, b, sizeof(*c) + b->n);
 	return c;
 }
 
-static size_t blob_size(const void *obj)
+static size_t blob_size(const void *obj, unsigned enc)
 {
+	assert_int_equal(enc, 0);
 	return mem_size(obj);
 }
 
-static const char *blob_encoding(const void *obj)
+static const char *blob_encoding(const void *obj, unsigned enc)
 {
 	(void)obj;
+	assert_int_equal(enc, 0);
 	return "listpack";
 }
 
@@ -253,7 +257,7 @@ static void *store_hash(struct shard_env *s, const char *key, int64_t ttl_ms)
 
 	b->n = 3;
 	memcpy(b->data, "f=v", 3);
-	ks_set_obj(&s->ks, key, strlen(key), KV_HASH, b, ttl_ms);
+	ks_set_obj(&s->ks, key, strlen(key), KV_HASH, 0, b, ttl_ms);
 	CHECK(&s->ks);
 	return b;
 }
