@@ -1023,7 +1023,7 @@ static void test_delete_range(void **state)
 		const char *left = cases[i].left;
 
 		for (j = 0; j < 6; j++)
-			lp = lp_append(&m, lp, "abcdef" + j, 1);
+			lp = lp_append(&m, lp, &"abcdef"[j], 1);
 		lp = lp_delete_range(&m, lp, cases[i].index, cases[i].num);
 		for (j = 0; left[j]; j++)
 			model_insert(&md, j, left + j, 1);
