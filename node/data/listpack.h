@@ -6,10 +6,10 @@
  * entries, and the end byte LP_EOF. Each entry is an encoding with its data
  * followed by its own length written backwards (the backlen), so the list
  * walks both ways. The encodings, the backlen and the choice of encoding are
- * Redis 7.0's, including its quirks (a string that is a canonical integer is
- * stored as that integer; a backlen of 16383 takes three bytes), because
- * DUMP/RESTORE, MIGRATE and the memory Redis reports carry listpacks exactly
- * as Redis writes them.
+ * Redis 7.0's, including its quirks (a string that is a canonical integer
+ * is stored as that integer; the backlen of an entry of 16383 bytes takes
+ * three), because DUMP/RESTORE, MIGRATE and the memory Redis reports carry
+ * listpacks exactly as Redis writes them.
  *
  * Pointers into a listpack (p, newp) name an entry and stay valid only until
  * the next call that returns a listpack: that call may move it. Functions
@@ -82,7 +82,9 @@ bool lp_eq(const unsigned char *p, const char *s, size_t len);
 /* Changing. s (at most UINT32_MAX bytes) must not point into lp: the
  * listpack may move before s is copied. A string that util_str2ll() reads
  * as an integer is stored as that integer. Each returns the listpack, which
- * may have moved. */
+ * may have moved. The result must fit LP_MAX_BYTES (an assertion): callers
+ * keep listpacks far smaller, checking lp_safe_to_add() before they grow
+ * one, as Redis's do. */
 unsigned char *lp_append(struct mem *mem, unsigned char *lp, const char *s, size_t len);
 unsigned char *lp_append_int(struct mem *mem, unsigned char *lp, int64_t v);
 unsigned char *lp_prepend(struct mem *mem, unsigned char *lp, const char *s, size_t len);
