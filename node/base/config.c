@@ -83,6 +83,14 @@ static const struct cfg_def defs[] = {
 	{ "save", CFG_ENUM, 0, 0, 0, 0, save_names, "persistence is not supported: only \"\"" },
 	{ "appendonly", CFG_ENUM, 0, 0, 0, 0, no_names, "persistence is not supported: only no" },
 	{ "daemonize", CFG_ENUM, CFG_IMMUTABLE, 0, 0, 0, no_names, "only no" },
+	{ "hash-max-listpack-entries", CFG_INT, 0, OFF(hash_max_listpack_entries), 0, MEM_MAX, NULL,
+	  "most fields of a hash kept as a listpack" },
+	{ "hash-max-ziplist-entries", CFG_INT, 0, OFF(hash_max_listpack_entries), 0, MEM_MAX, NULL,
+	  "the old name of hash-max-listpack-entries" },
+	{ "hash-max-listpack-value", CFG_MEM, 0, OFF(hash_max_listpack_value), 0, MEM_MAX, NULL,
+	  "longest field or value of a hash kept as a listpack" },
+	{ "hash-max-ziplist-value", CFG_MEM, 0, OFF(hash_max_listpack_value), 0, MEM_MAX, NULL,
+	  "the old name of hash-max-listpack-value" },
 	{ "io", CFG_ENUM, CFG_IMMUTABLE, OFF(io), 0, 0, io_names, "auto, uring or epoll" },
 	{ "shards", CFG_INT, CFG_IMMUTABLE, OFF(shards), 0, 256, NULL,
 	  "shard threads (0: one per online CPU)" },
@@ -121,6 +129,8 @@ void config_defaults(struct config *c)
 	c->obuf_limit[CONFIG_OBUF_PUBSUB][1] = 8LL * 1024 * 1024;
 	c->obuf_limit[CONFIG_OBUF_PUBSUB][2] = 60;
 	c->bigbulk_reserve_max = BIGBULK_RESERVE_MAX_DEFAULT;
+	c->hash_max_listpack_entries = HASH_MAX_LISTPACK_ENTRIES_DEFAULT;
+	c->hash_max_listpack_value = HASH_MAX_LISTPACK_VALUE_DEFAULT;
 }
 
 static const struct cfg_def *find_def(const char *name, size_t len)

@@ -47,6 +47,9 @@ struct config {
 	long long cluster_port; /* 0: port + CONFIG_CLUSTER_PORT_INCR */
 	/* client-output-buffer-limit, per class: hard, soft, soft seconds. */
 	long long obuf_limit[3][3];
+	/* The compact encodings' bounds (hash-max-listpack-entries, ...). */
+	long long hash_max_listpack_entries;
+	long long hash_max_listpack_value;
 	/* cairn's own. */
 	int io;           /* enum config_io */
 	long long shards; /* 0: one per online CPU */

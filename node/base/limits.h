@@ -83,6 +83,13 @@
 #define HZ_MIN 1
 #define HZ_MAX 500
 
+/* The compact encodings of the value types, as Redis's defaults. */
+#define HASH_MAX_LISTPACK_ENTRIES_DEFAULT 512
+#define HASH_MAX_LISTPACK_VALUE_DEFAULT 64
+/* A listpack never grows past this (Redis's LISTPACK_MAX_SAFETY_SIZE): a
+ * write that would is made on the type's scalable encoding instead. */
+#define LISTPACK_SAFE_MAX (1LL << 30)
+
 /* Misc. */
 #define LOG_LINE_MAX 1024
 #define SCAN_COUNT_MAX 100000

@@ -14,10 +14,9 @@
 #include "base/stats.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
+#include "cmd/cmd_scan.h"
 #include "data/keyspace.h"
 #include "proto/reply.h"
-
-#define ERR_INVALID_CURSOR "invalid cursor"
 
 /* Entries collected per growth step of KEYS and SCAN. */
 #define KEYS_COLLECT_START 64
@@ -92,24 +91,13 @@ void cmd_keys(struct cmd_ctx *c)
 	collect_free(&a.col);
 }
 
-struct scan_opts {
-	long long count;
-	const char *pat; /* NULL: every key */
-	size_t plen;
-	const char *type; /* NULL: every type */
-	size_t tlen;
-};
-
-/* SCAN's options in Redis's order; COUNT must be an integer of at least 1.
- * The count that drives the loop is capped at SCAN_COUNT_MAX, which bounds
- * the work and the entries collected by one call. */
-static bool scan_parse(struct cmd_ctx *c, struct scan_opts *o)
+bool cmd_scan_parse(struct cmd_ctx *c, int first, bool with_type, struct scan_opts *o)
 {
 	int i;
 
 	memset(o, 0, sizeof(*o));
 	o->count = 10;
-	for (i = 2; i < c->argc; i += 2) {
+	for (i = first; i < c->argc; i += 2) {
 		const struct cmd_arg *v;
 		/* Every option takes a value: a lone last word is a syntax error. */
 		if (i + 1 >= c->argc) {
@@ -128,7 +116,7 @@ static bool scan_parse(struct cmd_ctx *c, struct scan_opts *o)
 			bool star = v->len == 1 && v->p[0] == '*';
 			o->pat = star ? NULL : v->p;
 			o->plen = star ? 0 : v->len;
-		} else if (cmd_arg_cstr_eq(&c->argv[i], "type")) {
+		} else if (with_type && cmd_arg_cstr_eq(&c->argv[i], "type")) {
 			o->type = v->p;
 			o->tlen = strnlen(v->p, v->len);
 		} else {
@@ -256,7 +244,7 @@ void cmd_scan(struct cmd_ctx *c)
 		reply_error(c->r, ERR_INVALID_CURSOR);
 		return;
 	}
-	if (!scan_parse(c, &o))
+	if (!cmd_scan_parse(c, 2, true, &o))
 		return;
 	ASSERT(o.count >= 1);
 	ASSERT(o.count <= SCAN_COUNT_MAX);

@@ -15,6 +15,7 @@
 #include "base/stats.h"
 #include "base/util.h"
 #include "base/val.h"
+#include "data/types.h"
 
 static uint64_t no_random(void *arg)
 {

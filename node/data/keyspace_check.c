@@ -21,6 +21,11 @@ static void check_entry(struct check_acc *a, const struct kv *e, int line)
 		a->bad = -line;
 	if (!a->bad)
 		a->bytes += obj_size(a->ks->types, e);
+	if (!a->bad && kv_is_obj(e)) {
+		const struct kv_type_ops *t = obj_type(a->ks->types, e);
+		if (t->check != NULL && !t->check(kv_obj(e), kv_obj_enc(e)))
+			a->bad = -line;
+	}
 	if (kv_has_ttl(e)) {
 		uint32_t pos = kv_ttl_pos(e);
 		a->ttl++;

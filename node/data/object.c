@@ -5,12 +5,6 @@
 #include "base/assert.h"
 #include "data/t_string.h"
 
-static const struct kv_type_ops string_type = { .name = "string" };
-
-const struct kv_type_ops *const kv_types[KV_TYPE_COUNT] = {
-	[KV_STRING] = &string_type,
-};
-
 const struct kv_type_ops *obj_type(const struct kv_type_ops *const *types, const struct kv *e)
 {
 	const struct kv_type_ops *t;

@@ -10,12 +10,13 @@
  * keyspace's. Strings are stored in the entry (t_string.h) and have no
  * object hooks.
  *
- * A keyspace holds a table of types indexed by enum kv_type: kv_types, the
- * node's, by default. A new type (a hash, say) is a data/t_<type>.c that
- * defines its struct kv_type_ops and fills its row here. */
+ * A keyspace holds a table of types indexed by enum kv_type: kv_types
+ * (types.h), the node's, by default. A new type (a set, say) is a
+ * data/t_<type>.c that defines its struct kv_type_ops, and a row there. */
 #ifndef CAIRN_OBJECT_H
 #define CAIRN_OBJECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "data/kv.h"
@@ -36,10 +37,9 @@ struct kv_type_ops {
 	/* obj now belongs to the account mem (its bytes were moved there):
 	 * a type that keeps its account's address updates it. NULL: none. */
 	void (*rebind)(void *obj, unsigned enc, struct mem *mem);
+	/* Whether obj's invariants hold (for ks_check). NULL: nothing to check. */
+	bool (*check)(const void *obj, unsigned enc);
 };
-
-/* The node's types; a type not implemented yet has no row (NULL). */
-extern const struct kv_type_ops *const kv_types[KV_TYPE_COUNT];
 
 /* The type of e in table types. */
 const struct kv_type_ops *obj_type(const struct kv_type_ops *const *types, const struct kv *e);

@@ -41,6 +41,7 @@
 #include "base/mem.h"
 #include "base/stats.h"
 #include "cmd/cmd.h"
+#include "data/types.h"
 #include "data/keyspace.h"
 #include "data/keyspace_check.h"
 #include "io/io.h"

@@ -1,0 +1,528 @@
+/* t_hash.c: the hash type's two encodings. See t_hash.h.
+ *
+ * The table keeps the bytes of its entries in `bytes` as it goes, so that
+ * MEMORY USAGE and the memory account's check read a hash's size in O(1);
+ * hash_table_check() recomputes it. */
+#include "data/t_hash.h"
+
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/hash.h"
+#include "base/limits.h"
+#include "base/mem.h"
+#include "base/util.h"
+#include "base/val.h"
+#include "data/dict.h"
+#include "data/kv.h"
+#include "data/listpack.h"
+#include "data/t_string.h"
+
+struct hash_table {
+	struct dict d;
+	uint64_t seed;
+	uint64_t bytes; /* entries and their buffers, as charged */
+};
+
+static unsigned char *lp_of(const struct kv *e)
+{
+	ASSERT(e->type == KV_HASH);
+	ASSERT(kv_obj_enc(e) == HASH_LP);
+	return kv_obj(e);
+}
+
+static struct hash_table *table_of(const struct kv *e)
+{
+	ASSERT(e->type == KV_HASH);
+	ASSERT(kv_obj_enc(e) == HASH_HT);
+	return kv_obj(e);
+}
+
+static uint32_t field_hash(const struct hash_table *t, const char *f, size_t flen)
+{
+	return (uint32_t)hash_bytes(f, flen, t->seed);
+}
+
+/* ---- values ---- */
+
+static void val_from_lp(const unsigned char *p, struct hash_val *out)
+{
+	int64_t i;
+	uint32_t len;
+	const unsigned char *s = lp_get(p, &i, &len);
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL) {
+		out->is_int = true;
+		out->ival = i;
+	} else {
+		out->p = (const char *)s;
+		out->len = len;
+	}
+}
+
+static void val_from_entry(const struct kv *fe, struct hash_val *out)
+{
+	memset(out, 0, sizeof(*out));
+	switch (fe->enc) {
+	case KV_INT:
+		out->is_int = true;
+		out->ival = kv_int(fe);
+		break;
+	case KV_REF:
+		out->ref = kv_ref(fe);
+		out->p = out->ref->data;
+		out->len = out->ref->len;
+		break;
+	default:
+		out->p = kv_cvptr(fe);
+		out->len = fe->vlen;
+		break;
+	}
+}
+
+size_t hash_val_len(const struct hash_val *v)
+{
+	char buf[UTIL_LL_CHARS];
+
+	if (!v->is_int)
+		return v->len;
+	return (size_t)util_ll2str(buf, v->ival);
+}
+
+const char *hash_val_text(const struct hash_val *v, char *buf, size_t *len)
+{
+	if (!v->is_int) {
+		*len = v->len;
+		return v->p;
+	}
+	*len = (size_t)util_ll2str(buf, v->ival);
+	return buf;
+}
+
+/* ---- the table's entries: a field as key, its value as a string ---- */
+
+static struct kv *field_new(struct mem *mem, const char *f, size_t flen, uint32_t h, const char *v,
+			    size_t vlen, struct val *big)
+{
+	struct kval kv;
+	struct kv *fe;
+
+	ASSERT(flen <= UINT32_MAX);
+	str_kval(&kv, v, vlen, big);
+	fe = mem_alloc(mem, sizeof(*fe) + flen + str_value_bytes(kv.enc, kv.len));
+	memset(fe, 0, sizeof(*fe));
+	fe->hash = h;
+	fe->klen = (uint32_t)flen;
+	memcpy(fe->data, f, flen);
+	str_store(mem, fe, &kv);
+	ASSERT(fe->type == KV_STRING);
+	return fe;
+}
+
+static size_t field_bytes(const struct kv *fe)
+{
+	return mem_size(fe) + str_size(fe);
+}
+
+static void field_free(struct mem *mem, struct kv *fe)
+{
+	str_release(mem, fe);
+	mem_free(mem, fe);
+}
+
+static struct hash_table *table_new(struct mem *mem, uint64_t seed)
+{
+	struct hash_table *t = mem_alloc(mem, sizeof(*t));
+
+	dict_init(&t->d, mem);
+	t->seed = seed;
+	t->bytes = 0;
+	return t;
+}
+
+/* Adds a field known to be absent. */
+static void table_add(struct hash_table *t, const char *f, size_t flen, const char *v, size_t vlen,
+		      struct val *big)
+{
+	struct kv *fe = field_new(t->d.mem, f, flen, field_hash(t, f, flen), v, vlen, big);
+
+	dict_insert(&t->d, fe);
+	t->bytes += field_bytes(fe);
+}
+
+struct free_acc {
+	struct mem *mem;
+	uint64_t bytes;
+};
+
+static void free_field_cb(void *arg, struct kv *fe)
+{
+	struct free_acc *a = arg;
+
+	a->bytes += field_bytes(fe);
+	field_free(a->mem, fe);
+}
+
+static void table_free(struct mem *mem, struct hash_table *t)
+{
+	struct free_acc a = { .mem = mem, .bytes = 0 };
+
+	ASSERT(t->d.mem == mem);
+	dict_each(&t->d, free_field_cb, &a);
+	ASSERT(a.bytes == t->bytes);
+	dict_free_tables(&t->d);
+	mem_free(mem, t);
+}
+
+/* ---- the type's hooks ---- */
+
+static void hash_free(struct mem *mem, void *obj, unsigned enc)
+{
+	if (enc == HASH_LP)
+		lp_free(mem, obj);
+	else
+		table_free(mem, obj);
+}
+
+struct dup_acc {
+	struct hash_table *to;
+};
+
+static void dup_field_cb(void *arg, struct kv *fe)
+{
+	struct dup_acc *a = arg;
+	char buf[UTIL_LL_CHARS];
+	size_t len;
+	const char *v = str_value(fe, buf, &len);
+
+	/* A copy owns its own buffers, as Redis duplicates the values; an
+	 * integer is re-read from its text into the same encoding. */
+	table_add(a->to, kv_key(fe), fe->klen, v, len, NULL);
+}
+
+static void *hash_dup(struct mem *mem, const void *obj, unsigned enc)
+{
+	const struct hash_table *t;
+	struct dup_acc a;
+
+	if (enc == HASH_LP) {
+		size_t n = lp_bytes(obj);
+		unsigned char *lp = mem_alloc(mem, n);
+		memcpy(lp, obj, n);
+		return lp;
+	}
+	t = obj;
+	a.to = table_new(mem, t->seed);
+	dict_each((struct dict *)&t->d, dup_field_cb, &a);
+	ASSERT(dict_size(&a.to->d) == dict_size(&t->d));
+	return a.to;
+}
+
+static size_t hash_size(const void *obj, unsigned enc)
+{
+	const struct hash_table *t = obj;
+
+	if (enc == HASH_LP)
+		return mem_size(obj);
+	return mem_size(t) + dict_mem(&t->d) + t->bytes;
+}
+
+static const char *hash_encoding(const void *obj, unsigned enc)
+{
+	(void)obj;
+	ASSERT(enc <= HASH_HT);
+	return enc == HASH_LP ? "listpack" : "hashtable";
+}
+
+static void hash_rebind(void *obj, unsigned enc, struct mem *mem)
+{
+	struct hash_table *t = obj;
+
+	if (enc == HASH_HT)
+		t->d.mem = mem;
+}
+
+/* The hash's invariants, for ks_check: a listpack's structure and its
+ * pairs; the table's field hashes and its byte count. */
+struct check_acc {
+	const struct hash_table *t;
+	uint64_t bytes, n;
+	bool bad;
+};
+
+static void check_field_cb(void *arg, struct kv *fe)
+{
+	struct check_acc *a = arg;
+
+	a->n++;
+	a->bytes += field_bytes(fe);
+	if (fe->type != KV_STRING || fe->hash != field_hash(a->t, kv_key(fe), fe->klen) ||
+	    kv_has_ttl(fe))
+		a->bad = true;
+}
+
+static bool hash_check(const void *obj, unsigned enc)
+{
+	struct check_acc a = { 0 };
+
+	if (enc == HASH_LP) {
+		const unsigned char *lp = obj;
+		return lp_valid(lp, lp_bytes(lp), true) && lp_length(lp) % 2 == 0 &&
+		       lp_length(lp) > 0;
+	}
+	a.t = obj;
+	dict_each((struct dict *)&a.t->d, check_field_cb, &a);
+	return !a.bad && a.bytes == a.t->bytes && a.n == dict_size(&a.t->d) && a.n > 0;
+}
+
+const struct kv_type_ops hash_type = {
+	.name = "hash",
+	.free = hash_free,
+	.dup = hash_dup,
+	.size = hash_size,
+	.encoding = hash_encoding,
+	.rebind = hash_rebind,
+	.check = hash_check,
+};
+
+/* ---- reads ---- */
+
+void *hash_new(struct mem *mem)
+{
+	return lp_new(mem);
+}
+
+/* The field element of f in a listpack, or NULL. */
+static unsigned char *lp_field(unsigned char *lp, const char *f, size_t flen)
+{
+	unsigned char *p = lp_first(lp);
+
+	return p != NULL ? lp_find(lp, p, f, flen, 1) : NULL;
+}
+
+static struct kv **table_link(struct hash_table *t, const char *f, size_t flen, int *table)
+{
+	return dict_find(&t->d, f, flen, field_hash(t, f, flen), table);
+}
+
+bool hash_get(const struct kv *e, const char *f, size_t flen, struct hash_val *out)
+{
+	struct kv **link;
+	unsigned char *fp;
+	int table;
+
+	if (kv_obj_enc(e) == HASH_LP) {
+		unsigned char *lp = lp_of(e);
+		fp = lp_field(lp, f, flen);
+		if (fp == NULL)
+			return false;
+		val_from_lp(lp_next(lp, fp), out);
+		return true;
+	}
+	link = table_link(table_of(e), f, flen, &table);
+	if (link == NULL)
+		return false;
+	val_from_entry(*link, out);
+	return true;
+}
+
+uint64_t hash_len(const struct kv *e)
+{
+	if (kv_obj_enc(e) == HASH_LP)
+		return lp_length(lp_of(e)) / 2;
+	return dict_size(&table_of(e)->d);
+}
+
+/* ---- writes ---- */
+
+bool hash_needs_table(const struct hash_limits *lim, size_t flen, size_t vlen)
+{
+	return flen > lim->max_lp_value || vlen > lim->max_lp_value;
+}
+
+void hash_to_table(struct mem *mem, struct kv *e, const struct hash_limits *lim)
+{
+	unsigned char *lp, *p;
+	struct hash_table *t;
+
+	if (kv_obj_enc(e) == HASH_HT)
+		return;
+	lp = lp_of(e);
+	t = table_new(mem, lim->seed);
+	for (p = lp_first(lp); p != NULL; p = lp_next(lp, lp_next(lp, p))) {
+		char fbuf[UTIL_LL_CHARS], vbuf[UTIL_LL_CHARS];
+		size_t flen, vlen;
+		const char *f = lp_get_text(p, fbuf, &flen);
+		const char *v = lp_get_text(lp_next(lp, p), vbuf, &vlen);
+		table_add(t, f, flen, v, vlen, NULL);
+	}
+	ASSERT(dict_size(&t->d) * 2 == lp_length(lp));
+	lp_free(mem, lp);
+	kv_set_obj(e, t, HASH_HT);
+}
+
+static bool lp_set(struct mem *mem, struct kv *e, const char *f, size_t flen, const char *v,
+		   size_t vlen)
+{
+	unsigned char *lp = lp_of(e), *fp = lp_field(lp, f, flen);
+
+	if (fp != NULL) {
+		unsigned char *vp = lp_next(lp, fp);
+		lp = lp_replace(mem, lp, &vp, v, vlen);
+		kv_set_obj(e, lp, HASH_LP);
+		return false;
+	}
+	lp = lp_append(mem, lp, f, flen);
+	lp = lp_append(mem, lp, v, vlen);
+	kv_set_obj(e, lp, HASH_LP);
+	return true;
+}
+
+static bool table_set(struct mem *mem, struct hash_table *t, const char *f, size_t flen,
+		      const char *v, size_t vlen, struct val *big)
+{
+	struct kv **link, *old, *fe;
+	int table;
+
+	ASSERT(t->d.mem == mem);
+	link = table_link(t, f, flen, &table);
+	if (link == NULL) {
+		table_add(t, f, flen, v, vlen, big);
+		return true;
+	}
+	/* A new entry takes the old one's place in its chain. */
+	old = *link;
+	fe = field_new(mem, f, flen, old->hash, v, vlen, big);
+	fe->next = old->next;
+	*link = fe;
+	t->bytes += field_bytes(fe);
+	t->bytes -= field_bytes(old);
+	field_free(mem, old);
+	return false;
+}
+
+bool hash_set(struct mem *mem, struct kv *e, const struct hash_limits *lim, const char *f,
+	      size_t flen, const char *v, size_t vlen, struct val *big)
+{
+	bool added;
+
+	/* A value too long for the listpack, or a listpack that would pass
+	 * its safe size, and the hash becomes a table first. */
+	if (kv_obj_enc(e) == HASH_LP &&
+	    (hash_needs_table(lim, flen, vlen) ||
+	     lp_bytes(lp_of(e)) + flen + vlen > (uint64_t)LISTPACK_SAFE_MAX))
+		hash_to_table(mem, e, lim);
+	if (kv_obj_enc(e) == HASH_HT)
+		return table_set(mem, table_of(e), f, flen, v, vlen, big);
+	added = lp_set(mem, e, f, flen, v, vlen);
+	if (hash_len(e) > lim->max_lp_entries)
+		hash_to_table(mem, e, lim);
+	return added;
+}
+
+bool hash_del(struct mem *mem, struct kv *e, const char *f, size_t flen)
+{
+	struct hash_table *t;
+	struct kv **link;
+	int table;
+
+	if (kv_obj_enc(e) == HASH_LP) {
+		unsigned char *lp = lp_of(e), *fp = lp_field(lp, f, flen), *vp;
+		if (fp == NULL)
+			return false;
+		lp = lp_delete(mem, lp, fp, &vp);
+		lp = lp_delete(mem, lp, vp, NULL);
+		kv_set_obj(e, lp, HASH_LP);
+		return true;
+	}
+	t = table_of(e);
+	link = table_link(t, f, flen, &table);
+	if (link == NULL)
+		return false;
+	t->bytes -= field_bytes(*link);
+	field_free(mem, dict_unlink(&t->d, link, table));
+	return true;
+}
+
+/* ---- iteration ---- */
+
+struct each_acc {
+	hash_each_fn fn;
+	void *arg;
+};
+
+static void each_entry_cb(void *arg, struct kv *fe)
+{
+	const struct each_acc *a = arg;
+	struct hash_val v;
+
+	val_from_entry(fe, &v);
+	a->fn(a->arg, kv_key(fe), fe->klen, &v);
+}
+
+static void each_lp(unsigned char *lp, hash_each_fn fn, void *arg)
+{
+	unsigned char *p;
+
+	for (p = lp_first(lp); p != NULL; p = lp_next(lp, lp_next(lp, p))) {
+		char fbuf[UTIL_LL_CHARS];
+		struct hash_val v;
+		size_t flen;
+		const char *f = lp_get_text(p, fbuf, &flen);
+		val_from_lp(lp_next(lp, p), &v);
+		fn(arg, f, flen, &v);
+	}
+}
+
+void hash_each(const struct kv *e, hash_each_fn fn, void *arg)
+{
+	struct each_acc a = { .fn = fn, .arg = arg };
+
+	if (kv_obj_enc(e) == HASH_LP) {
+		each_lp(lp_of(e), fn, arg);
+		return;
+	}
+	dict_each(&table_of(e)->d, each_entry_cb, &a);
+}
+
+uint64_t hash_scan(struct kv *e, uint64_t cursor, hash_each_fn fn, void *arg)
+{
+	struct each_acc a = { .fn = fn, .arg = arg };
+
+	if (kv_obj_enc(e) == HASH_LP) {
+		/* Redis answers a listpack whole, whatever the cursor. */
+		each_lp(lp_of(e), fn, arg);
+		return 0;
+	}
+	return dict_scan(&table_of(e)->d, cursor, each_entry_cb, &a);
+}
+
+const void *hash_random(const struct kv *e, uint64_t (*rnd)(void *), void *rarg)
+{
+	uint64_t n = hash_len(e);
+
+	ASSERT(n > 0);
+	if (kv_obj_enc(e) == HASH_LP)
+		return lp_seek(lp_of(e), (long)(2 * (rnd(rarg) % n)));
+	return dict_random(&table_of(e)->d, rnd, rarg);
+}
+
+void hash_read(const struct kv *e, const void *at, hash_each_fn fn, void *arg)
+{
+	const struct kv *fe = at;
+	struct hash_val v;
+
+	ASSERT(at != NULL);
+	if (kv_obj_enc(e) == HASH_LP) {
+		unsigned char *lp = lp_of(e), *p = (unsigned char *)at;
+		char fbuf[UTIL_LL_CHARS];
+		size_t flen;
+		const char *f = lp_get_text(p, fbuf, &flen);
+		val_from_lp(lp_next(lp, p), &v);
+		fn(arg, f, flen, &v);
+		return;
+	}
+	val_from_entry(fe, &v);
+	fn(arg, kv_key(fe), fe->klen, &v);
+}

@@ -1,0 +1,12 @@
+/* types.c: see types.h. */
+#include "data/types.h"
+
+#include "data/object.h"
+#include "data/t_hash.h"
+
+static const struct kv_type_ops string_type = { .name = "string" };
+
+const struct kv_type_ops *const kv_types[KV_TYPE_COUNT] = {
+	[KV_STRING] = &string_type,
+	[KV_HASH] = &hash_type,
+};
