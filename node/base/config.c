@@ -91,6 +91,8 @@ static const struct cfg_def defs[] = {
 	  "longest field or value of a hash kept as a listpack" },
 	{ "hash-max-ziplist-value", CFG_MEM, 0, OFF(hash_max_listpack_value), 0, MEM_MAX, NULL,
 	  "the old name of hash-max-listpack-value" },
+	{ "hll-sparse-max-bytes", CFG_MEM, 0, OFF(hll_sparse_max_bytes), 0, MEM_MAX, NULL,
+	  "largest sparse HyperLogLog before it turns dense" },
 	{ "io", CFG_ENUM, CFG_IMMUTABLE, OFF(io), 0, 0, io_names, "auto, uring or epoll" },
 	{ "shards", CFG_INT, CFG_IMMUTABLE, OFF(shards), 0, 256, NULL,
 	  "shard threads (0: one per online CPU)" },
@@ -131,6 +133,7 @@ void config_defaults(struct config *c)
 	c->bigbulk_reserve_max = BIGBULK_RESERVE_MAX_DEFAULT;
 	c->hash_max_listpack_entries = HASH_MAX_LISTPACK_ENTRIES_DEFAULT;
 	c->hash_max_listpack_value = HASH_MAX_LISTPACK_VALUE_DEFAULT;
+	c->hll_sparse_max_bytes = HLL_SPARSE_MAX_BYTES_DEFAULT;
 }
 
 static const struct cfg_def *find_def(const char *name, size_t len)
