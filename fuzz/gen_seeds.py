@@ -363,12 +363,13 @@ def write_dict(root, target, entries):
 def command_words(root):
     """The (sub)command names of node/cmd/commands.def (tools/gen-commands):
     one line per command, CMD(id, parent, name, fullname, handler, arity,
-    flags, first_key, last_key, key_step, route); no column holds a comma."""
+    flags, first_key, last_key, key_step, keynum, route); no column holds a
+    comma."""
     text = open(os.path.join(root, "..", "node", "cmd", "commands.def")).read()
     names = []
     for line in re.findall(r'^CMD\((.*)\)$', text, re.M):
         cols = [c.strip() for c in line.split(",")]
-        if len(cols) != 11 or not re.fullmatch(r'"[a-z-]+"', cols[2]):
+        if len(cols) != 12 or not re.fullmatch(r'"[a-z-]+"', cols[2]):
             sys.exit("gen_seeds.py: unexpected line in commands.def: CMD(%s)" % line)
         names.append(cols[2].strip('"'))
     if not names:

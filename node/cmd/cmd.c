@@ -91,17 +91,37 @@ const struct cmd *cmd_resolve(const struct cmd_index *ix, const struct cmd_arg *
 	return cmd_lookup_sub(base, argv[1].p, argv[1].len);
 }
 
-int cmd_key_positions(const struct cmd *cmd, int argc, int *keys, int max)
+int cmd_keynum_keys(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *first)
 {
-	int last, i, n = 0;
+	long long n;
 
-	if (cmd->first_key <= 0)
+	*first = cmd->keynum + 1;
+	if (cmd->keynum <= 0 || cmd->keynum >= argc)
 		return 0;
-	last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
-	if (last >= argc)
-		return -1;
-	for (i = cmd->first_key; i <= last && n < max; i += cmd->key_step)
-		keys[n++] = i;
+	/* Redis falls back to the command's own key function (atoi) when the
+	 * count is no integer; every one of those refuses such a count too,
+	 * except for a count with trailing bytes ("2x"), which COMMAND GETKEYS
+	 * reads as 2 there and refuses here. */
+	if (!util_str2ll(argv[cmd->keynum].p, argv[cmd->keynum].len, &n) || n < 0)
+		return 0;
+	return n < argc - *first ? (int)n : argc - *first;
+}
+
+int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *keys,
+		      int max)
+{
+	int last, i, n = 0, first, count;
+
+	if (cmd->first_key > 0) {
+		last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+		if (last >= argc)
+			return -1;
+		for (i = cmd->first_key; i <= last && n < max; i += cmd->key_step)
+			keys[n++] = i;
+	}
+	count = cmd_keynum_keys(cmd, argv, argc, &first);
+	for (i = 0; i < count && n < max; i++)
+		keys[n++] = first + i;
 	return n;
 }
 

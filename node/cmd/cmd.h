@@ -54,7 +54,7 @@ struct val;
 /* Command ids, one per (sub)command, in table order. */
 enum cmd_id {
 	CMDID_NONE = -1,
-#define CMD(id, parent, name, full, fn, arity, flags, first, last, step, route) id,
+#define CMD(id, parent, name, full, fn, arity, flags, first, last, step, keynum, route) id,
 #include "cmd/commands.def"
 #undef CMD
 	CMDID_COUNT
@@ -84,7 +84,10 @@ struct cmd {
 	int arity; /* N exact, -N at least N (counting the name) */
 	uint32_t flags;
 	int first_key, last_key, key_step; /* legacy key positions */
-	int id, parent;                    /* enum cmd_id */
+	/* The argument that counts the keys right after it (Redis's "keynum"
+	 * key spec: SINTERCARD's numkeys), or 0. */
+	int keynum;
+	int id, parent; /* enum cmd_id */
 	enum cmd_route route;
 };
 
@@ -177,13 +180,23 @@ struct keyspace *cmd_keyspace(const struct cmd_ctx *c, unsigned i);
  * string: a sign is allowed, "" is 0, anything else refused). */
 bool cmd_parse_cursor(const struct cmd_arg *a, unsigned long long *out);
 
-/* Key positions of a request (for forwarding and COMMAND GETKEYS): fills
- * keys[] with argument indexes, returns the count, or -1 if the request has
- * too few arguments for its keys. */
-int cmd_key_positions(const struct cmd *cmd, int argc, int *keys, int max);
+/* Key positions of a request (for routing and COMMAND GETKEYS): the legacy
+ * range (first_key..last_key by key_step), then the keys that follow the
+ * count of a keynum command. Fills keys[] with argument indexes, returns
+ * the count, or -1 if the request has too few arguments for its legacy
+ * range. */
+int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *keys,
+		      int max);
+/* The keys of a keynum command, as Redis's key specs read them: the count
+ * (argv[cmd->keynum]) must be a non-negative integer, and keys past the end
+ * of argv are left out. Sets *first and returns how many there are (0 for
+ * any other command, or a count that is not such an integer). The handler
+ * refuses a bad count before it touches a key, so a request routed by these
+ * keys never reaches one it was not routed for. */
+int cmd_keynum_keys(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *first);
 
 /* Handler declarations. */
-#define CMD(id, parent, name, full, fn, arity, flags, first, last, step, route)                    \
+#define CMD(id, parent, name, full, fn, arity, flags, first, last, step, keynum, route)            \
 	void fn(struct cmd_ctx *c);
 #include "cmd/commands.def"
 #undef CMD

@@ -344,7 +344,7 @@ void cmd_command_getkeys(struct cmd_ctx *c)
 	}
 	/* A command has at most one key per argument. */
 	keys = mem_alloc(c->env->mem, (size_t)argc * sizeof(*keys));
-	n = cmd_key_positions(cmd, argc, keys, argc);
+	n = cmd_key_positions(cmd, argv, argc, keys, argc);
 	ASSERT(n <= argc);
 	if (n <= 0 && (cmd->flags & CMD_NO_MANDATORY_KEYS)) {
 		reply_empty_array(c->r);

@@ -9,7 +9,8 @@
 #include "cmd/cmd.h"
 
 const struct cmd cmd_table[CMDID_COUNT] = {
-#define CMD(id_, parent_, name_, full_, fn_, arity_, flags_, first_, last_, step_, route_)         \
+#define CMD(id_, parent_, name_, full_, fn_, arity_, flags_, first_, last_, step_, keynum_,        \
+	    route_)                                                                                \
 	[id_] = { .name = name_,                                                                   \
 		  .fullname = full_,                                                               \
 		  .fn = fn_,                                                                       \
@@ -18,6 +19,7 @@ const struct cmd cmd_table[CMDID_COUNT] = {
 		  .first_key = first_,                                                             \
 		  .last_key = last_,                                                               \
 		  .key_step = step_,                                                               \
+		  .keynum = keynum_,                                                               \
 		  .id = id_,                                                                       \
 		  .parent = parent_,                                                               \
 		  .route = route_ },

@@ -41,27 +41,38 @@ void route_init(struct route *rt, struct xshard *x, struct cmd_env *env)
 	rt->env = env;
 }
 
-/* Marks the owners of the request's keys in mask; returns how many
- * different shards, and one of them in *one. */
+/* Marks the owner of argument i in mask; returns 1 if it is new there. */
+static unsigned mark_owner(const struct cmd_env *env, const struct cmd_ctx *c, int i,
+			   uint64_t *mask, unsigned *one)
+{
+	unsigned s = env->slot_shard[hash_slot(c->argv[i].p, c->argv[i].len)];
+
+	ASSERT(s < env->nshards);
+	if (mask[s / 64] >> (s % 64) & 1)
+		return 0;
+	mask[s / 64] |= 1ull << (s % 64);
+	*one = s;
+	return 1;
+}
+
+/* Marks the owners of the request's keys in mask (the legacy range, then
+ * a keynum command's counted keys: cmd_key_positions without its array);
+ * returns how many different shards, and one of them in *one. */
 static unsigned key_owners(const struct cmd_env *env, const struct cmd_ctx *c, uint64_t *mask,
 			   unsigned *one)
 {
 	const struct cmd *cmd = c->cmd;
-	int first = cmd->first_key, last, i;
+	int first = cmd->first_key, last, i, n;
 	unsigned count = 0;
 
-	if (first <= 0)
-		return 0;
-	last = cmd->last_key < 0 ? c->argc + cmd->last_key : cmd->last_key;
-	for (i = first; i <= last && i < c->argc; i += cmd->key_step) {
-		unsigned s = env->slot_shard[hash_slot(c->argv[i].p, c->argv[i].len)];
-		ASSERT(s < env->nshards);
-		if (!(mask[s / 64] >> (s % 64) & 1)) {
-			mask[s / 64] |= 1ull << (s % 64);
-			count++;
-			*one = s;
-		}
+	if (first > 0) {
+		last = cmd->last_key < 0 ? c->argc + cmd->last_key : cmd->last_key;
+		for (i = first; i <= last && i < c->argc; i += cmd->key_step)
+			count += mark_owner(env, c, i, mask, one);
 	}
+	n = cmd_keynum_keys(cmd, c->argv, c->argc, &first);
+	for (i = 0; i < n; i++)
+		count += mark_owner(env, c, first + i, mask, one);
 	return count;
 }
 
