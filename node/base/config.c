@@ -77,6 +77,8 @@ static const struct cfg_def defs[] = {
 	  "TCP keepalive seconds" },
 	{ "lazyfree-lazy-user-flush", CFG_BOOL, 0, OFF(lazyfree_lazy_user_flush), 0, 0, NULL,
 	  "FLUSHALL/FLUSHDB free in the background by default" },
+	{ "lazyfree-lazy-user-del", CFG_BOOL, 0, OFF(lazyfree_lazy_user_del), 0, 0, NULL,
+	  "DEL frees a big value in the background, as UNLINK does" },
 	{ "protected-mode", CFG_BOOL, 0, OFF(protected_mode), 0, 0, NULL, "accepted, no effect" },
 	{ "client-output-buffer-limit", CFG_SPECIAL, 0, OFF(obuf_limit), 0, 0, NULL,
 	  "<class> <hard> <soft> <seconds>" },

@@ -38,6 +38,7 @@ struct config {
 	long long tcp_backlog;
 	long long tcp_keepalive;
 	bool lazyfree_lazy_user_flush;
+	bool lazyfree_lazy_user_del;
 	bool protected_mode;
 	bool active_expire; /* DEBUG SET-ACTIVE-EXPIRE */
 	/* Redis's cluster directives, both immutable at run time. With

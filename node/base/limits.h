@@ -89,6 +89,11 @@
 /* hll-sparse-max-bytes: a sparse HyperLogLog grows to this, then turns
  * dense (Redis's default). */
 #define HLL_SPARSE_MAX_BYTES_DEFAULT 3000
+/* UNLINK (and DEL with lazyfree-lazy-user-del) frees a value in the
+ * background when freeing it takes more than this many allocations
+ * (Redis's LAZYFREE_THRESHOLD); a smaller one is freed at once, since
+ * queueing it would cost about as much. */
+#define LAZYFREE_EFFORT_THRESHOLD 64
 /* A listpack never grows past this (Redis's LISTPACK_MAX_SAFETY_SIZE): a
  * write that would is made on the type's scalable encoding instead. */
 #define LISTPACK_SAFE_MAX (1LL << 30)
