@@ -50,6 +50,9 @@ struct config {
 	/* The compact encodings' bounds (hash-max-listpack-entries, ...). */
 	long long hash_max_listpack_entries;
 	long long hash_max_listpack_value;
+	long long set_max_intset_entries;
+	long long set_max_listpack_entries;
+	long long set_max_listpack_value;
 	/* cairn's own. */
 	int io;           /* enum config_io */
 	long long shards; /* 0: one per online CPU */
