@@ -104,7 +104,8 @@ int cmd_keynum_keys(const struct cmd *cmd, const struct cmd_arg *argv, int argc,
 	 * reads as 2 there and refuses here. */
 	if (!util_str2ll(argv[cmd->keynum].p, argv[cmd->keynum].len, &n) || n < 0)
 		return 0;
-	return n < argc - *first ? (int)n : argc - *first;
+	/* Keys past the end: a syntax error, no keys (Redis's key specs). */
+	return n <= argc - *first ? (int)n : 0;
 }
 
 int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *keys,
