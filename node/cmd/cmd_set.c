@@ -286,16 +286,29 @@ void cmd_smembers(struct cmd_ctx *c)
 
 /* ---- SRANDMEMBER ---- */
 
+/* count members, repeats allowed. A listpack's positions are listed
+ * first, so that each pick is not a walk (a listpack finds its i-th
+ * element by walking; Redis samples it in batches for the same reason). */
 static void srand_repeats(struct cmd_ctx *c, const struct set_ref *s, unsigned long count)
 {
+	uint64_t *pos = NULL, n = set_size(s), i;
 	struct set_member m;
-	unsigned long i;
+	struct set_iter it;
 
+	if (s->enc == SET_LP && count > 1) {
+		pos = mem_alloc(c->env->mem, n * sizeof(*pos));
+		set_iter_init(&it, s);
+		for (i = 0; set_iter_next(&it, &m); i++)
+			pos[i] = set_iter_pos(&it);
+	}
 	reply_array(c->r, (long long)count);
 	for (i = 0; i < count && !reply_too_big(c); i++) {
-		set_member_at(s, set_random(s, ks_rnd, c->ks), &m);
+		uint64_t at = pos != NULL ? pos[ks_random_u64(c->ks) % n]
+					  : set_random(s, ks_rnd, c->ks);
+		set_member_at(s, at, &m);
 		reply_member(c->r, &m);
 	}
+	mem_free(c->env->mem, pos);
 }
 
 /* count distinct members, walking the set once: each is taken with the

@@ -396,6 +396,20 @@ bool set_iter_next(struct set_iter *it, struct set_member *m)
 	return true;
 }
 
+uint64_t set_iter_pos(const struct set_iter *it)
+{
+	if (it->s.enc == SET_INTSET) {
+		ASSERT(it->i > 0);
+		return it->i - 1;
+	}
+	if (it->s.enc == SET_LP) {
+		ASSERT(it->p != NULL);
+		return (uint64_t)(it->p - lp_of(&it->s));
+	}
+	ASSERT(it->hi.e != NULL);
+	return (uint64_t)(uintptr_t)it->hi.e;
+}
+
 uint64_t set_random(const struct set_ref *s, uint64_t (*rnd)(void *), void *rarg)
 {
 	uint64_t n = set_size(s);

@@ -128,6 +128,9 @@ struct set_iter {
 };
 void set_iter_init(struct set_iter *it, const struct set_ref *s);
 bool set_iter_next(struct set_iter *it, struct set_member *m);
+/* The position (as set_random's) of the member set_iter_next() returned
+ * last. */
+uint64_t set_iter_pos(const struct set_iter *it);
 
 /* A random member's position (the set is not empty; rnd is a random
  * source): a token that tells members apart and stays valid until the set

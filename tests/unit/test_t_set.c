@@ -472,8 +472,26 @@ static void test_scan_and_iter(void **state)
 	env_free(en);
 }
 
+/* An iterator's positions name the members it returned. */
+static void positions_match(const struct set_ref *r)
+{
+	char b1[UTIL_LL_CHARS], b2[UTIL_LL_CHARS];
+	struct set_member m, at;
+	struct set_iter it;
+	size_t l1, l2;
+
+	set_iter_init(&it, r);
+	while (set_iter_next(&it, &m)) {
+		const char *t1 = set_member_text(&m, b1, &l1), *t2;
+		set_member_at(r, set_iter_pos(&it), &at);
+		t2 = set_member_text(&at, b2, &l2);
+		assert_int_equal(l1, l2);
+		assert_memory_equal(t1, t2, l1);
+	}
+}
+
 /* Random positions are members, in every encoding; over many draws every
- * member comes up. */
+ * member comes up; an iterator's positions are the same kind. */
 static void test_random(void **state)
 {
 	struct env *en = env_new(20, 40, 8);
@@ -502,6 +520,7 @@ static void test_random(void **state)
 		assert_string_equal(encoding(en, e), round == 0   ? "intset"
 						     : round == 1 ? "listpack"
 								  : "hashtable");
+		positions_match(&r);
 	}
 	env_free(en);
 }
