@@ -7,7 +7,8 @@ members, srandmember and spop with counts); a set keeps its members across
 the intset, listpack and table conversions; SINTERSTORE, SUNIONSTORE,
 SDIFFSTORE, SMOVE and SINTERCARD over keys of different hash tags (on
 different shards when the node has several, so they run with those shards
-locked) give the set algebra's answers; a huge SRANDMEMBER count stops at
+locked) give the set algebra's answers, and COPY and RENAME move a big set
+between shards; a huge SRANDMEMBER count stops at
 the client's output limit rather than build an unbounded reply (the client
 is disconnected, the node stays up and its memory comes back); and
 redis-benchmark's SADD and SPOP workloads run clean and are counted.
@@ -132,6 +133,13 @@ class TestSets(unittest.TestCase):
             self.assertEqual(r.smembers("{c}inter"), members(a & b))
             self.assertEqual(r.sunionstore("{b}union", keys), len(a | b | c))
             self.assertEqual(r.smembers("{b}union"), members(a | b | c))
+            # COPY and RENAME of a table between shards.
+            self.assertTrue(r.copy("{b}union", "{a}copy"))
+            self.assertTrue(r.rename("{b}union", "{c}moved"))
+            r.sadd("{c}moved", "after")
+            self.assertEqual(r.smembers("{a}copy"), members(a | b | c))
+            self.assertEqual(r.smembers("{c}moved"), members(a | b | c | {"after"}))
+            r.sadd("{b}union", *(a | b | c))
             self.assertEqual(r.sdiffstore("{a}diff", ["{b}y", "{a}x"]), len(b - a))
             self.assertEqual(r.smembers("{a}diff"), members(b - a))
             # A destination that is also a source.
