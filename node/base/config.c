@@ -95,6 +95,12 @@ static const struct cfg_def defs[] = {
 	  "the old name of hash-max-listpack-value" },
 	{ "hll-sparse-max-bytes", CFG_MEM, 0, OFF(hll_sparse_max_bytes), 0, MEM_MAX, NULL,
 	  "largest sparse HyperLogLog before it turns dense" },
+	{ "set-max-intset-entries", CFG_INT, 0, OFF(set_max_intset_entries), 0, MEM_MAX, NULL,
+	  "most members of a set of integers kept as an intset" },
+	{ "set-max-listpack-entries", CFG_INT, 0, OFF(set_max_listpack_entries), 0, MEM_MAX, NULL,
+	  "most members of a set kept as a listpack (Redis 7.2's)" },
+	{ "set-max-listpack-value", CFG_MEM, 0, OFF(set_max_listpack_value), 0, MEM_MAX, NULL,
+	  "longest member of a set kept as a listpack (Redis 7.2's)" },
 	{ "io", CFG_ENUM, CFG_IMMUTABLE, OFF(io), 0, 0, io_names, "auto, uring or epoll" },
 	{ "shards", CFG_INT, CFG_IMMUTABLE, OFF(shards), 0, 256, NULL,
 	  "shard threads (0: one per online CPU)" },
@@ -136,6 +142,9 @@ void config_defaults(struct config *c)
 	c->hash_max_listpack_entries = HASH_MAX_LISTPACK_ENTRIES_DEFAULT;
 	c->hash_max_listpack_value = HASH_MAX_LISTPACK_VALUE_DEFAULT;
 	c->hll_sparse_max_bytes = HLL_SPARSE_MAX_BYTES_DEFAULT;
+	c->set_max_intset_entries = SET_MAX_INTSET_ENTRIES_DEFAULT;
+	c->set_max_listpack_entries = SET_MAX_LISTPACK_ENTRIES_DEFAULT;
+	c->set_max_listpack_value = SET_MAX_LISTPACK_VALUE_DEFAULT;
 }
 
 static const struct cfg_def *find_def(const char *name, size_t len)

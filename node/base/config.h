@@ -52,6 +52,9 @@ struct config {
 	long long hash_max_listpack_entries;
 	long long hash_max_listpack_value;
 	long long hll_sparse_max_bytes;
+	long long set_max_intset_entries;
+	long long set_max_listpack_entries;
+	long long set_max_listpack_value;
 	/* cairn's own. */
 	int io;           /* enum config_io */
 	long long shards; /* 0: one per online CPU */

@@ -94,6 +94,14 @@
  * (Redis's LAZYFREE_THRESHOLD); a smaller one is freed at once, since
  * queueing it would cost about as much. */
 #define LAZYFREE_EFFORT_THRESHOLD 64
+/* A set's (Redis 7.2's set-max-intset-entries, set-max-listpack-entries and
+ * -value; Redis 7.0 has only the first). */
+#define SET_MAX_INTSET_ENTRIES_DEFAULT 512
+#define SET_MAX_LISTPACK_ENTRIES_DEFAULT 128
+#define SET_MAX_LISTPACK_VALUE_DEFAULT 64
+/* An intset holds at most this many members whatever set-max-intset-entries
+ * says (Redis's intsetMaxEntries: 1G, for the 32-bit count). */
+#define SET_INTSET_ENTRIES_CAP (1LL << 30)
 /* A listpack never grows past this (Redis's LISTPACK_MAX_SAFETY_SIZE): a
  * write that would is made on the type's scalable encoding instead. */
 #define LISTPACK_SAFE_MAX (1LL << 30)

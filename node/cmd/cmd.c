@@ -91,20 +91,43 @@ const struct cmd *cmd_resolve(const struct cmd_index *ix, const struct cmd_arg *
 	return cmd_lookup_sub(base, argv[1].p, argv[1].len);
 }
 
+/* The count as C's atoi() reads a C string: leading white space, a sign,
+ * digits up to the first other byte (a NUL ends the string), strtol()'s
+ * saturation, then glibc's truncation of the long to an int. */
+static int atoi_like(const struct cmd_arg *a)
+{
+	const char *p = a->p, *end = a->p + cmd_arg_cstr_len(a);
+	unsigned long long v = 0;
+	bool neg = false;
+
+	while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+		p++;
+	if (p < end && (*p == '-' || *p == '+'))
+		neg = *p++ == '-';
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (unsigned)(*p - '0');
+		if (v > (unsigned long long)LLONG_MAX + neg) {
+			v = (unsigned long long)LLONG_MAX + neg;
+			break;
+		}
+	}
+	return (int)(uint32_t)(neg ? 0 - v : v);
+}
+
 int cmd_keynum_keys(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *first)
 {
-	long long n;
+	int n;
 
 	*first = cmd->keynum + 1;
 	if (cmd->keynum <= 0 || cmd->keynum >= argc)
 		return 0;
-	/* Redis falls back to the command's own key function (atoi) when the
-	 * count is no integer; every one of those refuses such a count too,
-	 * except for a count with trailing bytes ("2x"), which COMMAND GETKEYS
-	 * reads as 2 there and refuses here. */
-	if (!util_str2ll(argv[cmd->keynum].p, argv[cmd->keynum].len, &n) || n < 0)
-		return 0;
-	return n < argc - *first ? (int)n : argc - *first;
+	/* Redis reads the count with its key spec (string2ll, 0 or more, the
+	 * keys inside the arguments), and when that refuses it, with the
+	 * command's own key function (atoi, 1 or more, inside the arguments):
+	 * together, the keys are there exactly when atoi's reading is 1 or
+	 * more and the keys fit. */
+	n = atoi_like(&argv[cmd->keynum]);
+	return n >= 1 && n <= argc - *first ? n : 0;
 }
 
 int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *keys,
