@@ -571,6 +571,26 @@ static void set_free_hook(struct mem *mem, void *obj, unsigned enc)
 	set_free(mem, &s);
 }
 
+/* As Redis counts it: an intset or a listpack is one allocation, a table
+ * one per member. */
+static uint64_t set_effort(const void *obj, unsigned enc)
+{
+	return enc == SET_HT ? htab_size(obj) : 1;
+}
+
+static bool set_free_step(struct mem *mem, void *obj, unsigned enc, unsigned *budget)
+{
+	if (enc != SET_HT) {
+		set_free_hook(mem, obj, enc);
+		*budget = *budget > 0 ? *budget - 1 : 0;
+		return true;
+	}
+	if (!htab_free_some(obj, budget))
+		return false;
+	mem_free(mem, obj);
+	return true;
+}
+
 static void *set_dup(struct mem *mem, const void *obj, unsigned enc)
 {
 	const struct htab *from = obj;
@@ -660,4 +680,6 @@ const struct kv_type_ops set_type = {
 	.encoding = set_encoding,
 	.rebind = set_rebind,
 	.check = set_check,
+	.effort = set_effort,
+	.free_step = set_free_step,
 };

@@ -40,9 +40,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "base/mem.h"
 #include "base/stats.h"
 #include "base/util.h"
+#include "data/htab.h"
 #include "data/keyspace.h"
 #include "data/keyspace_check.h"
 #include "data/t_set.h"
@@ -739,6 +741,50 @@ static void test_random_ops(void **state)
 	env_free(en);
 }
 
+/* UNLINK of a table set over Redis's free-effort threshold (65 members,
+ * not 64) leaves it to the background free, which frees it in bounded
+ * steps with the account exact after each; a table mid-resize (both
+ * tables in use) frees whole too. */
+static void test_unlink_in_background(void **state)
+{
+	struct env *en = env_new(4, 4, 64);
+	struct kv *e;
+	size_t empty;
+	int steps = 1;
+
+	(void)state;
+	e = new_set(en, "warm", "x", 1);
+	ks_delete_entry(&en->ks, e);
+	empty = en->ks.mem.used;
+	e = new_set(en, "at", "s0", 1);
+	add_range(en, e, "s", 1, LAZYFREE_EFFORT_THRESHOLD);
+	assert_true(ks_unlink(&en->ks, "at", 2));
+	assert_int_equal(en->ks.lazy.pending_objs, 0);
+	assert_int_equal(en->ks.mem.used, empty);
+	e = new_set(en, "over", "s0", 1);
+	add_range(en, e, "s", 1, 1000);
+	assert_string_equal(encoding(en, e), "hashtable");
+	/* Grow on until a resize is under way, so both tables hold members. */
+	for (int i = 1000; ((struct htab *)kv_obj(e))->rehash < 0; i++) {
+		char buf[16];
+		snprintf(buf, sizeof(buf), "s%d", i);
+		assert_true(i < 5000);
+		assert_true(add(en, e, buf));
+	}
+	assert_true(ks_unlink(&en->ks, "over", 4));
+	assert_int_equal(en->ks.lazy.pending_objs, 1);
+	CHECK(&en->ks);
+	while (ks_lazy_step(&en->ks, 37)) {
+		CHECK(&en->ks);
+		steps++;
+	}
+	CHECK(&en->ks);
+	assert_true(steps >= 1000 / 37);
+	assert_int_equal(en->st.lazyfreed_objects, 1);
+	assert_int_equal(en->ks.mem.used, empty);
+	env_free(en);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -754,6 +800,7 @@ int main(void)
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_pop),
 		cmocka_unit_test(test_random_ops),
+		cmocka_unit_test(test_unlink_in_background),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
