@@ -42,6 +42,10 @@ static void sched_node_config(struct world *w, struct config *cfg)
 	cfg->hz = 100;
 	cfg->hash_max_listpack_entries = w->cfg.hash_lp_entries;
 	cfg->hash_max_listpack_value = w->cfg.hash_lp_value;
+	cfg->set_max_intset_entries = w->cfg.set_is_entries;
+	cfg->set_max_listpack_entries = w->cfg.set_lp_entries;
+	cfg->set_max_listpack_value = w->cfg.set_lp_value;
+	cfg->lazyfree_lazy_user_del = w->cfg.lazy_user_del != 0;
 }
 
 /* Builds node id as cairn-node builds one (shard/node.h), over simulated

@@ -48,6 +48,38 @@ static void derive_hash_limits(struct sim_config *c, struct rng *r)
 	c->hash_lp_value = dflt ? HASH_MAX_LISTPACK_VALUE_DEFAULT : v;
 }
 
+/* A number about log-uniform over [lo, hi] (lo >= 1): a power of two,
+ * then a point up to the next, capped at hi; in integers, as above. */
+static unsigned log_uniform(struct rng *r, unsigned lo, unsigned hi)
+{
+	unsigned kmax = 0, k, e;
+
+	while ((2u << kmax) <= hi)
+		kmax++;
+	k = (unsigned)rng_range(r, 0, kmax);
+	e = (unsigned)rng_range(r, 1u << k, (2u << k) - 1);
+	return e < lo ? lo : e > hi ? hi : e;
+}
+
+/* set-max-intset-entries (2 to 1024), set-max-listpack-entries (1 to 256)
+ * and -value (the default in half the runs, else 1 to 128 bytes), so that
+ * the workload's sets (a few members, now and then hundreds) cross from
+ * one encoding to another in most runs; and lazyfree-lazy-user-del in half
+ * of them. Drawn after the hash limits, so that those stay what they were
+ * for a seed. */
+static void derive_set_limits(struct sim_config *c, struct rng *r)
+{
+	bool dflt;
+	unsigned v;
+
+	c->set_is_entries = log_uniform(r, 2, 1024);
+	c->set_lp_entries = log_uniform(r, 1, 256);
+	dflt = rng_chance(r, 0.5);
+	v = (unsigned)rng_range(r, 1, 128);
+	c->set_lp_value = dflt ? SET_MAX_LISTPACK_VALUE_DEFAULT : v;
+	c->lazy_user_del = rng_chance(r, 0.5);
+}
+
 void simcfg_derive(struct sim_config *c, uint64_t seed)
 {
 	static const unsigned bufs[] = { 2, 4, 16, 64, IO_BUF_COUNT };
@@ -74,6 +106,7 @@ void simcfg_derive(struct sim_config *c, uint64_t seed)
 		c->p[f] = off ? 0.0 : p;
 	}
 	derive_hash_limits(c, &r);
+	derive_set_limits(c, &r);
 }
 
 static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, char *err, size_t n)
@@ -138,6 +171,14 @@ int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errle
 		return set_uint(&c->hash_lp_entries, eq + 1, 0, 1u << 20, err, errlen);
 	if (strcmp(name, "hash_lp_value") == 0)
 		return set_uint(&c->hash_lp_value, eq + 1, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "set_is_entries") == 0)
+		return set_uint(&c->set_is_entries, eq + 1, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "set_lp_entries") == 0)
+		return set_uint(&c->set_lp_entries, eq + 1, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "set_lp_value") == 0)
+		return set_uint(&c->set_lp_value, eq + 1, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "lazy_user_del") == 0)
+		return set_uint(&c->lazy_user_del, eq + 1, 0, 1, err, errlen);
 	snprintf(err, errlen, "unknown setting '%s'", name);
 	return -1;
 }
@@ -148,10 +189,12 @@ void simcfg_print(const struct sim_config *c, FILE *f)
 
 	fprintf(f,
 		"seed=%llu ticks=%llu nodes=%u shards=%u clients=%u ring_size=%u bufs=%u "
-		"pipeline=%u keys=%u hash_lp_entries=%u hash_lp_value=%u\n",
+		"pipeline=%u keys=%u hash_lp_entries=%u hash_lp_value=%u set_is_entries=%u "
+		"set_lp_entries=%u set_lp_value=%u lazy_user_del=%u\n",
 		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->nodes, c->shards,
 		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys, c->hash_lp_entries,
-		c->hash_lp_value);
+		c->hash_lp_value, c->set_is_entries, c->set_lp_entries, c->set_lp_value,
+		c->lazy_user_del);
 	fprintf(f, "faults:");
 	for (i = 0; i < F_COUNT; i++)
 		fprintf(f, " %s=%.4f", fault_names[i], c->p[i]);

@@ -77,6 +77,13 @@ struct sim_config {
 	 * small hashes cross into the table encoding, under faults, in many
 	 * runs, and not only past the defaults (512 fields, 64 bytes). */
 	unsigned hash_lp_entries, hash_lp_value;
+	/* The nodes' set-max-intset-entries, set-max-listpack-entries and
+	 * -value: drawn as the hash ones, so that sets move between the
+	 * intset, the listpack and the table under faults. */
+	unsigned set_is_entries, set_lp_entries, set_lp_value;
+	/* lazyfree-lazy-user-del: DEL frees a big value in the background as
+	 * UNLINK does (0 or 1). */
+	unsigned lazy_user_del;
 	double p[F_COUNT];
 	unsigned trace; /* 0: none; 1: keep the last events for a
 				* failure report; 2: also print every event */
