@@ -91,6 +91,12 @@ static const struct cfg_def defs[] = {
 	  "longest field or value of a hash kept as a listpack" },
 	{ "hash-max-ziplist-value", CFG_MEM, 0, OFF(hash_max_listpack_value), 0, MEM_MAX, NULL,
 	  "the old name of hash-max-listpack-value" },
+	{ "list-max-listpack-size", CFG_INT, 0, OFF(list_max_listpack_size), INT_MIN, INT_MAX, NULL,
+	  "a list node's size (-1..-5: 4..64 KB) or element count (positive)" },
+	{ "list-max-ziplist-size", CFG_INT, 0, OFF(list_max_listpack_size), INT_MIN, INT_MAX, NULL,
+	  "the old name of list-max-listpack-size" },
+	{ "list-compress-depth", CFG_INT, 0, OFF(list_compress_depth), 0, INT_MAX, NULL,
+	  "list nodes kept raw at each end; the rest are compressed (0: none)" },
 	{ "hll-sparse-max-bytes", CFG_MEM, 0, OFF(hll_sparse_max_bytes), 0, MEM_MAX, NULL,
 	  "largest sparse HyperLogLog before it turns dense" },
 	{ "io", CFG_ENUM, CFG_IMMUTABLE, OFF(io), 0, 0, io_names, "auto, uring or epoll" },
@@ -134,6 +140,8 @@ void config_defaults(struct config *c)
 	c->hash_max_listpack_entries = HASH_MAX_LISTPACK_ENTRIES_DEFAULT;
 	c->hash_max_listpack_value = HASH_MAX_LISTPACK_VALUE_DEFAULT;
 	c->hll_sparse_max_bytes = HLL_SPARSE_MAX_BYTES_DEFAULT;
+	c->list_max_listpack_size = LIST_MAX_LISTPACK_SIZE_DEFAULT;
+	c->list_compress_depth = LIST_COMPRESS_DEPTH_DEFAULT;
 }
 
 static const struct cfg_def *find_def(const char *name, size_t len)

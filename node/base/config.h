@@ -51,6 +51,8 @@ struct config {
 	long long hash_max_listpack_entries;
 	long long hash_max_listpack_value;
 	long long hll_sparse_max_bytes;
+	long long list_max_listpack_size;
+	long long list_compress_depth;
 	/* cairn's own. */
 	int io;           /* enum config_io */
 	long long shards; /* 0: one per online CPU */
