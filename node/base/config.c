@@ -93,6 +93,12 @@ static const struct cfg_def defs[] = {
 	  "longest field or value of a hash kept as a listpack" },
 	{ "hash-max-ziplist-value", CFG_MEM, 0, OFF(hash_max_listpack_value), 0, MEM_MAX, NULL,
 	  "the old name of hash-max-listpack-value" },
+	{ "list-max-listpack-size", CFG_INT, 0, OFF(list_max_listpack_size), INT_MIN, INT_MAX, NULL,
+	  "a list node's size (-1..-5: 4..64 KB) or element count (positive)" },
+	{ "list-max-ziplist-size", CFG_INT, 0, OFF(list_max_listpack_size), INT_MIN, INT_MAX, NULL,
+	  "the old name of list-max-listpack-size" },
+	{ "list-compress-depth", CFG_INT, 0, OFF(list_compress_depth), 0, INT_MAX, NULL,
+	  "list nodes kept raw at each end; the rest are compressed (0: none)" },
 	{ "hll-sparse-max-bytes", CFG_MEM, 0, OFF(hll_sparse_max_bytes), 0, MEM_MAX, NULL,
 	  "largest sparse HyperLogLog before it turns dense" },
 	{ "set-max-intset-entries", CFG_INT, 0, OFF(set_max_intset_entries), 0, MEM_MAX, NULL,
@@ -145,6 +151,8 @@ void config_defaults(struct config *c)
 	c->set_max_intset_entries = SET_MAX_INTSET_ENTRIES_DEFAULT;
 	c->set_max_listpack_entries = SET_MAX_LISTPACK_ENTRIES_DEFAULT;
 	c->set_max_listpack_value = SET_MAX_LISTPACK_VALUE_DEFAULT;
+	c->list_max_listpack_size = LIST_MAX_LISTPACK_SIZE_DEFAULT;
+	c->list_compress_depth = LIST_COMPRESS_DEPTH_DEFAULT;
 }
 
 static const struct cfg_def *find_def(const char *name, size_t len)

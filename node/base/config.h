@@ -55,6 +55,8 @@ struct config {
 	long long set_max_intset_entries;
 	long long set_max_listpack_entries;
 	long long set_max_listpack_value;
+	long long list_max_listpack_size;
+	long long list_compress_depth;
 	/* cairn's own. */
 	int io;           /* enum config_io */
 	long long shards; /* 0: one per online CPU */

@@ -114,7 +114,10 @@ class TestHashes(unittest.TestCase):
                 time.sleep(0.05)
             self.assertEqual(r.info("memory")["lazyfreed_objects"], freed + 1)
             self.assertEqual(r.info("memory")["lazyfree_pending_objects"], 0)
-            self.assertLess(r.info("memory")["used_memory"], before - 10 * 1000 * 1000)
+            # 200,000 fields take several megabytes whatever the allocator
+            # rounds to (ASan's malloc does not round); most of it is gone.
+            self.assertGreater(before, 5 * 1000 * 1000)
+            self.assertLess(r.info("memory")["used_memory"], before // 4)
             # DEL does the same under lazyfree-lazy-user-del.
             r.config_set("lazyfree-lazy-user-del", "yes")
             self.assertEqual(r.config_get("lazyfree-lazy-user-del"),
