@@ -102,14 +102,7 @@ static void key_clear(struct mkey *k)
 	k->n = 0;
 }
 
-/* A set of next states being built, with duplicates merged. */
-struct mset {
-	struct mstate s[MODEL_STATES_MAX];
-	unsigned n;
-	bool overflow;
-};
-
-static void mset_add(struct mset *set, const struct mstate *s)
+void mset_add(struct mset *set, const struct mstate *s)
 {
 	unsigned i;
 
@@ -123,14 +116,21 @@ static void mset_add(struct mset *set, const struct mstate *s)
 	state_copy(&set->s[set->n++], s);
 }
 
+void mset_release(struct mset *set)
+{
+	unsigned i;
+
+	for (i = 0; i < set->n; i++)
+		state_free(&set->s[i]);
+	set->n = 0;
+}
+
 /* The key's possibilities become set (or, past the limit, anything). */
 static void key_take(struct mkey *k, struct mset *set)
 {
 	key_clear(k);
 	if (set->overflow) {
-		unsigned i;
-		for (i = 0; i < set->n; i++)
-			state_free(&set->s[i]);
+		mset_release(set);
 		k->wild = true;
 		return;
 	}
@@ -147,15 +147,29 @@ static void key_known(const struct model *m, struct mkey *k, struct mset *set)
 {
 	if (k->floating > 0 || m->cur_send < k->settled_at) {
 		struct mset none = { .overflow = true };
-		unsigned i;
-		for (i = 0; i < set->n; i++)
-			state_free(&set->s[i]);
-		set->n = 0;
+		mset_release(set);
 		key_take(k, &none);
 		return;
 	}
 	k->wild = false;
 	key_take(k, set);
+}
+
+void model_key_take(struct model *m, unsigned k, struct mset *set)
+{
+	key_take(&m->keys[k], set);
+}
+
+void model_key_known(struct model *m, unsigned k, struct mset *set)
+{
+	key_known(m, &m->keys[k], set);
+}
+
+void model_key_unknown(struct model *m, unsigned k)
+{
+	struct mset none = { .overflow = true };
+
+	key_take(&m->keys[k], &none);
 }
 
 struct model *model_new(struct world *w, unsigned node)
@@ -224,7 +238,7 @@ bool model_closes(const struct mreq *q)
 
 /* The states s may be in when a command runs at some t in [tlo, thi]:
  * live (with its expiry narrowed to E >= t >= tlo) and/or expired. */
-static unsigned branches(const struct mstate *s, int64_t tlo, int64_t thi, struct mstate out[2])
+unsigned model_branches(const struct mstate *s, int64_t tlo, int64_t thi, struct mstate out[2])
 {
 	unsigned n = 0;
 
@@ -263,8 +277,30 @@ static bool matches(const struct mexp *x, const struct resp_reader_value *v)
 	case X_NULL: return v->type == RESP_READER_NULL_BULK || v->type == RESP_READER_NULL;
 	case X_HMGET:
 	case X_FIELDS: return mh_matches(x, v);
+	case X_VERDICT: return x->lo != 0;
 	default: return false;
 	}
+}
+
+/* A set, for a failure's message: its size and its first few members. */
+static int describe_set(const struct mstate *s, const char *ttl, char *buf, size_t cap)
+{
+	char names[64] = "", name[MODEL_SET_NAME_MAX];
+	unsigned i, shown = 0;
+	size_t o = 0;
+
+	for (i = 0; i < MODEL_SET_UNIVERSE && shown < 4; i++) {
+		if (!(s->val[i / 8] & (1u << (i % 8))))
+			continue;
+		size_t len = ms_name(i, name);
+		name[len > 12 ? 12 : len] = '\0';
+		if (o < sizeof(names))
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+					      shown ? " " : "", name);
+		shown++;
+	}
+	return snprintf(buf, cap, " [set members=%u (%s%s) ttl=%s]", s->nf, names,
+			s->nf > shown ? " ..." : "", ttl);
 }
 
 /* One possible state, for a failure's message: a hash by its size and its
@@ -283,6 +319,8 @@ static int describe_state(const struct mstate *s, char *buf, size_t cap)
 		snprintf(ttl, sizeof(ttl), "%" PRId64 "..%" PRId64, s->exp_lo, s->exp_hi);
 	if (s->type == MT_STRING)
 		return snprintf(buf, cap, " [string len=%zu ttl=%s]", s->len, ttl);
+	if (s->type == MT_SET)
+		return describe_set(s, ttl, buf, cap);
 	for (i = 0; i < s->nf; i++) {
 		bytes += s->fields[i].vlen;
 		if (i < 4 && o < sizeof(names))
@@ -308,6 +346,25 @@ static void describe(const struct model *m, const struct mreq *q, unsigned ki,
 		o += describe_state(&k->s[i], buf + o, cap - (size_t)o);
 }
 
+void model_fail_keys(struct model *m, const struct mreq *q, const struct resp_reader_value *v)
+{
+	char why[900], got[160];
+	unsigned i, j;
+	int o;
+
+	resp_reader_format(v, got, sizeof(got));
+	o = snprintf(why, sizeof(why), "client %u %s: got %s; possible states:", q->client,
+		     ops_name(q->op), got);
+	for (i = 0; i < q->nkeys && o > 0 && (size_t)o < sizeof(why); i++) {
+		const struct mkey *k = &m->keys[q->keys[i]];
+		o += snprintf(why + o, sizeof(why) - (size_t)o, " %s%s:", k->name,
+			      k->wild ? " (unknown)" : "");
+		for (j = 0; j < k->n && o > 0 && (size_t)o < sizeof(why); j++)
+			o += describe_state(&k->s[j], why + o, sizeof(why) - (size_t)o);
+	}
+	world_fail(m->w, FAIL_CORRECTNESS, "no legal outcome: %s", why);
+}
+
 /* Frees what an outcome built for itself. */
 static void mout_release(struct mout *o)
 {
@@ -327,7 +384,7 @@ static void check_key(struct model *m, const struct mreq *q, unsigned ki,
 		return; /* nothing to check until a plain overwrite (model_plain) */
 	for (i = 0; i < k->n; i++) {
 		struct mstate br[2];
-		unsigned nb = branches(&k->s[i], tlo, thi, br);
+		unsigned nb = model_branches(&k->s[i], tlo, thi, br);
 		for (b = 0; b < nb; b++) {
 			struct mout outs[4];
 			unsigned no = ops_apply(q, ki, &br[b], tlo, thi, outs);
@@ -382,7 +439,7 @@ static void can_exist(const struct mkey *k, int64_t tlo, int64_t thi, bool *yes,
 	*yes = *no = k->wild;
 	for (i = 0; i < k->n; i++) {
 		struct mstate br[2];
-		unsigned nb = branches(&k->s[i], tlo, thi, br);
+		unsigned nb = model_branches(&k->s[i], tlo, thi, br);
 		for (b = 0; b < nb; b++) {
 			if (br[b].present)
 				*yes = true;
@@ -577,7 +634,10 @@ void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value
 	unsigned i;
 
 	m->cur_send = send;
-	if (ops_single_key(q->op)) {
+	q->reply = v;
+	if (ms_multi_op(q->op)) {
+		ms_check_multi(m, q, v, tlo, thi);
+	} else if (ops_single_key(q->op)) {
 		check_key(m, q, 0, v, tlo, thi);
 		model_plain(m, q, 0, v, tlo, thi);
 	} else {
@@ -614,30 +674,6 @@ void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value
 	mreq_free(q);
 }
 
-static bool op_writes(enum mop op)
-{
-	switch (op) {
-	case OP_SET:
-	case OP_SETNX:
-	case OP_GETSET:
-	case OP_GETDEL:
-	case OP_DEL:
-	case OP_INCRBY:
-	case OP_APPEND:
-	case OP_SETRANGE:
-	case OP_EXPIRE:
-	case OP_PERSIST:
-	case OP_MSET:
-	case OP_MSETNX:
-	case OP_DEL_MULTI:
-	case OP_HSET:
-	case OP_HSETNX:
-	case OP_HDEL:
-	case OP_HINCRBY: return true;
-	default: return false;
-	}
-}
-
 /* Key k may change at any moment until its lost writes settle. */
 static void key_float(struct model *m, unsigned k, uint64_t conn)
 {
@@ -658,9 +694,13 @@ void model_lost(struct model *m, struct mreq *q, uint64_t send, uint64_t conn)
 	unsigned i;
 
 	(void)send;
-	if (op_writes(q->op))
-		for (i = 0; i < q->nkeys; i++)
+	if (ops_writes(q->op)) {
+		unsigned n = q->nkeys;
+		if (ms_multi_op(q->op))
+			ms_written(q, &n);
+		for (i = 0; i < n; i++)
 			key_float(m, q->keys[i], conn);
+	}
 	if (q->op == OP_COUNTER_INCR)
 		m->ctr_lost[q->shared]++;
 	/* A lost register write stays possible forever (recv unknown). */

@@ -24,8 +24,17 @@
 /* Fields of one hash at most: the workload's names (model_hash.c). */
 #define MODEL_HASH_FIELDS 64
 
+/* Sets: every member the workload names is one of a fixed universe of
+ * MODEL_SET_UNIVERSE names (model_set.c), and a set's state holds the
+ * bitmap of the ones it has: MODEL_SET_BYTES in val, its size in nf. */
+#define MODEL_SET_UNIVERSE 1326
+#define MODEL_SET_BYTES 168
+_Static_assert(MODEL_SET_UNIVERSE <= MODEL_SET_BYTES * 8, "the set bitmap is too small");
+/* The longest member name. */
+#define MODEL_SET_NAME_MAX 400
+
 /* A key's type, when it is present. */
-enum mtype { MT_STRING = 0, MT_HASH };
+enum mtype { MT_STRING = 0, MT_HASH, MT_SET };
 
 /* One field of a hash, and its value. */
 struct mfield {
@@ -33,9 +42,10 @@ struct mfield {
 	size_t flen, vlen;
 };
 
-/* One possible state of a key: absent, a string (val, len) or a hash
+/* One possible state of a key: absent, a string (val, len), a hash
  * (fields, nf >= 1, sorted by field, so that equal hashes compare equal
- * field by field). Expiry is an interval of ms: the key has expired at time
+ * field by field) or a set (val: its bitmap of MODEL_SET_BYTES, nf >= 1
+ * members). Expiry is an interval of ms: the key has expired at time
  * t iff t > E, for some E in [exp_lo, exp_hi].
  *
  * A state the model keeps owns its bytes: val, or for a hash one block that
@@ -93,11 +103,31 @@ enum mop {
 	OP_HGETALL,
 	OP_HKEYS,
 	OP_HVALS,
+	/* Sets (model_set.c); single-key. */
+	OP_SADD,
+	OP_SREM,
+	OP_SCARD,
+	OP_SISMEMBER,
+	OP_SMISMEMBER,
+	OP_SMEMBERS,
+	OP_SRANDMEMBER,
+	OP_SPOP,
+	OP_LAST_SINGLE = OP_SPOP,
 	OP_MGET,
 	OP_MSET,
 	OP_MSETNX,
 	OP_DEL_MULTI,
 	OP_EXISTS_MULTI,
+	/* Sets over several keys (model_set.c): SMOVE source destination;
+	 * the STORE ones have their destination first, then the sources. */
+	OP_SMOVE,
+	OP_SINTER,
+	OP_SUNION,
+	OP_SDIFF,
+	OP_SINTERCARD,
+	OP_SINTERSTORE,
+	OP_SUNIONSTORE,
+	OP_SDIFFSTORE,
 	/* Errors with a known text (the connection stays). */
 	OP_ERR,
 	/* A protocol error: one error reply, then the node closes. */
@@ -116,6 +146,10 @@ enum mop {
 #define SETF_PX 0x10   /* num ms */
 #define SETF_PXAT 0x20 /* num: absolute ms */
 #define SETF_KEEPTTL 0x40
+/* DEL (OP_DEL, OP_DEL_MULTI) sent as UNLINK. */
+#define DELF_UNLINK 0x80
+/* SRANDMEMBER, SPOP: with a count (num); SINTERCARD: with LIMIT (num). */
+#define SF_COUNT 0x100
 
 /* A field of a hash command, with its value where the command has one. */
 struct mpair {
@@ -137,6 +171,11 @@ struct mreq {
 	uint64_t token;     /* OP_REG_SET: the value written */
 	struct mpair *hp;   /* hash commands: their fields (and values) */
 	unsigned nhp;
+	unsigned *mi; /* set commands: their members, as indexes of the universe */
+	unsigned nmi;
+	/* While the reply is checked: the reply, for the commands whose
+	 * outcome it decides (which members SPOP took). */
+	const struct resp_reader_value *reply;
 };
 
 /* What a reply must be, for one possible branch. */
@@ -146,8 +185,9 @@ enum mexp_kind {
 	X_INT,
 	X_BULK,
 	X_NULL,
-	X_HMGET,  /* HMGET's array: each asked field's value, or null */
-	X_FIELDS, /* HKEYS, HVALS, HGETALL: the hash's parts, in any order */
+	X_HMGET,   /* HMGET's array: each asked field's value, or null */
+	X_FIELDS,  /* HKEYS, HVALS, HGETALL: the hash's parts, in any order */
+	X_VERDICT, /* decided already (lo: 1 if the reply is legal) */
 };
 
 /* X_FIELDS: which parts of each field the reply holds. */
@@ -215,16 +255,19 @@ void ops_encode(const struct model *m, const struct mreq *q, char **out, size_t 
 unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, int64_t tlo,
 		   int64_t thi, struct mout *out);
 bool ops_single_key(enum mop op);
+/* Whether op may change a key (its lost requests leave keys unknown). */
+bool ops_writes(enum mop op);
 const char *ops_name(enum mop op);
 bool model_str2ll(const char *p, size_t len, long long *out);
 void mreq_free(struct mreq *q);
 struct mstate ops_absent(void);
 /* Which of its keys a client picks for a command. */
-enum kpref { K_ANY = 0, K_STRING, K_HASH };
-/* A key of client c, distinct from the first `avoid` keys of q. K_HASH:
- * mostly one of the keys the client uses for hashes (the upper half of
- * its keys), K_STRING: mostly one of the others; so both types stay common,
- * and some commands still cross into the other type's keys (WRONGTYPE). */
+enum kpref { K_ANY = 0, K_STRING, K_HASH, K_SET };
+/* A key of client c, distinct from the first `avoid` keys of q: mostly
+ * one of the keys the client uses for the type asked (the first third of
+ * its keys for strings, the second for hashes, the last for sets), so
+ * every type stays common, and some commands still cross into another
+ * type's keys (WRONGTYPE). */
 unsigned ops_key(const struct model *m, unsigned c, struct rng *r, const struct mreq *q,
 		 unsigned avoid, enum kpref pref);
 
@@ -239,7 +282,43 @@ void mh_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
 /* Where to find the state's field f, or -1. */
 int mh_find(const struct mfield *fields, unsigned nf, const char *f, size_t flen);
 
-/* model.c */
+/* model_set.c */
+bool ms_op(enum mop op);
+bool ms_multi_op(enum mop op);
+/* A set command on state s (live or absent), as ops_apply. */
+unsigned ms_apply(const struct mreq *q, const struct mstate *s, struct mout *o);
+/* Checks the reply of a set command over several keys, and narrows them. */
+void ms_check_multi(struct model *m, const struct mreq *q, const struct resp_reader_value *v,
+		    int64_t tlo, int64_t thi);
+/* The next set command of client c, on its keys. */
+void ms_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
+/* Member i of the universe: its name in buf (MODEL_SET_NAME_MAX), and its
+ * length. */
+size_t ms_name(unsigned i, char *buf);
+/* Which keys of q the command writes: [0, *n) of q's keys. */
+void ms_written(const struct mreq *q, unsigned *n);
+
+/* model.c: the machinery the multi-key checks share. */
 bool mkey_certain(const struct model *m, unsigned k, int64_t now);
+/* A set of next states being built, with duplicates merged. */
+struct mset {
+	struct mstate s[MODEL_STATES_MAX];
+	unsigned n;
+	bool overflow;
+};
+void mset_add(struct mset *set, const struct mstate *s);
+void mset_release(struct mset *set);
+/* The states s may be in when a command runs at some t in [tlo, thi]:
+ * live (with its expiry narrowed) and/or expired. */
+unsigned model_branches(const struct mstate *s, int64_t tlo, int64_t thi, struct mstate out[2]);
+/* Key k's possible states become set's (or, past the limit, anything). */
+void model_key_take(struct model *m, unsigned k, struct mset *set);
+/* A write left key k in one of set's states whatever it was before. */
+void model_key_known(struct model *m, unsigned k, struct mset *set);
+/* Key k could be anything now, until a plain overwrite. */
+void model_key_unknown(struct model *m, unsigned k);
+/* A reply no possible states explain: a correctness failure naming q's
+ * keys and their states. */
+void model_fail_keys(struct model *m, const struct mreq *q, const struct resp_reader_value *v);
 
 #endif

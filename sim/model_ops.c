@@ -47,7 +47,38 @@ bool model_str2ll(const char *p, size_t len, long long *out)
 
 bool ops_single_key(enum mop op)
 {
-	return op >= OP_GET && op <= OP_HVALS;
+	return op >= OP_GET && op <= OP_LAST_SINGLE;
+}
+
+bool ops_writes(enum mop op)
+{
+	switch (op) {
+	case OP_SET:
+	case OP_SETNX:
+	case OP_GETSET:
+	case OP_GETDEL:
+	case OP_DEL:
+	case OP_INCRBY:
+	case OP_APPEND:
+	case OP_SETRANGE:
+	case OP_EXPIRE:
+	case OP_PERSIST:
+	case OP_MSET:
+	case OP_MSETNX:
+	case OP_DEL_MULTI:
+	case OP_HSET:
+	case OP_HSETNX:
+	case OP_HDEL:
+	case OP_HINCRBY:
+	case OP_SADD:
+	case OP_SREM:
+	case OP_SPOP:
+	case OP_SMOVE:
+	case OP_SINTERSTORE:
+	case OP_SUNIONSTORE:
+	case OP_SDIFFSTORE: return true;
+	default: return false;
+	}
 }
 
 const char *ops_name(enum mop op)
@@ -82,11 +113,27 @@ const char *ops_name(enum mop op)
 		[OP_HGETALL] = "HGETALL",
 		[OP_HKEYS] = "HKEYS",
 		[OP_HVALS] = "HVALS",
+		[OP_SADD] = "SADD",
+		[OP_SREM] = "SREM",
+		[OP_SCARD] = "SCARD",
+		[OP_SISMEMBER] = "SISMEMBER",
+		[OP_SMISMEMBER] = "SMISMEMBER",
+		[OP_SMEMBERS] = "SMEMBERS",
+		[OP_SRANDMEMBER] = "SRANDMEMBER",
+		[OP_SPOP] = "SPOP",
 		[OP_MGET] = "MGET",
 		[OP_MSET] = "MSET",
 		[OP_MSETNX] = "MSETNX",
 		[OP_DEL_MULTI] = "DEL (keys)",
 		[OP_EXISTS_MULTI] = "EXISTS (keys)",
+		[OP_SMOVE] = "SMOVE",
+		[OP_SINTER] = "SINTER",
+		[OP_SUNION] = "SUNION",
+		[OP_SDIFF] = "SDIFF",
+		[OP_SINTERCARD] = "SINTERCARD",
+		[OP_SINTERSTORE] = "SINTERSTORE",
+		[OP_SUNIONSTORE] = "SUNIONSTORE",
+		[OP_SDIFFSTORE] = "SDIFFSTORE",
 		[OP_ERR] = "an error",
 		[OP_PROTO] = "a protocol error",
 		[OP_COUNTER_INCR] = "INCR (shared)",
@@ -108,6 +155,7 @@ void mreq_free(struct mreq *q)
 		free(q->hp[i].v);
 	}
 	free(q->hp);
+	free(q->mi);
 	free(q);
 }
 
@@ -322,6 +370,8 @@ unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, in
 	o->next = *s;
 	if (mh_op(q->op))
 		return mh_apply(q, s, o);
+	if (ms_op(q->op))
+		return ms_apply(q, s, o);
 	if (s->present && s->type != MT_STRING && wants_string(q)) {
 		o->exp = (struct mexp){ .kind = X_ERR, .text = MODEL_WRONGTYPE };
 		return 1;
@@ -369,6 +419,7 @@ unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, in
 		o->exp = (struct mexp){ .kind = X_STATUS,
 					.text = !s->present          ? "none"
 						: s->type == MT_HASH ? "hash"
+						: s->type == MT_SET  ? "set"
 								     : "string" };
 		return 1;
 	default: break;
@@ -406,17 +457,29 @@ static void gen_value(struct rng *r, char **out, size_t *len)
 /* The preference holds for this share of picks. */
 #define KEY_PREF_SHARE 0.98
 
+/* The keys [*lo, *hi) of a client that a type's commands prefer: thirds of
+ * them, strings' rounded up (with two keys, hashes and sets share the
+ * second). */
+static void key_region(unsigned n, enum kpref pref, unsigned *lo, unsigned *hi)
+{
+	unsigned a = (n + 2) / 3, b = n >= 3 ? (2 * n + 2) / 3 : 1;
+
+	*lo = pref == K_STRING ? 0 : pref == K_HASH ? a : b;
+	*hi = pref == K_STRING ? a : pref == K_HASH ? (n >= 3 ? b : n) : n;
+}
+
 unsigned ops_key(const struct model *m, unsigned c, struct rng *r, const struct mreq *q,
 		 unsigned avoid, enum kpref pref)
 {
-	unsigned half = m->keys_per / 2; /* keys_per >= 2: both halves have keys */
+	unsigned lo = 0, hi = m->keys_per; /* keys_per >= 2 */
 
+	if (pref != K_ANY)
+		key_region(m->keys_per, pref, &lo, &hi);
 	for (;;) {
 		unsigned j, k, i;
 		bool dup = false;
 		if (pref != K_ANY && rng_chance(r, KEY_PREF_SHARE))
-			j = pref == K_STRING ? (unsigned)rng_below(r, half)
-					     : half + (unsigned)rng_below(r, m->keys_per - half);
+			j = lo + (unsigned)rng_below(r, hi - lo);
 		else
 			j = (unsigned)rng_below(r, m->keys_per);
 		k = c * m->keys_per + j;
@@ -554,6 +617,10 @@ static void gen_single(struct model *m, unsigned c, struct rng *r, struct mreq *
 			q->vlens[0] = 200;
 		break;
 	case OP_EXPIRE: q->num = (long long)rng_range(r, 0, 4000) - 200; break;
+	case OP_DEL:
+		if (rng_chance(r, 0.3))
+			q->flags |= DELF_UNLINK;
+		break;
 	default: break;
 	}
 }
@@ -564,16 +631,20 @@ struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
 	unsigned roll = (unsigned)rng_below(r, 1000);
 
 	q->client = c;
-	if (roll < 460) {
+	if (roll < 380) {
 		gen_single(m, c, r, q);
-	} else if (roll < 700) {
+	} else if (roll < 560) {
 		mh_generate(m, c, r, q);
-	} else if (roll < 860) {
+	} else if (roll < 800) {
+		ms_generate(m, c, r, q);
+	} else if (roll < 910) {
 		static const enum mop multi[] = { OP_MGET, OP_MSET, OP_MSETNX, OP_DEL_MULTI,
 						  OP_EXISTS_MULTI };
 		q->op = multi[rng_below(r, 5)];
 		gen_multi(m, c, r, q, q->op == OP_MSET || q->op == OP_MSETNX);
-	} else if (roll < 920) {
+		if (q->op == OP_DEL_MULTI && rng_chance(r, 0.5))
+			q->flags |= DELF_UNLINK;
+	} else if (roll < 950) {
 		q->op = OP_COUNTER_INCR;
 		q->shared = (unsigned)rng_below(r, MODEL_COUNTERS);
 		m->ctr_sent[q->shared]++;
@@ -696,9 +767,39 @@ static const char *single_name(const struct mreq *q)
 		[OP_EXPIRE] = "PEXPIRE", [OP_PERSIST] = "PERSIST",   [OP_PTTL] = "PTTL",
 		[OP_TTL] = "TTL",        [OP_TYPE] = "TYPE",
 	};
-	if (mh_op(q->op))
+	if (q->op == OP_DEL && (q->flags & DELF_UNLINK))
+		return "UNLINK";
+	if (mh_op(q->op) || ms_op(q->op))
 		return ops_name(q->op);
 	return names[q->op];
+}
+
+/* A set command's members, by their names. */
+static void enc_members(struct enc *e, const struct mreq *q)
+{
+	char name[MODEL_SET_NAME_MAX];
+	unsigned i;
+
+	for (i = 0; i < q->nmi; i++)
+		enc_arg(e, name, ms_name(q->mi[i], name));
+}
+
+/* The set commands over several keys: their keys, in q's order (SINTERCARD
+ * counts them first), then SMOVE's member or SINTERCARD's LIMIT. */
+static void enc_set_multi(struct enc *e, const struct model *m, const struct mreq *q)
+{
+	unsigned i;
+
+	enc_str(e, ops_name(q->op));
+	if (q->op == OP_SINTERCARD)
+		enc_num(e, q->nkeys);
+	for (i = 0; i < q->nkeys; i++)
+		enc_key(e, m, q->keys[i]);
+	enc_members(e, q);
+	if (q->op == OP_SINTERCARD && (q->flags & SF_COUNT)) {
+		enc_str(e, "LIMIT");
+		enc_num(e, q->num);
+	}
 }
 
 static void enc_single(struct enc *e, const struct model *m, const struct mreq *q)
@@ -723,9 +824,15 @@ static void enc_single(struct enc *e, const struct model *m, const struct mreq *
 		enc_num(e, q->num);
 		enc_arg(e, q->vals[0], q->vlens[0]);
 		break;
+	case OP_SRANDMEMBER:
+	case OP_SPOP:
+		if (q->flags & SF_COUNT)
+			enc_num(e, q->num);
+		break;
 	default: break;
 	}
 	enc_hash(e, q);
+	enc_members(e, q);
 }
 
 static void enc_other(struct enc *e, const struct model *m, const struct mreq *q)
@@ -744,7 +851,7 @@ static void enc_other(struct enc *e, const struct model *m, const struct mreq *q
 	case OP_MSETNX:
 	case OP_DEL_MULTI:
 	case OP_EXISTS_MULTI:
-		enc_str(e, multi[q->op]);
+		enc_str(e, q->flags & DELF_UNLINK ? "UNLINK" : multi[q->op]);
 		for (i = 0; i < q->nkeys; i++) {
 			enc_key(e, m, q->keys[i]);
 			if (q->op == OP_MSET || q->op == OP_MSETNX)
@@ -792,6 +899,8 @@ void ops_encode(const struct model *m, const struct mreq *q, char **out, size_t 
 	}
 	if (ops_single_key(q->op))
 		enc_single(&e, m, q);
+	else if (ms_multi_op(q->op))
+		enc_set_multi(&e, m, q);
 	else
 		enc_other(&e, m, q);
 	/* The count goes in front, now that it is known. */
