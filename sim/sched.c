@@ -46,6 +46,8 @@ static void sched_node_config(struct world *w, struct config *cfg)
 	cfg->set_max_listpack_entries = w->cfg.set_lp_entries;
 	cfg->set_max_listpack_value = w->cfg.set_lp_value;
 	cfg->lazyfree_lazy_user_del = w->cfg.lazy_user_del != 0;
+	cfg->list_max_listpack_size = w->cfg.list_lp_size;
+	cfg->list_compress_depth = w->cfg.list_compress;
 }
 
 /* Builds node id as cairn-node builds one (shard/node.h), over simulated

@@ -80,6 +80,24 @@ static void derive_set_limits(struct sim_config *c, struct rng *r)
 	c->lazy_user_del = rng_chance(r, 0.5);
 }
 
+/* list-max-listpack-size: in most runs a few entries per node (1 to 16,
+ * about log-uniform), so that a list of a few elements is a quicklist of
+ * several nodes; else one of Redis's byte limits (-1 to -5: 4 to 64 KB),
+ * which the workload's long elements reach in a big push.
+ * list-compress-depth: 0 (no compression) in a third of the runs, else 1
+ * to 3 nodes kept raw at each end. Drawn after the set limits, so that
+ * those stay what they were for a seed. */
+static void derive_list_limits(struct sim_config *c, struct rng *r)
+{
+	bool bytes = rng_chance(r, 0.25);
+	unsigned entries = log_uniform(r, 1, 16), kb = (unsigned)rng_range(r, 1, 5);
+	bool raw = rng_chance(r, 1.0 / 3);
+	unsigned depth = (unsigned)rng_range(r, 1, 3);
+
+	c->list_lp_size = bytes ? -(int)kb : (int)entries;
+	c->list_compress = raw ? 0 : depth;
+}
+
 void simcfg_derive(struct sim_config *c, uint64_t seed)
 {
 	static const unsigned bufs[] = { 2, 4, 16, 64, IO_BUF_COUNT };
@@ -107,6 +125,7 @@ void simcfg_derive(struct sim_config *c, uint64_t seed)
 	}
 	derive_hash_limits(c, &r);
 	derive_set_limits(c, &r);
+	derive_list_limits(c, &r);
 }
 
 static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, char *err, size_t n)
@@ -119,6 +138,19 @@ static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, char
 		return -1;
 	}
 	*dst = (unsigned)x;
+	return 0;
+}
+
+static int set_int(int *dst, const char *v, int lo, int hi, char *err, size_t n)
+{
+	char *end;
+	long x = strtol(v, &end, 10);
+
+	if (*v == '\0' || *end != '\0' || x < lo || x > hi || x == 0) {
+		snprintf(err, n, "must be a number from %d to %d, not 0", lo, hi);
+		return -1;
+	}
+	*dst = (int)x;
 	return 0;
 }
 
@@ -179,6 +211,10 @@ int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errle
 		return set_uint(&c->set_lp_value, eq + 1, 0, 1u << 20, err, errlen);
 	if (strcmp(name, "lazy_user_del") == 0)
 		return set_uint(&c->lazy_user_del, eq + 1, 0, 1, err, errlen);
+	if (strcmp(name, "list_lp_size") == 0)
+		return set_int(&c->list_lp_size, eq + 1, -5, 1 << 20, err, errlen);
+	if (strcmp(name, "list_compress") == 0)
+		return set_uint(&c->list_compress, eq + 1, 0, 1u << 20, err, errlen);
 	snprintf(err, errlen, "unknown setting '%s'", name);
 	return -1;
 }
@@ -190,11 +226,12 @@ void simcfg_print(const struct sim_config *c, FILE *f)
 	fprintf(f,
 		"seed=%llu ticks=%llu nodes=%u shards=%u clients=%u ring_size=%u bufs=%u "
 		"pipeline=%u keys=%u hash_lp_entries=%u hash_lp_value=%u set_is_entries=%u "
-		"set_lp_entries=%u set_lp_value=%u lazy_user_del=%u\n",
+		"set_lp_entries=%u set_lp_value=%u lazy_user_del=%u list_lp_size=%d "
+		"list_compress=%u\n",
 		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->nodes, c->shards,
 		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys, c->hash_lp_entries,
 		c->hash_lp_value, c->set_is_entries, c->set_lp_entries, c->set_lp_value,
-		c->lazy_user_del);
+		c->lazy_user_del, c->list_lp_size, c->list_compress);
 	fprintf(f, "faults:");
 	for (i = 0; i < F_COUNT; i++)
 		fprintf(f, " %s=%.4f", fault_names[i], c->p[i]);

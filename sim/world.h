@@ -84,6 +84,12 @@ struct sim_config {
 	/* lazyfree-lazy-user-del: DEL frees a big value in the background as
 	 * UNLINK does (0 or 1). */
 	unsigned lazy_user_del;
+	/* The nodes' list-max-listpack-size (entries per node when positive,
+	 * -1 to -5 for 4 to 64 KB) and list-compress-depth: drawn small, so
+	 * that lists turn from listpack into quicklist, and their inner nodes
+	 * are compressed, under faults in most runs. */
+	int list_lp_size;
+	unsigned list_compress;
 	double p[F_COUNT];
 	unsigned trace; /* 0: none; 1: keep the last events for a
 				* failure report; 2: also print every event */
