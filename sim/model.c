@@ -285,14 +285,14 @@ static bool matches(const struct mexp *x, const struct resp_reader_value *v)
 /* A set, for a failure's message: its size and its first few members. */
 static int describe_set(const struct mstate *s, const char *ttl, char *buf, size_t cap)
 {
-	char names[64] = "", name[MODEL_SET_NAME_MAX];
+	char names[64] = "", name[MODEL_NAME_MAX];
 	unsigned i, shown = 0;
 	size_t o = 0;
 
-	for (i = 0; i < MODEL_SET_UNIVERSE && shown < 4; i++) {
+	for (i = 0; i < MODEL_UNIVERSE && shown < 4; i++) {
 		if (!(s->val[i / 8] & (1u << (i % 8))))
 			continue;
-		size_t len = ms_name(i, name);
+		size_t len = mu_name(i, name);
 		name[len > 12 ? 12 : len] = '\0';
 		if (o < sizeof(names))
 			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
@@ -301,6 +301,26 @@ static int describe_set(const struct mstate *s, const char *ttl, char *buf, size
 	}
 	return snprintf(buf, cap, " [set members=%u (%s%s) ttl=%s]", s->nf, names,
 			s->nf > shown ? " ..." : "", ttl);
+}
+
+/* A list, for a failure's message: its length and its first few
+ * elements. */
+static int describe_list(const struct mstate *s, const char *ttl, char *buf, size_t cap)
+{
+	char names[64] = "", name[MODEL_NAME_MAX];
+	const uint16_t *el = (const uint16_t *)(const void *)s->val;
+	unsigned i;
+	size_t o = 0;
+
+	for (i = 0; i < s->nf && i < 4; i++) {
+		size_t len = mu_name(el[i], name);
+		name[len > 12 ? 12 : len] = '\0';
+		if (o < sizeof(names))
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? " " : "",
+					      name);
+	}
+	return snprintf(buf, cap, " [list len=%u (%s%s) ttl=%s]", s->nf, names,
+			s->nf > 4 ? " ..." : "", ttl);
 }
 
 /* One possible state, for a failure's message: a hash by its size and its
@@ -321,6 +341,8 @@ static int describe_state(const struct mstate *s, char *buf, size_t cap)
 		return snprintf(buf, cap, " [string len=%zu ttl=%s]", s->len, ttl);
 	if (s->type == MT_SET)
 		return describe_set(s, ttl, buf, cap);
+	if (s->type == MT_LIST)
+		return describe_list(s, ttl, buf, cap);
 	for (i = 0; i < s->nf; i++) {
 		bytes += s->fields[i].vlen;
 		if (i < 4 && o < sizeof(names))
@@ -635,8 +657,8 @@ void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value
 
 	m->cur_send = send;
 	q->reply = v;
-	if (ms_multi_op(q->op)) {
-		ms_check_multi(m, q, v, tlo, thi);
+	if (mm_op(q->op)) {
+		mm_check(m, q, v, tlo, thi);
 	} else if (ops_single_key(q->op)) {
 		check_key(m, q, 0, v, tlo, thi);
 		model_plain(m, q, 0, v, tlo, thi);
@@ -695,9 +717,7 @@ void model_lost(struct model *m, struct mreq *q, uint64_t send, uint64_t conn)
 
 	(void)send;
 	if (ops_writes(q->op)) {
-		unsigned n = q->nkeys;
-		if (ms_multi_op(q->op))
-			ms_written(q, &n);
+		unsigned n = mm_op(q->op) ? mm_written(q) : q->nkeys;
 		for (i = 0; i < n; i++)
 			key_float(m, q->keys[i], conn);
 	}

@@ -24,17 +24,40 @@
 /* Fields of one hash at most: the workload's names (model_hash.c). */
 #define MODEL_HASH_FIELDS 64
 
-/* Sets: every member the workload names is one of a fixed universe of
- * MODEL_SET_UNIVERSE names (model_set.c), and a set's state holds the
- * bitmap of the ones it has: MODEL_SET_BYTES in val, its size in nf. */
-#define MODEL_SET_UNIVERSE 1326
+/* Set members and list elements: every one the workload names is one of a
+ * fixed universe of MODEL_UNIVERSE names (model_univ.c). A set's state
+ * holds the bitmap of the ones it has (MODEL_SET_BYTES in val, its size in
+ * nf); a list's the array of its elements' indexes (uint16_t, nf of them,
+ * len = 2 * nf bytes in val). */
+#define MU_N_NARROW 14
+#define MU_SMALL_MIN (-16) /* small integers, from this */
+#define MU_N_SMALL 64
+#define MU_N_EDGE 16
+/* Strings of 10 to 130 bytes (about the listpack value limits, drawn 1 to
+ * 128), and of 65 to 365 (past their defaults). */
+#define MU_N_MED 16
+#define MU_N_LONG 16
+/* The pools a big write draws from: integers and short strings. */
+#define MU_N_POOL 600
+enum {
+	U_NARROW = 0,
+	U_SMALL = U_NARROW + MU_N_NARROW,
+	U_EDGE = U_SMALL + MU_N_SMALL,
+	U_MED = U_EDGE + MU_N_EDGE,
+	U_LONG = U_MED + MU_N_MED,
+	U_IPOOL = U_LONG + MU_N_LONG,
+	U_SPOOL = U_IPOOL + MU_N_POOL,
+	U_END = U_SPOOL + MU_N_POOL,
+};
+#define MODEL_UNIVERSE U_END
 #define MODEL_SET_BYTES 168
-_Static_assert(MODEL_SET_UNIVERSE <= MODEL_SET_BYTES * 8, "the set bitmap is too small");
-/* The longest member name. */
-#define MODEL_SET_NAME_MAX 400
+_Static_assert(MODEL_UNIVERSE <= MODEL_SET_BYTES * 8, "the set bitmap is too small");
+_Static_assert(MODEL_UNIVERSE <= 65536, "a list element is a uint16_t");
+/* The longest name. */
+#define MODEL_NAME_MAX 400
 
 /* A key's type, when it is present. */
-enum mtype { MT_STRING = 0, MT_HASH, MT_SET };
+enum mtype { MT_STRING = 0, MT_HASH, MT_SET, MT_LIST };
 
 /* One field of a hash, and its value. */
 struct mfield {
@@ -44,8 +67,9 @@ struct mfield {
 
 /* One possible state of a key: absent, a string (val, len), a hash
  * (fields, nf >= 1, sorted by field, so that equal hashes compare equal
- * field by field) or a set (val: its bitmap of MODEL_SET_BYTES, nf >= 1
- * members). Expiry is an interval of ms: the key has expired at time
+ * field by field), a set (val: its bitmap of MODEL_SET_BYTES, nf >= 1
+ * members) or a list (val: nf >= 1 uint16_t indexes of the universe, head
+ * first, len = 2 * nf). Expiry is an interval of ms: the key has expired at time
  * t iff t > E, for some E in [exp_lo, exp_hi].
  *
  * A state the model keeps owns its bytes: val, or for a hash one block that
@@ -112,13 +136,34 @@ enum mop {
 	OP_SMEMBERS,
 	OP_SRANDMEMBER,
 	OP_SPOP,
-	OP_LAST_SINGLE = OP_SPOP,
+	/* Lists (model_list.c); single-key. */
+	OP_LPUSH,
+	OP_RPUSH,
+	OP_LPUSHX,
+	OP_RPUSHX,
+	OP_LPOP,
+	OP_RPOP,
+	OP_LLEN,
+	OP_LRANGE,
+	OP_LINDEX,
+	OP_LSET,
+	OP_LINSERT,
+	OP_LREM,
+	OP_LTRIM,
+	OP_LPOS,
+	/* Bitmaps (model_bit.c): commands on strings; single-key. */
+	OP_SETBIT,
+	OP_GETBIT,
+	OP_BITCOUNT,
+	OP_BITPOS,
+	OP_LAST_SINGLE = OP_BITPOS,
 	OP_MGET,
 	OP_MSET,
 	OP_MSETNX,
 	OP_DEL_MULTI,
 	OP_EXISTS_MULTI,
-	/* Sets over several keys (model_set.c): SMOVE source destination;
+	/* Over several keys, atomically, checked over every combination of
+	 * their keys' states (model_multi.c). Sets: SMOVE source destination;
 	 * the STORE ones have their destination first, then the sources. */
 	OP_SMOVE,
 	OP_SINTER,
@@ -128,6 +173,12 @@ enum mop {
 	OP_SINTERSTORE,
 	OP_SUNIONSTORE,
 	OP_SDIFFSTORE,
+	/* Lists: source then destination; LMPOP's keys. */
+	OP_LMOVE,
+	OP_RPOPLPUSH,
+	OP_LMPOP,
+	/* BITOP op destination source...: the destination first. */
+	OP_BITOP,
 	/* Errors with a known text (the connection stays). */
 	OP_ERR,
 	/* A protocol error: one error reply, then the node closes. */
@@ -148,8 +199,22 @@ enum mop {
 #define SETF_KEEPTTL 0x40
 /* DEL (OP_DEL, OP_DEL_MULTI) sent as UNLINK. */
 #define DELF_UNLINK 0x80
-/* SRANDMEMBER, SPOP: with a count (num); SINTERCARD: with LIMIT (num). */
+/* SRANDMEMBER, SPOP, LPOP, RPOP, LMPOP: with a count (num); SINTERCARD:
+ * with LIMIT (num); LPOS: with COUNT (num2). */
 #define SF_COUNT 0x100
+/* LMOVE, LMPOP: from the tail (RIGHT); LINSERT: AFTER. */
+#define LF_TAIL 0x200
+/* LMOVE: to the tail. */
+#define LF_TO_TAIL 0x400
+/* LPOS: with RANK (num) and MAXLEN (num3). */
+#define LF_RANK 0x800
+#define LF_MAXLEN 0x1000
+/* BITCOUNT, BITPOS: with a start (num) and an end (num2), and in which
+ * unit (none: the default, bytes). */
+#define BF_START 0x2000
+#define BF_END 0x4000
+#define BF_BIT 0x8000
+#define BF_BYTE 0x10000
 
 /* A field of a hash command, with its value where the command has one. */
 struct mpair {
@@ -164,14 +229,16 @@ struct mreq {
 	unsigned nkeys;
 	char *vals[MODEL_REQ_KEYS]; /* values, one per key where the op has them */
 	size_t vlens[MODEL_REQ_KEYS];
-	long long num, num2; /* amounts, offsets, ranges, TTLs */
+	long long num, num2, num3; /* amounts, offsets, ranges, TTLs */
 	unsigned flags;
 	const char *expect; /* OP_ERR, OP_PROTO: the error text */
 	unsigned shared;    /* counter or register index */
 	uint64_t token;     /* OP_REG_SET: the value written */
 	struct mpair *hp;   /* hash commands: their fields (and values) */
 	unsigned nhp;
-	unsigned *mi; /* set commands: their members, as indexes of the universe */
+	/* Set and list commands: their members or elements, as indexes of
+	 * the universe (LINSERT: the pivot, then the element). */
+	unsigned *mi;
 	unsigned nmi;
 	/* While the reply is checked: the reply, for the commands whose
 	 * outcome it decides (which members SPOP took). */
@@ -262,12 +329,11 @@ bool model_str2ll(const char *p, size_t len, long long *out);
 void mreq_free(struct mreq *q);
 struct mstate ops_absent(void);
 /* Which of its keys a client picks for a command. */
-enum kpref { K_ANY = 0, K_STRING, K_HASH, K_SET };
+enum kpref { K_ANY = 0, K_STRING, K_HASH, K_SET, K_LIST };
 /* A key of client c, distinct from the first `avoid` keys of q: mostly
- * one of the keys the client uses for the type asked (the first third of
- * its keys for strings, the second for hashes, the last for sets), so
- * every type stays common, and some commands still cross into another
- * type's keys (WRONGTYPE). */
+ * one of the keys the client uses for the type asked (a quarter of its
+ * keys each, in the order of enum kpref), so every type stays common, and
+ * some commands still cross into another type's keys (WRONGTYPE). */
 unsigned ops_key(const struct model *m, unsigned c, struct rng *r, const struct mreq *q,
 		 unsigned avoid, enum kpref pref);
 
@@ -282,21 +348,100 @@ void mh_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
 /* Where to find the state's field f, or -1. */
 int mh_find(const struct mfield *fields, unsigned nf, const char *f, size_t flen);
 
+/* model_univ.c: the names of set members and list elements. */
+/* Name i of the universe into buf (MODEL_NAME_MAX); its length. */
+size_t mu_name(unsigned i, char *buf);
+/* Which name of the universe p is, or -1. */
+int mu_index(const char *p, size_t len);
+/* A set member: for a key of integers, mostly an integer (so that its set
+ * stays an intset for a while and grows through the 16-, 32- and 64-bit
+ * encodings); else of any class. */
+unsigned mu_member(struct rng *r, bool ints);
+/* A list element: mostly one of a few hot names, so that LREM, LPOS and
+ * LINSERT find theirs, else of any class. */
+unsigned mu_element(struct rng *r);
+
 /* model_set.c */
 bool ms_op(enum mop op);
-bool ms_multi_op(enum mop op);
 /* A set command on state s (live or absent), as ops_apply. */
 unsigned ms_apply(const struct mreq *q, const struct mstate *s, struct mout *o);
-/* Checks the reply of a set command over several keys, and narrows them. */
-void ms_check_multi(struct model *m, const struct mreq *q, const struct resp_reader_value *v,
-		    int64_t tlo, int64_t thi);
 /* The next set command of client c, on its keys. */
 void ms_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
-/* Member i of the universe: its name in buf (MODEL_SET_NAME_MAX), and its
- * length. */
-size_t ms_name(unsigned i, char *buf);
-/* Which keys of q the command writes: [0, *n) of q's keys. */
-void ms_written(const struct mreq *q, unsigned *n);
+
+/* model_list.c */
+bool ml_op(enum mop op);
+/* A list command on state s (live or absent), as ops_apply. */
+unsigned ml_apply(const struct mreq *q, const struct mstate *s, struct mout *o);
+/* The next list command of client c, on its keys. */
+void ml_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
+
+/* model_bit.c */
+bool mb_op(enum mop op);
+/* A bitmap command on state s (live or absent), as ops_apply. */
+unsigned mb_apply(const struct mreq *q, const struct mstate *s, struct mout *o);
+/* The next bitmap command of client c, on its keys. */
+void mb_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
+
+/* model_multi.c: the commands over several keys (mm_op), which run
+ * atomically over keys that may live on several shards: every combination
+ * of their keys' possible states is tried, and the states of the
+ * combinations that explain the reply are kept for each key. */
+bool mm_op(enum mop op);
+/* Whether q's first key is written without being read (a STORE's or
+ * BITOP's destination): 0 or 1. */
+unsigned mm_blind(enum mop op);
+/* How many of q's first keys the command may write. */
+unsigned mm_written(const struct mreq *q);
+/* Checks the reply of such a command, and narrows its keys. */
+void mm_check(struct model *m, const struct mreq *q, const struct resp_reader_value *v, int64_t tlo,
+	      int64_t thi);
+/* One combination of the states of the keys a command reads. */
+struct mcombo;
+/* The state of q's key i (one it reads) in combination cb. */
+const struct mstate *mc_state(const struct mcombo *cb, unsigned i);
+/* Whether q's keys i and j (both read) are one key. */
+bool mc_same(const struct mcombo *cb, unsigned i, unsigned j);
+/* What one combination gives: whether it explains the reply, whether that
+ * reply is an error (then nothing is written), and the next states of what
+ * it writes: q's key i (a key it reads) in next[i] where wrote[i], the
+ * blind destination in dest. Buffers from mc_alloc go with the outcome. */
+struct mc_out {
+	bool legal, error;
+	bool wrote[MODEL_REQ_KEYS];
+	struct mstate next[MODEL_REQ_KEYS];
+	struct mstate dest;
+	char *owned[MODEL_REQ_KEYS + 2];
+	unsigned nowned;
+};
+/* n zeroed bytes that live as long as o. */
+char *mc_alloc(struct mc_out *o, size_t n);
+/* Whether v is the WRONGTYPE error; the integer n. */
+bool mm_wrongtype(const struct resp_reader_value *v);
+bool mm_int_is(const struct resp_reader_value *v, long long n);
+/* Each family's outcome for one combination (reply v). */
+void ms_outcome(const struct model *m, const struct mreq *q, const struct mcombo *cb,
+		const struct resp_reader_value *v, struct mc_out *o);
+void ml_outcome(const struct model *m, const struct mreq *q, const struct mcombo *cb,
+		const struct resp_reader_value *v, struct mc_out *o);
+void mb_outcome(const struct model *m, const struct mreq *q, const struct mcombo *cb,
+		const struct resp_reader_value *v, struct mc_out *o);
+
+/* model_ops.c: a request's RESP encoding, argument by argument. */
+struct enc {
+	char *p;
+	size_t len, cap;
+	unsigned argc;
+};
+void enc_arg(struct enc *e, const char *p, size_t n);
+void enc_str(struct enc *e, const char *s);
+void enc_num(struct enc *e, long long v);
+void enc_key(struct enc *e, const struct model *m, unsigned k);
+/* q's members or elements (mi), by their names. */
+void enc_members(struct enc *e, const struct mreq *q);
+/* Each family's commands that model_ops.c does not encode itself. */
+void ms_encode(struct enc *e, const struct model *m, const struct mreq *q);
+void ml_encode(struct enc *e, const struct model *m, const struct mreq *q);
+void mb_encode(struct enc *e, const struct model *m, const struct mreq *q);
 
 /* model.c: the machinery the multi-key checks share. */
 bool mkey_certain(const struct model *m, unsigned k, int64_t now);

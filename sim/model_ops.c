@@ -6,8 +6,11 @@
  * draws commands from the client's own keys and the shared ones, with
  * values of every size class the node treats differently (inline, a
  * refcounted buffer from 4 KB, the bigbulk path from 32 KB), and some bad
- * input whose error text is known. Hash commands are model_hash.c's; this
- * file says what the string commands do to a hash (most refuse it). */
+ * input whose error text is known. The other types' commands are their
+ * files' (model_hash.c, model_set.c, model_list.c, model_bit.c, and
+ * model_multi.c for those over several keys); this file says what the
+ * string and key commands do to a key of any type (the string ones refuse
+ * it), and encodes every request. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,72 +79,111 @@ bool ops_writes(enum mop op)
 	case OP_SMOVE:
 	case OP_SINTERSTORE:
 	case OP_SUNIONSTORE:
-	case OP_SDIFFSTORE: return true;
+	case OP_SDIFFSTORE:
+	case OP_LPUSH:
+	case OP_RPUSH:
+	case OP_LPUSHX:
+	case OP_RPUSHX:
+	case OP_LPOP:
+	case OP_RPOP:
+	case OP_LSET:
+	case OP_LINSERT:
+	case OP_LREM:
+	case OP_LTRIM:
+	case OP_LMOVE:
+	case OP_RPOPLPUSH:
+	case OP_LMPOP:
+	case OP_SETBIT:
+	case OP_BITOP: return true;
 	default: return false;
 	}
 }
 
+/* Each op's name, for messages and for the encodings that use it. */
+static const char *const op_names[] = {
+	[OP_GET] = "GET",
+	[OP_SET] = "SET",
+	[OP_SETNX] = "SETNX",
+	[OP_GETSET] = "GETSET",
+	[OP_GETDEL] = "GETDEL",
+	[OP_DEL] = "DEL",
+	[OP_EXISTS] = "EXISTS",
+	[OP_INCRBY] = "INCRBY",
+	[OP_APPEND] = "APPEND",
+	[OP_STRLEN] = "STRLEN",
+	[OP_GETRANGE] = "GETRANGE",
+	[OP_SETRANGE] = "SETRANGE",
+	[OP_EXPIRE] = "EXPIRE",
+	[OP_PERSIST] = "PERSIST",
+	[OP_PTTL] = "PTTL",
+	[OP_TTL] = "TTL",
+	[OP_TYPE] = "TYPE",
+	[OP_HSET] = "HSET",
+	[OP_HSETNX] = "HSETNX",
+	[OP_HGET] = "HGET",
+	[OP_HMGET] = "HMGET",
+	[OP_HDEL] = "HDEL",
+	[OP_HLEN] = "HLEN",
+	[OP_HSTRLEN] = "HSTRLEN",
+	[OP_HEXISTS] = "HEXISTS",
+	[OP_HINCRBY] = "HINCRBY",
+	[OP_HGETALL] = "HGETALL",
+	[OP_HKEYS] = "HKEYS",
+	[OP_HVALS] = "HVALS",
+	[OP_SADD] = "SADD",
+	[OP_SREM] = "SREM",
+	[OP_SCARD] = "SCARD",
+	[OP_SISMEMBER] = "SISMEMBER",
+	[OP_SMISMEMBER] = "SMISMEMBER",
+	[OP_SMEMBERS] = "SMEMBERS",
+	[OP_SRANDMEMBER] = "SRANDMEMBER",
+	[OP_SPOP] = "SPOP",
+	[OP_LPUSH] = "LPUSH",
+	[OP_RPUSH] = "RPUSH",
+	[OP_LPUSHX] = "LPUSHX",
+	[OP_RPUSHX] = "RPUSHX",
+	[OP_LPOP] = "LPOP",
+	[OP_RPOP] = "RPOP",
+	[OP_LLEN] = "LLEN",
+	[OP_LRANGE] = "LRANGE",
+	[OP_LINDEX] = "LINDEX",
+	[OP_LSET] = "LSET",
+	[OP_LINSERT] = "LINSERT",
+	[OP_LREM] = "LREM",
+	[OP_LTRIM] = "LTRIM",
+	[OP_LPOS] = "LPOS",
+	[OP_SETBIT] = "SETBIT",
+	[OP_GETBIT] = "GETBIT",
+	[OP_BITCOUNT] = "BITCOUNT",
+	[OP_BITPOS] = "BITPOS",
+	[OP_MGET] = "MGET",
+	[OP_MSET] = "MSET",
+	[OP_MSETNX] = "MSETNX",
+	[OP_DEL_MULTI] = "DEL (keys)",
+	[OP_EXISTS_MULTI] = "EXISTS (keys)",
+	[OP_SMOVE] = "SMOVE",
+	[OP_SINTER] = "SINTER",
+	[OP_SUNION] = "SUNION",
+	[OP_SDIFF] = "SDIFF",
+	[OP_SINTERCARD] = "SINTERCARD",
+	[OP_SINTERSTORE] = "SINTERSTORE",
+	[OP_SUNIONSTORE] = "SUNIONSTORE",
+	[OP_SDIFFSTORE] = "SDIFFSTORE",
+	[OP_LMOVE] = "LMOVE",
+	[OP_RPOPLPUSH] = "RPOPLPUSH",
+	[OP_LMPOP] = "LMPOP",
+	[OP_BITOP] = "BITOP",
+	[OP_ERR] = "an error",
+	[OP_PROTO] = "a protocol error",
+	[OP_COUNTER_INCR] = "INCR (shared)",
+	[OP_REG_SET] = "SET (shared)",
+	[OP_REG_GET] = "GET (shared)",
+};
+
 const char *ops_name(enum mop op)
 {
-	static const char *const names[] = {
-		[OP_GET] = "GET",
-		[OP_SET] = "SET",
-		[OP_SETNX] = "SETNX",
-		[OP_GETSET] = "GETSET",
-		[OP_GETDEL] = "GETDEL",
-		[OP_DEL] = "DEL",
-		[OP_EXISTS] = "EXISTS",
-		[OP_INCRBY] = "INCRBY",
-		[OP_APPEND] = "APPEND",
-		[OP_STRLEN] = "STRLEN",
-		[OP_GETRANGE] = "GETRANGE",
-		[OP_SETRANGE] = "SETRANGE",
-		[OP_EXPIRE] = "EXPIRE",
-		[OP_PERSIST] = "PERSIST",
-		[OP_PTTL] = "PTTL",
-		[OP_TTL] = "TTL",
-		[OP_TYPE] = "TYPE",
-		[OP_HSET] = "HSET",
-		[OP_HSETNX] = "HSETNX",
-		[OP_HGET] = "HGET",
-		[OP_HMGET] = "HMGET",
-		[OP_HDEL] = "HDEL",
-		[OP_HLEN] = "HLEN",
-		[OP_HSTRLEN] = "HSTRLEN",
-		[OP_HEXISTS] = "HEXISTS",
-		[OP_HINCRBY] = "HINCRBY",
-		[OP_HGETALL] = "HGETALL",
-		[OP_HKEYS] = "HKEYS",
-		[OP_HVALS] = "HVALS",
-		[OP_SADD] = "SADD",
-		[OP_SREM] = "SREM",
-		[OP_SCARD] = "SCARD",
-		[OP_SISMEMBER] = "SISMEMBER",
-		[OP_SMISMEMBER] = "SMISMEMBER",
-		[OP_SMEMBERS] = "SMEMBERS",
-		[OP_SRANDMEMBER] = "SRANDMEMBER",
-		[OP_SPOP] = "SPOP",
-		[OP_MGET] = "MGET",
-		[OP_MSET] = "MSET",
-		[OP_MSETNX] = "MSETNX",
-		[OP_DEL_MULTI] = "DEL (keys)",
-		[OP_EXISTS_MULTI] = "EXISTS (keys)",
-		[OP_SMOVE] = "SMOVE",
-		[OP_SINTER] = "SINTER",
-		[OP_SUNION] = "SUNION",
-		[OP_SDIFF] = "SDIFF",
-		[OP_SINTERCARD] = "SINTERCARD",
-		[OP_SINTERSTORE] = "SINTERSTORE",
-		[OP_SUNIONSTORE] = "SUNIONSTORE",
-		[OP_SDIFFSTORE] = "SDIFFSTORE",
-		[OP_ERR] = "an error",
-		[OP_PROTO] = "a protocol error",
-		[OP_COUNTER_INCR] = "INCR (shared)",
-		[OP_REG_SET] = "SET (shared)",
-		[OP_REG_GET] = "GET (shared)",
-	};
-
-	return (unsigned)op < sizeof(names) / sizeof(names[0]) && names[op] ? names[op] : "?";
+	return (unsigned)op < sizeof(op_names) / sizeof(op_names[0]) && op_names[op] ? op_names[op]
+										     : "?";
 }
 
 void mreq_free(struct mreq *q)
@@ -372,6 +414,10 @@ unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, in
 		return mh_apply(q, s, o);
 	if (ms_op(q->op))
 		return ms_apply(q, s, o);
+	if (ml_op(q->op))
+		return ml_apply(q, s, o);
+	if (mb_op(q->op))
+		return mb_apply(q, s, o);
 	if (s->present && s->type != MT_STRING && wants_string(q)) {
 		o->exp = (struct mexp){ .kind = X_ERR, .text = MODEL_WRONGTYPE };
 		return 1;
@@ -420,6 +466,7 @@ unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, in
 					.text = !s->present          ? "none"
 						: s->type == MT_HASH ? "hash"
 						: s->type == MT_SET  ? "set"
+						: s->type == MT_LIST ? "list"
 								     : "string" };
 		return 1;
 	default: break;
@@ -457,15 +504,19 @@ static void gen_value(struct rng *r, char **out, size_t *len)
 /* The preference holds for this share of picks. */
 #define KEY_PREF_SHARE 0.98
 
-/* The keys [*lo, *hi) of a client that a type's commands prefer: thirds of
- * them, strings' rounded up (with two keys, hashes and sets share the
- * second). */
+/* The keys [*lo, *hi) of a client that a type's commands prefer: a
+ * quarter of them each, in the order of enum kpref (with fewer than four
+ * keys, types share them). */
 static void key_region(unsigned n, enum kpref pref, unsigned *lo, unsigned *hi)
 {
-	unsigned a = (n + 2) / 3, b = n >= 3 ? (2 * n + 2) / 3 : 1;
+	unsigned t = (unsigned)pref - K_STRING;
 
-	*lo = pref == K_STRING ? 0 : pref == K_HASH ? a : b;
-	*hi = pref == K_STRING ? a : pref == K_HASH ? (n >= 3 ? b : n) : n;
+	*lo = t * n / 4;
+	*hi = (t + 1) * n / 4;
+	if (*lo >= n)
+		*lo = n - 1;
+	if (*hi <= *lo)
+		*hi = *lo + 1;
 }
 
 unsigned ops_key(const struct model *m, unsigned c, struct rng *r, const struct mreq *q,
@@ -631,20 +682,24 @@ struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
 	unsigned roll = (unsigned)rng_below(r, 1000);
 
 	q->client = c;
-	if (roll < 380) {
+	if (roll < 330) {
 		gen_single(m, c, r, q);
-	} else if (roll < 560) {
+	} else if (roll < 520) {
 		mh_generate(m, c, r, q);
-	} else if (roll < 800) {
+	} else if (roll < 680) {
 		ms_generate(m, c, r, q);
-	} else if (roll < 910) {
+	} else if (roll < 830) {
+		ml_generate(m, c, r, q);
+	} else if (roll < 870) {
+		mb_generate(m, c, r, q);
+	} else if (roll < 930) {
 		static const enum mop multi[] = { OP_MGET, OP_MSET, OP_MSETNX, OP_DEL_MULTI,
 						  OP_EXISTS_MULTI };
 		q->op = multi[rng_below(r, 5)];
 		gen_multi(m, c, r, q, q->op == OP_MSET || q->op == OP_MSETNX);
 		if (q->op == OP_DEL_MULTI && rng_chance(r, 0.5))
 			q->flags |= DELF_UNLINK;
-	} else if (roll < 950) {
+	} else if (roll < 955) {
 		q->op = OP_COUNTER_INCR;
 		q->shared = (unsigned)rng_below(r, MODEL_COUNTERS);
 		m->ctr_sent[q->shared]++;
@@ -679,13 +734,6 @@ struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
 
 /* ---- encoding ---- */
 
-struct enc {
-	char *p;
-	size_t len, cap;
-	unsigned argc;
-	size_t argc_at;
-};
-
 static void enc_put(struct enc *e, const char *p, size_t n)
 {
 	if (e->len + n > e->cap) {
@@ -697,7 +745,7 @@ static void enc_put(struct enc *e, const char *p, size_t n)
 	e->len += n;
 }
 
-static void enc_arg(struct enc *e, const char *p, size_t n)
+void enc_arg(struct enc *e, const char *p, size_t n)
 {
 	char head[32];
 	int k = snprintf(head, sizeof(head), "$%zu\r\n", n);
@@ -708,18 +756,18 @@ static void enc_arg(struct enc *e, const char *p, size_t n)
 	e->argc++;
 }
 
-static void enc_str(struct enc *e, const char *s)
+void enc_str(struct enc *e, const char *s)
 {
 	enc_arg(e, s, strlen(s));
 }
 
-static void enc_num(struct enc *e, long long v)
+void enc_num(struct enc *e, long long v)
 {
 	char b[24];
 	enc_arg(e, b, (size_t)snprintf(b, sizeof(b), "%lld", v));
 }
 
-static void enc_key(struct enc *e, const struct model *m, unsigned k)
+void enc_key(struct enc *e, const struct model *m, unsigned k)
 {
 	enc_arg(e, m->keys[k].name, m->keys[k].nlen);
 }
@@ -775,35 +823,25 @@ static const char *single_name(const struct mreq *q)
 }
 
 /* A set command's members, by their names. */
-static void enc_members(struct enc *e, const struct mreq *q)
+void enc_members(struct enc *e, const struct mreq *q)
 {
-	char name[MODEL_SET_NAME_MAX];
+	char name[MODEL_NAME_MAX];
 	unsigned i;
 
 	for (i = 0; i < q->nmi; i++)
-		enc_arg(e, name, ms_name(q->mi[i], name));
-}
-
-/* The set commands over several keys: their keys, in q's order (SINTERCARD
- * counts them first), then SMOVE's member or SINTERCARD's LIMIT. */
-static void enc_set_multi(struct enc *e, const struct model *m, const struct mreq *q)
-{
-	unsigned i;
-
-	enc_str(e, ops_name(q->op));
-	if (q->op == OP_SINTERCARD)
-		enc_num(e, q->nkeys);
-	for (i = 0; i < q->nkeys; i++)
-		enc_key(e, m, q->keys[i]);
-	enc_members(e, q);
-	if (q->op == OP_SINTERCARD && (q->flags & SF_COUNT)) {
-		enc_str(e, "LIMIT");
-		enc_num(e, q->num);
-	}
+		enc_arg(e, name, mu_name(q->mi[i], name));
 }
 
 static void enc_single(struct enc *e, const struct model *m, const struct mreq *q)
 {
+	if (ml_op(q->op)) {
+		ml_encode(e, m, q);
+		return;
+	}
+	if (mb_op(q->op)) {
+		mb_encode(e, m, q);
+		return;
+	}
 	enc_str(e, single_name(q));
 	enc_key(e, m, q->keys[0]);
 	switch (q->op) {
@@ -899,8 +937,12 @@ void ops_encode(const struct model *m, const struct mreq *q, char **out, size_t 
 	}
 	if (ops_single_key(q->op))
 		enc_single(&e, m, q);
-	else if (ms_multi_op(q->op))
-		enc_set_multi(&e, m, q);
+	else if (q->op == OP_BITOP)
+		mb_encode(&e, m, q);
+	else if (q->op >= OP_LMOVE && q->op <= OP_LMPOP)
+		ml_encode(&e, m, q);
+	else if (mm_op(q->op))
+		ms_encode(&e, m, q);
 	else
 		enc_other(&e, m, q);
 	/* The count goes in front, now that it is known. */

@@ -12,17 +12,18 @@
  * strings, long strings, hundreds of members at once) against the run's
  * drawn set-max-* limits.
  *
- * Every member the workload names is one of a fixed universe of names, so
- * a set's state is a bitmap over it, and a reply's members map back to it.
- * Replies that list a set are compared as sets. Where Redis chooses at
- * random (SRANDMEMBER, SPOP), any legal choice is accepted, and SPOP's
- * next state is the old set less the members its reply names: exact.
+ * Every member the workload names is one of the universe of names
+ * (model_univ.c), so a set's state is a bitmap over it, and a reply's
+ * members map back to it. Replies that list a set are compared as sets.
+ * Where Redis chooses at random (SRANDMEMBER, SPOP), any legal choice is
+ * accepted, judged by what can be judged (each member is one of the set's,
+ * as many as the count says, distinct unless the count is negative), and
+ * SPOP's next state is the old set less the members its reply names:
+ * exact.
  *
  * The commands over several keys (SMOVE, SINTER, SUNION, SDIFF, their
- * STORE forms, SINTERCARD) run atomically over keys that may live on
- * several shards: every combination of their keys' possible states is
- * tried, and the states of the combinations that explain the reply are
- * kept for each key. */
+ * STORE forms, SINTERCARD) say here what one combination of their keys'
+ * states gives (ms_outcome); model_multi.c tries every combination. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,142 +32,6 @@
 #include "base/assert.h"
 #include "model_int.h"
 #include "world.h"
-
-/* ---- the universe of members ---- */
-
-/* Names of no other class: short ones that collide all the time, an empty
- * one, a binary one, and texts that look like integers but are not to
- * Redis (so they never go in an intset), two of them just past 64 bits. */
-static const struct {
-	const char *p;
-	size_t len;
-} narrow[] = {
-	{ "a", 1 },
-	{ "b", 1 },
-	{ "c", 1 },
-	{ "member", 6 },
-	{ "x y", 3 },
-	{ "", 0 },
-	{ "nul\0byte", 8 },
-	{ "007", 3 },
-	{ "+5", 2 },
-	{ "-0", 2 },
-	{ " 3", 2 },
-	{ "1.5", 3 },
-	{ "9223372036854775808", 19 },
-	{ "-9223372036854775809", 20 },
-};
-#define N_NARROW ((unsigned)(sizeof(narrow) / sizeof(narrow[0])))
-/* Small integers, from SMALL_MIN. */
-#define SMALL_MIN (-16)
-#define N_SMALL 64
-/* Integers at the edges of an intset's 16-, 32- and 64-bit encodings. */
-static const long long edges[] = {
-	127,       -128,         32767,         32768,         -32768,        -32769,
-	65536,     2147483647LL, 2147483648LL,  -2147483648LL, -2147483649LL, 4294967296LL,
-	LLONG_MAX, LLONG_MIN,    LLONG_MAX - 1, LLONG_MIN + 1,
-};
-#define N_EDGE ((unsigned)(sizeof(edges) / sizeof(edges[0])))
-/* Strings of 10 to 130 bytes (about set-max-listpack-value, drawn 1 to
- * 128), and of 65 to 365 (past its default). */
-#define N_MED 16
-#define N_LONG 16
-/* The pools a big SADD draws from: integers (16-bit ones from POOL_INT16,
- * then 32-bit ones from POOL_INT32) and short strings ("s<i>"). */
-#define N_POOL 600
-#define POOL_INT16 1000
-#define POOL_INT32 100000
-
-enum {
-	U_NARROW = 0,
-	U_SMALL = U_NARROW + 14,
-	U_EDGE = U_SMALL + N_SMALL,
-	U_MED = U_EDGE + 16,
-	U_LONG = U_MED + N_MED,
-	U_IPOOL = U_LONG + N_LONG,
-	U_SPOOL = U_IPOOL + N_POOL,
-	U_END = U_SPOOL + N_POOL,
-};
-_Static_assert(U_END == MODEL_SET_UNIVERSE, "MODEL_SET_UNIVERSE is the universe's size");
-
-static long long pool_int(unsigned j)
-{
-	return j < N_POOL / 2 ? POOL_INT16 + (long long)j : POOL_INT32 + (long long)j;
-}
-
-/* A name of `len` bytes: the class's letter and number, then padding. */
-static size_t padded(char *buf, char c, unsigned j, size_t len, char pad)
-{
-	int n = snprintf(buf, MODEL_SET_NAME_MAX, "%c%u:", c, j);
-
-	memset(buf + n, pad, len - (size_t)n);
-	return len;
-}
-
-size_t ms_name(unsigned i, char *buf)
-{
-	ASSERT(N_NARROW == U_SMALL && N_EDGE == U_MED - U_EDGE);
-	ASSERT(i < U_END);
-	if (i < U_SMALL) {
-		if (narrow[i].len > 0)
-			memcpy(buf, narrow[i].p, narrow[i].len);
-		return narrow[i].len;
-	}
-	if (i < U_EDGE)
-		return (size_t)snprintf(buf, MODEL_SET_NAME_MAX, "%d",
-					(int)(i - U_SMALL) + SMALL_MIN);
-	if (i < U_MED)
-		return (size_t)snprintf(buf, MODEL_SET_NAME_MAX, "%lld", edges[i - U_EDGE]);
-	if (i < U_LONG)
-		return padded(buf, 'M', i - U_MED, 10 + 8 * (i - U_MED), 'y');
-	if (i < U_IPOOL)
-		return padded(buf, 'L', i - U_LONG, 65 + 20 * (i - U_LONG), 'z');
-	if (i < U_SPOOL)
-		return (size_t)snprintf(buf, MODEL_SET_NAME_MAX, "%lld", pool_int(i - U_IPOOL));
-	return (size_t)snprintf(buf, MODEL_SET_NAME_MAX, "s%u", i - U_SPOOL);
-}
-
-static int int_index(long long v)
-{
-	unsigned j;
-
-	if (v >= SMALL_MIN && v < SMALL_MIN + N_SMALL)
-		return U_SMALL + (int)(v - SMALL_MIN);
-	for (j = 0; j < N_EDGE; j++)
-		if (edges[j] == v)
-			return (int)(U_EDGE + j);
-	if (v >= POOL_INT16 && v < POOL_INT16 + N_POOL / 2)
-		return U_IPOOL + (int)(v - POOL_INT16);
-	if (v >= POOL_INT32 + N_POOL / 2 && v < POOL_INT32 + N_POOL)
-		return U_IPOOL + (int)(v - POOL_INT32);
-	return -1;
-}
-
-/* Which member of the universe the text p names, or -1. */
-static int ms_index(const char *p, size_t len)
-{
-	char buf[MODEL_SET_NAME_MAX];
-	long long v;
-	unsigned j = 0, i;
-	size_t k = 1;
-
-	if (model_str2ll(p, len, &v))
-		return int_index(v);
-	if (len >= 2 && (p[0] == 'M' || p[0] == 'L' || p[0] == 's') && p[1] >= '0' && p[1] <= '9') {
-		while (k < len && k < 6 && p[k] >= '0' && p[k] <= '9')
-			j = j * 10 + (unsigned)(p[k++] - '0');
-		i = p[0] == 'M'   ? (j < N_MED ? U_MED + j : U_END)
-		    : p[0] == 'L' ? (j < N_LONG ? U_LONG + j : U_END)
-				  : (j < N_POOL ? U_SPOOL + j : U_END);
-		if (i < U_END && ms_name(i, buf) == len && memcmp(buf, p, len) == 0)
-			return (int)i;
-		return -1;
-	}
-	for (j = 0; j < N_NARROW; j++)
-		if (narrow[j].len == len && (len == 0 || memcmp(narrow[j].p, p, len) == 0))
-			return (int)j;
-	return -1;
-}
 
 /* ---- bitmaps ---- */
 
@@ -223,7 +88,7 @@ static bool reply_members(const struct resp_reader_value *v, char *bits, unsigne
 		return false;
 	for (i = 0; i < v->n; i++) {
 		const struct resp_reader_value *e = &v->elems[i];
-		int at = e->type == RESP_READER_BULK ? ms_index(e->str, e->len) : -1;
+		int at = e->type == RESP_READER_BULK ? mu_index(e->str, e->len) : -1;
 		if (at < 0)
 			return false;
 		if (bit_has(bits, (unsigned)at))
@@ -251,16 +116,6 @@ static bool reply_is_set(const struct resp_reader_value *v, const char *bits)
 bool ms_op(enum mop op)
 {
 	return op >= OP_SADD && op <= OP_SPOP;
-}
-
-bool ms_multi_op(enum mop op)
-{
-	return op >= OP_SMOVE && op <= OP_SDIFFSTORE;
-}
-
-void ms_written(const struct mreq *q, unsigned *n)
-{
-	*n = q->op == OP_SMOVE ? 2 : q->op >= OP_SINTERSTORE ? 1 : 0;
 }
 
 /* ---- one key ---- */
@@ -361,7 +216,7 @@ static bool srandmember_ok(const struct mreq *q, const struct mstate *s)
  * index, or -1. */
 static int one_member(const struct resp_reader_value *v, const struct mstate *s)
 {
-	int at = v->type == RESP_READER_BULK ? ms_index(v->str, v->len) : -1;
+	int at = v->type == RESP_READER_BULK ? mu_index(v->str, v->len) : -1;
 
 	return at >= 0 && bit_has(members(s), (unsigned)at) ? at : -1;
 }
@@ -440,48 +295,16 @@ unsigned ms_apply(const struct mreq *q, const struct mstate *s, struct mout *o)
 
 /* ---- several keys ---- */
 
-/* Combinations of the keys' states tried at most; past it, the reply is
- * not checked and what the command writes becomes unknown. */
-#define MULTI_COMBOS_MAX 512
-
-/* The distinct keys a command reads, and the current combination of their
- * possible states (each state through its expiry branches). */
-struct combo {
-	unsigned nd;
-	unsigned key[MODEL_REQ_KEYS]; /* model keys */
-	unsigned of[MODEL_REQ_KEYS];  /* q's key i: its index here, or UINT_MAX */
-	struct mstate br[MODEL_REQ_KEYS][2 * MODEL_STATES_MAX];
-	unsigned nbr[MODEL_REQ_KEYS];
-	unsigned pick[MODEL_REQ_KEYS];
-};
-
-/* One combination's outcome: whether it explains the reply, and the next
- * states of what the command writes (SMOVE: source and destination; a
- * STORE: its destination). */
-struct multi_out {
-	bool legal, error;
-	struct mstate next[2];
-	char *owned[2];
-};
-
-/* The state of q's key i in the current combination. */
-static const struct mstate *cur(const struct combo *cb, unsigned i)
-{
-	unsigned d = cb->of[i];
-
-	return &cb->br[d][cb->pick[d]];
-}
-
 /* The sources: q's keys from the first one read. */
 static unsigned first_source(const struct mreq *q)
 {
-	return q->op >= OP_SINTERSTORE ? 1 : 0;
+	return mm_blind(q->op);
 }
 
 /* SINTER, SUNION or SDIFF of the sources (a missing key is an empty set)
  * into r; false if one is of another type (WRONGTYPE: Redis looks each up
  * before it computes anything). */
-static bool set_algebra(const struct mreq *q, const struct combo *cb, char *r)
+static bool set_algebra(const struct mreq *q, const struct mcombo *cb, char *r)
 {
 	enum mop op = q->op == OP_SINTERSTORE || q->op == OP_SINTERCARD ? OP_SINTER
 		      : q->op == OP_SUNIONSTORE                         ? OP_SUNION
@@ -490,12 +313,12 @@ static bool set_algebra(const struct mreq *q, const struct combo *cb, char *r)
 	unsigned i, j, from = first_source(q);
 
 	for (i = from; i < q->nkeys; i++) {
-		const struct mstate *s = cur(cb, i);
+		const struct mstate *s = mc_state(cb, i);
 		if (s->present && s->type != MT_SET)
 			return false;
 	}
 	for (i = from; i < q->nkeys; i++) {
-		const char *b = members(cur(cb, i));
+		const char *b = members(mc_state(cb, i));
 		for (j = 0; j < MODEL_SET_BYTES; j++) {
 			unsigned char x = b != NULL ? (unsigned char)b[j] : 0,
 				      y = (unsigned char)r[j];
@@ -513,51 +336,36 @@ static bool set_algebra(const struct mreq *q, const struct combo *cb, char *r)
 	return true;
 }
 
-static bool reply_int_is(const struct resp_reader_value *v, long long n)
-{
-	return v->type == RESP_READER_INT && v->integer == n;
-}
-
-static bool reply_wrongtype(const struct resp_reader_value *v)
-{
-	return v->type == RESP_READER_ERROR && v->len == strlen(MODEL_WRONGTYPE) &&
-	       memcmp(v->str, MODEL_WRONGTYPE, v->len) == 0;
-}
-
 /* The set operations and their STORE forms, for one combination. */
-static void algebra_outcome(const struct mreq *q, const struct combo *cb,
-			    const struct resp_reader_value *v, struct multi_out *o)
+static void algebra_outcome(const struct mreq *q, const struct mcombo *cb,
+			    const struct resp_reader_value *v, struct mc_out *o)
 {
-	char *r = sim_calloc(MODEL_SET_BYTES);
+	char *r = mc_alloc(o, MODEL_SET_BYTES);
 	unsigned n;
 
 	if (!set_algebra(q, cb, r)) {
-		free(r);
 		o->error = true;
-		o->legal = reply_wrongtype(v);
+		o->legal = mm_wrongtype(v);
 		return;
 	}
 	n = bit_count(r);
 	if (q->op == OP_SINTERCARD) {
-		o->legal = reply_int_is(v, (q->flags & SF_COUNT) && q->num > 0 && q->num < n
-						   ? q->num
-						   : (long long)n);
-	} else if (q->op >= OP_SINTERSTORE) {
-		o->legal = reply_int_is(v, n);
-		o->next[0] = ops_absent();
+		o->legal = mm_int_is(v, (q->flags & SF_COUNT) && q->num > 0 && q->num < n
+						? q->num
+						: (long long)n);
+	} else if (mm_blind(q->op)) {
+		/* The destination is replaced (its TTL too), or deleted. */
+		o->legal = mm_int_is(v, n);
 		if (n > 0) {
-			o->next[0].present = true;
-			o->next[0].type = MT_SET;
-			o->next[0].val = r;
-			o->next[0].len = MODEL_SET_BYTES;
-			o->next[0].nf = n;
-			o->owned[0] = r;
-			return;
+			o->dest.present = true;
+			o->dest.type = MT_SET;
+			o->dest.val = r;
+			o->dest.len = MODEL_SET_BYTES;
+			o->dest.nf = n;
 		}
 	} else {
 		o->legal = reply_is_set(v, r);
 	}
-	free(r);
 }
 
 /* SMOVE source destination member, as Redis's smoveCommand: a missing
@@ -565,158 +373,67 @@ static void algebra_outcome(const struct mreq *q, const struct combo *cb,
  * type is WRONGTYPE; the same key twice answers whether the member is
  * there; else the member moves if the source has it, the source going
  * when it empties, the destination made when missing. */
-static void smove_outcome(const struct mreq *q, const struct combo *cb,
-			  const struct resp_reader_value *v, struct mout *src, struct mout *dst,
-			  struct multi_out *o)
+static void smove_outcome(const struct mreq *q, const struct mcombo *cb,
+			  const struct resp_reader_value *v, struct mc_out *o)
 {
-	const struct mstate *s = cur(cb, 0), *d = cur(cb, 1);
+	const struct mstate *s = mc_state(cb, 0), *d = mc_state(cb, 1);
 	unsigned m = q->mi[0];
+	struct mout src, dst;
 
-	o->next[0] = *s;
-	o->next[1] = *d;
 	if (!s->present) {
-		o->legal = reply_int_is(v, 0);
+		o->legal = mm_int_is(v, 0);
 		return;
 	}
 	if (s->type != MT_SET || (d->present && d->type != MT_SET)) {
 		o->error = true;
-		o->legal = reply_wrongtype(v);
+		o->legal = mm_wrongtype(v);
 		return;
 	}
-	if (cb->of[0] == cb->of[1] || !bit_has(s->val, m)) {
-		o->legal = reply_int_is(v, bit_has(s->val, m) && cb->of[0] == cb->of[1]);
+	if (mc_same(cb, 0, 1) || !bit_has(s->val, m)) {
+		o->legal = mm_int_is(v, bit_has(s->val, m) && mc_same(cb, 0, 1));
 		return;
 	}
-	o->legal = reply_int_is(v, 1);
-	memset(src, 0, sizeof(*src));
-	memset(dst, 0, sizeof(*dst));
-	bit_drop(set_begin(src, s), m);
-	set_end(src);
-	bit_put(set_begin(dst, d), m);
-	set_end(dst);
-	o->next[0] = src->next;
-	o->next[1] = dst->next;
-	o->owned[0] = src->owned;
-	o->owned[1] = dst->owned;
+	o->legal = mm_int_is(v, 1);
+	memset(&src, 0, sizeof(src));
+	memset(&dst, 0, sizeof(dst));
+	bit_drop(set_begin(&src, s), m);
+	set_end(&src);
+	bit_put(set_begin(&dst, d), m);
+	set_end(&dst);
+	/* The outcome owns the bitmaps now. */
+	o->owned[o->nowned++] = src.owned;
+	o->owned[o->nowned++] = dst.owned;
+	o->next[0] = src.next;
+	o->next[1] = dst.next;
+	o->wrote[0] = o->wrote[1] = true;
 }
 
-/* The distinct keys q reads, with their branches; false if one is
- * unknown or the combinations are too many to try. */
-static bool combo_init(struct model *m, const struct mreq *q, struct combo *cb, int64_t tlo,
-		       int64_t thi)
+void ms_outcome(const struct model *m, const struct mreq *q, const struct mcombo *cb,
+		const struct resp_reader_value *v, struct mc_out *o)
 {
-	unsigned i, j, d, total = 1;
-	const struct mkey *k;
-
-	cb->nd = 0;
-	for (i = 0; i < q->nkeys; i++) {
-		cb->of[i] = UINT_MAX;
-		if (i < first_source(q))
-			continue;
-		for (d = 0; d < cb->nd && cb->key[d] != q->keys[i]; d++)
-			;
-		cb->of[i] = d;
-		if (d < cb->nd)
-			continue;
-		k = &m->keys[q->keys[i]];
-		if (k->wild)
-			return false;
-		cb->key[cb->nd] = q->keys[i];
-		cb->nbr[d] = 0;
-		cb->pick[d] = 0;
-		for (j = 0; j < k->n; j++)
-			cb->nbr[d] += model_branches(&k->s[j], tlo, thi, cb->br[d] + cb->nbr[d]);
-		cb->nd++;
-		total *= cb->nbr[d];
-		if (total > MULTI_COMBOS_MAX)
-			return false;
-	}
-	return true;
+	(void)m;
+	if (q->op == OP_SMOVE)
+		smove_outcome(q, cb, v, o);
+	else
+		algebra_outcome(q, cb, v, o);
 }
 
-/* The next combination; false after the last. */
-static bool combo_next(struct combo *cb)
+/* The set commands over several keys: their keys, in q's order (SINTERCARD
+ * counts them first), then SMOVE's member or SINTERCARD's LIMIT. */
+void ms_encode(struct enc *e, const struct model *m, const struct mreq *q)
 {
-	unsigned d;
+	unsigned i;
 
-	for (d = 0; d < cb->nd; d++) {
-		if (++cb->pick[d] < cb->nbr[d])
-			return true;
-		cb->pick[d] = 0;
+	enc_str(e, ops_name(q->op));
+	if (q->op == OP_SINTERCARD)
+		enc_num(e, q->nkeys);
+	for (i = 0; i < q->nkeys; i++)
+		enc_key(e, m, q->keys[i]);
+	enc_members(e, q);
+	if (q->op == OP_SINTERCARD && (q->flags & SF_COUNT)) {
+		enc_str(e, "LIMIT");
+		enc_num(e, q->num);
 	}
-	return false;
-}
-
-/* Keeps a legal combination: each key read keeps its state (or, if the
- * command wrote it, its next state); a STORE's destination its result. */
-static void combo_keep(const struct mreq *q, const struct combo *cb, const struct multi_out *o,
-		       struct mset *sets, struct mset *dest)
-{
-	unsigned d;
-
-	for (d = 0; d < cb->nd; d++) {
-		const struct mstate *s = &cb->br[d][cb->pick[d]];
-		if (q->op == OP_SMOVE && !o->error && cb->of[0] != cb->of[1])
-			s = &o->next[d];
-		mset_add(&sets[d], s);
-	}
-	if (q->op >= OP_SINTERSTORE && !o->error)
-		mset_add(dest, &o->next[0]);
-}
-
-/* What a command over unknown keys leaves: its reply cannot be checked,
- * and what it writes (unless it answered an error) is unknown too. */
-static void multi_give_up(struct model *m, const struct mreq *q, const struct resp_reader_value *v)
-{
-	unsigned n, i;
-
-	ms_written(q, &n);
-	if (v->type == RESP_READER_ERROR)
-		return;
-	for (i = 0; i < n; i++)
-		model_key_unknown(m, q->keys[i]);
-}
-
-void ms_check_multi(struct model *m, const struct mreq *q, const struct resp_reader_value *v,
-		    int64_t tlo, int64_t thi)
-{
-	struct mset sets[MODEL_REQ_KEYS], dest = { .n = 0 };
-	struct combo *cb = sim_calloc(sizeof(*cb));
-	unsigned d, legal = 0;
-	bool error = false;
-
-	memset(sets, 0, sizeof(sets));
-	if (!combo_init(m, q, cb, tlo, thi)) {
-		multi_give_up(m, q, v);
-		free(cb);
-		return;
-	}
-	do {
-		struct multi_out o = { .legal = false };
-		struct mout src, dst;
-		if (q->op == OP_SMOVE)
-			smove_outcome(q, cb, v, &src, &dst, &o);
-		else
-			algebra_outcome(q, cb, v, &o);
-		if (o.legal) {
-			combo_keep(q, cb, &o, sets, &dest);
-			legal++;
-			error = o.error;
-		}
-		free(o.owned[0]);
-		free(o.owned[1]);
-	} while (combo_next(cb));
-	if (legal == 0)
-		model_fail_keys(m, q, v);
-	for (d = 0; d < cb->nd; d++) {
-		if (legal > 0)
-			model_key_take(m, cb->key[d], &sets[d]);
-		mset_release(&sets[d]);
-	}
-	if (legal > 0 && q->op >= OP_SINTERSTORE && !error)
-		model_key_known(m, q->keys[0], &dest);
-	mset_release(&dest);
-	free(cb);
 }
 
 /* ---- the workload ---- */
@@ -728,26 +445,6 @@ void ms_check_multi(struct model *m, const struct mreq *q, const struct resp_rea
 #define BIG_SADD_MIN 100
 #define BIG_SADD_MAX 600
 
-/* A member: for a key of integers (every other set key), mostly an
- * integer, so that its set stays an intset for a while and grows through
- * the 16-, 32- and 64-bit encodings; else any class. */
-static unsigned gen_member(struct rng *r, bool ints)
-{
-	unsigned roll = (unsigned)rng_below(r, 100);
-
-	if (ints && rng_chance(r, 0.95))
-		return roll < 60   ? U_SMALL + (unsigned)rng_below(r, N_SMALL)
-		       : roll < 80 ? U_EDGE + (unsigned)rng_below(r, N_EDGE)
-				   : U_IPOOL + (unsigned)rng_below(r, N_POOL);
-	return roll < 30   ? U_NARROW + (unsigned)rng_below(r, N_NARROW)
-	       : roll < 55 ? U_SMALL + (unsigned)rng_below(r, N_SMALL)
-	       : roll < 65 ? U_EDGE + (unsigned)rng_below(r, N_EDGE)
-	       : roll < 77 ? U_MED + (unsigned)rng_below(r, N_MED)
-	       : roll < 85 ? U_LONG + (unsigned)rng_below(r, N_LONG)
-	       : roll < 93 ? U_IPOOL + (unsigned)rng_below(r, N_POOL)
-			   : U_SPOOL + (unsigned)rng_below(r, N_POOL);
-}
-
 static void gen_members(struct rng *r, struct mreq *q, unsigned n, bool ints)
 {
 	unsigned i;
@@ -755,7 +452,7 @@ static void gen_members(struct rng *r, struct mreq *q, unsigned n, bool ints)
 	q->mi = sim_calloc(n * sizeof(*q->mi));
 	q->nmi = n;
 	for (i = 0; i < n; i++)
-		q->mi[i] = gen_member(r, ints);
+		q->mi[i] = mu_member(r, ints);
 }
 
 /* Hundreds of members from a pool: integers for a key of integers, else
@@ -769,7 +466,7 @@ static void gen_big(struct rng *r, struct mreq *q, bool ints)
 	q->nmi = n;
 	for (i = 0; i < n; i++) {
 		bool strs = kind == 1 || (kind == 2 && rng_chance(r, 0.5));
-		q->mi[i] = (strs ? U_SPOOL : U_IPOOL) + (unsigned)rng_below(r, N_POOL);
+		q->mi[i] = (strs ? U_SPOOL : U_IPOOL) + (unsigned)rng_below(r, MU_N_POOL);
 	}
 }
 
@@ -850,7 +547,7 @@ void ms_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q)
 	bool ints;
 
 	q->op = set_ops[rng_below(r, sizeof(set_ops) / sizeof(set_ops[0]))];
-	if (ms_multi_op(q->op)) {
+	if (mm_op(q->op)) {
 		gen_multi(m, c, r, q);
 		return;
 	}
