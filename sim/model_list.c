@@ -639,7 +639,7 @@ static void gen_single(struct rng *r, struct mreq *q)
 		gen_elements(r, q,
 			     rng_chance(r, BIG_PUSH_SHARE)
 				     ? (unsigned)rng_range(r, BIG_PUSH_MIN, BIG_PUSH_MAX)
-				     : (unsigned)rng_range(r, 1, 4));
+				     : (unsigned)rng_range(r, 1, 6));
 		break;
 	case OP_LPOP:
 	case OP_RPOP:
