@@ -131,8 +131,31 @@ void reply_int(struct reply *r, long long v)
 	reply_prefixed(r, ':', v);
 }
 
+/* Longest bulk string written with its header in one reservation. */
+#define REPLY_BULK_SHORT_MAX 999
+
 void reply_bulk(struct reply *r, const char *p, size_t n)
 {
+	if (n <= REPLY_BULK_SHORT_MAX) {
+		/* The common short element (LRANGE, HGETALL, SMEMBERS...): one
+		 * reservation of exactly "$<n>\r\n<bytes>\r\n". */
+		size_t digits = n < 10 ? 1 : n < 100 ? 2 : 3;
+		char *q = obuf_reserve(r->ob, 1 + digits + 2 + n + 2);
+
+		*q++ = '$';
+		if (digits == 3)
+			*q++ = (char)('0' + n / 100);
+		if (digits >= 2)
+			*q++ = (char)('0' + n / 10 % 10);
+		*q++ = (char)('0' + n % 10);
+		*q++ = '\r';
+		*q++ = '\n';
+		memcpy(q, p, n);
+		q += n;
+		*q++ = '\r';
+		*q = '\n';
+		return;
+	}
 	reply_prefixed(r, '$', (long long)n);
 	obuf_append(r->ob, p, n);
 	obuf_append(r->ob, "\r\n", 2);
