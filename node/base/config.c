@@ -91,6 +91,14 @@ static const struct cfg_def defs[] = {
 	  "longest field or value of a hash kept as a listpack" },
 	{ "hash-max-ziplist-value", CFG_MEM, 0, OFF(hash_max_listpack_value), 0, MEM_MAX, NULL,
 	  "the old name of hash-max-listpack-value" },
+	{ "zset-max-listpack-entries", CFG_INT, 0, OFF(zset_max_listpack_entries), 0, MEM_MAX, NULL,
+	  "most members of a sorted set kept as a listpack" },
+	{ "zset-max-ziplist-entries", CFG_INT, 0, OFF(zset_max_listpack_entries), 0, MEM_MAX, NULL,
+	  "the old name of zset-max-listpack-entries" },
+	{ "zset-max-listpack-value", CFG_MEM, 0, OFF(zset_max_listpack_value), 0, MEM_MAX, NULL,
+	  "longest member of a sorted set kept as a listpack" },
+	{ "zset-max-ziplist-value", CFG_MEM, 0, OFF(zset_max_listpack_value), 0, MEM_MAX, NULL,
+	  "the old name of zset-max-listpack-value" },
 	{ "hll-sparse-max-bytes", CFG_MEM, 0, OFF(hll_sparse_max_bytes), 0, MEM_MAX, NULL,
 	  "largest sparse HyperLogLog before it turns dense" },
 	{ "io", CFG_ENUM, CFG_IMMUTABLE, OFF(io), 0, 0, io_names, "auto, uring or epoll" },
@@ -133,6 +141,8 @@ void config_defaults(struct config *c)
 	c->bigbulk_reserve_max = BIGBULK_RESERVE_MAX_DEFAULT;
 	c->hash_max_listpack_entries = HASH_MAX_LISTPACK_ENTRIES_DEFAULT;
 	c->hash_max_listpack_value = HASH_MAX_LISTPACK_VALUE_DEFAULT;
+	c->zset_max_listpack_entries = ZSET_MAX_LISTPACK_ENTRIES_DEFAULT;
+	c->zset_max_listpack_value = ZSET_MAX_LISTPACK_VALUE_DEFAULT;
 	c->hll_sparse_max_bytes = HLL_SPARSE_MAX_BYTES_DEFAULT;
 }
 

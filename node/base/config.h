@@ -50,6 +50,8 @@ struct config {
 	/* The compact encodings' bounds (hash-max-listpack-entries, ...). */
 	long long hash_max_listpack_entries;
 	long long hash_max_listpack_value;
+	long long zset_max_listpack_entries;
+	long long zset_max_listpack_value;
 	long long hll_sparse_max_bytes;
 	/* cairn's own. */
 	int io;           /* enum config_io */

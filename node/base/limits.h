@@ -86,6 +86,8 @@
 /* The compact encodings of the value types, as Redis's defaults. */
 #define HASH_MAX_LISTPACK_ENTRIES_DEFAULT 512
 #define HASH_MAX_LISTPACK_VALUE_DEFAULT 64
+#define ZSET_MAX_LISTPACK_ENTRIES_DEFAULT 128
+#define ZSET_MAX_LISTPACK_VALUE_DEFAULT 64
 /* hll-sparse-max-bytes: a sparse HyperLogLog grows to this, then turns
  * dense (Redis's default). */
 #define HLL_SPARSE_MAX_BYTES_DEFAULT 3000

@@ -3,10 +3,12 @@
 
 #include "data/object.h"
 #include "data/t_hash.h"
+#include "data/t_zset.h"
 
 static const struct kv_type_ops string_type = { .name = "string" };
 
 const struct kv_type_ops *const kv_types[KV_TYPE_COUNT] = {
 	[KV_STRING] = &string_type,
+	[KV_ZSET] = &zset_type,
 	[KV_HASH] = &hash_type,
 };
