@@ -111,6 +111,7 @@ int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int arg
 		      int max)
 {
 	int last, i, n = 0, first, count;
+	long long n64;
 
 	if (cmd->first_key > 0) {
 		last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
@@ -120,6 +121,13 @@ int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int arg
 			keys[n++] = i;
 	}
 	count = cmd_keynum_keys(cmd, argv, argc, &first);
+	/* Redis's key functions of these commands (genericGetKeys) find no
+	 * key at all, not even a destination, when the count is below 1 or
+	 * names more keys than there are arguments. */
+	if (cmd->keynum > 0 &&
+	    (count < 1 || !util_str2ll(argv[cmd->keynum].p, argv[cmd->keynum].len, &n64) ||
+	     n64 > argc - first))
+		return 0;
 	for (i = 0; i < count && n < max; i++)
 		keys[n++] = first + i;
 	return n;

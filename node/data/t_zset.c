@@ -154,6 +154,11 @@ void zset_big_free(struct mem *mem, struct zbtree *t)
 	mem_free(mem, t);
 }
 
+void *zset_new_lp(struct mem *mem)
+{
+	return lp_new(mem);
+}
+
 void *zset_new(struct mem *mem, const struct zset_limits *lim, size_t first_len, unsigned *enc)
 {
 	if (lim->max_lp_entries == 0 || lim->max_lp_value < first_len) {

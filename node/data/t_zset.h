@@ -47,6 +47,8 @@ extern const struct kv_type_ops zset_type;
 /* A new empty set in the encoding Redis's zaddGenericCommand would create
  * for a first member of first_len bytes. Sets *enc. */
 void *zset_new(struct mem *mem, const struct zset_limits *lim, size_t first_len, unsigned *enc);
+/* A new empty listpack set (Redis's createZsetListpackObject). */
+void *zset_new_lp(struct mem *mem);
 /* A new empty big set (struct zbtree): the accumulator of a set built from
  * others, staged and committed there, then stored with ZSET_BIG. */
 struct zbtree *zset_big_new(struct mem *mem, uint64_t seed);
