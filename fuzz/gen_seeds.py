@@ -350,6 +350,41 @@ def gen_commands(root):
 
 # ---- dictionaries ----
 
+# A sparse HyperLogLog as redis-server 7.0.15 writes it (PFADD of apple,
+# banana, cherry, date, elderberry, fig and grape; the cached count is 7).
+REDIS_HLL = bytes.fromhex("48594c4c01000000070000000000000041df80493580427a8046fc8c55478049"
+                          "3384 4b668841 87".replace(" ", ""))
+
+
+def gen_hll(root):
+    """fuzz_hll: raw strings (byte 0 even) and update sequences (byte 0 odd;
+    bits 1-2 pick the sparse limit), see fuzz_hll.c."""
+    d = os.path.join(root, "corpus", "fuzz_hll")
+    os.makedirs(d, exist_ok=True)
+    empty = b"HYLL\x01" + b"\x00" * 11 + b"\x7f\xff"
+    seeds = {
+        "raw-redis-sparse": b"\x00" + REDIS_HLL,
+        "raw-empty": b"\x00" + empty,
+        "raw-stale-cache": b"\x00" + REDIS_HLL[:15] + b"\x80" + REDIS_HLL[16:],
+        "raw-cut-xzero": b"\x00" + empty[:-1],
+        "raw-short-run": b"\x00" + empty[:16] + b"\x7f\xfe",
+        "raw-long-run": b"\x00" + empty[:16] + b"\x7f\xff\x80",
+        "raw-dense-header": b"\x00" + b"HYLL\x00" + b"\x00" * 11,
+    }
+    x = 12345
+    for name, mode, n in (("build-default", 1, 400), ("build-tiny-limit", 3, 60),
+                          ("build-promote", 1, 2000), ("build-dense-limit", 7, 300)):
+        out = bytearray([mode])
+        for _ in range(n):
+            x = (x * 1103515245 + 12345) & 0x7fffffff
+            out += struct.pack("<I", x)[:3]
+        seeds[name] = bytes(out)
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    return len(seeds)
+
+
 def write_dict(root, target, entries):
     def esc(b):
         return "".join(chr(x) if 32 <= x < 127 and chr(x) not in '"\\' else "\\x%02x" % x
@@ -369,7 +404,7 @@ def command_words(root):
     names = []
     for line in re.findall(r'^CMD\((.*)\)$', text, re.M):
         cols = [c.strip() for c in line.split(",")]
-        if len(cols) != 12 or not re.fullmatch(r'"[a-z-]+"', cols[2]):
+        if len(cols) != 12 or not re.fullmatch(r'"[a-z_-]+"', cols[2]):
             sys.exit("gen_seeds.py: unexpected line in commands.def: CMD(%s)" % line)
         names.append(cols[2].strip('"'))
     if not names:
@@ -397,6 +432,8 @@ def gen_dicts(root):
                                    "requirepass", "timeout", "hz", "0", "1", "-1", "3", "k0",
                                    "k1", "*"]
     write_dict(root, "fuzz_commands", [bytes([len(w)]) + w.encode() for w in words])
+    write_dict(root, "fuzz_hll", [b"HYLL\x01\x00\x00\x00", b"HYLL\x00\x00\x00\x00",
+                                  b"\x7f\xff", b"\x80", b"\xfc", b"\x40\x00", b"\x3f"])
 
 
 def load_captures(cap):
@@ -419,9 +456,10 @@ def main():
     n_resp, n_tail = gen_resp(root, captures)
     n_reply = gen_reply(root, captures)
     n_cmd = gen_commands(root)
+    n_hll = gen_hll(root)
     gen_dicts(root)
-    print("seeds: fuzz_resp %d, fuzz_bigbulk_tail %d, fuzz_reply %d, fuzz_commands %d"
-          % (n_resp, n_tail, n_reply, n_cmd))
+    print("seeds: fuzz_resp %d, fuzz_bigbulk_tail %d, fuzz_reply %d, fuzz_commands %d, "
+          "fuzz_hll %d" % (n_resp, n_tail, n_reply, n_cmd, n_hll))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ rm -rf "$work/corpus"
 mkdir -p "$work/corpus"
 max_len=8192
 [ "$target" = fuzz_bigbulk_tail ] && max_len=4096
+[ "$target" = fuzz_hll ] && max_len=16384
 set +e
 "$bin" -dict="$dir/$target.dict" -max_total_time="$secs" -max_len="$max_len" -timeout=25 \
   -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" "$dir/corpus/$target" \

@@ -17,18 +17,67 @@
 static void state_free(struct mstate *s)
 {
 	free(s->val);
+	free(s->fields);
 	s->val = NULL;
+	s->fields = NULL;
+}
+
+/* A hash's fields in one block: the array, then every field's and value's
+ * bytes, each NUL-terminated (for messages), so that a state costs one
+ * allocation however many fields it has. */
+static struct mfield *fields_copy(const struct mfield *src, unsigned nf)
+{
+	size_t bytes = nf * sizeof(*src), at;
+	struct mfield *dst;
+	char *p;
+	unsigned i;
+
+	for (i = 0; i < nf; i++)
+		bytes += src[i].flen + src[i].vlen + 2;
+	dst = sim_calloc(bytes);
+	p = (char *)dst;
+	at = nf * sizeof(*src);
+	for (i = 0; i < nf; i++) {
+		dst[i] = src[i];
+		dst[i].f = p + at;
+		if (src[i].flen > 0)
+			memcpy(p + at, src[i].f, src[i].flen);
+		at += src[i].flen + 1;
+		dst[i].v = p + at;
+		if (src[i].vlen > 0)
+			memcpy(p + at, src[i].v, src[i].vlen);
+		at += src[i].vlen + 1;
+	}
+	return dst;
 }
 
 static void state_copy(struct mstate *dst, const struct mstate *src)
 {
 	*dst = *src;
 	dst->val = NULL;
-	if (src->present) {
-		dst->val = sim_calloc(src->len + 1);
-		if (src->len > 0)
-			memcpy(dst->val, src->val, src->len);
+	dst->fields = NULL;
+	if (!src->present)
+		return;
+	if (src->type == MT_HASH) {
+		ASSERT(src->nf >= 1 && src->nf <= MODEL_HASH_FIELDS);
+		dst->fields = fields_copy(src->fields, src->nf);
+		return;
 	}
+	dst->val = sim_calloc(src->len + 1);
+	if (src->len > 0)
+		memcpy(dst->val, src->val, src->len);
+}
+
+static bool fields_eq(const struct mfield *a, const struct mfield *b, unsigned nf)
+{
+	unsigned i;
+
+	for (i = 0; i < nf; i++)
+		if (a[i].flen != b[i].flen || a[i].vlen != b[i].vlen ||
+		    memcmp(a[i].f, b[i].f, a[i].flen) != 0 ||
+		    memcmp(a[i].v, b[i].v, a[i].vlen) != 0)
+			return false;
+	return true;
 }
 
 static bool state_eq(const struct mstate *a, const struct mstate *b)
@@ -37,8 +86,11 @@ static bool state_eq(const struct mstate *a, const struct mstate *b)
 		return false;
 	if (!a->present)
 		return true;
-	return a->len == b->len && memcmp(a->val, b->val, a->len) == 0 && a->exp_lo == b->exp_lo &&
-	       a->exp_hi == b->exp_hi;
+	if (a->type != b->type || a->exp_lo != b->exp_lo || a->exp_hi != b->exp_hi)
+		return false;
+	if (a->type == MT_HASH)
+		return a->nf == b->nf && fields_eq(a->fields, b->fields, a->nf);
+	return a->len == b->len && memcmp(a->val, b->val, a->len) == 0;
 }
 
 static void key_clear(struct mkey *k)
@@ -209,8 +261,36 @@ static bool matches(const struct mexp *x, const struct resp_reader_value *v)
 		return v->type == RESP_READER_BULK && v->len == x->len &&
 		       memcmp(v->str, x->p, x->len) == 0;
 	case X_NULL: return v->type == RESP_READER_NULL_BULK || v->type == RESP_READER_NULL;
+	case X_HMGET:
+	case X_FIELDS: return mh_matches(x, v);
 	default: return false;
 	}
+}
+
+/* One possible state, for a failure's message: a hash by its size and its
+ * first few fields (the whole of it would not fit). */
+static int describe_state(const struct mstate *s, char *buf, size_t cap)
+{
+	char ttl[48], names[64] = "";
+	size_t bytes = 0, o = 0;
+	unsigned i;
+
+	if (!s->present)
+		return snprintf(buf, cap, " [absent]");
+	if (s->exp_lo == MODEL_NO_TTL)
+		snprintf(ttl, sizeof(ttl), "none");
+	else
+		snprintf(ttl, sizeof(ttl), "%" PRId64 "..%" PRId64, s->exp_lo, s->exp_hi);
+	if (s->type == MT_STRING)
+		return snprintf(buf, cap, " [string len=%zu ttl=%s]", s->len, ttl);
+	for (i = 0; i < s->nf; i++) {
+		bytes += s->fields[i].vlen;
+		if (i < 4 && o < sizeof(names))
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? " " : "",
+					      s->fields[i].f);
+	}
+	return snprintf(buf, cap, " [hash fields=%u (%s%s) value bytes=%zu ttl=%s]", s->nf, names,
+			s->nf > 4 ? " ..." : "", bytes, ttl);
 }
 
 static void describe(const struct model *m, const struct mreq *q, unsigned ki,
@@ -225,10 +305,14 @@ static void describe(const struct model *m, const struct mreq *q, unsigned ki,
 	o = snprintf(buf, cap, "client %u %s %s: got %s; possible states:", q->client,
 		     ops_name(q->op), k->name, got);
 	for (i = 0; i < k->n && o > 0 && (size_t)o < cap; i++)
-		o += snprintf(buf + o, cap - (size_t)o,
-			      " [%s len=%zu ttl=%" PRId64 "..%" PRId64 "]",
-			      k->s[i].present ? "present" : "absent", k->s[i].len, k->s[i].exp_lo,
-			      k->s[i].exp_hi);
+		o += describe_state(&k->s[i], buf + o, cap - (size_t)o);
+}
+
+/* Frees what an outcome built for itself. */
+static void mout_release(struct mout *o)
+{
+	free(o->owned);
+	free(o->owned_fields);
 }
 
 /* Checks reply v of a single-key op on key ki of q, and narrows the key. */
@@ -250,7 +334,7 @@ static void check_key(struct model *m, const struct mreq *q, unsigned ki,
 			for (o = 0; o < no; o++) {
 				if (matches(&outs[o].exp, v))
 					mset_add(&next, &outs[o].next);
-				free(outs[o].owned);
+				mout_release(&outs[o]);
 			}
 		}
 	}
@@ -265,9 +349,10 @@ static void check_key(struct model *m, const struct mreq *q, unsigned ki,
 
 /* A write that leaves the key in one known state whatever it was before
  * (SET without conditions, GETSET, DEL, GETDEL, MSET) makes a wild key
- * known again. */
-static void model_plain(struct model *m, const struct mreq *q, unsigned ki, int64_t tlo,
-			int64_t thi)
+ * known again; but not if it answered an error: GETSET, GETDEL and SET's
+ * GET refuse a key of another type (WRONGTYPE) and leave it as it was. */
+static void model_plain(struct model *m, const struct mreq *q, unsigned ki,
+			const struct resp_reader_value *v, int64_t tlo, int64_t thi)
 {
 	struct mkey *k = &m->keys[q->keys[ki]];
 	struct mstate absent = { .exp_lo = MODEL_NO_TTL, .exp_hi = MODEL_NO_TTL };
@@ -277,12 +362,12 @@ static void model_plain(struct model *m, const struct mreq *q, unsigned ki, int6
 	bool plain = q->op == OP_GETSET || q->op == OP_GETDEL || q->op == OP_DEL ||
 		     (q->op == OP_SET && !(q->flags & (SETF_NX | SETF_XX | SETF_KEEPTTL)));
 
-	if (!k->wild || !plain)
+	if (!k->wild || !plain || v->type == RESP_READER_ERROR)
 		return;
 	no = ops_apply(q, ki, &absent, tlo, thi, outs);
 	for (o = 0; o < no; o++) {
 		mset_add(&next, &outs[o].next);
-		free(outs[o].owned);
+		mout_release(&outs[o]);
 	}
 	key_known(m, k, &next);
 }
@@ -494,7 +579,7 @@ void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value
 	m->cur_send = send;
 	if (ops_single_key(q->op)) {
 		check_key(m, q, 0, v, tlo, thi);
-		model_plain(m, q, 0, tlo, thi);
+		model_plain(m, q, 0, v, tlo, thi);
 	} else {
 		switch (q->op) {
 		case OP_MGET: check_mget(m, q, v, tlo, thi); break;
@@ -544,7 +629,11 @@ static bool op_writes(enum mop op)
 	case OP_PERSIST:
 	case OP_MSET:
 	case OP_MSETNX:
-	case OP_DEL_MULTI: return true;
+	case OP_DEL_MULTI:
+	case OP_HSET:
+	case OP_HSETNX:
+	case OP_HDEL:
+	case OP_HINCRBY: return true;
 	default: return false;
 	}
 }

@@ -1,7 +1,9 @@
 /* model.h: the reference model that checks every reply.
  *
- * A plain, obviously correct model of the keyspace, written from Redis's
- * documented behaviour, independent of node/. Each client owns its keys, so
+ * A plain, obviously correct model of the keyspace (strings and hashes),
+ * written from Redis's documented behaviour, independent of node/. Each
+ * client owns its keys (the lower half of them mostly for strings, the
+ * upper half mostly for hashes, and some commands cross over), so
  * its replies come in execution order and are checked one by one. What the
  * model cannot know is kept as a set of possible states per key:
  *  - a request whose connection died may or may not have run;

@@ -18,13 +18,37 @@
 #define MODEL_COUNTERS 2
 #define MODEL_REGISTERS 2
 #define MODEL_NO_TTL INT64_MIN
+/* The error a command answers on a key of another type. */
+#define MODEL_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
 
-/* One possible state of a key. Expiry is an interval of ms: the key has
- * expired at time t iff t > E, for some E in [exp_lo, exp_hi]. */
+/* Fields of one hash at most: the workload's names (model_hash.c). */
+#define MODEL_HASH_FIELDS 64
+
+/* A key's type, when it is present. */
+enum mtype { MT_STRING = 0, MT_HASH };
+
+/* One field of a hash, and its value. */
+struct mfield {
+	const char *f, *v;
+	size_t flen, vlen;
+};
+
+/* One possible state of a key: absent, a string (val, len) or a hash
+ * (fields, nf >= 1, sorted by field, so that equal hashes compare equal
+ * field by field). Expiry is an interval of ms: the key has expired at time
+ * t iff t > E, for some E in [exp_lo, exp_hi].
+ *
+ * A state the model keeps owns its bytes: val, or for a hash one block that
+ * holds the field array and every field's and value's bytes (model.c's
+ * state_copy). A state a command's outcome describes (struct mout) points
+ * into the old state and the request instead. */
 struct mstate {
 	bool present;
+	enum mtype type;
 	char *val;
 	size_t len;
+	struct mfield *fields;
+	unsigned nf;
 	int64_t exp_lo, exp_hi; /* MODEL_NO_TTL: no TTL */
 };
 
@@ -56,6 +80,19 @@ enum mop {
 	OP_PTTL,
 	OP_TTL,
 	OP_TYPE,
+	/* Hashes (model_hash.c); single-key, like the ops above. */
+	OP_HSET,
+	OP_HSETNX,
+	OP_HGET,
+	OP_HMGET,
+	OP_HDEL,
+	OP_HLEN,
+	OP_HSTRLEN,
+	OP_HEXISTS,
+	OP_HINCRBY,
+	OP_HGETALL,
+	OP_HKEYS,
+	OP_HVALS,
 	OP_MGET,
 	OP_MSET,
 	OP_MSETNX,
@@ -80,6 +117,12 @@ enum mop {
 #define SETF_PXAT 0x20 /* num: absolute ms */
 #define SETF_KEEPTTL 0x40
 
+/* A field of a hash command, with its value where the command has one. */
+struct mpair {
+	char *f, *v;
+	size_t flen, vlen;
+};
+
 struct mreq {
 	enum mop op;
 	unsigned client;
@@ -92,10 +135,24 @@ struct mreq {
 	const char *expect; /* OP_ERR, OP_PROTO: the error text */
 	unsigned shared;    /* counter or register index */
 	uint64_t token;     /* OP_REG_SET: the value written */
+	struct mpair *hp;   /* hash commands: their fields (and values) */
+	unsigned nhp;
 };
 
 /* What a reply must be, for one possible branch. */
-enum mexp_kind { X_STATUS = 1, X_ERR, X_INT, X_BULK, X_NULL, X_ARRAY };
+enum mexp_kind {
+	X_STATUS = 1,
+	X_ERR,
+	X_INT,
+	X_BULK,
+	X_NULL,
+	X_HMGET,  /* HMGET's array: each asked field's value, or null */
+	X_FIELDS, /* HKEYS, HVALS, HGETALL: the hash's parts, in any order */
+};
+
+/* X_FIELDS: which parts of each field the reply holds. */
+#define XF_KEYS 0x1
+#define XF_VALS 0x2
 
 struct mexp {
 	enum mexp_kind kind;
@@ -103,6 +160,12 @@ struct mexp {
 	long long lo, hi; /* X_INT: the legal range */
 	const char *p;    /* X_BULK */
 	size_t len;
+	/* X_HMGET, X_FIELDS: the hash (nf 0 for none), and what was asked. */
+	const struct mfield *fields;
+	unsigned nf;
+	const struct mpair *ask; /* X_HMGET */
+	unsigned nask;
+	unsigned parts; /* X_FIELDS: XF_* */
 };
 
 /* One way a single-key command could have gone: the reply, and the state
@@ -111,7 +174,8 @@ struct mexp {
 struct mout {
 	struct mexp exp;
 	struct mstate next;
-	char *owned; /* a new value built for this branch, or NULL */
+	char *owned;                 /* a new value built for this branch, or NULL */
+	struct mfield *owned_fields; /* a new field array (not its bytes), or NULL */
 };
 
 /* A register write, for the legal-read check. */
@@ -154,6 +218,26 @@ bool ops_single_key(enum mop op);
 const char *ops_name(enum mop op);
 bool model_str2ll(const char *p, size_t len, long long *out);
 void mreq_free(struct mreq *q);
+struct mstate ops_absent(void);
+/* Which of its keys a client picks for a command. */
+enum kpref { K_ANY = 0, K_STRING, K_HASH };
+/* A key of client c, distinct from the first `avoid` keys of q. K_HASH:
+ * mostly one of the keys the client uses for hashes (the upper half of
+ * its keys), K_STRING: mostly one of the others; so both types stay common,
+ * and some commands still cross into the other type's keys (WRONGTYPE). */
+unsigned ops_key(const struct model *m, unsigned c, struct rng *r, const struct mreq *q,
+		 unsigned avoid, enum kpref pref);
+
+/* model_hash.c */
+bool mh_op(enum mop op);
+/* A hash command on state s (live or absent), as ops_apply. */
+unsigned mh_apply(const struct mreq *q, const struct mstate *s, struct mout *o);
+/* Whether reply v is what X_HMGET or X_FIELDS expectation x says. */
+bool mh_matches(const struct mexp *x, const struct resp_reader_value *v);
+/* The next hash command of client c, on one of its keys. */
+void mh_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
+/* Where to find the state's field f, or -1. */
+int mh_find(const struct mfield *fields, unsigned nf, const char *f, size_t flen);
 
 /* model.c */
 bool mkey_certain(const struct model *m, unsigned k, int64_t now);

@@ -6,7 +6,8 @@
  * draws commands from the client's own keys and the shared ones, with
  * values of every size class the node treats differently (inline, a
  * refcounted buffer from 4 KB, the bigbulk path from 32 KB), and some bad
- * input whose error text is known. */
+ * input whose error text is known. Hash commands are model_hash.c's; this
+ * file says what the string commands do to a hash (most refuse it). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,7 @@ bool model_str2ll(const char *p, size_t len, long long *out)
 
 bool ops_single_key(enum mop op)
 {
-	return op >= OP_GET && op <= OP_TYPE;
+	return op >= OP_GET && op <= OP_HVALS;
 }
 
 const char *ops_name(enum mop op)
@@ -69,6 +70,18 @@ const char *ops_name(enum mop op)
 		[OP_PTTL] = "PTTL",
 		[OP_TTL] = "TTL",
 		[OP_TYPE] = "TYPE",
+		[OP_HSET] = "HSET",
+		[OP_HSETNX] = "HSETNX",
+		[OP_HGET] = "HGET",
+		[OP_HMGET] = "HMGET",
+		[OP_HDEL] = "HDEL",
+		[OP_HLEN] = "HLEN",
+		[OP_HSTRLEN] = "HSTRLEN",
+		[OP_HEXISTS] = "HEXISTS",
+		[OP_HINCRBY] = "HINCRBY",
+		[OP_HGETALL] = "HGETALL",
+		[OP_HKEYS] = "HKEYS",
+		[OP_HVALS] = "HVALS",
 		[OP_MGET] = "MGET",
 		[OP_MSET] = "MSET",
 		[OP_MSETNX] = "MSETNX",
@@ -90,6 +103,11 @@ void mreq_free(struct mreq *q)
 
 	for (i = 0; i < MODEL_REQ_KEYS; i++)
 		free(q->vals[i]);
+	for (i = 0; i < q->nhp; i++) {
+		free(q->hp[i].f);
+		free(q->hp[i].v);
+	}
+	free(q->hp);
 	free(q);
 }
 
@@ -112,7 +130,7 @@ static struct mexp x_val(const struct mstate *s)
 	return (struct mexp){ .kind = X_BULK, .p = s->val, .len = s->len };
 }
 
-static struct mstate st_absent(void)
+struct mstate ops_absent(void)
 {
 	return (struct mstate){ .exp_lo = MODEL_NO_TTL, .exp_hi = MODEL_NO_TTL };
 }
@@ -247,12 +265,14 @@ static unsigned apply_expire(const struct mreq *q, const struct mstate *s, int64
 {
 	o->owned = NULL;
 	o->exp = x_int(s->present ? 1 : 0);
-	if (!s->present)
-		o->next = *s;
-	else if (q->num <= 0)
-		o->next = st_absent();
-	else
-		o->next = st_value(s->val, s->len, tlo + q->num, thi + q->num);
+	o->next = *s;
+	if (s->present && q->num <= 0) {
+		o->next = ops_absent();
+	} else if (s->present) {
+		/* Whatever the type: a hash keeps its fields. */
+		o->next.exp_lo = tlo + q->num;
+		o->next.exp_hi = thi + q->num;
+	}
 	return 1;
 }
 
@@ -275,14 +295,44 @@ static struct mexp ttl_exp(const struct mreq *q, const struct mstate *s, int64_t
 	return (struct mexp){ .kind = X_INT, .lo = lo, .hi = hi };
 }
 
+/* Whether the command reads or changes a string value, and so refuses a
+ * key of another type (Redis's checkType) and leaves it be. SET with GET
+ * refuses it before it writes; plain SET replaces any type, and SETNX only
+ * asks whether the key exists. */
+static bool wants_string(const struct mreq *q)
+{
+	switch (q->op) {
+	case OP_GET:
+	case OP_GETSET:
+	case OP_GETDEL:
+	case OP_INCRBY:
+	case OP_APPEND:
+	case OP_STRLEN:
+	case OP_GETRANGE:
+	case OP_SETRANGE: return true;
+	case OP_SET: return (q->flags & SETF_GET) != 0;
+	default: return false;
+	}
+}
+
 unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, int64_t tlo,
 		   int64_t thi, struct mout *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->next = *s;
+	if (mh_op(q->op))
+		return mh_apply(q, s, o);
+	if (s->present && s->type != MT_STRING && wants_string(q)) {
+		o->exp = (struct mexp){ .kind = X_ERR, .text = MODEL_WRONGTYPE };
+		return 1;
+	}
 	switch (q->op) {
-	case OP_GET:
-	case OP_MGET: o->exp = x_val(s); return 1;
+	case OP_GET: o->exp = x_val(s); return 1;
+	case OP_MGET:
+		/* MGET answers nil for a key of another type. */
+		o->exp = s->present && s->type != MT_STRING ? (struct mexp){ .kind = X_NULL }
+							    : x_val(s);
+		return 1;
 	case OP_SET: return apply_set(q, s, tlo, thi, o);
 	case OP_SETNX:
 		o->exp = x_int(s->present ? 0 : 1);
@@ -295,11 +345,11 @@ unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, in
 		return 1;
 	case OP_GETDEL:
 		o->exp = x_val(s);
-		o->next = st_absent();
+		o->next = ops_absent();
 		return 1;
 	case OP_DEL:
 		o->exp = x_int(s->present);
-		o->next = st_absent();
+		o->next = ops_absent();
 		return 1;
 	case OP_EXISTS: o->exp = x_int(s->present); return 1;
 	case OP_INCRBY: return apply_incrby(q, s, o);
@@ -316,7 +366,10 @@ unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, in
 	case OP_PTTL:
 	case OP_TTL: o->exp = ttl_exp(q, s, tlo, thi); return 1;
 	case OP_TYPE:
-		o->exp = (struct mexp){ .kind = X_STATUS, .text = s->present ? "string" : "none" };
+		o->exp = (struct mexp){ .kind = X_STATUS,
+					.text = !s->present          ? "none"
+						: s->type == MT_HASH ? "hash"
+								     : "string" };
 		return 1;
 	default: break;
 	}
@@ -350,13 +403,23 @@ static void gen_value(struct rng *r, char **out, size_t *len)
 	*len = n;
 }
 
-/* A key of client c, distinct from the first `avoid` keys of q. */
-static unsigned gen_key(struct model *m, unsigned c, struct rng *r, const struct mreq *q,
-			unsigned avoid)
+/* The preference holds for this share of picks. */
+#define KEY_PREF_SHARE 0.98
+
+unsigned ops_key(const struct model *m, unsigned c, struct rng *r, const struct mreq *q,
+		 unsigned avoid, enum kpref pref)
 {
+	unsigned half = m->keys_per / 2; /* keys_per >= 2: both halves have keys */
+
 	for (;;) {
-		unsigned k = c * m->keys_per + (unsigned)rng_below(r, m->keys_per), i;
+		unsigned j, k, i;
 		bool dup = false;
+		if (pref != K_ANY && rng_chance(r, KEY_PREF_SHARE))
+			j = pref == K_STRING ? (unsigned)rng_below(r, half)
+					     : half + (unsigned)rng_below(r, m->keys_per - half);
+		else
+			j = (unsigned)rng_below(r, m->keys_per);
+		k = c * m->keys_per + j;
 		for (i = 0; i < avoid; i++)
 			dup = dup || q->keys[i] == k;
 		if (!dup)
@@ -368,8 +431,11 @@ static void gen_multi(struct model *m, unsigned c, struct rng *r, struct mreq *q
 {
 	unsigned n = (unsigned)rng_range(r, 2, m->keys_per < 5 ? m->keys_per : 5), i;
 
+	/* MSET and MSETNX write strings, and DEL of several keys would empty
+	 * the hashes' keys too often: a hash's key only now and then. */
 	for (i = 0; i < n; i++) {
-		q->keys[i] = gen_key(m, c, r, q, i);
+		q->keys[i] = ops_key(m, c, r, q, i,
+				     values || q->op == OP_DEL_MULTI ? K_STRING : K_ANY);
 		if (values)
 			gen_value(r, &q->vals[i], &q->vlens[i]);
 	}
@@ -449,10 +515,25 @@ static const enum mop single_ops[] = {
 	OP_GETRANGE, OP_SETRANGE, OP_EXPIRE, OP_PERSIST, OP_PTTL,   OP_TTL,    OP_TYPE,
 };
 
+/* Commands of any type's keys: they pick any key. */
+static bool type_blind(enum mop op)
+{
+	switch (op) {
+	case OP_DEL:
+	case OP_EXISTS:
+	case OP_EXPIRE:
+	case OP_PERSIST:
+	case OP_PTTL:
+	case OP_TTL:
+	case OP_TYPE: return true;
+	default: return false;
+	}
+}
+
 static void gen_single(struct model *m, unsigned c, struct rng *r, struct mreq *q)
 {
 	q->op = single_ops[rng_below(r, sizeof(single_ops) / sizeof(single_ops[0]))];
-	q->keys[0] = gen_key(m, c, r, q, 0);
+	q->keys[0] = ops_key(m, c, r, q, 0, type_blind(q->op) ? K_ANY : K_STRING);
 	q->nkeys = 1;
 	switch (q->op) {
 	case OP_SET: gen_set(m, r, q); break;
@@ -483,8 +564,10 @@ struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
 	unsigned roll = (unsigned)rng_below(r, 1000);
 
 	q->client = c;
-	if (roll < 700) {
+	if (roll < 460) {
 		gen_single(m, c, r, q);
+	} else if (roll < 700) {
+		mh_generate(m, c, r, q);
 	} else if (roll < 860) {
 		static const enum mop multi[] = { OP_MGET, OP_MSET, OP_MSETNX, OP_DEL_MULTI,
 						  OP_EXISTS_MULTI };
@@ -588,6 +671,21 @@ static void enc_set_opts(struct enc *e, const struct mreq *q)
 		enc_str(e, "KEEPTTL");
 }
 
+/* A hash command's fields, with their values (HSET, HSETNX) or its
+ * increment (HINCRBY). */
+static void enc_hash(struct enc *e, const struct mreq *q)
+{
+	unsigned i;
+
+	for (i = 0; i < q->nhp; i++) {
+		enc_arg(e, q->hp[i].f, q->hp[i].flen);
+		if (q->op == OP_HSET || q->op == OP_HSETNX)
+			enc_arg(e, q->hp[i].v, q->hp[i].vlen);
+	}
+	if (q->op == OP_HINCRBY)
+		enc_num(e, q->num);
+}
+
 static const char *single_name(const struct mreq *q)
 {
 	static const char *const names[] = {
@@ -598,6 +696,8 @@ static const char *single_name(const struct mreq *q)
 		[OP_EXPIRE] = "PEXPIRE", [OP_PERSIST] = "PERSIST",   [OP_PTTL] = "PTTL",
 		[OP_TTL] = "TTL",        [OP_TYPE] = "TYPE",
 	};
+	if (mh_op(q->op))
+		return ops_name(q->op);
 	return names[q->op];
 }
 
@@ -625,6 +725,7 @@ static void enc_single(struct enc *e, const struct model *m, const struct mreq *
 		break;
 	default: break;
 	}
+	enc_hash(e, q);
 }
 
 static void enc_other(struct enc *e, const struct model *m, const struct mreq *q)

@@ -40,6 +40,8 @@ static void sched_node_config(struct world *w, struct config *cfg)
 	cfg->shards = w->cfg.shards;
 	/* A fast timer, so expiry and housekeeping run often in a short run. */
 	cfg->hz = 100;
+	cfg->hash_max_listpack_entries = w->cfg.hash_lp_entries;
+	cfg->hash_max_listpack_value = w->cfg.hash_lp_value;
 }
 
 /* Builds node id as cairn-node builds one (shard/node.h), over simulated

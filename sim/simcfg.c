@@ -28,6 +28,26 @@ static const double fault_max[F_COUNT] = {
 /* The share of runs that leave a fault class out. */
 #define FAULT_OFF_SHARE 0.3
 
+/* hash-max-listpack-entries: about log-uniform over [2, 512] (a power of
+ * two, then a point up to the next), so that most runs convert hashes of the
+ * few fields the workload writes, and some keep the default's room; in
+ * integers, so that no libm rounding can make a seed differ between hosts.
+ * hash-max-listpack-value: the default in half the runs, any of 1 to 128
+ * bytes in the others. Drawn after everything else, so that the earlier
+ * draws of a seed stay what they were. */
+static void derive_hash_limits(struct sim_config *c, struct rng *r)
+{
+	unsigned k = (unsigned)rng_range(r, 1, 8);
+	unsigned e = (unsigned)rng_range(r, 1u << k, 2u << k);
+	bool dflt = rng_chance(r, 0.5);
+	unsigned v = (unsigned)rng_range(r, 1, 128);
+
+	c->hash_lp_entries = e < HASH_MAX_LISTPACK_ENTRIES_DEFAULT
+				     ? e
+				     : HASH_MAX_LISTPACK_ENTRIES_DEFAULT;
+	c->hash_lp_value = dflt ? HASH_MAX_LISTPACK_VALUE_DEFAULT : v;
+}
+
 void simcfg_derive(struct sim_config *c, uint64_t seed)
 {
 	static const unsigned bufs[] = { 2, 4, 16, 64, IO_BUF_COUNT };
@@ -53,6 +73,7 @@ void simcfg_derive(struct sim_config *c, uint64_t seed)
 		double p = rng_unit(&r) * fault_max[f];
 		c->p[f] = off ? 0.0 : p;
 	}
+	derive_hash_limits(c, &r);
 }
 
 static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, char *err, size_t n)
@@ -113,6 +134,10 @@ int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errle
 		return set_uint(&c->pipeline_max, eq + 1, 1, 1024, err, errlen);
 	if (strcmp(name, "keys") == 0)
 		return set_uint(&c->keys, eq + 1, 2, 1024, err, errlen);
+	if (strcmp(name, "hash_lp_entries") == 0)
+		return set_uint(&c->hash_lp_entries, eq + 1, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "hash_lp_value") == 0)
+		return set_uint(&c->hash_lp_value, eq + 1, 0, 1u << 20, err, errlen);
 	snprintf(err, errlen, "unknown setting '%s'", name);
 	return -1;
 }
@@ -123,9 +148,10 @@ void simcfg_print(const struct sim_config *c, FILE *f)
 
 	fprintf(f,
 		"seed=%llu ticks=%llu nodes=%u shards=%u clients=%u ring_size=%u bufs=%u "
-		"pipeline=%u keys=%u\n",
+		"pipeline=%u keys=%u hash_lp_entries=%u hash_lp_value=%u\n",
 		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->nodes, c->shards,
-		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys);
+		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys, c->hash_lp_entries,
+		c->hash_lp_value);
 	fprintf(f, "faults:");
 	for (i = 0; i < F_COUNT; i++)
 		fprintf(f, " %s=%.4f", fault_names[i], c->p[i]);

@@ -73,6 +73,10 @@ struct sim_config {
 	unsigned bufs;         /* provided receive buffers per shard */
 	unsigned pipeline_max; /* requests a client keeps in flight */
 	unsigned keys;         /* keys each client owns */
+	/* The nodes' hash-max-listpack-entries and -value: drawn, so that
+	 * small hashes cross into the table encoding, under faults, in many
+	 * runs, and not only past the defaults (512 fields, 64 bytes). */
+	unsigned hash_lp_entries, hash_lp_value;
 	double p[F_COUNT];
 	unsigned trace; /* 0: none; 1: keep the last events for a
 				* failure report; 2: also print every event */

@@ -9,7 +9,7 @@
 # into $OUT the fuzzer, its dictionary (<target>.dict), its options
 # (<target>.options) and its seed corpus (<target>_seed_corpus.zip).
 cd "$SRC/cairn"
-targets="fuzz_resp fuzz_bigbulk_tail fuzz_reply fuzz_commands"
+targets="fuzz_resp fuzz_bigbulk_tail fuzz_reply fuzz_commands fuzz_hll"
 build="${WORK:-$(mktemp -d)}/cairn-build"
 
 # Build type "OssFuzz" has no flags of its own: $CFLAGS alone decide.
@@ -22,6 +22,7 @@ for t in $targets; do
   cp "fuzz/$t.dict" "$OUT/$t.dict"
   max_len=8192
   [ "$t" = fuzz_bigbulk_tail ] && max_len=4096
+  [ "$t" = fuzz_hll ] && max_len=16384
   printf '[libfuzzer]\nmax_len = %d\ntimeout = 25\n' "$max_len" >"$OUT/$t.options"
   rm -f "$OUT/${t}_seed_corpus.zip"
   (cd "fuzz/corpus/$t" && zip -q -r "$OUT/${t}_seed_corpus.zip" .)

@@ -77,6 +77,8 @@ static const struct cfg_def defs[] = {
 	  "TCP keepalive seconds" },
 	{ "lazyfree-lazy-user-flush", CFG_BOOL, 0, OFF(lazyfree_lazy_user_flush), 0, 0, NULL,
 	  "FLUSHALL/FLUSHDB free in the background by default" },
+	{ "lazyfree-lazy-user-del", CFG_BOOL, 0, OFF(lazyfree_lazy_user_del), 0, 0, NULL,
+	  "DEL frees a big value in the background, as UNLINK does" },
 	{ "protected-mode", CFG_BOOL, 0, OFF(protected_mode), 0, 0, NULL, "accepted, no effect" },
 	{ "client-output-buffer-limit", CFG_SPECIAL, 0, OFF(obuf_limit), 0, 0, NULL,
 	  "<class> <hard> <soft> <seconds>" },
@@ -99,8 +101,20 @@ static const struct cfg_def defs[] = {
 	  "longest member of a sorted set kept as a listpack" },
 	{ "zset-max-ziplist-value", CFG_MEM, 0, OFF(zset_max_listpack_value), 0, MEM_MAX, NULL,
 	  "the old name of zset-max-listpack-value" },
+	{ "list-max-listpack-size", CFG_INT, 0, OFF(list_max_listpack_size), INT_MIN, INT_MAX, NULL,
+	  "a list node's size (-1..-5: 4..64 KB) or element count (positive)" },
+	{ "list-max-ziplist-size", CFG_INT, 0, OFF(list_max_listpack_size), INT_MIN, INT_MAX, NULL,
+	  "the old name of list-max-listpack-size" },
+	{ "list-compress-depth", CFG_INT, 0, OFF(list_compress_depth), 0, INT_MAX, NULL,
+	  "list nodes kept raw at each end; the rest are compressed (0: none)" },
 	{ "hll-sparse-max-bytes", CFG_MEM, 0, OFF(hll_sparse_max_bytes), 0, MEM_MAX, NULL,
 	  "largest sparse HyperLogLog before it turns dense" },
+	{ "set-max-intset-entries", CFG_INT, 0, OFF(set_max_intset_entries), 0, MEM_MAX, NULL,
+	  "most members of a set of integers kept as an intset" },
+	{ "set-max-listpack-entries", CFG_INT, 0, OFF(set_max_listpack_entries), 0, MEM_MAX, NULL,
+	  "most members of a set kept as a listpack (Redis 7.2's)" },
+	{ "set-max-listpack-value", CFG_MEM, 0, OFF(set_max_listpack_value), 0, MEM_MAX, NULL,
+	  "longest member of a set kept as a listpack (Redis 7.2's)" },
 	{ "io", CFG_ENUM, CFG_IMMUTABLE, OFF(io), 0, 0, io_names, "auto, uring or epoll" },
 	{ "shards", CFG_INT, CFG_IMMUTABLE, OFF(shards), 0, 256, NULL,
 	  "shard threads (0: one per online CPU)" },
@@ -144,6 +158,11 @@ void config_defaults(struct config *c)
 	c->zset_max_listpack_entries = ZSET_MAX_LISTPACK_ENTRIES_DEFAULT;
 	c->zset_max_listpack_value = ZSET_MAX_LISTPACK_VALUE_DEFAULT;
 	c->hll_sparse_max_bytes = HLL_SPARSE_MAX_BYTES_DEFAULT;
+	c->set_max_intset_entries = SET_MAX_INTSET_ENTRIES_DEFAULT;
+	c->set_max_listpack_entries = SET_MAX_LISTPACK_ENTRIES_DEFAULT;
+	c->set_max_listpack_value = SET_MAX_LISTPACK_VALUE_DEFAULT;
+	c->list_max_listpack_size = LIST_MAX_LISTPACK_SIZE_DEFAULT;
+	c->list_compress_depth = LIST_COMPRESS_DEPTH_DEFAULT;
 }
 
 static const struct cfg_def *find_def(const char *name, size_t len)

@@ -38,6 +38,7 @@ struct config {
 	long long tcp_backlog;
 	long long tcp_keepalive;
 	bool lazyfree_lazy_user_flush;
+	bool lazyfree_lazy_user_del;
 	bool protected_mode;
 	bool active_expire; /* DEBUG SET-ACTIVE-EXPIRE */
 	/* Redis's cluster directives, both immutable at run time. With
@@ -53,6 +54,11 @@ struct config {
 	long long zset_max_listpack_entries;
 	long long zset_max_listpack_value;
 	long long hll_sparse_max_bytes;
+	long long set_max_intset_entries;
+	long long set_max_listpack_entries;
+	long long set_max_listpack_value;
+	long long list_max_listpack_size;
+	long long list_compress_depth;
 	/* cairn's own. */
 	int io;           /* enum config_io */
 	long long shards; /* 0: one per online CPU */

@@ -88,9 +88,28 @@
 #define HASH_MAX_LISTPACK_VALUE_DEFAULT 64
 #define ZSET_MAX_LISTPACK_ENTRIES_DEFAULT 128
 #define ZSET_MAX_LISTPACK_VALUE_DEFAULT 64
+/* list-max-listpack-size: a node (and a list kept as one listpack) of at
+ * most 8 KB (-2; -1..-5 are 4..64 KB, a positive value counts elements);
+ * list-compress-depth: nodes at each end kept raw, the rest compressed (0:
+ * none). Redis's defaults. */
+#define LIST_MAX_LISTPACK_SIZE_DEFAULT (-2)
+#define LIST_COMPRESS_DEPTH_DEFAULT 0
 /* hll-sparse-max-bytes: a sparse HyperLogLog grows to this, then turns
  * dense (Redis's default). */
 #define HLL_SPARSE_MAX_BYTES_DEFAULT 3000
+/* UNLINK (and DEL with lazyfree-lazy-user-del) frees a value in the
+ * background when freeing it takes more than this many allocations
+ * (Redis's LAZYFREE_THRESHOLD); a smaller one is freed at once, since
+ * queueing it would cost about as much. */
+#define LAZYFREE_EFFORT_THRESHOLD 64
+/* A set's (Redis 7.2's set-max-intset-entries, set-max-listpack-entries and
+ * -value; Redis 7.0 has only the first). */
+#define SET_MAX_INTSET_ENTRIES_DEFAULT 512
+#define SET_MAX_LISTPACK_ENTRIES_DEFAULT 128
+#define SET_MAX_LISTPACK_VALUE_DEFAULT 64
+/* An intset holds at most this many members whatever set-max-intset-entries
+ * says (Redis's intsetMaxEntries: 1G, for the 32-bit count). */
+#define SET_INTSET_ENTRIES_CAP (1LL << 30)
 /* A listpack never grows past this (Redis's LISTPACK_MAX_SAFETY_SIZE): a
  * write that would is made on the type's scalable encoding instead. */
 #define LISTPACK_SAFE_MAX (1LL << 30)

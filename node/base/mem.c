@@ -29,6 +29,14 @@ void *mem_alloc(struct mem *m, size_t n)
 	return p;
 }
 
+void *mem_try_alloc(struct mem *m, size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p != NULL)
+		account(m, malloc_usable_size(p));
+	return p;
+}
+
 void *mem_calloc(struct mem *m, size_t n)
 {
 	void *p = checked(calloc(1, n ? n : 1), n);

@@ -16,6 +16,10 @@ struct mem {
 
 void *mem_alloc(struct mem *m, size_t n);
 void *mem_calloc(struct mem *m, size_t n);
+/* mem_alloc for a transient buffer whose size a client chose (LCS's table):
+ * NULL when the allocator refuses, for the command to report, instead of
+ * the end of the process. */
+void *mem_try_alloc(struct mem *m, size_t n);
 void *mem_realloc(struct mem *m, void *p, size_t n);
 void mem_free(struct mem *m, void *p);
 /* The usable size of an allocation, as counted in m->used. */

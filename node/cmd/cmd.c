@@ -91,28 +91,63 @@ const struct cmd *cmd_resolve(const struct cmd_index *ix, const struct cmd_arg *
 	return cmd_lookup_sub(base, argv[1].p, argv[1].len);
 }
 
+/* The count as C's atoi() reads a C string: leading white space, a sign,
+ * digits up to the first other byte (a NUL ends the string), strtol()'s
+ * saturation, then glibc's truncation of the long to an int. */
+static int atoi_like(const struct cmd_arg *a)
+{
+	const char *p = a->p, *end = a->p + cmd_arg_cstr_len(a);
+	unsigned long long v = 0;
+	bool neg = false;
+
+	while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+		p++;
+	if (p < end && (*p == '-' || *p == '+'))
+		neg = *p++ == '-';
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (unsigned)(*p - '0');
+		if (v > (unsigned long long)LLONG_MAX + neg) {
+			v = (unsigned long long)LLONG_MAX + neg;
+			break;
+		}
+	}
+	return (int)(uint32_t)(neg ? 0 - v : v);
+}
+
 int cmd_keynum_keys(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *first)
 {
-	long long n;
+	int n;
 
 	*first = cmd->keynum + 1;
 	if (cmd->keynum <= 0 || cmd->keynum >= argc)
 		return 0;
-	/* Redis falls back to the command's own key function (atoi) when the
-	 * count is no integer; every one of those refuses such a count too,
-	 * except for a count with trailing bytes ("2x"), which COMMAND GETKEYS
-	 * reads as 2 there and refuses here. */
-	if (!util_str2ll(argv[cmd->keynum].p, argv[cmd->keynum].len, &n) || n < 0)
-		return 0;
-	return n < argc - *first ? (int)n : argc - *first;
+	/* Redis reads the count with its key spec (string2ll, 0 or more, the
+	 * keys inside the arguments), and when that refuses it, with the
+	 * command's own key function (atoi, 1 or more, inside the arguments):
+	 * together, the keys are there exactly when atoi's reading is 1 or
+	 * more and the keys fit. */
+	n = atoi_like(&argv[cmd->keynum]);
+	return n >= 1 && n <= argc - *first ? n : 0;
 }
 
 int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *keys,
 		      int max)
 {
 	int last, i, n = 0, first, count;
-	long long n64;
+	long long v;
+	bool dest_last;
 
+	count = cmd_keynum_keys(cmd, argv, argc, &first);
+	/* Redis's key functions of these commands (genericGetKeys) find no
+	 * key at all, not even a destination, when the count (as atoi reads
+	 * it) is below 1 or names more keys than there are arguments; they
+	 * list a destination (ZUNIONSTORE's) after the sources, where the key
+	 * specs, which read a count that string2ll takes, list it first. */
+	if (cmd->keynum > 0 && count < 1)
+		return 0;
+	dest_last = cmd->keynum > 0 && !util_str2ll(argv[cmd->keynum].p, argv[cmd->keynum].len, &v);
+	for (i = 0; dest_last && i < count && n < max; i++)
+		keys[n++] = first + i;
 	if (cmd->first_key > 0) {
 		last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
 		if (last >= argc)
@@ -120,15 +155,7 @@ int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int arg
 		for (i = cmd->first_key; i <= last && n < max; i += cmd->key_step)
 			keys[n++] = i;
 	}
-	count = cmd_keynum_keys(cmd, argv, argc, &first);
-	/* Redis's key functions of these commands (genericGetKeys) find no
-	 * key at all, not even a destination, when the count is below 1 or
-	 * names more keys than there are arguments. */
-	if (cmd->keynum > 0 &&
-	    (count < 1 || !util_str2ll(argv[cmd->keynum].p, argv[cmd->keynum].len, &n64) ||
-	     n64 > argc - first))
-		return 0;
-	for (i = 0; i < count && n < max; i++)
+	for (i = 0; !dest_last && i < count && n < max; i++)
 		keys[n++] = first + i;
 	return n;
 }

@@ -188,10 +188,11 @@ bool cmd_parse_cursor(const struct cmd_arg *a, unsigned long long *out);
  * range. */
 int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *keys,
 		      int max);
-/* The keys of a keynum command, as Redis's key specs read them: the count
- * (argv[cmd->keynum]) must be a non-negative integer, and keys past the end
- * of argv are left out. Sets *first and returns how many there are (0 for
- * any other command, or a count that is not such an integer). The handler
+/* The keys of a keynum command, as Redis reads them (its key spec, then
+ * the command's own key function): the count (argv[cmd->keynum], read as
+ * atoi() reads it) must be at least 1 and not reach past the end of argv.
+ * Sets *first and returns how many keys there are (0 for any other
+ * command, or a count that does not pass). The handler
  * refuses a bad count before it touches a key, so a request routed by these
  * keys never reaches one it was not routed for. */
 int cmd_keynum_keys(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *first);

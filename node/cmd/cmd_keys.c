@@ -32,16 +32,19 @@
 
 /* ---- DEL, UNLINK, EXISTS, TOUCH, TYPE ---- */
 
-/* DEL and UNLINK. A string's free effort is 1, under Redis's lazy-free
- * threshold, so Redis frees it at once even for UNLINK; so does cairn. */
-static void del_generic(struct cmd_ctx *c)
+/* DEL and UNLINK. UNLINK leaves a big value (a hash of many fields, say)
+ * to the shard's background free (ks_unlink); a small one, and every
+ * string, is freed at once, as Redis frees what is under its lazy-free
+ * threshold. DEL does the same under lazyfree-lazy-user-del. */
+static void del_generic(struct cmd_ctx *c, bool lazy)
 {
 	long long n = 0;
 	int i;
 
 	for (i = 1; i < c->argc; i++) {
 		const struct cmd_arg *k = &c->argv[i];
-		if (ks_delete(cmd_ks(c, k->p, k->len), k->p, k->len))
+		struct keyspace *ks = cmd_ks(c, k->p, k->len);
+		if (lazy ? ks_unlink(ks, k->p, k->len) : ks_delete(ks, k->p, k->len))
 			n++;
 	}
 	reply_int(c->r, n);
@@ -49,12 +52,12 @@ static void del_generic(struct cmd_ctx *c)
 
 void cmd_del(struct cmd_ctx *c)
 {
-	del_generic(c);
+	del_generic(c, c->env->cfg->lazyfree_lazy_user_del);
 }
 
 void cmd_unlink(struct cmd_ctx *c)
 {
-	del_generic(c);
+	del_generic(c, true);
 }
 
 void cmd_exists(struct cmd_ctx *c)

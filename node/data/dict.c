@@ -282,6 +282,33 @@ void dict_each(struct dict *d, void (*fn)(void *arg, struct kv *e), void *arg)
 	}
 }
 
+bool dict_free_some(struct dict *d, uint64_t *bucket, unsigned *budget,
+		    void (*fn)(void *arg, struct kv *e), void *arg)
+{
+	uint64_t total = d->size[0] + d->size[1];
+
+	while (*bucket<total && * budget> 0) {
+		uint64_t b = (*bucket)++;
+		struct kv **slot = b < d->size[0] ? &d->t[0][b] : &d->t[1][b - d->size[0]];
+		struct kv *e = *slot;
+		unsigned k = 0;
+		*slot = NULL;
+		while (e != NULL) {
+			struct kv *next = e->next;
+			fn(arg, e);
+			e = next;
+			k++;
+		}
+		/* An empty bucket costs one unit of work, as an entry does. */
+		k = k ? k : 1;
+		*budget = k >= *budget ? 0 : *budget - k;
+	}
+	if (*bucket < total)
+		return false;
+	dict_free_tables(d);
+	return true;
+}
+
 size_t dict_mem(const struct dict *d)
 {
 	return mem_size(d->t[0]) + mem_size(d->t[1]);

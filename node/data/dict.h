@@ -48,6 +48,14 @@ uint64_t dict_scan(struct dict *d, uint64_t cursor, dict_scan_fn fn, void *arg);
 struct kv *dict_random(struct dict *d, uint64_t (*rnd)(void *), void *rarg);
 /* Calls fn on every entry; fn may free the entry it is given. */
 void dict_each(struct dict *d, void (*fn)(void *arg, struct kv *e), void *arg);
+/* Frees the dict piecemeal, as a background free does: calls fn, which
+ * frees the entry it is given, on the entries of the buckets from *bucket
+ * on (t[0]'s, then t[1]'s), spending at most *budget units (an entry or an
+ * empty bucket each) and taking what it spent off *budget. Once every
+ * bucket is done it frees the tables and returns true. Nothing else may use
+ * the dict meanwhile. */
+bool dict_free_some(struct dict *d, uint64_t *bucket, unsigned *budget,
+		    void (*fn)(void *arg, struct kv *e), void *arg);
 /* Memory of the bucket arrays. */
 size_t dict_mem(const struct dict *d);
 

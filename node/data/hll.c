@@ -236,6 +236,8 @@ static unsigned char *sparse_find(unsigned char *p, unsigned char *end, long ind
 		} else if (is_val(p)) {
 			*span = val_len(p);
 		} else {
+			if (p + 1 >= end)
+				return NULL; /* an XZERO cut short */
 			*span = xzero_len(p);
 			oplen = 2;
 		}
@@ -370,6 +372,8 @@ bool hll_to_dense(const unsigned char *p, size_t len, unsigned char *dense)
 		if (is_zero(q)) {
 			idx += zero_len(q++);
 		} else if (is_xzero(q)) {
+			if (q + 1 >= end)
+				return false;
 			idx += xzero_len(q);
 			q += 2;
 		} else {
@@ -402,6 +406,8 @@ bool hll_merge(uint8_t *max, const unsigned char *p, size_t len)
 		if (is_zero(q)) {
 			i += zero_len(q++);
 		} else if (is_xzero(q)) {
+			if (q + 1 >= end)
+				return false;
 			i += xzero_len(q);
 			q += 2;
 		} else {
@@ -470,6 +476,8 @@ static bool sparse_histo(const unsigned char *q, const unsigned char *end, int *
 			run = zero_len(q++);
 			histo[0] += (int)run;
 		} else if (is_xzero(q)) {
+			if (q + 1 >= end)
+				return false;
 			run = xzero_len(q);
 			q += 2;
 			histo[0] += (int)run;
@@ -478,6 +486,8 @@ static bool sparse_histo(const unsigned char *q, const unsigned char *end, int *
 			histo[val_value(q++)] += (int)run;
 		}
 		idx += run;
+		if (idx > HLL_REGISTERS)
+			return false; /* before a count can overflow */
 	}
 	return idx == HLL_REGISTERS;
 }

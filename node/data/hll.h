@@ -8,7 +8,10 @@
  * 0xadc83b19), the sparse updates (split, then merge of adjacent VALs) and
  * the estimator (Ertl's, as Redis 5 and later) are Redis's, so GET of a
  * HyperLogLog returns the bytes Redis would, and a Redis HyperLogLog
- * loaded into cairn counts the same. These functions work on plain byte
+ * loaded into cairn counts the same. A sparse form is corrupt when its runs
+ * do not cover exactly the 16384 registers, or when it ends inside an
+ * XZERO (Redis reads its string's terminator as the missing byte; cairn
+ * reads nothing past the value). These functions work on plain byte
  * buffers; where the value lives is the caller's business (cmd_hll.c). */
 #ifndef CAIRN_HLL_H
 #define CAIRN_HLL_H

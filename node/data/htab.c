@@ -290,6 +290,33 @@ void htab_free(struct htab *h)
 	htab_init(h, mem, seed);
 }
 
+bool htab_free_some(struct htab *h, unsigned *budget)
+{
+	int t = h->size[1] > 0 ? 1 : 0;
+
+	/* The last bucket goes first and the table's size shrinks behind it,
+	 * so the size itself is the cursor. */
+	while (*budget > 0 && h->size[t] > 0) {
+		struct htab_ent *e = h->t[t][--h->size[t]], *next;
+		unsigned k = 0;
+		for (; e != NULL; e = next, k++) {
+			next = e->next;
+			ent_free(h, e);
+		}
+		k = k ? k : 1;
+		*budget = k >= *budget ? 0 : *budget - k;
+		if (h->size[t] == 0 && t == 1)
+			t = 0;
+	}
+	if (h->size[0] > 0 || h->size[1] > 0)
+		return false;
+	ASSERT(h->bytes == 0);
+	mem_free(h->mem, h->t[0]);
+	mem_free(h->mem, h->t[1]);
+	htab_init(h, h->mem, h->seed);
+	return true;
+}
+
 /* ---- random, scan, iteration ---- */
 
 /* The first entry at or after a random bucket, wrapping: the fallback for a

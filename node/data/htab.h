@@ -47,6 +47,11 @@ void htab_init(struct htab *h, struct mem *mem, uint64_t seed);
 /* Frees every entry and the tables; h is empty (and initialised) after. */
 void htab_free(struct htab *h);
 uint64_t htab_size(const struct htab *h);
+/* htab_free in steps, for a background free: frees buckets' members,
+ * spending at most *budget units (a member or an empty bucket each) and
+ * taking what it spent off *budget; true once everything is freed (h is
+ * then empty). Nothing else may use h in between. */
+bool htab_free_some(struct htab *h, unsigned *budget);
 /* Sizes an empty table for n members (Redis's dictExpand before a
  * conversion fills it). */
 void htab_expand(struct htab *h, uint64_t n);

@@ -328,6 +328,28 @@ void ks_delete_entry(struct keyspace *ks, struct kv *e)
 	ks->dirty++;
 }
 
+bool ks_unlink(struct keyspace *ks, const char *key, size_t klen)
+{
+	struct kv *e = lookup(ks, key, klen);
+	struct kv **link;
+	int table;
+
+	if (e == NULL)
+		return false;
+	if (!obj_free_later(ks->types, e)) {
+		ks_delete_entry(ks, e);
+		return true;
+	}
+	link = link_of(ks, e, &table);
+	dict_unlink(&ks->d, link, table);
+	if (kv_has_ttl(e))
+		ttl_remove(&ks->ttl, e);
+	lazy_add_obj(&ks->lazy, obj_type(ks->types, e), kv_obj(e), kv_obj_enc(e));
+	mem_free(&ks->mem, e);
+	ks->dirty++;
+	return true;
+}
+
 bool ks_delete(struct keyspace *ks, const char *key, size_t klen)
 {
 	struct kv *e = lookup(ks, key, klen);

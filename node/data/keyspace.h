@@ -84,6 +84,9 @@ struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv
 		      unsigned enc, void *obj, int64_t expire_ms);
 /* Deletes key; returns true if it existed (and had not expired). */
 bool ks_delete(struct keyspace *ks, const char *key, size_t klen);
+/* ks_delete, but a big value (obj_free_later) is freed in the background
+ * (ks_lazy_step) after its key is gone: UNLINK. */
+bool ks_unlink(struct keyspace *ks, const char *key, size_t klen);
 /* Deletes an entry found by a lookup. */
 void ks_delete_entry(struct keyspace *ks, struct kv *e);
 
@@ -108,7 +111,8 @@ void ks_copy(struct keyspace *ks, const struct kv *e, const char *dst, size_t dl
 /* Empties the keyspace. async hands the old entries to the background free
  * (ks_lazy_step). */
 void ks_flush(struct keyspace *ks, bool async);
-/* Frees up to n entries of an async flush; returns true while work remains. */
+/* Spends up to n units of background freeing (an async flush's entries,
+ * unlinked values); returns true while work remains. */
 bool ks_lazy_step(struct keyspace *ks, unsigned n);
 /* Housekeeping from the timer: rehash steps and shrinking. */
 void ks_cron(struct keyspace *ks, unsigned rehash_steps);

@@ -37,7 +37,7 @@ static void check_entry(struct check_acc *a, const struct kv *e, int line)
 int ks_check(struct keyspace *ks)
 {
 	struct check_acc a = { .ks = ks };
-	uint64_t i, n, lazy_bytes, lazy_entries;
+	uint64_t i, n, lazy_bytes, lazy_entries, lazy_objs;
 	int t;
 
 	for (t = 0; t <= 1; t++) {
@@ -66,8 +66,8 @@ int ks_check(struct keyspace *ks)
 			return -__LINE__;
 	}
 	a.bytes += dict_mem(&ks->d) + ttl_mem(&ks->ttl);
-	lazy_account(&ks->lazy, &lazy_bytes, &lazy_entries);
-	if (lazy_entries != ks->lazy.pending)
+	lazy_account(&ks->lazy, &lazy_bytes, &lazy_entries, &lazy_objs);
+	if (lazy_entries != ks->lazy.pending || lazy_objs != ks->lazy.pending_objs)
 		return -__LINE__;
 	if (a.bytes + lazy_bytes != ks->mem.used)
 		return -__LINE__;

@@ -12,6 +12,8 @@ void lazy_init(struct lazyfree *lz, struct mem *mem, const struct kv_type_ops *c
 	ASSERT(types != NULL);
 	lz->head = NULL;
 	lz->pending = 0;
+	lz->objs = NULL;
+	lz->pending_objs = 0;
 	lz->mem = mem;
 	lz->types = types;
 }
@@ -28,57 +30,94 @@ void lazy_add(struct lazyfree *lz, const struct dict *d, uint64_t entries)
 	lz->pending += entries;
 }
 
-/* Frees a chain of entries; returns how many. */
-static unsigned free_chain(struct lazyfree *lz, struct kv *e)
+void lazy_add_obj(struct lazyfree *lz, const struct kv_type_ops *t, void *obj, unsigned enc)
 {
-	unsigned n = 0;
+	struct lazy_obj *o = mem_alloc(lz->mem, sizeof(*o));
 
-	while (e != NULL) {
-		struct kv *next = e->next;
+	ASSERT(t->free_step != NULL);
+	o->type = t;
+	o->obj = obj;
+	o->enc = enc;
+	o->bytes = t->size(obj, enc);
+	o->next = lz->objs;
+	lz->objs = o;
+	lz->pending_objs++;
+}
+
+struct chain_acc {
+	struct lazyfree *lz;
+	uint64_t *freed;
+};
+
+/* One entry of a flushed table: a big value goes to the value queue, to be
+ * freed in steps of its own; anything else is freed now. */
+static void free_entry_cb(void *arg, struct kv *e)
+{
+	struct chain_acc *a = arg;
+	struct lazyfree *lz = a->lz;
+
+	if (obj_free_later(lz->types, e))
+		lazy_add_obj(lz, obj_type(lz->types, e), kv_obj(e), kv_obj_enc(e));
+	else
 		obj_release(lz->types, lz->mem, e);
-		mem_free(lz->mem, e);
-		e = next;
-		n++;
+	mem_free(lz->mem, e);
+	ASSERT(lz->pending > 0);
+	lz->pending--;
+	(*a->freed)++;
+}
+
+static void step_tables(struct lazyfree *lz, unsigned *n, uint64_t *freed)
+{
+	struct chain_acc a = { .lz = lz, .freed = freed };
+
+	while (lz->head != NULL && *n > 0) {
+		struct lazy_table *t = lz->head;
+		if (!dict_free_some(&t->d, &t->bucket, n, free_entry_cb, &a))
+			return;
+		lz->head = t->next;
+		mem_free(lz->mem, t);
 	}
-	return n;
+}
+
+static void step_objs(struct lazyfree *lz, unsigned *n, uint64_t *freed)
+{
+	while (lz->objs != NULL && *n > 0) {
+		struct lazy_obj *o = lz->objs;
+		size_t before = lz->mem->used;
+		bool done = o->type->free_step(lz->mem, o->obj, o->enc, n);
+		size_t gone = before - lz->mem->used;
+		ASSERT(gone <= o->bytes);
+		o->bytes -= gone;
+		if (!done) {
+			ASSERT(*n == 0);
+			return;
+		}
+		ASSERT(o->bytes == 0);
+		lz->objs = o->next;
+		lz->pending_objs--;
+		(*freed)++;
+		mem_free(lz->mem, o);
+	}
 }
 
 bool lazy_step(struct lazyfree *lz, unsigned n, uint64_t *freed)
 {
-	while (lz->head != NULL && n > 0) {
-		struct lazy_table *t = lz->head;
-		/* Both tables in one walk: t[0] then t[1]. */
-		uint64_t total = t->d.size[0] + t->d.size[1];
-		while (t->bucket < total && n > 0) {
-			uint64_t b = t->bucket++;
-			struct kv **slot = b < t->d.size[0] ? &t->d.t[0][b]
-							    : &t->d.t[1][b - t->d.size[0]];
-			unsigned k = free_chain(lz, *slot);
-			*slot = NULL;
-			ASSERT(lz->pending >= k);
-			lz->pending -= k;
-			*freed += k;
-			/* An empty bucket costs one unit of work, as an entry. */
-			k = k ? k : 1;
-			n = k >= n ? 0 : n - k;
-		}
-		if (t->bucket < total)
-			return true;
-		dict_free_tables(&t->d);
-		lz->head = t->next;
-		mem_free(lz->mem, t);
-	}
-	return lz->head != NULL;
+	/* Tables first: their big values join the value queue as they go. */
+	step_tables(lz, &n, freed);
+	step_objs(lz, &n, freed);
+	return lz->head != NULL || lz->objs != NULL;
 }
 
-void lazy_account(const struct lazyfree *lz, uint64_t *bytes, uint64_t *entries)
+void lazy_account(const struct lazyfree *lz, uint64_t *bytes, uint64_t *entries, uint64_t *objs)
 {
 	const struct lazy_table *t;
+	const struct lazy_obj *o;
 	uint64_t i;
 	int k;
 
 	*bytes = 0;
 	*entries = 0;
+	*objs = 0;
 	for (t = lz->head; t != NULL; t = t->next) {
 		*bytes += mem_size(t) + dict_mem(&t->d);
 		for (k = 0; k <= 1; k++)
@@ -89,5 +128,9 @@ void lazy_account(const struct lazyfree *lz, uint64_t *bytes, uint64_t *entries)
 					(*entries)++;
 				}
 			}
+	}
+	for (o = lz->objs; o != NULL; o = o->next) {
+		*bytes += mem_size(o) + o->bytes;
+		(*objs)++;
 	}
 }

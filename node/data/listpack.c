@@ -639,6 +639,33 @@ unsigned char *lp_delete_range(struct mem *mem, unsigned char *lp, long index, u
 	return lp_splice(mem, lp, p, (size_t)(tail - p), NULL, -(long)deleted, &at);
 }
 
+unsigned char *lp_merge(struct mem *mem, unsigned char *first, unsigned char *second)
+{
+	size_t fb = lp_bytes(first), sb = lp_bytes(second);
+	size_t fe = fb - LP_EMPTY_SIZE, se = sb - LP_EMPTY_SIZE; /* entry bytes */
+	unsigned long count = lp_length(first) + lp_length(second);
+	size_t bytes = fb + se;
+	unsigned char *lp;
+
+	ASSERT(se <= LP_MAX_BYTES - fb);
+	if (fb >= sb) {
+		/* Grow first, append second's entries before the end byte. */
+		lp = mem_realloc(mem, first, bytes);
+		memcpy(lp + LP_HDR_SIZE + fe, second + LP_HDR_SIZE, se);
+		mem_free(mem, second);
+	} else {
+		/* Grow second, move its entries up, put first's in front. */
+		lp = mem_realloc(mem, second, bytes);
+		memmove(lp + LP_HDR_SIZE + fe, lp + LP_HDR_SIZE, se);
+		memcpy(lp + LP_HDR_SIZE, first + LP_HDR_SIZE, fe);
+		mem_free(mem, first);
+	}
+	lp[bytes - 1] = LP_EOF;
+	lp_set_header(lp, bytes,
+		      (uint16_t)(count < LP_HDR_NUMELE_UNKNOWN ? count : LP_HDR_NUMELE_UNKNOWN));
+	return lp;
+}
+
 unsigned char *lp_find(unsigned char *lp, unsigned char *p, const char *s, size_t len,
 		       unsigned skip)
 {

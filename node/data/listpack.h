@@ -103,6 +103,12 @@ unsigned char *lp_delete(struct mem *mem, unsigned char *lp, unsigned char *p,
  * ends first; nothing when index is out of range. */
 unsigned char *lp_delete_range(struct mem *mem, unsigned char *lp, long index, unsigned long num);
 
+/* The elements of first followed by those of second, in one listpack;
+ * both are consumed (the bigger one is grown in place and the other freed,
+ * as Redis's lpMerge, so the least is moved). The result must fit
+ * LP_MAX_BYTES (an assertion): callers merge only listpacks far smaller. */
+unsigned char *lp_merge(struct mem *mem, unsigned char *first, unsigned char *second);
+
 /* From p on (p may be NULL: no match), the first element equal to s (as in
  * lp_eq), comparing p and then every (skip+1)-th element after it: skip 1
  * looks only at the fields of field,value pairs when p is a field. NULL if

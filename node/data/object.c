@@ -3,6 +3,7 @@
 #include "data/object.h"
 
 #include "base/assert.h"
+#include "base/limits.h"
 #include "data/t_string.h"
 
 const struct kv_type_ops *obj_type(const struct kv_type_ops *const *types, const struct kv *e)
@@ -38,6 +39,17 @@ size_t obj_size(const struct kv_type_ops *const *types, const struct kv *e)
 	t = obj_type(types, e);
 	ASSERT(t->size != NULL);
 	return t->size(kv_obj(e), kv_obj_enc(e));
+}
+
+bool obj_free_later(const struct kv_type_ops *const *types, const struct kv *e)
+{
+	const struct kv_type_ops *t;
+
+	if (!kv_is_obj(e))
+		return false;
+	t = obj_type(types, e);
+	return t->free_step != NULL && t->effort != NULL &&
+	       t->effort(kv_obj(e), kv_obj_enc(e)) > LAZYFREE_EFFORT_THRESHOLD;
 }
 
 const char *obj_encoding(const struct kv_type_ops *const *types, const struct kv *e)

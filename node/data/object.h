@@ -39,6 +39,15 @@ struct kv_type_ops {
 	void (*rebind)(void *obj, unsigned enc, struct mem *mem);
 	/* Whether obj's invariants hold (for ks_check). NULL: nothing to check. */
 	bool (*check)(const void *obj, unsigned enc);
+	/* Redis's free effort (lazyfreeGetFreeEffort): about how many
+	 * allocations freeing obj takes. NULL: always small. */
+	uint64_t (*effort)(const void *obj, unsigned enc);
+	/* Frees part of obj in the background (lazyfree.h), spending at most
+	 * *budget units (about an allocation each) and taking what it spent
+	 * off *budget; true once obj is wholly freed, false only with *budget
+	 * spent. Each call finds obj as the last left it; nothing else touches
+	 * it meanwhile. NULL: the type is only freed whole. */
+	bool (*free_step)(struct mem *mem, void *obj, unsigned enc, unsigned *budget);
 };
 
 /* The type of e in table types. */
@@ -48,6 +57,10 @@ const struct kv_type_ops *obj_type(const struct kv_type_ops *const *types, const
 void obj_release(const struct kv_type_ops *const *types, struct mem *mem, struct kv *e);
 /* Bytes e's value holds outside the entry, as charged. */
 size_t obj_size(const struct kv_type_ops *const *types, const struct kv *e);
+/* Whether e's value is worth freeing in the background: an object whose
+ * type frees in steps and whose effort passes LAZYFREE_EFFORT_THRESHOLD,
+ * as Redis frees an UNLINKed value in its background thread. */
+bool obj_free_later(const struct kv_type_ops *const *types, const struct kv *e);
 /* OBJECT ENCODING of e's value. */
 const char *obj_encoding(const struct kv_type_ops *const *types, const struct kv *e);
 

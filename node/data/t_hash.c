@@ -21,7 +21,8 @@
 struct hash_table {
 	struct dict d;
 	uint64_t seed;
-	uint64_t bytes; /* entries and their buffers, as charged */
+	uint64_t bytes;       /* entries and their buffers, as charged */
+	uint64_t free_bucket; /* the next bucket a background free frees */
 };
 
 static unsigned char *lp_of(const struct kv *e)
@@ -138,6 +139,7 @@ static struct hash_table *table_new(struct mem *mem, uint64_t seed)
 	dict_init(&t->d, mem);
 	t->seed = seed;
 	t->bytes = 0;
+	t->free_bucket = 0;
 	return t;
 }
 
@@ -183,6 +185,28 @@ static void hash_free(struct mem *mem, void *obj, unsigned enc)
 		lp_free(mem, obj);
 	else
 		table_free(mem, obj);
+}
+
+/* As Redis counts it: a listpack is one allocation, a table one per field. */
+static uint64_t hash_effort(const void *obj, unsigned enc)
+{
+	return enc == HASH_LP ? 1 : dict_size(&((const struct hash_table *)obj)->d);
+}
+
+static bool hash_free_step(struct mem *mem, void *obj, unsigned enc, unsigned *budget)
+{
+	struct hash_table *t = obj;
+	struct free_acc a = { .mem = mem, .bytes = 0 };
+
+	if (enc == HASH_LP) {
+		lp_free(mem, obj);
+		*budget = *budget > 0 ? *budget - 1 : 0;
+		return true;
+	}
+	if (!dict_free_some(&t->d, &t->free_bucket, budget, free_field_cb, &a))
+		return false;
+	mem_free(mem, t);
+	return true;
 }
 
 struct dup_acc {
@@ -284,6 +308,8 @@ const struct kv_type_ops hash_type = {
 	.encoding = hash_encoding,
 	.rebind = hash_rebind,
 	.check = hash_check,
+	.effort = hash_effort,
+	.free_step = hash_free_step,
 };
 
 /* ---- reads ---- */

@@ -175,7 +175,7 @@ static void view_add(struct info_view *v, const struct shard *sh)
 	v->peak += sh->mem.peak + sh->ks.mem.peak;
 	v->keys += ks_size(&sh->ks);
 	v->expires += sh->ks.ttl.n;
-	v->lazy_pending += sh->ks.lazy.pending;
+	v->lazy_pending += sh->ks.lazy.pending + sh->ks.lazy.pending_objs;
 	v->dirty += sh->ks.dirty;
 }
 

@@ -64,6 +64,11 @@ class RedisPy(unittest.TestCase):
         self.assertTrue(0 < r.pttl("e") <= 5000)
         self.assertEqual(r.getex("e", persist=True), b"v")
         self.assertEqual(r.ttl("e"), -1)
+        r.mset({"lcs1": "ohmytext", "lcs2": "mynewtext"})
+        self.assertEqual(r.lcs("lcs1", "lcs2"), b"mytext")
+        self.assertEqual(r.lcs("lcs1", "lcs2", len=True), 6)
+        self.assertEqual(r.lcs("lcs1", "lcs2", idx=True, minmatchlen=4, withmatchlen=True),
+                         [b"matches", [[[4, 7], [5, 8], 4]], b"len", 6])
 
     def test_keys(self):
         r = self.r

@@ -2,8 +2,9 @@
 # Goal: the simulator finds real bugs. Each tests/planted/*.patch plants one
 # bug of a class the simulator must catch (a short write taken
 # as complete, ENOBUFS without re-arming, a lost or unchecked wakeup, a
-# backlog never flushed, an expired key returned, replies reordered); the
-# swarm must fail on it, and the failure must replay exactly.
+# backlog never flushed, an expired key returned, replies reordered, a
+# hash losing a field when it becomes a table, an emptied hash left
+# behind); the swarm must fail on it, and the failure must replay exactly.
 # Method: copies the tree into a scratch directory and builds cairn-sim
 # there once. For each patch: apply it, rebuild, run a swarm until the first
 # failure (--stop-on-fail); replay the saved case on the patched build (the

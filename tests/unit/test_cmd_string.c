@@ -11,7 +11,8 @@
  * the same memory, and the keyspace's invariants hold (ks_check). TYPE,
  * OBJECT ENCODING, COPY, RENAME, DEL, SCAN TYPE and an async FLUSHALL handle
  * the value through its type's hooks, and the memory account comes back to
- * where it started.
+ * where it started. LCS's transient table is bounded by proto-max-bulk-len
+ * at its exact edge and always freed.
  *
  * Method: one shard's command environment (struct cmd_env) built by hand
  * around a keyspace whose table of types (ks_use_types) adds a test "hash"
@@ -471,12 +472,50 @@ static void test_key_commands(void **state)
 	env_free(s);
 }
 
+/* LCS's table is (|a|+1)(|b|+1) 4-byte cells, allowed up to exactly
+ * proto-max-bulk-len bytes and refused one cell beyond; either way the
+ * transient table is freed and the memory account comes back. */
+static void test_lcs_table_bound(void **state)
+{
+	struct shard_env *s = env_new();
+	char a[100], b[100];
+	char *got;
+	size_t before;
+
+	(void)state;
+	memset(a, 'a', sizeof(a) - 1);
+	a[99] = '\0';
+	memset(b, 'a', sizeof(b) - 1);
+	b[99] = '\0';
+	b[49] = '\0'; /* 49 bytes: 100 x 50 cells */
+	free(RUN(s, "SET", "a", a));
+	free(RUN(s, "SET", "b", b));
+	store_hash(s, "h", KS_TTL_NONE);
+	before = s->mem.used;
+	s->cfg.proto_max_bulk_len = 100 * 50 * 4;
+	got = RUN(s, "LCS", "a", "b", "LEN");
+	assert_string_equal(got, ":49\r\n");
+	free(got);
+	s->cfg.proto_max_bulk_len = 100 * 50 * 4 - 1;
+	got = RUN(s, "LCS", "a", "b", "LEN");
+	assert_string_equal(got, "-ERR Insufficient memory, transient memory for LCS exceeds "
+				 "proto-max-bulk-len\r\n");
+	free(got);
+	got = RUN(s, "LCS", "h", "a");
+	assert_string_equal(got, "-ERR The specified keys must contain string values\r\n");
+	free(got);
+	assert_int_equal(s->mem.used, before);
+	CHECK(&s->ks);
+	env_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_refused_changes_nothing),
 		cmocka_unit_test(test_overwrite),
 		cmocka_unit_test(test_key_commands),
+		cmocka_unit_test(test_lcs_table_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@
  * integers, the backlen's size steps at Redis's bounds, the header's count
  * saturating at 65535. Every change (append, prepend, insert before and
  * after, replace growing and shrinking across encodings, delete, delete
- * range) leaves a well-formed listpack that walks the same both ways and
+ * range, merge) leaves a well-formed listpack that walks the same both ways and
  * seeks from both ends; lp_find() honours skip; lp_valid() accepts every
  * listpack written here and refuses corrupted copies (truncated, bad
  * backlen, bad count, no end byte, bad encoding, lengths past the end)
@@ -1281,6 +1281,52 @@ static void test_valid_corrupt(void **state)
 
 /* ---- memory ----------------------------------------------------------- */
 
+/* lp_merge: every split of a model's elements into two listpacks, either
+ * one the bigger, gives the whole in order; a count past 65534 saturates. */
+static void test_merge(void **state)
+{
+	struct pool pl;
+	struct model md = { .n = 0 };
+	struct mem m = { 0 };
+	uint64_t x = SEED;
+	size_t i, cut;
+	unsigned char *a, *b;
+
+	(void)state;
+	pool_init(&pl);
+	for (i = 0; i < 24; i++) {
+		size_t k = xorshift(&x) % pl.n;
+		model_insert(&md, md.n, pl.s[k], pl.len[k]);
+	}
+	for (cut = 0; cut <= md.n; cut++) {
+		a = lp_new(&m);
+		b = lp_new(&m);
+		for (i = 0; i < md.n; i++) {
+			if (i < cut)
+				a = lp_append(&m, a, md.s[i], md.len[i]);
+			else
+				b = lp_append(&m, b, md.s[i], md.len[i]);
+		}
+		a = lp_merge(&m, a, b);
+		verify(&m, a, &md);
+		lp_free(&m, a);
+		assert_int_equal(m.used, 0);
+	}
+	a = lp_new(&m);
+	b = lp_new(&m);
+	for (i = 0; i < 40000; i++) {
+		a = lp_append_int(&m, a, 1);
+		b = lp_append_int(&m, b, 2);
+	}
+	a = lp_merge(&m, a, b);
+	assert_int_equal(hdr_count(a), LP_HDR_NUMELE_UNKNOWN);
+	assert_int_equal(lp_length(a), 80000);
+	assert_true(lp_valid(a, lp_bytes(a), true));
+	lp_free(&m, a);
+	assert_int_equal(m.used, 0);
+	free(pl.big);
+}
+
 /* The account follows the allocation through growth and shrinking, the
  * allocation stays tight, and lp_safe_to_add's bound is Redis's. */
 static void test_memory(void **state)
@@ -1328,6 +1374,7 @@ int main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_valid_corrupt),
 		cmocka_unit_test(test_valid_short_entries),
+		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_memory),
 	};
 

@@ -10,7 +10,10 @@
  * of a table returns every field; and the keyspace's invariants and memory
  * account hold after every step (ks_check runs the type's own check too,
  * which holds a hash to be never empty, as the commands keep it: a test
- * creates a hash right before its first field).
+ * creates a hash right before its first field). UNLINK of a hash whose
+ * free effort passes Redis's threshold (65 fields, not 64) leaves it to the
+ * background free, which frees it in bounded steps with the account exact
+ * after each; an async flush frees a big hash in steps of its own.
  *
  * Method: a keyspace holds the hashes (ks_set_obj), and the hash_* calls
  * work on their entries as the commands do. Directed tests pin each path;
@@ -439,13 +442,106 @@ static void test_random_ops(void **state)
 	env_free(en);
 }
 
+/* A hash table of n fields "f0".. under key. */
+static struct kv *table_hash(struct env *en, const char *key, int n, int64_t expire_ms)
+{
+	struct kv *e = ks_set_obj(&en->ks, key, strlen(key), KV_HASH, HASH_LP,
+				  hash_new(&en->ks.mem), expire_ms);
+	char f[16];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(f, sizeof(f), "f%d", i);
+		hash_set(&en->ks.mem, e, &en->lim, f, strlen(f), "v", 1, NULL);
+	}
+	return e;
+}
+
+/* Frees the background work in steps of `step` units, checking the
+ * keyspace after each; returns the number of steps. */
+static int drain(struct env *en, unsigned step)
+{
+	int steps = 1;
+
+	while (ks_lazy_step(&en->ks, step)) {
+		CHECK(&en->ks);
+		steps++;
+	}
+	CHECK(&en->ks);
+	return steps;
+}
+
+static void test_unlink_in_background(void **state)
+{
+	struct env *en = env_new(4, 64);
+	size_t empty;
+
+	(void)state;
+	/* The keyspace's table and TTL index, allocated for the first key and
+	 * the first TTL, stay. */
+	table_hash(en, "warm", 1, 1700000000000);
+	assert_true(ks_delete(&en->ks, "warm", 4));
+	empty = en->ks.mem.used;
+	/* Effort 64 (Redis's threshold) is freed at once; 65 waits. */
+	table_hash(en, "at", LAZYFREE_EFFORT_THRESHOLD, KS_TTL_NONE);
+	assert_true(ks_unlink(&en->ks, "at", 2));
+	assert_int_equal(en->ks.lazy.pending_objs, 0);
+	assert_int_equal(en->ks.mem.used, empty);
+	table_hash(en, "over", LAZYFREE_EFFORT_THRESHOLD + 1, 1700000000000);
+	assert_true(ks_unlink(&en->ks, "over", 4));
+	assert_null(peek(en, "over"));
+	assert_int_equal(en->ks.lazy.pending_objs, 1);
+	assert_true(en->ks.mem.used > empty);
+	CHECK(&en->ks);
+	/* 65 fields and their buckets in steps of 10 units. */
+	assert_true(drain(en, 10) >= 7);
+	assert_int_equal(en->ks.lazy.pending_objs, 0);
+	assert_int_equal(en->st.lazyfreed_objects, 1);
+	assert_int_equal(en->ks.mem.used, empty);
+	/* A listpack and a missing key. */
+	new_hash(en, "lp");
+	set(en, peek(en, "lp"), "a", "b");
+	assert_true(ks_unlink(&en->ks, "lp", 2));
+	assert_false(ks_unlink(&en->ks, "lp", 2));
+	assert_int_equal(en->ks.lazy.pending_objs, 0);
+	assert_int_equal(en->ks.mem.used, empty);
+	env_free(en);
+}
+
+/* An async flush frees its entries in steps, and a big hash among them in
+ * steps of its own rather than whole in one. */
+static void test_flush_frees_big_values_in_steps(void **state)
+{
+	struct env *en = env_new(4, 64);
+	size_t empty = en->ks.mem.used;
+
+	(void)state;
+	table_hash(en, "big", 1000, KS_TTL_NONE);
+	table_hash(en, "small", 3, KS_TTL_NONE);
+	ks_flush(&en->ks, true);
+	assert_int_equal(en->ks.lazy.pending, 2);
+	CHECK(&en->ks);
+	assert_true(drain(en, 50) >= 20);
+	assert_int_equal(en->ks.lazy.pending, 0);
+	assert_int_equal(en->ks.lazy.pending_objs, 0);
+	/* Two entries, and the big hash freed on its own. */
+	assert_int_equal(en->st.lazyfreed_objects, 3);
+	assert_int_equal(en->ks.mem.used, empty);
+	env_free(en);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_listpack),         cmocka_unit_test(test_convert_on_entries),
-		cmocka_unit_test(test_convert_on_value), cmocka_unit_test(test_big_values),
-		cmocka_unit_test(test_copy_and_move),    cmocka_unit_test(test_scan_each),
-		cmocka_unit_test(test_random),           cmocka_unit_test(test_random_ops),
+		cmocka_unit_test(test_listpack),
+		cmocka_unit_test(test_convert_on_entries),
+		cmocka_unit_test(test_convert_on_value),
+		cmocka_unit_test(test_big_values),
+		cmocka_unit_test(test_copy_and_move),
+		cmocka_unit_test(test_scan_each),
+		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_random_ops),
+		cmocka_unit_test(test_unlink_in_background),
+		cmocka_unit_test(test_flush_frees_big_values_in_steps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
