@@ -131,8 +131,26 @@ void reply_int(struct reply *r, long long v)
 	reply_prefixed(r, ':', v);
 }
 
+/* A bulk up to this long goes out in one reservation (header, bytes and
+ * CRLF): the replies of many members (ZRANGE, HGETALL) are mostly such. */
+#define REPLY_BULK_ONE_MAX 256
+
 void reply_bulk(struct reply *r, const char *p, size_t n)
 {
+	if (n <= REPLY_BULK_ONE_MAX) {
+		size_t room = 1 + UTIL_LL_CHARS + 2 + n + 2;
+		char *out = obuf_reserve(r->ob, room), *q = out;
+		*q++ = '$';
+		q += util_ull2str(q, n);
+		*q++ = '\r';
+		*q++ = '\n';
+		memcpy(q, p, n);
+		q += n;
+		*q++ = '\r';
+		*q++ = '\n';
+		obuf_unreserve(r->ob, room - (size_t)(q - out));
+		return;
+	}
 	reply_prefixed(r, '$', (long long)n);
 	obuf_append(r->ob, p, n);
 	obuf_append(r->ob, "\r\n", 2);
