@@ -479,18 +479,10 @@ static void leaf_rebalance(struct zbtree *t, struct path *p, int d)
 	par->sscore[k + 1] = b->e[0]->score;
 }
 
-static void tree_delete(struct zbtree *t, struct zent *e)
+/* Removes the entry at pos of leaf l, which the path leads to (its counts
+ * already lowered), and rebalances. */
+static void delete_at(struct zbtree *t, struct path *p, struct zbt_leaf *l, unsigned pos)
 {
-	struct zbt_leaf *l;
-	struct path p;
-	unsigned pos;
-	size_t len;
-	const char *s = zent_str(e, &len);
-
-	l = descend(t, e->score, s, len, &p, -1);
-	pos = leaf_lower(l, e->score, s, len);
-	ASSERT(pos < l->n);
-	ASSERT(l->e[pos] == e);
 	memmove(&l->e[pos], &l->e[pos + 1], (l->n - pos - 1) * sizeof(l->e[0]));
 	l->n--;
 	t->n--;
@@ -505,7 +497,22 @@ static void tree_delete(struct zbtree *t, struct zent *e)
 	}
 	if (l->n >= ZBT_LEAF_MIN || (l->n >= 1 && l == t->tail))
 		return;
-	leaf_rebalance(t, &p, (int)t->height - 2);
+	leaf_rebalance(t, p, (int)t->height - 2);
+}
+
+static void tree_delete(struct zbtree *t, struct zent *e)
+{
+	struct zbt_leaf *l;
+	struct path p;
+	unsigned pos;
+	size_t len;
+	const char *s = zent_str(e, &len);
+
+	l = descend(t, e->score, s, len, &p, -1);
+	pos = leaf_lower(l, e->score, s, len);
+	ASSERT(pos < l->n);
+	ASSERT(l->e[pos] == e);
+	delete_at(t, &p, l, pos);
 }
 
 /* ---- the members ---- */
@@ -554,7 +561,7 @@ void zbt_set_score(struct zbtree *t, struct zent *e, double score)
 {
 	struct zbt_leaf *l;
 	struct path p;
-	unsigned pos;
+	unsigned pos, d;
 	size_t len;
 	const char *s = zent_str(e, &len);
 
@@ -566,7 +573,10 @@ void zbt_set_score(struct zbtree *t, struct zent *e, double score)
 		e->score = score;
 		return;
 	}
-	tree_delete(t, e);
+	/* Out at the place just found, then in at the new one. */
+	for (d = 0; d + 1 < t->height; d++)
+		p.node[d]->count[p.idx[d]]--;
+	delete_at(t, &p, l, pos);
 	e->score = score;
 	tree_insert(t, e);
 }
