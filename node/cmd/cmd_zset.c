@@ -79,6 +79,13 @@ bool zset_arg_double(struct cmd_ctx *c, const struct cmd_arg *a, double *out)
 	bool ok;
 	double v;
 
+	long long ll;
+
+	/* An integer within 2^53 is exactly what strtod would read. */
+	if (util_str2ll(a->p, a->len, &ll) && ll >= -(1LL << 53) && ll <= (1LL << 53)) {
+		*out = (double)ll;
+		return true;
+	}
 	if (a->len == 0 || isspace((unsigned char)a->p[0]) || cmd_arg_cstr_len(a) != a->len)
 		return false;
 	s = arg_cstr(c, a, 0, buf, sizeof(buf), &heap);
@@ -116,12 +123,16 @@ static bool drop_if_empty(struct keyspace *ks, struct kv *e)
 
 /* ---- ZADD, ZINCRBY ---- */
 
+/* Scores of a ZADD parsed into the request's own array up to this many. */
+#define ZADD_SCORES_INLINE 8
+
 struct zadd_args {
 	int flags;
 	bool ch;
 	int first; /* the first score */
 	long n;    /* score, member pairs */
 	double *scores;
+	double inline_scores[ZADD_SCORES_INLINE];
 };
 
 /* ZADD's options, then the pairs' count and the options' compatibility,
@@ -136,8 +147,15 @@ static bool zadd_options(struct cmd_ctx *c, struct zadd_args *z)
 	size_t i;
 
 	for (z->first = 2; z->first < c->argc; z->first++) {
+		const struct cmd_arg *a = &c->argv[z->first];
+		/* Every option is 2 or 4 letters: a score is rarely compared. */
+		if (a->len != 2 && a->len != 4) {
+			size_t k = cmd_arg_cstr_len(a);
+			if (k != 2 && k != 4)
+				break;
+		}
 		for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-			if (cmd_arg_cstr_eq(&c->argv[z->first], opts[i].name))
+			if (cmd_arg_cstr_eq(a, opts[i].name))
 				break;
 		if (i == sizeof(opts) / sizeof(opts[0]))
 			break;
@@ -169,7 +187,8 @@ static bool zadd_scores(struct cmd_ctx *c, struct zadd_args *z)
 {
 	long i;
 
-	z->scores = mem_alloc(c->env->mem, (size_t)z->n * sizeof(double));
+	if (z->n > ZADD_SCORES_INLINE)
+		z->scores = mem_alloc(c->env->mem, (size_t)z->n * sizeof(double));
 	for (i = 0; i < z->n; i++) {
 		if (!zset_arg_double(c, &c->argv[z->first + 2 * i], &z->scores[i])) {
 			reply_error(c->r, ERR_NOT_FLOAT);
@@ -210,6 +229,7 @@ static void zadd_generic(struct cmd_ctx *c, int flags)
 	double score = 0;
 	struct kv *e;
 
+	z.scores = z.inline_scores;
 	if (!zadd_options(c, &z) || !zadd_scores(c, &z))
 		goto out;
 	if (!cmd_lookup_write(c, c->ks, &c->argv[1], KV_ZSET, &e))
@@ -232,7 +252,8 @@ static void zadd_generic(struct cmd_ctx *c, int flags)
 	else
 		reply_null(c->r);
 out:
-	mem_free(c->env->mem, z.scores);
+	if (z.scores != z.inline_scores)
+		mem_free(c->env->mem, z.scores);
 }
 
 void cmd_zadd(struct cmd_ctx *c)
