@@ -78,7 +78,6 @@ bool zset_arg_double(struct cmd_ctx *c, const struct cmd_arg *a, double *out)
 	const char *s;
 	bool ok;
 	double v;
-
 	long long ll;
 
 	/* An integer within 2^53 is exactly what strtod would read. */

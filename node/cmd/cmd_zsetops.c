@@ -13,8 +13,7 @@
  *
  * Sources are read through struct zsrc_ops, one row per type that may be a
  * source: a sorted set, and a plain set, whose members all score 1, which
- * Redis allows too (its row goes in src_types when sets land; until then a
- * set cannot exist). Any other type is WRONGTYPE. */
+ * Redis allows too. Any other type is WRONGTYPE. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +21,11 @@
 #include "base/assert.h"
 #include "base/config.h"
 #include "base/mem.h"
+#include "base/util.h"
 #include "cmd/cmd.h"
 #include "cmd/cmd_zset.h"
 #include "data/keyspace.h"
+#include "data/t_set.h"
 #include "data/t_zset.h"
 #include "proto/reply.h"
 
@@ -63,9 +64,52 @@ static const struct zsrc_ops zset_src = {
 	.find = zset_score,
 };
 
+static uint64_t set_src_len(const struct kv *e)
+{
+	struct set_ref s = set_of(e);
+
+	return set_size(&s);
+}
+
+/* A plain set's members in its own order (Redis's zuiNext walks the set's
+ * encoding), each scoring 1. */
+static void set_src_each(struct kv *e, zsrc_fn fn, void *arg)
+{
+	struct set_ref s = set_of(e);
+	struct set_member m;
+	struct set_iter it;
+	char buf[UTIL_LL_CHARS];
+	const char *p;
+	size_t len;
+
+	for (set_iter_init(&it, &s); set_iter_next(&it, &m);) {
+		p = set_member_text(&m, buf, &len);
+		if (!fn(arg, p, len, 1.0))
+			return;
+	}
+}
+
+static bool set_src_find(struct kv *e, const char *m, size_t len, double *score)
+{
+	struct set_ref s = set_of(e);
+	struct set_member sm = set_member_str(m, len);
+
+	if (!set_contains(&s, &sm))
+		return false;
+	*score = 1.0;
+	return true;
+}
+
+static const struct zsrc_ops set_src = {
+	.len = set_src_len,
+	.each = set_src_each,
+	.find = set_src_find,
+};
+
 /* The types a source may have. */
 static const struct zsrc_ops *const src_types[KV_TYPE_COUNT] = {
 	[KV_ZSET] = &zset_src,
+	[KV_SET] = &set_src,
 };
 
 struct zsrc {
