@@ -288,6 +288,27 @@ static bool zset_check(const void *obj, unsigned enc)
 	       lp_ordered(lp);
 }
 
+/* As Redis counts it: a listpack is one allocation, the big encoding one
+ * per member. */
+static uint64_t zset_effort(const void *obj, unsigned enc)
+{
+	return enc == ZSET_BIG ? zbt_len(obj) : 1;
+}
+
+static bool zset_free_step(struct mem *mem, void *obj, unsigned enc, unsigned *budget)
+{
+	if (enc == ZSET_LP) {
+		lp_free(mem, obj);
+		*budget = *budget > 0 ? *budget - 1 : 0;
+		return true;
+	}
+	ASSERT(((struct zbtree *)obj)->mem == mem);
+	if (!zbt_free_some(obj, budget))
+		return false;
+	mem_free(mem, obj);
+	return true;
+}
+
 const struct kv_type_ops zset_type = {
 	.name = "zset",
 	.free = zset_free,
@@ -296,6 +317,8 @@ const struct kv_type_ops zset_type = {
 	.encoding = zset_encoding,
 	.rebind = zset_rebind,
 	.check = zset_check,
+	.effort = zset_effort,
+	.free_step = zset_free_step,
 };
 
 /* ---- reads ---- */

@@ -884,6 +884,76 @@ void zbt_free(struct zbtree *t)
 	zbt_init(t, mem, seed);
 }
 
+/* The background free's first phase: the entries from the last leaf back,
+ * each leaf after its entries. The inner nodes still point at the freed
+ * leaves, and the index at the freed entries: neither is read again. */
+static void free_leaves_some(struct zbtree *t, unsigned *budget)
+{
+	while (*budget > 0 && t->tail != NULL) {
+		struct zbt_leaf *l = t->tail;
+		if (l->n > 0) {
+			node_free(t, l->e[--l->n]);
+			t->n--;
+		} else {
+			t->tail = l->prev;
+			node_free(t, l);
+		}
+		(*budget)--;
+	}
+	if (t->tail == NULL && t->height == 1)
+		t->root = NULL;
+}
+
+/* The second phase: the inner nodes, each from its last child back (the
+ * children at the bottom level are the freed leaves), by way of the
+ * rightmost path, which is all that is left of the tree. */
+static void free_inner_some(struct zbtree *t, unsigned *budget)
+{
+	while (*budget > 0 && t->root != NULL) {
+		struct zbt_inner *par = NULL, *in = t->root;
+		unsigned level = t->height - 1;
+		while (level > 1 && in->n > 0) {
+			par = in;
+			in = in->child[in->n - 1];
+			level--;
+		}
+		(*budget)--;
+		if (in->n > 0) {
+			/* A freed leaf: drop it with its separator. */
+			ASSERT(level == 1);
+			if (in->n > 1)
+				node_free(t, in->sep[in->n - 1]);
+			in->n--;
+			continue;
+		}
+		node_free(t, in);
+		if (par == NULL) {
+			t->root = NULL;
+			break;
+		}
+		if (par->n > 1)
+			node_free(t, par->sep[par->n - 1]);
+		par->n--;
+	}
+}
+
+bool zbt_free_some(struct zbtree *t, unsigned *budget)
+{
+	struct mem *mem = t->mem;
+	uint64_t seed = t->map.seed;
+
+	free_leaves_some(t, budget);
+	if (t->tail == NULL)
+		free_inner_some(t, budget);
+	if (t->root != NULL || *budget == 0)
+		return false;
+	ASSERT(t->n == 0 && t->bytes == 0);
+	zmap_free(&t->map);
+	(*budget)--;
+	zbt_init(t, mem, seed);
+	return true;
+}
+
 uint64_t zbt_scan(struct zbtree *t, uint64_t cursor, zmap_fn fn, void *arg)
 {
 	return zmap_scan(&t->map, cursor, fn, arg);

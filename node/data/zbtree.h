@@ -65,6 +65,13 @@ struct zbtree {
 void zbt_init(struct zbtree *t, struct mem *mem, uint64_t seed);
 /* Frees every entry and node; t is empty (and initialised) after. */
 void zbt_free(struct zbtree *t);
+/* Frees part of the set in the background's steps (object.h's free_step):
+ * the entries and leaves from the end, then the inner nodes, then the
+ * index, about an allocation per unit of *budget, taking what it spends off
+ * it. True once everything is freed (t is then empty and initialised);
+ * false only with *budget spent. Once begun, t is only half a tree: nothing
+ * but this may touch it. t holds no staged member. */
+bool zbt_free_some(struct zbtree *t, unsigned *budget);
 /* Members (staged ones too). */
 uint64_t zbt_len(const struct zbtree *t);
 /* The account the set now belongs to (RENAME to another shard). */

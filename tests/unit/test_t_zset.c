@@ -9,7 +9,8 @@
  * listpack when small enough (zset_fit_listpack); ZADD's flags behave as
  * Redis's zsetAdd; score and lex range bounds are Redis's; COPY gives an
  * independent set and RENAME to another keyspace moves it and its memory;
- * a scan returns every member; and the keyspace's invariants and memory
+ * a scan returns every member; an UNLINKed big set is freed in the
+ * background in bounded steps; and the keyspace's invariants and memory
  * account hold throughout (ks_check runs the type's check).
  *
  * Method: a keyspace holds the sets (ks_set_obj), and the zset_* calls
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/limits.h"
 #include "base/mem.h"
 #include "base/stats.h"
 #include "data/keyspace.h"
@@ -426,6 +428,72 @@ static void test_scan_and_ranks(void **state)
 	env_free(en);
 }
 
+/* UNLINK of a big set over Redis's free-effort threshold (65 members, not
+ * 64) leaves it to the background free, which frees it in bounded steps
+ * with the account exact after each (ks_check counts what is still queued);
+ * a listpack, whatever its size, and a big set at the threshold are freed
+ * at once. */
+static void test_unlink_in_background(void **state)
+{
+	struct env *en = env_new(128, 64);
+	struct kv *e;
+	size_t empty;
+	uint64_t x = 7;
+	char buf[32];
+	int i, steps = 1;
+
+	(void)state;
+	e = new_zset(en, "warm", 1);
+	add(en, e, 1, "x", 0);
+	ks_delete_entry(&en->ks, e);
+	empty = en->ks.mem.used;
+	e = new_zset(en, "lp", 1);
+	for (i = 0; i < 128; i++) {
+		snprintf(buf, sizeof(buf), "m%d", i);
+		add(en, e, i, buf, 0);
+	}
+	assert_string_equal(encoding(en, e), "listpack");
+	assert_true(ks_unlink(&en->ks, "lp", 2));
+	assert_int_equal(en->ks.lazy.pending_objs, 0);
+	assert_int_equal(en->ks.mem.used, empty);
+	en->lim.max_lp_entries = 0;
+	e = new_zset(en, "at", 1);
+	for (i = 0; i < LAZYFREE_EFFORT_THRESHOLD; i++) {
+		snprintf(buf, sizeof(buf), "m%d", i);
+		add(en, e, i, buf, 0);
+	}
+	assert_string_equal(encoding(en, e), "skiplist");
+	assert_true(ks_unlink(&en->ks, "at", 2));
+	assert_int_equal(en->ks.lazy.pending_objs, 0);
+	assert_int_equal(en->ks.mem.used, empty);
+	/* Three levels, nodes part full after random scores and deletions. */
+	e = new_zset(en, "over", 1);
+	for (i = 0; i < 20000; i++) {
+		int out;
+		snprintf(buf, sizeof(buf), "member:%d", i);
+		assert_true(zset_add(&en->ks.mem, e, &en->lim, (double)(xorshift(&x) % 5000), buf,
+				     strlen(buf), 0, &out, NULL));
+	}
+	for (i = 0; i < 5000; i++) {
+		snprintf(buf, sizeof(buf), "member:%d", (int)(xorshift(&x) % 20000));
+		zset_del(&en->ks.mem, e, buf, strlen(buf));
+	}
+	CHECK(&en->ks);
+	assert_true(ks_unlink(&en->ks, "over", 4));
+	assert_null(peek(en, "over"));
+	assert_int_equal(en->ks.lazy.pending_objs, 1);
+	CHECK(&en->ks);
+	while (ks_lazy_step(&en->ks, 37)) {
+		CHECK(&en->ks);
+		steps++;
+	}
+	CHECK(&en->ks);
+	assert_true(steps >= 15000 / 37);
+	assert_int_equal(en->st.lazyfreed_objects, 1);
+	assert_int_equal(en->ks.mem.used, empty);
+	env_free(en);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_lex),
 		cmocka_unit_test(test_random_ops),
 		cmocka_unit_test(test_scan_and_ranks),
+		cmocka_unit_test(test_unlink_in_background),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,8 @@
  * COPY) builds valid full trees; the index finds every member across its
  * incremental resizes, and its scan returns every member present for the
  * whole scan at least once while members come and go; and every byte goes
- * back to the account.
+ * back to the account, also when the tree is freed in the background's
+ * bounded steps.
  *
  * Method: directed tests pin sequential loads (ascending and descending),
  * equal scores ordered by member, long members, staging and duplication;
@@ -444,12 +445,65 @@ static void test_scan(void **state)
 	tree_done(t, &mem);
 }
 
+/* zbt_free_some over trees of every height (empty, one leaf, two leaves,
+ * two and three levels, after random deletions leave nodes part full) and
+ * budgets of 1, 7 and 1000: each call spends at most its budget, returns
+ * false only with the budget spent, gives bytes back (never takes any),
+ * and the last call leaves the tree empty, initialised and reusable, with
+ * every byte back. */
+static void test_free_some(void **state)
+{
+	static const uint64_t sizes[] = { 0, 1, 60, 61, 3000, 20000 };
+	static const unsigned budgets[] = { 1, 7, 1000 };
+	uint64_t x = 0xfeed;
+	size_t si, bi;
+
+	(void)state;
+	for (si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		for (bi = 0; bi < sizeof(budgets) / sizeof(budgets[0]); bi++) {
+			struct mem mem = { 0 };
+			struct zbtree *t = tree_new(&mem);
+			uint64_t i, calls = 0, spent = 0;
+			char buf[32];
+			bool done = false;
+			for (i = 0; i < sizes[si]; i++)
+				zbt_add(t, buf, name(buf, i), (double)(xorshift(&x) % 1000));
+			for (i = 0; sizes[si] > 100 && i < sizes[si] / 3; i++) {
+				struct zent *e = zbt_find(t, buf,
+							  name(buf, xorshift(&x) % sizes[si]));
+				if (e != NULL)
+					zbt_del(t, e);
+			}
+			CHECK(t);
+			while (!done) {
+				unsigned budget = budgets[bi];
+				size_t before = mem.used;
+				done = zbt_free_some(t, &budget);
+				assert_true(budget <= budgets[bi]);
+				assert_true(done || budget == 0);
+				assert_true(mem.used <= before);
+				spent += budgets[bi] - budget;
+				calls++;
+				assert_true(calls < 100000);
+			}
+			assert_int_equal(mem.used, 0);
+			assert_int_equal(zbt_len(t), 0);
+			assert_true(spent >= sizes[si] / 2);
+			CHECK(t);
+			zbt_add(t, "again", 5, 1.0);
+			CHECK(t);
+			tree_done(t, &mem);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sequential),   cmocka_unit_test(test_equal_scores),
 		cmocka_unit_test(test_long_members), cmocka_unit_test(test_stage_and_dup),
 		cmocka_unit_test(test_random_ops),   cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_free_some),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
