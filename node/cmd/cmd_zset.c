@@ -495,11 +495,12 @@ struct zr_out {
 	bool store;
 	struct keyspace *dks;
 	struct zset_limits lim;
+	uint64_t n;
+	/* Last: an entry's flexible value, room for the object pointer. */
 	union {
 		struct kv kv;
 		char raw[sizeof(struct kv) + sizeof(void *)];
 	} tmp;
-	uint64_t n;
 };
 
 static void zr_begin(struct zr_out *o, uint64_t n)
