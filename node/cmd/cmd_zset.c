@@ -539,10 +539,11 @@ static void zr_emit(struct zr_out *o, const struct zset_item *it)
  * deletes it. */
 static void zr_finish(struct zr_out *o, const struct cmd_arg *dst)
 {
-	const struct kv_type_ops *ops = o->dks->types[KV_ZSET];
+	const struct kv_type_ops *ops;
 
 	if (!o->store)
 		return;
+	ops = o->dks->types[KV_ZSET];
 	if (o->n > 0) {
 		ks_set_obj(o->dks, dst->p, dst->len, KV_ZSET, kv_obj_enc(&o->tmp.kv),
 			   kv_obj(&o->tmp.kv), KS_TTL_NONE);
