@@ -130,6 +130,18 @@ int cmd_keynum_keys(const struct cmd *cmd, const struct cmd_arg *argv, int argc,
 	return n >= 1 && n <= argc - *first ? n : 0;
 }
 
+int cmd_extra_key(const struct cmd *cmd, const struct cmd_arg *argv, int argc)
+{
+	return cmd->id == CMDID_SORT ? cmd_sort_store_key(argv, argc) : 0;
+}
+
+bool cmd_needs_all_shards(const struct cmd *cmd, const struct cmd_arg *argv, int argc)
+{
+	if (cmd->id == CMDID_SORT || cmd->id == CMDID_SORT_RO)
+		return cmd_sort_all_shards(argv, argc);
+	return false;
+}
+
 int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *keys,
 		      int max)
 {
@@ -157,6 +169,9 @@ int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int arg
 	}
 	for (i = 0; !dest_last && i < count && n < max; i++)
 		keys[n++] = first + i;
+	i = cmd_extra_key(cmd, argv, argc);
+	if (i > 0 && n < max)
+		keys[n++] = i;
 	return n;
 }
 

@@ -209,6 +209,16 @@ bool cmd_arg_eq(const struct cmd_arg *a, const char *lit); /* case-insensitive *
  * "value is not an integer or out of range" (or msg if given) and returns
  * false. */
 bool cmd_arg_ll(struct cmd_ctx *c, const struct cmd_arg *a, long long *out, const char *msg);
+/* SORT's keys beyond the legacy range: the argument after its last STORE
+ * (Redis's sortGetKeys), or 0; and whether a BY or GET pattern names keys,
+ * which may live on any shard. */
+int cmd_sort_store_key(const struct cmd_arg *argv, int argc);
+bool cmd_sort_all_shards(const struct cmd_arg *argv, int argc);
+/* A key a command names outside its legacy range and keynum (SORT's STORE
+ * destination), or 0; and whether the request must run with every shard
+ * locked although its route class is ROUTE_KEYS. */
+int cmd_extra_key(const struct cmd *cmd, const struct cmd_arg *argv, int argc);
+bool cmd_needs_all_shards(const struct cmd *cmd, const struct cmd_arg *argv, int argc);
 /* "-ERR syntax error". */
 void cmd_syntax_error(struct cmd_ctx *c);
 /* Redis's addReplyHelp: "<NAME> <subcommand> [<arg> [value] [opt] ...].

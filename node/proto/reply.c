@@ -131,24 +131,29 @@ void reply_int(struct reply *r, long long v)
 	reply_prefixed(r, ':', v);
 }
 
-/* A bulk up to this long goes out in one reservation (header, bytes and
- * CRLF): the replies of many members (ZRANGE, HGETALL) are mostly such. */
-#define REPLY_BULK_ONE_MAX 256
+/* Longest bulk string written with its header in one reservation. */
+#define REPLY_BULK_SHORT_MAX 999
 
 void reply_bulk(struct reply *r, const char *p, size_t n)
 {
-	if (n <= REPLY_BULK_ONE_MAX) {
-		size_t room = 1 + UTIL_LL_CHARS + 2 + n + 2;
-		char *out = obuf_reserve(r->ob, room), *q = out;
+	if (n <= REPLY_BULK_SHORT_MAX) {
+		/* The common short element (LRANGE, HGETALL, SMEMBERS...): one
+		 * reservation of exactly "$<n>\r\n<bytes>\r\n". */
+		size_t digits = n < 10 ? 1 : n < 100 ? 2 : 3;
+		char *q = obuf_reserve(r->ob, 1 + digits + 2 + n + 2);
+
 		*q++ = '$';
-		q += util_ull2str(q, n);
+		if (digits == 3)
+			*q++ = (char)('0' + n / 100);
+		if (digits >= 2)
+			*q++ = (char)('0' + n / 10 % 10);
+		*q++ = (char)('0' + n % 10);
 		*q++ = '\r';
 		*q++ = '\n';
 		memcpy(q, p, n);
 		q += n;
 		*q++ = '\r';
-		*q++ = '\n';
-		obuf_unreserve(r->ob, room - (size_t)(q - out));
+		*q = '\n';
 		return;
 	}
 	reply_prefixed(r, '$', (long long)n);

@@ -73,6 +73,9 @@ static unsigned key_owners(const struct cmd_env *env, const struct cmd_ctx *c, u
 	n = cmd_keynum_keys(cmd, c->argv, c->argc, &first);
 	for (i = 0; i < n; i++)
 		count += mark_owner(env, c, first + i, mask, one);
+	i = cmd_extra_key(cmd, c->argv, c->argc);
+	if (i > 0)
+		count += mark_owner(env, c, i, mask, one);
 	return count;
 }
 
@@ -87,7 +90,7 @@ enum route_where route_plan(const struct route *rt, const struct cmd_ctx *c, uin
 	if (env->nshards == 1)
 		return ROUTE_HERE;
 	/* Its route class (commands.def): it reads or changes every shard. */
-	if (c->cmd->route == ROUTE_ALL) {
+	if (c->cmd->route == ROUTE_ALL || cmd_needs_all_shards(c->cmd, c->argv, c->argc)) {
 		for (s = 0; s < env->nshards; s++)
 			mask[s / 64] |= 1ull << (s % 64);
 		return ROUTE_SPAN;

@@ -14,6 +14,8 @@ import re
 import subprocess
 import unittest
 
+import redis
+
 import cairn_test
 
 
@@ -69,6 +71,37 @@ class RedisPy(unittest.TestCase):
         self.assertEqual(r.lcs("lcs1", "lcs2", len=True), 6)
         self.assertEqual(r.lcs("lcs1", "lcs2", idx=True, minmatchlen=4, withmatchlen=True),
                          [b"matches", [[[4, 7], [5, 8], 4]], b"len", 6])
+
+    def test_sort(self):
+        r = self.r
+        ids = list(range(1, 51))
+        ages = {i: (i * 37) % 90 + 10 for i in ids}
+        r.rpush("users", *ids)
+        for i in ids:
+            r.hset("user:%d" % i, mapping={"name": "n%02d" % i, "age": ages[i]})
+        by_age = sorted(ids, key=lambda i: (ages[i], str(i)))
+        self.assertEqual(r.sort("users", by="user:*->age", get="user:*->name"),
+                         [b"n%02d" % i for i in by_age])
+        self.assertEqual(r.sort("users", start=5, num=3, desc=True), [b"45", b"44", b"43"])
+        self.assertEqual(r.sort("users", alpha=True, start=0, num=3), [b"1", b"10", b"11"])
+        self.assertEqual(r.sort("users", by="nosort", start=0, num=2), [b"1", b"2"])
+        self.assertEqual(r.sort("users", by="user:*->age", get=["#", "user:*->age"], start=0,
+                                num=1),
+                         [str(by_age[0]).encode(), str(ages[by_age[0]]).encode()])
+        self.assertEqual(r.sort("users", by="user:*->age", store="{x}sorted"), 50)
+        self.assertEqual(r.lrange("{x}sorted", 0, -1), [str(i).encode() for i in by_age])
+        self.assertEqual(r.sort_ro("users", by="user:*->age", desc=True, start=0, num=1),
+                         [str(by_age[-1]).encode()])
+        r.sadd("tags", "b", "c", "a")
+        self.assertEqual(r.sort("tags", alpha=True), [b"a", b"b", b"c"])
+        r.set("str", "x")
+        with self.assertRaises(redis.exceptions.ResponseError) as ctx:
+            r.sort("str")
+        self.assertIn("WRONGTYPE", str(ctx.exception))
+        r.rpush("words", "x", "1")
+        with self.assertRaises(redis.exceptions.ResponseError) as ctx:
+            r.sort("words")
+        self.assertEqual(str(ctx.exception), "One or more scores can't be converted into double")
 
     def test_keys(self):
         r = self.r

@@ -30,6 +30,7 @@
 
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,6 +510,62 @@ static void test_lcs_table_bound(void **state)
 	env_free(s);
 }
 
+/* Name lookup: every top-level command by its name in lower, upper and
+ * mixed case; only letters fold ('_' is not DEL, '@' not '`'); a name
+ * with a byte more or less, an embedded NUL, a byte past 0x7f or of 32
+ * bytes and more is no command. */
+static void test_lookup(void **state)
+{
+	struct cmd_index *ix = malloc(sizeof(*ix));
+	int i, found = 0;
+
+	(void)state;
+	assert_non_null(ix);
+	cmd_index_init(ix);
+	for (i = 0; i < CMDID_COUNT; i++) {
+		const struct cmd *c = &cmd_table[i];
+		char name[64];
+		size_t len = strlen(c->name), j;
+
+		if (c->parent != CMDID_NONE)
+			continue;
+		found++;
+		assert_ptr_equal(cmd_lookup(ix, c->name, len), c);
+		for (j = 0; j < len; j++)
+			name[j] = (char)toupper((unsigned char)c->name[j]);
+		assert_ptr_equal(cmd_lookup(ix, name, len), c);
+		for (j = 0; j < len; j += 2)
+			name[j] = c->name[j];
+		assert_ptr_equal(cmd_lookup(ix, name, len), c);
+		assert_true(cmd_lookup(ix, name, len - 1) != c);
+		name[len] = 'x';
+		assert_true(cmd_lookup(ix, name, len + 1) != c);
+		name[len] = '\0';
+		assert_null(cmd_lookup(ix, name, len + 1));
+		for (j = 0; j < len; j++) {
+			char keep = name[j];
+
+			name[j] = (char)(keep ^ 0x80);
+			assert_null(cmd_lookup(ix, name, len));
+			if (keep == '_') {
+				name[j] = 0x7f;
+				assert_null(cmd_lookup(ix, name, len));
+			}
+			name[j] = keep;
+		}
+	}
+	assert_true(found > 100);
+	assert_non_null(cmd_lookup(ix, "sort_ro", 7));
+	assert_null(cmd_lookup(ix, "SORT\x7fRO", 7));
+	assert_null(cmd_lookup(ix, "sort\x7fro", 7));
+	assert_non_null(cmd_lookup(ix, "ClIeNt", 6));
+	assert_null(cmd_lookup(ix, "", 0));
+	assert_null(cmd_lookup(ix, "getrangegetrangegetrangegetrange", 32));
+	assert_null(cmd_lookup(ix, "GET@", 4));
+	assert_null(cmd_lookup(ix, "GET`", 4));
+	free(ix);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_overwrite),
 		cmocka_unit_test(test_key_commands),
 		cmocka_unit_test(test_lcs_table_bound),
+		cmocka_unit_test(test_lookup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

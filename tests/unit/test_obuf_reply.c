@@ -956,6 +956,44 @@ static void test_reply_big_bulk(void **state)
 	free(want);
 }
 
+/* Bulk strings of every length where the header changes width or the
+ * encoder changes path (one reservation up to 999 bytes, appends beyond),
+ * each after padding that leaves 0..40 bytes in the chunk. */
+static void test_reply_bulk_lengths(void **state)
+{
+	static const size_t lens[] = { 0,   1,   9,   10,   11,   99,   100,
+				       101, 998, 999, 1000, 1001, 9999, 10000 };
+	char *data = malloc(10000), *want = malloc(OBUF_CHUNK_SIZE + 10100),
+	     *pad = malloc(OBUF_CHUNK_SIZE);
+	size_t i, room;
+
+	(void)state;
+	assert_non_null(data);
+	assert_non_null(want);
+	assert_non_null(pad);
+	fill_pattern(data, 10000, 8);
+	fill_pattern(pad, OBUF_CHUNK_SIZE, 9);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (room = 0; room <= 40; room += 8) {
+			struct fix *f = fix_new(2);
+			size_t padlen = OBUF_CHUNK_SIZE - room;
+			int k;
+
+			obuf_append(&f->ob, pad, padlen);
+			reply_bulk(&f->r, data, lens[i]);
+			memcpy(want, pad, padlen);
+			k = sprintf(want + padlen, "$%zu\r\n", lens[i]);
+			memcpy(want + padlen + (size_t)k, data, lens[i]);
+			memcpy(want + padlen + (size_t)k + lens[i], "\r\n", 2);
+			out_n(f, want, padlen + (size_t)k + lens[i] + 2);
+			fix_free(f);
+		}
+	}
+	free(data);
+	free(want);
+	free(pad);
+}
+
 /* ---- the error funnel ---- */
 
 static void test_error_prefix(void **state)
@@ -1133,6 +1171,7 @@ int main(void)
 		cmocka_unit_test(test_reply_headers_at_chunk_edge),
 		cmocka_unit_test(test_reply_bulk_lengths_at_chunk_edge),
 		cmocka_unit_test(test_reply_big_bulk),
+		cmocka_unit_test(test_reply_bulk_lengths),
 		cmocka_unit_test(test_error_prefix),
 		cmocka_unit_test(test_error_long_sanitised),
 		cmocka_unit_test(test_errorf),
