@@ -187,6 +187,13 @@ static void to_big(struct mem *mem, struct kv *e, const struct zset_limits *lim)
 	kv_set_obj(e, t, ZSET_BIG);
 }
 
+void zset_to_big(struct mem *mem, struct kv *e, const struct zset_limits *lim)
+{
+	if (kv_obj_enc(e) == ZSET_LP)
+		to_big(mem, e, lim);
+	ASSERT(kv_obj_enc(e) == ZSET_BIG);
+}
+
 void zset_fit_listpack(struct mem *mem, struct kv *e, const struct zset_limits *lim, size_t maxlen,
 		       size_t totlen)
 {

@@ -133,6 +133,11 @@ long long zset_last_in_range(struct kv *e, const struct zset_range *r);
 long long zset_first_in_lex(struct kv *e, const struct zset_lex *r);
 long long zset_last_in_lex(struct kv *e, const struct zset_lex *r);
 
+/* Makes the set ZSET_BIG if it is a listpack, whatever its size: Redis 7.0's
+ * SORT converts a sorted set so (zsetConvert to a skiplist) before reading
+ * it, which OBJECT ENCODING shows after. */
+void zset_to_big(struct mem *mem, struct kv *e, const struct zset_limits *lim);
+
 /* Redis's zsetConvertToListpackIfNeeded for a result (ZSET_BIG): back to
  * a listpack when it has at most max_lp_entries members, none longer than
  * maxlen bytes (its longest), and totlen bytes of members fit one. */
