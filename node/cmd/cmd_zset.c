@@ -513,7 +513,14 @@ static void zr_begin(struct zr_out *o, uint64_t n)
 	}
 	memset(&o->tmp, 0, sizeof(o->tmp));
 	o->tmp.kv.type = KV_ZSET;
-	kv_set_obj(&o->tmp.kv, zset_new_lp(&o->dks->mem), ZSET_LP);
+	/* Redis 7.0's zrangeResultBeginStore: the big encoding from the start
+	 * when the length is known (a range by rank) and over the entries
+	 * limit, else a listpack that converts as it grows. Which one shows:
+	 * a listpack keeps no negative zero. */
+	if (n > o->lim.max_lp_entries)
+		kv_set_obj(&o->tmp.kv, zset_big_new(&o->dks->mem, o->lim.seed), ZSET_BIG);
+	else
+		kv_set_obj(&o->tmp.kv, zset_new_lp(&o->dks->mem), ZSET_LP);
 }
 
 static void zr_emit(struct zr_out *o, const struct zset_item *it)
