@@ -459,7 +459,9 @@ def gen_dicts(root):
                                    "skipme", "maxage", "user", "setname", "auth", "lib-name",
                                    "lib-ver", "samples", "maxmemory", "maxclients",
                                    "requirepass", "timeout", "hz", "0", "1", "-1", "3", "k0",
-                                   "k1", "*"]
+                                   "k1", "*", "withscores", "byscore", "bylex", "rev", "limit",
+                                   "weights", "aggregate", "incr", "ch", "(1", "[a", "-inf",
+                                   "+inf"]
     write_dict(root, "fuzz_commands", [bytes([len(w)]) + w.encode() for w in words])
     write_dict(root, "fuzz_hll", [b"HYLL\x01\x00\x00\x00", b"HYLL\x00\x00\x00\x00",
                                   b"\x7f\xff", b"\x80", b"\xfc", b"\x40\x00", b"\x3f"])

@@ -93,6 +93,14 @@ static const struct cfg_def defs[] = {
 	  "longest field or value of a hash kept as a listpack" },
 	{ "hash-max-ziplist-value", CFG_MEM, 0, OFF(hash_max_listpack_value), 0, MEM_MAX, NULL,
 	  "the old name of hash-max-listpack-value" },
+	{ "zset-max-listpack-entries", CFG_INT, 0, OFF(zset_max_listpack_entries), 0, MEM_MAX, NULL,
+	  "most members of a sorted set kept as a listpack" },
+	{ "zset-max-ziplist-entries", CFG_INT, 0, OFF(zset_max_listpack_entries), 0, MEM_MAX, NULL,
+	  "the old name of zset-max-listpack-entries" },
+	{ "zset-max-listpack-value", CFG_MEM, 0, OFF(zset_max_listpack_value), 0, MEM_MAX, NULL,
+	  "longest member of a sorted set kept as a listpack" },
+	{ "zset-max-ziplist-value", CFG_MEM, 0, OFF(zset_max_listpack_value), 0, MEM_MAX, NULL,
+	  "the old name of zset-max-listpack-value" },
 	{ "list-max-listpack-size", CFG_INT, 0, OFF(list_max_listpack_size), INT_MIN, INT_MAX, NULL,
 	  "a list node's size (-1..-5: 4..64 KB) or element count (positive)" },
 	{ "list-max-ziplist-size", CFG_INT, 0, OFF(list_max_listpack_size), INT_MIN, INT_MAX, NULL,
@@ -147,6 +155,8 @@ void config_defaults(struct config *c)
 	c->bigbulk_reserve_max = BIGBULK_RESERVE_MAX_DEFAULT;
 	c->hash_max_listpack_entries = HASH_MAX_LISTPACK_ENTRIES_DEFAULT;
 	c->hash_max_listpack_value = HASH_MAX_LISTPACK_VALUE_DEFAULT;
+	c->zset_max_listpack_entries = ZSET_MAX_LISTPACK_ENTRIES_DEFAULT;
+	c->zset_max_listpack_value = ZSET_MAX_LISTPACK_VALUE_DEFAULT;
 	c->hll_sparse_max_bytes = HLL_SPARSE_MAX_BYTES_DEFAULT;
 	c->set_max_intset_entries = SET_MAX_INTSET_ENTRIES_DEFAULT;
 	c->set_max_listpack_entries = SET_MAX_LISTPACK_ENTRIES_DEFAULT;

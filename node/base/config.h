@@ -51,6 +51,8 @@ struct config {
 	/* The compact encodings' bounds (hash-max-listpack-entries, ...). */
 	long long hash_max_listpack_entries;
 	long long hash_max_listpack_value;
+	long long zset_max_listpack_entries;
+	long long zset_max_listpack_value;
 	long long hll_sparse_max_bytes;
 	long long set_max_intset_entries;
 	long long set_max_listpack_entries;

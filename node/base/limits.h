@@ -86,6 +86,8 @@
 /* The compact encodings of the value types, as Redis's defaults. */
 #define HASH_MAX_LISTPACK_ENTRIES_DEFAULT 512
 #define HASH_MAX_LISTPACK_VALUE_DEFAULT 64
+#define ZSET_MAX_LISTPACK_ENTRIES_DEFAULT 128
+#define ZSET_MAX_LISTPACK_VALUE_DEFAULT 64
 /* list-max-listpack-size: a node (and a list kept as one listpack) of at
  * most 8 KB (-2; -1..-5 are 4..64 KB, a positive value counts elements);
  * list-compress-depth: nodes at each end kept raw, the rest compressed (0:

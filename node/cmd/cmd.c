@@ -146,7 +146,20 @@ int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int arg
 		      int max)
 {
 	int last, i, n = 0, first, count;
+	long long v;
+	bool dest_last;
 
+	count = cmd_keynum_keys(cmd, argv, argc, &first);
+	/* Redis's key functions of these commands (genericGetKeys) find no
+	 * key at all, not even a destination, when the count (as atoi reads
+	 * it) is below 1 or names more keys than there are arguments; they
+	 * list a destination (ZUNIONSTORE's) after the sources, where the key
+	 * specs, which read a count that string2ll takes, list it first. */
+	if (cmd->keynum > 0 && count < 1)
+		return 0;
+	dest_last = cmd->keynum > 0 && !util_str2ll(argv[cmd->keynum].p, argv[cmd->keynum].len, &v);
+	for (i = 0; dest_last && i < count && n < max; i++)
+		keys[n++] = first + i;
 	if (cmd->first_key > 0) {
 		last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
 		if (last >= argc)
@@ -154,8 +167,7 @@ int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int arg
 		for (i = cmd->first_key; i <= last && n < max; i += cmd->key_step)
 			keys[n++] = i;
 	}
-	count = cmd_keynum_keys(cmd, argv, argc, &first);
-	for (i = 0; i < count && n < max; i++)
+	for (i = 0; !dest_last && i < count && n < max; i++)
 		keys[n++] = first + i;
 	i = cmd_extra_key(cmd, argv, argc);
 	if (i > 0 && n < max)

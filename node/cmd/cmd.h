@@ -182,7 +182,8 @@ bool cmd_parse_cursor(const struct cmd_arg *a, unsigned long long *out);
 
 /* Key positions of a request (for routing and COMMAND GETKEYS): the legacy
  * range (first_key..last_key by key_step), then the keys that follow the
- * count of a keynum command. Fills keys[] with argument indexes, returns
+ * count of a keynum command; none at all for a keynum command whose count
+ * is below 1 or larger than the arguments left (Redis's genericGetKeys). Fills keys[] with argument indexes, returns
  * the count, or -1 if the request has too few arguments for its legacy
  * range. */
 int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *keys,

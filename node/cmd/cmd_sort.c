@@ -30,11 +30,13 @@
 #include "base/mem.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
+#include "cmd/cmd_zset.h"
 #include "data/keyspace.h"
 #include "data/t_hash.h"
 #include "data/t_list.h"
 #include "data/t_set.h"
 #include "data/t_string.h"
+#include "data/t_zset.h"
 #include "proto/reply.h"
 
 #define ERR_SORT_SCORE "One or more scores can't be converted into double"
@@ -211,6 +213,22 @@ static void load_set(struct sort_vec *s, struct kv *e)
 	}
 }
 
+/* A sorted set's members: n from rank from, downward if rev. */
+static void load_zset(struct sort_vec *s, struct kv *e, long from, long n, bool rev)
+{
+	struct zset_it it;
+	char buf[UTIL_LL_CHARS];
+
+	for (zset_seek(e, (uint64_t)from, &it); n-- > 0;
+	     rev ? zset_it_prev(&it) : zset_it_next(&it)) {
+		size_t len;
+		const char *p;
+		ASSERT(zset_it_valid(&it));
+		p = zset_it_member(&it, buf, &len);
+		vec_add(s, p, len);
+	}
+}
+
 static long value_len(const struct kv *e)
 {
 	struct set_ref ref;
@@ -219,6 +237,8 @@ static long value_len(const struct kv *e)
 		return 0;
 	if (e->type == KV_LIST)
 		return (long)list_len(e);
+	if (e->type == KV_ZSET)
+		return (long)zset_len(e);
 	ref = set_of(e);
 	return (long)set_size(&ref);
 }
@@ -248,12 +268,15 @@ static void sort_load(struct sort_vec *s, struct kv *e, const struct sort_opts *
 {
 	long n = value_len(e);
 
-	if (e != NULL && e->type == KV_LIST && o->dontsort) {
+	if (e != NULL && (e->type == KV_LIST || e->type == KV_ZSET) && o->dontsort) {
 		if (*end >= *start) {
-			long len = *end - *start + 1;
+			long len = *end - *start + 1, from = o->desc ? n - *start - 1 : *start;
 			s->cap = len;
 			s->v = mem_alloc(s->mem, sizeof(*s->v) * (size_t)len);
-			load_list(s, e, o->desc ? n - *start - 1 : *start, len, o->desc);
+			if (e->type == KV_LIST)
+				load_list(s, e, from, len, o->desc);
+			else
+				load_zset(s, e, from, len, o->desc);
 			*end -= *start;
 			*start = 0;
 		}
@@ -263,6 +286,8 @@ static void sort_load(struct sort_vec *s, struct kv *e, const struct sort_opts *
 	s->v = mem_alloc(s->mem, sizeof(*s->v) * (size_t)(n ? n : 1));
 	if (e != NULL && e->type == KV_LIST)
 		load_list(s, e, 0, n, false);
+	else if (e != NULL && e->type == KV_ZSET)
+		load_zset(s, e, 0, n, false);
 	else if (e != NULL)
 		load_set(s, e);
 	ASSERT(s->n == s->cap);
@@ -466,9 +491,16 @@ static void sort_generic(struct cmd_ctx *c, bool readonly)
 		goto out;
 	e = o.store != NULL ? ks_lookup_write(ks, key->p, key->len)
 			    : ks_lookup_read(ks, key->p, key->len);
-	if (e != NULL && e->type != KV_LIST && e->type != KV_SET) {
+	if (e != NULL && e->type != KV_LIST && e->type != KV_SET && e->type != KV_ZSET) {
 		cmd_reply_wrongtype(c);
 		goto out;
+	}
+	/* Redis 7.0 turns a sorted set into a skiplist before it reads it,
+	 * SORT_RO too, whatever follows (an error included). */
+	if (e != NULL && e->type == KV_ZSET) {
+		struct zset_limits lim;
+		zset_limits_of(c, ks, &lim);
+		zset_to_big(&ks->mem, e, &lim);
 	}
 	sort_run(c, e, &o);
 out:

@@ -900,6 +900,42 @@ static void test_reply_headers_at_chunk_edge(void **state)
 	free(want);
 }
 
+/* Bulks of 0..300 bytes (one reservation up to 256, pieces beyond), each
+ * after a pad that leaves its chunk every few bytes of room up to the frame's
+ * length and beyond. */
+static void test_reply_bulk_lengths_at_chunk_edge(void **state)
+{
+	char *pad = malloc(OBUF_CHUNK_SIZE), *data = malloc(300);
+	char *want = malloc(OBUF_CHUNK_SIZE + 400), frame[400];
+	size_t len, room;
+
+	(void)state;
+	assert_non_null(pad);
+	assert_non_null(data);
+	assert_non_null(want);
+	fill_pattern(pad, OBUF_CHUNK_SIZE, 8);
+	fill_pattern(data, 300, 9);
+	for (len = 0; len <= 300; len += (len < 250 ? 50 : 1)) {
+		size_t n = (size_t)snprintf(frame, sizeof(frame), "$%zu\r\n", len);
+		memcpy(frame + n, data, len);
+		memcpy(frame + n + len, "\r\n", 2);
+		n += len + 2;
+		for (room = 0; room <= n + 30; room += (room < 8 ? 1 : 7)) {
+			struct fix *f = fix_new(2);
+			size_t padlen = OBUF_CHUNK_SIZE - room;
+			obuf_append(&f->ob, pad, padlen);
+			reply_bulk(&f->r, data, len);
+			memcpy(want, pad, padlen);
+			memcpy(want + padlen, frame, n);
+			out_n(f, want, padlen + n);
+			fix_free(f);
+		}
+	}
+	free(pad);
+	free(data);
+	free(want);
+}
+
 static void test_reply_big_bulk(void **state)
 {
 	struct fix *f = fix_new(3);
@@ -925,8 +961,10 @@ static void test_reply_big_bulk(void **state)
  * each after padding that leaves 0..40 bytes in the chunk. */
 static void test_reply_bulk_lengths(void **state)
 {
-	static const size_t lens[] = { 0, 1, 9, 10, 11, 99, 100, 101, 998, 999, 1000, 1001, 9999, 10000 };
-	char *data = malloc(10000), *want = malloc(OBUF_CHUNK_SIZE + 10100), *pad = malloc(OBUF_CHUNK_SIZE);
+	static const size_t lens[] = { 0,   1,   9,   10,   11,   99,   100,
+				       101, 998, 999, 1000, 1001, 9999, 10000 };
+	char *data = malloc(10000), *want = malloc(OBUF_CHUNK_SIZE + 10100),
+	     *pad = malloc(OBUF_CHUNK_SIZE);
 	size_t i, room;
 
 	(void)state;
@@ -1131,6 +1169,7 @@ int main(void)
 		cmocka_unit_test(test_reply_resp3_forms),
 		cmocka_unit_test(test_reply_bulk_val),
 		cmocka_unit_test(test_reply_headers_at_chunk_edge),
+		cmocka_unit_test(test_reply_bulk_lengths_at_chunk_edge),
 		cmocka_unit_test(test_reply_big_bulk),
 		cmocka_unit_test(test_reply_bulk_lengths),
 		cmocka_unit_test(test_error_prefix),

@@ -475,8 +475,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grow_by_size), cmocka_unit_test(test_grow_by_count),
 		cmocka_unit_test(test_shrink),       cmocka_unit_test(test_random),
-		cmocka_unit_test(test_copy_rename),
-		cmocka_unit_test(test_unlink_in_background),
+		cmocka_unit_test(test_copy_rename),  cmocka_unit_test(test_unlink_in_background),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
