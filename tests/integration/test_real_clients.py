@@ -4,7 +4,8 @@
 Goal: the tools people point at Redis work unchanged against cairn.
 Method: start cairn-node on a free loopback port; drive it with Debian's
 redis-py (the API a Python application uses, pipelines included), redis-cli
-(one-shot commands, --raw, --scan, --pipe mass insertion, --bigkeys) and
+(one-shot commands, --raw, --scan, --pipe mass insertion, --bigkeys; every
+type printed as redis-cli prints redis-server's replies, both run) and
 redis-benchmark (-t set,get,incr,mset, with and without -P 16). Results are
 checked against expected values and against the server's own counters
 (INFO commandstats), not only against what the client prints.
@@ -194,6 +195,39 @@ class RedisCli(unittest.TestCase):
             self.assertIn(b"Biggest string found", out.stdout)
             out = run(cli + ["info", "server"])
             self.assertIn(b"redis_version:7.", out.stdout)
+
+
+    def test_cli_types(self):
+        """redis-cli prints every type as it prints Redis's replies: the same
+        commands through redis-cli against cairn and redis-server give the
+        same output (orders are fixed: lists, sorted sets, small hashes and
+        intsets keep theirs), and --bigkeys finds the biggest of each type."""
+        script = [
+            ["rpush", "l", "a", "b", "c"], ["lrange", "l", "0", "-1"], ["lpop", "l", "2"],
+            ["hset", "h", "f1", "v1", "f2", "2"], ["hgetall", "h"], ["hincrbyfloat", "h", "f2", "0.5"],
+            ["sadd", "s", "3", "1", "2"], ["smembers", "s"], ["sismember", "s", "2"],
+            ["zadd", "z", "1", "one", "2.5", "two", "-3", "neg"], ["zrange", "z", "0", "-1", "withscores"],
+            ["zscore", "z", "two"], ["zrank", "z", "nope"], ["type", "z"], ["object", "encoding", "s"],
+            ["setbit", "b", "7", "1"], ["bitcount", "b"], ["pfadd", "p", "x", "y"], ["pfcount", "p"],
+            ["sort", "l", "alpha"], ["get", "l"], ["zadd", "z", "nan", "x"],
+        ]
+        outs = []
+        for start in (cairn_test.cairn, cairn_test.redis_server):
+            with start() as srv:
+                cli = ["redis-cli", "-p", str(srv.port)]
+                text = b""
+                for mode in (["--no-raw"], ["--raw"]):
+                    run(cli + ["flushall"])
+                    for cmd in script:
+                        out = run(cli + mode + cmd)
+                        self.assertEqual(out.returncode, 0, out.stderr)
+                        text += out.stdout
+                outs.append(text)
+                big = run(cli + ["--bigkeys"]).stdout
+                for kind in (b"list", b"hash", b"set", b"zset", b"string"):
+                    self.assertIn(b"Biggest %s found" % kind.ljust(6), big, big)
+        self.assertEqual(outs[0], outs[1])
+        self.assertIn(b'1) "neg"\n2) "-3"\n', outs[0])
 
 
 def cmdstat_calls(client, name):
