@@ -512,86 +512,36 @@ void cmd_hrandfield(struct cmd_ctx *c)
 
 /* ---- HSCAN ---- */
 
-struct hscan_acc {
-	struct mem *mem;
-	const struct scan_opts *o;
-	char *buf; /* field and value text, each preceded by its length */
-	size_t len, cap;
-	size_t n;    /* fields and values kept */
-	size_t seen; /* fields and values walked (MATCH filters after) */
-};
-
-static void hscan_put(struct hscan_acc *a, const char *p, size_t n)
-{
-	if (a->len + sizeof(n) + n > a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 1024;
-		while (cap < a->len + sizeof(n) + n)
-			cap *= 2;
-		a->buf = mem_realloc(a->mem, a->buf, cap);
-		a->cap = cap;
-	}
-	memcpy(a->buf + a->len, &n, sizeof(n));
-	memcpy(a->buf + a->len + sizeof(n), p, n);
-	a->len += sizeof(n) + n;
-}
-
-/* Keeps a field that matches: the reply goes out after the walk, as
- * Redis's, so the count comes first. */
+/* Keeps a field that matches, and its value. COUNT counts fields and
+ * values walked, before MATCH filters, as Redis's scanGenericCommand. */
 static void hscan_cb(void *arg, const char *f, size_t flen, const struct hash_val *v)
 {
-	struct hscan_acc *a = arg;
+	struct scan_acc *a = arg;
 	char buf[UTIL_LL_CHARS];
 	size_t vlen;
 	const char *vp;
 
-	a->seen += 2;
-	if (a->o->pat != NULL && !util_glob_match(a->o->pat, a->o->plen, f, flen, false))
+	a->seen++;
+	if (!scan_acc_match(a, f, flen))
 		return;
 	vp = hash_val_text(v, buf, &vlen);
-	hscan_put(a, f, flen);
-	hscan_put(a, vp, vlen);
-	a->n += 2;
+	scan_acc_put(a, f, flen);
+	scan_acc_put(a, vp, vlen);
 }
 
 void cmd_hscan(struct cmd_ctx *c)
 {
 	unsigned long long cursor;
-	struct hscan_acc a = { .mem = c->env->mem };
+	struct scan_acc a;
 	struct scan_opts o;
-	long long maxiter;
+	long long steps;
 	struct kv *e;
-	size_t off;
 
-	/* The cursor first, then the key, then the options, as Redis. COUNT
-	 * counts fields and values walked, before MATCH filters, as Redis's
-	 * scanGenericCommand does. */
-	if (!cmd_parse_cursor(&c->argv[2], &cursor)) {
-		reply_error(c->r, ERR_INVALID_CURSOR);
+	if (!scan_key_begin(c, KV_HASH, &cursor, &o, &e, &a))
 		return;
-	}
-	if (!cmd_lookup_read(c, c->ks, &c->argv[1], KV_HASH, &e))
-		return;
-	if (e == NULL) {
-		reply_array(c->r, 2);
-		reply_bulk(c->r, "0", 1);
-		reply_empty_array(c->r);
-		return;
-	}
-	if (!cmd_scan_parse(c, 3, false, &o))
-		return;
-	a.o = &o;
-	maxiter = o.count * 10;
+	steps = o.count * 10;
 	do {
 		cursor = hash_scan(e, cursor, hscan_cb, &a);
-	} while (cursor != 0 && maxiter-- > 0 && a.seen < (size_t)o.count);
-	reply_array(c->r, 2);
-	reply_bulk_ll(c->r, (long long)cursor);
-	reply_array(c->r, (long long)a.n);
-	for (off = 0; off < a.len;) {
-		size_t n;
-		memcpy(&n, a.buf + off, sizeof(n));
-		reply_bulk(c->r, a.buf + off + sizeof(n), n);
-		off += sizeof(n) + n;
-	}
-	mem_free(a.mem, a.buf);
+	} while (scan_key_more(&a, cursor, &steps));
+	scan_key_reply(c, cursor, &a);
 }

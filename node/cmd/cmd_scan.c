@@ -289,3 +289,65 @@ void cmd_randomkey(struct cmd_ctx *c)
 	}
 	reply_bulk(c->r, kv_key(e), e->klen);
 }
+
+bool scan_acc_match(struct scan_acc *a, const char *p, size_t n)
+{
+	a->seen++;
+	return a->o->pat == NULL || util_glob_match(a->o->pat, a->o->plen, p, n, false);
+}
+
+void scan_acc_put(struct scan_acc *a, const char *p, size_t n)
+{
+	if (a->len + sizeof(n) + n > a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 1024;
+		while (cap < a->len + sizeof(n) + n)
+			cap *= 2;
+		a->buf = mem_realloc(a->mem, a->buf, cap);
+		a->cap = cap;
+	}
+	memcpy(a->buf + a->len, &n, sizeof(n));
+	memcpy(a->buf + a->len + sizeof(n), p, n);
+	a->len += sizeof(n) + n;
+	a->n++;
+}
+
+bool scan_key_begin(struct cmd_ctx *c, enum kv_type type, unsigned long long *cursor,
+		    struct scan_opts *o, struct kv **e, struct scan_acc *a)
+{
+	if (!cmd_parse_cursor(&c->argv[2], cursor)) {
+		reply_error(c->r, ERR_INVALID_CURSOR);
+		return false;
+	}
+	if (!cmd_lookup_read(c, c->ks, &c->argv[1], type, e))
+		return false;
+	if (*e == NULL) {
+		reply_array(c->r, 2);
+		reply_bulk(c->r, "0", 1);
+		reply_empty_array(c->r);
+		return false;
+	}
+	if (!cmd_scan_parse(c, 3, false, o))
+		return false;
+	*a = (struct scan_acc){ .mem = c->env->mem, .o = o };
+	return true;
+}
+
+bool scan_key_more(const struct scan_acc *a, unsigned long long cursor, long long *steps)
+{
+	return cursor != 0 && (*steps)-- > 0 && a->seen < (size_t)a->o->count;
+}
+
+void scan_key_reply(struct cmd_ctx *c, unsigned long long cursor, struct scan_acc *a)
+{
+	size_t off, n;
+
+	reply_array(c->r, 2);
+	reply_bulk_ll(c->r, (long long)cursor);
+	reply_array(c->r, (long long)a->n);
+	for (off = 0; off < a->len; off += sizeof(n) + n) {
+		memcpy(&n, a->buf + off, sizeof(n));
+		reply_bulk(c->r, a->buf + off + sizeof(n), n);
+	}
+	mem_free(a->mem, a->buf);
+	a->buf = NULL;
+}

@@ -856,89 +856,34 @@ void cmd_sdiffstore(struct cmd_ctx *c)
 
 /* ---- SSCAN ---- */
 
-struct sscan_acc {
-	struct mem *mem;
-	const struct scan_opts *o;
-	char *buf; /* member texts, each preceded by its length */
-	size_t len, cap;
-	size_t n;    /* members kept */
-	size_t seen; /* members walked (MATCH filters after) */
-};
-
-static void sscan_put(struct sscan_acc *a, const char *p, size_t n)
-{
-	if (a->len + sizeof(n) + n > a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 1024;
-		while (cap < a->len + sizeof(n) + n)
-			cap *= 2;
-		a->buf = mem_realloc(a->mem, a->buf, cap);
-		a->cap = cap;
-	}
-	memcpy(a->buf + a->len, &n, sizeof(n));
-	memcpy(a->buf + a->len + sizeof(n), p, n);
-	a->len += sizeof(n) + n;
-}
-
-/* Keeps a member that matches: the reply goes out after the walk, as
- * Redis's, so the count comes first. */
+/* Keeps a member that matches. COUNT counts members walked, before
+ * MATCH filters. */
 static void sscan_cb(void *arg, const struct set_member *m)
 {
-	struct sscan_acc *a = arg;
+	struct scan_acc *a = arg;
 	char buf[UTIL_LL_CHARS];
 	size_t len;
 	const char *t = set_member_text(m, buf, &len);
 
-	a->seen++;
-	if (a->o->pat != NULL && !util_glob_match(a->o->pat, a->o->plen, t, len, false))
-		return;
-	sscan_put(a, t, len);
-	a->n++;
-}
-
-static void sscan_reply(struct cmd_ctx *c, unsigned long long cursor, const struct sscan_acc *a)
-{
-	size_t off, n;
-
-	reply_array(c->r, 2);
-	reply_bulk_ll(c->r, (long long)cursor);
-	reply_array(c->r, (long long)a->n);
-	for (off = 0; off < a->len; off += sizeof(n) + n) {
-		memcpy(&n, a->buf + off, sizeof(n));
-		reply_bulk(c->r, a->buf + off + sizeof(n), n);
-	}
+	if (scan_acc_match(a, t, len))
+		scan_acc_put(a, t, len);
 }
 
 void cmd_sscan(struct cmd_ctx *c)
 {
-	struct sscan_acc a = { .mem = c->env->mem };
 	unsigned long long cursor;
+	struct scan_acc a;
 	struct scan_opts o;
-	long long maxiter;
+	long long steps;
 	struct set_ref s;
 	struct kv *e;
 
-	/* The cursor first, then the key, then the options, as Redis. COUNT
-	 * counts members walked, before MATCH filters. */
-	if (!cmd_parse_cursor(&c->argv[2], &cursor)) {
-		reply_error(c->r, ERR_INVALID_CURSOR);
+	if (!scan_key_begin(c, KV_SET, &cursor, &o, &e, &a))
 		return;
-	}
-	if (!cmd_lookup_read(c, c->ks, &c->argv[1], KV_SET, &e))
-		return;
-	if (e == NULL) {
-		reply_array(c->r, 2);
-		reply_bulk(c->r, "0", 1);
-		reply_empty_array(c->r);
-		return;
-	}
-	if (!cmd_scan_parse(c, 3, false, &o))
-		return;
-	a.o = &o;
 	s = set_of(e);
-	maxiter = o.count * 10;
+	steps = o.count * 10;
 	do {
 		cursor = set_scan(&s, cursor, sscan_cb, &a);
-	} while (cursor != 0 && maxiter-- > 0 && a.seen < (size_t)o.count);
-	sscan_reply(c, cursor, &a);
-	mem_free(a.mem, a.buf);
+	} while (scan_key_more(&a, cursor, &steps));
+	scan_key_reply(c, cursor, &a);
 }

@@ -1168,79 +1168,32 @@ void cmd_zrandmember(struct cmd_ctx *c)
 
 /* ---- ZSCAN ---- */
 
-struct zscan_acc {
-	struct mem *mem;
-	const struct scan_opts *o;
-	char *buf; /* member and score text, each preceded by its length */
-	size_t len, cap;
-	size_t n;    /* members and scores kept */
-	size_t seen; /* members and scores walked (MATCH filters after) */
-};
-
-static void zscan_put(struct zscan_acc *a, const char *p, size_t n)
-{
-	if (a->len + sizeof(n) + n > a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 1024;
-		while (cap < a->len + sizeof(n) + n)
-			cap *= 2;
-		a->buf = mem_realloc(a->mem, a->buf, cap);
-		a->cap = cap;
-	}
-	memcpy(a->buf + a->len, &n, sizeof(n));
-	memcpy(a->buf + a->len + sizeof(n), p, n);
-	a->len += sizeof(n) + n;
-}
-
+/* Keeps a member that matches, and its score. COUNT counts members and
+ * scores walked, before MATCH filters, as Redis's zscanCommand. */
 static void zscan_cb(void *arg, const char *m, size_t mlen, const char *s, size_t slen)
 {
-	struct zscan_acc *a = arg;
+	struct scan_acc *a = arg;
 
-	a->seen += 2;
-	if (a->o->pat != NULL && !util_glob_match(a->o->pat, a->o->plen, m, mlen, false))
+	a->seen++;
+	if (!scan_acc_match(a, m, mlen))
 		return;
-	zscan_put(a, m, mlen);
-	zscan_put(a, s, slen);
-	a->n += 2;
+	scan_acc_put(a, m, mlen);
+	scan_acc_put(a, s, slen);
 }
 
 void cmd_zscan(struct cmd_ctx *c)
 {
-	struct zscan_acc a = { .mem = c->env->mem };
 	unsigned long long cursor;
+	struct scan_acc a;
 	struct scan_opts o;
-	long long maxiter;
+	long long steps;
 	struct kv *e;
-	size_t off;
 
-	/* The cursor, the key, then the options, as Redis's zscanCommand;
-	 * COUNT counts members and scores walked, before MATCH filters. */
-	if (!cmd_parse_cursor(&c->argv[2], &cursor)) {
-		reply_error(c->r, ERR_INVALID_CURSOR);
+	if (!scan_key_begin(c, KV_ZSET, &cursor, &o, &e, &a))
 		return;
-	}
-	if (!cmd_lookup_read(c, c->ks, &c->argv[1], KV_ZSET, &e))
-		return;
-	if (e == NULL) {
-		reply_array(c->r, 2);
-		reply_bulk(c->r, "0", 1);
-		reply_empty_array(c->r);
-		return;
-	}
-	if (!cmd_scan_parse(c, 3, false, &o))
-		return;
-	a.o = &o;
-	maxiter = o.count * 10;
+	steps = o.count * 10;
 	do {
 		cursor = zset_scan(e, cursor, zscan_cb, &a);
-	} while (cursor != 0 && maxiter-- > 0 && a.seen < (size_t)o.count);
-	reply_array(c->r, 2);
-	reply_bulk_ll(c->r, (long long)cursor);
-	reply_array(c->r, (long long)a.n);
-	for (off = 0; off < a.len;) {
-		size_t n;
-		memcpy(&n, a.buf + off, sizeof(n));
-		reply_bulk(c->r, a.buf + off + sizeof(n), n);
-		off += sizeof(n) + n;
-	}
-	mem_free(a.mem, a.buf);
+	} while (scan_key_more(&a, cursor, &steps));
+	scan_key_reply(c, cursor, &a);
 }
