@@ -275,6 +275,9 @@ static bool matches(const struct mexp *x, const struct resp_reader_value *v)
 		return v->type == RESP_READER_BULK && v->len == x->len &&
 		       memcmp(v->str, x->p, x->len) == 0;
 	case X_NULL: return v->type == RESP_READER_NULL_BULK || v->type == RESP_READER_NULL;
+	case X_PREFIX:
+		return v->type == RESP_READER_BULK && v->len >= x->len &&
+		       (x->len == 0 || memcmp(v->str, x->p, x->len) == 0);
 	case X_HMGET:
 	case X_FIELDS: return mh_matches(x, v);
 	case X_VERDICT: return x->lo != 0;
@@ -365,6 +368,8 @@ static int describe_state(const struct mstate *s, char *buf, size_t cap)
 		return describe_list(s, ttl, buf, cap);
 	if (s->type == MT_ZSET)
 		return describe_zset(s, ttl, buf, cap);
+	if (s->type == MT_HLL)
+		return snprintf(buf, cap, " [hyperloglog of %u elements ttl=%s]", s->nf, ttl);
 	for (i = 0; i < s->nf; i++) {
 		bytes += s->fields[i].vlen;
 		if (i < 4 && o < sizeof(names))

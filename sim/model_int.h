@@ -56,8 +56,11 @@ _Static_assert(MODEL_UNIVERSE <= 65536, "a list element is a uint16_t");
 /* The longest name. */
 #define MODEL_NAME_MAX 400
 
-/* A key's type, when it is present. */
-enum mtype { MT_STRING = 0, MT_HASH, MT_SET, MT_LIST, MT_ZSET };
+/* A key's type, when it is present. A HyperLogLog is a string to Redis
+ * (TYPE says string, the string commands read its bytes), but its bytes
+ * are the node's sketch, which the model does not compute: it keeps the
+ * elements added instead (model_hll.c). */
+enum mtype { MT_STRING = 0, MT_HASH, MT_SET, MT_LIST, MT_ZSET, MT_HLL };
 
 /* One member of a sorted set: its score (never NaN, and never -0, which
  * is kept as 0 so that equal sets compare equal byte for byte) and its
@@ -79,8 +82,9 @@ struct mfield {
  * field by field), a set (val: its bitmap of MODEL_SET_BYTES, nf >= 1
  * members), a list (val: nf >= 1 uint16_t indexes of the universe, head
  * first, len = 2 * nf), a sorted set (val: nf >= 1 struct mzent in
- * Redis's order, by score then by name, len = nf * sizeof(struct
- * mzent)). Expiry is an interval of ms: the key has expired at time
+ * Redis's order, by score then by name, len = nf * sizeof(struct mzent))
+ * or a HyperLogLog (val: the bitmap of the elements added, as a set's, nf
+ * of them, maybe 0). Expiry is an interval of ms: the key has expired at time
  * t iff t > E, for some E in [exp_lo, exp_hi].
  *
  * A state the model keeps owns its bytes: val, or for a hash one block that
@@ -187,7 +191,10 @@ enum mop {
 	OP_ZPOPMIN,
 	OP_ZPOPMAX,
 	OP_ZRANDMEMBER,
-	OP_LAST_SINGLE = OP_ZRANDMEMBER,
+	/* HyperLogLog on the string keys (model_hll.c); PFCOUNT of one key. */
+	OP_PFADD,
+	OP_PFCOUNT,
+	OP_LAST_SINGLE = OP_PFCOUNT,
 	OP_MGET,
 	OP_MSET,
 	OP_MSETNX,
@@ -222,7 +229,11 @@ enum mop {
 	OP_ZDIFF,
 	OP_ZINTERCARD,
 	OP_ZMPOP,
-	OP_LAST_MULTI = OP_ZMPOP,
+	/* PFCOUNT of several keys; PFMERGE destination source... (the
+	 * destination is read too). */
+	OP_PFCOUNT_MULTI,
+	OP_PFMERGE,
+	OP_LAST_MULTI = OP_PFMERGE,
 	/* Errors with a known text (the connection stays). */
 	OP_ERR,
 	/* A protocol error: one error reply, then the node closes. */
@@ -356,6 +367,7 @@ enum mexp_kind {
 	X_HMGET,   /* HMGET's array: each asked field's value, or null */
 	X_FIELDS,  /* HKEYS, HVALS, HGETALL: the hash's parts, in any order */
 	X_VERDICT, /* decided already (lo: 1 if the reply is legal) */
+	X_PREFIX,  /* a bulk that begins with the len bytes at p */
 };
 
 /* X_FIELDS: which parts of each field the reply holds. */
@@ -383,7 +395,8 @@ struct mout {
 	struct mexp exp;
 	struct mstate next;
 	/* The next state is not known (a removal by name over members of
-	 * several scores): the key becomes unknown if this outcome is kept. */
+	 * several scores; a HyperLogLog's bytes changed by a string command):
+	 * the key becomes unknown if this outcome is kept. */
 	bool wild;
 	char *owned;                 /* a new value built for this branch, or NULL */
 	struct mfield *owned_fields; /* a new field array (not its bytes), or NULL */
@@ -515,8 +528,8 @@ bool mc_same(const struct mcombo *cb, unsigned i, unsigned j);
 struct mc_out {
 	bool legal, error;
 	/* What it writes is not known (a range by name over members of
-	 * several scores; a sum whose order Redis chooses): those keys become
-	 * unknown. */
+	 * several scores; a sum whose order Redis chooses; a HyperLogLog's
+	 * bytes read as a bitmap): those keys become unknown. */
 	bool wild;
 	bool wrote[MODEL_REQ_KEYS];
 	struct mstate next[MODEL_REQ_KEYS];
@@ -612,5 +625,14 @@ void mz_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
 void mz_encode(struct enc *e, const struct model *m, const struct mreq *q);
 /* How a score is written ("%.17g", "inf"; others with ZA_ALT). */
 size_t mz_score_text(double d, bool alt, char *buf, size_t cap);
+
+/* model_hll.c: PFADD, PFCOUNT, PFMERGE, and what the string commands do
+ * to a HyperLogLog. */
+bool mp_op(enum mop op);
+unsigned mp_apply(const struct mreq *q, const struct mstate *s, struct mout *o);
+void mp_outcome(const struct model *m, const struct mreq *q, const struct mcombo *cb,
+		const struct resp_reader_value *v, struct mc_out *o);
+void mp_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
+void mp_encode(struct enc *e, const struct model *m, const struct mreq *q);
 
 #endif

@@ -1,13 +1,13 @@
 /* model_multi.c: the commands over several keys that the node runs
  * atomically (SMOVE, SINTER, SUNION, SDIFF, SINTERCARD and the STOREs,
  * LMOVE, RPOPLPUSH, LMPOP, BITOP, ZRANGESTORE, ZUNION, ZINTER, ZDIFF,
- * ZINTERCARD and the STOREs, ZMPOP), over keys that may live on several
- * shards.
+ * ZINTERCARD and the STOREs, ZMPOP, PFCOUNT of several keys, PFMERGE),
+ * over keys that may live on several shards.
  *
  * Every combination of the possible states of the keys a command reads
  * (each state through its expiry branches) is tried; each family's
  * outcome function (model_set.c, model_list.c, model_bit.c,
- * model_zmulti.c) says whether the combination explains the reply and what it leaves. Each key read
+ * model_zmulti.c, model_hll.c) says whether the combination explains the reply and what it leaves. Each key read
  * keeps the states (or next states) of the combinations that do; a blind
  * destination (a STORE's, BITOP's: written whatever it held) becomes one
  * of their results. None explaining the reply is a correctness failure.
@@ -64,6 +64,7 @@ unsigned mm_written(const struct mreq *q)
 	case OP_RPOPLPUSH: return 2;
 	case OP_LMPOP:
 	case OP_ZMPOP: return q->nkeys;
+	case OP_PFMERGE: return 1;
 	default: return mm_blind(q->op);
 	}
 }
@@ -185,8 +186,10 @@ static void outcome(const struct model *m, const struct mreq *q, const struct mc
 		mb_outcome(m, q, cb, v, o);
 	else if (q->op <= OP_LMPOP)
 		ml_outcome(m, q, cb, v, o);
-	else
+	else if (q->op <= OP_ZMPOP)
 		mz_outcome(m, q, cb, v, o);
+	else
+		mp_outcome(m, q, cb, v, o);
 }
 
 /* What a command over unknown keys leaves: its reply cannot be checked,

@@ -8,9 +8,10 @@
  * refcounted buffer from 4 KB, the bigbulk path from 32 KB), and some bad
  * input whose error text is known. The other types' commands are their
  * files' (model_hash.c, model_set.c, model_list.c, model_bit.c,
- * model_zset.c with model_zmulti.c and model_zgen.c, and model_multi.c
- * for those over several keys); this file says what the string and key
- * commands do to a key of any type (the string ones refuse it), and
+ * model_zset.c with model_zmulti.c and model_zgen.c, model_hll.c, and
+ * model_multi.c for those over several keys); this file
+ * says what the string and key commands do to a key of any type (the
+ * string ones refuse it, but read a HyperLogLog as some string), and
  * encodes every request. */
 #include <limits.h>
 #include <stdio.h>
@@ -108,7 +109,9 @@ bool ops_writes(enum mop op)
 	case OP_ZUNIONSTORE:
 	case OP_ZINTERSTORE:
 	case OP_ZDIFFSTORE:
-	case OP_ZMPOP: return true;
+	case OP_ZMPOP:
+	case OP_PFADD:
+	case OP_PFMERGE: return true;
 	default: return false;
 	}
 }
@@ -187,6 +190,8 @@ static const char *const op_names[] = {
 	[OP_ZPOPMIN] = "ZPOPMIN",
 	[OP_ZPOPMAX] = "ZPOPMAX",
 	[OP_ZRANDMEMBER] = "ZRANDMEMBER",
+	[OP_PFADD] = "PFADD",
+	[OP_PFCOUNT] = "PFCOUNT",
 	[OP_MGET] = "MGET",
 	[OP_MSET] = "MSET",
 	[OP_MSETNX] = "MSETNX",
@@ -213,6 +218,8 @@ static const char *const op_names[] = {
 	[OP_ZDIFF] = "ZDIFF",
 	[OP_ZINTERCARD] = "ZINTERCARD",
 	[OP_ZMPOP] = "ZMPOP",
+	[OP_PFCOUNT_MULTI] = "PFCOUNT (keys)",
+	[OP_PFMERGE] = "PFMERGE",
 	[OP_ERR] = "an error",
 	[OP_PROTO] = "a protocol error",
 	[OP_COUNTER_INCR] = "INCR (shared)",
@@ -452,7 +459,7 @@ static const char *type_name(const struct mstate *s)
 {
 	static const char *const names[] = {
 		[MT_STRING] = "string", [MT_HASH] = "hash", [MT_SET] = "set",
-		[MT_LIST] = "list",     [MT_ZSET] = "zset",
+		[MT_LIST] = "list",     [MT_ZSET] = "zset", [MT_HLL] = "string",
 	};
 	return s->present ? names[s->type] : "none";
 }
@@ -508,6 +515,44 @@ static unsigned apply_string(const struct mreq *q, const struct mstate *s, int64
 	return 0;
 }
 
+/* The longest a HyperLogLog's string is: dense, a 16-byte header and
+ * 16384 registers of 6 bits (Redis's HLL_DENSE_SIZE). */
+#define HLL_BYTES_MAX 12304
+
+/* A string command on a HyperLogLog: Redis sees a string, whose bytes are
+ * the node's sketch, which the model does not compute. Reading it whole
+ * gives a bulk that starts with the sketch's magic ("HYLL"), a part of it
+ * any bulk; INCRBY refuses it (no integer starts so); APPEND and SETRANGE
+ * change bytes the model does not know, so the key becomes unknown. The
+ * rest (SET, GETSET and GETDEL replacing it, DEL, TTLs) as for a string. */
+static unsigned apply_on_hll(const struct mreq *q, const struct mstate *s, int64_t tlo, int64_t thi,
+			     struct mout *o)
+{
+	static const struct mexp sketch = { .kind = X_PREFIX, .p = "HYLL", .len = 4 };
+	unsigned n;
+
+	switch (q->op) {
+	case OP_INCRBY:
+		o->exp = (struct mexp){ .kind = X_ERR,
+					.text = "ERR value is not an integer or out of range" };
+		return 1;
+	case OP_STRLEN:
+		o->exp = (struct mexp){ .kind = X_INT, .lo = 16, .hi = HLL_BYTES_MAX };
+		return 1;
+	case OP_GETRANGE: o->exp = (struct mexp){ .kind = X_PREFIX, .len = 0 }; return 1;
+	case OP_APPEND:
+	case OP_SETRANGE:
+		o->exp = (struct mexp){ .kind = X_INT, .lo = 16, .hi = LLONG_MAX };
+		o->wild = q->vlens[0] > 0;
+		return 1;
+	default: break;
+	}
+	n = apply_string(q, s, tlo, thi, o);
+	if (q->op != OP_SET || (q->flags & SETF_GET))
+		o->exp = sketch;
+	return n;
+}
+
 unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, int64_t tlo,
 		   int64_t thi, struct mout *o)
 {
@@ -524,6 +569,10 @@ unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, in
 		return mb_apply(q, s, o);
 	if (mz_op(q->op))
 		return mz_apply(q, s, o);
+	if (mp_op(q->op))
+		return mp_apply(q, s, o);
+	if (s->present && s->type == MT_HLL && (wants_string(q) || q->op == OP_MGET))
+		return apply_on_hll(q, s, tlo, thi, o);
 	if (s->present && s->type != MT_STRING && wants_string(q)) {
 		o->exp = (struct mexp){ .kind = X_ERR, .text = MODEL_WRONGTYPE };
 		return 1;
@@ -749,8 +798,10 @@ struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
 		ml_generate(m, c, r, q);
 	} else if (roll < 790) {
 		mz_generate(m, c, r, q);
-	} else if (roll < 870) {
+	} else if (roll < 820) {
 		mb_generate(m, c, r, q);
+	} else if (roll < 870) {
+		mp_generate(m, c, r, q);
 	} else if (roll < 930) {
 		static const enum mop multi[] = { OP_MGET, OP_MSET, OP_MSETNX, OP_DEL_MULTI,
 						  OP_EXISTS_MULTI };
@@ -901,6 +952,10 @@ static void enc_single(struct enc *e, const struct model *m, const struct mreq *
 		mz_encode(e, m, q);
 		return;
 	}
+	if (mp_op(q->op)) {
+		mp_encode(e, m, q);
+		return;
+	}
 	if (mb_op(q->op)) {
 		mb_encode(e, m, q);
 		return;
@@ -1006,6 +1061,8 @@ void ops_encode(const struct model *m, const struct mreq *q, char **out, size_t 
 		ml_encode(&e, m, q);
 	else if (q->op >= OP_ZRANGESTORE && q->op <= OP_ZMPOP)
 		mz_encode(&e, m, q);
+	else if (q->op == OP_PFCOUNT_MULTI || q->op == OP_PFMERGE)
+		mp_encode(&e, m, q);
 	else if (mm_op(q->op))
 		ms_encode(&e, m, q);
 	else
