@@ -194,7 +194,9 @@ enum mop {
 	/* HyperLogLog on the string keys (model_hll.c); PFCOUNT of one key. */
 	OP_PFADD,
 	OP_PFCOUNT,
-	OP_LAST_SINGLE = OP_PFCOUNT,
+	/* SORT and SORT_RO without STORE (model_sort.c). */
+	OP_SORT,
+	OP_LAST_SINGLE = OP_SORT,
 	OP_MGET,
 	OP_MSET,
 	OP_MSETNX,
@@ -233,7 +235,9 @@ enum mop {
 	 * destination is read too). */
 	OP_PFCOUNT_MULTI,
 	OP_PFMERGE,
-	OP_LAST_MULTI = OP_PFMERGE,
+	/* SORT source ... STORE destination: the destination first. */
+	OP_SORT_STORE,
+	OP_LAST_MULTI = OP_SORT_STORE,
 	/* Errors with a known text (the connection stays). */
 	OP_ERR,
 	/* A protocol error: one error reply, then the node closes. */
@@ -271,14 +275,14 @@ enum mop {
 #define BF_BIT 0x8000
 #define BF_BYTE 0x10000
 
-/* Sorted set options (struct mzargs's flags). */
+/* Sorted set and SORT options (struct mzargs's flags). */
 #define ZA_NX 0x1
 #define ZA_XX 0x2
 #define ZA_GT 0x4
 #define ZA_LT 0x8
 #define ZA_CH 0x10
 #define ZA_INCR 0x20
-#define ZA_REV 0x40 /* a range from the highest (REV, ZREV...) */
+#define ZA_REV 0x40 /* a range from the highest (REV, ZREV...); SORT: DESC */
 #define ZA_LIMIT 0x80
 #define ZA_WITHSCORES 0x100
 #define ZA_MINEX 0x200 /* the bound is exclusive: "(" */
@@ -292,8 +296,11 @@ enum mop {
 /* One number sent as a word that is none: ZADD's and ZINCRBY's first
  * score, a range's first bound (rank, score or name), a weight, a count. */
 #define ZA_BAD 0x8000
-#define ZA_ODD 0x10000 /* ZADD: a last score without its member */
-#define ZA_ALT 0x20000 /* scores written another way ("3.0", "+inf") */
+#define ZA_ODD 0x10000   /* ZADD: a last score without its member */
+#define ZA_ALT 0x20000   /* scores written another way ("3.0", "+inf") */
+#define ZA_ALPHA 0x40000 /* SORT */
+#define ZA_NOSORT 0x80000
+#define ZA_RO 0x100000 /* SORT_RO */
 
 /* What a range selects by (ZRANGE, ZRANGESTORE, ZREMRANGEBY...), and
  * which command sends it: ZRANGE's own syntax or one of the older ones. */
@@ -312,7 +319,7 @@ enum zagg { ZAGG_SUM = 0, ZAGG_MIN, ZAGG_MAX };
 #define ZLEX_MINUS (-1)
 #define ZLEX_PLUS (-2)
 
-/* The arguments of a sorted set command. */
+/* The arguments of a sorted set command or SORT. */
 struct mzargs {
 	unsigned flags;        /* ZA_* */
 	double *scores;        /* ZADD: one per member (q->mi); ZINCRBY: one */
@@ -350,7 +357,7 @@ struct mreq {
 	 * the universe (LINSERT: the pivot, then the element). */
 	unsigned *mi;
 	unsigned nmi;
-	/* Sorted set commands: their scores, ranges and options. */
+	/* Sorted set and SORT commands: their scores, ranges and options. */
 	struct mzargs *z;
 	/* While the reply is checked: the reply, for the commands whose
 	 * outcome it decides (which members SPOP took). */
@@ -634,5 +641,12 @@ void mp_outcome(const struct model *m, const struct mreq *q, const struct mcombo
 		const struct resp_reader_value *v, struct mc_out *o);
 void mp_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
 void mp_encode(struct enc *e, const struct model *m, const struct mreq *q);
+
+/* model_sort.c: SORT and SORT_RO. */
+unsigned mo_apply(const struct mreq *q, const struct mstate *s, struct mout *o);
+void mo_outcome(const struct model *m, const struct mreq *q, const struct mcombo *cb,
+		const struct resp_reader_value *v, struct mc_out *o);
+void mo_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
+void mo_encode(struct enc *e, const struct model *m, const struct mreq *q);
 
 #endif

@@ -1,13 +1,14 @@
 /* model_multi.c: the commands over several keys that the node runs
  * atomically (SMOVE, SINTER, SUNION, SDIFF, SINTERCARD and the STOREs,
  * LMOVE, RPOPLPUSH, LMPOP, BITOP, ZRANGESTORE, ZUNION, ZINTER, ZDIFF,
- * ZINTERCARD and the STOREs, ZMPOP, PFCOUNT of several keys, PFMERGE),
- * over keys that may live on several shards.
+ * ZINTERCARD and the STOREs, ZMPOP, PFCOUNT of several keys, PFMERGE,
+ * SORT with STORE), over keys that may live on several shards.
  *
  * Every combination of the possible states of the keys a command reads
  * (each state through its expiry branches) is tried; each family's
  * outcome function (model_set.c, model_list.c, model_bit.c,
- * model_zmulti.c, model_hll.c) says whether the combination explains the reply and what it leaves. Each key read
+ * model_zmulti.c, model_hll.c, model_sort.c) says whether the
+ * combination explains the reply and what it leaves. Each key read
  * keeps the states (or next states) of the combinations that do; a blind
  * destination (a STORE's, BITOP's: written whatever it held) becomes one
  * of their results. None explaining the reply is a correctness failure.
@@ -51,7 +52,8 @@ unsigned mm_blind(enum mop op)
 	case OP_ZRANGESTORE:
 	case OP_ZUNIONSTORE:
 	case OP_ZINTERSTORE:
-	case OP_ZDIFFSTORE: return 1;
+	case OP_ZDIFFSTORE:
+	case OP_SORT_STORE: return 1;
 	default: return 0;
 	}
 }
@@ -188,6 +190,8 @@ static void outcome(const struct model *m, const struct mreq *q, const struct mc
 		ml_outcome(m, q, cb, v, o);
 	else if (q->op <= OP_ZMPOP)
 		mz_outcome(m, q, cb, v, o);
+	else if (q->op == OP_SORT_STORE)
+		mo_outcome(m, q, cb, v, o);
 	else
 		mp_outcome(m, q, cb, v, o);
 }

@@ -8,8 +8,8 @@
  * refcounted buffer from 4 KB, the bigbulk path from 32 KB), and some bad
  * input whose error text is known. The other types' commands are their
  * files' (model_hash.c, model_set.c, model_list.c, model_bit.c,
- * model_zset.c with model_zmulti.c and model_zgen.c, model_hll.c, and
- * model_multi.c for those over several keys); this file
+ * model_zset.c with model_zmulti.c and model_zgen.c, model_hll.c,
+ * model_sort.c, and model_multi.c for those over several keys); this file
  * says what the string and key commands do to a key of any type (the
  * string ones refuse it, but read a HyperLogLog as some string), and
  * encodes every request. */
@@ -111,7 +111,8 @@ bool ops_writes(enum mop op)
 	case OP_ZDIFFSTORE:
 	case OP_ZMPOP:
 	case OP_PFADD:
-	case OP_PFMERGE: return true;
+	case OP_PFMERGE:
+	case OP_SORT_STORE: return true;
 	default: return false;
 	}
 }
@@ -192,6 +193,7 @@ static const char *const op_names[] = {
 	[OP_ZRANDMEMBER] = "ZRANDMEMBER",
 	[OP_PFADD] = "PFADD",
 	[OP_PFCOUNT] = "PFCOUNT",
+	[OP_SORT] = "SORT",
 	[OP_MGET] = "MGET",
 	[OP_MSET] = "MSET",
 	[OP_MSETNX] = "MSETNX",
@@ -220,6 +222,7 @@ static const char *const op_names[] = {
 	[OP_ZMPOP] = "ZMPOP",
 	[OP_PFCOUNT_MULTI] = "PFCOUNT (keys)",
 	[OP_PFMERGE] = "PFMERGE",
+	[OP_SORT_STORE] = "SORT (STORE)",
 	[OP_ERR] = "an error",
 	[OP_PROTO] = "a protocol error",
 	[OP_COUNTER_INCR] = "INCR (shared)",
@@ -571,6 +574,8 @@ unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, in
 		return mz_apply(q, s, o);
 	if (mp_op(q->op))
 		return mp_apply(q, s, o);
+	if (q->op == OP_SORT)
+		return mo_apply(q, s, o);
 	if (s->present && s->type == MT_HLL && (wants_string(q) || q->op == OP_MGET))
 		return apply_on_hll(q, s, tlo, thi, o);
 	if (s->present && s->type != MT_STRING && wants_string(q)) {
@@ -800,8 +805,10 @@ struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
 		mz_generate(m, c, r, q);
 	} else if (roll < 820) {
 		mb_generate(m, c, r, q);
-	} else if (roll < 870) {
+	} else if (roll < 845) {
 		mp_generate(m, c, r, q);
+	} else if (roll < 870) {
+		mo_generate(m, c, r, q);
 	} else if (roll < 930) {
 		static const enum mop multi[] = { OP_MGET, OP_MSET, OP_MSETNX, OP_DEL_MULTI,
 						  OP_EXISTS_MULTI };
@@ -956,6 +963,10 @@ static void enc_single(struct enc *e, const struct model *m, const struct mreq *
 		mp_encode(e, m, q);
 		return;
 	}
+	if (q->op == OP_SORT) {
+		mo_encode(e, m, q);
+		return;
+	}
 	if (mb_op(q->op)) {
 		mb_encode(e, m, q);
 		return;
@@ -1063,6 +1074,8 @@ void ops_encode(const struct model *m, const struct mreq *q, char **out, size_t 
 		mz_encode(&e, m, q);
 	else if (q->op == OP_PFCOUNT_MULTI || q->op == OP_PFMERGE)
 		mp_encode(&e, m, q);
+	else if (q->op == OP_SORT_STORE)
+		mo_encode(&e, m, q);
 	else if (mm_op(q->op))
 		ms_encode(&e, m, q);
 	else

@@ -271,7 +271,7 @@ void mz_encode(struct enc *e, const struct model *m, const struct mreq *q)
 
 /* ---- the workload ---- */
 
-/* Keys of integer members (a listpack stores them as numbers), keys of
+/* Keys of integer members (so that SORT sorts them by number), keys of
  * one score (0), where ranges by name are drawn, and keys of anything:
  * one in three each. */
 static bool int_key(const struct model *m, unsigned k)
