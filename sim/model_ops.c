@@ -787,13 +787,35 @@ static void gen_single(struct model *m, unsigned c, struct rng *r, struct mreq *
 	}
 }
 
+/* The share of requests that look at one of the client's keys and, if
+ * the model has lost track of it (lost writes that have settled since),
+ * delete it: a plain overwrite, after which the model knows the key
+ * again. Only the string commands overwrite a key plainly otherwise, so a
+ * hash, set, list or sorted set key, once unknown, would stay unknown,
+ * and unchecked, for the rest of the run. */
+#define WILD_DEL_SHARE 0.1
+
+static bool gen_forget(struct model *m, unsigned c, struct rng *r, struct mreq *q)
+{
+	unsigned k = c * m->keys_per + (unsigned)rng_below(r, m->keys_per);
+
+	if (!m->keys[k].wild || m->keys[k].floating > 0)
+		return false;
+	q->op = OP_DEL;
+	q->keys[0] = k;
+	q->nkeys = 1;
+	return true;
+}
+
 struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
 {
 	struct mreq *q = sim_calloc(sizeof(*q));
 	unsigned roll = (unsigned)rng_below(r, 1000);
 
 	q->client = c;
-	if (roll < 250) {
+	if (rng_chance(r, WILD_DEL_SHARE) && gen_forget(m, c, r, q)) {
+		/* DEL of a key the model lost. */
+	} else if (roll < 250) {
 		gen_single(m, c, r, q);
 	} else if (roll < 390) {
 		mh_generate(m, c, r, q);
