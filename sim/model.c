@@ -275,6 +275,9 @@ static bool matches(const struct mexp *x, const struct resp_reader_value *v)
 		return v->type == RESP_READER_BULK && v->len == x->len &&
 		       memcmp(v->str, x->p, x->len) == 0;
 	case X_NULL: return v->type == RESP_READER_NULL_BULK || v->type == RESP_READER_NULL;
+	case X_PREFIX:
+		return v->type == RESP_READER_BULK && v->len >= x->len &&
+		       (x->len == 0 || memcmp(v->str, x->p, x->len) == 0);
 	case X_HMGET:
 	case X_FIELDS: return mh_matches(x, v);
 	case X_VERDICT: return x->lo != 0;
@@ -323,6 +326,26 @@ static int describe_list(const struct mstate *s, const char *ttl, char *buf, siz
 			s->nf > 4 ? " ..." : "", ttl);
 }
 
+/* A sorted set, for a failure's message: its size and its first few
+ * members, with their scores. */
+static int describe_zset(const struct mstate *s, const char *ttl, char *buf, size_t cap)
+{
+	char names[96] = "", name[MODEL_NAME_MAX];
+	const struct mzent *z = mz_ents(s);
+	unsigned i;
+	size_t o = 0;
+
+	for (i = 0; i < s->nf && i < 4; i++) {
+		size_t len = mu_name(z[i].m, name);
+		name[len > 12 ? 12 : len] = '\0';
+		if (o < sizeof(names))
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s:%g", i ? " " : "",
+					      name, z[i].score);
+	}
+	return snprintf(buf, cap, " [zset members=%u (%s%s) ttl=%s]", s->nf, names,
+			s->nf > 4 ? " ..." : "", ttl);
+}
+
 /* One possible state, for a failure's message: a hash by its size and its
  * first few fields (the whole of it would not fit). */
 static int describe_state(const struct mstate *s, char *buf, size_t cap)
@@ -343,6 +366,10 @@ static int describe_state(const struct mstate *s, char *buf, size_t cap)
 		return describe_set(s, ttl, buf, cap);
 	if (s->type == MT_LIST)
 		return describe_list(s, ttl, buf, cap);
+	if (s->type == MT_ZSET)
+		return describe_zset(s, ttl, buf, cap);
+	if (s->type == MT_HLL)
+		return snprintf(buf, cap, " [hyperloglog of %u elements ttl=%s]", s->nf, ttl);
 	for (i = 0; i < s->nf; i++) {
 		bytes += s->fields[i].vlen;
 		if (i < 4 && o < sizeof(names))
@@ -411,7 +438,9 @@ static void check_key(struct model *m, const struct mreq *q, unsigned ki,
 			struct mout outs[4];
 			unsigned no = ops_apply(q, ki, &br[b], tlo, thi, outs);
 			for (o = 0; o < no; o++) {
-				if (matches(&outs[o].exp, v))
+				if (matches(&outs[o].exp, v) && outs[o].wild)
+					next.overflow = true;
+				else if (matches(&outs[o].exp, v))
 					mset_add(&next, &outs[o].next);
 				mout_release(&outs[o]);
 			}
@@ -648,7 +677,6 @@ static void register_written(struct model *m, const struct mreq *q, uint64_t rec
 }
 
 /* ---- entry points ---- */
-
 void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
 		 uint64_t recv)
 {

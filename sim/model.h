@@ -1,18 +1,20 @@
 /* model.h: the reference model that checks every reply.
  *
- * A plain, obviously correct model of the keyspace (strings and bitmaps,
- * hashes, sets and lists), written from Redis's documented behaviour,
- * independent of node/. Each client owns its keys (a quarter of them
- * mostly for each type, and some commands cross over, which must answer
- * WRONGTYPE), so its replies come in execution order and are checked one
- * by one. What the model cannot know is kept as a set of possible states
- * per key:
+ * A plain, obviously correct model of the keyspace (strings, bitmaps and
+ * HyperLogLogs, hashes, sets, lists and sorted sets), written from Redis's
+ * documented behaviour, independent of node/. Each client owns its keys
+ * (a fifth of them mostly for each type, and some commands cross over,
+ * which must answer WRONGTYPE), so its replies come in execution order
+ * and are checked one by one. What the model cannot know is kept as a set
+ * of possible states per key:
  *  - a request whose connection died may or may not have run;
  *  - a TTL that ends between a request's send and its reply may or may not
  *    have expired when it ran (expire times are intervals, since EX and PX
  *    count from an execution time known only to lie in that window).
- *  - where Redis chooses at random (SRANDMEMBER, SPOP), any legal choice,
- *    and the next state follows the reply.
+ *  - where Redis chooses at random (SRANDMEMBER, SPOP, ZRANDMEMBER), any
+ *    legal choice, and the next state follows the reply;
+ *  - a HyperLogLog's bytes (the node's sketch): it is checked by what is
+ *    certain of it (model_hll.c).
  * A reply is legal if some possible state explains it; the states that do
  * not are dropped. A reply no state explains is a correctness failure.
  *

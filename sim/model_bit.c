@@ -133,6 +133,20 @@ static long long bitpos(const struct mreq *q, const struct mstate *s)
 	return bit == 0 && !end_given ? hi + 1 : -1;
 }
 
+/* A HyperLogLog is a string whose bytes the model does not know (they
+ * are the node's sketch, model_hll.c): its bits read as anything within
+ * its length, and SETBIT leaves the key unknown. */
+#define HLL_BITS_MAX (8 * 12304LL)
+
+static unsigned on_hll(const struct mreq *q, struct mout *o)
+{
+	long long hi = q->op == OP_SETBIT || q->op == OP_GETBIT ? 1 : HLL_BITS_MAX + 8;
+
+	o->exp = (struct mexp){ .kind = X_INT, .lo = q->op == OP_BITPOS ? -1 : 0, .hi = hi };
+	o->wild = q->op == OP_SETBIT;
+	return 1;
+}
+
 unsigned mb_apply(const struct mreq *q, const struct mstate *s, struct mout *o)
 {
 	o->next = *s;
@@ -144,6 +158,8 @@ unsigned mb_apply(const struct mreq *q, const struct mstate *s, struct mout *o)
 		o->exp = (struct mexp){ .kind = X_ERR, .text = ERR_BIT_VALUE };
 		return 1;
 	}
+	if (s->present && s->type == MT_HLL)
+		return on_hll(q, o);
 	if (s->present && s->type != MT_STRING) {
 		o->exp = (struct mexp){ .kind = X_ERR, .text = MODEL_WRONGTYPE };
 		return 1;
@@ -175,13 +191,20 @@ void mb_outcome(const struct model *m, const struct mreq *q, const struct mcombo
 	(void)m;
 	for (k = 1; k < q->nkeys; k++) {
 		const struct mstate *s = mc_state(cb, k);
-		if (s->present && s->type != MT_STRING) {
+		if (s->present && s->type == MT_HLL)
+			o->wild = true;
+		else if (s->present && s->type != MT_STRING) {
 			o->error = true;
 			o->legal = mm_wrongtype(v);
 			return;
 		}
-		if (s->present && s->len > most)
+		if (s->present && s->type == MT_STRING && s->len > most)
 			most = s->len;
+	}
+	if (o->wild) {
+		/* A HyperLogLog's length is not known: the result's neither. */
+		o->legal = v->type == RESP_READER_INT && v->integer >= (long long)most;
+		return;
 	}
 	o->legal = mm_int_is(v, (long long)most);
 	if (most == 0)

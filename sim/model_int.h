@@ -56,8 +56,20 @@ _Static_assert(MODEL_UNIVERSE <= 65536, "a list element is a uint16_t");
 /* The longest name. */
 #define MODEL_NAME_MAX 400
 
-/* A key's type, when it is present. */
-enum mtype { MT_STRING = 0, MT_HASH, MT_SET, MT_LIST };
+/* A key's type, when it is present. A HyperLogLog is a string to Redis
+ * (TYPE says string, the string commands read its bytes), but its bytes
+ * are the node's sketch, which the model does not compute: it keeps the
+ * elements added instead (model_hll.c). */
+enum mtype { MT_STRING = 0, MT_HASH, MT_SET, MT_LIST, MT_ZSET, MT_HLL };
+
+/* One member of a sorted set: its score (never NaN, and never -0, which
+ * is kept as 0 so that equal sets compare equal byte for byte) and its
+ * name's index in the universe; zero is always 0. */
+struct mzent {
+	double score;
+	uint32_t m;
+	uint32_t zero;
+};
 
 /* One field of a hash, and its value. */
 struct mfield {
@@ -68,8 +80,11 @@ struct mfield {
 /* One possible state of a key: absent, a string (val, len), a hash
  * (fields, nf >= 1, sorted by field, so that equal hashes compare equal
  * field by field), a set (val: its bitmap of MODEL_SET_BYTES, nf >= 1
- * members) or a list (val: nf >= 1 uint16_t indexes of the universe, head
- * first, len = 2 * nf). Expiry is an interval of ms: the key has expired at time
+ * members), a list (val: nf >= 1 uint16_t indexes of the universe, head
+ * first, len = 2 * nf), a sorted set (val: nf >= 1 struct mzent in
+ * Redis's order, by score then by name, len = nf * sizeof(struct mzent))
+ * or a HyperLogLog (val: the bitmap of the elements added, as a set's, nf
+ * of them, maybe 0). Expiry is an interval of ms: the key has expired at time
  * t iff t > E, for some E in [exp_lo, exp_hi].
  *
  * A state the model keeps owns its bytes: val, or for a hash one block that
@@ -156,7 +171,32 @@ enum mop {
 	OP_GETBIT,
 	OP_BITCOUNT,
 	OP_BITPOS,
-	OP_LAST_SINGLE = OP_BITPOS,
+	/* Sorted sets (model_zset.c); single-key. OP_ZRANGE is every range
+	 * read (ZRANGE, ZREVRANGE, ZRANGEBYSCORE, ...: struct mzargs's
+	 * form). */
+	OP_ZADD,
+	OP_ZINCRBY,
+	OP_ZREM,
+	OP_ZCARD,
+	OP_ZSCORE,
+	OP_ZMSCORE,
+	OP_ZRANK,
+	OP_ZREVRANK,
+	OP_ZCOUNT,
+	OP_ZLEXCOUNT,
+	OP_ZRANGE,
+	OP_ZREMRANGEBYRANK,
+	OP_ZREMRANGEBYSCORE,
+	OP_ZREMRANGEBYLEX,
+	OP_ZPOPMIN,
+	OP_ZPOPMAX,
+	OP_ZRANDMEMBER,
+	/* HyperLogLog on the string keys (model_hll.c); PFCOUNT of one key. */
+	OP_PFADD,
+	OP_PFCOUNT,
+	/* SORT and SORT_RO without STORE (model_sort.c). */
+	OP_SORT,
+	OP_LAST_SINGLE = OP_SORT,
 	OP_MGET,
 	OP_MSET,
 	OP_MSETNX,
@@ -179,6 +219,25 @@ enum mop {
 	OP_LMPOP,
 	/* BITOP op destination source...: the destination first. */
 	OP_BITOP,
+	/* Sorted sets (model_zmulti.c): ZRANGESTORE destination source, the
+	 * STOREs destination then sources; the others their sources, ZMPOP
+	 * its keys. */
+	OP_ZRANGESTORE,
+	OP_ZUNIONSTORE,
+	OP_ZINTERSTORE,
+	OP_ZDIFFSTORE,
+	OP_ZUNION,
+	OP_ZINTER,
+	OP_ZDIFF,
+	OP_ZINTERCARD,
+	OP_ZMPOP,
+	/* PFCOUNT of several keys; PFMERGE destination source... (the
+	 * destination is read too). */
+	OP_PFCOUNT_MULTI,
+	OP_PFMERGE,
+	/* SORT source ... STORE destination: the destination first. */
+	OP_SORT_STORE,
+	OP_LAST_MULTI = OP_SORT_STORE,
 	/* Errors with a known text (the connection stays). */
 	OP_ERR,
 	/* A protocol error: one error reply, then the node closes. */
@@ -216,6 +275,64 @@ enum mop {
 #define BF_BIT 0x8000
 #define BF_BYTE 0x10000
 
+/* Sorted set and SORT options (struct mzargs's flags). */
+#define ZA_NX 0x1
+#define ZA_XX 0x2
+#define ZA_GT 0x4
+#define ZA_LT 0x8
+#define ZA_CH 0x10
+#define ZA_INCR 0x20
+#define ZA_REV 0x40 /* a range from the highest (REV, ZREV...); SORT: DESC */
+#define ZA_LIMIT 0x80
+#define ZA_WITHSCORES 0x100
+#define ZA_MINEX 0x200 /* the bound is exclusive: "(" */
+#define ZA_MAXEX 0x400
+#define ZA_WEIGHTS 0x800
+#define ZA_AGGREGATE 0x1000
+/* ZPOPMIN, ZPOPMAX, ZRANDMEMBER, ZMPOP: with a count (cnt); ZINTERCARD:
+ * with LIMIT (cnt). */
+#define ZA_COUNT 0x2000
+#define ZA_MAX 0x4000 /* ZMPOP MAX */
+/* One number sent as a word that is none: ZADD's and ZINCRBY's first
+ * score, a range's first bound (rank, score or name), a weight, a count. */
+#define ZA_BAD 0x8000
+#define ZA_ODD 0x10000   /* ZADD: a last score without its member */
+#define ZA_ALT 0x20000   /* scores written another way ("3.0", "+inf") */
+#define ZA_ALPHA 0x40000 /* SORT */
+#define ZA_NOSORT 0x80000
+#define ZA_RO 0x100000 /* SORT_RO */
+
+/* What a range selects by (ZRANGE, ZRANGESTORE, ZREMRANGEBY...), and
+ * which command sends it: ZRANGE's own syntax or one of the older ones. */
+enum zby { ZBY_RANK = 0, ZBY_SCORE, ZBY_LEX };
+enum zform {
+	ZF_ZRANGE = 0,
+	ZF_ZREVRANGE,
+	ZF_ZRANGEBYSCORE,
+	ZF_ZREVRANGEBYSCORE,
+	ZF_ZRANGEBYLEX,
+	ZF_ZREVRANGEBYLEX,
+};
+enum zagg { ZAGG_SUM = 0, ZAGG_MIN, ZAGG_MAX };
+/* A lex bound: a name of the universe (inclusive, or exclusive with
+ * ZA_MINEX or ZA_MAXEX), or "-" or "+". */
+#define ZLEX_MINUS (-1)
+#define ZLEX_PLUS (-2)
+
+/* The arguments of a sorted set command or SORT. */
+struct mzargs {
+	unsigned flags;        /* ZA_* */
+	double *scores;        /* ZADD: one per member (q->mi); ZINCRBY: one */
+	enum zby by;           /* a range's */
+	enum zform form;       /* OP_ZRANGE, OP_ZRANGESTORE */
+	long long start, stop; /* ranks */
+	double min, max;       /* scores */
+	int lmin, lmax;        /* names */
+	long long off, cnt;    /* LIMIT off cnt; a count (cnt) */
+	double weights[MODEL_REQ_KEYS];
+	enum zagg agg;
+};
+
 /* A field of a hash command, with its value where the command has one. */
 struct mpair {
 	char *f, *v;
@@ -240,6 +357,8 @@ struct mreq {
 	 * the universe (LINSERT: the pivot, then the element). */
 	unsigned *mi;
 	unsigned nmi;
+	/* Sorted set and SORT commands: their scores, ranges and options. */
+	struct mzargs *z;
 	/* While the reply is checked: the reply, for the commands whose
 	 * outcome it decides (which members SPOP took). */
 	const struct resp_reader_value *reply;
@@ -255,6 +374,7 @@ enum mexp_kind {
 	X_HMGET,   /* HMGET's array: each asked field's value, or null */
 	X_FIELDS,  /* HKEYS, HVALS, HGETALL: the hash's parts, in any order */
 	X_VERDICT, /* decided already (lo: 1 if the reply is legal) */
+	X_PREFIX,  /* a bulk that begins with the len bytes at p */
 };
 
 /* X_FIELDS: which parts of each field the reply holds. */
@@ -281,6 +401,10 @@ struct mexp {
 struct mout {
 	struct mexp exp;
 	struct mstate next;
+	/* The next state is not known (a removal by name over members of
+	 * several scores; a HyperLogLog's bytes changed by a string command):
+	 * the key becomes unknown if this outcome is kept. */
+	bool wild;
 	char *owned;                 /* a new value built for this branch, or NULL */
 	struct mfield *owned_fields; /* a new field array (not its bytes), or NULL */
 };
@@ -329,10 +453,10 @@ bool model_str2ll(const char *p, size_t len, long long *out);
 void mreq_free(struct mreq *q);
 struct mstate ops_absent(void);
 /* Which of its keys a client picks for a command. */
-enum kpref { K_ANY = 0, K_STRING, K_HASH, K_SET, K_LIST };
+enum kpref { K_ANY = 0, K_STRING, K_HASH, K_SET, K_LIST, K_ZSET };
 /* A key of client c, distinct from the first `avoid` keys of q: mostly
- * one of the keys the client uses for the type asked (a quarter of its
- * keys each, in the order of enum kpref), so every type stays common, and
+ * one of the keys the client uses for the type asked (a fifth of its keys
+ * each, in the order of enum kpref), so every type stays common, and
  * some commands still cross into another type's keys (WRONGTYPE). */
 unsigned ops_key(const struct model *m, unsigned c, struct rng *r, const struct mreq *q,
 		 unsigned avoid, enum kpref pref);
@@ -360,6 +484,9 @@ unsigned mu_member(struct rng *r, bool ints);
 /* A list element: mostly one of a few hot names, so that LREM, LPOS and
  * LINSERT find theirs, else of any class. */
 unsigned mu_element(struct rng *r);
+/* How names i and j compare as Redis compares strings (their bytes, then
+ * the shorter first): < 0, 0 or > 0. */
+int mu_cmp(unsigned i, unsigned j);
 
 /* model_set.c */
 bool ms_op(enum mop op);
@@ -407,6 +534,10 @@ bool mc_same(const struct mcombo *cb, unsigned i, unsigned j);
  * blind destination in dest. Buffers from mc_alloc go with the outcome. */
 struct mc_out {
 	bool legal, error;
+	/* What it writes is not known (a range by name over members of
+	 * several scores; a sum whose order Redis chooses; a HyperLogLog's
+	 * bytes read as a bitmap): those keys become unknown. */
+	bool wild;
 	bool wrote[MODEL_REQ_KEYS];
 	struct mstate next[MODEL_REQ_KEYS];
 	struct mstate dest;
@@ -465,5 +596,57 @@ void model_key_unknown(struct model *m, unsigned k);
 /* A reply no possible states explain: a correctness failure naming q's
  * keys and their states. */
 void model_fail_keys(struct model *m, const struct mreq *q, const struct resp_reader_value *v);
+
+/* model_zset.c: sorted sets, one key. */
+bool mz_op(enum mop op);
+/* A sorted set command on state s (live or absent), as ops_apply. */
+unsigned mz_apply(const struct mreq *q, const struct mstate *s, struct mout *o);
+/* A sorted set's members (none if s is absent or of another type). */
+unsigned mz_len(const struct mstate *s);
+const struct mzent *mz_ents(const struct mstate *s);
+/* Redis's order: by score, then by name. */
+int mz_cmp(const struct mzent *a, const struct mzent *b);
+/* The state of the n members at e (sorted here, -0 made 0), with old's
+ * TTL if old is a sorted set (none if not); absent if n is 0. */
+struct mstate mz_state(const struct mstate *old, struct mzent *e, unsigned n);
+/* Whether v is the bulk Redis writes for score d ("%.17g", "inf"; 0 may
+ * come as "-0"). */
+bool mz_score_is(const struct resp_reader_value *v, double d);
+/* Whether v is the array of the n members at e in this order (and each
+ * one's score after it, with scores). */
+bool mz_reply_is(const struct resp_reader_value *v, const struct mzent *e, unsigned n, bool scores);
+/* The error of an argument Redis parses before it looks the key up, or
+ * NULL. */
+const char *mz_early_error(const struct mreq *q);
+/* The members q's range selects in s, in the reply's order, LIMIT
+ * applied, into out (room for mz_len(s)); *unknown when the range is by
+ * name over members of several scores, which Redis leaves unspecified. */
+unsigned mz_select(const struct mreq *q, const struct mstate *s, struct mzent *out, bool *unknown);
+
+/* model_zmulti.c: sorted sets over several keys. */
+void mz_outcome(const struct model *m, const struct mreq *q, const struct mcombo *cb,
+		const struct resp_reader_value *v, struct mc_out *o);
+
+/* model_zgen.c: the sorted set workload and encodings. */
+void mz_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
+void mz_encode(struct enc *e, const struct model *m, const struct mreq *q);
+/* How a score is written ("%.17g", "inf"; others with ZA_ALT). */
+size_t mz_score_text(double d, bool alt, char *buf, size_t cap);
+
+/* model_hll.c: PFADD, PFCOUNT, PFMERGE, and what the string commands do
+ * to a HyperLogLog. */
+bool mp_op(enum mop op);
+unsigned mp_apply(const struct mreq *q, const struct mstate *s, struct mout *o);
+void mp_outcome(const struct model *m, const struct mreq *q, const struct mcombo *cb,
+		const struct resp_reader_value *v, struct mc_out *o);
+void mp_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
+void mp_encode(struct enc *e, const struct model *m, const struct mreq *q);
+
+/* model_sort.c: SORT and SORT_RO. */
+unsigned mo_apply(const struct mreq *q, const struct mstate *s, struct mout *o);
+void mo_outcome(const struct model *m, const struct mreq *q, const struct mcombo *cb,
+		const struct resp_reader_value *v, struct mc_out *o);
+void mo_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
+void mo_encode(struct enc *e, const struct model *m, const struct mreq *q);
 
 #endif

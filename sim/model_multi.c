@@ -1,12 +1,14 @@
 /* model_multi.c: the commands over several keys that the node runs
  * atomically (SMOVE, SINTER, SUNION, SDIFF, SINTERCARD and the STOREs,
- * LMOVE, RPOPLPUSH, LMPOP, BITOP), over keys that may live on several
- * shards.
+ * LMOVE, RPOPLPUSH, LMPOP, BITOP, ZRANGESTORE, ZUNION, ZINTER, ZDIFF,
+ * ZINTERCARD and the STOREs, ZMPOP, PFCOUNT of several keys, PFMERGE,
+ * SORT with STORE), over keys that may live on several shards.
  *
  * Every combination of the possible states of the keys a command reads
  * (each state through its expiry branches) is tried; each family's
- * outcome function (model_set.c, model_list.c, model_bit.c) says whether
- * the combination explains the reply and what it leaves. Each key read
+ * outcome function (model_set.c, model_list.c, model_bit.c,
+ * model_zmulti.c, model_hll.c, model_sort.c) says whether the
+ * combination explains the reply and what it leaves. Each key read
  * keeps the states (or next states) of the combinations that do; a blind
  * destination (a STORE's, BITOP's: written whatever it held) becomes one
  * of their results. None explaining the reply is a correctness failure.
@@ -37,13 +39,23 @@ struct mcombo {
 
 bool mm_op(enum mop op)
 {
-	return op >= OP_SMOVE && op <= OP_BITOP;
+	return op >= OP_SMOVE && op <= OP_LAST_MULTI;
 }
 
 unsigned mm_blind(enum mop op)
 {
-	return op == OP_SINTERSTORE || op == OP_SUNIONSTORE || op == OP_SDIFFSTORE ||
-	       op == OP_BITOP;
+	switch (op) {
+	case OP_SINTERSTORE:
+	case OP_SUNIONSTORE:
+	case OP_SDIFFSTORE:
+	case OP_BITOP:
+	case OP_ZRANGESTORE:
+	case OP_ZUNIONSTORE:
+	case OP_ZINTERSTORE:
+	case OP_ZDIFFSTORE:
+	case OP_SORT_STORE: return 1;
+	default: return 0;
+	}
 }
 
 unsigned mm_written(const struct mreq *q)
@@ -52,7 +64,9 @@ unsigned mm_written(const struct mreq *q)
 	case OP_SMOVE:
 	case OP_LMOVE:
 	case OP_RPOPLPUSH: return 2;
-	case OP_LMPOP: return q->nkeys;
+	case OP_LMPOP:
+	case OP_ZMPOP: return q->nkeys;
+	case OP_PFMERGE: return 1;
 	default: return mm_blind(q->op);
 	}
 }
@@ -147,12 +161,21 @@ static void combo_keep(const struct mreq *q, const struct mcombo *cb, const stru
 
 	for (d = 0; d < cb->nd; d++) {
 		const struct mstate *s = &cb->br[d][cb->pick[d]];
-		for (i = 0; i < q->nkeys && !o->error; i++)
+		bool wild = false;
+		for (i = 0; i < q->nkeys && !o->error; i++) {
 			if (cb->of[i] == d && o->wrote[i])
 				s = &o->next[i];
-		mset_add(&sets[d], s);
+			wild = wild ||
+			       (cb->of[i] == d && o->wild && !o->error && i < mm_written(q));
+		}
+		if (wild)
+			sets[d].overflow = true;
+		else
+			mset_add(&sets[d], s);
 	}
-	if (mm_blind(q->op) && !o->error)
+	if (mm_blind(q->op) && !o->error && o->wild)
+		dest->overflow = true;
+	else if (mm_blind(q->op) && !o->error)
 		mset_add(dest, &o->dest);
 }
 
@@ -163,8 +186,14 @@ static void outcome(const struct model *m, const struct mreq *q, const struct mc
 		ms_outcome(m, q, cb, v, o);
 	else if (q->op == OP_BITOP)
 		mb_outcome(m, q, cb, v, o);
-	else
+	else if (q->op <= OP_LMPOP)
 		ml_outcome(m, q, cb, v, o);
+	else if (q->op <= OP_ZMPOP)
+		mz_outcome(m, q, cb, v, o);
+	else if (q->op == OP_SORT_STORE)
+		mo_outcome(m, q, cb, v, o);
+	else
+		mp_outcome(m, q, cb, v, o);
 }
 
 /* What a command over unknown keys leaves: its reply cannot be checked,

@@ -7,10 +7,12 @@
  * values of every size class the node treats differently (inline, a
  * refcounted buffer from 4 KB, the bigbulk path from 32 KB), and some bad
  * input whose error text is known. The other types' commands are their
- * files' (model_hash.c, model_set.c, model_list.c, model_bit.c, and
- * model_multi.c for those over several keys); this file says what the
- * string and key commands do to a key of any type (the string ones refuse
- * it), and encodes every request. */
+ * files' (model_hash.c, model_set.c, model_list.c, model_bit.c,
+ * model_zset.c with model_zmulti.c and model_zgen.c, model_hll.c,
+ * model_sort.c, and model_multi.c for those over several keys); this file
+ * says what the string and key commands do to a key of any type (the
+ * string ones refuse it, but read a HyperLogLog as some string), and
+ * encodes every request. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +96,23 @@ bool ops_writes(enum mop op)
 	case OP_RPOPLPUSH:
 	case OP_LMPOP:
 	case OP_SETBIT:
-	case OP_BITOP: return true;
+	case OP_BITOP:
+	case OP_ZADD:
+	case OP_ZINCRBY:
+	case OP_ZREM:
+	case OP_ZREMRANGEBYRANK:
+	case OP_ZREMRANGEBYSCORE:
+	case OP_ZREMRANGEBYLEX:
+	case OP_ZPOPMIN:
+	case OP_ZPOPMAX:
+	case OP_ZRANGESTORE:
+	case OP_ZUNIONSTORE:
+	case OP_ZINTERSTORE:
+	case OP_ZDIFFSTORE:
+	case OP_ZMPOP:
+	case OP_PFADD:
+	case OP_PFMERGE:
+	case OP_SORT_STORE: return true;
 	default: return false;
 	}
 }
@@ -156,6 +174,26 @@ static const char *const op_names[] = {
 	[OP_GETBIT] = "GETBIT",
 	[OP_BITCOUNT] = "BITCOUNT",
 	[OP_BITPOS] = "BITPOS",
+	[OP_ZADD] = "ZADD",
+	[OP_ZINCRBY] = "ZINCRBY",
+	[OP_ZREM] = "ZREM",
+	[OP_ZCARD] = "ZCARD",
+	[OP_ZSCORE] = "ZSCORE",
+	[OP_ZMSCORE] = "ZMSCORE",
+	[OP_ZRANK] = "ZRANK",
+	[OP_ZREVRANK] = "ZREVRANK",
+	[OP_ZCOUNT] = "ZCOUNT",
+	[OP_ZLEXCOUNT] = "ZLEXCOUNT",
+	[OP_ZRANGE] = "ZRANGE (a range)",
+	[OP_ZREMRANGEBYRANK] = "ZREMRANGEBYRANK",
+	[OP_ZREMRANGEBYSCORE] = "ZREMRANGEBYSCORE",
+	[OP_ZREMRANGEBYLEX] = "ZREMRANGEBYLEX",
+	[OP_ZPOPMIN] = "ZPOPMIN",
+	[OP_ZPOPMAX] = "ZPOPMAX",
+	[OP_ZRANDMEMBER] = "ZRANDMEMBER",
+	[OP_PFADD] = "PFADD",
+	[OP_PFCOUNT] = "PFCOUNT",
+	[OP_SORT] = "SORT",
 	[OP_MGET] = "MGET",
 	[OP_MSET] = "MSET",
 	[OP_MSETNX] = "MSETNX",
@@ -173,6 +211,18 @@ static const char *const op_names[] = {
 	[OP_RPOPLPUSH] = "RPOPLPUSH",
 	[OP_LMPOP] = "LMPOP",
 	[OP_BITOP] = "BITOP",
+	[OP_ZRANGESTORE] = "ZRANGESTORE",
+	[OP_ZUNIONSTORE] = "ZUNIONSTORE",
+	[OP_ZINTERSTORE] = "ZINTERSTORE",
+	[OP_ZDIFFSTORE] = "ZDIFFSTORE",
+	[OP_ZUNION] = "ZUNION",
+	[OP_ZINTER] = "ZINTER",
+	[OP_ZDIFF] = "ZDIFF",
+	[OP_ZINTERCARD] = "ZINTERCARD",
+	[OP_ZMPOP] = "ZMPOP",
+	[OP_PFCOUNT_MULTI] = "PFCOUNT (keys)",
+	[OP_PFMERGE] = "PFMERGE",
+	[OP_SORT_STORE] = "SORT (STORE)",
 	[OP_ERR] = "an error",
 	[OP_PROTO] = "a protocol error",
 	[OP_COUNTER_INCR] = "INCR (shared)",
@@ -198,6 +248,9 @@ void mreq_free(struct mreq *q)
 	}
 	free(q->hp);
 	free(q->mi);
+	if (q->z != NULL)
+		free(q->z->scores);
+	free(q->z);
 	free(q);
 }
 
@@ -405,23 +458,20 @@ static bool wants_string(const struct mreq *q)
 	}
 }
 
-unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, int64_t tlo,
-		   int64_t thi, struct mout *o)
+static const char *type_name(const struct mstate *s)
 {
-	memset(o, 0, sizeof(*o));
-	o->next = *s;
-	if (mh_op(q->op))
-		return mh_apply(q, s, o);
-	if (ms_op(q->op))
-		return ms_apply(q, s, o);
-	if (ml_op(q->op))
-		return ml_apply(q, s, o);
-	if (mb_op(q->op))
-		return mb_apply(q, s, o);
-	if (s->present && s->type != MT_STRING && wants_string(q)) {
-		o->exp = (struct mexp){ .kind = X_ERR, .text = MODEL_WRONGTYPE };
-		return 1;
-	}
+	static const char *const names[] = {
+		[MT_STRING] = "string", [MT_HASH] = "hash", [MT_SET] = "set",
+		[MT_LIST] = "list",     [MT_ZSET] = "zset", [MT_HLL] = "string",
+	};
+	return s->present ? names[s->type] : "none";
+}
+
+/* The string and key commands on a key that is absent, a string, or (for
+ * the commands that do not read a string) of any type. */
+static unsigned apply_string(const struct mreq *q, const struct mstate *s, int64_t tlo, int64_t thi,
+			     struct mout *o)
+{
 	switch (q->op) {
 	case OP_GET: o->exp = x_val(s); return 1;
 	case OP_MGET:
@@ -461,19 +511,78 @@ unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, in
 		return 1;
 	case OP_PTTL:
 	case OP_TTL: o->exp = ttl_exp(q, s, tlo, thi); return 1;
-	case OP_TYPE:
-		o->exp = (struct mexp){ .kind = X_STATUS,
-					.text = !s->present          ? "none"
-						: s->type == MT_HASH ? "hash"
-						: s->type == MT_SET  ? "set"
-						: s->type == MT_LIST ? "list"
-								     : "string" };
+	case OP_TYPE: o->exp = (struct mexp){ .kind = X_STATUS, .text = type_name(s) }; return 1;
+	default: break;
+	}
+	ASSERT_NOT_REACHED("model: not a single-key op");
+	return 0;
+}
+
+/* The longest a HyperLogLog's string is: dense, a 16-byte header and
+ * 16384 registers of 6 bits (Redis's HLL_DENSE_SIZE). */
+#define HLL_BYTES_MAX 12304
+
+/* A string command on a HyperLogLog: Redis sees a string, whose bytes are
+ * the node's sketch, which the model does not compute. Reading it whole
+ * gives a bulk that starts with the sketch's magic ("HYLL"), a part of it
+ * any bulk; INCRBY refuses it (no integer starts so); APPEND and SETRANGE
+ * change bytes the model does not know, so the key becomes unknown. The
+ * rest (SET, GETSET and GETDEL replacing it, DEL, TTLs) as for a string. */
+static unsigned apply_on_hll(const struct mreq *q, const struct mstate *s, int64_t tlo, int64_t thi,
+			     struct mout *o)
+{
+	static const struct mexp sketch = { .kind = X_PREFIX, .p = "HYLL", .len = 4 };
+	unsigned n;
+
+	switch (q->op) {
+	case OP_INCRBY:
+		o->exp = (struct mexp){ .kind = X_ERR,
+					.text = "ERR value is not an integer or out of range" };
+		return 1;
+	case OP_STRLEN:
+		o->exp = (struct mexp){ .kind = X_INT, .lo = 16, .hi = HLL_BYTES_MAX };
+		return 1;
+	case OP_GETRANGE: o->exp = (struct mexp){ .kind = X_PREFIX, .len = 0 }; return 1;
+	case OP_APPEND:
+	case OP_SETRANGE:
+		o->exp = (struct mexp){ .kind = X_INT, .lo = 16, .hi = LLONG_MAX };
+		o->wild = q->vlens[0] > 0;
 		return 1;
 	default: break;
 	}
+	n = apply_string(q, s, tlo, thi, o);
+	if (q->op != OP_SET || (q->flags & SETF_GET))
+		o->exp = sketch;
+	return n;
+}
+
+unsigned ops_apply(const struct mreq *q, unsigned ki, const struct mstate *s, int64_t tlo,
+		   int64_t thi, struct mout *o)
+{
 	(void)ki;
-	ASSERT_NOT_REACHED("model: not a single-key op");
-	return 0;
+	memset(o, 0, sizeof(*o));
+	o->next = *s;
+	if (mh_op(q->op))
+		return mh_apply(q, s, o);
+	if (ms_op(q->op))
+		return ms_apply(q, s, o);
+	if (ml_op(q->op))
+		return ml_apply(q, s, o);
+	if (mb_op(q->op))
+		return mb_apply(q, s, o);
+	if (mz_op(q->op))
+		return mz_apply(q, s, o);
+	if (mp_op(q->op))
+		return mp_apply(q, s, o);
+	if (q->op == OP_SORT)
+		return mo_apply(q, s, o);
+	if (s->present && s->type == MT_HLL && (wants_string(q) || q->op == OP_MGET))
+		return apply_on_hll(q, s, tlo, thi, o);
+	if (s->present && s->type != MT_STRING && wants_string(q)) {
+		o->exp = (struct mexp){ .kind = X_ERR, .text = MODEL_WRONGTYPE };
+		return 1;
+	}
+	return apply_string(q, s, tlo, thi, o);
 }
 
 /* ---- the workload ---- */
@@ -505,14 +614,16 @@ static void gen_value(struct rng *r, char **out, size_t *len)
 #define KEY_PREF_SHARE 0.98
 
 /* The keys [*lo, *hi) of a client that a type's commands prefer: a
- * quarter of them each, in the order of enum kpref (with fewer than four
+ * fifth of them each, in the order of enum kpref (with fewer than five
  * keys, types share them). */
+#define KEY_REGIONS 5
+
 static void key_region(unsigned n, enum kpref pref, unsigned *lo, unsigned *hi)
 {
 	unsigned t = (unsigned)pref - K_STRING;
 
-	*lo = t * n / 4;
-	*hi = (t + 1) * n / 4;
+	*lo = t * n / KEY_REGIONS;
+	*hi = (t + 1) * n / KEY_REGIONS;
 	if (*lo >= n)
 		*lo = n - 1;
 	if (*hi <= *lo)
@@ -676,22 +787,50 @@ static void gen_single(struct model *m, unsigned c, struct rng *r, struct mreq *
 	}
 }
 
+/* The share of requests that look at one of the client's keys and, if
+ * the model has lost track of it (lost writes that have settled since),
+ * delete it: a plain overwrite, after which the model knows the key
+ * again. Only the string commands overwrite a key plainly otherwise, so a
+ * hash, set, list or sorted set key, once unknown, would stay unknown,
+ * and unchecked, for the rest of the run. */
+#define WILD_DEL_SHARE 0.1
+
+static bool gen_forget(struct model *m, unsigned c, struct rng *r, struct mreq *q)
+{
+	unsigned k = c * m->keys_per + (unsigned)rng_below(r, m->keys_per);
+
+	if (!m->keys[k].wild || m->keys[k].floating > 0)
+		return false;
+	q->op = OP_DEL;
+	q->keys[0] = k;
+	q->nkeys = 1;
+	return true;
+}
+
 struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
 {
 	struct mreq *q = sim_calloc(sizeof(*q));
 	unsigned roll = (unsigned)rng_below(r, 1000);
 
 	q->client = c;
-	if (roll < 330) {
+	if (rng_chance(r, WILD_DEL_SHARE) && gen_forget(m, c, r, q)) {
+		/* DEL of a key the model lost. */
+	} else if (roll < 250) {
 		gen_single(m, c, r, q);
-	} else if (roll < 520) {
+	} else if (roll < 390) {
 		mh_generate(m, c, r, q);
-	} else if (roll < 680) {
+	} else if (roll < 510) {
 		ms_generate(m, c, r, q);
-	} else if (roll < 830) {
+	} else if (roll < 630) {
 		ml_generate(m, c, r, q);
-	} else if (roll < 870) {
+	} else if (roll < 790) {
+		mz_generate(m, c, r, q);
+	} else if (roll < 820) {
 		mb_generate(m, c, r, q);
+	} else if (roll < 845) {
+		mp_generate(m, c, r, q);
+	} else if (roll < 870) {
+		mo_generate(m, c, r, q);
 	} else if (roll < 930) {
 		static const enum mop multi[] = { OP_MGET, OP_MSET, OP_MSETNX, OP_DEL_MULTI,
 						  OP_EXISTS_MULTI };
@@ -838,6 +977,18 @@ static void enc_single(struct enc *e, const struct model *m, const struct mreq *
 		ml_encode(e, m, q);
 		return;
 	}
+	if (mz_op(q->op)) {
+		mz_encode(e, m, q);
+		return;
+	}
+	if (mp_op(q->op)) {
+		mp_encode(e, m, q);
+		return;
+	}
+	if (q->op == OP_SORT) {
+		mo_encode(e, m, q);
+		return;
+	}
 	if (mb_op(q->op)) {
 		mb_encode(e, m, q);
 		return;
@@ -941,6 +1092,12 @@ void ops_encode(const struct model *m, const struct mreq *q, char **out, size_t 
 		mb_encode(&e, m, q);
 	else if (q->op >= OP_LMOVE && q->op <= OP_LMPOP)
 		ml_encode(&e, m, q);
+	else if (q->op >= OP_ZRANGESTORE && q->op <= OP_ZMPOP)
+		mz_encode(&e, m, q);
+	else if (q->op == OP_PFCOUNT_MULTI || q->op == OP_PFMERGE)
+		mp_encode(&e, m, q);
+	else if (q->op == OP_SORT_STORE)
+		mo_encode(&e, m, q);
 	else if (mm_op(q->op))
 		ms_encode(&e, m, q);
 	else

@@ -12,10 +12,12 @@
  * writes draw hundreds from. */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
 #include "model_int.h"
+#include "world.h"
 
 /* Names of no other class: short ones that collide all the time, an empty
  * one, a binary one, and texts that look like integers but are not to
@@ -163,4 +165,52 @@ unsigned mu_element(struct rng *r)
 	       : roll < 84 ? U_MED + (unsigned)rng_below(r, MU_N_MED)
 	       : roll < 94 ? U_LONG + (unsigned)rng_below(r, MU_N_LONG)
 			   : U_IPOOL + (unsigned)rng_below(r, MU_N_POOL);
+}
+
+/* ---- the order of names ---- */
+
+/* Each name's place in the order of bytes, built on first use (the same
+ * in every run: the universe is fixed). */
+static uint16_t lex_rank[U_END];
+static bool lex_built;
+static char (*lex_names)[MODEL_NAME_MAX];
+static size_t lex_lens[U_END];
+
+static int lex_by_name(const void *a, const void *b)
+{
+	unsigned i = *(const uint16_t *)a, j = *(const uint16_t *)b;
+	size_t n = lex_lens[i] < lex_lens[j] ? lex_lens[i] : lex_lens[j];
+	int c = n > 0 ? memcmp(lex_names[i], lex_names[j], n) : 0;
+
+	if (c != 0)
+		return c;
+	return lex_lens[i] < lex_lens[j] ? -1 : lex_lens[i] > lex_lens[j];
+}
+
+static void lex_build(void)
+{
+	uint16_t order[U_END];
+	unsigned i;
+
+	lex_names = sim_calloc(sizeof(*lex_names) * U_END);
+	for (i = 0; i < U_END; i++) {
+		lex_lens[i] = mu_name(i, lex_names[i]);
+		order[i] = (uint16_t)i;
+	}
+	qsort(order, U_END, sizeof(order[0]), lex_by_name);
+	for (i = 0; i < U_END; i++) {
+		ASSERT(i == 0 || lex_by_name(&order[i - 1], &order[i]) < 0);
+		lex_rank[order[i]] = (uint16_t)i;
+	}
+	free(lex_names);
+	lex_names = NULL;
+	lex_built = true;
+}
+
+int mu_cmp(unsigned i, unsigned j)
+{
+	ASSERT(i < U_END && j < U_END);
+	if (!lex_built)
+		lex_build();
+	return (int)lex_rank[i] - (int)lex_rank[j];
 }

@@ -48,6 +48,9 @@ static void sched_node_config(struct world *w, struct config *cfg)
 	cfg->lazyfree_lazy_user_del = w->cfg.lazy_user_del != 0;
 	cfg->list_max_listpack_size = w->cfg.list_lp_size;
 	cfg->list_compress_depth = w->cfg.list_compress;
+	cfg->zset_max_listpack_entries = w->cfg.zset_lp_entries;
+	cfg->zset_max_listpack_value = w->cfg.zset_lp_value;
+	cfg->hll_sparse_max_bytes = w->cfg.hll_sparse;
 }
 
 /* Builds node id as cairn-node builds one (shard/node.h), over simulated

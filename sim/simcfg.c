@@ -98,6 +98,28 @@ static void derive_list_limits(struct sim_config *c, struct rng *r)
 	c->list_compress = raw ? 0 : depth;
 }
 
+/* zset-max-listpack-entries: 1 to 32 in most runs (about log-uniform),
+ * else up to 256, so that sorted sets of a few members are trees in many
+ * runs and listpacks in others; zset-max-listpack-value: the default in
+ * half the runs, else 1 to 128 bytes (the universe's names are up to 365);
+ * hll-sparse-max-bytes: the default (3000) in half the runs, else 1 to
+ * 3000 (about log-uniform), so that sketches of a few elements turn dense.
+ * Drawn after the list limits, so that those stay what they were for a
+ * seed. */
+static void derive_zset_limits(struct sim_config *c, struct rng *r)
+{
+	bool wide = rng_chance(r, 0.2);
+	unsigned small = log_uniform(r, 1, 32), large = log_uniform(r, 1, 256);
+	bool dflt = rng_chance(r, 0.5);
+	unsigned v = (unsigned)rng_range(r, 1, 128);
+	bool sparse = rng_chance(r, 0.5);
+	unsigned bytes = log_uniform(r, 1, HLL_SPARSE_MAX_BYTES_DEFAULT);
+
+	c->zset_lp_entries = wide ? large : small;
+	c->zset_lp_value = dflt ? ZSET_MAX_LISTPACK_VALUE_DEFAULT : v;
+	c->hll_sparse = sparse ? HLL_SPARSE_MAX_BYTES_DEFAULT : bytes;
+}
+
 void simcfg_derive(struct sim_config *c, uint64_t seed)
 {
 	static const unsigned bufs[] = { 2, 4, 16, 64, IO_BUF_COUNT };
@@ -126,6 +148,7 @@ void simcfg_derive(struct sim_config *c, uint64_t seed)
 	derive_hash_limits(c, &r);
 	derive_set_limits(c, &r);
 	derive_list_limits(c, &r);
+	derive_zset_limits(c, &r);
 }
 
 static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, char *err, size_t n)
@@ -215,6 +238,12 @@ int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errle
 		return set_int(&c->list_lp_size, eq + 1, -5, 1 << 20, err, errlen);
 	if (strcmp(name, "list_compress") == 0)
 		return set_uint(&c->list_compress, eq + 1, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "zset_lp_entries") == 0)
+		return set_uint(&c->zset_lp_entries, eq + 1, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "zset_lp_value") == 0)
+		return set_uint(&c->zset_lp_value, eq + 1, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "hll_sparse") == 0)
+		return set_uint(&c->hll_sparse, eq + 1, 0, 1u << 20, err, errlen);
 	snprintf(err, errlen, "unknown setting '%s'", name);
 	return -1;
 }
@@ -227,11 +256,12 @@ void simcfg_print(const struct sim_config *c, FILE *f)
 		"seed=%llu ticks=%llu nodes=%u shards=%u clients=%u ring_size=%u bufs=%u "
 		"pipeline=%u keys=%u hash_lp_entries=%u hash_lp_value=%u set_is_entries=%u "
 		"set_lp_entries=%u set_lp_value=%u lazy_user_del=%u list_lp_size=%d "
-		"list_compress=%u\n",
+		"list_compress=%u zset_lp_entries=%u zset_lp_value=%u hll_sparse=%u\n",
 		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->nodes, c->shards,
 		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys, c->hash_lp_entries,
 		c->hash_lp_value, c->set_is_entries, c->set_lp_entries, c->set_lp_value,
-		c->lazy_user_del, c->list_lp_size, c->list_compress);
+		c->lazy_user_del, c->list_lp_size, c->list_compress, c->zset_lp_entries,
+		c->zset_lp_value, c->hll_sparse);
 	fprintf(f, "faults:");
 	for (i = 0; i < F_COUNT; i++)
 		fprintf(f, " %s=%.4f", fault_names[i], c->p[i]);

@@ -90,6 +90,12 @@ struct sim_config {
 	 * are compressed, under faults in most runs. */
 	int list_lp_size;
 	unsigned list_compress;
+	/* The nodes' zset-max-listpack-entries and -value (drawn small, so
+	 * that sorted sets turn from listpack into a tree, and back through
+	 * ZRANGESTORE and the STOREs, under faults in most runs) and
+	 * hll-sparse-max-bytes (drawn small in half the runs, so that
+	 * sketches turn dense). */
+	unsigned zset_lp_entries, zset_lp_value, hll_sparse;
 	double p[F_COUNT];
 	unsigned trace; /* 0: none; 1: keep the last events for a
 				* failure report; 2: also print every event */
