@@ -93,8 +93,8 @@ struct quicklist *quicklist_new(struct mem *mem, int fill, int compress);
 void quicklist_free(struct quicklist *ql);
 /* Frees nodes from the head, one unit of *budget each, taking what it
  * spent off *budget; true once ql itself is freed too, false only with
- * *budget spent. ql is left a valid prefix-less list between calls, but
- * only this function may touch it again. */
+ * *budget spent. Between calls ql is a valid list of the nodes not yet
+ * freed, but only this function may touch it again. */
 bool quicklist_free_some(struct quicklist *ql, unsigned *budget);
 /* A copy in mem, node for node (compressed nodes stay compressed). */
 struct quicklist *quicklist_dup(struct mem *mem, const struct quicklist *ql);
