@@ -291,6 +291,10 @@ bool quicklist_free_some(struct quicklist *ql, unsigned *budget)
 			return false;
 		*budget -= 1;
 		ql->head = n->next;
+		if (ql->head != NULL)
+			ql->head->prev = NULL;
+		else
+			ql->tail = NULL;
 		ql->len--;
 		ql->count -= n->count;
 		ql->nlzf -= n->lzf;
