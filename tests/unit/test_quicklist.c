@@ -493,6 +493,68 @@ static void test_delete_iterating(void **state)
 }
 
 /* Copies, single-node release and the check's refusals. */
+/* The links and counts of a list, compression placement aside (a list
+ * being freed from its head keeps its compressed nodes where they were). */
+static void check_links(const struct quicklist *ql)
+{
+	const struct quicklist_node *n, *prev = NULL;
+	uint64_t count = 0, len = 0, nlzf = 0;
+
+	for (n = ql->head; n != NULL; prev = n, n = n->next) {
+		assert_ptr_equal(n->prev, prev);
+		count += n->count;
+		nlzf += n->lzf;
+		len++;
+	}
+	assert_ptr_equal(ql->tail, prev);
+	assert_int_equal(count, ql->count);
+	assert_int_equal(len, ql->len);
+	assert_int_equal(nlzf, ql->nlzf);
+}
+
+/* Freeing in steps (the background free): each step frees at most its
+ * budget of nodes, from the head, and leaves a list whose links and counts
+ * hold; the last frees the list itself and every byte. */
+static void test_free_some(void **state)
+{
+	struct mem m = { 0 };
+	struct quicklist *ql = quicklist_new(&m, 2, 1);
+	struct model md = { .n = 0 };
+	unsigned budget;
+	size_t used;
+	char el[64];
+	int i, steps = 0;
+
+	(void)state;
+	memset(el, 'f', sizeof(el));
+	for (i = 0; i < 41; i++)
+		push(ql, &md, el, sizeof(el), true);
+	assert_int_equal(ql->len, 21);
+	assert_true(ql->nlzf > 0);
+	budget = 0;
+	assert_false(quicklist_free_some(ql, &budget));
+	check_links(ql);
+	for (;;) {
+		uint64_t len = ql->len;
+
+		used = m.used;
+		budget = 3;
+		if (quicklist_free_some(ql, &budget))
+			break;
+		steps++;
+		assert_int_equal(budget, 0);
+		assert_int_equal(ql->len, len - 3);
+		assert_true(m.used < used);
+		check_links(ql);
+	}
+	/* 21 nodes: six steps of three leave three, which the last frees
+	 * with the list, spending its whole budget. */
+	assert_int_equal(steps, 6);
+	assert_int_equal(budget, 0);
+	assert_int_equal(m.used, 0);
+	model_free(&md);
+}
+
 static void test_dup_release_check(void **state)
 {
 	struct mem m = { 0 }, m2 = { 0 };
@@ -661,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_read_compressed),
 		cmocka_unit_test(test_delete_iterating),
 		cmocka_unit_test(test_dup_release_check),
+		cmocka_unit_test(test_free_some),
 		cmocka_unit_test(test_random),
 	};
 
