@@ -341,6 +341,26 @@ bool cmd_arg_ll(struct cmd_ctx *c, const struct cmd_arg *a, long long *out, cons
 	return false;
 }
 
+bool cmd_rand_count(struct cmd_ctx *c, const char *with_word, long long *count, bool *with)
+{
+	*with = c->argc == 4;
+	if (!cmd_arg_ll(c, &c->argv[2], count, NULL))
+		return false;
+	if (*count == LLONG_MIN) {
+		reply_error(c->r, ERR_COUNT_RANGE);
+		return false;
+	}
+	if (c->argc > 4 || (*with && !cmd_arg_cstr_eq(&c->argv[3], with_word))) {
+		cmd_syntax_error(c);
+		return false;
+	}
+	if (*with && (*count < -LLONG_MAX / 2 || *count > LLONG_MAX / 2)) {
+		reply_error(c->r, "value is out of range");
+		return false;
+	}
+	return true;
+}
+
 void cmd_syntax_error(struct cmd_ctx *c)
 {
 	reply_error(c->r, ERR_SYNTAX);

@@ -209,6 +209,16 @@ bool cmd_arg_eq(const struct cmd_arg *a, const char *lit); /* case-insensitive *
  * "value is not an integer or out of range" (or msg if given) and returns
  * false. */
 bool cmd_arg_ll(struct cmd_ctx *c, const struct cmd_arg *a, long long *out, const char *msg);
+/* getRangeLongFromObjectOrReply's own text, for a count of LLONG_MIN. */
+#define ERR_COUNT_RANGE                                                                            \
+	"value is out of range, value must between -9223372036854775807 and "                      \
+	"9223372036854775807"
+/* The count and option of HRANDFIELD key count [WITHVALUES] and
+ * ZRANDMEMBER key count [WITHSCORES] (with_word names the option), checked
+ * in Redis's order: an integer other than LLONG_MIN, no other argument,
+ * then with the option a count whose pairs still fit a long. false: it
+ * has replied the error. */
+bool cmd_rand_count(struct cmd_ctx *c, const char *with_word, long long *count, bool *with);
 /* SORT's keys beyond the legacy range: the argument after its last STORE
  * (Redis's sortGetKeys), or 0; and whether a BY or GET pattern names keys,
  * which may live on any shard. */

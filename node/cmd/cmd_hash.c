@@ -28,11 +28,6 @@
 #define ERR_HASH_NOT_INT "hash value is not an integer"
 #define ERR_HASH_NOT_FLOAT "hash value is not a float"
 #define ERR_NAN_OR_INF "value is NaN or Infinity"
-#define ERR_OUT_OF_RANGE "value is out of range"
-/* getRangeLongFromObjectOrReply's own text, for a count of LLONG_MIN. */
-#define ERR_COUNT_RANGE                                                                            \
-	"value is out of range, value must between -9223372036854775807 and "                      \
-	"9223372036854775807"
 
 /* ---- helpers ---- */
 
@@ -452,26 +447,14 @@ static void pick_unique(struct cmd_ctx *c, struct kv *e, unsigned long count, bo
 
 static void hrandfield_count(struct cmd_ctx *c)
 {
-	bool withvalues = c->argc == 4, uniq;
+	bool withvalues, uniq;
 	unsigned long count;
 	uint64_t size;
 	long long l;
 	struct kv *e;
 
-	if (!cmd_arg_ll(c, &c->argv[2], &l, NULL))
+	if (!cmd_rand_count(c, "withvalues", &l, &withvalues))
 		return;
-	if (l == LLONG_MIN) {
-		reply_error(c->r, ERR_COUNT_RANGE);
-		return;
-	}
-	if (c->argc > 4 || (withvalues && !cmd_arg_cstr_eq(&c->argv[3], "withvalues"))) {
-		cmd_syntax_error(c);
-		return;
-	}
-	if (withvalues && (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2)) {
-		reply_error(c->r, ERR_OUT_OF_RANGE);
-		return;
-	}
 	if (!cmd_lookup_read(c, c->ks, &c->argv[1], KV_HASH, &e))
 		return;
 	uniq = l >= 0;

@@ -34,10 +34,6 @@
 
 /* Redis's shared.outofrangeerr, getPositiveLongFromObjectOrReply's text. */
 #define ERR_NOT_POSITIVE "value is out of range, must be positive"
-/* getRangeLongFromObjectOrReply's own text, for a count of LLONG_MIN. */
-#define ERR_COUNT_RANGE                                                                            \
-	"value is out of range, value must between -9223372036854775807 and "                      \
-	"9223372036854775807"
 #define ERR_NUMKEYS "numkeys should be greater than 0"
 #define ERR_NUMKEYS_ARGS "Number of keys can't be greater than number of args"
 #define ERR_LIMIT "LIMIT can't be negative"

@@ -38,10 +38,6 @@
 #define ERR_ZRANGE_LIMIT                                                                           \
 	"syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
 #define ERR_ZRANGE_WITHSCORES "syntax error, WITHSCORES not supported in combination with BYLEX"
-#define ERR_OUT_OF_RANGE "value is out of range"
-#define ERR_COUNT_RANGE                                                                            \
-	"value is out of range, value must between -9223372036854775807 and "                      \
-	"9223372036854775807"
 #define ERR_NUMKEYS "numkeys should be greater than 0"
 #define ERR_COUNT_POSITIVE "count should be greater than 0"
 
@@ -1101,26 +1097,14 @@ static void pick_unique(struct picker *pk, uint64_t count)
 
 static void zrandmember_count(struct cmd_ctx *c)
 {
-	bool withscores = c->argc == 4;
+	bool withscores;
 	struct picker pk;
 	uint64_t count, i;
 	long long l;
 	struct kv *e;
 
-	if (!cmd_arg_ll(c, &c->argv[2], &l, NULL))
+	if (!cmd_rand_count(c, "withscores", &l, &withscores))
 		return;
-	if (l == LLONG_MIN) {
-		reply_error(c->r, ERR_COUNT_RANGE);
-		return;
-	}
-	if (c->argc > 4 || (withscores && !cmd_arg_cstr_eq(&c->argv[3], "withscores"))) {
-		cmd_syntax_error(c);
-		return;
-	}
-	if (withscores && (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2)) {
-		reply_error(c->r, ERR_OUT_OF_RANGE);
-		return;
-	}
 	if (!cmd_lookup_read(c, c->ks, &c->argv[1], KV_ZSET, &e))
 		return;
 	count = l >= 0 ? (uint64_t)l : (uint64_t)-l;
