@@ -49,6 +49,10 @@
  * VAL_REF_MIN bytes is referenced, not copied. At most OBUF_IOV_MAX pieces go
  * into one writev. */
 #define OBUF_CHUNK_SIZE 16384
+/* A data chunk that follows a placeholder or a referenced value starts this
+ * small: in a pipeline whose replies alternate between this shard and
+ * others, a full-size chunk after every placeholder held 16 KB per reply. */
+#define OBUF_CHUNK_AFTER_HOLD 512
 #define OBUF_IOV_MAX 64
 #define VAL_REF_MIN 4096
 /* Default output-buffer limit of a normal client (Redis has none by default;

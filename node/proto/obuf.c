@@ -52,7 +52,11 @@ static void link_chunk(struct obuf *ob, struct obuf_chunk *c)
 static struct obuf_chunk *data_chunk(struct obuf *ob, size_t need)
 {
 	struct obuf_chunk *c;
-	size_t cap = need > ob->chunk ? need : ob->chunk;
+	size_t base = ob->tail != NULL && ob->tail->kind != OBUF_DATA &&
+				      ob->chunk > OBUF_CHUNK_AFTER_HOLD
+			      ? OBUF_CHUNK_AFTER_HOLD
+			      : ob->chunk;
+	size_t cap = need > base ? need : base;
 
 	if (ob->spare != NULL && ob->spare->cap >= cap) {
 		c = ob->spare;
