@@ -478,10 +478,12 @@ static void fc_want_add(struct fc_side *s, int i, const struct obuf *ob, const s
 
 /* A rule of the node (node/README.md): a command error leaves the keyspace
  * exactly as it was. Lookups
- * may still delete keys that had expired (as in Redis), so every change
- * counted during a command answered with an error must be such a deletion. */
+ * may still delete keys that had expired (as in Redis), and under maxmemory
+ * a command evicts before it runs (also when it is then refused for OOM),
+ * so every change counted during a command answered with an error must be
+ * such a deletion. */
 struct fc_ks_mark {
-	uint64_t dirty, expired, size;
+	uint64_t dirty, expired, evicted, size;
 	size_t want; /* where the reply starts in want */
 };
 
@@ -489,6 +491,7 @@ static void fc_ks_mark(const struct fc_side *s, int i, struct fc_ks_mark *m)
 {
 	m->dirty = s->sh->ks.dirty;
 	m->expired = s->sh->st.expired_keys;
+	m->evicted = s->sh->st.evicted_keys;
 	m->size = ks_size(&s->sh->ks);
 	m->want = s->want[i].len;
 }
@@ -497,14 +500,15 @@ static void fc_ks_check_error(const struct fc_side *s, int i, const struct fc_ks
 			      const struct fc_cmd *cmd)
 {
 	const struct fc_bytes *w = &s->want[i];
-	uint64_t expired = s->sh->st.expired_keys - m->expired;
+	uint64_t expired = s->sh->st.expired_keys - m->expired +
+			   (s->sh->st.evicted_keys - m->evicted);
 
 	if (w->len == m->want || w->p[m->want] != '-')
 		return;
 	FUZZ_CHECK(
 		s->sh->ks.dirty - m->dirty == expired && m->size - ks_size(&s->sh->ks) == expired,
 		"'%.*s' answered '%.*s' but changed the keyspace: %llu changes, %llu keys "
-		"fewer, %llu expired",
+		"fewer, %llu expired or evicted",
 		(int)(cmd->argv[0].len < 32 ? cmd->argv[0].len : 32), cmd->argv[0].p,
 		(int)(w->len - m->want < 80 ? w->len - m->want : 80), w->p + m->want,
 		(unsigned long long)(s->sh->ks.dirty - m->dirty),

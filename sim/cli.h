@@ -37,6 +37,7 @@ struct outcome {
 	/* What each node served (sched_node_stats), for the run summary. */
 	unsigned nodes;
 	uint64_t node_commands[SIM_NODES_MAX], node_connections[SIM_NODES_MAX];
+	uint64_t node_evicted[SIM_NODES_MAX];
 };
 
 const char *fail_kind_name(enum fail_kind k);

@@ -134,8 +134,10 @@ static void node_counts(struct world *w, struct outcome *o)
 	unsigned i;
 
 	o->nodes = w->nnodes;
-	for (i = 0; i < w->nnodes; i++)
+	for (i = 0; i < w->nnodes; i++) {
 		sched_node_stats(w, i, &o->node_commands[i], &o->node_connections[i]);
+		o->node_evicted[i] = sched_node_evicted(w, i);
+	}
 }
 
 /* What each node served, one line each ("node N: commands=C connections=K"). */
@@ -143,10 +145,14 @@ static void print_node_counts(const struct outcome *o)
 {
 	unsigned i;
 
-	for (i = 0; i < o->nodes; i++)
+	for (i = 0; i < o->nodes; i++) {
 		printf("node %u: commands=%llu connections=%llu\n", i,
 		       (unsigned long long)o->node_commands[i],
 		       (unsigned long long)o->node_connections[i]);
+		if (o->node_evicted[i] > 0)
+			printf("node %u: evicted=%llu\n", i,
+			       (unsigned long long)o->node_evicted[i]);
+	}
 }
 
 static void report_line(const struct outcome *o)

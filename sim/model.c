@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/config.h"
+#include "cmd/cmd.h"
 #include "model_int.h"
 #include "world.h"
 
@@ -182,6 +184,17 @@ struct model *model_new(struct world *w, unsigned node)
 	m->nclients = w->cfg.clients;
 	m->keys_per = w->cfg.keys;
 	m->keys = sim_calloc((size_t)m->nclients * m->keys_per * sizeof(*m->keys));
+	if (w->cfg.maxmemory_kb > 0) {
+		int p = (int)w->cfg.policy;
+		m->oom_ok = true;
+		m->evict = p == POLICY_NOEVICTION ? MEVICT_NONE
+			   : p == POLICY_ALLKEYS_LRU || p == POLICY_ALLKEYS_LFU ||
+					   p == POLICY_ALLKEYS_RANDOM || p == POLICY_ALLKEYS_SIEVE
+				   ? MEVICT_ALL
+				   : MEVICT_TTL;
+		m->cmds = sim_calloc(sizeof(*m->cmds));
+		cmd_index_init(m->cmds);
+	}
 	for (c = 0; c < m->nclients; c++) {
 		for (j = 0; j < m->keys_per; j++) {
 			struct mkey *k = &m->keys[c * m->keys_per + j];
@@ -203,6 +216,7 @@ void model_free(struct model *m)
 
 	for (i = 0; i < m->nclients * m->keys_per; i++)
 		key_clear(&m->keys[i]);
+	free(m->cmds);
 	for (i = 0; i < MODEL_COUNTERS; i++)
 		free(m->ctr_seen[i]);
 	for (i = 0; i < MODEL_REGISTERS; i++)
@@ -221,11 +235,34 @@ bool mkey_certain(const struct model *m, unsigned k, int64_t now)
 	       (!key->s[0].present || key->s[0].exp_lo == MODEL_NO_TTL);
 }
 
+/* Whether the request in buf (a RESP array whose first element names the
+ * command) may answer OOM: its command's denyoom flag, from the node's own
+ * table. */
+static bool denyoom(const struct model *m, const char *buf, size_t len)
+{
+	const char *p = memchr(buf, '$', len), *name, *end;
+	const struct cmd *cmd;
+
+	if (buf[0] != '*' || p == NULL)
+		return false; /* an inline or broken request (OP_PROTO) */
+	name = memchr(p, '\n', len - (size_t)(p - buf));
+	if (name == NULL)
+		return false;
+	name++;
+	end = memchr(name, '\r', len - (size_t)(name - buf));
+	if (end == NULL)
+		return false;
+	cmd = cmd_lookup(m->cmds, name, (size_t)(end - name));
+	return cmd != NULL && (cmd->flags & CMD_DENYOOM) != 0;
+}
+
 struct mreq *model_next(struct model *m, unsigned c, struct rng *r, char **out, size_t *len)
 {
 	struct mreq *q = ops_generate(m, c, r);
 
 	ops_encode(m, q, out, len);
+	if (m->oom_ok)
+		q->denyoom = denyoom(m, *out, *len);
 	return q;
 }
 
@@ -238,21 +275,24 @@ bool model_closes(const struct mreq *q)
 
 /* The states s may be in when a command runs at some t in [tlo, thi]:
  * live (with its expiry narrowed to E >= t >= tlo) and/or expired. */
-unsigned model_branches(const struct mstate *s, int64_t tlo, int64_t thi, struct mstate out[2])
+unsigned model_branches(const struct model *m, const struct mstate *s, int64_t tlo, int64_t thi,
+			struct mstate out[2])
 {
+	bool ttl = s->present && s->exp_lo != MODEL_NO_TTL;
+	bool evictable = s->present && (m->evict == MEVICT_ALL || (m->evict == MEVICT_TTL && ttl));
 	unsigned n = 0;
 
-	if (!s->present || s->exp_lo == MODEL_NO_TTL) {
+	if (!s->present || (!ttl && !evictable)) {
 		out[0] = *s;
 		return 1;
 	}
-	if (tlo <= s->exp_hi) {
+	if (!ttl || tlo <= s->exp_hi) {
 		out[n] = *s;
-		if (out[n].exp_lo < tlo)
+		if (ttl && out[n].exp_lo < tlo)
 			out[n].exp_lo = tlo;
 		n++;
 	}
-	if (thi > s->exp_lo) {
+	if (evictable || thi > s->exp_lo) {
 		memset(&out[n], 0, sizeof(out[n]));
 		out[n].exp_lo = out[n].exp_hi = MODEL_NO_TTL;
 		n++;
@@ -433,7 +473,7 @@ static void check_key(struct model *m, const struct mreq *q, unsigned ki,
 		return; /* nothing to check until a plain overwrite (model_plain) */
 	for (i = 0; i < k->n; i++) {
 		struct mstate br[2];
-		unsigned nb = model_branches(&k->s[i], tlo, thi, br);
+		unsigned nb = model_branches(m, &k->s[i], tlo, thi, br);
 		for (b = 0; b < nb; b++) {
 			struct mout outs[4];
 			unsigned no = ops_apply(q, ki, &br[b], tlo, thi, outs);
@@ -483,14 +523,15 @@ static void model_plain(struct model *m, const struct mreq *q, unsigned ki,
 /* ---- multi-key commands ---- */
 
 /* Whether key k can be present (and absent) at some time in the window. */
-static void can_exist(const struct mkey *k, int64_t tlo, int64_t thi, bool *yes, bool *no)
+static void can_exist(const struct model *m, const struct mkey *k, int64_t tlo, int64_t thi,
+		      bool *yes, bool *no)
 {
 	unsigned i, b;
 
 	*yes = *no = k->wild;
 	for (i = 0; i < k->n; i++) {
 		struct mstate br[2];
-		unsigned nb = model_branches(&k->s[i], tlo, thi, br);
+		unsigned nb = model_branches(m, &k->s[i], tlo, thi, br);
 		for (b = 0; b < nb; b++) {
 			if (br[b].present)
 				*yes = true;
@@ -533,7 +574,7 @@ static void check_count(struct model *m, const struct mreq *q, const struct resp
 
 	for (i = 0; i < q->nkeys; i++) {
 		bool yes, no;
-		can_exist(&m->keys[q->keys[i]], tlo, thi, &yes, &no);
+		can_exist(m, &m->keys[q->keys[i]], tlo, thi, &yes, &no);
 		hi += yes;
 		lo += !no;
 	}
@@ -557,7 +598,7 @@ static void check_msetnx(struct model *m, const struct mreq *q, const struct res
 
 	for (i = 0; i < q->nkeys; i++) {
 		bool yes, no;
-		can_exist(&m->keys[q->keys[i]], tlo, thi, &yes, &no);
+		can_exist(m, &m->keys[q->keys[i]], tlo, thi, &yes, &no);
 		all_absent_ok = all_absent_ok && no;
 		some_present_ok = some_present_ok || yes;
 	}
@@ -685,6 +726,13 @@ void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value
 
 	m->cur_send = send;
 	q->reply = v;
+	if (q->denyoom && v->type == RESP_READER_ERROR && v->len == strlen(MODEL_OOM) &&
+	    memcmp(v->str, MODEL_OOM, v->len) == 0) {
+		/* Refused under maxmemory: it changed nothing. */
+		m->ooms++;
+		mreq_free(q);
+		return;
+	}
 	if (mm_op(q->op)) {
 		mm_check(m, q, v, tlo, thi);
 	} else if (ops_single_key(q->op)) {

@@ -20,6 +20,8 @@
 #define MODEL_NO_TTL INT64_MIN
 /* The error a command answers on a key of another type. */
 #define MODEL_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+/* The error of a write refused under maxmemory. */
+#define MODEL_OOM "OOM command not allowed when used memory > 'maxmemory'."
 
 /* Fields of one hash at most: the workload's names (model_hash.c). */
 #define MODEL_HASH_FIELDS 64
@@ -362,6 +364,8 @@ struct mreq {
 	/* While the reply is checked: the reply, for the commands whose
 	 * outcome it decides (which members SPOP took). */
 	const struct resp_reader_value *reply;
+	/* Its command may answer OOM under maxmemory (Redis's denyoom). */
+	bool denyoom;
 };
 
 /* What a reply must be, for one possible branch. */
@@ -415,6 +419,9 @@ struct mwrite {
 	uint64_t send, recv; /* recv: UINT64_MAX while unknown or lost */
 };
 
+/* Which keys the node may evict (maxmemory and its policy). */
+enum mevict { MEVICT_NONE = 0, MEVICT_ALL, MEVICT_TTL };
+
 struct model {
 	struct world *w;
 	unsigned node; /* the node it models */
@@ -436,6 +443,12 @@ struct model {
 	} * floats;
 	unsigned nfloats, floats_cap;
 	uint64_t cur_send; /* the send time of the request being checked */
+	/* Under maxmemory: which keys may be evicted at any moment, and the
+	 * node's command table, to tell the writes that may answer OOM. */
+	enum mevict evict;
+	bool oom_ok;
+	uint64_t ooms; /* writes refused, for the run's report */
+	struct cmd_index *cmds;
 };
 
 /* model_ops.c */
@@ -585,8 +598,10 @@ struct mset {
 void mset_add(struct mset *set, const struct mstate *s);
 void mset_release(struct mset *set);
 /* The states s may be in when a command runs at some t in [tlo, thi]:
- * live (with its expiry narrowed) and/or expired. */
-unsigned model_branches(const struct mstate *s, int64_t tlo, int64_t thi, struct mstate out[2]);
+ * live (with its expiry narrowed) and/or expired, or evicted if m's
+ * policy may evict it. */
+unsigned model_branches(const struct model *m, const struct mstate *s, int64_t tlo, int64_t thi,
+			struct mstate out[2]);
 /* Key k's possible states become set's (or, past the limit, anything). */
 void model_key_take(struct model *m, unsigned k, struct mset *set);
 /* A write left key k in one of set's states whatever it was before. */

@@ -130,7 +130,7 @@ static bool combo_init(struct model *m, const struct mreq *q, struct mcombo *cb,
 		cb->nbr[d] = 0;
 		cb->pick[d] = 0;
 		for (j = 0; j < k->n; j++)
-			cb->nbr[d] += model_branches(&k->s[j], tlo, thi, cb->br[d] + cb->nbr[d]);
+			cb->nbr[d] += model_branches(m, &k->s[j], tlo, thi, cb->br[d] + cb->nbr[d]);
 		cb->nd++;
 		total *= cb->nbr[d];
 		if (total > COMBOS_MAX)

@@ -838,6 +838,11 @@ struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r)
 		gen_multi(m, c, r, q, q->op == OP_MSET || q->op == OP_MSETNX);
 		if (q->op == OP_DEL_MULTI && rng_chance(r, 0.5))
 			q->flags |= DELF_UNLINK;
+	} else if (roll < 990 && m->evict == MEVICT_ALL) {
+		/* The shared keys may be evicted: their checks assume they are
+		 * not. The same multi-key ops take their place. */
+		q->op = OP_MGET;
+		gen_multi(m, c, r, q, false);
 	} else if (roll < 955) {
 		q->op = OP_COUNTER_INCR;
 		q->shared = (unsigned)rng_below(r, MODEL_COUNTERS);

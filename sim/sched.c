@@ -51,6 +51,8 @@ static void sched_node_config(struct world *w, struct config *cfg)
 	cfg->zset_max_listpack_entries = w->cfg.zset_lp_entries;
 	cfg->zset_max_listpack_value = w->cfg.zset_lp_value;
 	cfg->hll_sparse_max_bytes = w->cfg.hll_sparse;
+	cfg->maxmemory = (long long)w->cfg.maxmemory_kb * 1024;
+	cfg->maxmemory_policy = (int)w->cfg.policy;
 }
 
 /* Builds node id as cairn-node builds one (shard/node.h), over simulated
@@ -177,6 +179,17 @@ void sched_node_stats(struct world *w, unsigned node, uint64_t *commands, uint64
 		*commands += w->shards[i]->st.commands_processed;
 		*connections += w->shards[i]->st.connections_received;
 	}
+}
+
+uint64_t sched_node_evicted(struct world *w, unsigned node)
+{
+	unsigned i, per = w->cfg.shards;
+	uint64_t n = 0;
+
+	ASSERT(node < w->nnodes);
+	for (i = node * per; i < (node + 1) * per; i++)
+		n += w->shards[i]->st.evicted_keys;
+	return n;
 }
 
 /* ---- the scheduler ---- */

@@ -28,5 +28,7 @@ enum fail_kind sched_run(struct world *w);
 /* What node served: commands run and connections accepted, over its
  * shards. */
 void sched_node_stats(struct world *w, unsigned node, uint64_t *commands, uint64_t *connections);
+/* Keys node evicted under maxmemory. */
+uint64_t sched_node_evicted(struct world *w, unsigned node);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/config.h"
 #include "base/limits.h"
 #include "rng.h"
 
@@ -120,6 +121,26 @@ static void derive_zset_limits(struct sim_config *c, struct rng *r)
 	c->hll_sparse = sparse ? HLL_SPARSE_MAX_BYTES_DEFAULT : bytes;
 }
 
+/* maxmemory in a quarter of the runs: from 256 KB, where the connections
+ * take most of it and writes are refused or evict all the time, to 1 MB,
+ * which evicts now and then; under any policy that evicts, or noeviction.
+ * Drawn last, so the earlier draws stay what they were for older seeds. */
+static void derive_eviction(struct sim_config *c, struct rng *r)
+{
+	static const unsigned policies[] = {
+		POLICY_ALLKEYS_SIEVE,  POLICY_ALLKEYS_LRU,     POLICY_ALLKEYS_LFU,
+		POLICY_ALLKEYS_RANDOM, POLICY_VOLATILE_SIEVE,  POLICY_VOLATILE_LRU,
+		POLICY_VOLATILE_LFU,   POLICY_VOLATILE_RANDOM, POLICY_VOLATILE_TTL,
+		POLICY_NOEVICTION,
+	};
+	bool on = rng_chance(r, 0.25);
+	unsigned kb = (unsigned)rng_range(r, 256, 1024);
+	unsigned pol = policies[rng_below(r, sizeof(policies) / sizeof(policies[0]))];
+
+	c->maxmemory_kb = on ? kb : 0;
+	c->policy = pol;
+}
+
 void simcfg_derive(struct sim_config *c, uint64_t seed)
 {
 	static const unsigned bufs[] = { 2, 4, 16, 64, IO_BUF_COUNT };
@@ -149,6 +170,7 @@ void simcfg_derive(struct sim_config *c, uint64_t seed)
 	derive_set_limits(c, &r);
 	derive_list_limits(c, &r);
 	derive_zset_limits(c, &r);
+	derive_eviction(c, &r);
 }
 
 static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, char *err, size_t n)
@@ -175,6 +197,40 @@ static int set_int(int *dst, const char *v, int lo, int hi, char *err, size_t n)
 	}
 	*dst = (int)x;
 	return 0;
+}
+
+/* The nodes' settings of simcfg_set: encoding limits, lazy free, maxmemory. */
+static int set_node_limit(struct sim_config *c, const char *name, const char *v, char *err,
+			  size_t errlen)
+{
+	if (strcmp(name, "hash_lp_entries") == 0)
+		return set_uint(&c->hash_lp_entries, v, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "hash_lp_value") == 0)
+		return set_uint(&c->hash_lp_value, v, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "set_is_entries") == 0)
+		return set_uint(&c->set_is_entries, v, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "set_lp_entries") == 0)
+		return set_uint(&c->set_lp_entries, v, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "set_lp_value") == 0)
+		return set_uint(&c->set_lp_value, v, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "lazy_user_del") == 0)
+		return set_uint(&c->lazy_user_del, v, 0, 1, err, errlen);
+	if (strcmp(name, "list_lp_size") == 0)
+		return set_int(&c->list_lp_size, v, -5, 1 << 20, err, errlen);
+	if (strcmp(name, "list_compress") == 0)
+		return set_uint(&c->list_compress, v, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "zset_lp_entries") == 0)
+		return set_uint(&c->zset_lp_entries, v, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "zset_lp_value") == 0)
+		return set_uint(&c->zset_lp_value, v, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "hll_sparse") == 0)
+		return set_uint(&c->hll_sparse, v, 0, 1u << 20, err, errlen);
+	if (strcmp(name, "maxmemory_kb") == 0)
+		return set_uint(&c->maxmemory_kb, v, 0, 1u << 22, err, errlen);
+	if (strcmp(name, "policy") == 0)
+		return set_uint(&c->policy, v, 0, POLICY_COUNT - 1, err, errlen);
+	snprintf(err, errlen, "unknown setting '%s'", name);
+	return -1;
 }
 
 int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errlen)
@@ -222,30 +278,7 @@ int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errle
 		return set_uint(&c->pipeline_max, eq + 1, 1, 1024, err, errlen);
 	if (strcmp(name, "keys") == 0)
 		return set_uint(&c->keys, eq + 1, 2, 1024, err, errlen);
-	if (strcmp(name, "hash_lp_entries") == 0)
-		return set_uint(&c->hash_lp_entries, eq + 1, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "hash_lp_value") == 0)
-		return set_uint(&c->hash_lp_value, eq + 1, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "set_is_entries") == 0)
-		return set_uint(&c->set_is_entries, eq + 1, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "set_lp_entries") == 0)
-		return set_uint(&c->set_lp_entries, eq + 1, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "set_lp_value") == 0)
-		return set_uint(&c->set_lp_value, eq + 1, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "lazy_user_del") == 0)
-		return set_uint(&c->lazy_user_del, eq + 1, 0, 1, err, errlen);
-	if (strcmp(name, "list_lp_size") == 0)
-		return set_int(&c->list_lp_size, eq + 1, -5, 1 << 20, err, errlen);
-	if (strcmp(name, "list_compress") == 0)
-		return set_uint(&c->list_compress, eq + 1, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "zset_lp_entries") == 0)
-		return set_uint(&c->zset_lp_entries, eq + 1, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "zset_lp_value") == 0)
-		return set_uint(&c->zset_lp_value, eq + 1, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "hll_sparse") == 0)
-		return set_uint(&c->hll_sparse, eq + 1, 0, 1u << 20, err, errlen);
-	snprintf(err, errlen, "unknown setting '%s'", name);
-	return -1;
+	return set_node_limit(c, name, eq + 1, err, errlen);
 }
 
 void simcfg_print(const struct sim_config *c, FILE *f)
@@ -256,12 +289,13 @@ void simcfg_print(const struct sim_config *c, FILE *f)
 		"seed=%llu ticks=%llu nodes=%u shards=%u clients=%u ring_size=%u bufs=%u "
 		"pipeline=%u keys=%u hash_lp_entries=%u hash_lp_value=%u set_is_entries=%u "
 		"set_lp_entries=%u set_lp_value=%u lazy_user_del=%u list_lp_size=%d "
-		"list_compress=%u zset_lp_entries=%u zset_lp_value=%u hll_sparse=%u\n",
+		"list_compress=%u zset_lp_entries=%u zset_lp_value=%u hll_sparse=%u "
+		"maxmemory_kb=%u policy=%u\n",
 		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->nodes, c->shards,
 		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys, c->hash_lp_entries,
 		c->hash_lp_value, c->set_is_entries, c->set_lp_entries, c->set_lp_value,
 		c->lazy_user_del, c->list_lp_size, c->list_compress, c->zset_lp_entries,
-		c->zset_lp_value, c->hll_sparse);
+		c->zset_lp_value, c->hll_sparse, c->maxmemory_kb, c->policy);
 	fprintf(f, "faults:");
 	for (i = 0; i < F_COUNT; i++)
 		fprintf(f, " %s=%.4f", fault_names[i], c->p[i]);

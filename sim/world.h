@@ -96,6 +96,10 @@ struct sim_config {
 	 * hll-sparse-max-bytes (drawn small in half the runs, so that
 	 * sketches turn dense). */
 	unsigned zset_lp_entries, zset_lp_value, hll_sparse;
+	/* maxmemory (KB; 0: none) and maxmemory-policy (an enum config_policy)
+	 * of the nodes: in some runs a maxmemory so small that keys are
+	 * evicted all the time, under a drawn policy. */
+	unsigned maxmemory_kb, policy;
 	double p[F_COUNT];
 	unsigned trace; /* 0: none; 1: keep the last events for a
 				* failure report; 2: also print every event */

@@ -32,10 +32,19 @@ struct cfg_def {
 };
 
 static const char *const loglevel_names[] = { "debug", "verbose", "notice", "warning", NULL };
-static const char *const policy_names[] = { "volatile-lru",   "volatile-lfu", "volatile-random",
-					    "volatile-ttl",   "allkeys-lru",  "allkeys-lfu",
-					    "allkeys-random", "noeviction",   NULL };
-#define POLICY_NOEVICTION 7
+static const char *const policy_names[] = { "volatile-lru",
+					    "volatile-lfu",
+					    "volatile-random",
+					    "volatile-ttl",
+					    "allkeys-lru",
+					    "allkeys-lfu",
+					    "allkeys-random",
+					    "noeviction",
+					    "allkeys-sieve",
+					    "volatile-sieve",
+					    NULL };
+_Static_assert(sizeof(policy_names) / sizeof(policy_names[0]) == POLICY_COUNT + 1,
+	       "a name per policy");
 static const char *const io_names[] = { "auto", "uring", "epoll", NULL };
 static const char *const save_names[] = { "", NULL };
 static const char *const no_names[] = { "no", NULL };
@@ -70,7 +79,17 @@ static const struct cfg_def defs[] = {
 	{ "maxmemory", CFG_MEM, 0, OFF(maxmemory), 0, MEM_MAX, NULL,
 	  "refuse writes past this many bytes (0: no limit)" },
 	{ "maxmemory-policy", CFG_ENUM, 0, OFF(maxmemory_policy), 0, 0, policy_names,
-	  "only noeviction is implemented" },
+	  "what goes when maxmemory is reached (default allkeys-sieve)" },
+	{ "maxmemory-samples", CFG_INT, 0, OFF(maxmemory_samples), 1, 2147483647, NULL,
+	  "keys sampled per eviction by the LRU, LFU and TTL policies" },
+	{ "maxmemory-eviction-tenacity", CFG_INT, 0, OFF(maxmemory_eviction_tenacity), 0, 100, NULL,
+	  "how much eviction work one step may do (100: no bound)" },
+	{ "lfu-log-factor", CFG_INT, 0, OFF(lfu_log_factor), 0, 2147483647, NULL,
+	  "how slowly the LFU counter grows" },
+	{ "lfu-decay-time", CFG_INT, 0, OFF(lfu_decay_time), 0, 2147483647, NULL,
+	  "minutes for the LFU counter to decay by one" },
+	{ "lazyfree-lazy-eviction", CFG_BOOL, 0, OFF(lazyfree_lazy_eviction), 0, 0, NULL,
+	  "an evicted big value is freed in the background" },
 	{ "tcp-backlog", CFG_INT, CFG_IMMUTABLE, OFF(tcp_backlog), 0, 2147483647, NULL,
 	  "listen backlog" },
 	{ "tcp-keepalive", CFG_INT, 0, OFF(tcp_keepalive), 0, 2147483647, NULL,
@@ -141,7 +160,11 @@ void config_defaults(struct config *c)
 	c->loglevel = IO_LOG_NOTICE;
 	c->hz = HZ_DEFAULT;
 	c->databases = 1;
-	c->maxmemory_policy = POLICY_NOEVICTION;
+	c->maxmemory_policy = POLICY_ALLKEYS_SIEVE;
+	c->maxmemory_samples = 5;
+	c->maxmemory_eviction_tenacity = 10;
+	c->lfu_log_factor = 10;
+	c->lfu_decay_time = 1;
 	c->tcp_backlog = 511;
 	c->tcp_keepalive = 300;
 	c->protected_mode = true;
@@ -264,10 +287,6 @@ static int set_enum(struct config *c, const struct cfg_def *d, const char *v, si
 
 	for (i = 0; d->names[i] != NULL; i++) {
 		if (util_eq_nocase(v, len, d->names[i])) {
-			if (d->names == policy_names && i != POLICY_NOEVICTION) {
-				snprintf(err, errlen, "only noeviction is supported");
-				return -1;
-			}
 			if (d->off != 0)
 				*(int *)((char *)c + d->off) = i;
 			return 0;

@@ -19,6 +19,23 @@
 
 enum config_io { CONFIG_IO_AUTO = 0, CONFIG_IO_URING, CONFIG_IO_EPOLL };
 
+/* maxmemory-policy: Redis's eight, in Redis's order (CONFIG SET's error
+ * lists them so), then cairn's SIEVE pair. allkeys-sieve is the default:
+ * it is what a cache wants whenever maxmemory is set. */
+enum config_policy {
+	POLICY_VOLATILE_LRU = 0,
+	POLICY_VOLATILE_LFU,
+	POLICY_VOLATILE_RANDOM,
+	POLICY_VOLATILE_TTL,
+	POLICY_ALLKEYS_LRU,
+	POLICY_ALLKEYS_LFU,
+	POLICY_ALLKEYS_RANDOM,
+	POLICY_NOEVICTION,
+	POLICY_ALLKEYS_SIEVE,
+	POLICY_VOLATILE_SIEVE,
+	POLICY_COUNT
+};
+
 struct config {
 	long long port;
 	char bind[CONFIG_STR_MAX];
@@ -34,7 +51,12 @@ struct config {
 	long long hz;
 	long long databases;
 	long long maxmemory;
-	int maxmemory_policy; /* only noeviction is implemented */
+	int maxmemory_policy; /* enum config_policy */
+	long long maxmemory_samples;
+	long long maxmemory_eviction_tenacity;
+	long long lfu_log_factor;
+	long long lfu_decay_time;
+	bool lazyfree_lazy_eviction;
 	long long tcp_backlog;
 	long long tcp_keepalive;
 	bool lazyfree_lazy_user_flush;

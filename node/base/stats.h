@@ -26,6 +26,7 @@ struct stats {
 	uint64_t net_input_bytes;
 	uint64_t net_output_bytes;
 	uint64_t expired_keys;
+	uint64_t evicted_keys;
 	uint64_t expired_stale_perc_x100; /* last cycle's stale share, x100 */
 	uint64_t expired_time_cap_reached;
 	uint64_t expire_cycle_us;

@@ -134,8 +134,11 @@ struct cmd_env {
 	unsigned self, nshards;
 	const uint16_t *slot_shard;        /* [HASH_SLOTS]: a slot's shard */
 	struct keyspace *const *keyspaces; /* [nshards] */
-	/* Used memory of the whole node (the OOM check); host is its arg. */
-	uint64_t (*node_memory)(const void *host);
+	/* Under maxmemory, before a command that may grow memory: evicts as
+	 * the policy says, and returns true if the node is still over
+	 * maxmemory with nothing left to evict (the OOM error). host is its
+	 * arg. */
+	bool (*make_room)(void *host);
 	/* The shard itself: only the server commands (server/) look inside. */
 	void *host;
 };

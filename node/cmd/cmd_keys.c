@@ -27,6 +27,13 @@
 	"An LFU maxmemory policy is not selected, access frequency not tracked. Please note "      \
 	"that when switching between policies at runtime LRU and LFU data will take some "         \
 	"time to adjust."
+#define ERR_LFU_IDLE                                                                               \
+	"An LFU maxmemory policy is selected, idle time not tracked. Please note that when "       \
+	"switching between policies at runtime LRU and LFU data will take some time to adjust."
+/* cairn's own, in the words of Redis's. */
+#define ERR_SIEVE_IDLE                                                                             \
+	"A SIEVE maxmemory policy is selected, idle time not tracked. Please note that when "      \
+	"switching between policies at runtime idle times will take some time to adjust."
 
 /* ---- helpers ---- */
 
@@ -280,17 +287,28 @@ void cmd_object_idletime(struct cmd_ctx *c)
 {
 	struct kv *e = object_lookup(c);
 
-	/* Only noeviction exists, an LRU-style policy: idle time is tracked. */
-	if (e != NULL)
-		reply_int(c->r, (long long)(ks_idle_ms(c->ks, e) / 1000));
+	if (e == NULL)
+		return;
+	/* The field holds what the policy keeps (data/policy.h). */
+	switch (c->ks->pol.mode) {
+	case POLICY_MODE_LFU: reply_error(c->r, ERR_LFU_IDLE); break;
+	case POLICY_MODE_SIEVE: reply_error(c->r, ERR_SIEVE_IDLE); break;
+	case POLICY_MODE_LRU: reply_int(c->r, (long long)(ks_idle_ms(c->ks, e) / 1000)); break;
+	}
 }
 
 void cmd_object_freq(struct cmd_ctx *c)
 {
 	/* The key is looked up first: a missing key answers null, not the
 	 * policy error. */
-	if (object_lookup(c) != NULL)
+	struct kv *e = object_lookup(c);
+
+	if (e == NULL)
+		return;
+	if (c->ks->pol.mode != POLICY_MODE_LFU)
 		reply_error(c->r, ERR_NO_LFU);
+	else
+		reply_int(c->r, policy_lfu_freq(&c->ks->pol, e, c->ks->now_ms));
 }
 
 void cmd_object_help(struct cmd_ctx *c)

@@ -131,6 +131,28 @@ struct kv **dict_find(struct dict *d, const char *key, size_t klen, uint32_t has
 	return NULL;
 }
 
+struct kv *dict_find_hash(struct dict *d, uint32_t hash,
+			  bool (*match)(const void *arg, const struct kv *e), const void *arg)
+{
+	int t;
+
+	if (dict_size(d) == 0)
+		return NULL;
+	if (rehashing(d))
+		dict_rehash(d, DICT_REHASH_STEP);
+	for (t = 0; t <= 1; t++) {
+		struct kv *e;
+		if (d->size[t] == 0)
+			break;
+		for (e = d->t[t][hash & (d->size[t] - 1)]; e != NULL; e = e->next)
+			if (e->hash == hash && match(arg, e))
+				return e;
+		if (!rehashing(d))
+			break;
+	}
+	return NULL;
+}
+
 void dict_insert(struct dict *d, struct kv *e)
 {
 	int t;

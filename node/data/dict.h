@@ -32,6 +32,11 @@ uint64_t dict_size(const struct dict *d);
  * key, or NULL; *table (if not NULL) says which table holds it. Performs a
  * rehash step. */
 struct kv **dict_find(struct dict *d, const char *key, size_t klen, uint32_t hash, int *table);
+/* The first entry whose hash is hash and that match(arg, e) accepts, or
+ * NULL: a lookup by hash alone (the SIEVE queue's slots). Performs a
+ * rehash step. */
+struct kv *dict_find_hash(struct dict *d, uint32_t hash,
+			  bool (*match)(const void *arg, const struct kv *e), const void *arg);
 /* Inserts an entry whose key is not present. May start a resize. */
 void dict_insert(struct dict *d, struct kv *e);
 /* Unlinks the entry held by link in table (both from dict_find). */

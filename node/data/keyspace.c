@@ -32,6 +32,7 @@ void ks_init(struct keyspace *ks, struct stats *st, uint64_t seed, uint64_t (*rn
 	ttl_init(&ks->ttl, &ks->mem);
 	ks->types = kv_types;
 	lazy_init(&ks->lazy, &ks->mem, ks->types);
+	policy_init(&ks->pol, &ks->mem);
 	ks->st = st;
 	ks->seed = seed;
 	ks->rnd = rnd != NULL ? rnd : no_random;
@@ -88,7 +89,7 @@ static struct kv *entry_new(struct keyspace *ks, const char *key, size_t klen, u
 	e->hash = hash;
 	e->klen = (uint32_t)klen;
 	e->vlen = 0;
-	e->lru = ks_lru_clock(ks);
+	e->lru = 0; /* policy_placed() sets it */
 	e->type = KV_STRING;
 	e->enc = KV_INT;
 	e->flags = ttl ? KV_F_TTL : 0;
@@ -108,6 +109,13 @@ static void obj_store(struct kv *e, enum kv_type type, unsigned enc, void *obj)
 }
 
 /* ---- lookup ---- */
+
+/* A read or write of e, for the eviction policy. */
+static inline void touch(struct keyspace *ks, struct kv *e)
+{
+	if (policy_touch(&ks->pol, e, ks->now_ms))
+		policy_touch_lfu(&ks->pol, e, ks->now_ms, ks_random_u64(ks));
+}
 
 bool ks_expired(const struct keyspace *ks, const struct kv *e)
 {
@@ -158,7 +166,7 @@ struct kv *ks_lookup_read(struct keyspace *ks, const char *key, size_t klen)
 		return NULL;
 	}
 	ks->st->keyspace_hits++;
-	e->lru = ks_lru_clock(ks);
+	touch(ks, e);
 	return e;
 }
 
@@ -167,7 +175,7 @@ struct kv *ks_lookup_write(struct keyspace *ks, const char *key, size_t klen)
 	struct kv *e = lookup(ks, key, klen);
 
 	if (e != NULL)
-		e->lru = ks_lru_clock(ks);
+		touch(ks, e);
 	return e;
 }
 
@@ -217,7 +225,7 @@ static bool set_in_place(struct keyspace *ks, struct kv *old, const struct kval 
 		mem_uncharge(&ks->mem, val_size(prev));
 		val_unref(prev);
 	}
-	old->lru = ks_lru_clock(ks);
+	touch(ks, old);
 	old->flags &= ~KV_F_NOSHARE;
 	if (ttl)
 		kv_set_expire_field(old, when);
@@ -231,6 +239,9 @@ static void place_entry(struct keyspace *ks, struct kv **link, struct kv *old, s
 {
 	bool old_ttl, ttl = kv_has_ttl(e);
 
+	policy_placed(&ks->pol, e, old, ks->now_ms);
+	if (ttl)
+		policy_ttl_added(&ks->pol);
 	if (old == NULL) {
 		dict_insert(&ks->d, e);
 		if (ttl)
@@ -459,6 +470,7 @@ struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms)
 	memmove(e->data + KV_TTL_BYTES, e->data, rest);
 	e->flags |= KV_F_TTL;
 	ttl_add(&ks->ttl, e, when_ms);
+	policy_ttl_added(&ks->pol);
 	return e;
 }
 
@@ -505,10 +517,19 @@ void ks_copy(struct keyspace *ks, const struct kv *e, const char *dst, size_t dl
 		n->flags |= KV_F_NOSHARE;
 }
 
+/* A renamed key keeps its LRU clock or LFU counter, as Redis's object moves
+ * with them; in a SIEVE queue it joined as a new key. */
+static void keep_lru(struct keyspace *ks, struct kv *e, uint32_t lru)
+{
+	if (ks->pol.mode != POLICY_MODE_SIEVE)
+		e->lru = lru;
+}
+
 /* ks_rename of an object: the object itself moves to the new entry. */
 static void rename_obj(struct keyspace *ks, struct kv *src, struct keyspace *dks, const char *dst,
 		       size_t dlen, int64_t when)
 {
+	uint32_t lru = src->lru;
 	enum kv_type type = src->type;
 	unsigned enc = kv_obj_enc(src);
 	void *obj = kv_obj(src);
@@ -530,7 +551,7 @@ static void rename_obj(struct keyspace *ks, struct kv *src, struct keyspace *dks
 	}
 	mem_free(&ks->mem, src);
 	ks->dirty++;
-	ks_set_obj(dks, dst, dlen, type, enc, obj, when);
+	keep_lru(dks, ks_set_obj(dks, dst, dlen, type, enc, obj, when), lru);
 }
 
 void ks_rename(struct keyspace *ks, struct kv *src, struct keyspace *dks, const char *dst,
@@ -540,6 +561,7 @@ void ks_rename(struct keyspace *ks, struct kv *src, struct keyspace *dks, const 
 	int64_t when = kv_has_ttl(src) ? kv_expire(src) : KS_TTL_NONE;
 	struct val *held = NULL;
 	bool noshare = (src->flags & KV_F_NOSHARE) != 0;
+	uint32_t lru = src->lru;
 	struct kv *n;
 
 	if (kv_is_obj(src)) {
@@ -553,6 +575,7 @@ void ks_rename(struct keyspace *ks, struct kv *src, struct keyspace *dks, const 
 		held = val_copy(v.p, v.len), v.p = held->data; /* src bytes move */
 	ks_delete_entry(ks, src);
 	n = ks_set(dks, dst, dlen, &v, when);
+	keep_lru(dks, n, lru);
 	/* The object moves in Redis: an unshared integer stays unshared. */
 	if (noshare)
 		n->flags |= KV_F_NOSHARE;
@@ -576,8 +599,10 @@ void ks_flush(struct keyspace *ks, bool async)
 	uint64_t n = ks_size(ks);
 
 	ks->dirty += n;
-	/* The TTL index goes first: entries are freed without it. */
+	/* The TTL index and the policy's queue go first: entries are freed
+	 * without them. */
 	ttl_clear(&ks->ttl);
+	policy_clear(&ks->pol);
 	if (async && n > 0) {
 		lazy_add(&ks->lazy, &ks->d, n);
 	} else {
@@ -645,7 +670,7 @@ uint64_t ks_scan(struct keyspace *ks, uint64_t cursor, dict_scan_fn fn, void *ar
 
 uint32_t ks_lru_clock(const struct keyspace *ks)
 {
-	return (uint32_t)((uint64_t)(ks->now_ms / 1000) & KV_LRU_MAX);
+	return policy_lru_clock(ks->now_ms);
 }
 
 uint64_t ks_idle_ms(const struct keyspace *ks, const struct kv *e)

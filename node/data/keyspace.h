@@ -4,7 +4,9 @@
  * the index of keys with a TTL (ttl.h) and the tables of a flush being
  * freed in the background (lazyfree.h). Values are typed: strings live in
  * the entry (t_string.h), every other type is an object managed through its
- * hooks (object.h). All of its memory is charged to ks->mem and nothing else
+ * hooks (object.h). Every lookup and write keeps the eviction policy's
+ * field of the entry (policy.h); evict.h evicts. All of its memory is
+ * charged to ks->mem and nothing else
  * is, so ks_check() (keyspace_check.h) can verify the account exactly. Active expiry is
  * expire.h's.
  *
@@ -27,6 +29,7 @@
 #include "data/kv.h"
 #include "data/lazyfree.h"
 #include "data/object.h"
+#include "data/policy.h"
 #include "data/t_string.h"
 #include "data/ttl.h"
 
@@ -49,6 +52,7 @@ struct keyspace {
 	uint64_t (*rnd)(void *arg);
 	void *rnd_arg;
 	struct lazyfree lazy; /* entries being freed in the background */
+	struct policy pol;    /* eviction state: the mode, the pool, the queue */
 };
 
 /* Sets up an empty keyspace with the node's types (kv_types). rnd is its

@@ -65,7 +65,7 @@ int ks_check(struct keyspace *ks)
 		if (!kv_has_ttl(ks->ttl.v[i]) || kv_ttl_pos(ks->ttl.v[i]) != i)
 			return -__LINE__;
 	}
-	a.bytes += dict_mem(&ks->d) + ttl_mem(&ks->ttl);
+	a.bytes += dict_mem(&ks->d) + ttl_mem(&ks->ttl) + policy_mem(&ks->pol);
 	lazy_account(&ks->lazy, &lazy_bytes, &lazy_entries, &lazy_objs);
 	if (lazy_entries != ks->lazy.pending || lazy_objs != ks->lazy.pending_objs)
 		return -__LINE__;

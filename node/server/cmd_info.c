@@ -466,7 +466,7 @@ static void info_stats(struct text *b, const struct info_view *v)
 		KV_S("expired_stale_perc", stale),
 		KV_N("expired_time_cap_reached_count", st->expired_time_cap_reached),
 		KV_N("expire_cycle_cpu_milliseconds", st->expire_cycle_us / 1000),
-		KV_N("evicted_keys", 0),
+		KV_N("evicted_keys", st->evicted_keys),
 		KV_N("evicted_clients", 0),
 		KV_N("total_eviction_exceeded_time", 0),
 		KV_N("current_eviction_exceeded_time", 0),

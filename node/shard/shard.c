@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "data/evict.h"
 #include "data/expire.h"
 #include "proto/obuf.h"
 #include "proto/reply.h"
@@ -70,6 +71,57 @@ unsigned shardset_owner(const struct shardset *set, const char *key, size_t klen
 	return set->n == 1 ? 0 : set->slot_shard[hash_slot(key, klen)];
 }
 
+/* ---- maxmemory ----
+ *
+ * The node's memory is what its shards hold: keyspaces, and the rest
+ * (connections and their buffers, messages between shards, spans). The
+ * rest counts once against the node, as Redis counts its clients' buffers:
+ * maxmemory less the rest of every shard is the room for keys, and each
+ * shard's keyspace holds an equal part of it, plus what the other
+ * keyspaces leave unused of theirs. A shard that holds fewer keys lends its
+ * part to those that need more, and takes it back as it grows. Each shard
+ * reads the others' published use once per step (mem_refresh), so a
+ * command's check costs no loads of other shards' memory; they publish
+ * each step while maxmemory is set, so the sum passes maxmemory by at most
+ * what the shards wrote in one step each. A shard whose policy finds
+ * nothing to evict (a volatile policy, no key with a TTL here) publishes
+ * how far it is over, and the others count that against the room, so
+ * their keys go instead, as Redis would evict any key of the node. */
+
+static void publish_memory(struct shard *sh)
+{
+	atomic_store_explicit(&sh->pub_used_memory, shard_used_memory(sh), memory_order_relaxed);
+	atomic_store_explicit(&sh->pub_ks_memory, sh->ks.mem.used, memory_order_relaxed);
+	atomic_store_explicit(&sh->pub_candidates, evict_candidates(&sh->ks), memory_order_relaxed);
+}
+
+static void mem_refresh(struct shard *sh)
+{
+	uint64_t ks[XSHARD_MAX], others = 0, rest = sh->mem.used, room, part, share;
+	unsigned s, n = sh->set->n;
+
+	for (s = 0; s < n; s++) {
+		uint64_t used;
+		if (s == sh->id)
+			continue;
+		used = atomic_load_explicit(&sh->set->shards[s]->pub_used_memory,
+					    memory_order_relaxed);
+		ks[s] = atomic_load_explicit(&sh->set->shards[s]->pub_ks_memory,
+					     memory_order_relaxed);
+		others += used;
+		rest += used > ks[s] ? used - ks[s] : 0;
+		rest += atomic_load_explicit(&sh->set->shards[s]->pub_stuck, memory_order_relaxed);
+	}
+	room = (uint64_t)sh->cfg.maxmemory > rest ? (uint64_t)sh->cfg.maxmemory - rest : 0;
+	part = room / n;
+	share = part;
+	for (s = 0; s < n; s++)
+		if (s != sh->id && ks[s] < part)
+			share += part - ks[s];
+	sh->others_used = others;
+	sh->ks_share = share;
+}
+
 uint64_t shard_node_memory(const struct shard *sh)
 {
 	uint64_t total = shard_used_memory(sh);
@@ -82,9 +134,54 @@ uint64_t shard_node_memory(const struct shard *sh)
 	return total;
 }
 
-static uint64_t env_node_memory(const void *host)
+/* One bounded step of eviction toward the keyspace's share (evict.h). */
+static enum evict_result evict_step(struct shard *sh)
 {
-	return shard_node_memory(host);
+	uint64_t used = sh->ks.mem.used, stuck;
+	enum evict_result rc;
+
+	sh->evict_more = false;
+	if (sh->cfg.maxmemory <= 0 || sh->cfg.maxmemory_policy == POLICY_NOEVICTION ||
+	    used <= sh->ks_share) {
+		if (atomic_load_explicit(&sh->pub_stuck, memory_order_relaxed) != 0)
+			atomic_store_explicit(&sh->pub_stuck, 0, memory_order_relaxed);
+		return EVICT_OK;
+	}
+	rc = evict_run(&sh->ks, used - sh->ks_share,
+		       evict_budget(sh->cfg.maxmemory_eviction_tenacity), NULL);
+	sh->evict_more = rc == EVICT_RUNNING;
+	stuck = rc == EVICT_FAIL && sh->ks.mem.used > sh->ks_share ? sh->ks.mem.used - sh->ks_share
+								   : 0;
+	atomic_store_explicit(&sh->pub_stuck, stuck, memory_order_relaxed);
+	return rc;
+}
+
+/* Whether another shard has keys its policy may evict (as published). */
+static bool others_can_evict(const struct shard *sh)
+{
+	unsigned s;
+
+	for (s = 0; s < sh->set->n; s++)
+		if (s != sh->id && atomic_load_explicit(&sh->set->shards[s]->pub_candidates,
+							memory_order_relaxed) > 0)
+			return true;
+	return false;
+}
+
+/* cmd_env.make_room: evict, then OOM if the node is over maxmemory with
+ * nothing left to evict, as Redis's performEvictions() says EVICT_FAIL:
+ * nothing here, and no candidate on another shard (which evicts for this
+ * one, by its stuck bytes, at its next step). */
+static bool env_make_room(void *host)
+{
+	struct shard *sh = host;
+	bool noevict = sh->cfg.maxmemory_policy == POLICY_NOEVICTION;
+
+	if (evict_step(sh) != EVICT_FAIL && !noevict)
+		return false;
+	if (shard_used_memory(sh) + sh->others_used <= (uint64_t)sh->cfg.maxmemory)
+		return false;
+	return noevict || !others_can_evict(sh);
 }
 
 /* What every request run here sees (cmd.h). */
@@ -104,7 +201,7 @@ static void env_init(struct shard *sh, const struct cmd_index *cmds)
 	env->nshards = sh->set->n;
 	env->slot_shard = sh->set->slot_shard;
 	env->keyspaces = sh->set->keyspaces;
-	env->node_memory = env_node_memory;
+	env->make_room = env_make_room;
 	env->host = sh;
 }
 
@@ -149,6 +246,7 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	sh->nlisteners = nlisteners;
 	clock_init(&sh->clock, io);
 	ks_init(&sh->ks, &sh->st, io_random_u64(io), shard_random, sh);
+	evict_configure(&sh->ks, &sh->cfg);
 	shard_clock(sh);
 	sh->lastsave_ms = sh->clock.now_ms;
 	xshard_init(&sh->x, set->hub, id, &sh->mem);
@@ -164,6 +262,12 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 void shard_config_applied(struct shard *sh)
 {
 	conns_grow(&sh->conns, (uint32_t)sh->cfg.maxclients + SHARD_CONN_SLACK);
+	evict_configure(&sh->ks, &sh->cfg);
+	/* A lower maxmemory evicts at the shard's next step, in bounded steps. */
+	if (sh->cfg.maxmemory > 0) {
+		mem_refresh(sh);
+		sh->evict_more = true;
+	}
 }
 
 /* Everything between shards that this shard holds at shutdown: messages
@@ -435,9 +539,16 @@ static void on_timer(struct shard *sh)
 		expire_cycle(&sh->ks, SHARD_CRON_EXPIRE_KEYS);
 	ks_cron(&sh->ks, SHARD_CRON_REHASH_STEPS);
 	ks_lazy_step(&sh->ks, SHARD_CRON_LAZY_FREE);
+	evict_cron(&sh->ks);
+	/* The other shards' use moves the share: a shard that gets no writes
+	 * gives back what it borrowed. */
+	if (sh->cfg.maxmemory > 0) {
+		mem_refresh(sh);
+		(void)evict_step(sh);
+	}
 	close_idle(sh);
 	sample_metrics(sh);
-	atomic_store_explicit(&sh->pub_used_memory, shard_used_memory(sh), memory_order_relaxed);
+	publish_memory(sh);
 }
 
 static void arm(struct shard *sh)
@@ -687,6 +798,8 @@ bool shard_step(struct shard *sh)
 	bool work = n > 0;
 
 	shard_clock(sh);
+	if (sh->cfg.maxmemory > 0 && !lock_held(&sh->lock))
+		mem_refresh(sh);
 	for (i = 0; i < n; i++) {
 		/* While frozen, and until what was deferred has run, every
 		 * completion waits its turn. */
@@ -704,6 +817,15 @@ bool shard_step(struct shard *sh)
 	if (nm > 0 || run_deferred(sh))
 		work = true;
 	if (!lock_held(&sh->lock)) {
+		if (sh->evict_more) {
+			(void)evict_step(sh);
+			work = true;
+		}
+		/* Under maxmemory the other shards read this shard's use
+		 * (their share, the OOM check): each step, not each tick, so a
+		 * fast pipeline cannot run far past the limit. */
+		if (sh->cfg.maxmemory > 0)
+			publish_memory(sh);
 		arm(sh);
 		if (service_pending(sh))
 			work = true;

@@ -138,7 +138,18 @@ struct shard {
 	int64_t lastsave_ms;
 	struct shard_inst inst;
 	uint64_t steps;
-	atomic_uint_least64_t pub_used_memory; /* published each tick */
+	/* Memory, published each tick, and each step under maxmemory: the
+	 * total, and the keyspace's part. */
+	atomic_uint_least64_t pub_used_memory;
+	atomic_uint_least64_t pub_ks_memory;
+	/* Under maxmemory: keyspace bytes over the share that the policy
+	 * cannot evict here (a volatile policy and no key with a TTL), which
+	 * the other shards make room for; and the keys the policy may evict. */
+	atomic_uint_least64_t pub_stuck, pub_candidates;
+	/* Under maxmemory, as of this step: the others' published total, and
+	 * the bytes this shard's keyspace may hold (shard.c). */
+	uint64_t others_used, ks_share;
+	bool evict_more; /* over its share after a bounded step: go on */
 };
 
 /* Sets up shard id of set (whose shards[id] must be sh) accepting on the

@@ -272,7 +272,8 @@ class Info(unittest.TestCase):
             self.assertGreater(info["used_memory_rss"], 0)
             self.assertIsInstance(info["mem_fragmentation_ratio"], float)
             self.assertEqual(info["mem_allocator"], "libc")
-            self.assertEqual(info["maxmemory_policy"], "noeviction")
+            # cairn's default: SIEVE, used whenever maxmemory is set.
+            self.assertEqual(info["maxmemory_policy"], "allkeys-sieve")
             self.assertEqual(info["evicted_keys"], 0)
             self.assertEqual(info["connected_clients"], 1)
             self.assertEqual(info["role"], "master")

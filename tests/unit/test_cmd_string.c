@@ -158,7 +158,7 @@ struct shard_env {
 /* The clock's backend: never looked inside (io_now_ns above ignores it). */
 static char fake_io;
 
-static uint64_t no_node_memory(const void *host)
+static bool no_make_room(void *host)
 {
 	(void)host;
 	return 0;
@@ -196,7 +196,7 @@ static struct shard_env *env_new(void)
 				   .nshards = 1,
 				   .slot_shard = s->slot_shard,
 				   .keyspaces = s->keyspaces,
-				   .node_memory = no_node_memory };
+				   .make_room = no_make_room };
 	obuf_init(&s->out, &s->mem);
 	return s;
 }
