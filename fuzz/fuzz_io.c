@@ -364,6 +364,11 @@ int io_sock_name(struct io *io, int sock, bool peer, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
 
+void io_release_memory(struct io *io)
+{
+	(void)io;
+}
+
 void io_proc_stats(struct io *io, struct io_proc_stats *out)
 {
 	(void)io;

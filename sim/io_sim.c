@@ -734,6 +734,11 @@ void io_proc_stats(struct io *io, struct io_proc_stats *out)
 	memset(out, 0, sizeof(*out));
 }
 
+void io_release_memory(struct io *io)
+{
+	(void)io; /* the simulated kernel keeps no pages */
+}
+
 /* ---- the scheduler's view ---- */
 
 void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, unsigned base)

@@ -137,5 +137,10 @@ void io_block(struct io *io, uint64_t ns);
 /* "ip:port" of either end of a socket into buf; returns length, or -errno. */
 int io_sock_name(struct io *io, int sock, bool peer, char *buf, size_t len);
 void io_proc_stats(struct io *io, struct io_proc_stats *out);
+/* Gives the memory the allocator holds free back to the system (glibc's
+ * malloc_trim): after a large free (a flush, evictions, a big value gone),
+ * RSS follows used_memory down. Costs a walk of the allocator's free
+ * lists, so the shard calls it rarely. */
+void io_release_memory(struct io *io);
 
 #endif

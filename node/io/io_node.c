@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -116,6 +117,12 @@ uint64_t io_now_ns(struct io *io)
 	(void)io;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void io_release_memory(struct io *io)
+{
+	(void)io;
+	malloc_trim(0);
 }
 
 uint64_t io_random_u64(struct io *io)

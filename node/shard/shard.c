@@ -27,6 +27,10 @@
  * active expiry. */
 #define SHARD_CRON_REHASH_STEPS 1000
 #define SHARD_CRON_LAZY_FREE 100000
+/* The allocator is trimmed after the shard's memory falls under this
+ * percentage of its peak since the last trim, by at least this much. */
+#define SHARD_TRIM_FRACTION 75
+#define SHARD_TRIM_MIN (8ull << 20)
 #define SHARD_CRON_EXPIRE_KEYS 20000
 
 #define ERR_MAX_CLIENTS "-ERR max number of clients reached\r\n"
@@ -531,6 +535,23 @@ static void close_idle(struct shard *sh)
 	}
 }
 
+/* After a large free, gives the allocator's free pages back (io.h): when
+ * the shard holds less than SHARD_TRIM_FRACTION of what it held at its
+ * peak since the last time, and at least SHARD_TRIM_MIN bytes less. */
+static void release_memory(struct shard *sh)
+{
+	uint64_t used = shard_used_memory(sh);
+
+	if (used > sh->trim_mark)
+		sh->trim_mark = used;
+	else if (sh->trim_mark - used >= SHARD_TRIM_MIN &&
+		 used < sh->trim_mark / 100 * SHARD_TRIM_FRACTION) {
+		/* (The mark follows the peak at every step: shard_step.) */
+		io_release_memory(sh->io);
+		sh->trim_mark = used;
+	}
+}
+
 static void on_timer(struct shard *sh)
 {
 	sh->timer_armed = false;
@@ -548,6 +569,7 @@ static void on_timer(struct shard *sh)
 	}
 	close_idle(sh);
 	sample_metrics(sh);
+	release_memory(sh);
 	publish_memory(sh);
 }
 
@@ -798,6 +820,8 @@ bool shard_step(struct shard *sh)
 	bool work = n > 0;
 
 	shard_clock(sh);
+	if (shard_used_memory(sh) > sh->trim_mark)
+		sh->trim_mark = shard_used_memory(sh);
 	if (sh->cfg.maxmemory > 0 && !lock_held(&sh->lock))
 		mem_refresh(sh);
 	for (i = 0; i < n; i++) {

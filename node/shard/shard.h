@@ -149,7 +149,8 @@ struct shard {
 	/* Under maxmemory, as of this step: the others' published total, and
 	 * the bytes this shard's keyspace may hold (shard.c). */
 	uint64_t others_used, ks_share;
-	bool evict_more; /* over its share after a bounded step: go on */
+	bool evict_more;    /* over its share after a bounded step: go on */
+	uint64_t trim_mark; /* peak memory since the allocator was last trimmed */
 };
 
 /* Sets up shard id of set (whose shards[id] must be sh) accepting on the
