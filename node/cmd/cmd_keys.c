@@ -369,12 +369,19 @@ void cmd_memory_usage(struct cmd_ctx *c)
 
 void cmd_memory_help(struct cmd_ctx *c)
 {
-	/* cairn's own: only the MEMORY subcommands it has. */
+	/* Redis 7.0's text: cairn has every subcommand it lists. */
 	static const char *const help[] = {
+		"DOCTOR",
+		"    Return memory problems reports.",
+		"MALLOC-STATS",
+		"    Return internal statistics report from the memory allocator.",
+		"PURGE",
+		"    Attempt to purge dirty pages for reclamation by the allocator.",
+		"STATS",
+		"    Return information about the memory usage of the server.",
 		"USAGE <key> [SAMPLES <count>]",
-		"    Return memory in bytes used by <key> and its value, as cairn accounts it",
-		"    (the entry, its value buffer and its table slots). SAMPLES is accepted",
-		"    for compatibility; string values have nothing to sample.",
+		"    Return memory in bytes used by <key> and its value. Nested values are",
+		"    sampled up to <count> times (default: 5, 0 means sample all).",
 	};
 
 	cmd_reply_help(c, "MEMORY", help, sizeof(help) / sizeof(help[0]));

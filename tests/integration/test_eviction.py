@@ -501,6 +501,61 @@ class TestTuningParameters(Base):
                 self.assertEqual(r.config_get(name), {name: default})
 
 
+class TestMemoryReturns(Base):
+    """After a large flush, RSS follows used_memory down: the allocator's
+    free pages go back to the system (cairn trims after a shard's memory
+    falls well under its peak; Redis's jemalloc purges in the background)."""
+
+    def test_flush_returns_rss(self):
+        with server() as srv:
+            r = srv.client()
+            big = b"x" * (20 * KB)
+            for i in range(0, 3000, 100):
+                p = r.pipeline(transaction=False)
+                for j in range(i, i + 100):
+                    p.set("big:%d" % j, big)
+                p.execute()
+            loaded = r.info("memory")["used_memory_rss"]
+            self.assertGreater(loaded, 45 * MB)
+            r.flushall()
+            self.assertTrue(
+                cairn_test.wait_until(
+                    lambda: r.info("memory")["used_memory_rss"] < loaded // 2, 5),
+                "RSS %d after FLUSHALL of %d" % (r.info("memory")["used_memory_rss"], loaded))
+
+
+class TestMemoryDoctor(Base):
+    """MEMORY DOCTOR's reports follow Redis's thresholds: nothing to say on a
+    node of some megabytes (cairn), and the peak report once the node holds
+    less than two thirds of its peak (both servers)."""
+
+    def test_fine_then_peak(self):
+        with server() as srv:
+            r = srv.client()
+            big = b"x" * (20 * KB)
+            for i in range(0, 1500, 100):
+                p = r.pipeline(transaction=False)
+                for j in range(i, i + 100):
+                    p.set("big:%d" % j, big)
+                p.execute()
+            doc = r.execute_command("MEMORY", "DOCTOR")
+            doc = doc.decode() if isinstance(doc, bytes) else str(doc)
+            if not ON_REDIS:
+                # (jemalloc's RSS for 20 KB values may pass Redis's 1.4.)
+                self.assertTrue(doc.startswith("Hi Sam, I can't find any memory issue"), doc)
+            stats = r.execute_command("MEMORY", "STATS")
+            stats = dict(zip(stats[::2], stats[1::2])) if isinstance(stats, list) else stats
+            self.assertEqual(stats[b"keys.count"], 1500)
+            self.assertGreater(stats[b"total.allocated"], 25 * MB)
+            r.delete(*["big:%d" % j for j in range(1000)])
+            doc = r.execute_command("MEMORY", "DOCTOR")
+            doc = doc.decode() if isinstance(doc, bytes) else str(doc)
+            self.assertTrue(doc.startswith("Sam, I detected a few issues"), doc)
+            self.assertIn(" * Peak memory: In the past this instance used more than 150%", doc)
+            self.assertTrue(doc.endswith("I'm here to keep you safe, Sam. I want to help you.\n"))
+            self.assertTrue(r.execute_command("MEMORY", "PURGE"))
+
+
 @cairn_only
 class TestCairnPolicies(Base):
     def test_default_policy_is_allkeys_sieve(self):
