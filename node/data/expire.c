@@ -6,25 +6,20 @@
 #include "base/stats.h"
 #include "data/keyspace.h"
 
-/* One batch: deletes the expired among up to batch entries from the
- * cursor. Returns how many were stale; *examined grows by what it saw. */
+/* One batch: deletes the expired among batch entries drawn at random from
+ * the TTL index. Returns how many were stale; *examined grows by what it
+ * saw. */
 static uint32_t expire_batch(struct keyspace *ks, uint32_t batch, uint64_t *examined)
 {
 	struct ttl_index *t = &ks->ttl;
 	uint32_t stale = 0, i;
 
 	for (i = 0; i < batch && t->n > 0; i++) {
-		struct kv *e;
-		if (t->cursor >= t->n)
-			t->cursor = 0;
-		e = ttl_at(t, t->cursor);
+		struct kv *e = ttl_at(t, (uint32_t)(ks_random_u64(ks) % t->n));
 		(*examined)++;
 		if (ks_expired(ks, e)) {
-			/* The last entry moves into the cursor's slot. */
 			ks_delete_entry(ks, e);
 			stale++;
-		} else {
-			t->cursor++;
 		}
 	}
 	return stale;
@@ -48,6 +43,10 @@ uint64_t expire_cycle(struct keyspace *ks, uint64_t max_keys)
 		if (stale * 100 <= (uint32_t)EXPIRE_STALE_PERCENT * batch)
 			break;
 	}
+	/* Behind: the budget ran out while the last batch was still mostly
+	 * stale. */
+	ks->expire_behind = examined >= max_keys && ks->ttl.n > 0 &&
+			    ks->st->expired_stale_perc_x100 > (uint64_t)EXPIRE_STALE_PERCENT * 100;
 	if (examined >= max_keys)
 		ks->st->expired_time_cap_reached++;
 	ks->st->expired_keys += expired;

@@ -48,7 +48,8 @@ struct keyspace {
 	const struct kv_type_ops *const *types; /* kv_types, or a test's */
 	uint64_t seed;
 	int64_t now_ms;
-	uint64_t dirty; /* changes, for rdb_changes_since_last_save */
+	uint64_t dirty;     /* changes, for rdb_changes_since_last_save */
+	bool expire_behind; /* the last active expiry cycle fell behind (expire.h) */
 	uint64_t (*rnd)(void *arg);
 	void *rnd_arg;
 	struct lazyfree lazy; /* entries being freed in the background */

@@ -20,7 +20,7 @@ void ttl_clear(struct ttl_index *t)
 {
 	mem_free(t->mem, t->v);
 	t->v = NULL;
-	t->n = t->cap = t->cursor = 0;
+	t->n = t->cap = 0;
 }
 
 void ttl_add(struct ttl_index *t, struct kv *e, int64_t when)

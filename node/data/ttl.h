@@ -2,8 +2,8 @@
  *
  * A dense array of the entries with an expire time; each such entry keeps
  * its own position (kv.h), so adding and removing are O(1) (the last entry
- * moves into the hole). Active expiry walks it with a cursor (expire.h), and
- * it makes sampling cheap. The array is charged to the keyspace's account.
+ * moves into the hole). Active expiry and the volatile eviction policies
+ * sample it (expire.h, evict.h). The array is charged to the keyspace's account.
  * The index never frees an entry: it only points at them. */
 #ifndef CAIRN_TTL_H
 #define CAIRN_TTL_H
@@ -17,7 +17,6 @@ struct mem;
 struct ttl_index {
 	struct kv **v;
 	uint32_t n, cap;
-	uint32_t cursor; /* where active expiry goes on */
 	struct mem *mem;
 };
 

@@ -32,6 +32,8 @@
 #define SHARD_TRIM_FRACTION 75
 #define SHARD_TRIM_MIN (8ull << 20)
 #define SHARD_CRON_EXPIRE_KEYS 20000
+/* Keys examined by active expiry at each loop turn while it is behind. */
+#define SHARD_STEP_EXPIRE_KEYS 3000
 
 #define ERR_MAX_CLIENTS "-ERR max number of clients reached\r\n"
 
@@ -552,12 +554,31 @@ static void release_memory(struct shard *sh)
 	}
 }
 
+/* Active expiry: a cycle each tick and, while the last one fell behind
+ * (its budget spent with the keys it saw still mostly stale), a smaller one
+ * at every loop turn, as Redis's fast cycle, so expiry keeps up with keys
+ * written with short TTLs. Its time is INFO's
+ * expire_cycle_cpu_milliseconds. */
+static void expire_step(struct shard *sh, uint64_t budget)
+{
+	uint64_t t0;
+
+	sh->expire_more = false;
+	if (!sh->cfg.active_expire)
+		return;
+	clock_read(&sh->clock);
+	t0 = sh->clock.now_ns;
+	expire_cycle(&sh->ks, budget);
+	clock_read(&sh->clock);
+	sh->st.expire_cycle_us += (sh->clock.now_ns - t0) / 1000;
+	sh->expire_more = sh->ks.expire_behind;
+}
+
 static void on_timer(struct shard *sh)
 {
 	sh->timer_armed = false;
 	sh->accept_backoff = false;
-	if (sh->cfg.active_expire)
-		expire_cycle(&sh->ks, SHARD_CRON_EXPIRE_KEYS);
+	expire_step(sh, SHARD_CRON_EXPIRE_KEYS);
 	ks_cron(&sh->ks, SHARD_CRON_REHASH_STEPS);
 	ks_lazy_step(&sh->ks, SHARD_CRON_LAZY_FREE);
 	evict_cron(&sh->ks);
@@ -843,6 +864,10 @@ bool shard_step(struct shard *sh)
 	if (!lock_held(&sh->lock)) {
 		if (sh->evict_more) {
 			(void)evict_step(sh);
+			work = true;
+		}
+		if (sh->expire_more) {
+			expire_step(sh, SHARD_STEP_EXPIRE_KEYS);
 			work = true;
 		}
 		/* Under maxmemory the other shards read this shard's use

@@ -150,6 +150,7 @@ struct shard {
 	 * the bytes this shard's keyspace may hold (shard.c). */
 	uint64_t others_used, ks_share;
 	bool evict_more;    /* over its share after a bounded step: go on */
+	bool expire_more;   /* active expiry is behind: a step each loop turn */
 	uint64_t trim_mark; /* peak memory since the allocator was last trimmed */
 };
 

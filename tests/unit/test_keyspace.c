@@ -675,7 +675,6 @@ static void test_expire_cycle(void **state)
 	fill_ttl_keys(ks, "none", 100, KS_TTL_NONE);
 	/* Nothing is stale: one sample, then stop. */
 	assert_int_equal(expire_cycle(ks, 1000), 0);
-	assert_int_equal(ks->ttl.cursor, EXPIRE_SAMPLE_PER_LOOP);
 	CHECK(ks);
 	ks->now_ms = NOW0 + 11;
 	for (i = 0; i < 200 && total < 100; i++) {
@@ -738,6 +737,33 @@ static void test_expire_cycle_budget(void **state)
 	assert_int_equal(n, 5);
 	assert_int_equal(ks->ttl.n, 95);
 	assert_int_equal(en->st.expired_time_cap_reached, 1);
+}
+
+/* expire.h's "behind": a cycle that spends its budget while its batches
+ * are still mostly stale says so; once cycles have brought the stale keys
+ * down to about EXPIRE_STALE_PERCENT of those with a TTL, it does not. */
+static void test_expire_cycle_behind(void **state)
+{
+	struct env *en = *state;
+	struct keyspace *ks = &en->ks;
+	uint64_t total = 0;
+	int i;
+
+	fill_ttl_keys(ks, "old", 1000, NOW0 + 10);
+	fill_ttl_keys(ks, "new", 1000, NOW0 + 100000);
+	ks->now_ms = NOW0 + 11;
+	total += expire_cycle(ks, 200);
+	assert_true(ks->expire_behind);
+	CHECK(ks);
+	/* As many cycles as ticks would run: about EXPIRE_STALE_PERCENT of
+	 * the keys with a TTL are left stale (give or take a batch's sampling
+	 * error), and the cycle is no longer behind. */
+	for (i = 0; i < 100; i++)
+		total += expire_cycle(ks, 200);
+	assert_false(ks->expire_behind);
+	assert_true(1000 - total <= (uint64_t)(ks->ttl.n * (EXPIRE_STALE_PERCENT + 5) / 100));
+	assert_int_equal(en->st.expired_keys, total);
+	CHECK(ks);
 }
 
 /* ---- flush ---- */
@@ -1397,6 +1423,7 @@ int main(void)
 		cmocka_unit_test(test_lazy_expiry),
 		cmocka_unit_test(test_expire_cycle),
 		cmocka_unit_test_setup_teardown(test_expire_cycle_budget, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_expire_cycle_behind, env_setup, env_teardown),
 		cmocka_unit_test(test_flush_async),
 		cmocka_unit_test(test_flush_during_rehash),
 		cmocka_unit_test(test_rename),
