@@ -71,7 +71,8 @@ static void enroll_one(void *arg, struct kv *e)
 	sieve_append(arg, e);
 }
 
-/* Enrolls up to about n keys; returns how many buckets' worth it did. */
+/* Enrolls about n keys (whole buckets); returns the work done: scan steps
+ * plus keys enrolled, counted against an eviction step's budget. */
 static uint64_t enroll(struct keyspace *ks, uint64_t n)
 {
 	struct policy *p = &ks->pol;

@@ -136,6 +136,16 @@ def load_until_error(r, prefix, limit_keys, batch=20, ex=None):
     raise AssertionError("%d keys were stored and none was refused" % len(stored))
 
 
+def load_big(r, n):
+    """SETs big:0 .. big:n-1 to 20 KB values, 100 to a pipeline."""
+    big = b"x" * (20 * KB)
+    for i in range(0, n, 100):
+        p = r.pipeline(transaction=False)
+        for j in range(i, min(i + 100, n)):
+            p.set("big:%d" % j, big)
+        p.execute()
+
+
 def present(r, names):
     """Which of names exist (EXISTS, one per key, pipelined)."""
     out = []
@@ -509,12 +519,7 @@ class TestMemoryReturns(Base):
     def test_flush_returns_rss(self):
         with server() as srv:
             r = srv.client()
-            big = b"x" * (20 * KB)
-            for i in range(0, 3000, 100):
-                p = r.pipeline(transaction=False)
-                for j in range(i, i + 100):
-                    p.set("big:%d" % j, big)
-                p.execute()
+            load_big(r, 3000)
             loaded = r.info("memory")["used_memory_rss"]
             self.assertGreater(loaded, 45 * MB)
             r.flushall()
@@ -532,12 +537,7 @@ class TestMemoryDoctor(Base):
     def test_fine_then_peak(self):
         with server() as srv:
             r = srv.client()
-            big = b"x" * (20 * KB)
-            for i in range(0, 1500, 100):
-                p = r.pipeline(transaction=False)
-                for j in range(i, i + 100):
-                    p.set("big:%d" % j, big)
-                p.execute()
+            load_big(r, 1500)
             doc = r.execute_command("MEMORY", "DOCTOR")
             doc = doc.decode() if isinstance(doc, bytes) else str(doc)
             if not ON_REDIS:
