@@ -32,8 +32,10 @@
 #define SHARD_TRIM_FRACTION 75
 #define SHARD_TRIM_MIN (8ull << 20)
 #define SHARD_CRON_EXPIRE_KEYS 20000
-/* Keys examined by active expiry at each loop turn while it is behind. */
+/* Keys examined by active expiry at each loop turn while it is behind: this
+ * many at first, doubled each turn it stays behind, up to the most. */
 #define SHARD_STEP_EXPIRE_KEYS 3000
+#define SHARD_STEP_EXPIRE_MAX 24000
 
 #define ERR_MAX_CLIENTS "-ERR max number of clients reached\r\n"
 
@@ -251,6 +253,7 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 		sh->listeners[i] = listeners[i];
 	sh->nlisteners = nlisteners;
 	clock_init(&sh->clock, io);
+	sh->expire_budget = SHARD_STEP_EXPIRE_KEYS;
 	ks_init(&sh->ks, &sh->st, io_random_u64(io), shard_random, sh);
 	evict_configure(&sh->ks, &sh->cfg);
 	shard_clock(sh);
@@ -867,7 +870,12 @@ bool shard_step(struct shard *sh)
 			work = true;
 		}
 		if (sh->expire_more) {
-			expire_step(sh, SHARD_STEP_EXPIRE_KEYS);
+			expire_step(sh, sh->expire_budget);
+			/* Behind after a turn's cycle: the next one does more. */
+			sh->expire_budget = !sh->expire_more ? SHARD_STEP_EXPIRE_KEYS
+					    : sh->expire_budget < SHARD_STEP_EXPIRE_MAX / 2
+						    ? sh->expire_budget * 2
+						    : SHARD_STEP_EXPIRE_MAX;
 			work = true;
 		}
 		/* Under maxmemory the other shards read this shard's use

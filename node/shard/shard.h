@@ -149,9 +149,10 @@ struct shard {
 	/* Under maxmemory, as of this step: the others' published total, and
 	 * the bytes this shard's keyspace may hold (shard.c). */
 	uint64_t others_used, ks_share;
-	bool evict_more;    /* over its share after a bounded step: go on */
-	bool expire_more;   /* active expiry is behind: a step each loop turn */
-	uint64_t trim_mark; /* peak memory since the allocator was last trimmed */
+	bool evict_more;        /* over its share after a bounded step: go on */
+	bool expire_more;       /* active expiry is behind: a step each loop turn */
+	uint64_t expire_budget; /* keys that step may examine */
+	uint64_t trim_mark;     /* peak memory since the allocator was last trimmed */
 };
 
 /* Sets up shard id of set (whose shards[id] must be sh) accepting on the
