@@ -844,10 +844,14 @@ bool shard_step(struct shard *sh)
 	bool work = n > 0;
 
 	shard_clock(sh);
-	if (shard_used_memory(sh) > sh->trim_mark)
-		sh->trim_mark = shard_used_memory(sh);
-	if (sh->cfg.maxmemory > 0 && !lock_held(&sh->lock))
-		mem_refresh(sh);
+	/* While frozen another shard's span runs on this keyspace and may
+	 * change the configuration: neither is read here then. */
+	if (!lock_held(&sh->lock)) {
+		if (shard_used_memory(sh) > sh->trim_mark)
+			sh->trim_mark = shard_used_memory(sh);
+		if (sh->cfg.maxmemory > 0)
+			mem_refresh(sh);
+	}
 	for (i = 0; i < n; i++) {
 		/* While frozen, and until what was deferred has run, every
 		 * completion waits its turn. */
