@@ -130,18 +130,6 @@ static void mem_refresh(struct shard *sh)
 	sh->ks_share = share;
 }
 
-uint64_t shard_node_memory(const struct shard *sh)
-{
-	uint64_t total = shard_used_memory(sh);
-	unsigned s;
-
-	for (s = 0; s < sh->set->n; s++)
-		if (s != sh->id)
-			total += atomic_load_explicit(&sh->set->shards[s]->pub_used_memory,
-						      memory_order_relaxed);
-	return total;
-}
-
 /* One bounded step of eviction toward the keyspace's share (evict.h). */
 static enum evict_result evict_step(struct shard *sh)
 {

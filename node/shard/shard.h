@@ -167,9 +167,6 @@ void shardset_init(struct shardset *set, unsigned n, struct shard **shards,
 		   struct keyspace **keyspaces, struct xhub *hub);
 /* The shard that owns key. */
 unsigned shardset_owner(const struct shardset *set, const char *key, size_t klen);
-/* Total used memory of the node: exact for sh, published values for the
- * others (at most one timer tick old). */
-uint64_t shard_node_memory(const struct shard *sh);
 void shard_free(struct shard *sh);
 /* Arms accept and the timer; logs readiness. */
 void shard_start(struct shard *sh);

@@ -17,6 +17,16 @@ NODE = os.environ.get("CAIRN_NODE", os.path.join(ROOT, "build", "cairn-node"))
 NODE_ARGS = os.environ.get("CAIRN_NODE_ARGS", "").split()
 
 
+def node_sanitized():
+    """Whether the node binary is built with AddressSanitizer, whose
+    allocator (shadow memory, quarantine) makes RSS say nothing of cairn's."""
+    try:
+        with open(NODE, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 # ---- keys and shards: the node's key -> slot -> shard mapping ----
 
 def crc16(data):

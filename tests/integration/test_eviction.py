@@ -46,6 +46,9 @@ ON_REDIS = TARGET == "redis"
 # maxmemory (the README's "Memory and eviction"), so a refusal is per shard.
 SHARDED = not ON_REDIS and "--shards" in cairn_test.NODE_ARGS and \
     cairn_test.NODE_ARGS[cairn_test.NODE_ARGS.index("--shards") + 1] != "1"
+# RSS figures are the allocator's: ASan's says nothing of cairn's.
+rss_meaningful = unittest.skipIf(not ON_REDIS and cairn_test.node_sanitized(),
+                                 "RSS under AddressSanitizer is its allocator's")
 cairn_only = unittest.skipIf(ON_REDIS, "cairn-only (EVICT_TEST_TARGET=redis)")
 
 KB = 1024
@@ -511,6 +514,7 @@ class TestTuningParameters(Base):
                 self.assertEqual(r.config_get(name), {name: default})
 
 
+@rss_meaningful
 class TestMemoryReturns(Base):
     """After a large flush, RSS follows used_memory down: the allocator's
     free pages go back to the system (cairn trims after a shard's memory
@@ -529,6 +533,7 @@ class TestMemoryReturns(Base):
                 "RSS %d after FLUSHALL of %d" % (r.info("memory")["used_memory_rss"], loaded))
 
 
+@rss_meaningful
 class TestMemoryDoctor(Base):
     """MEMORY DOCTOR's reports follow Redis's thresholds: nothing to say on a
     node of some megabytes (cairn), and the peak report once the node holds
