@@ -30,8 +30,10 @@ void ks_init(struct keyspace *ks, struct stats *st, uint64_t seed, uint64_t (*rn
 	memset(ks, 0, sizeof(*ks));
 	dict_init(&ks->d, &ks->mem);
 	ttl_init(&ks->ttl, &ks->mem);
+	slab_init(&ks->slab, &ks->mem);
 	ks->types = kv_types;
 	lazy_init(&ks->lazy, &ks->mem, ks->types);
+	ks->lazy.slab = &ks->slab;
 	policy_init(&ks->pol, &ks->mem);
 	ks->st = st;
 	ks->seed = seed;
@@ -64,6 +66,37 @@ static size_t entry_bytes(bool ttl, size_t klen, size_t vbytes)
 	return sizeof(struct kv) + (ttl ? KV_TTL_BYTES : 0) + klen + vbytes;
 }
 
+/* ---- an entry's memory: a slab slot when small, else malloc's ---- */
+
+static struct kv *entry_alloc(struct keyspace *ks, size_t n)
+{
+	return SLAB_FOR_ENTRIES && n <= SLAB_MAX ? slab_alloc(&ks->slab, n)
+						 : mem_alloc(&ks->mem, n);
+}
+
+static void entry_release(struct keyspace *ks, struct kv *e)
+{
+	slab_mem_free(&ks->slab, &ks->mem, e);
+}
+
+/* Resizes an entry to n bytes, keeping the first min(old, n). */
+static struct kv *entry_resize(struct keyspace *ks, struct kv *e, size_t n)
+{
+	bool in_slab = slab_owns(&ks->slab, e);
+	size_t have;
+	struct kv *q;
+
+	if (!in_slab && (n > SLAB_MAX || !SLAB_FOR_ENTRIES))
+		return mem_realloc(&ks->mem, e, n);
+	have = in_slab ? slab_size(&ks->slab, e) : mem_size(e);
+	if (in_slab && n <= SLAB_MAX && slab_round(n) == have)
+		return e;
+	q = entry_alloc(ks, n);
+	memcpy(q, e, have < n ? have : n);
+	entry_release(ks, e);
+	return q;
+}
+
 /* Bytes the entry's value area takes. */
 static size_t value_area(const struct kv *e)
 {
@@ -84,7 +117,7 @@ static struct kv *entry_new(struct keyspace *ks, const char *key, size_t klen, u
 	struct kv *e;
 
 	ASSERT(klen <= UINT32_MAX);
-	e = mem_alloc(&ks->mem, entry_bytes(ttl, klen, vbytes));
+	e = entry_alloc(ks, entry_bytes(ttl, klen, vbytes));
 	e->next = NULL;
 	e->hash = hash;
 	e->klen = (uint32_t)klen;
@@ -129,7 +162,7 @@ static void free_entry_idx(struct keyspace *ks, struct kv *e, bool in_index)
 	if (kv_has_ttl(e) && in_index)
 		ttl_remove(&ks->ttl, e);
 	obj_release(ks->types, &ks->mem, e);
-	mem_free(&ks->mem, e);
+	entry_release(ks, e);
 }
 
 static void free_entry(struct keyspace *ks, struct kv *e)
@@ -356,7 +389,7 @@ bool ks_unlink(struct keyspace *ks, const char *key, size_t klen)
 	if (kv_has_ttl(e))
 		ttl_remove(&ks->ttl, e);
 	lazy_add_obj(&ks->lazy, obj_type(ks->types, e), kv_obj(e), kv_obj_enc(e));
-	mem_free(&ks->mem, e);
+	entry_release(ks, e);
 	ks->dirty++;
 	return true;
 }
@@ -427,7 +460,7 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 		memset(n->data + keep, 0, newlen - keep);
 		val_seal(n, newlen);
 		mem_charge(&ks->mem, val_size(n));
-		e = mem_realloc(&ks->mem, e, entry_bytes(kv_has_ttl(e), e->klen, sizeof(n)));
+		e = entry_resize(ks, e, entry_bytes(kv_has_ttl(e), e->klen, sizeof(n)));
 		relink(ks, link, e);
 		e->enc = KV_REF;
 		e->vlen = 0;
@@ -439,7 +472,7 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 	 * place across the realloc. */
 	{
 		bool was_int = e->enc == KV_INT;
-		e = mem_realloc(&ks->mem, e, entry_bytes(kv_has_ttl(e), e->klen, newlen));
+		e = entry_resize(ks, e, entry_bytes(kv_has_ttl(e), e->klen, newlen));
 		relink(ks, link, e);
 		if (was_int)
 			memcpy(kv_vptr(e), numbuf, keep);
@@ -465,7 +498,7 @@ struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms)
 	}
 	link = link_of(ks, e, &table);
 	rest = e->klen + value_area(e);
-	e = mem_realloc(&ks->mem, e, entry_bytes(true, e->klen, value_area(e)));
+	e = entry_resize(ks, e, entry_bytes(true, e->klen, value_area(e)));
 	*link = e;
 	memmove(e->data + KV_TTL_BYTES, e->data, rest);
 	e->flags |= KV_F_TTL;
@@ -488,7 +521,7 @@ struct kv *ks_persist(struct keyspace *ks, struct kv *e)
 	rest = e->klen + value_area(e);
 	memmove(e->data, e->data + KV_TTL_BYTES, rest);
 	e->flags &= ~KV_F_TTL;
-	e = mem_realloc(&ks->mem, e, entry_bytes(false, e->klen, value_area(e)));
+	e = entry_resize(ks, e, entry_bytes(false, e->klen, value_area(e)));
 	*link = e;
 	return e;
 }
@@ -549,7 +582,7 @@ static void rename_obj(struct keyspace *ks, struct kv *src, struct keyspace *dks
 		if (t->rebind != NULL)
 			t->rebind(obj, enc, &dks->mem);
 	}
-	mem_free(&ks->mem, src);
+	entry_release(ks, src);
 	ks->dirty++;
 	keep_lru(dks, ks_set_obj(dks, dst, dlen, type, enc, obj, when), lru);
 }
@@ -589,7 +622,7 @@ static void free_entry_chain(struct keyspace *ks, struct kv *e)
 	while (e != NULL) {
 		struct kv *next = e->next;
 		obj_release(ks->types, &ks->mem, e);
-		mem_free(&ks->mem, e);
+		entry_release(ks, e);
 		e = next;
 	}
 }
@@ -612,13 +645,21 @@ void ks_flush(struct keyspace *ks, bool async)
 			for (i = 0; i < ks->d.size[t]; i++)
 				free_entry_chain(ks, ks->d.t[t][i]);
 		dict_free_tables(&ks->d);
+		if (ks->lazy.head == NULL)
+			slab_trim(&ks->slab);
 	}
 	dict_init(&ks->d, &ks->mem);
 }
 
 bool ks_lazy_step(struct keyspace *ks, unsigned n)
 {
-	return lazy_step(&ks->lazy, n, &ks->st->lazyfreed_objects);
+	bool flushing = ks->lazy.head != NULL;
+	bool more = lazy_step(&ks->lazy, n, &ks->st->lazyfreed_objects);
+
+	/* A flush's last entries gone: the slab's empty pages go too. */
+	if (flushing && ks->lazy.head == NULL && ks_size(ks) == 0)
+		slab_trim(&ks->slab);
+	return more;
 }
 
 void ks_free(struct keyspace *ks)
@@ -627,6 +668,7 @@ void ks_free(struct keyspace *ks)
 	while (ks_lazy_step(ks, 1u << 30))
 		;
 	dict_free_tables(&ks->d);
+	slab_destroy(&ks->slab);
 	ASSERT(ks->mem.used == 0);
 }
 
@@ -684,7 +726,7 @@ uint64_t ks_idle_ms(const struct keyspace *ks, const struct kv *e)
 
 size_t ks_entry_mem(const struct keyspace *ks, const struct kv *e)
 {
-	size_t n = mem_size(e) + sizeof(struct kv *) + obj_size(ks->types, e);
+	size_t n = slab_mem_size(&ks->slab, e) + sizeof(struct kv *) + obj_size(ks->types, e);
 
 	if (kv_has_ttl(e))
 		n += sizeof(struct kv *);

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "base/mem.h"
+#include "base/slab.h"
 #include "data/dict.h"
 #include "data/kv.h"
 #include "data/lazyfree.h"
@@ -54,6 +55,7 @@ struct keyspace {
 	void *rnd_arg;
 	struct lazyfree lazy; /* entries being freed in the background */
 	struct policy pol;    /* eviction state: the mode, the pool, the queue */
+	struct slab slab;     /* entries of up to SLAB_MAX bytes (bigger: mem) */
 };
 
 /* Sets up an empty keyspace with the node's types (kv_types). rnd is its

@@ -12,7 +12,7 @@ struct check_acc {
 static void check_entry(struct check_acc *a, const struct kv *e, int line)
 {
 	a->entries++;
-	a->bytes += mem_size(e);
+	a->bytes += slab_mem_size(&a->ks->slab, e);
 	if (e->hash != ks_hash(a->ks, kv_key(e), e->klen) && !a->bad)
 		a->bad = -line;
 	if ((e->type == KV_STRING) == kv_is_obj(e) && !a->bad)
@@ -65,7 +65,8 @@ int ks_check(struct keyspace *ks)
 		if (!kv_has_ttl(ks->ttl.v[i]) || kv_ttl_pos(ks->ttl.v[i]) != i)
 			return -__LINE__;
 	}
-	a.bytes += dict_mem(&ks->d) + ttl_mem(&ks->ttl) + policy_mem(&ks->pol);
+	a.bytes += dict_mem(&ks->d) + ttl_mem(&ks->ttl) + policy_mem(&ks->pol) +
+		   slab_mem(&ks->slab);
 	lazy_account(&ks->lazy, &lazy_bytes, &lazy_entries, &lazy_objs);
 	if (lazy_entries != ks->lazy.pending || lazy_objs != ks->lazy.pending_objs)
 		return -__LINE__;

@@ -3,6 +3,7 @@
 
 #include "base/assert.h"
 #include "base/mem.h"
+#include "base/slab.h"
 #include "data/kv.h"
 #include "data/object.h"
 
@@ -60,7 +61,7 @@ static void free_entry_cb(void *arg, struct kv *e)
 		lazy_add_obj(lz, obj_type(lz->types, e), kv_obj(e), kv_obj_enc(e));
 	else
 		obj_release(lz->types, lz->mem, e);
-	mem_free(lz->mem, e);
+	slab_mem_free(lz->slab, lz->mem, e);
 	ASSERT(lz->pending > 0);
 	lz->pending--;
 	(*a->freed)++;
@@ -124,7 +125,8 @@ void lazy_account(const struct lazyfree *lz, uint64_t *bytes, uint64_t *entries,
 			for (i = 0; i < t->d.size[k]; i++) {
 				const struct kv *e;
 				for (e = t->d.t[k][i]; e != NULL; e = e->next) {
-					*bytes += mem_size(e) + obj_size(lz->types, e);
+					*bytes += slab_mem_size(lz->slab, e) +
+						  obj_size(lz->types, e);
 					(*entries)++;
 				}
 			}
