@@ -52,25 +52,12 @@
 #include "data/policy.h"
 #include "data/t_hash.h"
 #include "data/t_string.h"
+#include "unit_ks.h"
 
-#define CHECK(ks) assert_int_equal(ks_check(ks), 0)
 #define NOW0 1700000000000LL
 #define MAXK 64
 #define BIG (1ll << 30) /* a maxmemory: its value does not matter here */
 #define LOTS 1000000    /* a budget that never runs out in these tests */
-
-static uint64_t xorshift(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-static uint64_t rnd(void *arg)
-{
-	return xorshift(arg);
-}
 
 struct env {
 	struct stats st;

@@ -37,22 +37,9 @@
 #include "data/keyspace.h"
 #include "data/keyspace_check.h"
 #include "data/kv.h"
+#include "unit_ks.h"
 
-#define CHECK(ks) assert_int_equal(ks_check(ks), 0)
 #define NOW0 1700000000000LL
-
-static uint64_t xorshift(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-static uint64_t rnd(void *arg)
-{
-	return xorshift(arg);
-}
 
 struct env {
 	struct stats st;

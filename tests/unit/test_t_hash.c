@@ -40,21 +40,7 @@
 #include "data/keyspace.h"
 #include "data/keyspace_check.h"
 #include "data/t_hash.h"
-
-#define CHECK(ks) assert_int_equal(ks_check(ks), 0)
-
-static uint64_t xorshift(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-static uint64_t rnd(void *arg)
-{
-	return xorshift(arg);
-}
+#include "unit_ks.h"
 
 struct env {
 	struct stats st;

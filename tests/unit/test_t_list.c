@@ -41,23 +41,10 @@
 #include "data/keyspace_check.h"
 #include "data/quicklist.h"
 #include "data/t_list.h"
+#include "unit_ks.h"
 
-#define CHECK(ks) assert_int_equal(ks_check(ks), 0)
 #define SEED 0x5eed1157ull
 #define MODEL_MAX 512
-
-static uint64_t xorshift(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-static uint64_t rnd(void *arg)
-{
-	return xorshift(arg);
-}
 
 struct env {
 	struct stats st;
