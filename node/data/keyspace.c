@@ -1,8 +1,9 @@
 /* keyspace.c: entries and their lifecycle: lookup, set, delete, reshape,
  * flush and the checker. See keyspace.h.
  *
- * Every allocation here is charged to ks->mem: entries and tables through
- * mem_alloc, string buffers (struct val, allocated by val.c) through
+ * Every allocation here is charged to ks->mem: entries of up to SLAB_MAX
+ * bytes through the keyspace's slab (base/slab.h), bigger ones and tables
+ * through mem_alloc, string buffers (struct val, allocated by val.c) through
  * mem_charge while a key holds them, objects by their type's hooks from
  * ks->mem. ks_check() recomputes the account. */
 #include "data/keyspace.h"
