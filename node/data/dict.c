@@ -105,7 +105,13 @@ bool dict_rehash(struct dict *d, unsigned n)
 	return true;
 }
 
-struct kv **dict_find(struct dict *d, const char *key, size_t klen, uint32_t hash, int *table)
+/* The link that holds the first entry whose hash is hash and that match
+ * accepts, and its table; both lookups below. Always inlined, so that each
+ * caller's match is a direct call the compiler inlines too (dict_find is
+ * every command's lookup). */
+static inline __attribute__((always_inline)) struct kv **find_link(
+	struct dict *d, uint32_t hash, bool (*match)(const void *arg, const struct kv *e),
+	const void *arg, int *table)
 {
 	int t;
 
@@ -119,7 +125,7 @@ struct kv **dict_find(struct dict *d, const char *key, size_t klen, uint32_t has
 			break;
 		link = &d->t[t][hash & (d->size[t] - 1)];
 		for (; *link != NULL; link = &(*link)->next) {
-			if ((*link)->hash == hash && kv_key_eq(*link, key, klen)) {
+			if ((*link)->hash == hash && match(arg, *link)) {
 				if (table != NULL)
 					*table = t;
 				return link;
@@ -131,26 +137,31 @@ struct kv **dict_find(struct dict *d, const char *key, size_t klen, uint32_t has
 	return NULL;
 }
 
+struct key_ref {
+	const char *key;
+	size_t klen;
+};
+
+static bool key_match(const void *arg, const struct kv *e)
+{
+	const struct key_ref *k = arg;
+
+	return kv_key_eq(e, k->key, k->klen);
+}
+
+struct kv **dict_find(struct dict *d, const char *key, size_t klen, uint32_t hash, int *table)
+{
+	struct key_ref k = { key, klen };
+
+	return find_link(d, hash, key_match, &k, table);
+}
+
 struct kv *dict_find_hash(struct dict *d, uint32_t hash,
 			  bool (*match)(const void *arg, const struct kv *e), const void *arg)
 {
-	int t;
+	struct kv **link = find_link(d, hash, match, arg, NULL);
 
-	if (dict_size(d) == 0)
-		return NULL;
-	if (rehashing(d))
-		dict_rehash(d, DICT_REHASH_STEP);
-	for (t = 0; t <= 1; t++) {
-		struct kv *e;
-		if (d->size[t] == 0)
-			break;
-		for (e = d->t[t][hash & (d->size[t] - 1)]; e != NULL; e = e->next)
-			if (e->hash == hash && match(arg, e))
-				return e;
-		if (!rehashing(d))
-			break;
-	}
-	return NULL;
+	return link != NULL ? *link : NULL;
 }
 
 void dict_insert(struct dict *d, struct kv *e)
