@@ -1,6 +1,7 @@
 /* simcfg.c: a run's configuration from its seed. See simcfg.h. */
 #include "simcfg.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,57 +200,44 @@ static int set_int(int *dst, const char *v, int lo, int hi, char *err, size_t n)
 	return 0;
 }
 
-/* The nodes' settings of simcfg_set: encoding limits, lazy free, maxmemory. */
-static int set_node_limit(struct sim_config *c, const char *name, const char *v, char *err,
-			  size_t errlen)
-{
-	if (strcmp(name, "hash_lp_entries") == 0)
-		return set_uint(&c->hash_lp_entries, v, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "hash_lp_value") == 0)
-		return set_uint(&c->hash_lp_value, v, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "set_is_entries") == 0)
-		return set_uint(&c->set_is_entries, v, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "set_lp_entries") == 0)
-		return set_uint(&c->set_lp_entries, v, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "set_lp_value") == 0)
-		return set_uint(&c->set_lp_value, v, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "lazy_user_del") == 0)
-		return set_uint(&c->lazy_user_del, v, 0, 1, err, errlen);
-	if (strcmp(name, "list_lp_size") == 0)
-		return set_int(&c->list_lp_size, v, -5, 1 << 20, err, errlen);
-	if (strcmp(name, "list_compress") == 0)
-		return set_uint(&c->list_compress, v, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "zset_lp_entries") == 0)
-		return set_uint(&c->zset_lp_entries, v, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "zset_lp_value") == 0)
-		return set_uint(&c->zset_lp_value, v, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "hll_sparse") == 0)
-		return set_uint(&c->hll_sparse, v, 0, 1u << 20, err, errlen);
-	if (strcmp(name, "maxmemory_kb") == 0)
-		return set_uint(&c->maxmemory_kb, v, 0, 1u << 22, err, errlen);
-	if (strcmp(name, "policy") == 0)
-		return set_uint(&c->policy, v, 0, POLICY_COUNT - 1, err, errlen);
-	snprintf(err, errlen, "unknown setting '%s'", name);
-	return -1;
-}
+/* simcfg_set's unsigned settings: name, field, bounds. */
+#define CFG_OFF(f) offsetof(struct sim_config, f)
+static const struct {
+	const char *name;
+	size_t off;
+	unsigned lo, hi;
+} uint_settings[] = {
+	{ "nodes", CFG_OFF(nodes), 1, SIM_NODES_MAX },
+	{ "shards", CFG_OFF(shards), 1, 16 },
+	{ "clients", CFG_OFF(clients), 1, 64 },
+	{ "ring_size", CFG_OFF(ring_size), 2, 65536 },
+	{ "bufs", CFG_OFF(bufs), 1, IO_BUF_COUNT },
+	{ "pipeline", CFG_OFF(pipeline_max), 1, 1024 },
+	{ "keys", CFG_OFF(keys), 2, 1024 },
+	{ "hash_lp_entries", CFG_OFF(hash_lp_entries), 0, 1u << 20 },
+	{ "hash_lp_value", CFG_OFF(hash_lp_value), 0, 1u << 20 },
+	{ "set_is_entries", CFG_OFF(set_is_entries), 0, 1u << 20 },
+	{ "set_lp_entries", CFG_OFF(set_lp_entries), 0, 1u << 20 },
+	{ "set_lp_value", CFG_OFF(set_lp_value), 0, 1u << 20 },
+	{ "lazy_user_del", CFG_OFF(lazy_user_del), 0, 1 },
+	{ "list_compress", CFG_OFF(list_compress), 0, 1u << 20 },
+	{ "zset_lp_entries", CFG_OFF(zset_lp_entries), 0, 1u << 20 },
+	{ "zset_lp_value", CFG_OFF(zset_lp_value), 0, 1u << 20 },
+	{ "hll_sparse", CFG_OFF(hll_sparse), 0, 1u << 20 },
+	{ "maxmemory_kb", CFG_OFF(maxmemory_kb), 0, 1u << 22 },
+	{ "policy", CFG_OFF(policy), 0, POLICY_COUNT - 1 },
+};
 
-int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errlen)
+/* A fault class's probability, if name is one; -2 if it is not. */
+static int set_fault(struct sim_config *c, const char *name, const char *v, char *err,
+		     size_t errlen)
 {
-	const char *eq = strchr(assign, '=');
-	char name[64];
-	size_t nlen;
 	unsigned f;
 
-	if (eq == NULL || (nlen = (size_t)(eq - assign)) == 0 || nlen >= sizeof(name)) {
-		snprintf(err, errlen, "expected name=value");
-		return -1;
-	}
-	memcpy(name, assign, nlen);
-	name[nlen] = '\0';
 	for (f = 0; f < F_COUNT; f++) {
 		if (strcmp(name, fault_names[f]) == 0) {
 			char *end;
-			double p = strtod(eq + 1, &end);
+			double p = strtod(v, &end);
 			if (*end != '\0' || p < 0 || p > 1) {
 				snprintf(err, errlen, "a probability from 0 to 1");
 				return -1;
@@ -258,27 +246,41 @@ int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errle
 			return 0;
 		}
 	}
-	if (strcmp(name, "nodes") == 0)
-		return set_uint(&c->nodes, eq + 1, 1, SIM_NODES_MAX, err, errlen);
-	if (strcmp(name, "shards") == 0)
-		return set_uint(&c->shards, eq + 1, 1, 16, err, errlen);
-	if (strcmp(name, "clients") == 0)
-		return set_uint(&c->clients, eq + 1, 1, 64, err, errlen);
-	if (strcmp(name, "ring_size") == 0) {
-		int rc = set_uint(&c->ring_size, eq + 1, 2, 65536, err, errlen);
-		if (rc == 0 && (c->ring_size & (c->ring_size - 1)) != 0) {
+	return -2;
+}
+
+int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errlen)
+{
+	const char *eq = strchr(assign, '=');
+	char name[64];
+	size_t nlen, i;
+	int rc;
+
+	if (eq == NULL || (nlen = (size_t)(eq - assign)) == 0 || nlen >= sizeof(name)) {
+		snprintf(err, errlen, "expected name=value");
+		return -1;
+	}
+	memcpy(name, assign, nlen);
+	name[nlen] = '\0';
+	rc = set_fault(c, name, eq + 1, err, errlen);
+	if (rc != -2)
+		return rc;
+	if (strcmp(name, "list_lp_size") == 0)
+		return set_int(&c->list_lp_size, eq + 1, -5, 1 << 20, err, errlen);
+	for (i = 0; i < sizeof(uint_settings) / sizeof(uint_settings[0]); i++) {
+		if (strcmp(name, uint_settings[i].name) != 0)
+			continue;
+		rc = set_uint((unsigned *)(void *)((char *)c + uint_settings[i].off), eq + 1,
+			      uint_settings[i].lo, uint_settings[i].hi, err, errlen);
+		if (rc == 0 && strcmp(name, "ring_size") == 0 &&
+		    (c->ring_size & (c->ring_size - 1)) != 0) {
 			snprintf(err, errlen, "a power of two");
 			return -1;
 		}
 		return rc;
 	}
-	if (strcmp(name, "bufs") == 0)
-		return set_uint(&c->bufs, eq + 1, 1, IO_BUF_COUNT, err, errlen);
-	if (strcmp(name, "pipeline") == 0)
-		return set_uint(&c->pipeline_max, eq + 1, 1, 1024, err, errlen);
-	if (strcmp(name, "keys") == 0)
-		return set_uint(&c->keys, eq + 1, 2, 1024, err, errlen);
-	return set_node_limit(c, name, eq + 1, err, errlen);
+	snprintf(err, errlen, "unknown setting '%s'", name);
+	return -1;
 }
 
 void simcfg_print(const struct sim_config *c, FILE *f)
