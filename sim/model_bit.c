@@ -30,11 +30,6 @@ bool mb_op(enum mop op)
 	return op >= OP_SETBIT && op <= OP_BITPOS;
 }
 
-static struct mexp x_int(long long v)
-{
-	return (struct mexp){ .kind = X_INT, .lo = v, .hi = v };
-}
-
 /* Bit i (from the most significant of byte 0) of the len bytes at p; 0
  * past them. */
 static int bit_at(const char *p, size_t len, uint64_t i)

@@ -73,16 +73,6 @@ int mh_find(const struct mfield *fields, unsigned nf, const char *f, size_t flen
 
 /* ---- semantics ---- */
 
-static struct mexp x_int(long long v)
-{
-	return (struct mexp){ .kind = X_INT, .lo = v, .hi = v };
-}
-
-static struct mexp x_err(const char *text)
-{
-	return (struct mexp){ .kind = X_ERR, .text = text };
-}
-
 /* The outcome's next state: s's hash (an empty one if s is absent) in a
  * field array of the outcome's own, with room for `more` new fields, for
  * the command to change. A hash keeps its TTL; a new one has none. */

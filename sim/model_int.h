@@ -399,6 +399,23 @@ struct mexp {
 	unsigned parts; /* X_FIELDS: XF_* */
 };
 
+/* The expectations most outcomes use: an integer, an error, and a verdict
+ * the op reached itself (X_VERDICT: legal or not). */
+static inline struct mexp x_int(long long v)
+{
+	return (struct mexp){ .kind = X_INT, .lo = v, .hi = v };
+}
+
+static inline struct mexp x_err(const char *text)
+{
+	return (struct mexp){ .kind = X_ERR, .text = text };
+}
+
+static inline struct mexp verdict(bool legal)
+{
+	return (struct mexp){ .kind = X_VERDICT, .lo = legal };
+}
+
 /* One way a single-key command could have gone: the reply, and the state
  * it leaves. val points into the request or the old state; the caller
  * copies it when the branch is kept. */

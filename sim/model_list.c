@@ -101,21 +101,6 @@ static bool array_is(const struct resp_reader_value *v, const uint16_t *a, unsig
 	return true;
 }
 
-static struct mexp x_int(long long v)
-{
-	return (struct mexp){ .kind = X_INT, .lo = v, .hi = v };
-}
-
-static struct mexp x_err(const char *text)
-{
-	return (struct mexp){ .kind = X_ERR, .text = text };
-}
-
-static struct mexp verdict(bool legal)
-{
-	return (struct mexp){ .kind = X_VERDICT, .lo = legal };
-}
-
 /* Redis's range rule (LRANGE, LTRIM): start..end, inclusive, negative
  * from the end, clipped to n; false if nothing is in it. */
 static bool range_of(long long start, long long end, unsigned n, unsigned *from, unsigned *cnt)

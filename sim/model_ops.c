@@ -261,11 +261,6 @@ static struct mexp x_ok(void)
 	return (struct mexp){ .kind = X_STATUS, .text = "OK" };
 }
 
-static struct mexp x_int(long long v)
-{
-	return (struct mexp){ .kind = X_INT, .lo = v, .hi = v };
-}
-
 static struct mexp x_val(const struct mstate *s)
 {
 	if (!s->present)

@@ -120,16 +120,6 @@ bool ms_op(enum mop op)
 
 /* ---- one key ---- */
 
-static struct mexp x_int(long long v)
-{
-	return (struct mexp){ .kind = X_INT, .lo = v, .hi = v };
-}
-
-static struct mexp verdict(bool legal)
-{
-	return (struct mexp){ .kind = X_VERDICT, .lo = legal };
-}
-
 /* The outcome's next state: s's set (an empty one if s is absent) in a
  * bitmap of the outcome's own, for the command to change. A set keeps its
  * TTL; a new one has none. */

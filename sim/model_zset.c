@@ -162,21 +162,6 @@ bool mz_reply_is(const struct resp_reader_value *v, const struct mzent *e, unsig
 	return true;
 }
 
-static struct mexp x_int(long long v)
-{
-	return (struct mexp){ .kind = X_INT, .lo = v, .hi = v };
-}
-
-static struct mexp x_err(const char *text)
-{
-	return (struct mexp){ .kind = X_ERR, .text = text };
-}
-
-static struct mexp verdict(bool legal)
-{
-	return (struct mexp){ .kind = X_VERDICT, .lo = legal };
-}
-
 /* ---- ranges ---- */
 
 /* The error of a range's arguments: ZRANGE's LIMIT without BYSCORE or
