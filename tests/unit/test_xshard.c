@@ -159,8 +159,11 @@ static void test_rings_backlog_and_wakes(void **state)
 		print_message("shard %u: parks=%llu\n", i, (unsigned long long)w[i].parks);
 		assert_int_equal(w[i].bad_order, 0);
 		assert_int_equal(w[i].lost_wakes, 0);
-		close(ios[i].efd);
 	}
+	/* Only after every worker has stopped: a late worker may still wake
+	 * a shard whose thread has already finished. */
+	for (i = 0; i < SHARDS; i++)
+		close(ios[i].efd);
 	xhub_free(&hub);
 }
 
