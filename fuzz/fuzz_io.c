@@ -176,6 +176,17 @@ int io_recv(struct io *io, int sock, uint64_t user_data)
 	return 0;
 }
 
+static bool recv_end(struct io *io, int sock, int32_t res);
+
+int io_recv_stop(struct io *io, int sock)
+{
+	fio_sock(io, sock, "recv_stop");
+	if (fio_refused(io))
+		return -EBUSY;
+	recv_end(io, sock, -ECANCELED);
+	return 0;
+}
+
 int io_writev(struct io *io, int sock, const struct iovec *iov, int iovcnt, uint64_t user_data)
 {
 	struct fio_sock *s = fio_sock(io, sock, "writev");

@@ -477,6 +477,20 @@ int io_recv(struct io *io, int s, uint64_t ud)
 	return 0;
 }
 
+int io_recv_stop(struct io *io, int s)
+{
+	struct sock *k = checked(io, s, SOCK_CONN, "recv_stop");
+
+	if (busy(io))
+		return -EBUSY;
+	/* Data the recv had already taken may complete first. */
+	if (k->recv_armed && world_fault(io->w, F_SHORT_READ))
+		kernel_recv(io, k);
+	if (k->recv_armed)
+		end_recv(io, k, -ECANCELED, 0);
+	return 0;
+}
+
 int io_writev(struct io *io, int s, const struct iovec *iov, int iovcnt, uint64_t ud)
 {
 	struct sock *k = checked(io, s, SOCK_CONN, "writev");

@@ -53,6 +53,8 @@ static void sched_node_config(struct world *w, struct config *cfg)
 	cfg->hll_sparse_max_bytes = w->cfg.hll_sparse;
 	cfg->maxmemory = (long long)w->cfg.maxmemory_kb * 1024;
 	cfg->maxmemory_policy = (int)w->cfg.policy;
+	if (w->cfg.backpressure > 0)
+		cfg->client_output_backpressure = w->cfg.backpressure;
 }
 
 /* Builds node id as cairn-node builds one (shard/node.h), over simulated

@@ -142,6 +142,18 @@ static void derive_eviction(struct sim_config *c, struct rng *r)
 	c->policy = pol;
 }
 
+/* client-output-backpressure in a third of the runs: 1 byte to 64 KB
+ * (about log-uniform), so that connections stop and resume reading all the
+ * time under short writes; else the default, which no run reaches. Drawn
+ * after the eviction settings, for the same reason. */
+static void derive_backpressure(struct sim_config *c, struct rng *r)
+{
+	bool on = rng_chance(r, 1.0 / 3);
+	unsigned bytes = log_uniform(r, 1, 65536);
+
+	c->backpressure = on ? bytes : 0;
+}
+
 void simcfg_derive(struct sim_config *c, uint64_t seed)
 {
 	static const unsigned bufs[] = { 2, 4, 16, 64, IO_BUF_COUNT };
@@ -172,6 +184,7 @@ void simcfg_derive(struct sim_config *c, uint64_t seed)
 	derive_list_limits(c, &r);
 	derive_zset_limits(c, &r);
 	derive_eviction(c, &r);
+	derive_backpressure(c, &r);
 }
 
 static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, char *err, size_t n)
@@ -226,6 +239,7 @@ static const struct {
 	{ "hll_sparse", CFG_OFF(hll_sparse), 0, 1u << 20 },
 	{ "maxmemory_kb", CFG_OFF(maxmemory_kb), 0, 1u << 22 },
 	{ "policy", CFG_OFF(policy), 0, POLICY_COUNT - 1 },
+	{ "backpressure", CFG_OFF(backpressure), 0, 1u << 30 },
 };
 
 /* A fault class's probability, if name is one; -2 if it is not. */
@@ -292,12 +306,12 @@ void simcfg_print(const struct sim_config *c, FILE *f)
 		"pipeline=%u keys=%u hash_lp_entries=%u hash_lp_value=%u set_is_entries=%u "
 		"set_lp_entries=%u set_lp_value=%u lazy_user_del=%u list_lp_size=%d "
 		"list_compress=%u zset_lp_entries=%u zset_lp_value=%u hll_sparse=%u "
-		"maxmemory_kb=%u policy=%u\n",
+		"maxmemory_kb=%u policy=%u backpressure=%u\n",
 		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->nodes, c->shards,
 		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys, c->hash_lp_entries,
 		c->hash_lp_value, c->set_is_entries, c->set_lp_entries, c->set_lp_value,
 		c->lazy_user_del, c->list_lp_size, c->list_compress, c->zset_lp_entries,
-		c->zset_lp_value, c->hll_sparse, c->maxmemory_kb, c->policy);
+		c->zset_lp_value, c->hll_sparse, c->maxmemory_kb, c->policy, c->backpressure);
 	fprintf(f, "faults:");
 	for (i = 0; i < F_COUNT; i++)
 		fprintf(f, " %s=%.4f", fault_names[i], c->p[i]);

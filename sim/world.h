@@ -100,6 +100,7 @@ struct sim_config {
 	 * of the nodes: in some runs a maxmemory so small that keys are
 	 * evicted all the time, under a drawn policy. */
 	unsigned maxmemory_kb, policy;
+	unsigned backpressure; /* client-output-backpressure in bytes; 0: the default */
 	double p[F_COUNT];
 	unsigned trace; /* 0: none; 1: keep the last events for a
 				* failure report; 2: also print every event */

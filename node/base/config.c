@@ -63,6 +63,8 @@ static const struct cfg_def defs[] = {
 	  PROTO_BULK_MAX_MAX, NULL, "largest bulk argument" },
 	{ "client-query-buffer-limit", CFG_MEM, 0, OFF(client_query_buffer_limit),
 	  QUERY_BUF_LIMIT_MIN, MEM_MAX, NULL, "largest pending request per client" },
+	{ "client-output-backpressure", CFG_MEM, 0, OFF(client_output_backpressure), 0, MEM_MAX,
+	  NULL, "stop reading a client whose unsent replies pass this (0: never)" },
 	{ "timeout", CFG_INT, 0, OFF(timeout), 0, 2147483647, NULL,
 	  "close clients idle this many seconds (0: never)" },
 	{ "loglevel", CFG_ENUM, 0, OFF(loglevel), 0, 0, loglevel_names,
@@ -157,6 +159,7 @@ void config_defaults(struct config *c)
 	c->maxclients = CONN_MAX_DEFAULT;
 	c->proto_max_bulk_len = PROTO_BULK_MAX_DEFAULT;
 	c->client_query_buffer_limit = QUERY_BUF_LIMIT_DEFAULT;
+	c->client_output_backpressure = CLIENT_BACKPRESSURE_DEFAULT;
 	c->loglevel = IO_LOG_NOTICE;
 	c->hz = HZ_DEFAULT;
 	c->databases = 1;

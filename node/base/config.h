@@ -43,6 +43,7 @@ struct config {
 	long long maxclients;
 	long long proto_max_bulk_len;
 	long long client_query_buffer_limit;
+	long long client_output_backpressure;
 	long long timeout;
 	int loglevel; /* enum io_log_level */
 	char logfile[CONFIG_STR_MAX];

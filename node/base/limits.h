@@ -42,6 +42,14 @@
 #define CONN_MAX_MAX 100000
 /* Arguments parsed per command start with this much room and double. */
 #define CONN_ARGV_START 16
+/* Backpressure: a connection stops reading once its unsent output passes
+ * client-output-backpressure, or once this many of its requests wait for
+ * another shard's reply (each holds a message with its arguments); it reads
+ * again when both are back under half. A client that writes its whole
+ * pipeline before reading any reply must fit under this bound (plus what
+ * the kernel's socket buffers take), or it waits on itself. */
+#define CLIENT_BACKPRESSURE_DEFAULT (8LL * 1024 * 1024)
+#define CLIENT_BACKPRESSURE_HOLDS 1024
 /* The unparsed tail of a connection starts at this capacity. */
 #define CONN_QBUF_START 1024
 

@@ -36,6 +36,7 @@ struct stats {
 	uint64_t writes_processed;
 	uint64_t qbuf_limit_disconnections;
 	uint64_t obuf_limit_disconnections;
+	uint64_t backpressure_pauses; /* times a client stopped being read */
 	uint64_t unexpected_error_replies;
 	uint64_t protocol_errors;
 	uint64_t lazyfreed_objects;

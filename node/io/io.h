@@ -32,6 +32,13 @@
  *    data and the socket may still have some: the buffer pool ran dry, or
  *    the backend restarted a recv it found stuck (io_uring.c's watchdog).
  *    Re-arm.
+ *  - RECV_STOP ends a socket's armed recv early (the core stops reading a
+ *    client that does not read its replies). The recv's last completion
+ *    (without IO_F_MORE) follows with res -ECANCELED, possibly after
+ *    completions with data it had already taken. If the recv has already
+ *    ended (its last completion may still be unreaped) it does nothing.
+ *    Either way the recv ends exactly once, and the core re-arms it with
+ *    io_recv() when it wants data again.
  *  - WRITEV may be short: res is the number of bytes written. The iovec array
  *    and the bytes it points to must stay valid and unchanged until the
  *    completion. At most one WRITEV per socket is in flight.
@@ -102,6 +109,8 @@ struct io_proc_stats {
 /* Submissions. */
 int io_accept(struct io *io, int listener, uint64_t user_data);
 int io_recv(struct io *io, int sock, uint64_t user_data);
+/* Ends the socket's armed recv, if any (the rules above). */
+int io_recv_stop(struct io *io, int sock);
 int io_writev(struct io *io, int sock, const struct iovec *iov, int iovcnt, uint64_t user_data);
 int io_close(struct io *io, int sock, uint64_t user_data);
 int io_timer(struct io *io, uint64_t delay_ns, uint64_t user_data);

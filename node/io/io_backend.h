@@ -22,6 +22,7 @@ struct io_ops {
 	void (*detach)(struct io *io);
 	int (*accept)(struct io *io, int listener, uint64_t ud);
 	int (*recv)(struct io *io, int sock, uint64_t ud);
+	int (*recv_stop)(struct io *io, int sock);
 	int (*writev)(struct io *io, int sock, const struct iovec *iov, int iovcnt, uint64_t ud);
 	int (*close)(struct io *io, int sock, uint64_t ud);
 	int (*timer)(struct io *io, uint64_t delay_ns, uint64_t ud);

@@ -173,6 +173,18 @@ static int ep_recv(struct io *io, int sock, uint64_t ud)
 	return update(ep, sock);
 }
 
+static void end_recv(struct io_epoll *ep, int fd, struct ep_sock *s, int32_t res);
+
+static int ep_recv_stop(struct io *io, int sock)
+{
+	struct io_epoll *ep = ep_of(io);
+	struct ep_sock *s = sock_of(ep, sock);
+
+	if (s->want & EP_RECV)
+		end_recv(ep, sock, s, -ECANCELED);
+	return 0;
+}
+
 static int send_iov(int fd, const struct iovec *iov, int iovcnt)
 {
 	struct msghdr m;
@@ -553,6 +565,7 @@ static const struct io_ops ep_ops = {
 	.name = "epoll",
 	.accept = ep_accept,
 	.recv = ep_recv,
+	.recv_stop = ep_recv_stop,
 	.writev = ep_writev,
 	.close = ep_close,
 	.timer = ep_timer,

@@ -107,7 +107,8 @@ struct ur_op {
 };
 
 struct ur_sock {
-	uint32_t inflight; /* operations on the socket not yet finished */
+	uint32_t inflight;  /* operations on the socket not yet finished */
+	uint32_t recv_slot; /* its armed recv's op slot + 1; 0: none */
 	uint8_t closing;
 	uint8_t close_deferred;
 	uint64_t close_ud;
@@ -271,14 +272,38 @@ static int ur_accept(struct io *io, int listener, uint64_t ud)
 static int ur_recv(struct io *io, int sock, uint64_t ud)
 {
 	struct io_ring *r = ur_of(io);
-	struct io_uring_sqe *sqe = sqe_for(r, IO_OP_RECV, sock, ud, NULL);
+	uint32_t slot;
+	struct io_uring_sqe *sqe = sqe_for(r, IO_OP_RECV, sock, ud, &slot);
+	struct ur_sock *s;
 
 	if (sqe == NULL)
 		return -EBUSY;
 	io_uring_prep_recv_multishot(sqe, sock, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = UR_BGID;
-	sock_of(r, sock)->inflight++;
+	s = sock_of(r, sock);
+	ASSERT(s->recv_slot == 0); /* one recv per socket */
+	s->recv_slot = slot + 1;
+	s->inflight++;
+	return 0;
+}
+
+/* Cancels the socket's armed recv; its end reaches the core as -ECANCELED
+ * (or as whatever ended it first). */
+static int ur_recv_stop(struct io *io, int sock)
+{
+	struct io_ring *r = ur_of(io);
+	uint32_t slot = sock_of(r, sock)->recv_slot;
+	struct io_uring_sqe *sqe;
+	uint64_t kud;
+
+	if (slot-- == 0)
+		return 0;
+	kud = ur_ud_encode(IO_OP_RECV, r->ops[slot].gen, slot);
+	sqe = sqe_for(r, UR_OP_CANCEL, sock, 0, NULL);
+	if (sqe == NULL)
+		return -EBUSY;
+	io_uring_prep_cancel64(sqe, kud, 0);
 	return 0;
 }
 
@@ -507,6 +532,10 @@ static bool translate(struct io_ring *r, const struct io_uring_cqe *k, struct io
 		io_tune_accepted(k->res);
 	if (!more) {
 		int fd = o->fd;
+		if (op == IO_OP_RECV) {
+			ASSERT(sock_of(r, fd)->recv_slot == slot + 1);
+			sock_of(r, fd)->recv_slot = 0;
+		}
 		op_free(r, slot);
 		if (op == IO_OP_CLOSE) {
 			memset(sock_of(r, fd), 0, sizeof(struct ur_sock));
@@ -797,6 +826,7 @@ static const struct io_ops ur_ops = {
 	.detach = ur_detach,
 	.accept = ur_accept,
 	.recv = ur_recv,
+	.recv_stop = ur_recv_stop,
 	.writev = ur_writev,
 	.close = ur_close,
 	.timer = ur_timer,

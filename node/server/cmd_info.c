@@ -434,6 +434,7 @@ static void info_stats_tail(struct text *b, const struct info_view *v)
 		/* Redis 7.4's names for these two. */
 		KV_N("client_query_buffer_limit_disconnections", st->qbuf_limit_disconnections),
 		KV_N("client_output_buffer_limit_disconnections", st->obuf_limit_disconnections),
+		KV_N("client_output_backpressure_pauses", st->backpressure_pauses),
 		KV_N("reply_buffer_shrinks", 0),
 		KV_N("reply_buffer_expands", 0),
 	};

@@ -625,8 +625,10 @@ void conn_resume(struct conn_host *h, struct conn *c)
 
 void conn_on_recv(struct conn_host *h, struct conn *c, const struct io_cqe *cqe)
 {
+	bool stopping = (c->flags & CONN_F_RECV_STOPPING) != 0;
+
 	if (!(cqe->flags & IO_F_MORE))
-		c->flags &= ~CONN_F_RECV_ARMED;
+		c->flags &= ~(CONN_F_RECV_ARMED | CONN_F_RECV_STOPPING);
 	if (cqe->res > 0) {
 		ASSERT(cqe->flags & IO_F_BUFFER);
 		c->zero_reads = 0;
@@ -642,7 +644,7 @@ void conn_on_recv(struct conn_host *h, struct conn *c, const struct io_cqe *cqe)
 		 * is end of file whatever the flag says. */
 		if (!(cqe->flags & IO_F_SOCK_NONEMPTY) || c->zero_reads++ > 0)
 			conn_close(h, c, true);
-	} else if (cqe->res != -ENOBUFS) {
+	} else if (cqe->res != -ENOBUFS && !(cqe->res == -ECANCELED && stopping)) {
 		conn_close(h, c, true);
 	}
 	if (cqe->flags & IO_F_BUFFER)
@@ -651,6 +653,44 @@ void conn_on_recv(struct conn_host *h, struct conn *c, const struct io_cqe *cqe)
 		c->flags |= CONN_F_RECV_WANT;
 	if ((c->flags & CONN_F_RECV_WANT) || c->out.bytes > 0 || stopped(c))
 		conn_pend(h, c);
+}
+
+/* Whether the connection holds more unsent output, or more requests
+ * waiting for another shard, than client-output-backpressure allows
+ * (shift 1: than half of it, to read again). */
+static bool over_backpressure(const struct conn_host *h, const struct conn *c, unsigned shift)
+{
+	uint64_t lim = (uint64_t)h->cfg->client_output_backpressure;
+
+	return lim > 0 && ((uint64_t)c->out.bytes > lim >> shift ||
+			   c->out.holds > (uint32_t)CLIENT_BACKPRESSURE_HOLDS >> shift);
+}
+
+/* Backpressure: pauses a connection over the bound and stops its recv;
+ * resumes it once under half. Returns false if io_recv_stop was busy. */
+static bool apply_backpressure(struct conn_host *h, struct conn *c)
+{
+	int rc;
+
+	if (!(c->flags & CONN_F_PAUSED)) {
+		if (!over_backpressure(h, c, 0))
+			return true;
+		c->flags |= CONN_F_PAUSED;
+		h->st->backpressure_pauses++;
+	} else if (!over_backpressure(h, c, 1)) {
+		/* Its recv ended while paused, and asked to be re-armed. */
+		c->flags &= ~CONN_F_PAUSED;
+		ASSERT(c->flags & (CONN_F_RECV_ARMED | CONN_F_RECV_WANT));
+		return true;
+	}
+	if ((c->flags & (CONN_F_RECV_ARMED | CONN_F_RECV_STOPPING)) != CONN_F_RECV_ARMED)
+		return true;
+	rc = io_recv_stop(h->io, c->sock);
+	if (rc == -EBUSY)
+		return false;
+	ASSERT(rc == 0);
+	c->flags |= CONN_F_RECV_STOPPING;
+	return true;
 }
 
 void conn_on_write(struct conn_host *h, struct conn *c, const struct io_cqe *cqe)
@@ -667,7 +707,7 @@ void conn_on_write(struct conn_host *h, struct conn *c, const struct io_cqe *cqe
 	c->inflight = 0;
 	h->st->net_output_bytes += (uint64_t)cqe->res;
 	h->st->writes_processed++;
-	if (c->out.bytes > 0 || stopped(c))
+	if (c->out.bytes > 0 || stopped(c) || (c->flags & CONN_F_PAUSED))
 		conn_pend(h, c);
 }
 
@@ -687,7 +727,9 @@ bool conn_service(struct conn_host *h, struct conn *c)
 		c->flags |= CONN_F_CLOSING;
 		return true;
 	}
-	if ((c->flags & CONN_F_RECV_WANT) && !stopped(c)) {
+	if (!stopped(c) && !apply_backpressure(h, c))
+		return false;
+	if ((c->flags & (CONN_F_RECV_WANT | CONN_F_PAUSED)) == CONN_F_RECV_WANT && !stopped(c)) {
 		rc = io_recv(h->io, c->sock, ud_encode(IO_OP_RECV, c->gen, c->idx));
 		if (rc == -EBUSY)
 			return false;

@@ -49,9 +49,11 @@ struct val;
 #define CONN_F_REPLY_SKIP (1u << 7)
 #define CONN_F_REPLY_SKIP_NEXT (1u << 8)
 #define CONN_F_NO_EVICT (1u << 9)
-#define CONN_F_RECV_WANT (1u << 10)  /* recv must be (re-)armed */
-#define CONN_F_CLOSE_NOW (1u << 11)  /* close without writing what is left */
-#define CONN_F_WAIT_LOCKS (1u << 12) /* its request waits for shard locks: parse nothing */
+#define CONN_F_RECV_WANT (1u << 10)     /* recv must be (re-)armed */
+#define CONN_F_CLOSE_NOW (1u << 11)     /* close without writing what is left */
+#define CONN_F_WAIT_LOCKS (1u << 12)    /* its request waits for shard locks: parse nothing */
+#define CONN_F_PAUSED (1u << 13)        /* backpressure: not read until its output drains */
+#define CONN_F_RECV_STOPPING (1u << 14) /* io_recv_stop submitted; waiting for the end */
 
 /* A big bulk argument of the request being parsed. */
 struct conn_bigarg {

@@ -5,7 +5,8 @@
 # backlog never flushed, an expired key returned, replies reordered, a
 # hash losing a field when it becomes a table, an emptied hash or set left
 # behind, an LTRIM off by one, a ZREMRANGEBYSCORE that ignores an exclusive
-# bound, a volatile- eviction policy that evicts a key without a TTL); the
+# bound, a volatile- eviction policy that evicts a key without a TTL, a
+# connection paused by backpressure never read again); the
 # swarm must fail on it, and the failure must replay exactly.
 # Method: copies the tree into a scratch directory and builds cairn-sim
 # there once. For each patch: apply it, rebuild, run a swarm until the first

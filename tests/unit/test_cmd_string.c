@@ -78,6 +78,7 @@ uint64_t io_random_u64(struct io *io)
 	}
 IO_UNUSED(int, io_accept, struct io *io, int l, uint64_t ud)
 IO_UNUSED(int, io_recv, struct io *io, int s, uint64_t ud)
+IO_UNUSED(int, io_recv_stop, struct io *io, int s)
 IO_UNUSED(int, io_writev, struct io *io, int s, const struct iovec *v, int n, uint64_t ud)
 IO_UNUSED(int, io_close, struct io *io, int s, uint64_t ud)
 IO_UNUSED(int, io_timer, struct io *io, uint64_t ns, uint64_t ud)

@@ -10,6 +10,7 @@
  * submission. Each ends through exactly one completion, a failure leaves no
  * descriptor open, connects in flight together end independently with
  * their own user_data, a backend destroyed mid-connect closes the socket,
+ * a recv stopped early (RECV_STOP) ends once and can be armed again,
  * and io_uring's linked timeout never shows itself to the core, nor does
  * its op table growing in the middle of a CONNECT.
  *
@@ -380,6 +381,46 @@ static void connect_and_talk(struct fixture *f, int family, const char *ip)
 	assert_int_equal(fd_count(), before);
 }
 
+/* RECV_STOP (backpressure): the armed recv ends once, with -ECANCELED
+ * and no IO_F_MORE; a second stop, or one after the end, does nothing;
+ * bytes the peer sends meanwhile wait in the socket, and a re-armed recv
+ * reads them. */
+static void test_recv_stop(void **state)
+{
+	struct fixture *f = need(state);
+	uint16_t port = 0;
+	int before = fd_count(), l = listener(AF_INET, 4, &port), a, h;
+	struct io_cqe c;
+
+	h = connect_once(f, "127.0.0.1", port, TIMEOUT_NS).res;
+	check_handle(h);
+	a = accept_peer(l);
+	exchange(f, h, a);
+	assert_int_equal(io_recv_stop(f->io, h), 0);
+	io_flush(f->io);
+	c = next_cqe(f);
+	assert_int_equal(c.op, IO_OP_RECV);
+	assert_int_equal(c.user_data, UD_RECV);
+	assert_int_equal(c.res, -ECANCELED);
+	assert_false(c.flags & (IO_F_MORE | IO_F_BUFFER));
+	assert_int_equal(io_recv_stop(f->io, h), 0);
+	io_flush(f->io);
+	assert_int_equal(write(a, "later", 5), 5);
+	expect_quiet(f, 100 * MS);
+	assert_int_equal(io_recv(f->io, h, UD_RECV), 0);
+	io_flush(f->io);
+	c = next_cqe(f);
+	assert_int_equal(c.op, IO_OP_RECV);
+	assert_int_equal(c.res, 5);
+	assert_true(c.flags & IO_F_MORE);
+	assert_memory_equal(io_buf(f->io, c.buf), "later", 5);
+	io_buf_recycle(f->io, c.buf);
+	close_handle(f, h, true);
+	close(a);
+	close(l);
+	assert_int_equal(fd_count(), before);
+}
+
 static void test_success(void **state)
 {
 	connect_and_talk(need(state), AF_INET, "127.0.0.1");
@@ -596,6 +637,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		BOTH(test_success),
+		BOTH(test_recv_stop),
 		BOTH(test_success_ipv6),
 		BOTH(test_refused),
 		BOTH(test_timeout),
