@@ -244,6 +244,22 @@ const struct cmd *cmd_check(struct cmd_ctx *c)
 	return cmd;
 }
 
+static bool shard_locked(const struct cmd_ctx *c, unsigned s);
+
+/* The command has ended: the watched keys it looked up for writing, and
+ * did not change, are forgotten (watch.h), in every keyspace it reached. */
+static inline void cmd_forget_noted(struct cmd_ctx *c)
+{
+	unsigned s;
+
+	watch_cmd_done(&c->ks->watch);
+	if (c->locked == NULL)
+		return;
+	for (s = 0; s < c->env->nshards; s++)
+		if (shard_locked(c, s))
+			watch_cmd_done(&c->env->keyspaces[s]->watch);
+}
+
 void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 {
 	struct cmd_env *env = c->env;
@@ -262,6 +278,7 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	if (c->conn == NULL && env->cfg->maxmemory > 0 && (cmd->flags & CMD_DENYOOM))
 		(void)env->make_room(env->host);
 	cmd->fn(c);
+	cmd_forget_noted(c);
 	clock_read(clock);
 	env->ks->now_ms = clock->now_ms;
 	cs = &env->cstat[cmd->id];

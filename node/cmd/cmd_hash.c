@@ -110,7 +110,7 @@ static long long hash_set_pairs(struct cmd_ctx *c)
 	for (i = 2; i < c->argc; i += 2) {
 		const struct cmd_arg *f = &c->argv[i], *v = &c->argv[i + 1];
 		created += hash_set(&c->ks->mem, e, &lim, f->p, f->len, v->p, v->len, v->val);
-		c->ks->dirty++;
+		ks_changed(c->ks, 1);
 	}
 	return created;
 }
@@ -146,7 +146,7 @@ void cmd_hsetnx(struct cmd_ctx *c)
 	hash_limits_of(c, &lim);
 	hash_convert_for(c, e, &lim, 2);
 	hash_set(&c->ks->mem, e, &lim, f->p, f->len, v->p, v->len, v->val);
-	c->ks->dirty++;
+	ks_changed(c->ks, 1);
 	reply_int(c->r, 1);
 }
 
@@ -165,7 +165,7 @@ void cmd_hdel(struct cmd_ctx *c)
 	for (i = 2; i < c->argc; i++) {
 		if (hash_del(&c->ks->mem, e, c->argv[i].p, c->argv[i].len)) {
 			deleted++;
-			c->ks->dirty++;
+			ks_changed(c->ks, 1);
 			if (hash_len(e) == 0)
 				break;
 		}
@@ -323,7 +323,7 @@ void cmd_hincrby(struct cmd_ctx *c)
 	hash_limits_of(c, &lim);
 	n = util_ll2str(buf, old + incr);
 	hash_set(&c->ks->mem, e, &lim, f->p, f->len, buf, (size_t)n, NULL);
-	c->ks->dirty++;
+	ks_changed(c->ks, 1);
 	reply_int(c->r, old + incr);
 }
 
@@ -367,7 +367,7 @@ void cmd_hincrbyfloat(struct cmd_ctx *c)
 	ASSERT(n > 0);
 	hash_limits_of(c, &lim);
 	hash_set(&c->ks->mem, e, &lim, f->p, f->len, buf, (size_t)n, NULL);
-	c->ks->dirty++;
+	ks_changed(c->ks, 1);
 	reply_bulk(c->r, buf, (size_t)n);
 }
 

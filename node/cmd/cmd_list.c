@@ -107,7 +107,7 @@ static void list_removed(struct cmd_ctx *c, struct keyspace *ks, struct kv *e, u
 {
 	struct list_limits lim;
 
-	ks->dirty += n;
+	ks_changed(ks, n);
 	if (list_len(e) == 0) {
 		ks_delete_entry(ks, e);
 		return;
@@ -190,7 +190,7 @@ static void push_generic(struct cmd_ctx *c, bool tail, bool xx)
 	list_grow(&c->ks->mem, e, &lim, bytes, (size_t)(c->argc - 2));
 	for (i = 2; i < c->argc; i++) {
 		list_push(&c->ks->mem, e, c->argv[i].p, c->argv[i].len, tail);
-		c->ks->dirty++;
+		ks_changed(c->ks, 1);
 	}
 	reply_int(c->r, (long long)list_len(e));
 }
@@ -257,7 +257,7 @@ void cmd_linsert(struct cmd_ctx *c)
 		reply_int(c->r, -1);
 		return;
 	}
-	c->ks->dirty++;
+	ks_changed(c->ks, 1);
 	reply_int(c->r, (long long)list_len(e));
 }
 
@@ -334,7 +334,7 @@ void cmd_lset(struct cmd_ctx *c)
 		reply_error(c->r, ERR_INDEX_RANGE);
 		return;
 	}
-	c->ks->dirty++;
+	ks_changed(c->ks, 1);
 	/* A big element may have made way for a small one. */
 	list_shrink(&c->ks->mem, e, &lim);
 	reply_ok(c->r);
@@ -453,7 +453,7 @@ void cmd_lrem(struct cmd_ctx *c)
 			break;
 	}
 	list_iter_release(&it);
-	c->ks->dirty += removed;
+	ks_changed(c->ks, removed);
 	if (list_len(e) == 0)
 		ks_delete_entry(c->ks, e);
 	else if (removed > 0)

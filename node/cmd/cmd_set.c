@@ -139,7 +139,7 @@ void cmd_sadd(struct cmd_ctx *c)
 		added += set_add(&c->ks->mem, &s, &lim, &m);
 	}
 	set_store(e, &s);
-	c->ks->dirty += (uint64_t)added;
+	ks_changed(c->ks, (uint64_t)added);
 	reply_int(c->r, added);
 }
 
@@ -166,7 +166,7 @@ void cmd_srem(struct cmd_ctx *c)
 		}
 	}
 	set_put_back(c->ks, e, &s);
-	c->ks->dirty += (uint64_t)deleted;
+	ks_changed(c->ks, (uint64_t)deleted);
 	reply_int(c->r, deleted);
 }
 
@@ -201,7 +201,7 @@ void cmd_smove(struct cmd_ctx *c)
 	/* The source goes first: an entry of the same keyspace keeps its
 	 * address when another is deleted. */
 	set_put_back(sks, se, &s);
-	sks->dirty++;
+	ks_changed(sks, 1);
 	set_limits_of(c, dks, &lim);
 	if (de == NULL) {
 		d = set_new(&dks->mem, &lim, &m, 1);
@@ -209,7 +209,7 @@ void cmd_smove(struct cmd_ctx *c)
 	}
 	d = set_of(de);
 	if (set_add(&dks->mem, &d, &lim, &m))
-		dks->dirty++;
+		ks_changed(dks, 1);
 	set_store(de, &d);
 	reply_int(c->r, 1);
 }
@@ -446,14 +446,14 @@ static void spop_count(struct cmd_ctx *c)
 		ASSERT(e != NULL);
 		reply_members(c, &s, true);
 		ks_delete_entry(c->ks, e);
-		c->ks->dirty += size;
+		ks_changed(c->ks, size);
 		return;
 	}
 	set_limits_of(c, c->ks, &lim);
 	reply_set(c->r, l);
 	set_pop_count(&c->ks->mem, &s, &lim, (uint64_t)l, ks_rnd, c->ks, reply_member_cb, c);
 	set_store(e, &s);
-	c->ks->dirty += (uint64_t)l;
+	ks_changed(c->ks, (uint64_t)l);
 }
 
 void cmd_spop(struct cmd_ctx *c)
@@ -478,7 +478,7 @@ void cmd_spop(struct cmd_ctx *c)
 	s = set_of(e);
 	set_pop_one(&c->ks->mem, &s, ks_rnd, c->ks, reply_member_cb, c);
 	set_put_back(c->ks, e, &s);
-	c->ks->dirty++;
+	ks_changed(c->ks, 1);
 }
 
 /* ---- the set operations: their sources and their results ---- */
@@ -550,12 +550,12 @@ static void store_result(struct cmd_ctx *c, struct keyspace *dks, const struct c
 	if (n == 0) {
 		set_free(&dks->mem, d);
 		if (ks_delete(dks, dst->p, dst->len))
-			dks->dirty++;
+			ks_changed(dks, 1);
 		reply_int(c->r, 0);
 		return;
 	}
 	ks_set_obj(dks, dst->p, dst->len, KV_SET, d->enc, d->obj, KS_TTL_NONE);
-	dks->dirty++;
+	ks_changed(dks, 1);
 	reply_int(c->r, (long long)n);
 }
 
@@ -648,7 +648,7 @@ static void sinter_generic(struct cmd_ctx *c, const struct cmd_arg *keys, int n,
 		if (dst != NULL) {
 			struct keyspace *dks = cmd_ks(c, dst->p, dst->len);
 			if (ks_delete(dks, dst->p, dst->len))
-				dks->dirty++;
+				ks_changed(dks, 1);
 			reply_int(c->r, 0);
 		} else if (card) {
 			reply_int(c->r, 0);

@@ -437,7 +437,7 @@ static void sort_store(struct cmd_ctx *c, const struct sort_vec *s, const struct
 			store_push(c, ks, e, p, len);
 		}
 	}
-	ks->dirty += (uint64_t)n;
+	ks_changed(ks, (uint64_t)n);
 	reply_int(c->r, n);
 }
 

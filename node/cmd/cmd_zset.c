@@ -239,7 +239,7 @@ static void zadd_generic(struct cmd_ctx *c, int flags)
 	}
 	if (e != NULL && !zadd_apply(c, e, &z, &added, &updated, &processed, &score))
 		goto out;
-	c->ks->dirty += (uint64_t)(added + updated);
+	ks_changed(c->ks, (uint64_t)(added + updated));
 	if (!(z.flags & ZADD_IN_INCR))
 		reply_int(c->r, z.ch ? added + updated : added);
 	else if (processed > 0)
@@ -276,7 +276,7 @@ void cmd_zrem(struct cmd_ctx *c)
 		if (drop_if_empty(c->ks, e))
 			break;
 	}
-	c->ks->dirty += (uint64_t)deleted;
+	ks_changed(c->ks, (uint64_t)deleted);
 	reply_int(c->r, deleted);
 }
 
@@ -550,11 +550,11 @@ static void zr_finish(struct zr_out *o, const struct cmd_arg *dst)
 	if (o->n > 0) {
 		ks_set_obj(o->dks, dst->p, dst->len, KV_ZSET, kv_obj_enc(&o->tmp.kv),
 			   kv_obj(&o->tmp.kv), KS_TTL_NONE);
-		o->dks->dirty++;
+		ks_changed(o->dks, 1);
 	} else {
 		ops->free(&o->dks->mem, kv_obj(&o->tmp.kv), kv_obj_enc(&o->tmp.kv));
 		if (ks_delete(o->dks, dst->p, dst->len))
-			o->dks->dirty++;
+			ks_changed(o->dks, 1);
 	}
 	reply_int(o->c->r, (long long)o->n);
 }
@@ -847,7 +847,7 @@ static void zremrange_generic(struct cmd_ctx *c, enum zr_type type)
 	}
 	if (n > 0) {
 		zset_del_ranks(&c->ks->mem, e, (uint64_t)first, (uint64_t)(first + n - 1));
-		c->ks->dirty += (uint64_t)n;
+		ks_changed(c->ks, (uint64_t)n);
 		drop_if_empty(c->ks, e);
 	}
 	reply_int(c->r, n);
@@ -901,7 +901,7 @@ static void zpop(struct cmd_ctx *c, struct keyspace *ks, const struct cmd_arg *k
 		zset_del_ranks(&ks->mem, e, (uint64_t)(llen - n), (uint64_t)(llen - 1));
 	else
 		zset_del_ranks(&ks->mem, e, 0, (uint64_t)(n - 1));
-	ks->dirty += (uint64_t)n;
+	ks_changed(ks, (uint64_t)n);
 	drop_if_empty(ks, e);
 }
 

@@ -359,13 +359,13 @@ static void zop_store(struct cmd_ctx *c, const struct zop_req *q, struct zop_acc
 		zset_big_free(&dks->mem, a->res);
 		reply_int(c->r, 0);
 		if (ks_delete(dks, q->dst->p, q->dst->len))
-			dks->dirty++;
+			ks_changed(dks, 1);
 		return;
 	}
 	zset_limits_of(c, dks, &lim);
 	e = ks_set_obj(dks, q->dst->p, q->dst->len, KV_ZSET, ZSET_BIG, a->res, KS_TTL_NONE);
 	zset_fit_listpack(&dks->mem, e, &lim, a->maxlen, a->totlen);
-	dks->dirty++;
+	ks_changed(dks, 1);
 	reply_int(c->r, (long long)n);
 }
 

@@ -36,6 +36,7 @@ void ks_init(struct keyspace *ks, struct stats *st, uint64_t seed, uint64_t (*rn
 	lazy_init(&ks->lazy, &ks->mem, ks->types);
 	ks->lazy.slab = &ks->slab;
 	policy_init(&ks->pol, &ks->mem);
+	watch_init(&ks->watch, &ks->mem);
 	ks->st = st;
 	ks->seed = seed;
 	ks->rnd = rnd != NULL ? rnd : no_random;
@@ -186,6 +187,7 @@ static struct kv *lookup(struct keyspace *ks, const char *key, size_t klen)
 		free_entry(ks, e);
 		ks->st->expired_keys++;
 		ks->dirty++;
+		watch_touch_gone(&ks->watch, key, klen);
 		return NULL;
 	}
 	return e;
@@ -210,12 +212,20 @@ struct kv *ks_lookup_write(struct keyspace *ks, const char *key, size_t klen)
 
 	if (e != NULL)
 		touch(ks, e);
+	watch_note(&ks->watch, key, klen);
 	return e;
 }
 
 struct kv *ks_peek(struct keyspace *ks, const char *key, size_t klen)
 {
 	return lookup(ks, key, klen);
+}
+
+bool ks_is_expired(struct keyspace *ks, const char *key, size_t klen)
+{
+	struct kv **link = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
+
+	return link != NULL && ks_expired(ks, *link);
 }
 
 /* The link that holds e (which must be in the dict). */
@@ -330,6 +340,7 @@ static inline void find_place(struct keyspace *ks, const char *key, size_t klen,
 	at->old = at->link != NULL ? *at->link : NULL;
 	at->ttl = ttl_after(ks, at->old, expire_ms, &at->when);
 	ks->dirty++;
+	watch_touch(&ks->watch, key, klen);
 }
 
 struct kv *ks_set(struct keyspace *ks, const char *key, size_t klen, const struct kval *v,
@@ -368,6 +379,7 @@ void ks_delete_entry(struct keyspace *ks, struct kv *e)
 	int table;
 	struct kv **link = link_of(ks, e, &table);
 
+	watch_touch_gone(&ks->watch, kv_key(e), e->klen);
 	dict_unlink(&ks->d, link, table);
 	free_entry(ks, e);
 	ks->dirty++;
@@ -390,6 +402,7 @@ bool ks_unlink(struct keyspace *ks, const char *key, size_t klen)
 	if (kv_has_ttl(e))
 		ttl_remove(&ks->ttl, e);
 	lazy_add_obj(&ks->lazy, obj_type(ks->types, e), kv_obj(e), kv_obj_enc(e));
+	watch_touch_gone(&ks->watch, key, klen);
 	entry_release(ks, e);
 	ks->dirty++;
 	return true;
@@ -450,6 +463,7 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 	ASSERT(e->type == KV_STRING);
 	ASSERT(newlen <= (size_t)PROTO_BULK_MAX_MAX);
 	ks->dirty++;
+	watch_touch(&ks->watch, kv_key(e), e->klen);
 	old = str_value(e, numbuf, &oldlen);
 	keep = oldlen < newlen ? oldlen : newlen;
 	if (e->enc == KV_REF)
@@ -493,6 +507,7 @@ struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms)
 
 	ASSERT(when_ms >= 0);
 	ks->dirty++;
+	watch_touch(&ks->watch, kv_key(e), e->klen);
 	if (kv_has_ttl(e)) {
 		kv_set_expire_field(e, when_ms);
 		return e;
@@ -517,6 +532,7 @@ struct kv *ks_persist(struct keyspace *ks, struct kv *e)
 	if (!kv_has_ttl(e))
 		return e;
 	ks->dirty++;
+	watch_touch(&ks->watch, kv_key(e), e->klen);
 	link = link_of(ks, e, &table);
 	ttl_remove(&ks->ttl, e);
 	rest = e->klen + value_area(e);
@@ -583,6 +599,7 @@ static void rename_obj(struct keyspace *ks, struct kv *src, struct keyspace *dks
 		if (t->rebind != NULL)
 			t->rebind(obj, enc, &dks->mem);
 	}
+	watch_touch_gone(&ks->watch, kv_key(src), src->klen);
 	entry_release(ks, src);
 	ks->dirty++;
 	keep_lru(dks, ks_set_obj(dks, dst, dlen, type, enc, obj, when), lru);
@@ -628,11 +645,23 @@ static void free_entry_chain(struct keyspace *ks, struct kv *e)
 	}
 }
 
+/* FLUSHALL changes every watched key that exists (Redis's
+ * touchAllWatchedKeysInDb): a watched key that was missing stays unchanged. */
+static void touch_if_present(void *arg, const char *key, size_t klen)
+{
+	struct keyspace *ks = arg;
+
+	if (dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL) != NULL)
+		watch_touch_slow(&ks->watch, key, klen, true);
+}
+
 void ks_flush(struct keyspace *ks, bool async)
 {
 	uint64_t n = ks_size(ks);
 
 	ks->dirty += n;
+	if (ks->watch.n > 0)
+		watch_each(&ks->watch, touch_if_present, ks);
 	/* The TTL index and the policy's queue go first: entries are freed
 	 * without them. */
 	ttl_clear(&ks->ttl);
@@ -670,6 +699,7 @@ void ks_free(struct keyspace *ks)
 		;
 	dict_free_tables(&ks->d);
 	slab_destroy(&ks->slab);
+	watch_free(&ks->watch);
 	ASSERT(ks->mem.used == 0);
 }
 

@@ -33,6 +33,7 @@
 #include "data/policy.h"
 #include "data/t_string.h"
 #include "data/ttl.h"
+#include "data/watch.h"
 
 struct stats;
 struct val;
@@ -56,7 +57,18 @@ struct keyspace {
 	struct lazyfree lazy; /* entries being freed in the background */
 	struct policy pol;    /* eviction state: the mode, the pool, the queue */
 	struct slab slab;     /* entries of up to SLAB_MAX bytes (bigger: mem) */
+	struct watch watch;   /* keys clients WATCH, and when each last changed */
 };
+
+/* A command changed n things in the keyspace in place (a value it looked
+ * up for writing): counts them, and the watched keys it looked up so
+ * changed (watch.h). Changes the keyspace makes by key report themselves. */
+static inline void ks_changed(struct keyspace *ks, uint64_t n)
+{
+	ks->dirty += n;
+	if (n > 0 && ks->watch.ncand > 0)
+		watch_touch_noted(&ks->watch);
+}
 
 /* Sets up an empty keyspace with the node's types (kv_types). rnd is its
  * random source (RANDOMKEY, SCAN-like sampling). */
@@ -78,6 +90,8 @@ struct kv *ks_lookup_write(struct keyspace *ks, const char *key, size_t klen);
 struct kv *ks_peek(struct keyspace *ks, const char *key, size_t klen);
 /* True when the entry's TTL has passed (it is still there until deleted). */
 bool ks_expired(const struct keyspace *ks, const struct kv *e);
+/* Whether key is there with its TTL passed; deletes nothing (WATCH). */
+bool ks_is_expired(struct keyspace *ks, const char *key, size_t klen);
 
 /* Creates or replaces key's value (of any type) with the string v.
  * expire_ms is an absolute time, or KS_TTL_NONE or KS_TTL_KEEP. Returns the

@@ -107,6 +107,8 @@ static void client_flags(const struct conn *x, char *out)
 {
 	char *p = out;
 
+	if (x->txn.multi)
+		*p++ = 'x';
 	if (x->flags & CONN_F_CLOSE_ASAP)
 		*p++ = 'c';
 	if (x->flags & CONN_F_NO_EVICT)
@@ -143,13 +145,14 @@ static void client_line(struct cmd_ctx *c, struct text *t, const struct conn *x)
 	ASSERT(x->qlen <= x->qcap);
 	text_printf(t,
 		    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 "
-		    "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu "
-		    "multi-mem=0 rbs=0 rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=%s "
+		    "sub=0 psub=0 ssub=0 multi=%lld qbuf=%zu qbuf-free=%zu argv-mem=%zu "
+		    "multi-mem=%zu rbs=0 rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=%s "
 		    "cmd=%s user=" SERVER_USER " redir=-1 resp=%u lib-name=%s lib-ver=%s\n",
 		    (unsigned long long)x->id, addr, laddr, x->sock, x->name ? x->name : "",
 		    (long long)(now_s - x->ctime_ms / 1000), (long long)(now_s - x->last_ms / 1000),
-		    flags, x->qlen, x->qcap - x->qlen, argv_mem(c, x), x->out.bytes,
-		    obuf_mem(&x->out), conn_mem(x), (x->flags & CONN_F_WRITING) ? "rw" : "r",
+		    flags, x->txn.multi ? (long long)x->txn.n : -1LL, x->qlen, x->qcap - x->qlen,
+		    argv_mem(c, x), x->txn.bytes, x->out.bytes, obuf_mem(&x->out), conn_mem(x),
+		    (x->flags & CONN_F_WRITING) ? "rw" : "r",
 		    x->last_cmd >= 0 ? cmd_table[x->last_cmd].fullname : "NULL", (unsigned)x->proto,
 		    x->lib_name ? x->lib_name : "", x->lib_ver ? x->lib_ver : "");
 }

@@ -101,6 +101,8 @@ void cmd_reset(struct cmd_ctx *c)
 {
 	struct conn *conn = server_conn(c);
 
+	txn_discard(&shard_of(c)->ch.txn, &conn->txn);
+	txn_unwatch(&shard_of(c)->ch.txn, &conn->txn, c->locked);
 	conn->flags &= ~(CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP_NEXT | CONN_F_NO_EVICT);
 	conn->proto = 2;
 	c->r->proto = 2;

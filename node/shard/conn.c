@@ -28,6 +28,8 @@
 #include "io/io.h"
 #include "proto/reply.h"
 #include "shard/exec.h"
+#include "shard/txn.h"
+#include "shard/xshard.h"
 #include "shard/ud.h"
 
 /* Logs at level if the configured level allows. */
@@ -120,6 +122,7 @@ static void release_bb(struct conn_host *h, struct conn *c)
 
 void conn_free(struct conn_host *h, struct conn *c)
 {
+	txn_free(&h->txn, &c->txn);
 	release_bb(h, c);
 	release_bigs(h, c);
 	obuf_free(&c->out);
@@ -279,6 +282,107 @@ static inline __attribute__((always_inline)) void finish_request(struct conn_hos
 		close_over_output_limit(h, c);
 }
 
+/* Between MULTI and EXEC, what runs at once, as in Redis; the rest is
+ * queued. */
+static bool txn_runs_now(const struct cmd *cmd)
+{
+	switch (cmd->id) {
+	case CMDID_EXEC:
+	case CMDID_DISCARD:
+	case CMDID_MULTI:
+	case CMDID_WATCH:
+	case CMDID_QUIT:
+	case CMDID_RESET: return true;
+	default: return false;
+	}
+}
+
+/* Refuses with Redis's error (which aborts the transaction: EXECABORT). */
+static void txn_refuse(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+		       const struct cmd *cmd, const char *err)
+{
+	reply_error(ctx->r, err);
+	h->env->cstat[cmd->id].rejected++;
+	c->txn.aborted = true;
+}
+
+/* EXEC refused before it runs ends the transaction, with the reason
+ * (Redis's execCommandAbort): why is the error text without its code. */
+static void txn_abort(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx, const char *why)
+{
+	reply_errorf(ctx->r, "-EXECABORT Transaction discarded because of: %s", why);
+	txn_discard(&h->txn, &c->txn);
+	txn_unwatch(&h->txn, &c->txn, NULL);
+}
+
+/* Queues a checked request of a connection in MULTI, or refuses it. A
+ * queue can grow memory without bound, so under maxmemory a full node
+ * refuses every command there, not only those that may grow memory
+ * (cmd_check refused those). */
+static void txn_take(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+		     const struct cmd *cmd)
+{
+	if (cmd->flags & CMD_NO_MULTI) {
+		txn_refuse(h, c, ctx, cmd, "Command not allowed inside a transaction");
+		return;
+	}
+	if (h->cfg->maxmemory > 0 && !(cmd->flags & CMD_DENYOOM) &&
+	    h->env->make_room(h->env->host)) {
+		txn_refuse(h, c, ctx, cmd, ERR_OOM);
+		return;
+	}
+	txn_queue(&h->txn, &c->txn, cmd, ctx->argv, ctx->argc);
+	reply_status(ctx->r, "QUEUED");
+}
+
+/* EXEC and WATCH run on their connection, holding every shard they need:
+ * EXEC those of its queued commands and watched keys (refused with OOM,
+ * as Redis does, if one of them may grow memory on a full node), WATCH
+ * those of its keys. */
+static enum exec_verdict txn_exec(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+				  const struct cmd *cmd)
+{
+	uint64_t also[XSHARD_WORDS] = { 0 };
+	struct txn *t = &c->txn;
+
+	if (cmd->id == CMDID_EXEC && t->multi && !t->aborted) {
+		if ((t->flags & CMD_DENYOOM) && h->cfg->maxmemory > 0 &&
+		    h->env->make_room(h->env->host)) {
+			h->env->cstat[cmd->id].rejected++;
+			txn_abort(h, c, ctx, ERR_OOM + 1);
+			return EXEC_DONE;
+		}
+		txn_shards(t, h->exec, ctx, also);
+	}
+	return exec_request_holding(h->exec, ctx, cmd, also, c->idx, c->gen);
+}
+
+/* Queues or refuses a request in MULTI, or has it run (EXEC and WATCH on
+ * their connection, holding what they need; the rest as exec decides). */
+static enum exec_verdict dispatch(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+				  const struct cmd *cmd, const struct obuf_mark *mark)
+{
+	if (c->txn.multi && (cmd == NULL || !txn_runs_now(cmd))) {
+		if (cmd == NULL && ctx->cmd != NULL && ctx->cmd->id == CMDID_EXEC) {
+			/* In MULTI, cmd_check can refuse EXEC only for its
+			 * arity: the transaction ends, with that reason. */
+			ASSERT(ctx->argc != 1);
+			obuf_truncate(&c->out, mark);
+			txn_abort(h, c, ctx, "wrong number of arguments for 'exec' command");
+		} else if (cmd == NULL) {
+			c->txn.aborted = true; /* refused by cmd_check */
+		} else {
+			txn_take(h, c, ctx, cmd);
+		}
+		return EXEC_DONE;
+	}
+	if (cmd == NULL)
+		return EXEC_DONE;
+	if (cmd->id == CMDID_EXEC || cmd->id == CMDID_WATCH)
+		return txn_exec(h, c, ctx, cmd);
+	return exec_request(h->exec, ctx, cmd, c->idx, c->gen);
+}
+
 static void run_request(struct conn_host *h, struct conn *c, const char *base,
 			const struct resp_arg *args, size_t nargs)
 {
@@ -329,7 +433,7 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 	/* As Redis's lastcmd, set before it runs (CLIENT INFO shows itself),
 	 * and cmd=NULL after an unknown command. */
 	c->last_cmd = ctx.cmd != NULL ? ctx.cmd->id : -1;
-	verdict = cmd != NULL ? exec_request(h->exec, &ctx, cmd, c->idx, c->gen) : EXEC_DONE;
+	verdict = dispatch(h, c, &ctx, cmd, &mark);
 	if (verdict == EXEC_WAIT) {
 		/* The request waits for shard locks; these rules apply when it
 		 * runs (conn_run_locked). Nothing more is parsed until then. */

@@ -23,6 +23,7 @@
 #include "base/limits.h"
 #include "proto/obuf.h"
 #include "proto/resp.h"
+#include "shard/txn.h"
 
 struct clock;
 struct cmd;
@@ -87,6 +88,9 @@ struct conn {
 	struct conn_bigarg *bigs;
 	uint32_t nbigs, bigs_cap;
 
+	/* MULTI's queue and the watched keys (txn.h). */
+	struct txn txn;
+
 	/* Output. */
 	struct obuf out;
 	struct iovec iov[OBUF_IOV_MAX];
@@ -111,6 +115,7 @@ struct conn_host {
 	struct errstats *es;
 	struct cmd_env *env;
 	struct exec *exec;
+	struct txn_host txn;
 	/* Bytes reserved for big bulks not yet received, node-wide (bounded by
 	 * bigbulk-reserve-max for the node), shared by every shard. */
 	atomic_uint_least64_t *bigbulk_reserved;

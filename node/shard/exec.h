@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct cmd;
+struct cmd_arg;
 struct cmd_ctx;
 struct cmd_env;
 struct lock;
@@ -35,5 +36,16 @@ void exec_init(struct exec *ex, struct cmd_env *env, struct route *route, struct
  * connection (conn_idx, conn_gen). */
 enum exec_verdict exec_request(struct exec *ex, struct cmd_ctx *c, const struct cmd *cmd,
 			       uint32_t conn_idx, uint32_t conn_gen);
+/* exec_request for a request that needs, besides its own keys' shards,
+ * those in also (EXEC: its queued commands' and watched keys' shards;
+ * WATCH: none more), and that is never forwarded, since it works on its
+ * connection: it runs here when that is only this shard, else with them
+ * locked. */
+enum exec_verdict exec_request_holding(struct exec *ex, struct cmd_ctx *c, const struct cmd *cmd,
+				       const uint64_t *also, uint32_t conn_idx, uint32_t conn_gen);
+/* Marks in mask the shards a request of cmd with argv would run on (all of
+ * them for a node-wide one). c is a client's request, for its connection. */
+void exec_shards(struct exec *ex, const struct cmd_ctx *c, const struct cmd *cmd,
+		 struct cmd_arg *argv, int argc, uint64_t *mask);
 
 #endif

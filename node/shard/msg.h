@@ -22,6 +22,7 @@ enum msg_kind {
 	MSG_LOCK,    /* lock: a span asks for the target's lock */
 	MSG_LOCKED,  /* lock: the target granted it */
 	MSG_UNLOCK,  /* lock: the span is done with the target */
+	MSG_UNWATCH, /* txn: a client no longer watches these keys here */
 };
 
 /* Allocates head bytes (a structure of the caller's), zeroed, followed by a

@@ -18,6 +18,7 @@
 #include "proto/obuf.h"
 #include "proto/reply.h"
 #include "shard/msg.h"
+#include "shard/txn.h"
 #include "shard/ud.h"
 
 /* Entries beyond maxclients, so that a client over the limit can still be
@@ -214,6 +215,7 @@ static void host_init(struct shard *sh)
 	h->es = &sh->es;
 	h->env = &sh->env;
 	h->exec = &sh->exec;
+	h->txn = (struct txn_host){ .mem = &sh->mem, .env = &sh->env, .x = &sh->x };
 	h->bigbulk_reserved = &sh->set->bigbulk_reserved;
 	h->self = sh->id;
 	h->nshards = sh->set->n;
@@ -273,6 +275,8 @@ static void drop_message(struct shard *sh, struct xmsg *m)
 {
 	if (m->kind == MSG_REQ || m->kind == MSG_REPLY)
 		route_drop(&sh->route, m);
+	else if (m->kind == MSG_UNWATCH)
+		txn_drop_message(&sh->mem, m);
 	else
 		lock_drop(&sh->lock, m);
 }
@@ -487,6 +491,8 @@ static void on_close(struct shard *sh, struct conn *c)
 		}
 	ASSERT(conns_get(&sh->conns, c->idx, c->gen) == c);
 	conns_release(&sh->conns, c->idx);
+	/* Its watches on other shards go there as messages (txn.h). */
+	txn_unwatch(&sh->ch.txn, &c->txn, NULL);
 	conn_free(&sh->ch, c);
 	atomic_fetch_sub_explicit(&sh->set->clients, 1, memory_order_relaxed);
 }
@@ -723,12 +729,17 @@ static void defer_msg(struct shard *sh, struct xmsg *m)
 	sh->dmsg_tail = m;
 }
 
-/* A forwarded request runs here; a reply goes to its connection. */
+/* A forwarded request runs here; a reply goes to its connection; a
+ * client's watches here are dropped. */
 static void route_apply(struct shard *sh, struct xmsg *m)
 {
 	struct route_reply rep;
 	struct conn *c;
 
+	if (m->kind == MSG_UNWATCH) {
+		txn_unwatch_message(&sh->env, m);
+		return;
+	}
 	if (!route_message(&sh->route, m, &rep))
 		return;
 	c = conns_get(&sh->conns, rep.conn_idx, rep.conn_gen);
@@ -741,7 +752,7 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 
 static void on_message(struct shard *sh, struct xmsg *m)
 {
-	if (m->kind != MSG_REQ && m->kind != MSG_REPLY) {
+	if (m->kind != MSG_REQ && m->kind != MSG_REPLY && m->kind != MSG_UNWATCH) {
 		lock_message(&sh->lock, m);
 		lock_settle(sh);
 		return;
