@@ -722,8 +722,7 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 	/* One shard: every request runs here, never waits for locks. */
 	checked = cmd_check(&ctx);
 	c->last_cmd = ctx.cmd != NULL ? ctx.cmd->id : -1;
-	verdict = checked != NULL ? exec_request(&sh->exec, &ctx, checked, c->idx, c->gen)
-				  : EXEC_DONE;
+	verdict = conn_dispatch(&sh->ch, c, &ctx, checked, &mark);
 	FUZZ_CHECK(verdict == EXEC_DONE, "a request waits for locks on a single shard");
 	replies = fc_finish(sh, c, &mark);
 	fc_want_add(s, client, &c->out, &mark);

@@ -38,6 +38,7 @@ struct outcome {
 	unsigned nodes;
 	uint64_t node_commands[SIM_NODES_MAX], node_connections[SIM_NODES_MAX];
 	uint64_t node_evicted[SIM_NODES_MAX];
+	uint64_t node_execs[SIM_NODES_MAX], node_exec_aborts[SIM_NODES_MAX];
 };
 
 const char *fail_kind_name(enum fail_kind k);

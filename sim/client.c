@@ -124,6 +124,7 @@ static void lose_all(struct world *w, struct client *cl)
 		model_lost(cl->model, p->q, p->send, net_conn_id(w, cl->sock));
 		pop(cl);
 	}
+	model_conn_lost(cl->model, cl->id, net_conn_id(w, cl->sock));
 	resp_reader_reset(&cl->rd);
 	cl->sock = -1;
 	cl->doomed = false;

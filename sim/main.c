@@ -137,6 +137,7 @@ static void node_counts(struct world *w, struct outcome *o)
 	for (i = 0; i < w->nnodes; i++) {
 		sched_node_stats(w, i, &o->node_commands[i], &o->node_connections[i]);
 		o->node_evicted[i] = sched_node_evicted(w, i);
+		sched_node_txns(w, i, &o->node_execs[i], &o->node_exec_aborts[i]);
 	}
 }
 
@@ -152,6 +153,10 @@ static void print_node_counts(const struct outcome *o)
 		if (o->node_evicted[i] > 0)
 			printf("node %u: evicted=%llu\n", i,
 			       (unsigned long long)o->node_evicted[i]);
+		if (o->node_execs[i] > 0)
+			printf("node %u: transactions=%llu failed_by_watch=%llu\n", i,
+			       (unsigned long long)o->node_execs[i],
+			       (unsigned long long)o->node_exec_aborts[i]);
 	}
 }
 

@@ -207,6 +207,7 @@ struct model *model_new(struct world *w, unsigned node)
 			k->n = 1; /* absent */
 		}
 	}
+	mt_init(m);
 	return m;
 }
 
@@ -221,6 +222,7 @@ void model_free(struct model *m)
 		free(m->ctr_seen[i]);
 	for (i = 0; i < MODEL_REGISTERS; i++)
 		free(m->regw[i]);
+	mt_free(m);
 	free(m->keys);
 	free(m->floats);
 	free(m);
@@ -258,9 +260,14 @@ static bool denyoom(const struct model *m, const char *buf, size_t len)
 
 struct mreq *model_next(struct model *m, unsigned c, struct rng *r, char **out, size_t *len)
 {
-	struct mreq *q = ops_generate(m, c, r);
+	struct mreq *q = mt_next(m, c, r);
 
-	ops_encode(m, q, out, len);
+	if (q == NULL)
+		q = ops_generate(m, c, r);
+	if (q->op == OP_WATCH || q->op == OP_MULTI || q->op == OP_EXEC)
+		mt_encode(m, q, out, len);
+	else
+		ops_encode(m, q, out, len);
 	if (m->oom_ok)
 		q->denyoom = denyoom(m, *out, *len);
 	return q;
@@ -721,6 +728,15 @@ static void register_written(struct model *m, const struct mreq *q, uint64_t rec
 void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
 		 uint64_t recv)
 {
+	if (mt_owns(q))
+		mt_reply(m, q, v, send, recv);
+	else
+		model_check(m, q, v, send, recv);
+}
+
+void model_check(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
+		 uint64_t recv)
+{
 	int64_t tlo = world_ms(send), thi = world_ms(recv);
 	unsigned i;
 
@@ -789,6 +805,19 @@ static void key_float(struct model *m, unsigned k, uint64_t conn)
 
 void model_lost(struct model *m, struct mreq *q, uint64_t send, uint64_t conn)
 {
+	if (mt_owns(q))
+		mt_lost(m, q, send, conn);
+	else
+		model_forget(m, q, send, conn);
+}
+
+void model_conn_lost(struct model *m, unsigned c, uint64_t conn)
+{
+	mt_reset(m, c, conn);
+}
+
+void model_forget(struct model *m, struct mreq *q, uint64_t send, uint64_t conn)
+{
 	unsigned i;
 
 	(void)send;
@@ -844,4 +873,10 @@ void model_end(struct model *m)
 				   c, m->node, (unsigned long long)m->ctr_acked[c],
 				   (unsigned long long)m->ctr_lost[c],
 				   (unsigned long long)m->ctr_sent[c]);
+}
+
+void model_txn_stats(const struct model *m, uint64_t *execs, uint64_t *aborts)
+{
+	*execs = m->execs;
+	*aborts = m->exec_aborts;
 }

@@ -58,11 +58,16 @@ void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value
  * has closed conn and nothing is in flight between shards (model_settle).
  * Frees q. */
 void model_lost(struct model *m, struct mreq *q, uint64_t send, uint64_t conn);
+/* Client c's connection conn is gone (after model_lost of every request
+ * it still owed): what it was in the middle of (a transaction) ends. */
+void model_conn_lost(struct model *m, unsigned c, uint64_t conn);
 /* Whether some lost request may still run. */
 bool model_unsettled(const struct model *m);
 /* Every shard is quiet (route_quiet): the lost requests whose connection
  * the node has closed are settled. */
 void model_settle(struct model *m);
+/* Transactions checked (EXEC answered), and those WATCH failed. */
+void model_txn_stats(const struct model *m, uint64_t *execs, uint64_t *aborts);
 /* Checks that need the whole run; records failures in the world. */
 void model_end(struct model *m);
 

@@ -248,6 +248,10 @@ enum mop {
 	OP_COUNTER_INCR,
 	OP_REG_SET,
 	OP_REG_GET,
+	/* Transactions (model_txn.c): WATCH of one key, MULTI, EXEC. */
+	OP_WATCH,
+	OP_MULTI,
+	OP_EXEC,
 };
 
 /* SET options (OP_SET). */
@@ -366,7 +370,14 @@ struct mreq {
 	const struct resp_reader_value *reply;
 	/* Its command may answer OOM under maxmemory (Redis's denyoom). */
 	bool denyoom;
+	/* Its part in a transaction (model_txn.c): TXQ_*. */
+	unsigned txn;
 };
+
+/* Sent between MULTI and EXEC: answered +QUEUED, run by EXEC. */
+#define TXQ_QUEUED 0x1
+/* A write of the watched key between WATCH and MULTI: EXEC must fail. */
+#define TXQ_TOUCH 0x2
 
 /* What a reply must be, for one possible branch. */
 enum mexp_kind {
@@ -466,7 +477,40 @@ struct model {
 	bool oom_ok;
 	uint64_t ooms; /* writes refused, for the run's report */
 	struct cmd_index *cmds;
+	struct mtxn *txn;            /* per client (model_txn.c) */
+	uint64_t execs, exec_aborts; /* transactions, and those WATCH failed */
 };
+
+/* model_txn.c: transactions. A client sometimes sends, pipelined like
+ * anything else: [SET k PX t] [WATCH k [a write of k]] MULTI c1 .. cn EXEC,
+ * k one of its keys and c1..cn its ordinary commands. The queued commands
+ * must answer +QUEUED, and EXEC the array of their replies, each checked as
+ * if the command had run alone at EXEC's time; or, with WATCH, a null
+ * array, which is legal only if k may have changed (its own write, a TTL
+ * that may have passed, lost writes) and required if it certainly did (its
+ * own write; alive at WATCH and expired before EXEC). Not under maxmemory,
+ * where refusals abort transactions. */
+struct mtxn;
+void mt_init(struct model *m);
+void mt_free(struct model *m);
+/* The next request of client c's transaction, or of a new one; NULL: an
+ * ordinary request instead. */
+struct mreq *mt_next(struct model *m, unsigned c, struct rng *r);
+void mt_encode(const struct model *m, const struct mreq *q, char **out, size_t *len);
+/* Whether q is a transaction's (its reply or loss goes to mt_). */
+bool mt_owns(const struct mreq *q);
+/* Its reply: checked; q freed, or kept until EXEC (a queued command). */
+void mt_reply(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
+	      uint64_t recv);
+/* Its connection died. */
+void mt_lost(struct model *m, struct mreq *q, uint64_t send, uint64_t conn);
+/* Client c's connection conn is gone: a transaction in progress is over. */
+void mt_reset(struct model *m, unsigned c, uint64_t conn);
+/* model.c's checks of an ordinary request's reply, and of its loss (as
+ * model_reply and model_lost; for a transaction's queued commands). */
+void model_check(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
+		 uint64_t recv);
+void model_forget(struct model *m, struct mreq *q, uint64_t send, uint64_t conn);
 
 /* model_ops.c */
 struct mreq *ops_generate(struct model *m, unsigned c, struct rng *r);

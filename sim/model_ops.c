@@ -228,6 +228,9 @@ static const char *const op_names[] = {
 	[OP_COUNTER_INCR] = "INCR (shared)",
 	[OP_REG_SET] = "SET (shared)",
 	[OP_REG_GET] = "GET (shared)",
+	[OP_WATCH] = "WATCH",
+	[OP_MULTI] = "MULTI",
+	[OP_EXEC] = "EXEC",
 };
 
 const char *ops_name(enum mop op)

@@ -183,6 +183,12 @@ void sched_node_stats(struct world *w, unsigned node, uint64_t *commands, uint64
 	}
 }
 
+void sched_node_txns(struct world *w, unsigned node, uint64_t *execs, uint64_t *aborts)
+{
+	ASSERT(node < w->nnodes);
+	model_txn_stats(w->models[node], execs, aborts);
+}
+
 uint64_t sched_node_evicted(struct world *w, unsigned node)
 {
 	unsigned i, per = w->cfg.shards;

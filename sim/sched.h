@@ -30,5 +30,7 @@ enum fail_kind sched_run(struct world *w);
 void sched_node_stats(struct world *w, unsigned node, uint64_t *commands, uint64_t *connections);
 /* Keys node evicted under maxmemory. */
 uint64_t sched_node_evicted(struct world *w, unsigned node);
+/* Transactions its clients ran (EXEC answered), and those WATCH failed. */
+void sched_node_txns(struct world *w, unsigned node, uint64_t *execs, uint64_t *aborts);
 
 #endif

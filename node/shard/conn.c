@@ -349,7 +349,7 @@ static enum exec_verdict txn_exec(struct conn_host *h, struct conn *c, struct cm
 		if ((t->flags & CMD_DENYOOM) && h->cfg->maxmemory > 0 &&
 		    h->env->make_room(h->env->host)) {
 			h->env->cstat[cmd->id].rejected++;
-			txn_abort(h, c, ctx, ERR_OOM + 1);
+			txn_abort(h, c, ctx, &ERR_OOM[1]);
 			return EXEC_DONE;
 		}
 		txn_shards(t, h->exec, ctx, also);
@@ -357,10 +357,8 @@ static enum exec_verdict txn_exec(struct conn_host *h, struct conn *c, struct cm
 	return exec_request_holding(h->exec, ctx, cmd, also, c->idx, c->gen);
 }
 
-/* Queues or refuses a request in MULTI, or has it run (EXEC and WATCH on
- * their connection, holding what they need; the rest as exec decides). */
-static enum exec_verdict dispatch(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
-				  const struct cmd *cmd, const struct obuf_mark *mark)
+enum exec_verdict conn_dispatch(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+				const struct cmd *cmd, const struct obuf_mark *mark)
 {
 	if (c->txn.multi && (cmd == NULL || !txn_runs_now(cmd))) {
 		if (cmd == NULL && ctx->cmd != NULL && ctx->cmd->id == CMDID_EXEC) {
@@ -433,7 +431,7 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 	/* As Redis's lastcmd, set before it runs (CLIENT INFO shows itself),
 	 * and cmd=NULL after an unknown command. */
 	c->last_cmd = ctx.cmd != NULL ? ctx.cmd->id : -1;
-	verdict = dispatch(h, c, &ctx, cmd, &mark);
+	verdict = conn_dispatch(h, c, &ctx, cmd, &mark);
 	if (verdict == EXEC_WAIT) {
 		/* The request waits for shard locks; these rules apply when it
 		 * runs (conn_run_locked). Nothing more is parsed until then. */

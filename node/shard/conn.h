@@ -23,6 +23,7 @@
 #include "base/limits.h"
 #include "proto/obuf.h"
 #include "proto/resp.h"
+#include "shard/exec.h"
 #include "shard/txn.h"
 
 struct clock;
@@ -143,6 +144,13 @@ void conn_close(struct conn_host *h, struct conn *c, bool now);
 /* Bytes of the pending request (qbuf and big bulks), and memory held. */
 size_t conn_qbuf_bytes(const struct conn *c);
 size_t conn_mem(const struct conn *c);
+/* A request cmd_check() has answered for (cmd, or NULL after its error),
+ * after mark: queued or refused in MULTI, else run (EXEC and WATCH on their
+ * connection, holding every shard they need; the rest as exec_request()
+ * decides). Returns exec's verdict. (run_request's step; the command fuzzer
+ * calls it too.) */
+enum exec_verdict conn_dispatch(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+				const struct cmd *cmd, const struct obuf_mark *mark);
 /* Runs the request that waits for locks (CONN_F_WAIT_LOCKS), now that they
  * are held, in ctx with the connection's reply rules (CLIENT REPLY, output
  * limit); then queues the connection on h->resume. It keeps waiting until

@@ -6,7 +6,8 @@
 # hash losing a field when it becomes a table, an emptied hash or set left
 # behind, an LTRIM off by one, a ZREMRANGEBYSCORE that ignores an exclusive
 # bound, a volatile- eviction policy that evicts a key without a TTL, a
-# connection paused by backpressure never read again); the
+# connection paused by backpressure never read again, a WATCH blind to expiry
+# or to a SET, EXEC running its queue backwards); the
 # swarm must fail on it, and the failure must replay exactly.
 # Method: copies the tree into a scratch directory and builds cairn-sim
 # there once. For each patch: apply it, rebuild, run a swarm until the first
