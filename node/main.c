@@ -359,7 +359,8 @@ static int make_ios(struct proc *n)
 }
 
 /* The process around the node: log file, working directory, signals. Blocks
- * SIGTERM and SIGINT in every thread; main waits for them with sigwait. */
+ * SIGTERM, SIGINT and io_shutdown()'s signal in every thread; main waits
+ * for them with sigwait. */
 static int process_setup(struct proc *n, sigset_t *sigs)
 {
 	if (n->cfg.logfile[0] != '\0') {
@@ -381,6 +382,7 @@ static int process_setup(struct proc *n, sigset_t *sigs)
 	sigemptyset(sigs);
 	sigaddset(sigs, SIGTERM);
 	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, IO_SHUTDOWN_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, sigs, NULL);
 	return 0;
 }
@@ -417,10 +419,12 @@ static int run(struct proc *n, sigset_t *sigs)
 			    "Cluster bus port %lld open: no cluster bus yet, its connections are "
 			    "closed",
 			    config_cluster_port(&n->cfg));
-		while (sigwait(sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+		while (sigwait(sigs, &sig) != 0 ||
+		       (sig != SIGTERM && sig != SIGINT && sig != IO_SHUTDOWN_SIGNAL))
 			;
-		say(n, IO_LOG_WARNING, "Received %s scheduling shutdown...",
-		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		if (sig != IO_SHUTDOWN_SIGNAL)
+			say(n, IO_LOG_WARNING, "Received %s scheduling shutdown...",
+			    sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	} else {
 		say(n, IO_LOG_WARNING, "Cannot start the shard threads");
 	}

@@ -753,6 +753,11 @@ void io_release_memory(struct io *io)
 	(void)io; /* the simulated kernel keeps no pages */
 }
 
+void io_shutdown(struct io *io)
+{
+	(void)io; /* the workload sends no SHUTDOWN: the world runs its course */
+}
+
 /* ---- the scheduler's view ---- */
 
 void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, unsigned base)

@@ -151,5 +151,8 @@ void io_proc_stats(struct io *io, struct io_proc_stats *out);
  * RSS follows used_memory down. Costs a walk of the allocator's free
  * lists, so the shard calls it rarely. */
 void io_release_memory(struct io *io);
+/* Asks the process to stop cleanly, as SIGTERM does (SHUTDOWN): every shard
+ * stops at its next turn and the process exits with 0. Returns at once. */
+void io_shutdown(struct io *io);
 
 #endif

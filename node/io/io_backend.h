@@ -7,6 +7,7 @@
 #define CAIRN_IO_BACKEND_H
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -63,6 +64,10 @@ void io_base_init(struct io *io, const struct io_ops *ops, const struct io_env *
 void io_destroy(struct io *io);
 /* Formats a log line for fd in Redis's format (used before any io exists). */
 void io_log_fd(int fd, int pid, char role, enum io_log_level level, const char *msg, size_t len);
+
+/* The signal io_shutdown() sends the process: main() stops the node on it
+ * as on SIGTERM, without logging a signal (the shard logged the request). */
+#define IO_SHUTDOWN_SIGNAL SIGUSR1
 
 /* Unsent bytes a connection's socket may hold (TCP_NOTSENT_LOWAT). Past
  * this a write comes back short and the rest waits for the socket to drain.

@@ -146,6 +146,13 @@ void io_release_memory(struct io *io)
 		malloc_trim(0);
 }
 
+/* main() waits for this signal beside SIGTERM and SIGINT (node/main.c). */
+void io_shutdown(struct io *io)
+{
+	(void)io;
+	kill(getpid(), IO_SHUTDOWN_SIGNAL);
+}
+
 uint64_t io_random_u64(struct io *io)
 {
 	return xoshiro256pp_next(io->rng);

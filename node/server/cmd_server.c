@@ -1,5 +1,5 @@
 /* cmd_server.c: CONFIG (GET, SET, RESETSTAT, HELP), TIME, DEBUG (SLEEP,
- * SET-ACTIVE-EXPIRE, HELP) and LASTSAVE. INFO lives in cmd_info.c.
+ * SET-ACTIVE-EXPIRE, HELP), LASTSAVE and SHUTDOWN. INFO lives in cmd_info.c.
  *
  * CONFIG goes through config.h, so CONFIG SET, the command line and the
  * configuration file accept the same values. */
@@ -10,10 +10,13 @@
 
 #include "base/assert.h"
 #include "base/config.h"
+#include "base/log.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
 #include "io/io.h"
 #include "proto/reply.h"
+#include "server/server.h"
+#include "shard/conn.h"
 #include "shard/shard.h"
 
 /* ---- CONFIG ---- */
@@ -224,6 +227,57 @@ void cmd_time(struct cmd_ctx *c)
 	reply_array(c->r, 2);
 	reply_bulk_ll(c->r, (long long)(us / 1000000));
 	reply_bulk_ll(c->r, (long long)(us % 1000000));
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], checked as Redis 7.0 does.
+ * cairn has no persistence and no replicas, so a shutdown never waits:
+ * there is never one in progress to ABORT, and SAVE fails as Redis's
+ * failed save does (can't exit), unless FORCE. Otherwise the process is
+ * asked to stop (io_shutdown: every shard stops, it exits 0), and the
+ * client's connection closes with no reply, as when Redis exits. */
+void cmd_shutdown(struct cmd_ctx *c)
+{
+	static const char *const words[] = { "nosave", "save", "now", "force", "abort" };
+	bool has[5] = { false };
+	struct shard *sh = shard_of(c);
+	int i;
+	unsigned w;
+
+	for (i = 1; i < c->argc; i++) {
+		for (w = 0; w < 5 && !cmd_arg_cstr_eq(&c->argv[i], words[w]); w++)
+			;
+		if (w == 5) {
+			cmd_syntax_error(c);
+			return;
+		}
+		has[w] = true;
+	}
+	if ((has[4] && (has[0] || has[1] || has[2] || has[3])) || (has[0] && has[1])) {
+		cmd_syntax_error(c);
+		return;
+	}
+	if (has[4]) {
+		reply_error(c->r, "No shutdown in progress.");
+		return;
+	}
+	log_at(sh->io, sh->cfg.loglevel, IO_LOG_WARNING, "User requested shutdown...");
+	if (has[1]) {
+		log_at(sh->io, sh->cfg.loglevel, IO_LOG_NOTICE,
+		       "Saving the final RDB snapshot before exiting.");
+		if (!has[3]) {
+			log_at(sh->io, sh->cfg.loglevel, IO_LOG_WARNING,
+			       "Error trying to save the DB, can't exit.");
+			log_at(sh->io, sh->cfg.loglevel, IO_LOG_WARNING,
+			       "Errors trying to shut down the server. Check the logs for more "
+			       "information.");
+			reply_error(c->r, "Errors trying to SHUTDOWN. Check logs.");
+			return;
+		}
+		log_at(sh->io, sh->cfg.loglevel, IO_LOG_WARNING,
+		       "Error trying to save the DB. Exit anyway.");
+	}
+	io_shutdown(sh->io);
+	conn_close(&sh->ch, server_conn(c), true);
 }
 
 /* The start-up time: cairn never saves. */

@@ -93,6 +93,7 @@ IO_UNUSED(void, io_block, struct io *io, uint64_t ns)
 IO_UNUSED(int, io_sock_name, struct io *io, int s, bool peer, char *b, size_t n)
 IO_UNUSED(void, io_proc_stats, struct io *io, struct io_proc_stats *out)
 IO_UNUSED(void, io_release_memory, struct io *io)
+IO_UNUSED(void, io_shutdown, struct io *io)
 
 /* ---- a second type: a few accounted bytes, as a small hash would be ---- */
 
