@@ -65,6 +65,10 @@ static const struct cfg_def defs[] = {
 	  QUERY_BUF_LIMIT_MIN, MEM_MAX, NULL, "largest pending request per client" },
 	{ "client-output-backpressure", CFG_MEM, 0, OFF(client_output_backpressure), 0, MEM_MAX,
 	  NULL, "stop reading a client whose unsent replies pass this (0: never)" },
+	{ "slowlog-log-slower-than", CFG_INT, 0, OFF(slowlog_log_slower_than), -1, LLONG_MAX, NULL,
+	  "log commands that take this many microseconds (-1: none)" },
+	{ "slowlog-max-len", CFG_INT, 0, OFF(slowlog_max_len), 0, LONG_MAX, NULL,
+	  "entries the slow log keeps" },
 	{ "timeout", CFG_INT, 0, OFF(timeout), 0, 2147483647, NULL,
 	  "close clients idle this many seconds (0: never)" },
 	{ "loglevel", CFG_ENUM, 0, OFF(loglevel), 0, 0, loglevel_names,
@@ -160,6 +164,8 @@ void config_defaults(struct config *c)
 	c->proto_max_bulk_len = PROTO_BULK_MAX_DEFAULT;
 	c->client_query_buffer_limit = QUERY_BUF_LIMIT_DEFAULT;
 	c->client_output_backpressure = CLIENT_BACKPRESSURE_DEFAULT;
+	c->slowlog_log_slower_than = SLOWLOG_SLOWER_THAN_DEFAULT;
+	c->slowlog_max_len = SLOWLOG_MAX_LEN_DEFAULT;
 	c->loglevel = IO_LOG_NOTICE;
 	c->hz = HZ_DEFAULT;
 	c->databases = 1;

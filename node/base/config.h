@@ -44,6 +44,8 @@ struct config {
 	long long proto_max_bulk_len;
 	long long client_query_buffer_limit;
 	long long client_output_backpressure;
+	long long slowlog_log_slower_than; /* microseconds; negative: off */
+	long long slowlog_max_len;
 	long long timeout;
 	int loglevel; /* enum io_log_level */
 	char logfile[CONFIG_STR_MAX];

@@ -50,6 +50,10 @@
  * the kernel's socket buffers take), or it waits on itself. */
 #define CLIENT_BACKPRESSURE_DEFAULT (8LL * 1024 * 1024)
 #define CLIENT_BACKPRESSURE_HOLDS 1024
+
+/* SLOWLOG's defaults, Redis's. */
+#define SLOWLOG_SLOWER_THAN_DEFAULT 10000
+#define SLOWLOG_MAX_LEN_DEFAULT 128
 /* The unparsed tail of a connection starts at this capacity. */
 #define CONN_QBUF_START 1024
 

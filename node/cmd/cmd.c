@@ -265,7 +265,7 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	struct cmd_env *env = c->env;
 	struct clock *clock = env->clock;
 	uint32_t errors = c->r->errors;
-	uint64_t t0 = clock->now_ns;
+	uint64_t t0 = clock->now_ns, usec;
 	struct cmd_stat *cs;
 
 	/* One clock reading per command, taken when it ends: it times this
@@ -282,7 +282,11 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	clock_read(clock);
 	env->ks->now_ms = clock->now_ms;
 	cs = &env->cstat[cmd->id];
-	cs->usec += (clock->now_ns - t0) / 1000;
+	usec = (clock->now_ns - t0) / 1000;
+	cs->usec += usec;
+	if (env->cfg->slowlog_log_slower_than >= 0 &&
+	    usec >= (uint64_t)env->cfg->slowlog_log_slower_than && !(cmd->flags & CMD_SKIP_SLOWLOG))
+		env->log_slow(env->host, c, cmd, usec);
 	cs->calls++;
 	cs->failed += c->r->errors != errors;
 	env->st->commands_processed++;

@@ -139,6 +139,9 @@ struct cmd_env {
 	 * maxmemory with nothing left to evict (the OOM error). host is its
 	 * arg. */
 	bool (*make_room)(void *host);
+	/* A command took slowlog-log-slower-than or more: its SLOWLOG entry
+	 * (shard/slowlog.h; host is its arg). */
+	void (*log_slow)(void *host, const struct cmd_ctx *c, const struct cmd *cmd, uint64_t usec);
 	/* The shard itself: only the server commands (server/) look inside. */
 	void *host;
 };
@@ -155,6 +158,11 @@ struct cmd_ctx {
 	int argc;
 	int64_t now_ms; /* command time (wall clock) */
 	bool authed;    /* the client may run commands that need AUTH */
+	/* A forwarded request's client (conn is NULL): its shard and its
+	 * entry in that shard's connection table (SLOWLOG names it). */
+	bool forwarded;
+	uint16_t from_shard;
+	uint32_t from_idx, from_gen;
 	/* The shards held for this request (a bit per shard), or NULL: a
 	 * request runs with shards locked when its keys span shards or it
 	 * reads or changes all of them (shard/lock.c). */

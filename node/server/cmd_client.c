@@ -30,9 +30,6 @@
 #include "shard/conn.h"
 #include "shard/shard.h"
 
-/* Room for "ip:port" of either end of a socket, IPv6 included (Redis's
- * NET_ADDR_STR_LEN is 53). */
-#define CONN_ADDR_MAX 64
 /* A CLIENT LIST line is about 350 bytes before its strings. */
 #define CONN_LINE_START 512
 
@@ -82,23 +79,21 @@ static bool conn_gone(const struct conn *x)
 	return (x->flags & (CONN_F_CLOSE_NOW | CONN_F_CLOSING)) != 0;
 }
 
-/* "ip:port" of one end of x's socket, or "?:0" as Redis shows when the
- * address cannot be read. */
 /* The shard that owns x (locked, when it is not this one). */
 static struct shard *owner(const struct shard *sh, const struct conn *x)
 {
 	return sh->set->shards[x->shard];
 }
 
-static void sock_name(struct shard *sh, const struct conn *x, bool peer, char *buf)
+void server_sock_name(struct shard *sh, const struct conn *x, bool peer, char *buf)
 {
-	int n = io_sock_name(owner(sh, x)->io, x->sock, peer, buf, CONN_ADDR_MAX);
+	int n = io_sock_name(owner(sh, x)->io, x->sock, peer, buf, SERVER_ADDR_MAX);
 
 	if (n < 0) {
-		snprintf(buf, CONN_ADDR_MAX, "?:0");
+		snprintf(buf, SERVER_ADDR_MAX, "?:0");
 		return;
 	}
-	ASSERT(n < CONN_ADDR_MAX);
+	ASSERT(n < SERVER_ADDR_MAX);
 	buf[n] = '\0';
 }
 
@@ -136,11 +131,11 @@ static size_t argv_mem(const struct cmd_ctx *c, const struct conn *x)
  * sits in the chain, reported as obl (unsent bytes) and omem. */
 static void client_line(struct cmd_ctx *c, struct text *t, const struct conn *x)
 {
-	char addr[CONN_ADDR_MAX], laddr[CONN_ADDR_MAX], flags[8];
+	char addr[SERVER_ADDR_MAX], laddr[SERVER_ADDR_MAX], flags[8];
 	int64_t now_s = c->now_ms / 1000;
 
-	sock_name(shard_of(c), x, true, addr);
-	sock_name(shard_of(c), x, false, laddr);
+	server_sock_name(shard_of(c), x, true, addr);
+	server_sock_name(shard_of(c), x, false, laddr);
 	client_flags(x, flags);
 	ASSERT(x->qlen <= x->qcap);
 	text_printf(t,
@@ -365,10 +360,10 @@ static bool kill_parse(struct cmd_ctx *c, struct kill_filter *f)
 /* Whether the address of one end of x is a (compared as a C string). */
 static bool addr_is(struct shard *sh, const struct conn *x, bool peer, const struct cmd_arg *a)
 {
-	char name[CONN_ADDR_MAX];
+	char name[SERVER_ADDR_MAX];
 	size_t n = cmd_arg_cstr_len(a);
 
-	sock_name(sh, x, peer, name);
+	server_sock_name(sh, x, peer, name);
 	return strlen(name) == n && memcmp(name, a->p, n) == 0;
 }
 

@@ -52,3 +52,7 @@ void cmd_memory(struct cmd_ctx *c)
 {
 	container(c);
 }
+void cmd_slowlog(struct cmd_ctx *c)
+{
+	container(c);
+}

@@ -12,6 +12,11 @@ struct cmd_arg;
 struct cmd_ctx;
 struct conn;
 struct mem;
+struct shard;
+
+/* Room for "ip:port" of either end of a socket, IPv6 included (Redis's
+ * NET_ADDR_STR_LEN is 53). */
+#define SERVER_ADDR_MAX 64
 
 /* cairn has no ACL: every connection is the default user, whose password is
  * requirepass (or who needs none, Redis's "nopass", when it is empty). */
@@ -19,6 +24,10 @@ struct mem;
 
 /* The calling connection, which connection commands require. */
 struct conn *server_conn(const struct cmd_ctx *c);
+/* "ip:port" of x's peer (peer) or its own end, into buf (SERVER_ADDR_MAX),
+ * or "?:0" as Redis shows when it cannot be read. x's shard is sh or one
+ * that sh holds locked. */
+void server_sock_name(struct shard *sh, const struct conn *x, bool peer, char *buf);
 /* Whether n bytes at p are all printable ASCII other than space. */
 bool server_attr_printable(const char *p, size_t n);
 /* Replaces *dst (owned, NUL-terminated, from mem) with a copy of n bytes at

@@ -138,6 +138,10 @@ static void run_forwarded(struct route *rt, struct fwd_msg *m)
 	ctx.argc = m->argc;
 	ctx.now_ms = env->clock->now_ms; /* as for a local request: the last reading */
 	ctx.authed = true;               /* checked at the origin */
+	ctx.forwarded = true;
+	ctx.from_shard = m->h.src;
+	ctx.from_idx = m->conn_idx;
+	ctx.from_gen = m->conn_gen;
 	cmd_run(&ctx, m->cmd);
 	m->h.kind = MSG_REPLY;
 	xshard_send(rt->x, m->h.src, &m->h);

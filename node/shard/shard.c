@@ -10,6 +10,7 @@
 #include "shard/shard.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -181,6 +182,33 @@ static bool env_make_room(void *host)
 	return noevict || !others_can_evict(sh);
 }
 
+/* A command took slowlog-log-slower-than or more: its SLOWLOG entry, with
+ * its client's address (or "?:0" as Redis shows when it cannot be read)
+ * and name. A forwarded request's client is on another shard: the entry
+ * says where, and SLOWLOG GET finds its address and name. */
+static __attribute__((noinline, cold)) void env_log_slow(void *host, const struct cmd_ctx *c,
+							 const struct cmd *cmd, uint64_t usec)
+{
+	struct shard *sh = host;
+	char addr[64] = "";
+	struct slowlog_client who = { .addr = addr, .name = "" };
+	uint64_t id = atomic_fetch_add_explicit(&sh->set->slowlog_ids, 1, memory_order_relaxed);
+
+	if (c->conn != NULL) {
+		if (io_sock_name(sh->io, c->conn->sock, true, addr, sizeof(addr)) < 0)
+			snprintf(addr, sizeof(addr), "?:0");
+		if (c->conn->name != NULL)
+			who.name = c->conn->name;
+	} else if (c->forwarded) {
+		who.remote = true;
+		who.shard = c->from_shard;
+		who.idx = c->from_idx;
+		who.gen = c->from_gen;
+	}
+	slowlog_push(&sh->slowlog, id, sh->clock.now_ms / 1000, usec, cmd, c->argv, c->argc, &who,
+		     (uint64_t)sh->cfg.slowlog_max_len);
+}
+
 /* What every request run here sees (cmd.h). */
 static void env_init(struct shard *sh, const struct cmd_index *cmds)
 {
@@ -199,6 +227,8 @@ static void env_init(struct shard *sh, const struct cmd_index *cmds)
 	env->slot_shard = sh->set->slot_shard;
 	env->keyspaces = sh->set->keyspaces;
 	env->make_room = env_make_room;
+	slowlog_init(&sh->slowlog, &sh->mem);
+	env->log_slow = env_log_slow;
 	env->host = sh;
 }
 
@@ -325,6 +355,7 @@ void shard_free(struct shard *sh)
 	sh->dcqe = NULL;
 	sh->dcqe_n = 0;
 	xshard_free(&sh->x);
+	slowlog_reset(&sh->slowlog);
 	ks_free(&sh->ks);
 	ASSERT(sh->mem.used == 0);
 }

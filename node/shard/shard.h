@@ -27,6 +27,7 @@
 #include "base/mem.h"
 #include "base/stats.h"
 #include "cmd/cmd.h"
+#include "shard/slowlog.h"
 #include "data/keyspace.h"
 #include "io/io.h"
 #include "shard/conn.h"
@@ -85,6 +86,7 @@ struct shardset {
 	 * (bounded by bigbulk-reserve-max for the node). */
 	atomic_uint clients;
 	atomic_uint_least64_t bigbulk_reserved;
+	atomic_uint_least64_t slowlog_ids; /* SLOWLOG's next entry id */
 };
 
 /* Instantaneous metrics, sampled each timer tick as Redis does. */
@@ -107,6 +109,7 @@ struct shard {
 	struct keyspace ks;
 	struct stats st;
 	struct errstats es;
+	struct slowlog slowlog;
 	struct cmd_stat cstat[CMDID_COUNT];
 	struct clock clock;
 	struct cmd_env env; /* what every request run here sees */
