@@ -260,6 +260,20 @@ static inline void cmd_forget_noted(struct cmd_ctx *c)
 			watch_cmd_done(&c->env->keyspaces[s]->watch);
 }
 
+/* CLIENT NO-TOUCH: while the command runs, the keyspaces it may reach
+ * leave their keys' LRU/LFU/SIEVE state alone (on), then touch again. */
+static __attribute__((noinline)) void cmd_no_touch(struct cmd_ctx *c, bool on)
+{
+	unsigned s;
+
+	c->ks->no_touch = on;
+	if (c->locked == NULL)
+		return;
+	for (s = 0; s < c->env->nshards; s++)
+		if (shard_locked(c, s))
+			c->env->keyspaces[s]->no_touch = on;
+}
+
 void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 {
 	struct cmd_env *env = c->env;
@@ -277,7 +291,13 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	 * client's shard checked for OOM (cmd_check) and evicted on its own. */
 	if (c->conn == NULL && env->cfg->maxmemory > 0 && (cmd->flags & CMD_DENYOOM))
 		(void)env->make_room(env->host);
-	cmd->fn(c);
+	if (c->no_touch && cmd->id != CMDID_TOUCH) {
+		cmd_no_touch(c, true);
+		cmd->fn(c);
+		cmd_no_touch(c, false);
+	} else {
+		cmd->fn(c);
+	}
 	cmd_forget_noted(c);
 	clock_read(clock);
 	env->ks->now_ms = clock->now_ms;

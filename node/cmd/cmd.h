@@ -158,6 +158,9 @@ struct cmd_ctx {
 	int argc;
 	int64_t now_ms; /* command time (wall clock) */
 	bool authed;    /* the client may run commands that need AUTH */
+	/* Its client asked CLIENT NO-TOUCH: the keys it reads keep their
+	 * LRU/LFU/SIEVE state (but for TOUCH). */
+	bool no_touch;
 	/* A forwarded request's client (conn is NULL): its shard and its
 	 * entry in that shard's connection table (SLOWLOG names it). */
 	bool forwarded;

@@ -148,6 +148,8 @@ static void obj_store(struct kv *e, enum kv_type type, unsigned enc, void *obj)
 /* A read or write of e, for the eviction policy. */
 static inline void touch(struct keyspace *ks, struct kv *e)
 {
+	if (ks->no_touch)
+		return;
 	if (policy_touch(&ks->pol, e, ks->now_ms))
 		policy_touch_lfu(&ks->pol, e, ks->now_ms, ks_random_u64(ks));
 }

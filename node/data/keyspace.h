@@ -58,6 +58,7 @@ struct keyspace {
 	struct policy pol;    /* eviction state: the mode, the pool, the queue */
 	struct slab slab;     /* entries of up to SLAB_MAX bytes (bigger: mem) */
 	struct watch watch;   /* keys clients WATCH, and when each last changed */
+	bool no_touch;        /* while a CLIENT NO-TOUCH client's command runs */
 };
 
 /* A command changed n things in the keyspace in place (a value it looked

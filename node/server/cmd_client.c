@@ -108,6 +108,8 @@ static void client_flags(const struct conn *x, char *out)
 		*p++ = 'c';
 	if (x->flags & CONN_F_NO_EVICT)
 		*p++ = 'e';
+	if (x->flags & CONN_F_NO_TOUCH)
+		*p++ = 'T';
 	if (p == out)
 		*p++ = 'N';
 	*p = '\0';
@@ -499,6 +501,22 @@ void cmd_client_no_evict(struct cmd_ctx *c)
 	}
 }
 
+/* CLIENT NO-TOUCH ON|OFF (Redis 7.2). */
+void cmd_client_no_touch(struct cmd_ctx *c)
+{
+	struct conn *conn = server_conn(c);
+
+	if (cmd_arg_cstr_eq(&c->argv[2], "on")) {
+		conn->flags |= CONN_F_NO_TOUCH;
+		reply_ok(c->r);
+	} else if (cmd_arg_cstr_eq(&c->argv[2], "off")) {
+		conn->flags &= ~CONN_F_NO_TOUCH;
+		reply_ok(c->r);
+	} else {
+		cmd_syntax_error(c);
+	}
+}
+
 /* Redis's help lines for the subcommands cairn implements, in Redis's order,
  * with SETINFO from 7.2 and ID and MAXAGE among the KILL filters. */
 static const char *const client_help[] = {
@@ -542,6 +560,8 @@ static const char *const client_help[] = {
 	"    * LIB-VER: the client lib version.",
 	"NO-EVICT (ON|OFF)",
 	"    Protect current client connection from eviction.",
+	"NO-TOUCH (ON|OFF)",
+	"    Will not touch LRU/LFU stats when this mode is on.",
 };
 
 /* As Redis's addReplyHelp: a header, the lines, and HELP itself. */

@@ -103,7 +103,8 @@ void cmd_reset(struct cmd_ctx *c)
 
 	txn_discard(&shard_of(c)->ch.txn, &conn->txn);
 	txn_unwatch(&shard_of(c)->ch.txn, &conn->txn, c->locked);
-	conn->flags &= ~(CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP_NEXT | CONN_F_NO_EVICT);
+	conn->flags &= ~(CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP_NEXT | CONN_F_NO_EVICT |
+			 CONN_F_NO_TOUCH);
 	conn->proto = 2;
 	c->r->proto = 2;
 	server_str_set(&shard_of(c)->mem, &conn->name, NULL, 0);

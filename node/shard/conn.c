@@ -425,6 +425,7 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 		 * cmd_run. */
 		.now_ms = h->clock->now_ms,
 		.authed = (c->flags & CONN_F_AUTHED) != 0,
+		.no_touch = (c->flags & CONN_F_NO_TOUCH) != 0,
 	};
 	obuf_mark(&c->out, &mark);
 	cmd = cmd_check(&ctx);

@@ -56,6 +56,7 @@ struct val;
 #define CONN_F_WAIT_LOCKS (1u << 12)    /* its request waits for shard locks: parse nothing */
 #define CONN_F_PAUSED (1u << 13)        /* backpressure: not read until its output drains */
 #define CONN_F_RECV_STOPPING (1u << 14) /* io_recv_stop submitted; waiting for the end */
+#define CONN_F_NO_TOUCH (1u << 15)      /* CLIENT NO-TOUCH ON */
 
 /* A big bulk argument of the request being parsed. */
 struct conn_bigarg {

@@ -26,6 +26,7 @@
 struct fwd_msg {
 	struct xmsg h; /* h.kind: MSG_REQ or MSG_REPLY */
 	uint8_t proto;
+	bool no_touch; /* its client's CLIENT NO-TOUCH */
 	uint32_t conn_idx, conn_gen;
 	struct obuf_chunk *hold;
 	const struct cmd *cmd;
@@ -115,6 +116,7 @@ void route_forward(struct route *rt, const struct cmd_ctx *c, unsigned dst, uint
 	m->argc = c->argc;
 	m->cmd = c->cmd;
 	m->proto = c->r->proto;
+	m->no_touch = c->no_touch;
 	m->conn_idx = conn_idx;
 	m->conn_gen = conn_gen;
 	m->hold = obuf_hold(c->r->ob);
@@ -139,6 +141,7 @@ static void run_forwarded(struct route *rt, struct fwd_msg *m)
 	ctx.now_ms = env->clock->now_ms; /* as for a local request: the last reading */
 	ctx.authed = true;               /* checked at the origin */
 	ctx.forwarded = true;
+	ctx.no_touch = m->no_touch;
 	ctx.from_shard = m->h.src;
 	ctx.from_idx = m->conn_idx;
 	ctx.from_gen = m->conn_gen;

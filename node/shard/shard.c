@@ -681,6 +681,7 @@ static void run_span(struct shard *sh, struct span *sp)
 	if (c != NULL) {
 		r.ob = &c->out;
 		r.proto = c->proto;
+		ctx.no_touch = (c->flags & CONN_F_NO_TOUCH) != 0;
 		conn_run_locked(&sh->ch, c, &ctx, sp->cmd);
 	} else if (sp->cmd->flags & CMD_WRITE) {
 		/* The client left while the locks were taken; a write still

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""The operator's commands with real clients: SHUTDOWN and SLOWLOG.
+"""The operator's commands with real clients: SHUTDOWN, SLOWLOG and CLIENT
+NO-TOUCH.
 
 Goal: `redis-cli shutdown` stops the node: the process exits with 0, its
 log says who asked, and the client sees the connection close with no
@@ -11,7 +12,10 @@ the asking client lives on. SLOWLOG logs a command that took
 slowlog-log-slower-than microseconds or more, with its arguments, its
 duration, and its client's address and name, also when the key lives on
 another shard than the client; the node's log holds the newest
-slowlog-max-len entries, newest first, and RESET empties it.
+slowlog-max-len entries, newest first, and RESET empties it. A client in
+CLIENT NO-TOUCH mode (Redis 7.2) reads keys without changing their idle
+time or access frequency, on whichever shard they live, except with TOUCH;
+RESET ends the mode; CLIENT LIST shows it as the flag T.
 
 Method: each test starts its own cairn-node on a free loopback port
 (through cairn_test, flags from $CAIRN_NODE_ARGS), sends the command with
@@ -146,6 +150,40 @@ class Slowlog(unittest.TestCase):
             r.slowlog_reset()
             r.set("quiet", 1)
             self.assertEqual(r.slowlog_len(), 0)
+
+
+class NoTouch(unittest.TestCase):
+    def test_reads_leave_lru_and_lfu_alone(self):
+        with cairn_test.cairn() as s:
+            r, quiet = s.client(), s.client()
+            self.assertTrue(quiet.execute_command("CLIENT", "NO-TOUCH", "ON"))
+            self.assertIn("T", quiet.client_info()["flags"])
+            with self.assertRaisesRegex(redis.ResponseError, "syntax error"):
+                quiet.execute_command("CLIENT", "NO-TOUCH", "maybe")
+            r.config_set("maxmemory-policy", "allkeys-lru")
+            keys = ["k%d" % i for i in range(12)]  # on every shard
+            for k in keys:
+                r.set(k, "v")
+            time.sleep(2.2)
+            for k in keys:
+                quiet.get(k)
+                quiet.execute_command("MGET", k, keys[0])
+            self.assertTrue(all(r.object("idletime", k) >= 2 for k in keys))
+            quiet.touch(keys[1])
+            self.assertLess(r.object("idletime", keys[1]), 2)
+            r.get(keys[2])
+            self.assertLess(r.object("idletime", keys[2]), 2)
+            r.config_set("maxmemory-policy", "allkeys-lfu")
+            r.set("hot", "v")
+            before = r.object("freq", "hot")
+            for _ in range(200):
+                quiet.get("hot")
+            self.assertEqual(r.object("freq", "hot"), before)
+            quiet.execute_command("RESET")
+            self.assertNotIn("T", quiet.client_info()["flags"])
+            for _ in range(200):
+                quiet.get("hot")
+            self.assertGreater(r.object("freq", "hot"), before)
 
 
 if __name__ == "__main__":
