@@ -486,35 +486,31 @@ void cmd_client_reply(struct cmd_ctx *c)
 	}
 }
 
-void cmd_client_no_evict(struct cmd_ctx *c)
+/* CLIENT <mode> ON|OFF: sets or clears the caller's flag. */
+static void client_mode(struct cmd_ctx *c, uint32_t flag)
 {
 	struct conn *conn = server_conn(c);
 
 	if (cmd_arg_cstr_eq(&c->argv[2], "on")) {
-		conn->flags |= CONN_F_NO_EVICT;
+		conn->flags |= flag;
 		reply_ok(c->r);
 	} else if (cmd_arg_cstr_eq(&c->argv[2], "off")) {
-		conn->flags &= ~CONN_F_NO_EVICT;
+		conn->flags &= ~flag;
 		reply_ok(c->r);
 	} else {
 		cmd_syntax_error(c);
 	}
 }
 
+void cmd_client_no_evict(struct cmd_ctx *c)
+{
+	client_mode(c, CONN_F_NO_EVICT);
+}
+
 /* CLIENT NO-TOUCH ON|OFF (Redis 7.2). */
 void cmd_client_no_touch(struct cmd_ctx *c)
 {
-	struct conn *conn = server_conn(c);
-
-	if (cmd_arg_cstr_eq(&c->argv[2], "on")) {
-		conn->flags |= CONN_F_NO_TOUCH;
-		reply_ok(c->r);
-	} else if (cmd_arg_cstr_eq(&c->argv[2], "off")) {
-		conn->flags &= ~CONN_F_NO_TOUCH;
-		reply_ok(c->r);
-	} else {
-		cmd_syntax_error(c);
-	}
+	client_mode(c, CONN_F_NO_TOUCH);
 }
 
 /* Redis's help lines for the subcommands cairn implements, in Redis's order,

@@ -18,21 +18,29 @@ void exec_init(struct exec *ex, struct cmd_env *env, struct route *route, struct
 	ex->lock = lock;
 }
 
+/* Runs a checked request of a client here if the node has one shard;
+ * returns whether it did. */
+static bool run_alone(struct exec *ex, struct cmd_ctx *c, const struct cmd *cmd)
+{
+	/* Pairs with cmd_check: a checked request, of a client. */
+	ASSERT(cmd != NULL);
+	ASSERT(c->cmd == cmd);
+	ASSERT(c->conn != NULL);
+	ASSERT(c->locked == NULL);
+	if (ex->env->nshards != 1)
+		return false;
+	cmd_run(c, cmd);
+	return true;
+}
+
 enum exec_verdict exec_request(struct exec *ex, struct cmd_ctx *c, const struct cmd *cmd,
 			       uint32_t conn_idx, uint32_t conn_gen)
 {
 	uint64_t mask[XSHARD_WORDS];
 	unsigned dst = 0;
 
-	/* Pairs with cmd_check: a checked request, of a client. */
-	ASSERT(cmd != NULL);
-	ASSERT(c->cmd == cmd);
-	ASSERT(c->conn != NULL);
-	ASSERT(c->locked == NULL);
-	if (ex->env->nshards == 1) {
-		cmd_run(c, cmd);
+	if (run_alone(ex, c, cmd))
 		return EXEC_DONE;
-	}
 	memset(mask, 0, sizeof(mask));
 	switch (route_plan(ex->route, c, mask, &dst)) {
 	case ROUTE_HERE: cmd_run(c, cmd); return EXEC_DONE;
@@ -67,13 +75,8 @@ enum exec_verdict exec_request_holding(struct exec *ex, struct cmd_ctx *c, const
 	unsigned self = ex->env->self, i;
 	bool others = false;
 
-	ASSERT(c->cmd == cmd);
-	ASSERT(c->conn != NULL);
-	ASSERT(c->locked == NULL);
-	if (ex->env->nshards == 1) {
-		cmd_run(c, cmd);
+	if (run_alone(ex, c, cmd))
 		return EXEC_DONE;
-	}
 	memcpy(mask, also, sizeof(mask));
 	exec_shards(ex, c, cmd, c->argv, c->argc, mask);
 	mask[self / 64] &= ~(1ull << (self % 64));
