@@ -485,6 +485,25 @@ class TestWatch(unittest.TestCase):
             r.set("t:w", "1")
             self.assertTrue(self.watched_exec(r, "t:w", lambda p: other.persist("t:w")))
 
+    def test_eviction_aborts(self):
+        """A watched key the node evicts (volatile-ttl takes the one key with
+        a TTL once maxmemory is tiny) fails EXEC."""
+        with server() as srv:
+            r, other = srv.client(), srv.client()
+            other.set("t:other", "x" * 1000)
+            r.set("t:w", "v" * 1000, ex=1000)
+            with r.pipeline() as p:
+                p.watch("t:w")
+                other.config_set("maxmemory-policy", "volatile-ttl")
+                other.config_set("maxmemory", 1)
+                self.assertTrue(cairn_test.wait_until(lambda: other.exists("t:w") == 0, 5))
+                other.config_set("maxmemory", 0)
+                self.assertEqual(other.get("t:other"), b"x" * 1000)
+                p.multi()
+                p.get("t:other")
+                with self.assertRaises(redis.WatchError):
+                    p.execute()
+
     def test_key_expiring_after_watch_aborts(self):
         """Redis 7.0.15 fails EXEC when a key alive at WATCH has expired by
         EXEC, whether or not anything deleted it meanwhile."""
