@@ -583,7 +583,9 @@ static bool fc_stopped(const struct conn *c)
 	return (c->flags & (CONN_F_CLOSE_ASAP | CONN_F_CLOSE_NOW | CONN_F_CLOSING)) != 0;
 }
 
-/* Steps the shard until it has nothing left to do. */
+/* Steps the shard until it has nothing left to do. A connection blocked
+ * (WAIT) is let go as if its time were up, so that the requests behind it
+ * run, as they do on side A (fc_exec). */
 static void fc_settle(struct fc_side *s)
 {
 	int k;
@@ -591,9 +593,12 @@ static void fc_settle(struct fc_side *s)
 	const struct conn *c;
 	char io[160];
 
-	for (k = 0; k < FC_STEPS_MAX; k++)
-		if (!shard_step(s->sh) && !fuzz_io_busy(s->io))
+	for (k = 0; k < FC_STEPS_MAX; k++) {
+		if (s->sh->ch.blocked != NULL)
+			conn_block_expire(&s->sh->ch, s->sh->ch.blocked);
+		else if (!shard_step(s->sh) && !fuzz_io_busy(s->io))
 			return;
+	}
 	c = s->sh->ch.pending;
 	fuzz_io_describe(s->io, io, sizeof(io));
 	FUZZ_CHECK(false,
@@ -723,8 +728,20 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 	checked = cmd_check(&ctx);
 	c->last_cmd = ctx.cmd != NULL ? ctx.cmd->id : -1;
 	verdict = conn_dispatch(&sh->ch, c, &ctx, checked, &mark);
+	if (c->flags & CONN_F_BLOCKED) {
+		/* Blocked (WAIT): its time is up at once, as fc_settle lets
+		 * side B's go; it reads on with nothing held. */
+		conn_block_expire(&sh->ch, c);
+		FUZZ_CHECK(sh->ch.resume == c, "an unblocked connection is not to resume");
+		sh->ch.resume = c->next_resume;
+		conn_resume(&sh->ch, c);
+	}
 	FUZZ_CHECK(verdict == EXEC_DONE, "a request waits for locks on a single shard");
 	replies = fc_finish(sh, c, &mark);
+	/* A SHUTDOWN that stops the node answers nothing: its client's
+	 * connection closes after the replies it was owed. */
+	if (checked != NULL && checked->id == CMDID_SHUTDOWN && (c->flags & CONN_F_CLOSE_ASAP))
+		replies = 0;
 	fc_want_add(s, client, &c->out, &mark);
 	fc_ks_check_error(s, client, &ksm, cmd);
 	for (i = 0; i < cmd->argc; i++) {

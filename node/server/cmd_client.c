@@ -486,6 +486,52 @@ void cmd_client_reply(struct cmd_ctx *c)
 	}
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends the block of a client blocked by
+ * a command (WAIT), on any shard (they are all locked): with the reply its
+ * command gives when its time is up, or with the UNBLOCKED error. 1 if it
+ * was blocked, else 0. */
+void cmd_client_unblock(struct cmd_ctx *c)
+{
+	struct shard *sh = shard_of(c), *own;
+	struct reply r;
+	struct conn *x = NULL;
+	bool error = false;
+	long long id;
+
+	if (c->argc > 4) {
+		reply_errorf(c->r,
+			     "unknown subcommand or wrong number of arguments for '%.*s'. Try "
+			     "CLIENT HELP.",
+			     (int)cmd_arg_cstr_len(&c->argv[1]), c->argv[1].p);
+		return;
+	}
+	if (!cmd_arg_ll(c, &c->argv[2], &id, NULL))
+		return;
+	if (c->argc == 4) {
+		error = cmd_arg_cstr_eq(&c->argv[3], "error");
+		if (!error && !cmd_arg_cstr_eq(&c->argv[3], "timeout")) {
+			reply_error(c->r, "CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+			return;
+		}
+	}
+	own = id > 0 ? sh->set->shards[(uint64_t)id % sh->set->n] : NULL;
+	if (own != NULL)
+		x = shard_conn_by_id(own, (uint64_t)id);
+	if (x == NULL || !(x->flags & CONN_F_BLOCKED) || x->blocked_until < 0) {
+		reply_int(c->r, 0);
+		return;
+	}
+	if (error) {
+		r = (struct reply){ .ob = &x->out, .proto = x->proto, .es = &own->es };
+		reply_error(&r, "-UNBLOCKED client unblocked via CLIENT UNBLOCK");
+		conn_check_output_limit(&own->ch, x);
+		conn_unblock(&own->ch, x);
+	} else {
+		conn_block_expire(&own->ch, x);
+	}
+	reply_int(c->r, 1);
+}
+
 /* CLIENT <mode> ON|OFF: sets or clears the caller's flag. */
 static void client_mode(struct cmd_ctx *c, uint32_t flag)
 {
@@ -554,6 +600,8 @@ static const char *const client_help[] = {
 	"    Set client meta attr. Options are:",
 	"    * LIB-NAME: the client lib name.",
 	"    * LIB-VER: the client lib version.",
+	"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+	"    Unblock the specified blocked client.",
 	"NO-EVICT (ON|OFF)",
 	"    Protect current client connection from eviction.",
 	"NO-TOUCH (ON|OFF)",

@@ -1,8 +1,9 @@
 /* cmd_server.c: CONFIG (GET, SET, RESETSTAT, HELP), TIME, DEBUG (SLEEP,
- * SET-ACTIVE-EXPIRE, HELP), LASTSAVE and SHUTDOWN. INFO lives in cmd_info.c.
+ * SET-ACTIVE-EXPIRE, HELP), LASTSAVE, SHUTDOWN and WAIT. INFO lives in cmd_info.c.
  *
  * CONFIG goes through config.h, so CONFIG SET, the command line and the
  * configuration file accept the same values. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,8 @@ void cmd_time(struct cmd_ctx *c)
  * there is never one in progress to ABORT, and SAVE fails as Redis's
  * failed save does (can't exit), unless FORCE. Otherwise the process is
  * asked to stop (io_shutdown: every shard stops, it exits 0), and the
- * client's connection closes with no reply, as when Redis exits. */
+ * client's connection closes with no reply (after those it was owed), as
+ * when Redis exits. */
 void cmd_shutdown(struct cmd_ctx *c)
 {
 	static const char *const words[] = { "nosave", "save", "now", "force", "abort" };
@@ -277,7 +279,33 @@ void cmd_shutdown(struct cmd_ctx *c)
 		       "Error trying to save the DB. Exit anyway.");
 	}
 	io_shutdown(sh->io);
-	conn_close(&sh->ch, server_conn(c), true);
+	/* The replies before it go out; it has none. */
+	conn_close(&sh->ch, server_conn(c), false);
+}
+
+/* WAIT numreplicas timeout. There are no replicas yet: it answers 0 at
+ * once when it asks for none, or inside EXEC (where Redis never blocks);
+ * else it blocks until its timeout (ms; 0: for ever), found by the shard's
+ * timer (within 1000/hz ms), or until CLIENT UNBLOCK, and answers 0. */
+void cmd_wait(struct cmd_ctx *c)
+{
+	struct conn *conn = server_conn(c);
+	long long n, timeout;
+
+	if (!cmd_arg_ll(c, &c->argv[1], &n, NULL) ||
+	    !cmd_arg_ll(c, &c->argv[2], &timeout, "timeout is not an integer or out of range"))
+		return;
+	if (timeout < 0) {
+		reply_error(c->r, "timeout is negative");
+		return;
+	}
+	if (n <= 0 || conn->txn.multi) {
+		reply_int(c->r, 0);
+		return;
+	}
+	/* A timeout past the end of time is for ever (Redis 7.0 overflows). */
+	conn_block(&shard_of(c)->ch, conn,
+		   timeout > 0 && timeout <= LLONG_MAX - c->now_ms ? c->now_ms + timeout : 0);
 }
 
 /* The start-up time: cairn never saves. */

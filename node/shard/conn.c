@@ -120,8 +120,14 @@ static void release_bb(struct conn_host *h, struct conn *c)
 	c->bb = NULL;
 }
 
+static void unlink_blocked(struct conn_host *h, struct conn *c);
+
 void conn_free(struct conn_host *h, struct conn *c)
 {
+	/* Blocked, and not unblocked yet (then it waits on the resume list,
+	 * which the shard clears). */
+	if ((c->flags & CONN_F_BLOCKED) && c->blocked_until >= 0)
+		unlink_blocked(h, c);
 	txn_free(&h->txn, &c->txn);
 	release_bb(h, c);
 	release_bigs(h, c);
@@ -187,7 +193,7 @@ static bool stopped(const struct conn *c)
 /* Stopped, or blocked: no request may start now. */
 static bool halted(const struct conn *c)
 {
-	return stopped(c) || (c->flags & CONN_F_WAIT_LOCKS);
+	return stopped(c) || (c->flags & (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED));
 }
 
 /* ---- limits and buffers ---- */
@@ -653,8 +659,9 @@ static void conn_feed(struct conn_host *h, struct conn *c, const char *data, siz
 {
 	while (!stopped(c)) {
 		size_t k;
-		if (c->flags & CONN_F_WAIT_LOCKS) {
-			/* Kept whole, parsed once the transaction has run. */
+		if (c->flags & (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED)) {
+			/* Kept whole, parsed once the span has run or the
+			 * block has ended. */
 			if (n > 0 && !over_limit(h, c, n))
 				qbuf_append(h, c, data, n);
 			return;
@@ -676,7 +683,7 @@ static void conn_feed(struct conn_host *h, struct conn *c, const char *data, siz
 			ASSERT(k > 0);
 		} else {
 			k = feed_direct(h, c, data, n);
-			ASSERT(k > 0 || (c->flags & CONN_F_WAIT_LOCKS));
+			ASSERT(k > 0 || (c->flags & (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED)));
 		}
 		data += k;
 		n -= k;
@@ -713,15 +720,75 @@ void conn_resume(struct conn_host *h, struct conn *c)
 	char *buf = c->qbuf;
 	size_t len = c->qlen;
 
-	ASSERT(c->flags & CONN_F_WAIT_LOCKS);
+	ASSERT(c->flags & (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED));
 	ASSERT(c->parser.state == RESP_S_START);
-	c->flags &= ~CONN_F_WAIT_LOCKS;
+	c->flags &= ~(CONN_F_WAIT_LOCKS | CONN_F_BLOCKED);
 	c->qbuf = NULL;
 	c->qlen = c->qcap = 0;
 	if (len > 0)
 		conn_feed(h, c, buf, len);
 	mem_free(h->mem, buf);
 	conn_pend(h, c);
+}
+
+/* ---- blocked connections ---- */
+
+void conn_block(struct conn_host *h, struct conn *c, int64_t until_ms)
+{
+	ASSERT(!(c->flags & (CONN_F_BLOCKED | CONN_F_WAIT_LOCKS)));
+	ASSERT(until_ms >= 0);
+	c->flags |= CONN_F_BLOCKED;
+	c->blocked_until = until_ms;
+	c->next_blocked = h->blocked;
+	h->blocked = c;
+}
+
+/* Takes c off the list of blocked connections. */
+static void unlink_blocked(struct conn_host *h, struct conn *c)
+{
+	struct conn **p;
+
+	for (p = &h->blocked; *p != c; p = &(*p)->next_blocked)
+		ASSERT(*p != NULL);
+	*p = c->next_blocked;
+	c->next_blocked = NULL;
+}
+
+void conn_unblock(struct conn_host *h, struct conn *c)
+{
+	ASSERT(c->flags & CONN_F_BLOCKED);
+	ASSERT(c->blocked_until >= 0);
+	unlink_blocked(h, c);
+	c->blocked_until = -1; /* off the list */
+	/* Still CONN_F_BLOCKED, so nothing is parsed before conn_resume(),
+	 * which the shard runs at its next turn (never from inside another
+	 * client's command). */
+	c->next_resume = h->resume;
+	h->resume = c;
+	conn_pend(h, c);
+}
+
+void conn_block_expire(struct conn_host *h, struct conn *c)
+{
+	struct reply r = { .ob = &c->out, .proto = c->proto, .es = h->es };
+
+	/* WAIT's answer when its time is up: the replicas that acknowledged,
+	 * none (there is no replication yet). */
+	reply_int(&r, 0);
+	conn_check_output_limit(h, c);
+	conn_unblock(h, c);
+}
+
+void conn_block_timeouts(struct conn_host *h, int64_t now_ms)
+{
+	struct conn *c = h->blocked, *next;
+
+	for (; c != NULL; c = next) {
+		next = c->next_blocked;
+		ASSERT(c->blocked_until >= 0);
+		if (c->blocked_until != 0 && c->blocked_until <= now_ms)
+			conn_block_expire(h, c);
+	}
 }
 
 /* ---- completions ---- */

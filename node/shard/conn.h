@@ -57,6 +57,7 @@ struct val;
 #define CONN_F_PAUSED (1u << 13)        /* backpressure: not read until its output drains */
 #define CONN_F_RECV_STOPPING (1u << 14) /* io_recv_stop submitted; waiting for the end */
 #define CONN_F_NO_TOUCH (1u << 15)      /* CLIENT NO-TOUCH ON */
+#define CONN_F_BLOCKED (1u << 16)       /* a blocking command waits: parse nothing */
 
 /* A big bulk argument of the request being parsed. */
 struct conn_bigarg {
@@ -104,6 +105,11 @@ struct conn {
 	int last_cmd; /* enum cmd_id of the latest command, or -1 */
 	struct conn *next_pending;
 	struct conn *next_resume;
+	/* Blocked (CONN_F_BLOCKED, by WAIT): until when (ms; 0: for ever;
+	 * -1: unblocked, waiting to resume), and its place on the shard's
+	 * list of blocked connections. */
+	int64_t blocked_until;
+	struct conn *next_blocked;
 };
 
 /* What connections need from their shard. The shard fills it once; the
@@ -125,6 +131,7 @@ struct conn_host {
 	uint64_t next_client_id;
 	struct conn *pending; /* connections with a submission to make */
 	struct conn *resume;  /* ran a locked request; resume once not frozen */
+	struct conn *blocked; /* blocked by a command (WAIT), in no order */
 };
 
 /* Creates a connection for an accepted socket at table entry idx (its
@@ -152,6 +159,19 @@ size_t conn_mem(const struct conn *c);
  * calls it too.) */
 enum exec_verdict conn_dispatch(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
 				const struct cmd *cmd, const struct obuf_mark *mark);
+/* Blocks c, whose request (WAIT) answers later: it parses nothing until
+ * conn_unblock() or, at until_ms (0: never), the shard's timer, which
+ * answers as the command does when its time is up (WAIT: 0 replicas). */
+void conn_block(struct conn_host *h, struct conn *c, int64_t until_ms);
+/* Ends c's block; its reply is the caller's (CLIENT UNBLOCK), or none yet.
+ * It reads its requests again once the shard resumes it. c's shard is h's
+ * (the caller's, or one it holds locked). */
+void conn_unblock(struct conn_host *h, struct conn *c);
+/* Ends c's block as its time being up would: the command's answer then
+ * (WAIT: 0), and conn_unblock(). */
+void conn_block_expire(struct conn_host *h, struct conn *c);
+/* The shard's timer: conn_block_expire() for the blocks whose time is up. */
+void conn_block_timeouts(struct conn_host *h, int64_t now_ms);
 /* Runs the request that waits for locks (CONN_F_WAIT_LOCKS), now that they
  * are held, in ctx with the connection's reply rules (CLIENT REPLY, output
  * limit); then queues the connection on h->resume. It keeps waiting until

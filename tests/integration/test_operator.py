@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The operator's commands with real clients: SHUTDOWN, SLOWLOG and CLIENT
-NO-TOUCH.
+"""The operator's commands with real clients: SHUTDOWN, SLOWLOG, CLIENT
+NO-TOUCH, WAIT and CLIENT UNBLOCK.
 
 Goal: `redis-cli shutdown` stops the node: the process exits with 0, its
 log says who asked, and the client sees the connection close with no
@@ -15,7 +15,12 @@ another shard than the client; the node's log holds the newest
 slowlog-max-len entries, newest first, and RESET empties it. A client in
 CLIENT NO-TOUCH mode (Redis 7.2) reads keys without changing their idle
 time or access frequency, on whichever shard they live, except with TOUCH;
-RESET ends the mode; CLIENT LIST shows it as the flag T.
+RESET ends the mode; CLIENT LIST shows it as the flag T. WAIT, with no
+replicas, blocks its client until its timeout and answers 0; requests
+pipelined behind it wait their turn; CLIENT UNBLOCK from a client on any
+shard ends the block with 0 (TIMEOUT) or the UNBLOCKED error (ERROR); a
+client that leaves while blocked is freed, and others are served
+meanwhile.
 
 Method: each test starts its own cairn-node on a free loopback port
 (through cairn_test, flags from $CAIRN_NODE_ARGS), sends the command with
@@ -185,6 +190,55 @@ class NoTouch(unittest.TestCase):
                 quiet.get("hot")
             self.assertGreater(r.object("freq", "hot"), before)
 
+
+class Wait(unittest.TestCase):
+    def test_timeout_and_pipeline_order(self):
+        with cairn_test.cairn() as s:
+            r = s.client()
+            t0 = time.monotonic()
+            self.assertEqual(r.execute_command("WAIT", 1, 200), 0)
+            self.assertGreaterEqual(time.monotonic() - t0, 0.2)
+            sock = s.raw()
+            sock.sendall(b"WAIT 1 100\r\nPING\r\nWAIT 0 0\r\n")
+            got = b""
+            while got.count(b"\r\n") < 3:
+                got += cairn_test.recv_reply(sock)
+            self.assertEqual(got, b":0\r\n+PONG\r\n:0\r\n")
+            sock.close()
+
+    def test_unblock_from_another_shard(self):
+        with cairn_test.cairn(*([] if "--shards" in cairn_test.NODE_ARGS
+                                else ["--shards", "3"])) as s:
+            other = s.client()
+            socks = []
+            for _ in range(4):
+                sock = s.raw()
+                sock.sendall(b"CLIENT ID\r\n")
+                cid = int(cairn_test.recv_reply(sock)[1:-2])
+                sock.sendall(b"WAIT 1 0\r\n")
+                socks.append((cid, sock))
+            self.assertTrue(cairn_test.wait_until(
+                lambda: sum(1 for c in other.client_list() if c["cmd"] == "wait") == 4, 5))
+            self.assertTrue(other.ping())  # others are served meanwhile
+            (a, sa), (b, sb), (c, sc), (d, sd) = socks
+            self.assertEqual(other.execute_command("CLIENT", "UNBLOCK", a), 1)
+            self.assertEqual(other.execute_command("CLIENT", "UNBLOCK", a), 0)
+            self.assertEqual(other.execute_command("CLIENT", "UNBLOCK", b, "TIMEOUT"), 1)
+            self.assertEqual(other.execute_command("CLIENT", "UNBLOCK", c, "ERROR"), 1)
+            self.assertEqual(cairn_test.recv_reply(sa), b":0\r\n")
+            self.assertEqual(cairn_test.recv_reply(sb), b":0\r\n")
+            self.assertEqual(cairn_test.recv_reply(sc),
+                             b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n")
+            # Unblocked, each reads its next request at once.
+            for sock in (sa, sb, sc):
+                sock.sendall(b"PING\r\n")
+                self.assertEqual(cairn_test.recv_reply(sock), b"+PONG\r\n")
+                sock.close()
+            # The last one leaves while blocked.
+            sd.close()
+            self.assertTrue(cairn_test.wait_until(
+                lambda: all(c["cmd"] != "wait" for c in other.client_list()), 5))
+            self.assertEqual(other.execute_command("CLIENT", "UNBLOCK", d), 0)
 
 if __name__ == "__main__":
     unittest.main()
