@@ -363,8 +363,10 @@ static enum exec_verdict txn_exec(struct conn_host *h, struct conn *c, struct cm
 	return exec_request_holding(h->exec, ctx, cmd, also, c->idx, c->gen);
 }
 
-enum exec_verdict conn_dispatch(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
-				const struct cmd *cmd, const struct obuf_mark *mark)
+/* conn_dispatch, inlined into run_request: it runs for every request. */
+static inline __attribute__((always_inline)) enum exec_verdict dispatch(
+	struct conn_host *h, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd,
+	const struct obuf_mark *mark)
 {
 	if (c->txn.multi && (cmd == NULL || !txn_runs_now(cmd))) {
 		if (cmd == NULL && ctx->cmd != NULL && ctx->cmd->id == CMDID_EXEC) {
@@ -385,6 +387,12 @@ enum exec_verdict conn_dispatch(struct conn_host *h, struct conn *c, struct cmd_
 	if (cmd->id == CMDID_EXEC || cmd->id == CMDID_WATCH)
 		return txn_exec(h, c, ctx, cmd);
 	return exec_request(h->exec, ctx, cmd, c->idx, c->gen);
+}
+
+enum exec_verdict conn_dispatch(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+				const struct cmd *cmd, const struct obuf_mark *mark)
+{
+	return dispatch(h, c, ctx, cmd, mark);
 }
 
 static void run_request(struct conn_host *h, struct conn *c, const char *base,
@@ -438,7 +446,7 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 	/* As Redis's lastcmd, set before it runs (CLIENT INFO shows itself),
 	 * and cmd=NULL after an unknown command. */
 	c->last_cmd = ctx.cmd != NULL ? ctx.cmd->id : -1;
-	verdict = conn_dispatch(h, c, &ctx, cmd, &mark);
+	verdict = dispatch(h, c, &ctx, cmd, &mark);
 	if (verdict == EXEC_WAIT) {
 		/* The request waits for shard locks; these rules apply when it
 		 * runs (conn_run_locked). Nothing more is parsed until then. */

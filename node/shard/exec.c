@@ -20,7 +20,8 @@ void exec_init(struct exec *ex, struct cmd_env *env, struct route *route, struct
 
 /* Runs a checked request of a client here if the node has one shard;
  * returns whether it did. */
-static bool run_alone(struct exec *ex, struct cmd_ctx *c, const struct cmd *cmd)
+static inline __attribute__((always_inline)) bool run_alone(struct exec *ex, struct cmd_ctx *c,
+							    const struct cmd *cmd)
 {
 	/* Pairs with cmd_check: a checked request, of a client. */
 	ASSERT(cmd != NULL);
