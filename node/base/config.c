@@ -69,6 +69,10 @@ static const struct cfg_def defs[] = {
 	  "log commands that take this many microseconds (-1: none)" },
 	{ "slowlog-max-len", CFG_INT, 0, OFF(slowlog_max_len), 0, LONG_MAX, NULL,
 	  "entries the slow log keeps" },
+	{ "latency-tracking", CFG_BOOL, 0, OFF(latency_tracking), 0, 0, NULL,
+	  "keep a latency histogram per command (LATENCY HISTOGRAM)" },
+	{ "latency-tracking-info-percentiles", CFG_SPECIAL, 0, OFF(latency_percentiles), 0, 0, NULL,
+	  "the percentiles INFO latencystats shows" },
 	{ "timeout", CFG_INT, 0, OFF(timeout), 0, 2147483647, NULL,
 	  "close clients idle this many seconds (0: never)" },
 	{ "loglevel", CFG_ENUM, 0, OFF(loglevel), 0, 0, loglevel_names,
@@ -166,6 +170,11 @@ void config_defaults(struct config *c)
 	c->client_output_backpressure = CLIENT_BACKPRESSURE_DEFAULT;
 	c->slowlog_log_slower_than = SLOWLOG_SLOWER_THAN_DEFAULT;
 	c->slowlog_max_len = SLOWLOG_MAX_LEN_DEFAULT;
+	c->latency_tracking = true;
+	c->latency_percentiles[0] = 50;
+	c->latency_percentiles[1] = 99;
+	c->latency_percentiles[2] = 99.9;
+	c->latency_npercentiles = 3;
 	c->loglevel = IO_LOG_NOTICE;
 	c->hz = HZ_DEFAULT;
 	c->databases = 1;
@@ -374,7 +383,37 @@ static int split_words(const char *v, size_t len, const char **w, size_t *wl, in
 	return n;
 }
 
-#define CONFIG_WORDS_MAX 48
+/* latency-tracking-info-percentiles: numbers from 0 to 100, Redis's words
+ * for the refusals; nothing set on a refusal. */
+static int set_percentiles(struct config *c, int n, const char *const *w, const size_t *wl,
+			   char *err, size_t errlen)
+{
+	double v[CONFIG_WORDS_MAX];
+	char num[64];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		char *end;
+		size_t len = wl[i] < sizeof(num) - 1 ? wl[i] : sizeof(num) - 1;
+		memcpy(num, w[i], len);
+		num[len] = '\0';
+		v[i] = strtod(num, &end);
+		if (len == 0 || len != wl[i] || *end != '\0' || v[i] != v[i]) {
+			snprintf(err, errlen,
+				 "Invalid latency-tracking-info-percentiles parameters");
+			return -1;
+		}
+		if (v[i] < 0 || v[i] > 100) {
+			snprintf(err, errlen,
+				 "latency-tracking-info-percentiles parameters should sit between "
+				 "[0.0,100.0]");
+			return -1;
+		}
+	}
+	memcpy(c->latency_percentiles, v, (size_t)n * sizeof(v[0]));
+	c->latency_npercentiles = n;
+	return 0;
+}
 
 static int set_special(struct config *c, const struct cfg_def *d, int argc, const char *const *argv,
 		       const size_t *lens, char *err, size_t errlen)
@@ -398,6 +437,8 @@ static int set_special(struct config *c, const struct cfg_def *d, int argc, cons
 	}
 	if (d->off == OFF(obuf_limit))
 		return set_obuf(c, n, w, wl, err, errlen);
+	if (d->off == OFF(latency_percentiles))
+		return set_percentiles(c, n, w, wl, err, errlen);
 	/* bind: the words joined by single spaces. */
 	{
 		size_t o = 0;
@@ -476,6 +517,13 @@ static int format_value(const struct config *c, const struct cfg_def *d, char *b
 	default:
 		if (d->off == OFF(bind))
 			return snprintf(buf, len, "%s", c->bind);
+		if (d->off == OFF(latency_percentiles)) {
+			int o = 0;
+			for (i = 0; i < c->latency_npercentiles; i++)
+				o += snprintf(buf + o, len - (size_t)o, "%s%g", i ? " " : "",
+					      c->latency_percentiles[i]);
+			return o;
+		}
 		{
 			int o = 0;
 			for (i = 0; i < 3; i++)

@@ -16,6 +16,9 @@
 
 /* Longest string directive value (requirepass, logfile, ...). */
 #define CONFIG_STR_MAX 512
+/* Words of one directive's value at most (bind, client-output-buffer-limit,
+ * latency-tracking-info-percentiles). */
+#define CONFIG_WORDS_MAX 48
 
 enum config_io { CONFIG_IO_AUTO = 0, CONFIG_IO_URING, CONFIG_IO_EPOLL };
 
@@ -46,6 +49,10 @@ struct config {
 	long long client_output_backpressure;
 	long long slowlog_log_slower_than; /* microseconds; negative: off */
 	long long slowlog_max_len;
+	bool latency_tracking;
+	/* latency-tracking-info-percentiles: INFO latencystats' columns. */
+	double latency_percentiles[CONFIG_WORDS_MAX];
+	int latency_npercentiles;
 	long long timeout;
 	int loglevel; /* enum io_log_level */
 	char logfile[CONFIG_STR_MAX];

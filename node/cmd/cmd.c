@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/hash.h"
+#include "base/hist.h"
 #include "base/mem.h"
 #include "base/stats.h"
 #include "base/util.h"
@@ -274,6 +275,27 @@ static __attribute__((noinline)) void cmd_no_touch(struct cmd_ctx *c, bool on)
 			c->env->keyspaces[s]->no_touch = on;
 }
 
+/* latency-tracking: the command's duration goes to its histogram, in ns
+ * of whole microseconds as Redis records it. */
+static inline void track_latency(struct cmd_env *env, struct cmd_stat *cs, uint64_t usec)
+{
+	if (__builtin_expect(cs->hist == NULL, 0))
+		cs->hist = mem_calloc(env->mem, sizeof(*cs->hist));
+	hist_record(env->mem, cs->hist, usec * 1000);
+}
+
+void cmd_stats_reset(struct mem *mem, struct cmd_stat *stats)
+{
+	unsigned i;
+
+	for (i = 0; i < CMDID_COUNT; i++) {
+		if (stats[i].hist != NULL)
+			hist_clear(mem, stats[i].hist);
+		mem_free(mem, stats[i].hist);
+	}
+	memset(stats, 0, CMDID_COUNT * sizeof(*stats));
+}
+
 void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 {
 	struct cmd_env *env = c->env;
@@ -304,6 +326,8 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	cs = &env->cstat[cmd->id];
 	usec = (clock->now_ns - t0) / 1000;
 	cs->usec += usec;
+	if (env->cfg->latency_tracking)
+		track_latency(env, cs, usec);
 	if (env->cfg->slowlog_log_slower_than >= 0 &&
 	    usec >= (uint64_t)env->cfg->slowlog_log_slower_than && !(cmd->flags & CMD_SKIP_SLOWLOG))
 		env->log_slow(env->host, c, cmd, usec);

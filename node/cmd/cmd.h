@@ -26,6 +26,7 @@ struct clock;
 struct config;
 struct conn;
 struct errstats;
+struct hist;
 struct keyspace;
 struct kv;
 struct mem;
@@ -114,10 +115,15 @@ const struct cmd *cmd_lookup_sub(const struct cmd *parent, const char *name, siz
 /* Resolves argv to a (sub)command as Redis's lookupCommand. */
 const struct cmd *cmd_resolve(const struct cmd_index *ix, const struct cmd_arg *argv, int argc);
 
-/* Per-command counters for INFO commandstats. */
+/* Per-command counters for INFO commandstats, and the command's latency
+ * histogram (latency-tracking; allocated at its first call). */
 struct cmd_stat {
 	uint64_t calls, usec, rejected, failed;
+	struct hist *hist;
 };
+/* Frees the histograms of stats[CMDID_COUNT] and zeroes every counter
+ * (CONFIG RESETSTAT, and the shard's end). */
+void cmd_stats_reset(struct mem *mem, struct cmd_stat *stats);
 
 /* What every request run on one shard shares, set up once by the shard
  * (shard.c) and fixed while it runs. */

@@ -11,6 +11,7 @@
 
 #include "base/assert.h"
 #include "base/config.h"
+#include "base/hist.h"
 #include "base/mem.h"
 #include "base/text.h"
 #include "base/version.h"
@@ -19,6 +20,7 @@
 #include "io/io.h"
 #include "proto/obuf.h"
 #include "proto/reply.h"
+#include "server/server.h"
 #include "shard/conn.h"
 #include "shard/shard.h"
 
@@ -566,6 +568,29 @@ static void info_errorstats(struct text *b, const struct info_view *v)
 			    (unsigned long long)es->e[order[i]].count);
 }
 
+/* Each command's latency percentiles (latency-tracking-info-percentiles,
+ * in microseconds), from the shards' histograms added up, for the commands
+ * that have one (tracked since they first ran). */
+static void info_latencystats(struct text *b, const struct info_view *v)
+{
+	const struct config *cfg = &v->sh->cfg;
+	struct hist *sum = mem_calloc(&v->sh->mem, sizeof(*sum));
+	int i, k;
+
+	for (i = 0; i < CMDID_COUNT; i++) {
+		if (!server_latency(v->sh, i, sum))
+			continue;
+		text_printf(b, "latency_percentiles_usec_%s:", cmd_table[i].fullname);
+		for (k = 0; k < cfg->latency_npercentiles; k++)
+			text_printf(b, "%sp%g=%.3f", k ? "," : "", cfg->latency_percentiles[k],
+				    (double)hist_percentile(sum, cfg->latency_percentiles[k]) /
+					    1000);
+		text_add(b, "\r\n", 2);
+	}
+	hist_clear(&v->sh->mem, sum);
+	mem_free(&v->sh->mem, sum);
+}
+
 static void info_cluster(struct text *b, const struct info_view *v)
 {
 	(void)v;
@@ -595,14 +620,15 @@ enum info_sec {
 	SEC_MODULES = 1u << 7,
 	SEC_COMMANDSTATS = 1u << 8,
 	SEC_ERRORSTATS = 1u << 9,
-	SEC_CLUSTER = 1u << 10,
-	SEC_KEYSPACE = 1u << 11,
+	SEC_LATENCYSTATS = 1u << 10,
+	SEC_CLUSTER = 1u << 11,
+	SEC_KEYSPACE = 1u << 12,
 };
 
-#define SEC_ALL ((1u << 12) - 1)
-#define SEC_DEFAULT (SEC_ALL & ~SEC_COMMANDSTATS)
+#define SEC_ALL ((1u << 13) - 1)
+#define SEC_DEFAULT (SEC_ALL & ~(SEC_COMMANDSTATS | SEC_LATENCYSTATS))
 
-/* Sections in Redis's output order. latencystats is not implemented. */
+/* Sections in Redis's output order. */
 static const struct {
 	const char *name; /* as requested */
 	const char *title;
@@ -619,6 +645,7 @@ static const struct {
 	{ "modules", "Modules", SEC_MODULES, info_modules },
 	{ "commandstats", "Commandstats", SEC_COMMANDSTATS, info_commandstats },
 	{ "errorstats", "Errorstats", SEC_ERRORSTATS, info_errorstats },
+	{ "latencystats", "Latencystats", SEC_LATENCYSTATS, info_latencystats },
 	{ "cluster", "Cluster", SEC_CLUSTER, info_cluster },
 	{ "keyspace", "Keyspace", SEC_KEYSPACE, info_keyspace },
 };

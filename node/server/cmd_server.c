@@ -196,7 +196,7 @@ void cmd_config_resetstat(struct cmd_ctx *c)
 		struct shard *sh = shard_at(c, s);
 		memset(&sh->st, 0, sizeof(sh->st));
 		memset(&sh->es, 0, sizeof(sh->es));
-		memset(sh->cstat, 0, sizeof(sh->cstat));
+		cmd_stats_reset(&sh->mem, sh->cstat);
 		memset(&sh->inst, 0, sizeof(sh->inst));
 		sh->inst.last_ms = c->now_ms;
 		ASSERT(sh->es.total == 0);

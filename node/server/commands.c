@@ -56,3 +56,7 @@ void cmd_slowlog(struct cmd_ctx *c)
 {
 	container(c);
 }
+void cmd_latency(struct cmd_ctx *c)
+{
+	container(c);
+}

@@ -12,6 +12,7 @@ struct cmd_arg;
 struct cmd_ctx;
 struct conn;
 struct mem;
+struct hist;
 struct shard;
 
 /* Room for "ip:port" of either end of a socket, IPv6 included (Redis's
@@ -28,6 +29,10 @@ struct conn *server_conn(const struct cmd_ctx *c);
  * or "?:0" as Redis shows when it cannot be read. x's shard is sh or one
  * that sh holds locked. */
 void server_sock_name(struct shard *sh, const struct conn *x, bool peer, char *buf);
+/* Adds up the shards' latency histograms of command id into sum (its rows
+ * from sh's account, its old counts cleared; every shard is sh's or
+ * locked); false if none has one. */
+bool server_latency(struct shard *sh, int id, struct hist *sum);
 /* Whether n bytes at p are all printable ASCII other than space. */
 bool server_attr_printable(const char *p, size_t n);
 /* Replaces *dst (owned, NUL-terminated, from mem) with a copy of n bytes at

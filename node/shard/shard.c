@@ -356,6 +356,7 @@ void shard_free(struct shard *sh)
 	sh->dcqe_n = 0;
 	xshard_free(&sh->x);
 	slowlog_reset(&sh->slowlog);
+	cmd_stats_reset(&sh->mem, sh->cstat);
 	ks_free(&sh->ks);
 	ASSERT(sh->mem.used == 0);
 }

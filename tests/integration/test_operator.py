@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The operator's commands with real clients: SHUTDOWN, SLOWLOG, CLIENT
-NO-TOUCH, WAIT and CLIENT UNBLOCK.
+NO-TOUCH, WAIT, CLIENT UNBLOCK, LATENCY HISTOGRAM and INFO latencystats.
 
 Goal: `redis-cli shutdown` stops the node: the process exits with 0, its
 log says who asked, and the client sees the connection close with no
@@ -20,7 +20,11 @@ replicas, blocks its client until its timeout and answers 0; requests
 pipelined behind it wait their turn; CLIENT UNBLOCK from a client on any
 shard ends the block with 0 (TIMEOUT) or the UNBLOCKED error (ERROR); a
 client that leaves while blocked is freed, and others are served
-meanwhile.
+meanwhile. Every command's latencies are tracked (latency-tracking) on
+every shard and added up: LATENCY HISTOGRAM counts each call once, in
+cumulative power-of-two buckets that place a 20 ms DEBUG SLEEP past 16 ms;
+INFO latencystats shows the configured percentiles; CONFIG RESETSTAT
+clears them, and latency-tracking no stops new ones.
 
 Method: each test starts its own cairn-node on a free loopback port
 (through cairn_test, flags from $CAIRN_NODE_ARGS), sends the command with
@@ -239,6 +243,55 @@ class Wait(unittest.TestCase):
             self.assertTrue(cairn_test.wait_until(
                 lambda: all(c["cmd"] != "wait" for c in other.client_list()), 5))
             self.assertEqual(other.execute_command("CLIENT", "UNBLOCK", d), 0)
+
+def histogram(r, *names):
+    """LATENCY HISTOGRAM as {command: (calls, [(usec, cumulative), ...])}."""
+    raw = r.execute_command("LATENCY", "HISTOGRAM", *names)
+    out = {}
+    for i in range(0, len(raw), 2):
+        fields = dict(zip(raw[i + 1][0::2], raw[i + 1][1::2]))
+        buckets = fields[b"histogram_usec"]
+        out[raw[i].decode()] = (fields[b"calls"],
+                                list(zip(buckets[0::2], buckets[1::2])))
+    return out
+
+
+class Latency(unittest.TestCase):
+    def test_histogram_and_percentiles(self):
+        with cairn_test.cairn(*([] if "--shards" in cairn_test.NODE_ARGS
+                                else ["--shards", "3"])) as s:
+            r = s.client()
+            r.config_resetstat()
+            for i in range(30):
+                r.set("lat:%d" % i, i)  # on every shard
+            r.execute_command("DEBUG", "SLEEP", "0.02")
+            h = histogram(r, "set", "debug", "nosuchcommand", "client|list")
+            self.assertEqual(sorted(h), ["debug", "set"])
+            calls, buckets = h["set"]
+            self.assertEqual(calls, 30)
+            self.assertEqual(buckets[-1][1], 30)
+            self.assertEqual([c for _, c in buckets], sorted(c for _, c in buckets))
+            self.assertTrue(all(u in (1, 2, 4, 8, 16, 32, 65, 131, 262, 524, 1048, 2097,
+                                      4194, 8388, 16777, 33554, 67108) for u, _ in buckets))
+            calls, buckets = h["debug"]
+            self.assertEqual(calls, 1)
+            self.assertGreaterEqual(buckets[0][0], 16777)
+            self.assertIn("set", histogram(r))
+            info = r.info("latencystats")
+            vals = info["latency_percentiles_usec_set"]
+            self.assertEqual(sorted(vals), ["p50", "p99", "p99.9"])
+            self.assertLessEqual(float(vals["p50"]), float(vals["p99"]))
+            self.assertNotIn("latency_percentiles_usec_set", r.info())
+            r.config_set("latency-tracking-info-percentiles", "0 100")
+            vals = r.info("latencystats")["latency_percentiles_usec_debug"]
+            self.assertEqual(sorted(vals), ["p0", "p100"])
+            self.assertGreaterEqual(float(vals["p0"]), 20000 * 127 / 128)
+            r.config_resetstat()
+            self.assertEqual(sorted(histogram(r)), ["config|resetstat"])
+            r.config_set("latency-tracking", "no")
+            r.set("lat:x", 1)
+            self.assertNotIn("set", histogram(r))
+
 
 if __name__ == "__main__":
     unittest.main()
