@@ -195,6 +195,15 @@ static void unknown_command(struct cmd_ctx *c)
 		     c->argv[0].p, args);
 }
 
+void cmd_reply_subcommand_syntax(struct cmd_ctx *c, const char *container)
+{
+	const struct cmd_arg *sub = &c->argv[1];
+
+	reply_errorf(c->r,
+		     "unknown subcommand or wrong number of arguments for '%.*s'. Try %s HELP.",
+		     (int)strnlen(sub->p, sub->len < 128 ? sub->len : 128), sub->p, container);
+}
+
 static void unknown_subcommand(struct cmd_ctx *c, const struct cmd *base)
 {
 	char up[CMD_NAME_MAX];

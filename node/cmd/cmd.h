@@ -251,6 +251,10 @@ int cmd_extra_key(const struct cmd *cmd, const struct cmd_arg *argv, int argc);
 bool cmd_needs_all_shards(const struct cmd *cmd, const struct cmd_arg *argv, int argc);
 /* "-ERR syntax error". */
 void cmd_syntax_error(struct cmd_ctx *c);
+/* Redis's addReplySubcommandSyntaxError: "unknown subcommand or wrong
+ * number of arguments for '<argv[1]>'. Try <container> HELP.", for a
+ * subcommand whose own handler refuses its arguments. */
+void cmd_reply_subcommand_syntax(struct cmd_ctx *c, const char *container);
 /* Redis's addReplyHelp: "<NAME> <subcommand> [<arg> [value] [opt] ...].
  * Subcommands are:", the n lines, then the HELP entry, each a status. */
 void cmd_reply_help(struct cmd_ctx *c, const char *name, const char *const *lines, size_t n);

@@ -499,10 +499,7 @@ void cmd_client_unblock(struct cmd_ctx *c)
 	long long id;
 
 	if (c->argc > 4) {
-		reply_errorf(c->r,
-			     "unknown subcommand or wrong number of arguments for '%.*s'. Try "
-			     "CLIENT HELP.",
-			     (int)cmd_arg_cstr_len(&c->argv[1]), c->argv[1].p);
+		cmd_reply_subcommand_syntax(c, "CLIENT");
 		return;
 	}
 	if (!cmd_arg_ll(c, &c->argv[2], &id, NULL))

@@ -385,8 +385,5 @@ void cmd_debug(struct cmd_ctx *c)
 	else if (cmd_arg_eq(sub, "set-active-expire") && c->argc == 3)
 		debug_set_active_expire(c);
 	else
-		reply_errorf(c->r,
-			     "unknown subcommand or wrong number of arguments for '%.*s'. "
-			     "Try DEBUG HELP.",
-			     (int)strnlen(sub->p, sub->len < 128 ? sub->len : 128), sub->p);
+		cmd_reply_subcommand_syntax(c, "DEBUG");
 }

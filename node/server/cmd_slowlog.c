@@ -100,10 +100,7 @@ void cmd_slowlog_get(struct cmd_ctx *c)
 
 	if (c->argc > 3) {
 		/* Redis's arity allows more; its handler does not. */
-		reply_errorf(c->r,
-			     "unknown subcommand or wrong number of arguments for '%.*s'. Try "
-			     "SLOWLOG HELP.",
-			     (int)cmd_arg_cstr_len(&c->argv[1]), c->argv[1].p);
+		cmd_reply_subcommand_syntax(c, "SLOWLOG");
 		return;
 	}
 	if (c->argc == 3 && !cmd_arg_ll(c, &c->argv[2], &count, ERR_SLOWLOG_COUNT))
