@@ -33,6 +33,7 @@
 #include "data/policy.h"
 #include "data/t_string.h"
 #include "data/ttl.h"
+#include "data/waiters.h"
 #include "data/watch.h"
 
 struct stats;
@@ -54,11 +55,12 @@ struct keyspace {
 	bool expire_behind; /* the last active expiry cycle fell behind (expire.h) */
 	uint64_t (*rnd)(void *arg);
 	void *rnd_arg;
-	struct lazyfree lazy; /* entries being freed in the background */
-	struct policy pol;    /* eviction state: the mode, the pool, the queue */
-	struct slab slab;     /* entries of up to SLAB_MAX bytes (bigger: mem) */
-	struct watch watch;   /* keys clients WATCH, and when each last changed */
-	bool no_touch;        /* while a CLIENT NO-TOUCH client's command runs */
+	struct lazyfree lazy;   /* entries being freed in the background */
+	struct policy pol;      /* eviction state: the mode, the pool, the queue */
+	struct slab slab;       /* entries of up to SLAB_MAX bytes (bigger: mem) */
+	struct watch watch;     /* keys clients WATCH, and when each last changed */
+	struct waiters waiters; /* keys clients block on (BLPOP, ...), and those made ready */
+	bool no_touch;          /* while a CLIENT NO-TOUCH client's command runs */
 };
 
 /* A command changed n things in the keyspace in place (a value it looked
