@@ -232,6 +232,11 @@ static void env_init(struct shard *sh, const struct cmd_index *cmds)
 	env->host = sh;
 }
 
+static bool serve_ready(void *arg)
+{
+	return blocked_serve_ready(arg);
+}
+
 /* What the connections see of the shard (conn.h). */
 static void host_init(struct shard *sh)
 {
@@ -250,6 +255,8 @@ static void host_init(struct shard *sh)
 	h->self = sh->id;
 	h->nshards = sh->set->n;
 	h->next_client_id = 1;
+	h->serve_ready = serve_ready;
+	h->serve_arg = &sh->bh;
 }
 
 int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *io,
@@ -284,6 +291,8 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	lock_init(&sh->lock, &sh->x, &sh->mem, id);
 	exec_init(&sh->exec, &sh->env, &sh->route, &sh->lock);
 	host_init(sh);
+	blocked_init(&sh->bh, &sh->ch, &sh->conns, &sh->exec, &sh->lock, &sh->x, &sh->env,
+		     &sh->mem);
 	conns_init(&sh->conns, &sh->mem, (uint32_t)cfg->maxclients + SHARD_CONN_SLACK);
 	return 0;
 }
@@ -307,6 +316,8 @@ static void drop_message(struct shard *sh, struct xmsg *m)
 		route_drop(&sh->route, m);
 	else if (m->kind == MSG_UNWATCH)
 		txn_drop_message(&sh->mem, m);
+	else if (m->kind == MSG_BLOCK_OFFER || m->kind == MSG_BLOCK_DONE)
+		blocked_drop_message(&sh->mem, m);
 	else
 		lock_drop(&sh->lock, m);
 }
@@ -340,6 +351,7 @@ void shard_free(struct shard *sh)
 		struct conn *c = conns_at(&sh->conns, i);
 		if (c != NULL) {
 			conns_release(&sh->conns, i);
+			blocked_release(&sh->bh, c);
 			conn_free(&sh->ch, c);
 		}
 	}
@@ -525,6 +537,8 @@ static void on_close(struct shard *sh, struct conn *c)
 	conns_release(&sh->conns, c->idx);
 	/* Its watches on other shards go there as messages (txn.h). */
 	txn_unwatch(&sh->ch.txn, &c->txn, NULL);
+	/* Its waiters too; it never pops again. */
+	blocked_forget(&sh->bh, c);
 	conn_free(&sh->ch, c);
 	atomic_fetch_sub_explicit(&sh->set->clients, 1, memory_order_relaxed);
 }
@@ -620,6 +634,7 @@ static void on_timer(struct shard *sh)
 	}
 	close_idle(sh);
 	conn_block_timeouts(&sh->ch, sh->clock.now_ms);
+	blocked_timeouts(&sh->bh, sh->clock.now_ms);
 	sample_metrics(sh);
 	release_memory(sh);
 	publish_memory(sh);
@@ -686,9 +701,10 @@ static void run_span(struct shard *sh, struct span *sp)
 		r.proto = c->proto;
 		ctx.no_touch = (c->flags & CONN_F_NO_TOUCH) != 0;
 		conn_run_locked(&sh->ch, c, &ctx, sp->cmd);
-	} else if (sp->cmd->flags & CMD_WRITE) {
+	} else if ((sp->cmd->flags & CMD_WRITE) && !(sp->cmd->flags & CMD_BLOCKING)) {
 		/* The client left while the locks were taken; a write still
-		 * happens, as it would have in Redis, and its reply goes. */
+		 * happens, as it would have in Redis, and its reply goes. A
+		 * blocking pop never pops for a client that left. */
 		obuf_init(&scratch, &scratch_mem);
 		r.ob = &scratch;
 		cmd_run(&ctx, sp->cmd);
@@ -775,6 +791,10 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 		txn_unwatch_message(&sh->env, m);
 		return;
 	}
+	if (m->kind == MSG_BLOCK_OFFER || m->kind == MSG_BLOCK_DONE) {
+		blocked_message(&sh->bh, m);
+		return;
+	}
 	if (!route_message(&sh->route, m, &rep))
 		return;
 	c = conns_get(&sh->conns, rep.conn_idx, rep.conn_gen);
@@ -787,7 +807,8 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 
 static void on_message(struct shard *sh, struct xmsg *m)
 {
-	if (m->kind != MSG_REQ && m->kind != MSG_REPLY && m->kind != MSG_UNWATCH) {
+	if (m->kind != MSG_REQ && m->kind != MSG_REPLY && m->kind != MSG_UNWATCH &&
+	    m->kind != MSG_BLOCK_OFFER && m->kind != MSG_BLOCK_DONE) {
 		lock_message(&sh->lock, m);
 		lock_settle(sh);
 		return;
@@ -921,6 +942,10 @@ bool shard_step(struct shard *sh)
 		 * fast pipeline cannot run far past the limit. */
 		if (sh->cfg.maxmemory > 0)
 			publish_memory(sh);
+		/* Keys made ready by what ran here or by spans that held this
+		 * shard go to their waiters. */
+		if (blocked_serve_ready(&sh->bh))
+			work = true;
 		arm(sh);
 		if (service_pending(sh))
 			work = true;
