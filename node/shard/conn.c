@@ -15,6 +15,7 @@
 #include "shard/conn.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -363,11 +364,56 @@ static enum exec_verdict txn_exec(struct conn_host *h, struct conn *c, struct cm
 	return exec_request_holding(h->exec, ctx, cmd, also, c->idx, c->gen);
 }
 
+/* What a RESP2 connection may run while it subscribes to something. */
+static bool subscribed_may_run(const struct cmd *cmd)
+{
+	switch (cmd->id) {
+	case CMDID_PING:
+	case CMDID_SUBSCRIBE:
+	case CMDID_SSUBSCRIBE:
+	case CMDID_UNSUBSCRIBE:
+	case CMDID_SUNSUBSCRIBE:
+	case CMDID_PSUBSCRIBE:
+	case CMDID_PUNSUBSCRIBE:
+	case CMDID_QUIT:
+	case CMDID_RESET: return true;
+	default: return false;
+	}
+}
+
+/* Refuses a command a subscribed RESP2 connection may not run, as Redis's
+ * processCommand does (after its other checks, and as a refusal: it aborts
+ * a transaction, and a refused EXEC, in MULTI or not, discards it with
+ * EXECABORT); returns whether it did. */
+static bool subscribed_refuse(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+			      const struct cmd *cmd)
+{
+	char why[160];
+
+	if (c->proto != 2 || cmd == NULL || subscribed_may_run(cmd))
+		return false;
+	snprintf(why, sizeof(why),
+		 "Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+		 "RESET are allowed in this context",
+		 cmd->fullname);
+	h->env->cstat[cmd->id].rejected++;
+	if (cmd->id == CMDID_EXEC) {
+		txn_abort(h, c, ctx, why);
+		return true;
+	}
+	reply_errorf(ctx->r, "-ERR %s", why);
+	if (c->txn.multi)
+		c->txn.aborted = true;
+	return true;
+}
+
 /* conn_dispatch, inlined into run_request: it runs for every request. */
 static inline __attribute__((always_inline)) enum exec_verdict dispatch(
 	struct conn_host *h, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd,
 	const struct obuf_mark *mark)
 {
+	if (__builtin_expect(c->ps != NULL, 0) && subscribed_refuse(h, c, ctx, cmd))
+		return EXEC_DONE;
 	if (c->txn.multi && (cmd == NULL || !txn_runs_now(cmd))) {
 		if (cmd == NULL && ctx->cmd != NULL && ctx->cmd->id == CMDID_EXEC) {
 			/* In MULTI, cmd_check can refuse EXEC only for its

@@ -38,6 +38,7 @@ struct io;
 struct io_cqe;
 struct mem;
 struct obuf_chunk;
+struct pubsub_client;
 struct stats;
 struct val;
 
@@ -93,6 +94,8 @@ struct conn {
 
 	/* MULTI's queue and the watched keys (txn.h). */
 	struct txn txn;
+	/* Its subscriptions (pubsub.h), NULL while it has none. */
+	struct pubsub_client *ps;
 
 	/* Output. */
 	struct obuf out;

@@ -284,6 +284,7 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	lock_init(&sh->lock, &sh->x, &sh->mem, id);
 	exec_init(&sh->exec, &sh->env, &sh->route, &sh->lock);
 	host_init(sh);
+	pubsub_init(&sh->ps, &sh->ch, io_random_u64(io));
 	conns_init(&sh->conns, &sh->mem, (uint32_t)cfg->maxclients + SHARD_CONN_SLACK);
 	return 0;
 }
@@ -340,10 +341,12 @@ void shard_free(struct shard *sh)
 		struct conn *c = conns_at(&sh->conns, i);
 		if (c != NULL) {
 			conns_release(&sh->conns, i);
+			pubsub_drop(&sh->ps, c);
 			conn_free(&sh->ch, c);
 		}
 	}
 	conns_free(&sh->conns);
+	pubsub_free(&sh->ps);
 	drop_messages(sh);
 	lock_free(&sh->lock);
 	/* Sockets still waiting for their close stay open: the backend's
@@ -525,6 +528,7 @@ static void on_close(struct shard *sh, struct conn *c)
 	conns_release(&sh->conns, c->idx);
 	/* Its watches on other shards go there as messages (txn.h). */
 	txn_unwatch(&sh->ch.txn, &c->txn, NULL);
+	pubsub_drop(&sh->ps, c);
 	conn_free(&sh->ch, c);
 	atomic_fetch_sub_explicit(&sh->set->clients, 1, memory_order_relaxed);
 }
