@@ -60,7 +60,7 @@ void *msg_new(struct mem *mem, unsigned kind, size_t head, const struct cmd_arg 
 
 	ASSERT(head >= sizeof(*m));
 	ASSERT(kind >= MSG_REQ);
-	ASSERT(kind <= MSG_UNWATCH);
+	ASSERT(kind <= MSG_KIND_LAST);
 	m = msg_pack(mem, head, argv, argc, out);
 	m->kind = (uint16_t)kind;
 	m->bytes = (uint32_t)mem_size(m);

@@ -23,6 +23,8 @@ enum msg_kind {
 	MSG_LOCKED,  /* lock: the target granted it */
 	MSG_UNLOCK,  /* lock: the span is done with the target */
 	MSG_UNWATCH, /* txn: a client no longer watches these keys here */
+	MSG_NOTIFY,  /* notify: keyspace events for this shard's subscribers */
+	MSG_KIND_LAST = MSG_NOTIFY
 };
 
 /* Allocates head bytes (a structure of the caller's), zeroed, followed by a

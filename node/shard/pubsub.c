@@ -95,6 +95,8 @@ static struct pubsub_chan *chan_add(struct pubsub *ps, struct pubsub_table *t, u
 	ch->next = t->b[hash & t->mask];
 	t->b[hash & t->mask] = ch;
 	t->n++;
+	if (t != &ps->t[PUBSUB_SHARD])
+		atomic_fetch_add_explicit(&ps->listened, 1, memory_order_relaxed);
 	return ch;
 }
 
@@ -110,6 +112,8 @@ static void chan_del(struct pubsub *ps, struct pubsub_table *t, struct pubsub_ch
 	mem_free(ps->h->mem, ch->subs);
 	mem_free(ps->h->mem, ch);
 	t->n--;
+	if (t != &ps->t[PUBSUB_SHARD])
+		atomic_fetch_sub_explicit(&ps->listened, 1, memory_order_relaxed);
 	if (t->n == 0) {
 		mem_free(ps->h->mem, t->b);
 		t->b = NULL;

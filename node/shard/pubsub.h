@@ -17,6 +17,7 @@
 #ifndef CAIRN_SHARD_PUBSUB_H
 #define CAIRN_SHARD_PUBSUB_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,9 @@ struct pubsub {
 	struct conn_host *h;
 	uint64_t seed;
 	struct pubsub_table t[PUBSUB_KINDS];
+	/* Channels and patterns with a subscriber here, for other shards to
+	 * read (they send keyspace events only where someone listens). */
+	atomic_uint listened;
 };
 
 /* What a connection subscribes to (conn->ps). */

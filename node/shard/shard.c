@@ -252,6 +252,36 @@ static void host_init(struct shard *sh)
 	h->next_client_id = 1;
 }
 
+/* The keyspace's hook: its events wait in the shard's queue (notify.h). */
+static void on_notify(void *arg, const char *event, const char *key, size_t klen)
+{
+	struct shard *sh = arg;
+
+	notify_add(&sh->notes, event, key, klen);
+}
+
+/* Which events the keyspace reports: none unless K or E publishes them. */
+static void notify_configure(struct shard *sh)
+{
+	unsigned f = sh->cfg.notify_flags;
+
+	sh->ks.notify_flags = (f & (CONFIG_NOTIFY_KEYSPACE | CONFIG_NOTIFY_KEYEVENT)) != 0 ? f : 0;
+}
+
+/* Publishes the keyspace's queued events here, and sends them to the
+ * shards where someone listens. */
+static void notify_publish(struct shard *sh)
+{
+	uint64_t others[XSHARD_WORDS] = { 0 };
+	unsigned s;
+
+	for (s = 0; s < sh->set->n; s++)
+		if (s != sh->id && atomic_load_explicit(&sh->set->shards[s]->ps.listened,
+							memory_order_relaxed) > 0)
+			others[s / 64] |= 1ull << (s % 64);
+	notify_flush(&sh->notes, &sh->ps, &sh->cfg, &sh->x, others);
+}
+
 int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *io,
 	       const struct config *cfg, const struct node_info *info, const struct cmd_index *cmds,
 	       const struct shard_listener *listeners, unsigned nlisteners)
@@ -285,6 +315,10 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	exec_init(&sh->exec, &sh->env, &sh->route, &sh->lock);
 	host_init(sh);
 	pubsub_init(&sh->ps, &sh->ch, io_random_u64(io));
+	notify_init(&sh->notes, &sh->mem);
+	sh->ks.notify = on_notify;
+	sh->ks.notify_arg = sh;
+	notify_configure(sh);
 	conns_init(&sh->conns, &sh->mem, (uint32_t)cfg->maxclients + SHARD_CONN_SLACK);
 	return 0;
 }
@@ -293,6 +327,7 @@ void shard_config_applied(struct shard *sh)
 {
 	conns_grow(&sh->conns, (uint32_t)sh->cfg.maxclients + SHARD_CONN_SLACK);
 	evict_configure(&sh->ks, &sh->cfg);
+	notify_configure(sh);
 	/* A lower maxmemory evicts at the shard's next step, in bounded steps. */
 	if (sh->cfg.maxmemory > 0) {
 		mem_refresh(sh);
@@ -308,6 +343,8 @@ static void drop_message(struct shard *sh, struct xmsg *m)
 		route_drop(&sh->route, m);
 	else if (m->kind == MSG_UNWATCH)
 		txn_drop_message(&sh->mem, m);
+	else if (m->kind == MSG_NOTIFY)
+		notify_drop_message(&sh->mem, m);
 	else
 		lock_drop(&sh->lock, m);
 }
@@ -347,6 +384,7 @@ void shard_free(struct shard *sh)
 	}
 	conns_free(&sh->conns);
 	pubsub_free(&sh->ps);
+	notify_free(&sh->notes);
 	drop_messages(sh);
 	lock_free(&sh->lock);
 	/* Sockets still waiting for their close stay open: the backend's
@@ -779,6 +817,10 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 		txn_unwatch_message(&sh->env, m);
 		return;
 	}
+	if (m->kind == MSG_NOTIFY) {
+		notify_message(&sh->ps, &sh->cfg, &sh->mem, m);
+		return;
+	}
 	if (!route_message(&sh->route, m, &rep))
 		return;
 	c = conns_get(&sh->conns, rep.conn_idx, rep.conn_gen);
@@ -791,7 +833,8 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 
 static void on_message(struct shard *sh, struct xmsg *m)
 {
-	if (m->kind != MSG_REQ && m->kind != MSG_REPLY && m->kind != MSG_UNWATCH) {
+	if (m->kind != MSG_REQ && m->kind != MSG_REPLY && m->kind != MSG_UNWATCH &&
+	    m->kind != MSG_NOTIFY) {
 		lock_message(&sh->lock, m);
 		lock_settle(sh);
 		return;
@@ -925,6 +968,8 @@ bool shard_step(struct shard *sh)
 		 * fast pipeline cannot run far past the limit. */
 		if (sh->cfg.maxmemory > 0)
 			publish_memory(sh);
+		if (sh->notes.len > 0)
+			notify_publish(sh);
 		arm(sh);
 		if (service_pending(sh))
 			work = true;

@@ -34,6 +34,7 @@
 #include "shard/conns.h"
 #include "shard/exec.h"
 #include "shard/lock.h"
+#include "shard/notify.h"
 #include "shard/pubsub.h"
 #include "shard/route.h"
 #include "shard/xshard.h"
@@ -118,6 +119,7 @@ struct shard {
 	struct conns conns;  /* the connection table */
 	struct conn_host ch; /* what the connections see of the shard */
 	struct pubsub ps;    /* its connections' subscriptions */
+	struct notify notes; /* its keyspace's events, to publish */
 	struct exec exec;
 	struct route route;
 	struct lock lock;
