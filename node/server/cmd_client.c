@@ -105,6 +105,8 @@ static void client_flags(const struct conn *x, char *out)
 {
 	char *p = out;
 
+	if (x->flags & CONN_F_MONITOR)
+		*p++ = 'O';
 	if (x->ps != NULL)
 		*p++ = 'P';
 	if (x->txn.multi)

@@ -75,6 +75,19 @@ void cmd_ping(struct cmd_ctx *c)
 	}
 }
 
+/* MONITOR: every command the node runs from now on, as a line (see
+ * shard/monitor.h). A monitor that sends MONITOR again gets no reply, as
+ * in Redis. */
+void cmd_monitor(struct cmd_ctx *c)
+{
+	struct conn *conn = server_conn(c);
+
+	if (conn->flags & CONN_F_MONITOR)
+		return;
+	monitor_add(&shard_of(c)->mon, conn);
+	reply_ok(c->r);
+}
+
 void cmd_echo(struct cmd_ctx *c)
 {
 	reply_bulk(c->r, c->argv[1].p, c->argv[1].len);
@@ -114,6 +127,7 @@ void cmd_reset(struct cmd_ctx *c)
 	txn_discard(&shard_of(c)->ch.txn, &conn->txn);
 	txn_unwatch(&shard_of(c)->ch.txn, &conn->txn, c->locked);
 	pubsub_drop(&shard_of(c)->ps, conn);
+	monitor_remove(&shard_of(c)->mon, conn);
 	conn->flags &= ~(CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP_NEXT | CONN_F_NO_EVICT |
 			 CONN_F_NO_TOUCH);
 	conn->proto = 2;

@@ -59,6 +59,7 @@ struct val;
 #define CONN_F_RECV_STOPPING (1u << 14) /* io_recv_stop submitted; waiting for the end */
 #define CONN_F_NO_TOUCH (1u << 15)      /* CLIENT NO-TOUCH ON */
 #define CONN_F_BLOCKED (1u << 16)       /* a blocking command waits: parse nothing */
+#define CONN_F_MONITOR (1u << 17)       /* MONITOR: a monitor of its shard (monitor.h) */
 
 /* A big bulk argument of the request being parsed. */
 struct conn_bigarg {
@@ -135,6 +136,12 @@ struct conn_host {
 	struct conn *pending; /* connections with a submission to make */
 	struct conn *resume;  /* ran a locked request; resume once not frozen */
 	struct conn *blocked; /* blocked by a command (WAIT), in no order */
+	/* MONITOR clients of the node, and what writes a command's line for
+	 * them (the shard's monitor_feed; arg is feed_arg). */
+	atomic_uint *monitors;
+	void (*feed)(void *arg, const struct conn *c, const struct cmd *cmd,
+		     const struct cmd_arg *argv, int argc);
+	void *feed_arg;
 };
 
 /* Creates a connection for an accepted socket at table entry idx (its

@@ -6,7 +6,6 @@
 #include "base/assert.h"
 #include "base/config.h"
 #include "base/mem.h"
-#include "cmd/cmd.h"
 #include "shard/msg.h"
 #include "shard/pubsub.h"
 #include "shard/xshard.h"
@@ -15,11 +14,6 @@
  * scratch buffer: "__keyspace@0__:" and "__keyevent@0__:". */
 #define NOTIFY_PREFIX_LEN 15
 #define NOTIFY_EVENT_MAX 255
-
-struct notify_msg {
-	struct xmsg h;
-	struct cmd_arg *argv; /* one: the queued events */
-};
 
 void notify_init(struct notify *n, struct mem *mem)
 {
@@ -95,21 +89,14 @@ static void deliver(struct pubsub *ps, const struct config *cfg, struct mem *mem
 void notify_flush(struct notify *n, struct pubsub *ps, const struct config *cfg, struct xshard *x,
 		  const uint64_t *others)
 {
-	struct cmd_arg arg = { .p = n->buf, .len = n->len };
 	unsigned s;
 
 	if (n->len == 0)
 		return;
 	deliver(ps, cfg, n->mem, n->buf, n->len);
-	for (s = 0; s < XSHARD_MAX; s++) {
-		struct notify_msg *m;
-		struct cmd_arg *argv;
-		if (!(others[s / 64] & (1ull << (s % 64))))
-			continue;
-		m = msg_new(n->mem, MSG_NOTIFY, sizeof(*m), &arg, 1, &argv);
-		m->argv = argv;
-		xshard_send(x, s, &m->h);
-	}
+	for (s = 0; s < XSHARD_MAX; s++)
+		if (others[s / 64] & (1ull << (s % 64)))
+			xshard_send(x, s, msg_bytes_new(n->mem, MSG_NOTIFY, n->buf, n->len));
 	n->len = 0;
 	/* A burst's buffer is not kept. */
 	if (n->cap > 64 * 1024)
@@ -118,17 +105,16 @@ void notify_flush(struct notify *n, struct pubsub *ps, const struct config *cfg,
 
 void notify_message(struct pubsub *ps, const struct config *cfg, struct mem *mem, struct xmsg *m)
 {
-	struct notify_msg *nm = (struct notify_msg *)m;
+	size_t n;
+	const char *p = msg_bytes(m, &n);
 
 	ASSERT(m->kind == MSG_NOTIFY);
-	deliver(ps, cfg, mem, nm->argv[0].p, nm->argv[0].len);
-	msg_free(mem, m, nm->argv, 1);
+	deliver(ps, cfg, mem, p, n);
+	msg_bytes_free(mem, m);
 }
 
 void notify_drop_message(struct mem *mem, struct xmsg *m)
 {
-	struct notify_msg *nm = (struct notify_msg *)m;
-
 	ASSERT(m->kind == MSG_NOTIFY);
-	msg_free(mem, m, nm->argv, 1);
+	msg_bytes_free(mem, m);
 }

@@ -33,6 +33,7 @@ void pubsub_init(struct pubsub *ps, struct conn_host *h, uint64_t seed)
 	memset(ps, 0, sizeof(*ps));
 	ps->h = h;
 	ps->seed = seed;
+	atomic_init(&ps->listened, 0);
 }
 
 void pubsub_free(struct pubsub *ps)

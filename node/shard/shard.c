@@ -68,6 +68,7 @@ void shardset_init(struct shardset *set, unsigned n, struct shard **shards,
 	set->hub = hub;
 	atomic_init(&set->clients, 0);
 	atomic_init(&set->bigbulk_reserved, 0);
+	atomic_init(&set->monitors, 0);
 	for (s = 0; s < n; s++)
 		keyspaces[s] = &shards[s]->ks;
 	/* Equal ranges of slots, so that a shard owns whole slots as a cluster
@@ -232,6 +233,15 @@ static void env_init(struct shard *sh, const struct cmd_index *cmds)
 	env->host = sh;
 }
 
+/* A command's line for the node's monitors (conn_host.feed). */
+static void feed_monitors(void *arg, const struct conn *c, const struct cmd *cmd,
+			  const struct cmd_arg *argv, int argc)
+{
+	struct shard *sh = arg;
+
+	monitor_feed(&sh->mon, c, cmd, argv, argc);
+}
+
 /* What the connections see of the shard (conn.h). */
 static void host_init(struct shard *sh)
 {
@@ -250,6 +260,9 @@ static void host_init(struct shard *sh)
 	h->self = sh->id;
 	h->nshards = sh->set->n;
 	h->next_client_id = 1;
+	h->monitors = &sh->set->monitors;
+	h->feed = feed_monitors;
+	h->feed_arg = sh;
 }
 
 /* The keyspace's hook: its events wait in the shard's queue (notify.h). */
@@ -280,6 +293,20 @@ static void notify_publish(struct shard *sh)
 							memory_order_relaxed) > 0)
 			others[s / 64] |= 1ull << (s % 64);
 	notify_flush(&sh->notes, &sh->ps, &sh->cfg, &sh->x, others);
+}
+
+/* Writes the queued MONITOR lines here, and sends them to the shards
+ * with monitors. */
+static void monitor_publish(struct shard *sh)
+{
+	uint64_t others[XSHARD_WORDS] = { 0 };
+	unsigned s;
+
+	for (s = 0; s < sh->set->n; s++)
+		if (s != sh->id &&
+		    atomic_load_explicit(&sh->set->shards[s]->mon.here, memory_order_relaxed) > 0)
+			others[s / 64] |= 1ull << (s % 64);
+	monitor_flush(&sh->mon, &sh->x, others);
 }
 
 int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *io,
@@ -316,6 +343,7 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	host_init(sh);
 	pubsub_init(&sh->ps, &sh->ch, io_random_u64(io));
 	notify_init(&sh->notes, &sh->mem);
+	monitor_init(&sh->mon, &sh->ch, &set->monitors);
 	sh->ks.notify = on_notify;
 	sh->ks.notify_arg = sh;
 	notify_configure(sh);
@@ -345,6 +373,8 @@ static void drop_message(struct shard *sh, struct xmsg *m)
 		txn_drop_message(&sh->mem, m);
 	else if (m->kind == MSG_NOTIFY)
 		notify_drop_message(&sh->mem, m);
+	else if (m->kind == MSG_MONITOR)
+		monitor_drop_message(&sh->mem, m);
 	else
 		lock_drop(&sh->lock, m);
 }
@@ -379,12 +409,14 @@ void shard_free(struct shard *sh)
 		if (c != NULL) {
 			conns_release(&sh->conns, i);
 			pubsub_drop(&sh->ps, c);
+			monitor_remove(&sh->mon, c);
 			conn_free(&sh->ch, c);
 		}
 	}
 	conns_free(&sh->conns);
 	pubsub_free(&sh->ps);
 	notify_free(&sh->notes);
+	monitor_free(&sh->mon);
 	drop_messages(sh);
 	lock_free(&sh->lock);
 	/* Sockets still waiting for their close stay open: the backend's
@@ -567,6 +599,7 @@ static void on_close(struct shard *sh, struct conn *c)
 	/* Its watches on other shards go there as messages (txn.h). */
 	txn_unwatch(&sh->ch.txn, &c->txn, NULL);
 	pubsub_drop(&sh->ps, c);
+	monitor_remove(&sh->mon, c);
 	conn_free(&sh->ch, c);
 	atomic_fetch_sub_explicit(&sh->set->clients, 1, memory_order_relaxed);
 }
@@ -821,6 +854,10 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 		notify_message(&sh->ps, &sh->cfg, &sh->mem, m);
 		return;
 	}
+	if (m->kind == MSG_MONITOR) {
+		monitor_message(&sh->mon, m);
+		return;
+	}
 	if (!route_message(&sh->route, m, &rep))
 		return;
 	c = conns_get(&sh->conns, rep.conn_idx, rep.conn_gen);
@@ -834,7 +871,7 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 static void on_message(struct shard *sh, struct xmsg *m)
 {
 	if (m->kind != MSG_REQ && m->kind != MSG_REPLY && m->kind != MSG_UNWATCH &&
-	    m->kind != MSG_NOTIFY) {
+	    m->kind != MSG_NOTIFY && m->kind != MSG_MONITOR) {
 		lock_message(&sh->lock, m);
 		lock_settle(sh);
 		return;
@@ -970,6 +1007,8 @@ bool shard_step(struct shard *sh)
 			publish_memory(sh);
 		if (sh->notes.len > 0)
 			notify_publish(sh);
+		if (sh->mon.lines.len > 0)
+			monitor_publish(sh);
 		arm(sh);
 		if (service_pending(sh))
 			work = true;
