@@ -79,6 +79,12 @@
 /* ---- the command word table ---- */
 
 static const char *const fc_words_extra[] = {
+	"notify-keyspace-events",
+	"KEA",
+	"Kg$lx",
+	"ch*",
+	"__keyspace@0__:*",
+	"pubsub",
 	"k0",
 	"k1",
 	"k2",
@@ -367,6 +373,14 @@ static void fc_gen_cmd(struct fuzz_in *in, struct fc_cmd *c)
 	c->used = 0;
 	for (i = 0; i < argc; i++)
 		fc_arg(in, c, i == 0);
+	/* A monitor's lines arrive after a step, not as a command's reply, and
+	 * carry each side's own clock: MONITOR is left to the integration
+	 * tests, and asked as a PING here. */
+	if (fc_is(c, 0, "monitor")) {
+		c->argv[0].p = "ping";
+		c->argv[0].len = 4;
+		c->argc = 1;
+	}
 	/* Durations differ between the sides: SLOWLOG and LATENCY too. */
 	c->loose = fc_is(c, 0, "info") || fc_is(c, 0, "memory") || fc_is(c, 0, "slowlog") ||
 		   fc_is(c, 0, "latency") ||
@@ -418,6 +432,9 @@ struct fc_side {
 		size_t len, off, cap; /* bytes [off, len) not received yet */
 	} want[FC_CONNS];
 	bool track; /* A: want is kept and checked */
+	/* Clients that received pub/sub messages from another's command in
+	 * this operation: how many replies they read is not known. */
+	bool got_messages[FC_CONNS];
 };
 
 static void fc_side_init(struct fc_side *s, const struct config *cfg)
@@ -700,6 +717,74 @@ static int fc_finish(struct shard *sh, struct conn *c, const struct obuf_mark *m
 	return replies;
 }
 
+/* Replies written after mark, counted: a subscribed client's command may
+ * write several (a confirmation per channel, messages before its reply). */
+static int fc_count_replies(const struct obuf *ob, const struct obuf_mark *m)
+{
+	const struct obuf_chunk *c = m->tail != NULL ? m->tail : ob->head;
+	size_t off = m->tail != NULL ? m->tail_len : 0;
+	struct resp_reader rd;
+	struct resp_reader_value *v;
+	int n = 0;
+
+	resp_reader_init(&rd, NULL);
+	for (; c != NULL; c = c->next, off = 0)
+		if (c->len > off)
+			resp_reader_feed(&rd, (c->kind == OBUF_REF ? c->ptr : c->data) + off,
+					 c->len - off);
+	while (resp_reader_next(&rd, &v) == RESP_READER_OK) {
+		resp_reader_value_free(v);
+		n++;
+	}
+	FUZZ_CHECK(resp_reader_pending(&rd) == 0, "a partial reply in the output");
+	resp_reader_free(&rd);
+	return n;
+}
+
+/* Whether cmd answers with a confirmation per name ((P|S)(UN)SUBSCRIBE). */
+static bool fc_confirms(const struct cmd *cmd)
+{
+	if (cmd == NULL)
+		return false;
+	switch (cmd->id) {
+	case CMDID_SUBSCRIBE:
+	case CMDID_PSUBSCRIBE:
+	case CMDID_SSUBSCRIBE:
+	case CMDID_UNSUBSCRIBE:
+	case CMDID_PUNSUBSCRIBE:
+	case CMDID_SUNSUBSCRIBE: return true;
+	default: return false;
+	}
+}
+
+/* Marks every other client's output, to see what a command delivers to it
+ * (pub/sub messages). */
+static void fc_mark_others(struct fc_side *s, int client, struct obuf_mark *marks)
+{
+	int j;
+
+	for (j = 0; j < FC_CONNS; j++) {
+		struct conn *o = j != client ? fc_conn(s, j) : NULL;
+		if (o != NULL)
+			obuf_mark(&o->out, &marks[j]);
+	}
+}
+
+/* What the command delivered to other clients joins what they must
+ * receive; how many replies they read is no longer known. */
+static void fc_take_others(struct fc_side *s, int client, const struct obuf_mark *marks)
+{
+	int j;
+
+	for (j = 0; j < FC_CONNS; j++) {
+		struct conn *o = j != client ? fc_conn(s, j) : NULL;
+		if (o == NULL || o->out.bytes == marks[j].bytes)
+			continue;
+		s->got_messages[j] = true;
+		fc_want_add(s, j, &o->out, &marks[j]);
+	}
+}
+
 /* Runs one command as conn.c's run_request() would: big arguments arrive
  * in value buffers charged to the shard, as the bigbulk path hands them. */
 static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct fc_cmd *cmd)
@@ -709,10 +794,11 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 	struct cmd_arg argv[FC_ARGS_MAX];
 	struct val *bigs[FC_ARGS_MAX];
 	struct fc_ks_mark ksm;
-	struct obuf_mark mark;
+	struct obuf_mark mark, others[FC_CONNS];
 	enum exec_verdict verdict;
 	const struct cmd *checked;
 	struct cmd_ctx ctx;
+	bool subscribed = c->ps != NULL;
 	int i, replies;
 
 	for (i = 0; i < cmd->argc; i++) {
@@ -735,6 +821,7 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 	ctx.now_ms = sh->clock.now_ms;
 	ctx.authed = (c->flags & CONN_F_AUTHED) != 0;
 	obuf_mark(&c->out, &mark);
+	fc_mark_others(s, client, others);
 	fc_ks_mark(s, client, &ksm);
 	/* One shard: every request runs here, never waits for locks. */
 	checked = cmd_check(&ctx);
@@ -750,6 +837,9 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 	}
 	FUZZ_CHECK(verdict == EXEC_DONE, "a request waits for locks on a single shard");
 	replies = fc_finish(sh, c, &mark);
+	if (replies > 0 && (subscribed || c->ps != NULL || fc_confirms(checked)))
+		replies = fc_count_replies(&c->out, &mark);
+	fc_take_others(s, client, others);
 	/* A SHUTDOWN that stops the node answers nothing: its client's
 	 * connection closes after the replies it was owed. */
 	if (checked != NULL && checked->id == CMDID_SHUTDOWN && (c->flags & CONN_F_CLOSE_ASAP))
@@ -1056,7 +1146,7 @@ static void fc_trace(int i, const struct fc_cmd *c, int replies)
 static void fc_batch(struct fc *f, int i, int n)
 {
 	struct conn *c;
-	int j, r, rc;
+	int j, k, r, rc;
 
 	if (f->a.sock[i] < 0)
 		fc_connect(f, i);
@@ -1077,13 +1167,18 @@ static void fc_batch(struct fc *f, int i, int n)
 		fc_trace(i, &f->batch[j], r);
 		rc = ks_check(&f->a.sh->ks);
 		FUZZ_CHECK(rc == 0, "ks_check failed at line %d", -rc);
-		if (r > 0 && f->nloose[i] < FC_VALUES_MAX)
+		for (k = 0; k < r && f->nloose[i] < FC_VALUES_MAX; k++)
 			f->loose[i][f->nloose[i]++] = f->batch[j].loose;
 		f->expect[i] += r;
 	}
 	/* Closed at once: what it had not written is dropped. */
 	if (c->flags & CONN_F_CLOSE_NOW)
 		f->expect[i] = 0;
+	for (j = 0; j < FC_CONNS; j++) {
+		if (f->a.got_messages[j])
+			f->expect[j] = -1;
+		f->a.got_messages[j] = false;
+	}
 	if (f->diff)
 		fc_b_batch(f, i, n);
 	f->pipelined = n > 1;

@@ -111,6 +111,8 @@ static const struct cfg_def defs[] = {
 	{ "protected-mode", CFG_BOOL, 0, OFF(protected_mode), 0, 0, NULL, "accepted, no effect" },
 	{ "client-output-buffer-limit", CFG_SPECIAL, 0, OFF(obuf_limit), 0, 0, NULL,
 	  "<class> <hard> <soft> <seconds>" },
+	{ "notify-keyspace-events", CFG_SPECIAL, 0, OFF(notify_flags), 0, 0, NULL,
+	  "keyspace event classes to publish: letters of Ag$lshzxeKEtmdn" },
 	{ "save", CFG_ENUM, 0, 0, 0, 0, save_names, "persistence is not supported: only \"\"" },
 	{ "appendonly", CFG_ENUM, 0, 0, 0, 0, no_names, "persistence is not supported: only no" },
 	{ "daemonize", CFG_ENUM, CFG_IMMUTABLE, 0, 0, 0, no_names, "only no" },
@@ -415,6 +417,62 @@ static int set_percentiles(struct config *c, int n, const char *const *w, const 
 	return 0;
 }
 
+/* notify-keyspace-events' letters, each with its class, in the order
+ * Redis writes them back (keyspaceEventsFlagsToString). */
+static const struct {
+	char letter;
+	unsigned flag;
+} notify_letters[] = {
+	{ 'g', CONFIG_NOTIFY_GENERIC },  { '$', CONFIG_NOTIFY_STRING },
+	{ 'l', CONFIG_NOTIFY_LIST },     { 's', CONFIG_NOTIFY_SET },
+	{ 'h', CONFIG_NOTIFY_HASH },     { 'z', CONFIG_NOTIFY_ZSET },
+	{ 'x', CONFIG_NOTIFY_EXPIRED },  { 'e', CONFIG_NOTIFY_EVICTED },
+	{ 't', CONFIG_NOTIFY_STREAM },   { 'd', CONFIG_NOTIFY_MODULE },
+	{ 'n', CONFIG_NOTIFY_NEW },      { 'K', CONFIG_NOTIFY_KEYSPACE },
+	{ 'E', CONFIG_NOTIFY_KEYEVENT }, { 'm', CONFIG_NOTIFY_KEY_MISS },
+};
+#define NOTIFY_LETTERS (sizeof(notify_letters) / sizeof(notify_letters[0]))
+
+static int set_notify(struct config *c, const char *v, size_t len, char *err, size_t errlen)
+{
+	unsigned flags = 0;
+	size_t i, k;
+
+	for (i = 0; i < len; i++) {
+		if (v[i] == 'A') {
+			flags |= CONFIG_NOTIFY_ALL;
+			continue;
+		}
+		for (k = 0; k < NOTIFY_LETTERS && notify_letters[k].letter != v[i]; k++)
+			;
+		if (k == NOTIFY_LETTERS) {
+			snprintf(err, errlen,
+				 "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+			return -1;
+		}
+		flags |= notify_letters[k].flag;
+	}
+	c->notify_flags = flags;
+	return 0;
+}
+
+static int format_notify(unsigned flags, char *buf, size_t len)
+{
+	size_t k, o = 0;
+
+	ASSERT(len > NOTIFY_LETTERS + 1);
+	/* A stands for every class letter, n included (Redis drops it). */
+	if ((flags & CONFIG_NOTIFY_ALL) == CONFIG_NOTIFY_ALL) {
+		buf[o++] = 'A';
+		flags &= ~(unsigned)(CONFIG_NOTIFY_ALL | CONFIG_NOTIFY_NEW);
+	}
+	for (k = 0; k < NOTIFY_LETTERS; k++)
+		if (flags & notify_letters[k].flag)
+			buf[o++] = notify_letters[k].letter;
+	buf[o] = '\0';
+	return (int)o;
+}
+
 static int set_special(struct config *c, const struct cfg_def *d, int argc, const char *const *argv,
 		       const size_t *lens, char *err, size_t errlen)
 {
@@ -422,6 +480,12 @@ static int set_special(struct config *c, const struct cfg_def *d, int argc, cons
 	size_t wl[CONFIG_WORDS_MAX];
 	int n, i;
 
+	if (d->off == OFF(notify_flags)) {
+		if (argc == 1)
+			return set_notify(c, argv[0], lens[0], err, errlen);
+		snprintf(err, errlen, "wrong number of arguments");
+		return -1;
+	}
 	if (argc == 1) {
 		n = split_words(argv[0], lens[0], w, wl, CONFIG_WORDS_MAX);
 	} else {
@@ -517,6 +581,8 @@ static int format_value(const struct config *c, const struct cfg_def *d, char *b
 	default:
 		if (d->off == OFF(bind))
 			return snprintf(buf, len, "%s", c->bind);
+		if (d->off == OFF(notify_flags))
+			return format_notify(c->notify_flags, buf, len);
 		if (d->off == OFF(latency_percentiles)) {
 			int o = 0;
 			for (i = 0; i < c->latency_npercentiles; i++)

@@ -53,6 +53,7 @@ struct config {
 	/* latency-tracking-info-percentiles: INFO latencystats' columns. */
 	double latency_percentiles[CONFIG_WORDS_MAX];
 	int latency_npercentiles;
+	unsigned notify_flags; /* notify-keyspace-events: CONFIG_NOTIFY_* */
 	long long timeout;
 	int loglevel; /* enum io_log_level */
 	char logfile[CONFIG_STR_MAX];
@@ -96,6 +97,30 @@ struct config {
 	long long shards; /* 0: one per online CPU */
 	long long bigbulk_reserve_max;
 	char config_file[CONFIG_STR_MAX]; /* not a directive: where it came from */
+};
+
+/* notify-keyspace-events' classes, with Redis's bit values. */
+enum config_notify {
+	CONFIG_NOTIFY_KEYSPACE = 1u << 0,  /* K */
+	CONFIG_NOTIFY_KEYEVENT = 1u << 1,  /* E */
+	CONFIG_NOTIFY_GENERIC = 1u << 2,   /* g */
+	CONFIG_NOTIFY_STRING = 1u << 3,    /* $ */
+	CONFIG_NOTIFY_LIST = 1u << 4,      /* l */
+	CONFIG_NOTIFY_SET = 1u << 5,       /* s */
+	CONFIG_NOTIFY_HASH = 1u << 6,      /* h */
+	CONFIG_NOTIFY_ZSET = 1u << 7,      /* z */
+	CONFIG_NOTIFY_EXPIRED = 1u << 8,   /* x */
+	CONFIG_NOTIFY_EVICTED = 1u << 9,   /* e */
+	CONFIG_NOTIFY_STREAM = 1u << 10,   /* t */
+	CONFIG_NOTIFY_KEY_MISS = 1u << 11, /* m */
+	CONFIG_NOTIFY_LOADED = 1u << 12,
+	CONFIG_NOTIFY_MODULE = 1u << 13, /* d */
+	CONFIG_NOTIFY_NEW = 1u << 14,    /* n */
+	/* A: every class but m and n */
+	CONFIG_NOTIFY_ALL = CONFIG_NOTIFY_GENERIC | CONFIG_NOTIFY_STRING | CONFIG_NOTIFY_LIST |
+			    CONFIG_NOTIFY_SET | CONFIG_NOTIFY_HASH | CONFIG_NOTIFY_ZSET |
+			    CONFIG_NOTIFY_EXPIRED | CONFIG_NOTIFY_EVICTED | CONFIG_NOTIFY_STREAM |
+			    CONFIG_NOTIFY_MODULE,
 };
 
 enum config_obuf_class { CONFIG_OBUF_NORMAL = 0, CONFIG_OBUF_REPLICA, CONFIG_OBUF_PUBSUB };

@@ -63,3 +63,40 @@ void text_printf(struct text *t, const char *fmt, ...)
 	t->len += (size_t)n;
 	ASSERT(t->len < t->cap);
 }
+
+void text_repr(struct text *t, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	reserve(t, n + 2);
+	t->p[t->len++] = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char esc = 0;
+		switch (ch) {
+		case '\\': esc = '\\'; break;
+		case '"': esc = '"'; break;
+		case '\n': esc = 'n'; break;
+		case '\r': esc = 'r'; break;
+		case '\t': esc = 't'; break;
+		case '\a': esc = 'a'; break;
+		case '\b': esc = 'b'; break;
+		default: break;
+		}
+		reserve(t, 5);
+		if (esc != 0) {
+			t->p[t->len++] = '\\';
+			t->p[t->len++] = esc;
+		} else if (ch >= 0x20 && ch < 0x7f) {
+			t->p[t->len++] = (char)ch;
+		} else {
+			t->p[t->len++] = '\\';
+			t->p[t->len++] = 'x';
+			t->p[t->len++] = hex[ch >> 4];
+			t->p[t->len++] = hex[ch & 15];
+		}
+	}
+	reserve(t, 1);
+	t->p[t->len++] = '"';
+}

@@ -76,6 +76,9 @@ typedef void (*cmd_fn)(struct cmd_ctx *c);
 enum cmd_route {
 	ROUTE_KEYS = 0, /* on the shard that owns its keys; here if it has none */
 	ROUTE_ALL,      /* with every shard locked: it reads or changes them all */
+	ROUTE_CONN,     /* on its connection's shard, whatever its keys name:
+			 * they are not keys of the keyspace (SSUBSCRIBE's
+			 * channels) */
 };
 
 struct cmd {

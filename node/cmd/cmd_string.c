@@ -52,10 +52,14 @@ static void str_reply_value(struct cmd_ctx *c, const struct kv *e)
 static void str_store_arg(struct cmd_ctx *c, int ki, int vi, int64_t expire_ms)
 {
 	const struct cmd_arg *k = &c->argv[ki], *v = &c->argv[vi];
+	struct keyspace *ks = cmd_ks(c, k->p, k->len);
 	struct kval kval;
 
 	str_kval(&kval, v->p, v->len, v->val);
-	ks_set(cmd_ks(c, k->p, k->len), k->p, k->len, &kval, expire_ms);
+	ks_set(ks, k->p, k->len, &kval, expire_ms);
+	ks_notify(ks, CONFIG_NOTIFY_STRING, "set", k->p, k->len);
+	if (expire_ms != KS_TTL_NONE && expire_ms != KS_TTL_KEEP)
+		ks_notify(ks, CONFIG_NOTIFY_GENERIC, "expire", k->p, k->len);
 }
 
 /* Redis refuses a string longer than proto-max-bulk-len. Both parts are at

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/config.h"
 #include "base/stats.h"
 #include "data/keyspace.h"
 
@@ -276,6 +277,7 @@ static uint64_t evict_key(struct keyspace *ks, struct kv *e)
 {
 	uint64_t before = ks->mem.used, later = 0;
 
+	ks_notify(ks, CONFIG_NOTIFY_EVICTED, "evicted", kv_key(e), e->klen);
 	/* An expired victim is freed by ks_unlink's lookup, at once. */
 	if (ks->pol.lazy && obj_free_later(ks->types, e) && !ks_expired(ks, e)) {
 		later = obj_size(ks->types, e);

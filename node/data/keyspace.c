@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/config.h"
 #include "base/hash.h"
 #include "base/limits.h"
 #include "base/stats.h"
@@ -186,6 +187,7 @@ static struct kv *lookup(struct keyspace *ks, const char *key, size_t klen)
 		return NULL;
 	e = *link;
 	if (ks_expired(ks, e)) {
+		ks_notify(ks, CONFIG_NOTIFY_EXPIRED, "expired", key, klen);
 		dict_unlink(&ks->d, link, table);
 		free_entry(ks, e);
 		ks->st->expired_keys++;
@@ -290,6 +292,7 @@ static void place_entry(struct keyspace *ks, struct kv **link, struct kv *old, s
 	if (ttl)
 		policy_ttl_added(&ks->pol);
 	if (old == NULL) {
+		ks_notify(ks, CONFIG_NOTIFY_NEW, "new", kv_key(e), e->klen);
 		dict_insert(&ks->d, e);
 		if (ttl)
 			ttl_add(&ks->ttl, e, when);
@@ -735,6 +738,7 @@ struct kv *ks_random(struct keyspace *ks)
 			return NULL;
 		if (!ks_expired(ks, e))
 			return e;
+		ks_notify(ks, CONFIG_NOTIFY_EXPIRED, "expired", kv_key(e), e->klen);
 		ks_delete_entry(ks, e);
 		ks->st->expired_keys++;
 	}

@@ -61,7 +61,23 @@ struct keyspace {
 	struct watch watch;     /* keys clients WATCH, and when each last changed */
 	struct waiters waiters; /* keys clients block on (BLPOP, ...), and those made ready */
 	bool no_touch;          /* while a CLIENT NO-TOUCH client's command runs */
+	/* Keyspace notifications: the classes to report (notify-keyspace-
+	 * events' CONFIG_NOTIFY_* bits, 0 when nothing is published), and
+	 * the hook that takes each event (its shard queues it). */
+	unsigned notify_flags;
+	void (*notify)(void *arg, const char *event, const char *key, size_t klen);
+	void *notify_arg;
 };
+
+/* Reports a keyspace event of class type (CONFIG_NOTIFY_*) on key, as
+ * Redis's notifyKeyspaceEvent: only when the configured classes include
+ * it. */
+static inline void ks_notify(struct keyspace *ks, unsigned type, const char *event, const char *key,
+			     size_t klen)
+{
+	if (__builtin_expect((ks->notify_flags & type) != 0, 0))
+		ks->notify(ks->notify_arg, event, key, klen);
+}
 
 /* A command changed n things in the keyspace in place (a value it looked
  * up for writing): counts them, and the watched keys it looked up so

@@ -218,6 +218,11 @@ void reply_set(struct reply *r, long long n)
 	reply_prefixed(r, r->proto >= 3 ? '~' : '*', n);
 }
 
+void reply_push(struct reply *r, long long n)
+{
+	reply_prefixed(r, r->proto >= 3 ? '>' : '*', n);
+}
+
 void reply_empty_array(struct reply *r)
 {
 	obuf_append(r->ob, "*0\r\n", 4);

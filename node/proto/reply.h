@@ -46,6 +46,8 @@ void reply_null_array(struct reply *r);
 void reply_array(struct reply *r, long long n);
 void reply_map(struct reply *r, long long n);
 void reply_set(struct reply *r, long long n);
+/* Out-of-band data (pub/sub messages): a RESP3 push, or an array in RESP2. */
+void reply_push(struct reply *r, long long n);
 void reply_double(struct reply *r, double d);
 void reply_bool(struct reply *r, bool b);
 /* Verbatim string with a 3-letter format ("txt"). */

@@ -28,6 +28,7 @@
 #include "proto/reply.h"
 #include "server/server.h"
 #include "shard/conn.h"
+#include "shard/pubsub.h"
 #include "shard/shard.h"
 
 /* A CLIENT LIST line is about 350 bytes before its strings. */
@@ -36,7 +37,8 @@
 #define ERR_CLIENT_ID "client-id should be greater than 0"
 
 /* Redis's client types, as CLIENT LIST TYPE and CLIENT KILL TYPE name them.
- * Every cairn connection is a normal one. */
+ * A cairn connection is a pubsub one while it subscribes to something, else
+ * a normal one. */
 enum client_type {
 	CLIENT_TYPE_ANY = -1,
 	CLIENT_TYPE_NORMAL = 0,
@@ -65,9 +67,10 @@ static bool client_type_or_reply(struct cmd_ctx *c, const struct cmd_arg *a, int
 	return true;
 }
 
-static bool type_matches(int type)
+static bool type_matches(int type, const struct conn *x)
 {
-	return type == CLIENT_TYPE_ANY || type == CLIENT_TYPE_NORMAL;
+	return type == CLIENT_TYPE_ANY ||
+	       type == (x->ps != NULL ? CLIENT_TYPE_PUBSUB : CLIENT_TYPE_NORMAL);
 }
 
 /* ---- CLIENT LIST and CLIENT INFO ---- */
@@ -102,6 +105,10 @@ static void client_flags(const struct conn *x, char *out)
 {
 	char *p = out;
 
+	if (x->flags & CONN_F_MONITOR)
+		*p++ = 'O';
+	if (x->ps != NULL)
+		*p++ = 'P';
 	if (x->txn.multi)
 		*p++ = 'x';
 	if ((x->flags & CONN_F_BLOCKED) && x->blocked_until >= 0)
@@ -144,14 +151,15 @@ static void client_line(struct cmd_ctx *c, struct text *t, const struct conn *x)
 	ASSERT(x->qlen <= x->qcap);
 	text_printf(t,
 		    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 "
-		    "sub=0 psub=0 ssub=0 multi=%lld qbuf=%zu qbuf-free=%zu argv-mem=%zu "
+		    "sub=%u psub=%u ssub=%u multi=%lld qbuf=%zu qbuf-free=%zu argv-mem=%zu "
 		    "multi-mem=%zu rbs=0 rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=%s "
 		    "cmd=%s user=" SERVER_USER " redir=-1 resp=%u lib-name=%s lib-ver=%s\n",
 		    (unsigned long long)x->id, addr, laddr, x->sock, x->name ? x->name : "",
 		    (long long)(now_s - x->ctime_ms / 1000), (long long)(now_s - x->last_ms / 1000),
-		    flags, x->txn.multi ? (long long)x->txn.n : -1LL, x->qlen, x->qcap - x->qlen,
-		    argv_mem(c, x), x->txn.bytes, x->out.bytes, obuf_mem(&x->out), conn_mem(x),
-		    (x->flags & CONN_F_WRITING) ? "rw" : "r",
+		    flags, pubsub_count(x, PUBSUB_CHANNEL), pubsub_count(x, PUBSUB_PATTERN),
+		    pubsub_count(x, PUBSUB_SHARD), x->txn.multi ? (long long)x->txn.n : -1LL,
+		    x->qlen, x->qcap - x->qlen, argv_mem(c, x), x->txn.bytes, x->out.bytes,
+		    obuf_mem(&x->out), conn_mem(x), (x->flags & CONN_F_WRITING) ? "rw" : "r",
 		    x->last_cmd >= 0 ? cmd_table[x->last_cmd].fullname : "NULL", (unsigned)x->proto,
 		    x->lib_name ? x->lib_name : "", x->lib_ver ? x->lib_ver : "");
 }
@@ -263,8 +271,9 @@ void cmd_client_list(struct cmd_ctx *c)
 	}
 	text_init(&t, &shard_of(c)->mem, CONN_LINE_START);
 	conn_index_build(c, &ix);
-	for (i = 0; i < ix.n && type_matches(type); i++)
-		client_line(c, &t, ix.v[i]);
+	for (i = 0; i < ix.n; i++)
+		if (type_matches(type, ix.v[i]))
+			client_line(c, &t, ix.v[i]);
 	conn_index_free(shard_of(c), &ix);
 	reply_verbatim(c->r, t.p, t.len, "txt");
 	text_free(&t);
@@ -375,7 +384,7 @@ static bool kill_match(struct cmd_ctx *c, const struct kill_filter *f, const str
 {
 	if (f->id != 0 && x->id != f->id)
 		return false;
-	if (!type_matches(f->type) || (f->skipme && x == c->conn))
+	if (!type_matches(f->type, x) || (f->skipme && x == c->conn))
 		return false;
 	if (f->max_age_s != 0 && c->now_ms / 1000 - x->ctime_ms / 1000 < f->max_age_s)
 		return false;

@@ -19,6 +19,7 @@
 #include "proto/reply.h"
 #include "server/server.h"
 #include "shard/conn.h"
+#include "shard/pubsub.h"
 #include "shard/shard.h"
 
 #define ERR_AUTH_NOPASS                                                                            \
@@ -57,12 +58,34 @@ static bool auth_ok(const struct shard *sh, const struct cmd_arg *user, const st
 
 void cmd_ping(struct cmd_ctx *c)
 {
-	if (c->argc > 2)
+	if (c->argc > 2) {
 		reply_arity(c);
-	else if (c->argc == 1)
+	} else if (c->conn != NULL && c->conn->ps != NULL && c->r->proto == 2) {
+		/* A subscribed RESP2 client reads ["pong", its argument or ""]. */
+		reply_array(c->r, 2);
+		reply_bulk_cstr(c->r, "pong");
+		if (c->argc == 2)
+			reply_bulk(c->r, c->argv[1].p, c->argv[1].len);
+		else
+			reply_bulk(c->r, "", 0);
+	} else if (c->argc == 1) {
 		reply_status(c->r, "PONG");
-	else
+	} else {
 		reply_bulk(c->r, c->argv[1].p, c->argv[1].len);
+	}
+}
+
+/* MONITOR: every command the node runs from now on, as a line (see
+ * shard/monitor.h). A monitor that sends MONITOR again gets no reply, as
+ * in Redis. */
+void cmd_monitor(struct cmd_ctx *c)
+{
+	struct conn *conn = server_conn(c);
+
+	if (conn->flags & CONN_F_MONITOR)
+		return;
+	monitor_add(&shard_of(c)->mon, conn);
+	reply_ok(c->r);
 }
 
 void cmd_echo(struct cmd_ctx *c)
@@ -103,6 +126,8 @@ void cmd_reset(struct cmd_ctx *c)
 
 	txn_discard(&shard_of(c)->ch.txn, &conn->txn);
 	txn_unwatch(&shard_of(c)->ch.txn, &conn->txn, c->locked);
+	pubsub_drop(&shard_of(c)->ps, conn);
+	monitor_remove(&shard_of(c)->mon, conn);
 	conn->flags &= ~(CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP_NEXT | CONN_F_NO_EVICT |
 			 CONN_F_NO_TOUCH);
 	conn->proto = 2;

@@ -22,6 +22,7 @@
 #include "proto/reply.h"
 #include "server/server.h"
 #include "shard/conn.h"
+#include "shard/pubsub.h"
 #include "shard/shard.h"
 
 #define INFO_BUF_START 8192
@@ -129,6 +130,7 @@ struct info_view {
 	struct shard_inst inst;
 	struct conn_totals conns;
 	uint64_t nconns, overhead, dataset, peak, keys, expires, lazy_pending, dirty;
+	long long pubsub[PUBSUB_KINDS]; /* names with a subscriber, each once */
 };
 
 /* Every field of struct stats is a uint64_t counter, so they add up as an
@@ -417,9 +419,9 @@ static void info_stats_tail(struct text *b, const struct info_view *v)
 {
 	const struct stats *st = &v->st;
 	const struct info_kv kv[] = {
-		KV_N("pubsub_channels", 0),
-		KV_N("pubsub_patterns", 0),
-		KV_N("pubsubshard_channels", 0),
+		KV_N("pubsub_channels", v->pubsub[PUBSUB_CHANNEL]),
+		KV_N("pubsub_patterns", v->pubsub[PUBSUB_PATTERN]),
+		KV_N("pubsubshard_channels", v->pubsub[PUBSUB_SHARD]),
 		KV_N("latest_fork_usec", 0),
 		KV_N("total_forks", 0),
 		KV_N("migrate_cached_sockets", 0),
@@ -699,6 +701,8 @@ void cmd_info(struct cmd_ctx *c)
 	v->now_ms = c->now_ms;
 	for (s = 0; s < cmd_nshards(c); s++)
 		view_add(v, shard_at(c, s));
+	for (k = 0; k < PUBSUB_KINDS; k++)
+		v->pubsub[k] = server_pubsub_names(c, (int)k);
 	/* The one share among the counters: the mean, not the sum. */
 	v->st.expired_stale_perc_x100 /= cmd_nshards(c);
 	text_init(&b, &shard_of(c)->mem, INFO_BUF_START);

@@ -60,3 +60,7 @@ void cmd_latency(struct cmd_ctx *c)
 {
 	container(c);
 }
+void cmd_pubsub(struct cmd_ctx *c)
+{
+	container(c);
+}

@@ -33,6 +33,9 @@ void server_sock_name(struct shard *sh, const struct conn *x, bool peer, char *b
  * from sh's account, its old counts cleared; every shard is sh's or
  * locked); false if none has one. */
 bool server_latency(struct shard *sh, int id, struct hist *sum);
+/* Names of kind (enum pubsub_kind) with a subscriber on the shards c
+ * covers, each counted once (INFO's pubsub_channels, PUBSUB NUMPAT). */
+long long server_pubsub_names(struct cmd_ctx *c, int kind);
 /* Whether n bytes at p are all printable ASCII other than space. */
 bool server_attr_printable(const char *p, size_t n);
 /* Replaces *dst (owned, NUL-terminated, from mem) with a copy of n bytes at

@@ -15,6 +15,7 @@
 #include "shard/conn.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -363,11 +364,85 @@ static enum exec_verdict txn_exec(struct conn_host *h, struct conn *c, struct cm
 	return exec_request_holding(h->exec, ctx, cmd, also, c->idx, c->gen);
 }
 
+/* What a RESP2 connection may run while it subscribes to something. */
+static bool subscribed_may_run(const struct cmd *cmd)
+{
+	switch (cmd->id) {
+	case CMDID_PING:
+	case CMDID_SUBSCRIBE:
+	case CMDID_SSUBSCRIBE:
+	case CMDID_UNSUBSCRIBE:
+	case CMDID_SUNSUBSCRIBE:
+	case CMDID_PSUBSCRIBE:
+	case CMDID_PUNSUBSCRIBE:
+	case CMDID_QUIT:
+	case CMDID_RESET: return true;
+	default: return false;
+	}
+}
+
+/* Refuses a command that a monitor, or a subscribed RESP2 connection, may
+ * not run, as Redis's processCommand does (after its other checks, and as
+ * a refusal: it aborts a transaction, and a refused EXEC, in MULTI or not,
+ * discards it with EXECABORT); returns whether it did. */
+static bool context_refuse(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+			   const struct cmd *cmd)
+{
+	char why[160];
+
+	if (cmd == NULL)
+		return false;
+	if ((c->flags & CONN_F_MONITOR) &&
+	    (cmd->flags & (CMD_WRITE | CMD_READONLY | CMD_MAY_REPLICATE)))
+		snprintf(why, sizeof(why), "Replica can't interact with the keyspace");
+	else if (c->ps != NULL && c->proto == 2 && !subscribed_may_run(cmd))
+		snprintf(why, sizeof(why),
+			 "Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+			 "QUIT / RESET are allowed in this context",
+			 cmd->fullname);
+	else
+		return false;
+	h->env->cstat[cmd->id].rejected++;
+	if (cmd->id == CMDID_EXEC) {
+		txn_abort(h, c, ctx, why);
+		return true;
+	}
+	reply_errorf(ctx->r, "-ERR %s", why);
+	if (c->txn.multi)
+		c->txn.aborted = true;
+	return true;
+}
+
+/* Writes the line of a command about to run for the node's monitors, as
+ * Redis shows them: not the admin and skip-monitor ones, nor one queued
+ * in MULTI; a transaction's commands when EXEC runs them, before EXEC's. */
+static void feed_monitors(struct conn_host *h, struct conn *c, const struct cmd_ctx *ctx,
+			  const struct cmd *cmd)
+{
+	uint32_t i;
+
+	if (c->txn.multi && !txn_runs_now(cmd))
+		return;
+	if (cmd->id == CMDID_EXEC && c->txn.multi && !c->txn.aborted)
+		for (i = 0; i < c->txn.n; i++)
+			if (!(c->txn.q[i].cmd->flags & (CMD_ADMIN | CMD_SKIP_MONITOR)))
+				h->feed(h->feed_arg, c, c->txn.q[i].cmd, c->txn.q[i].argv,
+					c->txn.q[i].argc);
+	if (!(cmd->flags & (CMD_ADMIN | CMD_SKIP_MONITOR)))
+		h->feed(h->feed_arg, c, cmd, ctx->argv, ctx->argc);
+}
+
 /* conn_dispatch, inlined into run_request: it runs for every request. */
 static inline __attribute__((always_inline)) enum exec_verdict dispatch(
 	struct conn_host *h, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd,
 	const struct obuf_mark *mark)
 {
+	if (__builtin_expect(c->ps != NULL || (c->flags & CONN_F_MONITOR), 0) &&
+	    context_refuse(h, c, ctx, cmd))
+		return EXEC_DONE;
+	if (__builtin_expect(atomic_load_explicit(h->monitors, memory_order_relaxed) != 0, 0) &&
+	    cmd != NULL)
+		feed_monitors(h, c, ctx, cmd);
 	if (c->txn.multi && (cmd == NULL || !txn_runs_now(cmd))) {
 		if (cmd == NULL && ctx->cmd != NULL && ctx->cmd->id == CMDID_EXEC) {
 			/* In MULTI, cmd_check can refuse EXEC only for its

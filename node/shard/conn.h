@@ -39,6 +39,7 @@ struct io;
 struct io_cqe;
 struct mem;
 struct obuf_chunk;
+struct pubsub_client;
 struct stats;
 struct val;
 
@@ -59,6 +60,7 @@ struct val;
 #define CONN_F_RECV_STOPPING (1u << 14) /* io_recv_stop submitted; waiting for the end */
 #define CONN_F_NO_TOUCH (1u << 15)      /* CLIENT NO-TOUCH ON */
 #define CONN_F_BLOCKED (1u << 16)       /* a blocking command waits: parse nothing */
+#define CONN_F_MONITOR (1u << 17)       /* MONITOR: a monitor of its shard (monitor.h) */
 
 /* A big bulk argument of the request being parsed. */
 struct conn_bigarg {
@@ -94,6 +96,8 @@ struct conn {
 
 	/* MULTI's queue and the watched keys (txn.h). */
 	struct txn txn;
+	/* Its subscriptions (pubsub.h), NULL while it has none. */
+	struct pubsub_client *ps;
 
 	/* Output. */
 	struct obuf out;
@@ -140,6 +144,12 @@ struct conn_host {
 	 * (shard/blocked.h), before the next command runs. */
 	bool (*serve_ready)(void *arg);
 	void *serve_arg;
+	/* MONITOR clients of the node, and what writes a command's line for
+	 * them (the shard's monitor_feed; arg is feed_arg). */
+	atomic_uint *monitors;
+	void (*feed)(void *arg, const struct conn *c, const struct cmd *cmd,
+		     const struct cmd_arg *argv, int argc);
+	void *feed_arg;
 };
 
 /* Creates a connection for an accepted socket at table entry idx (its

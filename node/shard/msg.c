@@ -60,7 +60,7 @@ void *msg_new(struct mem *mem, unsigned kind, size_t head, const struct cmd_arg 
 
 	ASSERT(head >= sizeof(*m));
 	ASSERT(kind >= MSG_REQ);
-	ASSERT(kind <= MSG_BLOCK_DONE);
+	ASSERT(kind <= MSG_KIND_LAST);
 	m = msg_pack(mem, head, argv, argc, out);
 	m->kind = (uint16_t)kind;
 	m->bytes = (uint32_t)mem_size(m);
@@ -72,4 +72,33 @@ void msg_free(struct mem *mem, struct xmsg *m, struct cmd_arg *argv, int argc)
 	/* Pairs with msg_new: the account it moves with is the block's. */
 	ASSERT(m->bytes == mem_size(m));
 	msg_unpack(mem, m, argv, argc);
+}
+
+struct bytes_msg {
+	struct xmsg h;
+	struct cmd_arg *argv; /* one: the bytes */
+};
+
+struct xmsg *msg_bytes_new(struct mem *mem, unsigned kind, const char *p, size_t n)
+{
+	struct cmd_arg arg = { .p = p, .len = n, .val = NULL }, *argv;
+	struct bytes_msg *m = msg_new(mem, kind, sizeof(*m), &arg, 1, &argv);
+
+	m->argv = argv;
+	return &m->h;
+}
+
+const char *msg_bytes(const struct xmsg *m, size_t *n)
+{
+	const struct bytes_msg *b = (const struct bytes_msg *)m;
+
+	*n = b->argv[0].len;
+	return b->argv[0].p;
+}
+
+void msg_bytes_free(struct mem *mem, struct xmsg *m)
+{
+	struct bytes_msg *b = (struct bytes_msg *)m;
+
+	msg_free(mem, m, b->argv, 1);
 }

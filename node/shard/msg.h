@@ -24,8 +24,11 @@ enum msg_kind {
 	MSG_LOCKED,      /* lock: the target granted it */
 	MSG_UNLOCK,      /* lock: the span is done with the target */
 	MSG_UNWATCH,     /* txn: a client no longer watches these keys here */
+	MSG_NOTIFY,      /* notify: keyspace events for this shard's subscribers */
+	MSG_MONITOR,     /* monitor: lines for this shard's MONITOR clients */
 	MSG_BLOCK_OFFER, /* blocked: a key here may be popped by the waiter */
 	MSG_BLOCK_DONE,  /* blocked: a block is done with these keys here */
+	MSG_KIND_LAST = MSG_BLOCK_DONE
 };
 
 /* Allocates head bytes (a structure of the caller's), zeroed, followed by a
@@ -43,5 +46,11 @@ void *msg_new(struct mem *mem, unsigned kind, size_t head, const struct cmd_arg 
 	      struct cmd_arg **out);
 /* msg_unpack for a message (checks the size it was sent with). */
 void msg_free(struct mem *mem, struct xmsg *m, struct cmd_arg *argv, int argc);
+
+/* A message of the given kind that carries a copy of n bytes (keyspace
+ * events, MONITOR lines); its bytes; and its end, in the holder's mem. */
+struct xmsg *msg_bytes_new(struct mem *mem, unsigned kind, const char *p, size_t n);
+const char *msg_bytes(const struct xmsg *m, size_t *n);
+void msg_bytes_free(struct mem *mem, struct xmsg *m);
 
 #endif

@@ -88,7 +88,7 @@ enum route_where route_plan(const struct route *rt, const struct cmd_ctx *c, uin
 
 	ASSERT(c->cmd != NULL);
 	ASSERT(c->conn != NULL);
-	if (env->nshards == 1)
+	if (env->nshards == 1 || c->cmd->route == ROUTE_CONN)
 		return ROUTE_HERE;
 	/* Its route class (commands.def): it reads or changes every shard. */
 	if (c->cmd->route == ROUTE_ALL || cmd_needs_all_shards(c->cmd, c->argv, c->argc)) {

@@ -68,6 +68,7 @@ void shardset_init(struct shardset *set, unsigned n, struct shard **shards,
 	set->hub = hub;
 	atomic_init(&set->clients, 0);
 	atomic_init(&set->bigbulk_reserved, 0);
+	atomic_init(&set->monitors, 0);
 	for (s = 0; s < n; s++)
 		keyspaces[s] = &shards[s]->ks;
 	/* Equal ranges of slots, so that a shard owns whole slots as a cluster
@@ -237,6 +238,15 @@ static bool serve_ready(void *arg)
 	return blocked_serve_ready(arg);
 }
 
+/* A command's line for the node's monitors (conn_host.feed). */
+static void feed_monitors(void *arg, const struct conn *c, const struct cmd *cmd,
+			  const struct cmd_arg *argv, int argc)
+{
+	struct shard *sh = arg;
+
+	monitor_feed(&sh->mon, c, cmd, argv, argc);
+}
+
 /* What the connections see of the shard (conn.h). */
 static void host_init(struct shard *sh)
 {
@@ -257,6 +267,53 @@ static void host_init(struct shard *sh)
 	h->next_client_id = 1;
 	h->serve_ready = serve_ready;
 	h->serve_arg = &sh->bh;
+	h->monitors = &sh->set->monitors;
+	h->feed = feed_monitors;
+	h->feed_arg = sh;
+}
+
+/* The keyspace's hook: its events wait in the shard's queue (notify.h). */
+static void on_notify(void *arg, const char *event, const char *key, size_t klen)
+{
+	struct shard *sh = arg;
+
+	notify_add(&sh->notes, event, key, klen);
+}
+
+/* Which events the keyspace reports: none unless K or E publishes them. */
+static void notify_configure(struct shard *sh)
+{
+	unsigned f = sh->cfg.notify_flags;
+
+	sh->ks.notify_flags = (f & (CONFIG_NOTIFY_KEYSPACE | CONFIG_NOTIFY_KEYEVENT)) != 0 ? f : 0;
+}
+
+/* Publishes the keyspace's queued events here, and sends them to the
+ * shards where someone listens. */
+static void notify_publish(struct shard *sh)
+{
+	uint64_t others[XSHARD_WORDS] = { 0 };
+	unsigned s;
+
+	for (s = 0; s < sh->set->n; s++)
+		if (s != sh->id && atomic_load_explicit(&sh->set->shards[s]->ps.listened,
+							memory_order_relaxed) > 0)
+			others[s / 64] |= 1ull << (s % 64);
+	notify_flush(&sh->notes, &sh->ps, &sh->cfg, &sh->x, others);
+}
+
+/* Writes the queued MONITOR lines here, and sends them to the shards
+ * with monitors. */
+static void monitor_publish(struct shard *sh)
+{
+	uint64_t others[XSHARD_WORDS] = { 0 };
+	unsigned s;
+
+	for (s = 0; s < sh->set->n; s++)
+		if (s != sh->id &&
+		    atomic_load_explicit(&sh->set->shards[s]->mon.here, memory_order_relaxed) > 0)
+			others[s / 64] |= 1ull << (s % 64);
+	monitor_flush(&sh->mon, &sh->x, others);
 }
 
 int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *io,
@@ -293,6 +350,12 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	host_init(sh);
 	blocked_init(&sh->bh, &sh->ch, &sh->conns, &sh->exec, &sh->lock, &sh->x, &sh->env,
 		     &sh->mem);
+	pubsub_init(&sh->ps, &sh->ch, io_random_u64(io));
+	notify_init(&sh->notes, &sh->mem);
+	monitor_init(&sh->mon, &sh->ch, &set->monitors);
+	sh->ks.notify = on_notify;
+	sh->ks.notify_arg = sh;
+	notify_configure(sh);
 	conns_init(&sh->conns, &sh->mem, (uint32_t)cfg->maxclients + SHARD_CONN_SLACK);
 	return 0;
 }
@@ -301,6 +364,7 @@ void shard_config_applied(struct shard *sh)
 {
 	conns_grow(&sh->conns, (uint32_t)sh->cfg.maxclients + SHARD_CONN_SLACK);
 	evict_configure(&sh->ks, &sh->cfg);
+	notify_configure(sh);
 	/* A lower maxmemory evicts at the shard's next step, in bounded steps. */
 	if (sh->cfg.maxmemory > 0) {
 		mem_refresh(sh);
@@ -318,6 +382,10 @@ static void drop_message(struct shard *sh, struct xmsg *m)
 		txn_drop_message(&sh->mem, m);
 	else if (m->kind == MSG_BLOCK_OFFER || m->kind == MSG_BLOCK_DONE)
 		blocked_drop_message(&sh->mem, m);
+	else if (m->kind == MSG_NOTIFY)
+		notify_drop_message(&sh->mem, m);
+	else if (m->kind == MSG_MONITOR)
+		monitor_drop_message(&sh->mem, m);
 	else
 		lock_drop(&sh->lock, m);
 }
@@ -352,10 +420,15 @@ void shard_free(struct shard *sh)
 		if (c != NULL) {
 			conns_release(&sh->conns, i);
 			blocked_release(&sh->bh, c);
+			pubsub_drop(&sh->ps, c);
+			monitor_remove(&sh->mon, c);
 			conn_free(&sh->ch, c);
 		}
 	}
 	conns_free(&sh->conns);
+	pubsub_free(&sh->ps);
+	notify_free(&sh->notes);
+	monitor_free(&sh->mon);
 	drop_messages(sh);
 	lock_free(&sh->lock);
 	/* Sockets still waiting for their close stay open: the backend's
@@ -539,6 +612,8 @@ static void on_close(struct shard *sh, struct conn *c)
 	txn_unwatch(&sh->ch.txn, &c->txn, NULL);
 	/* Its waiters too; it never pops again. */
 	blocked_forget(&sh->bh, c);
+	pubsub_drop(&sh->ps, c);
+	monitor_remove(&sh->mon, c);
 	conn_free(&sh->ch, c);
 	atomic_fetch_sub_explicit(&sh->set->clients, 1, memory_order_relaxed);
 }
@@ -795,6 +870,14 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 		blocked_message(&sh->bh, m);
 		return;
 	}
+	if (m->kind == MSG_NOTIFY) {
+		notify_message(&sh->ps, &sh->cfg, &sh->mem, m);
+		return;
+	}
+	if (m->kind == MSG_MONITOR) {
+		monitor_message(&sh->mon, m);
+		return;
+	}
 	if (!route_message(&sh->route, m, &rep))
 		return;
 	c = conns_get(&sh->conns, rep.conn_idx, rep.conn_gen);
@@ -808,7 +891,8 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 static void on_message(struct shard *sh, struct xmsg *m)
 {
 	if (m->kind != MSG_REQ && m->kind != MSG_REPLY && m->kind != MSG_UNWATCH &&
-	    m->kind != MSG_BLOCK_OFFER && m->kind != MSG_BLOCK_DONE) {
+	    m->kind != MSG_NOTIFY && m->kind != MSG_MONITOR && m->kind != MSG_BLOCK_OFFER &&
+	    m->kind != MSG_BLOCK_DONE) {
 		lock_message(&sh->lock, m);
 		lock_settle(sh);
 		return;
@@ -946,6 +1030,10 @@ bool shard_step(struct shard *sh)
 		 * shard go to their waiters. */
 		if (blocked_serve_ready(&sh->bh))
 			work = true;
+		if (sh->notes.len > 0)
+			notify_publish(sh);
+		if (sh->mon.lines.len > 0)
+			monitor_publish(sh);
 		arm(sh);
 		if (service_pending(sh))
 			work = true;

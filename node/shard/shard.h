@@ -35,6 +35,9 @@
 #include "shard/conns.h"
 #include "shard/exec.h"
 #include "shard/lock.h"
+#include "shard/monitor.h"
+#include "shard/notify.h"
+#include "shard/pubsub.h"
 #include "shard/route.h"
 #include "shard/xshard.h"
 
@@ -88,6 +91,7 @@ struct shardset {
 	atomic_uint clients;
 	atomic_uint_least64_t bigbulk_reserved;
 	atomic_uint_least64_t slowlog_ids; /* SLOWLOG's next entry id */
+	atomic_uint monitors;              /* MONITOR clients of the node */
 };
 
 /* Instantaneous metrics, sampled each timer tick as Redis does. */
@@ -117,6 +121,9 @@ struct shard {
 
 	struct conns conns;  /* the connection table */
 	struct conn_host ch; /* what the connections see of the shard */
+	struct pubsub ps;    /* its connections' subscriptions */
+	struct notify notes; /* its keyspace's events, to publish */
+	struct monitor mon;  /* its MONITOR clients, and lines for the node's */
 	struct exec exec;
 	struct route route;
 	struct lock lock;

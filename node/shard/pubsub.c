@@ -1,0 +1,400 @@
+/* pubsub.c: see pubsub.h. */
+#include "shard/pubsub.h"
+
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/hash.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/stats.h"
+#include "base/util.h"
+#include "io/io.h"
+#include "proto/reply.h"
+#include "shard/conn.h"
+
+/* A name and its subscribers, in the order they subscribed. */
+struct pubsub_chan {
+	struct pubsub_chan *next;
+	uint64_t hash;
+	struct conn **subs;
+	uint32_t nsubs, cap;
+	uint32_t len;
+	char name[];
+};
+
+#define PUBSUB_BUCKETS_MIN 16u
+#define PUBSUB_CLIENT_START 4u
+
+void pubsub_init(struct pubsub *ps, struct conn_host *h, uint64_t seed)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->h = h;
+	ps->seed = seed;
+	atomic_init(&ps->listened, 0);
+}
+
+void pubsub_free(struct pubsub *ps)
+{
+	unsigned k;
+
+	for (k = 0; k < PUBSUB_KINDS; k++) {
+		ASSERT(ps->t[k].n == 0);
+		mem_free(ps->h->mem, ps->t[k].b);
+		ps->t[k].b = NULL;
+	}
+}
+
+/* ---- the table of names ---- */
+
+static struct pubsub_chan **find(struct pubsub_table *t, uint64_t hash, const char *name,
+				 size_t len)
+{
+	struct pubsub_chan **p;
+
+	if (t->b == NULL)
+		return NULL;
+	for (p = &t->b[hash & t->mask]; *p != NULL; p = &(*p)->next)
+		if ((*p)->hash == hash && (*p)->len == len && memcmp((*p)->name, name, len) == 0)
+			return p;
+	return NULL;
+}
+
+/* Rehashes t into nb buckets (a power of two). */
+static void resize(struct pubsub *ps, struct pubsub_table *t, uint32_t nb)
+{
+	struct pubsub_chan **b = mem_calloc(ps->h->mem, (size_t)nb * sizeof(*b));
+	uint32_t i;
+
+	for (i = 0; t->b != NULL && i <= t->mask; i++) {
+		struct pubsub_chan *ch = t->b[i], *next;
+		for (; ch != NULL; ch = next) {
+			next = ch->next;
+			ch->next = b[ch->hash & (nb - 1)];
+			b[ch->hash & (nb - 1)] = ch;
+		}
+	}
+	mem_free(ps->h->mem, t->b);
+	t->b = b;
+	t->mask = nb - 1;
+}
+
+static struct pubsub_chan *chan_add(struct pubsub *ps, struct pubsub_table *t, uint64_t hash,
+				    const char *name, size_t len)
+{
+	struct pubsub_chan *ch = mem_calloc(ps->h->mem, sizeof(*ch) + len + 1);
+
+	if (t->b == NULL)
+		resize(ps, t, PUBSUB_BUCKETS_MIN);
+	else if (t->n > t->mask)
+		resize(ps, t, (t->mask + 1) * 2);
+	ch->hash = hash;
+	ch->len = (uint32_t)len;
+	memcpy(ch->name, name, len);
+	ch->next = t->b[hash & t->mask];
+	t->b[hash & t->mask] = ch;
+	t->n++;
+	if (t != &ps->t[PUBSUB_SHARD])
+		atomic_fetch_add_explicit(&ps->listened, 1, memory_order_relaxed);
+	return ch;
+}
+
+/* Unlinks and frees a name that lost its last subscriber. */
+static void chan_del(struct pubsub *ps, struct pubsub_table *t, struct pubsub_chan *ch)
+{
+	struct pubsub_chan **p = find(t, ch->hash, ch->name, ch->len);
+
+	ASSERT(p != NULL);
+	ASSERT(*p == ch);
+	ASSERT(ch->nsubs == 0);
+	*p = ch->next;
+	mem_free(ps->h->mem, ch->subs);
+	mem_free(ps->h->mem, ch);
+	t->n--;
+	if (t != &ps->t[PUBSUB_SHARD])
+		atomic_fetch_sub_explicit(&ps->listened, 1, memory_order_relaxed);
+	if (t->n == 0) {
+		mem_free(ps->h->mem, t->b);
+		t->b = NULL;
+		t->mask = 0;
+	} else if (t->mask + 1 > PUBSUB_BUCKETS_MIN && t->n < (t->mask + 1) / 8) {
+		resize(ps, t, (t->mask + 1) / 2);
+	}
+}
+
+/* Appends v to an array of pointers that grows by doubling. */
+static void push_ptr(struct mem *mem, void ***v, uint32_t *n, uint32_t *cap, void *p)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : PUBSUB_CLIENT_START;
+		*v = mem_realloc(mem, *v, (size_t)*cap * sizeof(**v));
+	}
+	(*v)[(*n)++] = p;
+}
+
+/* Removes p from an array, keeping the order of the rest. */
+static void remove_ptr(void **v, uint32_t *n, const void *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < *n && v[i] != p; i++)
+		;
+	ASSERT(i < *n);
+	memmove(&v[i], &v[i + 1], (size_t)(*n - i - 1) * sizeof(*v));
+	(*n)--;
+}
+
+/* ---- subscriptions ---- */
+
+static uint32_t client_total(const struct pubsub_client *pc)
+{
+	return pc->n[PUBSUB_CHANNEL] + pc->n[PUBSUB_PATTERN] + pc->n[PUBSUB_SHARD];
+}
+
+bool pubsub_subscribe(struct pubsub *ps, struct conn *c, enum pubsub_kind k, const char *name,
+		      size_t len)
+{
+	struct pubsub_table *t = &ps->t[k];
+	uint64_t hash = hash_bytes(name, len, ps->seed);
+	struct pubsub_chan **p = find(t, hash, name, len), *ch;
+	struct pubsub_client *pc = c->ps;
+	uint32_t i;
+
+	ASSERT(k < PUBSUB_KINDS);
+	if (p != NULL) {
+		ch = *p;
+		/* A connection holds few names: look among its own. */
+		for (i = 0; pc != NULL && i < pc->n[k]; i++)
+			if (pc->v[k][i] == ch)
+				return false;
+	} else {
+		ch = chan_add(ps, t, hash, name, len);
+	}
+	if (pc == NULL) {
+		pc = c->ps = mem_calloc(ps->h->mem, sizeof(*pc));
+		pc->soft_since_ms = -1;
+	}
+	push_ptr(ps->h->mem, (void ***)&pc->v[k], &pc->n[k], &pc->cap[k], ch);
+	push_ptr(ps->h->mem, (void ***)&ch->subs, &ch->nsubs, &ch->cap, c);
+	return true;
+}
+
+/* Frees c's record once it holds nothing: c is no longer subscribed. */
+static void client_release(struct pubsub *ps, struct conn *c)
+{
+	struct pubsub_client *pc = c->ps;
+	unsigned k;
+
+	if (client_total(pc) != 0)
+		return;
+	for (k = 0; k < PUBSUB_KINDS; k++)
+		mem_free(ps->h->mem, pc->v[k]);
+	mem_free(ps->h->mem, pc);
+	c->ps = NULL;
+}
+
+/* Takes c off ch, the i-th name of kind k it holds. */
+static void unlink_sub(struct pubsub *ps, struct conn *c, enum pubsub_kind k, uint32_t i)
+{
+	struct pubsub_client *pc = c->ps;
+	struct pubsub_chan *ch = pc->v[k][i];
+
+	remove_ptr((void **)pc->v[k], &pc->n[k], ch);
+	remove_ptr((void **)ch->subs, &ch->nsubs, c);
+	if (ch->nsubs == 0)
+		chan_del(ps, &ps->t[k], ch);
+}
+
+bool pubsub_unsubscribe(struct pubsub *ps, struct conn *c, enum pubsub_kind k, const char *name,
+			size_t len)
+{
+	struct pubsub_client *pc = c->ps;
+	uint32_t i;
+
+	ASSERT(k < PUBSUB_KINDS);
+	if (pc == NULL)
+		return false;
+	for (i = 0; i < pc->n[k]; i++) {
+		const struct pubsub_chan *ch = pc->v[k][i];
+		if (ch->len == len && memcmp(ch->name, name, len) == 0) {
+			unlink_sub(ps, c, k, i);
+			client_release(ps, c);
+			return true;
+		}
+	}
+	return false;
+}
+
+void pubsub_drop(struct pubsub *ps, struct conn *c)
+{
+	unsigned k;
+
+	if (c->ps == NULL)
+		return;
+	for (k = 0; k < PUBSUB_KINDS; k++)
+		while (c->ps->n[k] > 0)
+			unlink_sub(ps, c, k, c->ps->n[k] - 1);
+	client_release(ps, c);
+	ASSERT(c->ps == NULL);
+}
+
+uint32_t pubsub_count(const struct conn *c, enum pubsub_kind k)
+{
+	return c->ps != NULL ? c->ps->n[k] : 0;
+}
+
+const char *pubsub_name(const struct conn *c, enum pubsub_kind k, uint32_t i, size_t *len)
+{
+	ASSERT(c->ps != NULL);
+	ASSERT(i < c->ps->n[k]);
+	*len = c->ps->v[k][i]->len;
+	return c->ps->v[k][i]->name;
+}
+
+size_t pubsub_client_mem(const struct conn *c)
+{
+	size_t n;
+	unsigned k;
+
+	if (c->ps == NULL)
+		return 0;
+	n = mem_size(c->ps);
+	for (k = 0; k < PUBSUB_KINDS; k++)
+		if (c->ps->v[k] != NULL)
+			n += mem_size(c->ps->v[k]);
+	return n;
+}
+
+/* ---- delivery ---- */
+
+/* The pubsub class of client-output-buffer-limit, as Redis applies it
+ * (checkClientOutputBufferLimits): over the hard limit, or over the soft
+ * one for longer than its seconds, the subscriber is closed. */
+static void check_limit(struct pubsub *ps, struct conn *c)
+{
+	const long long *lim = ps->h->cfg->obuf_limit[CONFIG_OBUF_PUBSUB];
+	struct pubsub_client *pc = c->ps;
+	int64_t now = ps->h->clock->now_ms;
+	bool over = false;
+
+	if (lim[0] > 0 && c->out.bytes >= (size_t)lim[0]) {
+		over = true;
+	} else if (lim[1] > 0 && c->out.bytes >= (size_t)lim[1]) {
+		if (pc->soft_since_ms < 0)
+			pc->soft_since_ms = now;
+		else if (now - pc->soft_since_ms > lim[2] * 1000)
+			over = true;
+	} else {
+		pc->soft_since_ms = -1;
+	}
+	if (!over)
+		return;
+	log_at(ps->h->io, ps->h->cfg->loglevel, IO_LOG_WARNING,
+	       "Client id=%llu scheduled to be closed ASAP for overcoming of output buffer "
+	       "limits.",
+	       (unsigned long long)c->id);
+	ps->h->st->obuf_limit_disconnections++;
+	conn_close(ps->h, c, true);
+}
+
+struct message {
+	const char *kind; /* "message", "pmessage", "smessage" */
+	const struct pubsub_chan *pattern;
+	const char *channel, *msg;
+	size_t clen, mlen;
+	struct val *msg_val;
+};
+
+/* Writes one message into c's output; false if c is on its way out. */
+static bool deliver(struct pubsub *ps, struct conn *c, const struct message *m)
+{
+	struct reply r = { .ob = &c->out, .proto = c->proto, .es = ps->h->es };
+
+	if (c->flags & (CONN_F_CLOSE_NOW | CONN_F_CLOSING))
+		return false;
+	/* CLIENT REPLY OFF silences messages too, as in Redis 7.0. */
+	if (c->flags & CONN_F_REPLY_OFF)
+		return true;
+	reply_push(&r, m->pattern != NULL ? 4 : 3);
+	reply_bulk_cstr(&r, m->kind);
+	if (m->pattern != NULL)
+		reply_bulk(&r, m->pattern->name, m->pattern->len);
+	reply_bulk(&r, m->channel, m->clen);
+	if (m->msg_val != NULL)
+		reply_bulk_val(&r, m->msg_val);
+	else
+		reply_bulk(&r, m->msg, m->mlen);
+	check_limit(ps, c);
+	conn_pend(ps->h, c);
+	return true;
+}
+
+static long long deliver_all(struct pubsub *ps, const struct pubsub_chan *ch,
+			     const struct message *m)
+{
+	long long n = 0;
+	uint32_t i;
+
+	/* A subscriber closed for its output limit stays subscribed until it
+	 * is freed, so the array does not change under the loop. */
+	for (i = 0; i < ch->nsubs; i++)
+		n += deliver(ps, ch->subs[i], m);
+	return n;
+}
+
+long long pubsub_publish(struct pubsub *ps, enum pubsub_kind k, const char *channel, size_t clen,
+			 const char *msg, size_t mlen, struct val *msg_val)
+{
+	struct message m = { .kind = k == PUBSUB_SHARD ? "smessage" : "message",
+			     .channel = channel,
+			     .clen = clen,
+			     .msg = msg,
+			     .mlen = mlen,
+			     .msg_val = msg_val };
+	struct pubsub_table *t = &ps->t[k];
+	struct pubsub_chan **p;
+	long long n = 0;
+	uint32_t i;
+
+	ASSERT(k != PUBSUB_PATTERN);
+	p = find(t, hash_bytes(channel, clen, ps->seed), channel, clen);
+	if (p != NULL)
+		n += deliver_all(ps, *p, &m);
+	if (k == PUBSUB_SHARD)
+		return n;
+	t = &ps->t[PUBSUB_PATTERN];
+	m.kind = "pmessage";
+	for (i = 0; t->b != NULL && i <= t->mask; i++) {
+		const struct pubsub_chan *pat;
+		for (pat = t->b[i]; pat != NULL; pat = pat->next) {
+			if (!util_glob_match(pat->name, pat->len, channel, clen, false))
+				continue;
+			m.pattern = pat;
+			n += deliver_all(ps, pat, &m);
+		}
+	}
+	return n;
+}
+
+long long pubsub_numsub(const struct pubsub *ps, enum pubsub_kind k, const char *name, size_t len)
+{
+	struct pubsub_table *t = (struct pubsub_table *)&ps->t[k];
+	struct pubsub_chan **p = find(t, hash_bytes(name, len, ps->seed), name, len);
+
+	return p != NULL ? (*p)->nsubs : 0;
+}
+
+void pubsub_each(const struct pubsub *ps, enum pubsub_kind k,
+		 void (*fn)(void *arg, const char *name, size_t len, uint32_t subs), void *arg)
+{
+	const struct pubsub_table *t = &ps->t[k];
+	uint32_t i;
+
+	for (i = 0; t->b != NULL && i <= t->mask; i++) {
+		const struct pubsub_chan *ch;
+		for (ch = t->b[i]; ch != NULL; ch = ch->next)
+			fn(arg, ch->name, ch->len, ch->nsubs);
+	}
+}

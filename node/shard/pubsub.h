@@ -1,0 +1,100 @@
+/* pubsub.h: a shard's subscriptions, and delivery to its subscribers.
+ *
+ * Each shard keeps the channels, patterns and shard channels that its own
+ * connections subscribe to: a table of names, each with its subscribers in
+ * the order they subscribed, and per connection the names it holds (its
+ * struct pubsub_client, NULL while it holds none, so that conn.c tells a
+ * subscribed connection by a pointer). A message published anywhere in the
+ * node reaches every shard's subscribers: PUBLISH runs with every shard
+ * locked and calls pubsub_publish() on each (server/cmd_pubsub.c), and a
+ * keyspace notification travels to the other shards as a message
+ * (shard.c). Delivery writes into the subscriber's output and queues it
+ * for service on its shard; a subscriber whose output passes the pubsub
+ * class of client-output-buffer-limit is closed, alone.
+ *
+ * Memory: names, tables and client records are charged to the shard's
+ * connection account (conn_host.mem). */
+#ifndef CAIRN_SHARD_PUBSUB_H
+#define CAIRN_SHARD_PUBSUB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+struct conn_host;
+struct pubsub_chan;
+struct val;
+
+enum pubsub_kind {
+	PUBSUB_CHANNEL = 0, /* SUBSCRIBE */
+	PUBSUB_PATTERN,     /* PSUBSCRIBE */
+	PUBSUB_SHARD,       /* SSUBSCRIBE */
+	PUBSUB_KINDS
+};
+
+/* Names of one kind, hashed, chained. */
+struct pubsub_table {
+	struct pubsub_chan **b;
+	uint32_t mask; /* buckets - 1; no buckets while n is 0 */
+	uint32_t n;    /* names with at least one subscriber */
+};
+
+struct pubsub {
+	struct conn_host *h;
+	uint64_t seed;
+	struct pubsub_table t[PUBSUB_KINDS];
+	/* Channels and patterns with a subscriber here, for other shards to
+	 * read (they send keyspace events only where someone listens). */
+	atomic_uint listened;
+};
+
+/* What a connection subscribes to (conn->ps). */
+struct pubsub_client {
+	struct pubsub_chan **v[PUBSUB_KINDS];
+	uint32_t n[PUBSUB_KINDS], cap[PUBSUB_KINDS];
+	/* Since when its output has been over the soft limit (ms), or -1. */
+	int64_t soft_since_ms;
+};
+
+void pubsub_init(struct pubsub *ps, struct conn_host *h, uint64_t seed);
+/* Frees the tables; every connection must have been dropped. */
+void pubsub_free(struct pubsub *ps);
+
+/* Subscribes c (a connection of ps's shard) to name; false if it already
+ * was. */
+bool pubsub_subscribe(struct pubsub *ps, struct conn *c, enum pubsub_kind k, const char *name,
+		      size_t len);
+/* Unsubscribes c from name; false if it was not subscribed. */
+bool pubsub_unsubscribe(struct pubsub *ps, struct conn *c, enum pubsub_kind k, const char *name,
+			size_t len);
+/* Drops every subscription of c, silently (it closes, or RESET). */
+void pubsub_drop(struct pubsub *ps, struct conn *c);
+/* How many names of kind k c holds. */
+uint32_t pubsub_count(const struct conn *c, enum pubsub_kind k);
+/* The i-th name of kind k that c holds (i < pubsub_count), in the order
+ * it subscribed. */
+const char *pubsub_name(const struct conn *c, enum pubsub_kind k, uint32_t i, size_t *len);
+
+/* Delivers a message published on channel (PUBSUB_CHANNEL: to its
+ * subscribers and to the patterns that match it; PUBSUB_SHARD: to its
+ * shard-channel subscribers) to this shard's subscribers, and returns how
+ * many received it. msg_val, if not NULL, holds msg's bytes (a big value,
+ * referenced instead of copied). */
+long long pubsub_publish(struct pubsub *ps, enum pubsub_kind k, const char *channel, size_t clen,
+			 const char *msg, size_t mlen, struct val *msg_val);
+/* Subscribers of name here. */
+long long pubsub_numsub(const struct pubsub *ps, enum pubsub_kind k, const char *name, size_t len);
+/* Calls fn for every name of kind k here, with its subscribers. */
+void pubsub_each(const struct pubsub *ps, enum pubsub_kind k,
+		 void (*fn)(void *arg, const char *name, size_t len, uint32_t subs), void *arg);
+/* Names of kind k here with a subscriber (INFO's pubsub_channels, ...). */
+static inline uint32_t pubsub_names(const struct pubsub *ps, enum pubsub_kind k)
+{
+	return ps->t[k].n;
+}
+/* Memory held by c's subscriptions (CLIENT LIST's tot-mem). */
+size_t pubsub_client_mem(const struct conn *c);
+
+#endif
