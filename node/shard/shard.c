@@ -47,11 +47,14 @@ static uint64_t shard_random(void *arg)
 	return io_random_u64(sh->io);
 }
 
-/* Refreshes the clock (and the keyspace's copy of it). */
+/* Refreshes the clock (and the keyspace's copy of it, unless the shard is
+ * frozen: the span that holds it sets its keyspace's clock, from another
+ * thread, and runs on it meanwhile). */
 static void shard_clock(struct shard *sh)
 {
 	clock_read(&sh->clock);
-	sh->ks.now_ms = sh->clock.now_ms;
+	if (!lock_held(&sh->lock))
+		sh->ks.now_ms = sh->clock.now_ms;
 }
 
 void shardset_init(struct shardset *set, unsigned n, struct shard **shards,
@@ -936,7 +939,9 @@ static bool run_deferred(struct shard *sh)
 		lock_settle(sh);
 		any = true;
 	}
-	while (sh->ch.resume != NULL && !lock_held(&sh->lock)) {
+	/* The lock first: while frozen, the holder may queue a connection
+	 * here (CLIENT UNBLOCK ends a block on any shard). */
+	while (!lock_held(&sh->lock) && sh->ch.resume != NULL) {
 		struct conn *c = sh->ch.resume;
 		sh->ch.resume = c->next_resume;
 		conn_resume(&sh->ch, c);
