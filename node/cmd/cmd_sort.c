@@ -417,7 +417,8 @@ static void sort_store(struct cmd_ctx *c, const struct sort_vec *s, const struct
 	char buf[UTIL_LL_CHARS];
 
 	if (n == 0) {
-		ks_delete(ks, k->p, k->len);
+		if (ks_delete(ks, k->p, k->len))
+			ks_notify(ks, CONFIG_NOTIFY_GENERIC, "del", k->p, k->len);
 		reply_int(c->r, 0);
 		return;
 	}
@@ -438,6 +439,7 @@ static void sort_store(struct cmd_ctx *c, const struct sort_vec *s, const struct
 		}
 	}
 	ks_changed(ks, (uint64_t)n);
+	ks_notify(ks, CONFIG_NOTIFY_LIST, "sortstore", k->p, k->len);
 	reply_int(c->r, n);
 }
 

@@ -358,8 +358,10 @@ static void zop_store(struct cmd_ctx *c, const struct zop_req *q, struct zop_acc
 	if (n == 0) {
 		zset_big_free(&dks->mem, a->res);
 		reply_int(c->r, 0);
-		if (ks_delete(dks, q->dst->p, q->dst->len))
+		if (ks_delete(dks, q->dst->p, q->dst->len)) {
 			ks_changed(dks, 1);
+			ks_notify(dks, CONFIG_NOTIFY_GENERIC, "del", q->dst->p, q->dst->len);
+		}
 		return;
 	}
 	zset_limits_of(c, dks, &lim);
@@ -367,6 +369,11 @@ static void zop_store(struct cmd_ctx *c, const struct zop_req *q, struct zop_acc
 	zset_fit_listpack(&dks->mem, e, &lim, a->maxlen, a->totlen);
 	ks_changed(dks, 1);
 	reply_int(c->r, (long long)n);
+	ks_notify(dks, CONFIG_NOTIFY_ZSET,
+		  q->op == ZOP_UNION   ? "zunionstore"
+		  : q->op == ZOP_INTER ? "zinterstore"
+				       : "zdiffstore",
+		  q->dst->p, q->dst->len);
 }
 
 static void zop_reply(struct cmd_ctx *c, const struct zop_req *q, struct zop_acc *a)

@@ -203,6 +203,7 @@ struct kv *ks_lookup_read(struct keyspace *ks, const char *key, size_t klen)
 
 	if (e == NULL) {
 		ks->st->keyspace_misses++;
+		ks_notify(ks, CONFIG_NOTIFY_KEY_MISS, "keymiss", key, klen);
 		return NULL;
 	}
 	ks->st->keyspace_hits++;
