@@ -252,11 +252,16 @@ static void host_init(struct shard *sh)
 	h->next_client_id = 1;
 }
 
-/* The keyspace's hook: its events wait in the shard's queue (notify.h). */
+/* The keyspace's hook: its events wait in the shard's queue (notify.h).
+ * While a span holds the shard, they wait in the queue of the span's
+ * shard instead, which publishes them after its step, before the span's
+ * reply is sent: a command's events keep their order across shards. */
 static void on_notify(void *arg, const char *event, const char *key, size_t klen)
 {
 	struct shard *sh = arg;
 
+	if (lock_held(&sh->lock))
+		sh = sh->set->shards[sh->lock.holder.coord];
 	notify_add(&sh->notes, event, key, klen);
 }
 
@@ -933,6 +938,13 @@ bool shard_step(struct shard *sh)
 		if (sh->cfg.maxmemory > 0)
 			mem_refresh(sh);
 	}
+	/* Messages first: one sent before a completion's request was made
+	 * (another shard's keyspace events, say) is handled before it. */
+	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
+	for (k = 0; k < nm; k++)
+		on_message(sh, msgs[k]);
+	if (nm > 0)
+		work = true;
 	for (i = 0; i < n; i++) {
 		/* While frozen, and until what was deferred has run, every
 		 * completion waits its turn. */
