@@ -853,6 +853,25 @@ static void on_message(struct shard *sh, struct xmsg *m)
 	lock_settle(sh);
 }
 
+/* Other shards' keyspace events among msgs are published before this
+ * step's completions: a request made after they were sent (a subscriber's
+ * next command) is answered after them. Only when nothing waits (not
+ * frozen, no deferred message), when they would be published at once
+ * anyway; the other messages still come after the completions, in order. */
+static void notify_first(struct shard *sh, struct xmsg **msgs, unsigned nm)
+{
+	unsigned k;
+
+	if (lock_held(&sh->lock) || sh->dmsg_head != NULL)
+		return;
+	for (k = 0; k < nm; k++) {
+		if (msgs[k]->kind == MSG_NOTIFY) {
+			notify_message(&sh->ps, &sh->cfg, &sh->mem, msgs[k]);
+			msgs[k] = NULL;
+		}
+	}
+}
+
 /* Runs what waited while frozen (completions, messages, connections to
  * resume), in order, until done or frozen again. Returns true if it did
  * anything. */
@@ -938,13 +957,8 @@ bool shard_step(struct shard *sh)
 		if (sh->cfg.maxmemory > 0)
 			mem_refresh(sh);
 	}
-	/* Messages first: one sent before a completion's request was made
-	 * (another shard's keyspace events, say) is handled before it. */
 	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
-	for (k = 0; k < nm; k++)
-		on_message(sh, msgs[k]);
-	if (nm > 0)
-		work = true;
+	notify_first(sh, msgs, nm);
 	for (i = 0; i < n; i++) {
 		/* While frozen, and until what was deferred has run, every
 		 * completion waits its turn. */
@@ -956,6 +970,11 @@ bool shard_step(struct shard *sh)
 		if (sh->lock.queue_n > 0)
 			lock_settle(sh); /* a span started here may lock at once */
 	}
+	for (k = 0; k < nm; k++)
+		if (msgs[k] != NULL)
+			on_message(sh, msgs[k]);
+	if (nm > 0)
+		work = true;
 	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
 	for (k = 0; k < nm; k++)
 		on_message(sh, msgs[k]);
