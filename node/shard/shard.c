@@ -853,23 +853,28 @@ static void on_message(struct shard *sh, struct xmsg *m)
 	lock_settle(sh);
 }
 
-/* Other shards' keyspace events among msgs are published before this
- * step's completions: a request made after they were sent (a subscriber's
- * next command) is answered after them. Only when nothing waits (not
- * frozen, no deferred message), when they would be published at once
- * anyway; the other messages still come after the completions, in order. */
-static void notify_first(struct shard *sh, struct xmsg **msgs, unsigned nm)
+/* Other shards' keyspace events are published before this step's
+ * completions: a request made after they were sent (a subscriber's next
+ * command) is answered after them. Only on a shard with subscribers (the
+ * only ones sent events), and only when nothing waits (not frozen, no
+ * deferred message), when they would be published at once anyway. Returns
+ * how many messages it took into msgs: the others (NULL for those it
+ * handled) still come after the completions, in order. */
+static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
 {
-	unsigned k;
+	unsigned k, nm;
 
-	if (lock_held(&sh->lock) || sh->dmsg_head != NULL)
-		return;
+	if (atomic_load_explicit(&sh->ps.listened, memory_order_relaxed) == 0 ||
+	    lock_held(&sh->lock) || sh->dmsg_head != NULL)
+		return 0;
+	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
 	for (k = 0; k < nm; k++) {
 		if (msgs[k]->kind == MSG_NOTIFY) {
 			notify_message(&sh->ps, &sh->cfg, &sh->mem, msgs[k]);
 			msgs[k] = NULL;
 		}
 	}
+	return nm;
 }
 
 /* Runs what waited while frozen (completions, messages, connections to
@@ -957,8 +962,7 @@ bool shard_step(struct shard *sh)
 		if (sh->cfg.maxmemory > 0)
 			mem_refresh(sh);
 	}
-	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
-	notify_first(sh, msgs, nm);
+	nm = notify_first(sh, msgs);
 	for (i = 0; i < n; i++) {
 		/* While frozen, and until what was deferred has run, every
 		 * completion waits its turn. */
