@@ -430,7 +430,7 @@ void cmd_bitop(struct cmd_ctx *c)
 			ks_set(dks, dst->p, dst->len, &v, KS_TTL_NONE);
 			ks_notify(dks, CONFIG_NOTIFY_STRING, "set", dst->p, dst->len);
 			mem_free(c->env->mem, res);
-		} else if (ks_delete(dks, dst->p, dst->len)) {
+		} else if (ks_delete_stale(dks, dst->p, dst->len)) {
 			ks_notify(dks, CONFIG_NOTIFY_GENERIC, "del", dst->p, dst->len);
 		}
 		reply_int(c->r, (long long)maxlen);

@@ -560,10 +560,11 @@ static int by_size_desc(const void *a, const void *b)
 	return x->idx - y->idx;
 }
 
-/* An empty result: dst is deleted ("del" when it was there). */
+/* An empty result: dst is deleted ("del" when it was there, expired or
+ * not, as Redis's dbDelete). */
 static void store_empty(struct keyspace *dks, const struct cmd_arg *dst)
 {
-	if (ks_delete(dks, dst->p, dst->len)) {
+	if (ks_delete_stale(dks, dst->p, dst->len)) {
 		ks_changed(dks, 1);
 		ks_notify(dks, CONFIG_NOTIFY_GENERIC, "del", dst->p, dst->len);
 	}
@@ -582,6 +583,7 @@ static void store_result(struct cmd_ctx *c, struct keyspace *dks, const struct c
 		reply_int(c->r, 0);
 		return;
 	}
+	ks_lookup_write(dks, dst->p, dst->len); /* Redis's setKey: expires it */
 	ks_set_obj(dks, dst->p, dst->len, KV_SET, d->enc, d->obj, KS_TTL_NONE);
 	ks_changed(dks, 1);
 	ks_notify(dks, CONFIG_NOTIFY_SET, event, dst->p, dst->len);

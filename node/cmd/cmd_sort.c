@@ -417,7 +417,7 @@ static void sort_store(struct cmd_ctx *c, const struct sort_vec *s, const struct
 	char buf[UTIL_LL_CHARS];
 
 	if (n == 0) {
-		if (ks_delete(ks, k->p, k->len))
+		if (ks_delete_stale(ks, k->p, k->len))
 			ks_notify(ks, CONFIG_NOTIFY_GENERIC, "del", k->p, k->len);
 		reply_int(c->r, 0);
 		return;
@@ -447,6 +447,7 @@ static void sort_store(struct cmd_ctx *c, const struct sort_vec *s, const struct
 			store_push(c, ks, e, p, len);
 		}
 	}
+	ks_lookup_write(ks, k->p, k->len); /* Redis's setKey: expires it */
 	ks_set_obj(ks, k->p, k->len, KV_LIST, kv_obj_enc(e), kv_obj(e), KS_TTL_NONE);
 	ks_changed(ks, (uint64_t)n);
 	ks_notify(ks, CONFIG_NOTIFY_LIST, "sortstore", k->p, k->len);

@@ -564,13 +564,14 @@ static void zr_finish(struct zr_out *o, const struct cmd_arg *dst)
 		return;
 	ops = o->dks->types[KV_ZSET];
 	if (o->n > 0) {
+		ks_lookup_write(o->dks, dst->p, dst->len); /* Redis's setKey: expires it */
 		ks_set_obj(o->dks, dst->p, dst->len, KV_ZSET, kv_obj_enc(&o->tmp.kv),
 			   kv_obj(&o->tmp.kv), KS_TTL_NONE);
 		ks_changed(o->dks, 1);
 		ks_notify(o->dks, CONFIG_NOTIFY_ZSET, "zrangestore", dst->p, dst->len);
 	} else {
 		ops->free(&o->dks->mem, kv_obj(&o->tmp.kv), kv_obj_enc(&o->tmp.kv));
-		if (ks_delete(o->dks, dst->p, dst->len)) {
+		if (ks_delete_stale(o->dks, dst->p, dst->len)) {
 			ks_changed(o->dks, 1);
 			ks_notify(o->dks, CONFIG_NOTIFY_GENERIC, "del", dst->p, dst->len);
 		}

@@ -424,6 +424,16 @@ bool ks_delete(struct keyspace *ks, const char *key, size_t klen)
 	return true;
 }
 
+bool ks_delete_stale(struct keyspace *ks, const char *key, size_t klen)
+{
+	struct kv **link = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
+
+	if (link == NULL)
+		return false;
+	ks_delete_entry(ks, *link);
+	return true;
+}
+
 /* Room for a big value that may keep growing (APPEND loops): as Redis's
  * sdsMakeRoomFor, double up to 1 MB, then add 1 MB. */
 static size_t grow_cap(size_t len)
