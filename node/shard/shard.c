@@ -265,11 +265,16 @@ static void host_init(struct shard *sh)
 	h->feed_arg = sh;
 }
 
-/* The keyspace's hook: its events wait in the shard's queue (notify.h). */
+/* The keyspace's hook: its events wait in the shard's queue (notify.h).
+ * While a span holds the shard, they wait in the queue of the span's
+ * shard instead, which publishes them after its step, before the span's
+ * reply is sent: a command's events keep their order across shards. */
 static void on_notify(void *arg, const char *event, const char *key, size_t klen)
 {
 	struct shard *sh = arg;
 
+	if (lock_held(&sh->lock))
+		sh = sh->set->shards[sh->lock.holder.coord];
 	notify_add(&sh->notes, event, key, klen);
 }
 
@@ -885,6 +890,30 @@ static void on_message(struct shard *sh, struct xmsg *m)
 	lock_settle(sh);
 }
 
+/* Other shards' keyspace events are published before this step's
+ * completions: a request made after they were sent (a subscriber's next
+ * command) is answered after them. Only on a shard with subscribers (the
+ * only ones sent events), and only when nothing waits (not frozen, no
+ * deferred message), when they would be published at once anyway. Returns
+ * how many messages it took into msgs: the others (NULL for those it
+ * handled) still come after the completions, in order. */
+static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
+{
+	unsigned k, nm;
+
+	if (atomic_load_explicit(&sh->ps.listened, memory_order_relaxed) == 0 ||
+	    lock_held(&sh->lock) || sh->dmsg_head != NULL)
+		return 0;
+	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
+	for (k = 0; k < nm; k++) {
+		if (msgs[k]->kind == MSG_NOTIFY) {
+			notify_message(&sh->ps, &sh->cfg, &sh->mem, msgs[k]);
+			msgs[k] = NULL;
+		}
+	}
+	return nm;
+}
+
 /* Runs what waited while frozen (completions, messages, connections to
  * resume), in order, until done or frozen again. Returns true if it did
  * anything. */
@@ -970,6 +999,7 @@ bool shard_step(struct shard *sh)
 		if (sh->cfg.maxmemory > 0)
 			mem_refresh(sh);
 	}
+	nm = notify_first(sh, msgs);
 	for (i = 0; i < n; i++) {
 		/* While frozen, and until what was deferred has run, every
 		 * completion waits its turn. */
@@ -981,6 +1011,11 @@ bool shard_step(struct shard *sh)
 		if (sh->lock.queue_n > 0)
 			lock_settle(sh); /* a span started here may lock at once */
 	}
+	for (k = 0; k < nm; k++)
+		if (msgs[k] != NULL)
+			on_message(sh, msgs[k]);
+	if (nm > 0)
+		work = true;
 	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
 	for (k = 0; k < nm; k++)
 		on_message(sh, msgs[k]);
