@@ -982,6 +982,40 @@ static bool service_pending(struct shard *sh)
 	return any;
 }
 
+/* The end of a step of a shard no span holds: background work in bounded
+ * steps, what it publishes to the others (memory, keyspace events, MONITOR
+ * lines), re-arming, and its connections' submissions. Returns true if it
+ * did work. */
+static bool step_unfrozen(struct shard *sh)
+{
+	bool work = false;
+
+	if (sh->evict_more) {
+		(void)evict_step(sh);
+		work = true;
+	}
+	if (sh->expire_more) {
+		expire_step(sh, sh->expire_budget);
+		/* Behind after a turn's cycle: the next one does more. */
+		sh->expire_budget = !sh->expire_more ? SHARD_STEP_EXPIRE_KEYS
+				    : sh->expire_budget < SHARD_STEP_EXPIRE_MAX / 2
+					    ? sh->expire_budget * 2
+					    : SHARD_STEP_EXPIRE_MAX;
+		work = true;
+	}
+	/* Under maxmemory the other shards read this shard's use (their
+	 * share, the OOM check): each step, not each tick, so a fast pipeline
+	 * cannot run far past the limit. */
+	if (sh->cfg.maxmemory > 0)
+		publish_memory(sh);
+	if (sh->notes.len > 0)
+		notify_publish(sh);
+	if (sh->mon.lines.len > 0)
+		monitor_publish(sh);
+	arm(sh);
+	return service_pending(sh) || work;
+}
+
 bool shard_step(struct shard *sh)
 {
 	struct io_cqe cqes[IO_REAP_MAX];
@@ -1021,33 +1055,8 @@ bool shard_step(struct shard *sh)
 		on_message(sh, msgs[k]);
 	if (nm > 0 || run_deferred(sh))
 		work = true;
-	if (!lock_held(&sh->lock)) {
-		if (sh->evict_more) {
-			(void)evict_step(sh);
-			work = true;
-		}
-		if (sh->expire_more) {
-			expire_step(sh, sh->expire_budget);
-			/* Behind after a turn's cycle: the next one does more. */
-			sh->expire_budget = !sh->expire_more ? SHARD_STEP_EXPIRE_KEYS
-					    : sh->expire_budget < SHARD_STEP_EXPIRE_MAX / 2
-						    ? sh->expire_budget * 2
-						    : SHARD_STEP_EXPIRE_MAX;
-			work = true;
-		}
-		/* Under maxmemory the other shards read this shard's use
-		 * (their share, the OOM check): each step, not each tick, so a
-		 * fast pipeline cannot run far past the limit. */
-		if (sh->cfg.maxmemory > 0)
-			publish_memory(sh);
-		if (sh->notes.len > 0)
-			notify_publish(sh);
-		if (sh->mon.lines.len > 0)
-			monitor_publish(sh);
-		arm(sh);
-		if (service_pending(sh))
-			work = true;
-	}
+	if (!lock_held(&sh->lock) && step_unfrozen(sh))
+		work = true;
 	/* A backlog left to move counts as work: the shard must not park on
 	 * it (its targets drain their rings without telling us). */
 	if (xshard_flush(&sh->x, sh->io))
