@@ -501,9 +501,9 @@ void cmd_reply_wrongtype(struct cmd_ctx *c)
 }
 
 /* Redis's lookupKeyReadWithFlags(LOOKUP_NOTOUCH): expires lazily and counts
- * a hit or a miss, but leaves the LRU clock alone (EXISTS, TYPE, TTL,
- * OBJECT). */
-struct kv *cmd_lookup_key_notouch(struct cmd_ctx *c, const struct cmd_arg *key)
+ * a hit or a miss, but leaves the LRU clock alone (EXISTS, TYPE, TTL);
+ * _nonotify adds LOOKUP_NONOTIFY (OBJECT): no keymiss event. */
+struct kv *cmd_lookup_key_nonotify(struct cmd_ctx *c, const struct cmd_arg *key)
 {
 	struct keyspace *ks = cmd_ks(c, key->p, key->len);
 	struct kv *e = ks_peek(ks, key->p, key->len);
@@ -512,5 +512,15 @@ struct kv *cmd_lookup_key_notouch(struct cmd_ctx *c, const struct cmd_arg *key)
 		ks->st->keyspace_hits++;
 	else
 		ks->st->keyspace_misses++;
+	return e;
+}
+
+struct kv *cmd_lookup_key_notouch(struct cmd_ctx *c, const struct cmd_arg *key)
+{
+	struct kv *e = cmd_lookup_key_nonotify(c, key);
+
+	if (e == NULL)
+		ks_notify(cmd_ks(c, key->p, key->len), CONFIG_NOTIFY_KEY_MISS, "keymiss", key->p,
+			  key->len);
 	return e;
 }

@@ -280,6 +280,8 @@ void cmd_reply_error_arg(struct cmd_ctx *c, const char *pre, const struct cmd_ar
 /* The entry of key with Redis's LOOKUP_NOTOUCH: expires lazily and counts a
  * hit or a miss, leaves the LRU clock alone; NULL when missing. Any type. */
 struct kv *cmd_lookup_key_notouch(struct cmd_ctx *c, const struct cmd_arg *key);
+/* The same without the keymiss event (LOOKUP_NONOTIFY: OBJECT). */
+struct kv *cmd_lookup_key_nonotify(struct cmd_ctx *c, const struct cmd_arg *key);
 
 /* "-WRONGTYPE ...", the reply to a key of another type. */
 void cmd_reply_wrongtype(struct cmd_ctx *c);

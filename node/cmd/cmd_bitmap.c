@@ -72,8 +72,8 @@ static bool bit_read(struct cmd_ctx *c, const char **p, size_t *len, char *buf, 
 /* Redis's lookupStringForBitCommand: the string at argv[1], created or
  * grown with zero bytes so that byte `byte` exists, made raw; returns a
  * writable pointer (valid until the keyspace changes) and the length, or
- * NULL after WRONGTYPE. */
-static unsigned char *bit_write(struct cmd_ctx *c, uint64_t byte, size_t *len)
+ * NULL after WRONGTYPE. *dirty says whether it was created or grown. */
+static unsigned char *bit_write(struct cmd_ctx *c, uint64_t byte, size_t *len, bool *dirty)
 {
 	const struct cmd_arg *key = &c->argv[1];
 	size_t old = 0;
@@ -90,6 +90,7 @@ static unsigned char *bit_write(struct cmd_ctx *c, uint64_t byte, size_t *len)
 	}
 	ASSERT(byte < (uint64_t)PROTO_BULK_MAX_MAX);
 	*len = old > byte ? old : (size_t)byte + 1;
+	*dirty = *len > old; /* a created string grows from 0 */
 	return (unsigned char *)ks_edit(c->ks, &e, *len);
 }
 
@@ -137,6 +138,7 @@ void cmd_setbit(struct cmd_ctx *c)
 	long long on;
 	size_t len;
 	int bit, old;
+	bool dirty;
 
 	if (!bit_offset(c, &c->argv[2], false, 0, &off))
 		return;
@@ -146,13 +148,16 @@ void cmd_setbit(struct cmd_ctx *c)
 		reply_error(c->r, ERR_BIT_VALUE);
 		return;
 	}
-	p = bit_write(c, off >> 3, &len);
+	p = bit_write(c, off >> 3, &len, &dirty);
 	if (p == NULL)
 		return;
 	ASSERT((off >> 3) < len);
 	bit = 7 - (int)(off & 7);
 	old = (p[off >> 3] >> bit) & 1;
 	p[off >> 3] = (unsigned char)((p[off >> 3] & ~(1 << bit)) | (on << bit));
+	/* Redis 7.0 reports a created or grown string, or a changed bit. */
+	if (dirty || old != on)
+		ks_notify(c->ks, CONFIG_NOTIFY_STRING, "setbit", c->argv[1].p, c->argv[1].len);
 	reply_int(c->r, old);
 }
 
@@ -423,9 +428,10 @@ void cmd_bitop(struct cmd_ctx *c)
 			str_kval_raw(&v, (const char *)res, maxlen);
 			ks_lookup_write(dks, dst->p, dst->len);
 			ks_set(dks, dst->p, dst->len, &v, KS_TTL_NONE);
+			ks_notify(dks, CONFIG_NOTIFY_STRING, "set", dst->p, dst->len);
 			mem_free(c->env->mem, res);
-		} else {
-			ks_delete(dks, dst->p, dst->len);
+		} else if (ks_delete_stale(dks, dst->p, dst->len)) {
+			ks_notify(dks, CONFIG_NOTIFY_GENERIC, "del", dst->p, dst->len);
 		}
 		reply_int(c->r, (long long)maxlen);
 	}
@@ -597,8 +603,10 @@ static bool bf_parse(struct cmd_ctx *c, struct bf_step *steps, int *n, uint64_t 
 	return true;
 }
 
-/* A write step (SET or INCRBY) on the writable string p. */
-static void bf_write(struct cmd_ctx *c, unsigned char *p, const struct bf_step *s)
+/* A write step (SET or INCRBY) on the writable string p: 0 when an
+ * overflow with FAIL left it unwritten, 1 when it wrote the value the field
+ * had, 2 when it changed the field. */
+static int bf_write(struct cmd_ctx *c, unsigned char *p, const struct bf_step *s)
 {
 	bool over;
 
@@ -615,10 +623,11 @@ static void bf_write(struct cmd_ctx *c, unsigned char *p, const struct bf_step *
 		}
 		if (over && s->overflow == BF_FAIL) {
 			reply_null(c->r);
-			return;
+			return 0;
 		}
 		reply_int(c->r, ret);
 		bf_set(p, s->offset, s->bits, (uint64_t)nv);
+		return nv != old ? 2 : 1;
 	} else {
 		uint64_t old = bf_get_u(p, s->offset, s->bits), nv, lim = 0, ret;
 		if (s->op == BF_INCRBY) {
@@ -632,10 +641,11 @@ static void bf_write(struct cmd_ctx *c, unsigned char *p, const struct bf_step *
 		}
 		if (over && s->overflow == BF_FAIL) {
 			reply_null(c->r);
-			return;
+			return 0;
 		}
 		reply_int(c->r, (long long)ret);
 		bf_set(p, s->offset, s->bits, nv);
+		return nv != old ? 2 : 1;
 	}
 }
 
@@ -661,9 +671,9 @@ static void bitfield(struct cmd_ctx *c, bool ro)
 	const unsigned char *rp = NULL;
 	unsigned char *wp = NULL;
 	uint64_t high;
-	bool writes, found;
+	bool writes, found, dirty;
 	size_t len = 0;
-	int n, i;
+	int n, i, changes = 0;
 
 	if (!bf_parse(c, steps, &n, &high, &writes))
 		goto out;
@@ -676,7 +686,7 @@ static void bitfield(struct cmd_ctx *c, bool ro)
 		if (!bit_read(c, &p, &len, buf, &found))
 			goto out;
 		rp = (const unsigned char *)p;
-	} else if ((wp = bit_write(c, high >> 3, &len)) == NULL) {
+	} else if ((wp = bit_write(c, high >> 3, &len, &dirty)) == NULL) {
 		goto out;
 	}
 	reply_array(c->r, n);
@@ -684,8 +694,13 @@ static void bitfield(struct cmd_ctx *c, bool ro)
 		if (steps[i].op == BF_GET)
 			bf_read(c, wp != NULL ? wp : rp, len, &steps[i]);
 		else
-			bf_write(c, wp, &steps[i]);
+			changes += bf_write(c, wp, &steps[i]) > (dirty ? 0 : 1);
 	}
+	/* As Redis 7.0: a SET or INCRBY that wrote counts as a change when it
+	 * changed the field or the string was created or grown (one that FAIL
+	 * stopped never does). */
+	if (changes > 0)
+		ks_notify(c->ks, CONFIG_NOTIFY_STRING, "setbit", c->argv[1].p, c->argv[1].len);
 out:
 	mem_free(c->env->mem, steps);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/config.h"
 #include "base/mem.h"
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
@@ -103,6 +104,7 @@ void cmd_persist(struct cmd_ctx *c)
 	}
 	e = ks_persist(c->ks, e);
 	ASSERT(!kv_has_ttl(e));
+	ks_notify(c->ks, CONFIG_NOTIFY_GENERIC, "persist", c->argv[1].p, c->argv[1].len);
 	reply_int(c->r, 1);
 }
 
@@ -186,10 +188,12 @@ static void expire_generic(struct cmd_ctx *c, long long basetime, bool seconds)
 	 * here, though lazy expiry waits until now > when. */
 	if (when <= c->now_ms) {
 		ks_delete_entry(c->ks, e);
+		ks_notify(c->ks, CONFIG_NOTIFY_GENERIC, "del", c->argv[1].p, c->argv[1].len);
 	} else {
 		e = ks_set_expire(c->ks, e, when);
 		ASSERT(kv_has_ttl(e));
 		ASSERT(kv_expire(e) == when);
+		ks_notify(c->ks, CONFIG_NOTIFY_GENERIC, "expire", c->argv[1].p, c->argv[1].len);
 	}
 	reply_int(c->r, 1);
 }

@@ -112,6 +112,7 @@ static long long hash_set_pairs(struct cmd_ctx *c)
 		created += hash_set(&c->ks->mem, e, &lim, f->p, f->len, v->p, v->len, v->val);
 		ks_changed(c->ks, 1);
 	}
+	ks_notify(c->ks, CONFIG_NOTIFY_HASH, "hset", c->argv[1].p, c->argv[1].len);
 	return created;
 }
 
@@ -147,6 +148,7 @@ void cmd_hsetnx(struct cmd_ctx *c)
 	hash_convert_for(c, e, &lim, 2);
 	hash_set(&c->ks->mem, e, &lim, f->p, f->len, v->p, v->len, v->val);
 	ks_changed(c->ks, 1);
+	ks_notify(c->ks, CONFIG_NOTIFY_HASH, "hset", c->argv[1].p, c->argv[1].len);
 	reply_int(c->r, 1);
 }
 
@@ -169,6 +171,12 @@ void cmd_hdel(struct cmd_ctx *c)
 			if (hash_len(e) == 0)
 				break;
 		}
+	}
+	if (deleted > 0) {
+		ks_notify(c->ks, CONFIG_NOTIFY_HASH, "hdel", c->argv[1].p, c->argv[1].len);
+		if (hash_len(e) == 0)
+			ks_notify(c->ks, CONFIG_NOTIFY_GENERIC, "del", c->argv[1].p,
+				  c->argv[1].len);
 	}
 	hash_drop_if_empty(c, e);
 	reply_int(c->r, deleted);
@@ -324,6 +332,7 @@ void cmd_hincrby(struct cmd_ctx *c)
 	n = util_ll2str(buf, old + incr);
 	hash_set(&c->ks->mem, e, &lim, f->p, f->len, buf, (size_t)n, NULL);
 	ks_changed(c->ks, 1);
+	ks_notify(c->ks, CONFIG_NOTIFY_HASH, "hincrby", c->argv[1].p, c->argv[1].len);
 	reply_int(c->r, old + incr);
 }
 
@@ -368,6 +377,7 @@ void cmd_hincrbyfloat(struct cmd_ctx *c)
 	hash_limits_of(c, &lim);
 	hash_set(&c->ks->mem, e, &lim, f->p, f->len, buf, (size_t)n, NULL);
 	ks_changed(c->ks, 1);
+	ks_notify(c->ks, CONFIG_NOTIFY_HASH, "hincrbyfloat", c->argv[1].p, c->argv[1].len);
 	reply_bulk(c->r, buf, (size_t)n);
 }
 

@@ -136,6 +136,7 @@ void cmd_pfadd(struct cmd_ctx *c)
 	if (updated) {
 		hll_cache_invalidate(w.buf);
 		work_store(c->ks, &c->argv[1], &w);
+		ks_notify(c->ks, CONFIG_NOTIFY_STRING, "pfadd", c->argv[1].p, c->argv[1].len);
 	}
 	reply_int(c->r, updated ? 1 : 0);
 	work_free(&w);
@@ -266,6 +267,8 @@ void cmd_pfmerge(struct cmd_ctx *c)
 	hll_cache_invalidate(w.buf);
 	work_store(dks, dst, &w);
 	work_free(&w);
+	/* Redis reports a merge as a mass PFADD. */
+	ks_notify(dks, CONFIG_NOTIFY_STRING, "pfadd", dst->p, dst->len);
 	reply_ok(c->r);
 out:
 	mem_free(c->env->mem, max);

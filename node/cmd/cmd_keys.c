@@ -51,8 +51,10 @@ static void del_generic(struct cmd_ctx *c, bool lazy)
 	for (i = 1; i < c->argc; i++) {
 		const struct cmd_arg *k = &c->argv[i];
 		struct keyspace *ks = cmd_ks(c, k->p, k->len);
-		if (lazy ? ks_unlink(ks, k->p, k->len) : ks_delete(ks, k->p, k->len))
+		if (lazy ? ks_unlink(ks, k->p, k->len) : ks_delete(ks, k->p, k->len)) {
+			ks_notify(ks, CONFIG_NOTIFY_GENERIC, "del", k->p, k->len);
 			n++;
+		}
 	}
 	reply_int(c->r, n);
 }
@@ -125,13 +127,19 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
 	}
 	/* This lookup may delete an expired destination, so the source is
 	 * found again afterwards rather than kept across it. */
-	if (ks_lookup_write(dks, dst->p, dst->len) != NULL && nx) {
-		reply_int(c->r, 0);
-		return;
+	if (ks_lookup_write(dks, dst->p, dst->len) != NULL) {
+		if (nx) {
+			reply_int(c->r, 0);
+			return;
+		}
+		/* Deleted first, as Redis does: the destination is then "new". */
+		ks_delete(dks, dst->p, dst->len);
 	}
 	e = ks_peek(sks, src->p, src->len);
 	ASSERT(e != NULL);
 	ks_rename(sks, e, dks, dst->p, dst->len);
+	ks_notify(sks, CONFIG_NOTIFY_GENERIC, "rename_from", src->p, src->len);
+	ks_notify(dks, CONFIG_NOTIFY_GENERIC, "rename_to", dst->p, dst->len);
 	if (nx)
 		reply_int(c->r, 1);
 	else
@@ -182,6 +190,7 @@ static bool copy_parse(struct cmd_ctx *c, bool *replace)
 void cmd_copy(struct cmd_ctx *c)
 {
 	const struct cmd_arg *src = &c->argv[1], *dst = &c->argv[2];
+	struct keyspace *dks = cmd_ks(c, dst->p, dst->len);
 	bool replace;
 	struct kv *e;
 
@@ -195,14 +204,19 @@ void cmd_copy(struct cmd_ctx *c)
 		reply_int(c->r, 0);
 		return;
 	}
-	if (ks_lookup_write(cmd_ks(c, dst->p, dst->len), dst->p, dst->len) != NULL && !replace) {
-		reply_int(c->r, 0);
-		return;
+	if (ks_lookup_write(dks, dst->p, dst->len) != NULL) {
+		if (!replace) {
+			reply_int(c->r, 0);
+			return;
+		}
+		/* Deleted first, as Redis does: the destination is then "new". */
+		ks_delete(dks, dst->p, dst->len);
 	}
 	/* Found again: the destination lookup may have deleted an entry. */
 	e = ks_peek(cmd_ks(c, src->p, src->len), src->p, src->len);
 	ASSERT(e != NULL);
-	ks_copy(cmd_ks(c, dst->p, dst->len), e, dst->p, dst->len);
+	ks_copy(dks, e, dst->p, dst->len);
+	ks_notify(dks, CONFIG_NOTIFY_GENERIC, "copy_to", dst->p, dst->len);
 	reply_int(c->r, 1);
 }
 
@@ -257,10 +271,11 @@ void cmd_flushall(struct cmd_ctx *c)
 
 /* ---- OBJECT ---- */
 
-/* Redis's objectCommandLookupOrReply: a no-touch lookup, null if missing. */
+/* Redis's objectCommandLookupOrReply: a no-touch lookup that reports no
+ * keymiss (LOOKUP_NONOTIFY), null if missing. */
 static struct kv *object_lookup(struct cmd_ctx *c)
 {
-	struct kv *e = cmd_lookup_key_notouch(c, &c->argv[2]);
+	struct kv *e = cmd_lookup_key_nonotify(c, &c->argv[2]);
 
 	if (e == NULL)
 		reply_null(c->r);

@@ -118,6 +118,16 @@ static void list_removed(struct cmd_ctx *c, struct keyspace *ks, struct kv *e, u
 	list_shrink(&ks->mem, e, &lim);
 }
 
+/* Reports a removal from key's list as Redis does: event, then "del" when
+ * it emptied the list (before list_removed deletes it). */
+static void list_notify(struct keyspace *ks, const struct cmd_arg *key, const char *event,
+			bool emptied)
+{
+	ks_notify(ks, CONFIG_NOTIFY_LIST, event, key->p, key->len);
+	if (emptied)
+		ks_notify(ks, CONFIG_NOTIFY_GENERIC, "del", key->p, key->len);
+}
+
 /* n elements from index from, toward the tail or (reverse) the head. */
 static void reply_range(struct cmd_ctx *c, struct keyspace *ks, struct kv *e, long long from,
 			long long n, bool reverse)
@@ -158,13 +168,14 @@ static void reply_list_range(struct cmd_ctx *c, struct keyspace *ks, struct kv *
 }
 
 /* Pops up to count elements from one end, replying them in pop order. */
-static void pop_range(struct cmd_ctx *c, struct keyspace *ks, struct kv *e, bool tail,
-		      long long count)
+static void pop_range(struct cmd_ctx *c, struct keyspace *ks, const struct cmd_arg *key,
+		      struct kv *e, bool tail, long long count)
 {
 	long long llen = (long long)list_len(e), n = count > llen ? llen : count;
 
 	reply_list_range(c, ks, e, tail ? -n : 0, tail ? -1 : n - 1, tail);
 	list_del_range(&ks->mem, e, tail ? -(long)n : 0, (long)n);
+	list_notify(ks, key, tail ? "rpop" : "lpop", n == llen);
 	list_removed(c, ks, e, (uint64_t)n);
 }
 
@@ -194,6 +205,8 @@ static void push_generic(struct cmd_ctx *c, bool tail, bool xx)
 		list_push(&c->ks->mem, e, c->argv[i].p, c->argv[i].len, tail);
 		ks_changed(c->ks, 1);
 	}
+	ks_notify(c->ks, CONFIG_NOTIFY_LIST, tail ? "rpush" : "lpush", c->argv[1].p,
+		  c->argv[1].len);
 	reply_int(c->r, (long long)list_len(e));
 }
 
@@ -260,6 +273,7 @@ void cmd_linsert(struct cmd_ctx *c)
 		return;
 	}
 	ks_changed(c->ks, 1);
+	ks_notify(c->ks, CONFIG_NOTIFY_LIST, "linsert", c->argv[1].p, c->argv[1].len);
 	reply_int(c->r, (long long)list_len(e));
 }
 
@@ -337,6 +351,7 @@ void cmd_lset(struct cmd_ctx *c)
 		return;
 	}
 	ks_changed(c->ks, 1);
+	ks_notify(c->ks, CONFIG_NOTIFY_LIST, "lset", c->argv[1].p, c->argv[1].len);
 	/* A big element may have made way for a small one. */
 	list_shrink(&c->ks->mem, e, &lim);
 	reply_ok(c->r);
@@ -369,7 +384,7 @@ static void pop_generic(struct cmd_ctx *c, bool tail)
 		if (count == 0)
 			reply_empty_array(c->r);
 		else
-			pop_range(c, c->ks, e, tail, count);
+			pop_range(c, c->ks, &c->argv[1], e, tail, count);
 		return;
 	}
 	list_iter_init(&it, &c->ks->mem, e, tail ? -1 : 0, true);
@@ -377,6 +392,7 @@ static void pop_generic(struct cmd_ctx *c, bool tail)
 		reply_val(c, &v);
 	list_iter_release(&it);
 	list_del_range(&c->ks->mem, e, tail ? -1 : 0, 1);
+	list_notify(c->ks, &c->argv[1], tail ? "rpop" : "lpop", list_len(e) == 0);
 	list_removed(c, c->ks, e, 1);
 }
 
@@ -421,6 +437,7 @@ void cmd_ltrim(struct cmd_ctx *c)
 	}
 	list_del_range(&c->ks->mem, e, 0, (long)ltrim);
 	list_del_range(&c->ks->mem, e, -(long)rtrim, (long)rtrim);
+	list_notify(c->ks, &c->argv[1], "ltrim", list_len(e) == 0);
 	list_removed(c, c->ks, e, (uint64_t)(ltrim + rtrim));
 	reply_ok(c->r);
 }
@@ -456,6 +473,8 @@ void cmd_lrem(struct cmd_ctx *c)
 	}
 	list_iter_release(&it);
 	ks_changed(c->ks, removed);
+	if (removed > 0)
+		list_notify(c->ks, &c->argv[1], "lrem", list_len(e) == 0);
 	if (list_len(e) == 0)
 		ks_delete_entry(c->ks, e);
 	else if (removed > 0)
@@ -632,9 +651,12 @@ static void lmove_generic(struct cmd_ctx *c, bool from_tail, bool to_tail)
 	list_limits_of(c, &lim);
 	list_grow(&dks->mem, de, &lim, len, 1);
 	list_push(&dks->mem, de, p, len, to_tail);
+	ks_notify(dks, CONFIG_NOTIFY_LIST, to_tail ? "rpush" : "lpush", dst->p, dst->len);
 	reply_bulk(c->r, p, len);
 	mem_free(c->env->mem, copy);
-	list_removed(c, sks, ks_peek(sks, src->p, src->len), 1);
+	se = ks_peek(sks, src->p, src->len);
+	list_notify(sks, src, from_tail ? "rpop" : "lpop", list_len(se) == 0);
+	list_removed(c, sks, se, 1);
 }
 
 void cmd_lmove(struct cmd_ctx *c)
@@ -690,7 +712,7 @@ void cmd_lmpop(struct cmd_ctx *c)
 			continue;
 		reply_array(c->r, 2);
 		reply_bulk(c->r, k->p, k->len);
-		pop_range(c, ks, e, tail, count);
+		pop_range(c, ks, k, e, tail, count);
 		return;
 	}
 	reply_null_array(c->r);
@@ -735,7 +757,7 @@ bool cmd_list_bpop(struct cmd_ctx *c, int first, int n, bool tail, long long cou
 		reply_array(c->r, 2);
 		reply_bulk(c->r, k->p, k->len);
 		if (count >= 1) {
-			pop_range(c, ks, e, tail, count);
+			pop_range(c, ks, k, e, tail, count);
 			return true;
 		}
 		list_iter_init(&it, &ks->mem, e, tail ? -1 : 0, true);

@@ -111,6 +111,16 @@ static void set_put_back(struct keyspace *ks, struct kv *e, const struct set_ref
 		ks_delete_entry(ks, e);
 }
 
+/* Reports a removal from key's set as Redis does: event, then "del" when
+ * the set is empty (before set_put_back deletes it). */
+static void set_notify(struct keyspace *ks, const struct cmd_arg *key, const char *event,
+		       bool emptied)
+{
+	ks_notify(ks, CONFIG_NOTIFY_SET, event, key->p, key->len);
+	if (emptied)
+		ks_notify(ks, CONFIG_NOTIFY_GENERIC, "del", key->p, key->len);
+}
+
 /* ---- SADD, SREM, SMOVE ---- */
 
 void cmd_sadd(struct cmd_ctx *c)
@@ -140,6 +150,8 @@ void cmd_sadd(struct cmd_ctx *c)
 	}
 	set_store(e, &s);
 	ks_changed(c->ks, (uint64_t)added);
+	if (added > 0)
+		ks_notify(c->ks, CONFIG_NOTIFY_SET, "sadd", c->argv[1].p, c->argv[1].len);
 	reply_int(c->r, added);
 }
 
@@ -165,6 +177,8 @@ void cmd_srem(struct cmd_ctx *c)
 				break;
 		}
 	}
+	if (deleted > 0)
+		set_notify(c->ks, &c->argv[1], "srem", set_size(&s) == 0);
 	set_put_back(c->ks, e, &s);
 	ks_changed(c->ks, (uint64_t)deleted);
 	reply_int(c->r, deleted);
@@ -200,6 +214,7 @@ void cmd_smove(struct cmd_ctx *c)
 	}
 	/* The source goes first: an entry of the same keyspace keeps its
 	 * address when another is deleted. */
+	set_notify(sks, src, "srem", set_size(&s) == 0);
 	set_put_back(sks, se, &s);
 	ks_changed(sks, 1);
 	set_limits_of(c, dks, &lim);
@@ -208,8 +223,10 @@ void cmd_smove(struct cmd_ctx *c)
 		de = ks_set_obj(dks, dst->p, dst->len, KV_SET, d.enc, d.obj, KS_TTL_NONE);
 	}
 	d = set_of(de);
-	if (set_add(&dks->mem, &d, &lim, &m))
+	if (set_add(&dks->mem, &d, &lim, &m)) {
 		ks_changed(dks, 1);
+		ks_notify(dks, CONFIG_NOTIFY_SET, "sadd", dst->p, dst->len);
+	}
 	set_store(de, &d);
 	reply_int(c->r, 1);
 }
@@ -445,10 +462,12 @@ static void spop_count(struct cmd_ctx *c)
 		e = ks_lookup_read(c->ks, c->argv[1].p, c->argv[1].len);
 		ASSERT(e != NULL);
 		reply_members(c, &s, true);
+		set_notify(c->ks, &c->argv[1], "spop", true);
 		ks_delete_entry(c->ks, e);
 		ks_changed(c->ks, size);
 		return;
 	}
+	set_notify(c->ks, &c->argv[1], "spop", false);
 	set_limits_of(c, c->ks, &lim);
 	reply_set(c->r, l);
 	set_pop_count(&c->ks->mem, &s, &lim, (uint64_t)l, ks_rnd, c->ks, reply_member_cb, c);
@@ -477,6 +496,7 @@ void cmd_spop(struct cmd_ctx *c)
 	}
 	s = set_of(e);
 	set_pop_one(&c->ks->mem, &s, ks_rnd, c->ks, reply_member_cb, c);
+	set_notify(c->ks, &c->argv[1], "spop", set_size(&s) == 0);
 	set_put_back(c->ks, e, &s);
 	ks_changed(c->ks, 1);
 }
@@ -540,22 +560,33 @@ static int by_size_desc(const void *a, const void *b)
 	return x->idx - y->idx;
 }
 
+/* An empty result: dst is deleted ("del" when it was there, expired or
+ * not, as Redis's dbDelete). */
+static void store_empty(struct keyspace *dks, const struct cmd_arg *dst)
+{
+	if (ks_delete_stale(dks, dst->p, dst->len)) {
+		ks_changed(dks, 1);
+		ks_notify(dks, CONFIG_NOTIFY_GENERIC, "del", dst->p, dst->len);
+	}
+}
+
 /* Stores a result at dst, replacing what was there (its TTL too), or
  * deletes dst when the result is empty; replies the result's size. */
 static void store_result(struct cmd_ctx *c, struct keyspace *dks, const struct cmd_arg *dst,
-			 struct set_ref *d)
+			 struct set_ref *d, const char *event)
 {
 	uint64_t n = set_size(d);
 
 	if (n == 0) {
 		set_free(&dks->mem, d);
-		if (ks_delete(dks, dst->p, dst->len))
-			ks_changed(dks, 1);
+		store_empty(dks, dst);
 		reply_int(c->r, 0);
 		return;
 	}
+	ks_lookup_write(dks, dst->p, dst->len); /* Redis's setKey: expires it */
 	ks_set_obj(dks, dst->p, dst->len, KV_SET, d->enc, d->obj, KS_TTL_NONE);
 	ks_changed(dks, 1);
+	ks_notify(dks, CONFIG_NOTIFY_SET, event, dst->p, dst->len);
 	reply_int(c->r, (long long)n);
 }
 
@@ -632,7 +663,7 @@ static void sinter_store(struct cmd_ctx *c, const struct src *v, int n, const st
 	}
 	if (only_ints && set_size(&d) > 0)
 		set_to_intset_maybe(&dks->mem, &d, &lim);
-	store_result(c, dks, dst, &d);
+	store_result(c, dks, dst, &d, "sinterstore");
 }
 
 static void sinter_generic(struct cmd_ctx *c, const struct cmd_arg *keys, int n,
@@ -646,9 +677,7 @@ static void sinter_generic(struct cmd_ctx *c, const struct cmd_arg *keys, int n,
 	if (missing > 0) {
 		/* An empty set in the intersection: the result is empty. */
 		if (dst != NULL) {
-			struct keyspace *dks = cmd_ks(c, dst->p, dst->len);
-			if (ks_delete(dks, dst->p, dst->len))
-				ks_changed(dks, 1);
+			store_empty(cmd_ks(c, dst->p, dst->len), dst);
 			reply_int(c->r, 0);
 		} else if (card) {
 			reply_int(c->r, 0);
@@ -823,7 +852,7 @@ static void sunion_diff(struct cmd_ctx *c, const struct cmd_arg *keys, int n,
 		do_diff(mem, &lim, &d, v, n);
 	mem_free(c->env->mem, v);
 	if (dst != NULL) {
-		store_result(c, dks, dst, &d);
+		store_result(c, dks, dst, &d, op == OP_UNION ? "sunionstore" : "sdiffstore");
 		return;
 	}
 	reply_members(c, &d, true);

@@ -417,12 +417,22 @@ static void sort_store(struct cmd_ctx *c, const struct sort_vec *s, const struct
 	char buf[UTIL_LL_CHARS];
 
 	if (n == 0) {
-		ks_delete(ks, k->p, k->len);
+		if (ks_delete_stale(ks, k->p, k->len))
+			ks_notify(ks, CONFIG_NOTIFY_GENERIC, "del", k->p, k->len);
 		reply_int(c->r, 0);
 		return;
 	}
-	struct kv *e = ks_set_obj(ks, k->p, k->len, KV_LIST, LIST_LP, list_new(&ks->mem),
-				  KS_TTL_NONE);
+	/* Built outside the keyspace and stored last, as Redis does: GET's
+	 * lookups (and their keymiss events) come before the key is new. */
+	union {
+		struct kv kv;
+		char raw[sizeof(struct kv) + sizeof(void *)];
+	} tmp;
+	struct kv *e = &tmp.kv;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.kv.type = KV_LIST;
+	kv_set_obj(e, list_new(&ks->mem), LIST_LP);
 	for (long j = start; j <= end; j++) {
 		const struct sort_item *it = &s->v[j];
 		if (o->ngets == 0)
@@ -437,7 +447,10 @@ static void sort_store(struct cmd_ctx *c, const struct sort_vec *s, const struct
 			store_push(c, ks, e, p, len);
 		}
 	}
+	ks_lookup_write(ks, k->p, k->len); /* Redis's setKey: expires it */
+	ks_set_obj(ks, k->p, k->len, KV_LIST, kv_obj_enc(e), kv_obj(e), KS_TTL_NONE);
 	ks_changed(ks, (uint64_t)n);
+	ks_notify(ks, CONFIG_NOTIFY_LIST, "sortstore", k->p, k->len);
 	reply_int(c->r, n);
 }
 
@@ -491,6 +504,9 @@ static void sort_generic(struct cmd_ctx *c, bool readonly)
 		goto out;
 	e = o.store != NULL ? ks_lookup_write(ks, key->p, key->len)
 			    : ks_lookup_read(ks, key->p, key->len);
+	/* Redis 7.0 reports a missing key as a keymiss with STORE too. */
+	if (e == NULL && o.store != NULL)
+		ks_notify(ks, CONFIG_NOTIFY_KEY_MISS, "keymiss", key->p, key->len);
 	if (e != NULL && e->type != KV_LIST && e->type != KV_SET && e->type != KV_ZSET) {
 		cmd_reply_wrongtype(c);
 		goto out;

@@ -49,7 +49,7 @@ static void str_reply_value(struct cmd_ctx *c, const struct kv *e)
 
 /* Stores argv[vi] under key argv[ki] as a freshly written string (Redis's
  * tryObjectEncoding); a big argument's buffer is adopted, not copied. */
-static void str_store_arg(struct cmd_ctx *c, int ki, int vi, int64_t expire_ms)
+static inline struct keyspace *str_store_quiet(struct cmd_ctx *c, int ki, int vi, int64_t expire_ms)
 {
 	const struct cmd_arg *k = &c->argv[ki], *v = &c->argv[vi];
 	struct keyspace *ks = cmd_ks(c, k->p, k->len);
@@ -57,6 +57,15 @@ static void str_store_arg(struct cmd_ctx *c, int ki, int vi, int64_t expire_ms)
 
 	str_kval(&kval, v->p, v->len, v->val);
 	ks_set(ks, k->p, k->len, &kval, expire_ms);
+	return ks;
+}
+
+/* The same, reported as SET reports it: "set", and "expire" with a TTL. */
+static void str_store_arg(struct cmd_ctx *c, int ki, int vi, int64_t expire_ms)
+{
+	const struct cmd_arg *k = &c->argv[ki];
+	struct keyspace *ks = str_store_quiet(c, ki, vi, expire_ms);
+
 	ks_notify(ks, CONFIG_NOTIFY_STRING, "set", k->p, k->len);
 	if (expire_ms != KS_TTL_NONE && expire_ms != KS_TTL_KEEP)
 		ks_notify(ks, CONFIG_NOTIFY_GENERIC, "expire", k->p, k->len);
@@ -294,8 +303,18 @@ void cmd_getdel(struct cmd_ctx *c)
 	if (!cmd_lookup_read(c, c->ks, &c->argv[1], KV_STRING, &e))
 		return;
 	str_reply_value(c, e);
-	if (e != NULL)
+	if (e != NULL) {
 		ks_delete_entry(c->ks, e);
+		ks_notify(c->ks, CONFIG_NOTIFY_GENERIC, "del", c->argv[1].p, c->argv[1].len);
+	}
+}
+
+/* GETEX's event after its change (a "del" deletes e first). */
+static void getex_notify(struct cmd_ctx *c, struct kv *e, const char *event)
+{
+	if (event[0] == 'd')
+		ks_delete_entry(c->ks, e);
+	ks_notify(c->ks, CONFIG_NOTIFY_GENERIC, event, c->argv[1].p, c->argv[1].len);
 }
 
 /* GETEX: the value, then the TTL change. Options are checked before the
@@ -319,11 +338,11 @@ void cmd_getex(struct cmd_ctx *c)
 		return;
 	str_reply_value(c, e);
 	if ((a.flags & (STR_EXAT | STR_PXAT)) && when <= c->now_ms)
-		ks_delete_entry(c->ks, e);
+		getex_notify(c, e, "del");
 	else if (a.expire != NULL)
-		ks_set_expire(c->ks, e, when);
-	else if (a.flags & STR_PERSIST)
-		ks_persist(c->ks, e);
+		getex_notify(c, ks_set_expire(c->ks, e, when), "expire");
+	else if ((a.flags & STR_PERSIST) && kv_has_ttl(e))
+		getex_notify(c, ks_persist(c->ks, e), "persist");
 }
 
 /* ---- several keys (on several shards, which are then locked) ---- */
@@ -410,7 +429,8 @@ void cmd_append(struct cmd_ctx *c)
 	if (!cmd_lookup_write(c, c->ks, key, KV_STRING, &e))
 		return;
 	if (e == NULL) {
-		str_store_arg(c, 1, 2, KS_TTL_NONE);
+		str_store_quiet(c, 1, 2, KS_TTL_NONE);
+		ks_notify(c->ks, CONFIG_NOTIFY_STRING, "append", key->p, key->len);
 		reply_int(c->r, (long long)add->len);
 		return;
 	}
@@ -420,6 +440,7 @@ void cmd_append(struct cmd_ctx *c)
 	p = ks_edit(c->ks, &e, olen + add->len);
 	memcpy(p + olen, add->p, add->len);
 	ASSERT(str_value_len(e) == olen + add->len);
+	ks_notify(c->ks, CONFIG_NOTIFY_STRING, "append", key->p, key->len);
 	reply_int(c->r, (long long)(olen + add->len));
 }
 
@@ -506,6 +527,7 @@ void cmd_setrange(struct cmd_ctx *c)
 	p = ks_edit(c->ks, &e, newlen);
 	memcpy(p + off, val->p, val->len);
 	ASSERT(str_value_len(e) == newlen);
+	ks_notify(c->ks, CONFIG_NOTIFY_STRING, "setrange", key->p, key->len);
 	reply_int(c->r, (long long)newlen);
 }
 
@@ -548,6 +570,7 @@ static void str_incr_by(struct cmd_ctx *c, long long incr)
 	}
 	str_kval_int(&v, old + incr);
 	ks_set(c->ks, key->p, key->len, &v, KS_TTL_KEEP);
+	ks_notify(c->ks, CONFIG_NOTIFY_STRING, "incrby", key->p, key->len);
 	reply_int(c->r, old + incr);
 }
 
@@ -626,5 +649,6 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
 	ASSERT(n > 0);
 	str_kval_str(&v, buf, (size_t)n);
 	ks_set(c->ks, key->p, key->len, &v, KS_TTL_KEEP);
+	ks_notify(c->ks, CONFIG_NOTIFY_STRING, "incrbyfloat", key->p, key->len);
 	reply_bulk(c->r, buf, (size_t)n);
 }

@@ -116,6 +116,16 @@ static bool drop_if_empty(struct keyspace *ks, struct kv *e)
 	return true;
 }
 
+/* Reports a removal from key's sorted set as Redis does: event, then
+ * "del" when it emptied the set. */
+static void zset_notify(struct keyspace *ks, const struct cmd_arg *key, const char *event,
+			bool emptied)
+{
+	ks_notify(ks, CONFIG_NOTIFY_ZSET, event, key->p, key->len);
+	if (emptied)
+		ks_notify(ks, CONFIG_NOTIFY_GENERIC, "del", key->p, key->len);
+}
+
 /* ---- ZADD, ZINCRBY ---- */
 
 /* Scores of a ZADD parsed into the request's own array up to this many. */
@@ -247,6 +257,9 @@ static void zadd_generic(struct cmd_ctx *c, int flags)
 	else
 		reply_null(c->r);
 out:
+	if (added + updated > 0)
+		ks_notify(c->ks, CONFIG_NOTIFY_ZSET, (z.flags & ZADD_IN_INCR) ? "zincr" : "zadd",
+			  c->argv[1].p, c->argv[1].len);
 	if (z.scores != z.inline_scores)
 		mem_free(c->env->mem, z.scores);
 }
@@ -266,6 +279,7 @@ void cmd_zincrby(struct cmd_ctx *c)
 void cmd_zrem(struct cmd_ctx *c)
 {
 	long long deleted = 0;
+	bool emptied = false;
 	struct kv *e;
 	int i;
 
@@ -273,10 +287,12 @@ void cmd_zrem(struct cmd_ctx *c)
 		return;
 	for (i = 2; e != NULL && i < c->argc; i++) {
 		deleted += zset_del(&c->ks->mem, e, c->argv[i].p, c->argv[i].len);
-		if (drop_if_empty(c->ks, e))
+		if ((emptied = drop_if_empty(c->ks, e)))
 			break;
 	}
 	ks_changed(c->ks, (uint64_t)deleted);
+	if (deleted > 0)
+		zset_notify(c->ks, &c->argv[1], "zrem", emptied);
 	reply_int(c->r, deleted);
 }
 
@@ -548,13 +564,17 @@ static void zr_finish(struct zr_out *o, const struct cmd_arg *dst)
 		return;
 	ops = o->dks->types[KV_ZSET];
 	if (o->n > 0) {
+		ks_lookup_write(o->dks, dst->p, dst->len); /* Redis's setKey: expires it */
 		ks_set_obj(o->dks, dst->p, dst->len, KV_ZSET, kv_obj_enc(&o->tmp.kv),
 			   kv_obj(&o->tmp.kv), KS_TTL_NONE);
 		ks_changed(o->dks, 1);
+		ks_notify(o->dks, CONFIG_NOTIFY_ZSET, "zrangestore", dst->p, dst->len);
 	} else {
 		ops->free(&o->dks->mem, kv_obj(&o->tmp.kv), kv_obj_enc(&o->tmp.kv));
-		if (ks_delete(o->dks, dst->p, dst->len))
+		if (ks_delete_stale(o->dks, dst->p, dst->len)) {
 			ks_changed(o->dks, 1);
+			ks_notify(o->dks, CONFIG_NOTIFY_GENERIC, "del", dst->p, dst->len);
+		}
 	}
 	reply_int(o->c->r, (long long)o->n);
 }
@@ -848,6 +868,11 @@ static void zremrange_generic(struct cmd_ctx *c, enum zr_type type)
 	if (n > 0) {
 		zset_del_ranks(&c->ks->mem, e, (uint64_t)first, (uint64_t)(first + n - 1));
 		ks_changed(c->ks, (uint64_t)n);
+		zset_notify(c->ks, &c->argv[1],
+			    type == ZR_RANK    ? "zremrangebyrank"
+			    : type == ZR_SCORE ? "zremrangebyscore"
+					       : "zremrangebylex",
+			    zset_len(e) == 0);
 		drop_if_empty(c->ks, e);
 	}
 	reply_int(c->r, n);
@@ -902,6 +927,7 @@ static void zpop(struct cmd_ctx *c, struct keyspace *ks, const struct cmd_arg *k
 	else
 		zset_del_ranks(&ks->mem, e, 0, (uint64_t)(n - 1));
 	ks_changed(ks, (uint64_t)n);
+	zset_notify(ks, key, max ? "zpopmax" : "zpopmin", zset_len(e) == 0);
 	drop_if_empty(ks, e);
 }
 

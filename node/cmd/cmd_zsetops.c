@@ -358,15 +358,23 @@ static void zop_store(struct cmd_ctx *c, const struct zop_req *q, struct zop_acc
 	if (n == 0) {
 		zset_big_free(&dks->mem, a->res);
 		reply_int(c->r, 0);
-		if (ks_delete(dks, q->dst->p, q->dst->len))
+		if (ks_delete_stale(dks, q->dst->p, q->dst->len)) {
 			ks_changed(dks, 1);
+			ks_notify(dks, CONFIG_NOTIFY_GENERIC, "del", q->dst->p, q->dst->len);
+		}
 		return;
 	}
 	zset_limits_of(c, dks, &lim);
+	ks_lookup_write(dks, q->dst->p, q->dst->len); /* Redis's setKey: expires it */
 	e = ks_set_obj(dks, q->dst->p, q->dst->len, KV_ZSET, ZSET_BIG, a->res, KS_TTL_NONE);
 	zset_fit_listpack(&dks->mem, e, &lim, a->maxlen, a->totlen);
 	ks_changed(dks, 1);
 	reply_int(c->r, (long long)n);
+	ks_notify(dks, CONFIG_NOTIFY_ZSET,
+		  q->op == ZOP_UNION   ? "zunionstore"
+		  : q->op == ZOP_INTER ? "zinterstore"
+				       : "zdiffstore",
+		  q->dst->p, q->dst->len);
 }
 
 static void zop_reply(struct cmd_ctx *c, const struct zop_req *q, struct zop_acc *a)

@@ -204,6 +204,7 @@ struct kv *ks_lookup_read(struct keyspace *ks, const char *key, size_t klen)
 
 	if (e == NULL) {
 		ks->st->keyspace_misses++;
+		ks_notify(ks, CONFIG_NOTIFY_KEY_MISS, "keymiss", key, klen);
 		return NULL;
 	}
 	ks->st->keyspace_hits++;
@@ -423,6 +424,16 @@ bool ks_delete(struct keyspace *ks, const char *key, size_t klen)
 	if (e == NULL)
 		return false;
 	ks_delete_entry(ks, e);
+	return true;
+}
+
+bool ks_delete_stale(struct keyspace *ks, const char *key, size_t klen)
+{
+	struct kv **link = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
+
+	if (link == NULL)
+		return false;
+	ks_delete_entry(ks, *link);
 	return true;
 }
 

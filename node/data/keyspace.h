@@ -124,6 +124,9 @@ struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv
 		      unsigned enc, void *obj, int64_t expire_ms);
 /* Deletes key; returns true if it existed (and had not expired). */
 bool ks_delete(struct keyspace *ks, const char *key, size_t klen);
+/* Deletes key even when its TTL has passed, as Redis's dbDelete does (an
+ * empty STORE result): true if an entry was there. */
+bool ks_delete_stale(struct keyspace *ks, const char *key, size_t klen);
 /* ks_delete, but a big value (obj_free_later) is freed in the background
  * (ks_lazy_step) after its key is gone: UNLINK. */
 bool ks_unlink(struct keyspace *ks, const char *key, size_t klen);

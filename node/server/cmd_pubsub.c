@@ -78,10 +78,11 @@ static void unsubscribe(struct cmd_ctx *c, enum pubsub_kind k)
 		confirm(c, unsub_word[k], NULL, 0, k);
 		return;
 	}
-	/* Every name of the kind, in the order they were subscribed. */
+	/* Every name of the kind, last in the list first (Redis: in hash
+	 * order). */
 	while (pubsub_count(conn, k) > 0) {
 		size_t len;
-		const char *name = pubsub_name(conn, k, 0, &len);
+		const char *name = pubsub_name(conn, k, pubsub_count(conn, k) - 1, &len);
 		reply_push(c->r, 3);
 		reply_bulk_cstr(c->r, unsub_word[k]);
 		reply_bulk(c->r, name, len);

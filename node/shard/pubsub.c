@@ -15,11 +15,19 @@
 #include "proto/reply.h"
 #include "shard/conn.h"
 
-/* A name and its subscribers, in the order they subscribed. */
+/* One subscription as its name sees it: the subscriber, and where the
+ * name sits in the subscriber's list (struct pubsub_ref, the other end),
+ * so that either end unlinks it in O(1). */
+struct pubsub_sub {
+	struct conn *c;
+	uint32_t at;
+};
+
+/* A name and its subscribers (in no particular order). */
 struct pubsub_chan {
 	struct pubsub_chan *next;
 	uint64_t hash;
-	struct conn **subs;
+	struct pubsub_sub *subs;
 	uint32_t nsubs, cap;
 	uint32_t len;
 	char name[];
@@ -124,26 +132,13 @@ static void chan_del(struct pubsub *ps, struct pubsub_table *t, struct pubsub_ch
 	}
 }
 
-/* Appends v to an array of pointers that grows by doubling. */
-static void push_ptr(struct mem *mem, void ***v, uint32_t *n, uint32_t *cap, void *p)
+/* Makes room for one more element in an array that grows by doubling. */
+static void *grow(struct mem *mem, void *v, uint32_t n, uint32_t *cap, size_t size)
 {
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : PUBSUB_CLIENT_START;
-		*v = mem_realloc(mem, *v, (size_t)*cap * sizeof(**v));
-	}
-	(*v)[(*n)++] = p;
-}
-
-/* Removes p from an array, keeping the order of the rest. */
-static void remove_ptr(void **v, uint32_t *n, const void *p)
-{
-	uint32_t i;
-
-	for (i = 0; i < *n && v[i] != p; i++)
-		;
-	ASSERT(i < *n);
-	memmove(&v[i], &v[i + 1], (size_t)(*n - i - 1) * sizeof(*v));
-	(*n)--;
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : PUBSUB_CLIENT_START;
+	return mem_realloc(mem, v, (size_t)*cap * size);
 }
 
 /* ---- subscriptions ---- */
@@ -153,31 +148,51 @@ static uint32_t client_total(const struct pubsub_client *pc)
 	return pc->n[PUBSUB_CHANNEL] + pc->n[PUBSUB_PATTERN] + pc->n[PUBSUB_SHARD];
 }
 
+/* Where ch sits in c's list of kind k, or -1: found by scanning the
+ * shorter of c's names and ch's subscribers, so that neither a client of
+ * many names nor a name of many clients makes it slow. */
+static int64_t find_ref(const struct conn *c, enum pubsub_kind k, const struct pubsub_chan *ch)
+{
+	const struct pubsub_client *pc = c->ps;
+	uint32_t i;
+
+	if (pc == NULL)
+		return -1;
+	if (pc->n[k] <= ch->nsubs) {
+		for (i = 0; i < pc->n[k]; i++)
+			if (pc->v[k][i].ch == ch)
+				return i;
+		return -1;
+	}
+	for (i = 0; i < ch->nsubs; i++)
+		if (ch->subs[i].c == c)
+			return ch->subs[i].at;
+	return -1;
+}
+
 bool pubsub_subscribe(struct pubsub *ps, struct conn *c, enum pubsub_kind k, const char *name,
 		      size_t len)
 {
 	struct pubsub_table *t = &ps->t[k];
 	uint64_t hash = hash_bytes(name, len, ps->seed);
 	struct pubsub_chan **p = find(t, hash, name, len), *ch;
-	struct pubsub_client *pc = c->ps;
-	uint32_t i;
+	struct pubsub_client *pc;
 
 	ASSERT(k < PUBSUB_KINDS);
-	if (p != NULL) {
-		ch = *p;
-		/* A connection holds few names: look among its own. */
-		for (i = 0; pc != NULL && i < pc->n[k]; i++)
-			if (pc->v[k][i] == ch)
-				return false;
-	} else {
-		ch = chan_add(ps, t, hash, name, len);
+	if (p != NULL && find_ref(c, k, *p) >= 0)
+		return false;
+	ch = p != NULL ? *p : chan_add(ps, t, hash, name, len);
+	if (c->ps == NULL) {
+		c->ps = mem_calloc(ps->h->mem, sizeof(*c->ps));
+		c->ps->soft_since_ms = -1;
 	}
-	if (pc == NULL) {
-		pc = c->ps = mem_calloc(ps->h->mem, sizeof(*pc));
-		pc->soft_since_ms = -1;
-	}
-	push_ptr(ps->h->mem, (void ***)&pc->v[k], &pc->n[k], &pc->cap[k], ch);
-	push_ptr(ps->h->mem, (void ***)&ch->subs, &ch->nsubs, &ch->cap, c);
+	pc = c->ps;
+	pc->v[k] = grow(ps->h->mem, pc->v[k], pc->n[k], &pc->cap[k], sizeof(*pc->v[k]));
+	ch->subs = grow(ps->h->mem, ch->subs, ch->nsubs, &ch->cap, sizeof(*ch->subs));
+	pc->v[k][pc->n[k]] = (struct pubsub_ref){ .ch = ch, .at = ch->nsubs };
+	ch->subs[ch->nsubs] = (struct pubsub_sub){ .c = c, .at = pc->n[k] };
+	pc->n[k]++;
+	ch->nsubs++;
 	return true;
 }
 
@@ -195,14 +210,26 @@ static void client_release(struct pubsub *ps, struct conn *c)
 	c->ps = NULL;
 }
 
-/* Takes c off ch, the i-th name of kind k it holds. */
+/* Takes c off the i-th name of kind k it holds: each end's last element
+ * moves into the hole, and its other end learns its new place. */
 static void unlink_sub(struct pubsub *ps, struct conn *c, enum pubsub_kind k, uint32_t i)
 {
 	struct pubsub_client *pc = c->ps;
-	struct pubsub_chan *ch = pc->v[k][i];
+	struct pubsub_chan *ch = pc->v[k][i].ch;
+	uint32_t j = pc->v[k][i].at;
 
-	remove_ptr((void **)pc->v[k], &pc->n[k], ch);
-	remove_ptr((void **)ch->subs, &ch->nsubs, c);
+	ASSERT(j < ch->nsubs);
+	ASSERT(ch->subs[j].c == c);
+	if (j != --ch->nsubs) {
+		struct pubsub_sub moved = ch->subs[ch->nsubs];
+		ch->subs[j] = moved;
+		moved.c->ps->v[k][moved.at].at = j;
+	}
+	if (i != --pc->n[k]) {
+		struct pubsub_ref moved = pc->v[k][pc->n[k]];
+		pc->v[k][i] = moved;
+		moved.ch->subs[moved.at].at = i;
+	}
 	if (ch->nsubs == 0)
 		chan_del(ps, &ps->t[k], ch);
 }
@@ -210,21 +237,19 @@ static void unlink_sub(struct pubsub *ps, struct conn *c, enum pubsub_kind k, ui
 bool pubsub_unsubscribe(struct pubsub *ps, struct conn *c, enum pubsub_kind k, const char *name,
 			size_t len)
 {
-	struct pubsub_client *pc = c->ps;
-	uint32_t i;
+	struct pubsub_chan **p;
+	int64_t i;
 
 	ASSERT(k < PUBSUB_KINDS);
-	if (pc == NULL)
+	if (c->ps == NULL)
 		return false;
-	for (i = 0; i < pc->n[k]; i++) {
-		const struct pubsub_chan *ch = pc->v[k][i];
-		if (ch->len == len && memcmp(ch->name, name, len) == 0) {
-			unlink_sub(ps, c, k, i);
-			client_release(ps, c);
-			return true;
-		}
-	}
-	return false;
+	p = find(&ps->t[k], hash_bytes(name, len, ps->seed), name, len);
+	i = p != NULL ? find_ref(c, k, *p) : -1;
+	if (i < 0)
+		return false;
+	unlink_sub(ps, c, k, (uint32_t)i);
+	client_release(ps, c);
+	return true;
 }
 
 void pubsub_drop(struct pubsub *ps, struct conn *c)
@@ -249,8 +274,8 @@ const char *pubsub_name(const struct conn *c, enum pubsub_kind k, uint32_t i, si
 {
 	ASSERT(c->ps != NULL);
 	ASSERT(i < c->ps->n[k]);
-	*len = c->ps->v[k][i]->len;
-	return c->ps->v[k][i]->name;
+	*len = c->ps->v[k][i].ch->len;
+	return c->ps->v[k][i].ch->name;
 }
 
 size_t pubsub_client_mem(const struct conn *c)
@@ -340,7 +365,7 @@ static long long deliver_all(struct pubsub *ps, const struct pubsub_chan *ch,
 	/* A subscriber closed for its output limit stays subscribed until it
 	 * is freed, so the array does not change under the loop. */
 	for (i = 0; i < ch->nsubs; i++)
-		n += deliver(ps, ch->subs[i], m);
+		n += deliver(ps, ch->subs[i].c, m);
 	return n;
 }
 

@@ -50,9 +50,16 @@ struct pubsub {
 	atomic_uint listened;
 };
 
-/* What a connection subscribes to (conn->ps). */
+/* One subscription as its subscriber sees it: the name, and where the
+ * subscriber sits among the name's (pubsub.c). */
+struct pubsub_ref {
+	struct pubsub_chan *ch;
+	uint32_t at;
+};
+
+/* What a connection subscribes to (conn->ps), in no particular order. */
 struct pubsub_client {
-	struct pubsub_chan **v[PUBSUB_KINDS];
+	struct pubsub_ref *v[PUBSUB_KINDS];
 	uint32_t n[PUBSUB_KINDS], cap[PUBSUB_KINDS];
 	/* Since when its output has been over the soft limit (ms), or -1. */
 	int64_t soft_since_ms;
@@ -73,8 +80,8 @@ bool pubsub_unsubscribe(struct pubsub *ps, struct conn *c, enum pubsub_kind k, c
 void pubsub_drop(struct pubsub *ps, struct conn *c);
 /* How many names of kind k c holds. */
 uint32_t pubsub_count(const struct conn *c, enum pubsub_kind k);
-/* The i-th name of kind k that c holds (i < pubsub_count), in the order
- * it subscribed. */
+/* The i-th name of kind k that c holds (i < pubsub_count); unsubscribing
+ * moves the last one into its place. */
 const char *pubsub_name(const struct conn *c, enum pubsub_kind k, uint32_t i, size_t *len);
 
 /* Delivers a message published on channel (PUBSUB_CHANNEL: to its

@@ -275,11 +275,16 @@ static void host_init(struct shard *sh)
 	h->feed_arg = sh;
 }
 
-/* The keyspace's hook: its events wait in the shard's queue (notify.h). */
+/* The keyspace's hook: its events wait in the shard's queue (notify.h).
+ * While a span holds the shard, they wait in the queue of the span's
+ * shard instead, which publishes them after its step, before the span's
+ * reply is sent: a command's events keep their order across shards. */
 static void on_notify(void *arg, const char *event, const char *key, size_t klen)
 {
 	struct shard *sh = arg;
 
+	if (lock_held(&sh->lock))
+		sh = sh->set->shards[sh->lock.holder.coord];
 	notify_add(&sh->notes, event, key, klen);
 }
 
@@ -909,6 +914,30 @@ static void on_message(struct shard *sh, struct xmsg *m)
 	lock_settle(sh);
 }
 
+/* Other shards' keyspace events are published before this step's
+ * completions: a request made after they were sent (a subscriber's next
+ * command) is answered after them. Only on a shard with subscribers (the
+ * only ones sent events), and only when nothing waits (not frozen, no
+ * deferred message), when they would be published at once anyway. Returns
+ * how many messages it took into msgs: the others (NULL for those it
+ * handled) still come after the completions, in order. */
+static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
+{
+	unsigned k, nm;
+
+	if (atomic_load_explicit(&sh->ps.listened, memory_order_relaxed) == 0 ||
+	    lock_held(&sh->lock) || sh->dmsg_head != NULL)
+		return 0;
+	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
+	for (k = 0; k < nm; k++) {
+		if (msgs[k]->kind == MSG_NOTIFY) {
+			notify_message(&sh->ps, &sh->cfg, &sh->mem, msgs[k]);
+			msgs[k] = NULL;
+		}
+	}
+	return nm;
+}
+
 /* Runs what waited while frozen (completions, messages, connections to
  * resume), in order, until done or frozen again. Returns true if it did
  * anything. */
@@ -979,6 +1008,44 @@ static bool service_pending(struct shard *sh)
 	return any;
 }
 
+/* The end of a step of a shard no span holds: background work in bounded
+ * steps, what it publishes to the others (memory, keyspace events, MONITOR
+ * lines), re-arming, and its connections' submissions. Returns true if it
+ * did work. */
+static bool step_unfrozen(struct shard *sh)
+{
+	bool work = false;
+
+	if (sh->evict_more) {
+		(void)evict_step(sh);
+		work = true;
+	}
+	if (sh->expire_more) {
+		expire_step(sh, sh->expire_budget);
+		/* Behind after a turn's cycle: the next one does more. */
+		sh->expire_budget = !sh->expire_more ? SHARD_STEP_EXPIRE_KEYS
+				    : sh->expire_budget < SHARD_STEP_EXPIRE_MAX / 2
+					    ? sh->expire_budget * 2
+					    : SHARD_STEP_EXPIRE_MAX;
+		work = true;
+	}
+	/* Under maxmemory the other shards read this shard's use (their
+	 * share, the OOM check): each step, not each tick, so a fast pipeline
+	 * cannot run far past the limit. */
+	if (sh->cfg.maxmemory > 0)
+		publish_memory(sh);
+	/* Keys made ready by what ran here or by spans that held this shard
+	 * go to their waiters. */
+	if (blocked_serve_ready(&sh->bh))
+		work = true;
+	if (sh->notes.len > 0)
+		notify_publish(sh);
+	if (sh->mon.lines.len > 0)
+		monitor_publish(sh);
+	arm(sh);
+	return service_pending(sh) || work;
+}
+
 bool shard_step(struct shard *sh)
 {
 	struct io_cqe cqes[IO_REAP_MAX];
@@ -996,6 +1063,7 @@ bool shard_step(struct shard *sh)
 		if (sh->cfg.maxmemory > 0)
 			mem_refresh(sh);
 	}
+	nm = notify_first(sh, msgs);
 	for (i = 0; i < n; i++) {
 		/* While frozen, and until what was deferred has run, every
 		 * completion waits its turn. */
@@ -1007,42 +1075,18 @@ bool shard_step(struct shard *sh)
 		if (sh->lock.queue_n > 0)
 			lock_settle(sh); /* a span started here may lock at once */
 	}
+	for (k = 0; k < nm; k++)
+		if (msgs[k] != NULL)
+			on_message(sh, msgs[k]);
+	if (nm > 0)
+		work = true;
 	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
 	for (k = 0; k < nm; k++)
 		on_message(sh, msgs[k]);
 	if (nm > 0 || run_deferred(sh))
 		work = true;
-	if (!lock_held(&sh->lock)) {
-		if (sh->evict_more) {
-			(void)evict_step(sh);
-			work = true;
-		}
-		if (sh->expire_more) {
-			expire_step(sh, sh->expire_budget);
-			/* Behind after a turn's cycle: the next one does more. */
-			sh->expire_budget = !sh->expire_more ? SHARD_STEP_EXPIRE_KEYS
-					    : sh->expire_budget < SHARD_STEP_EXPIRE_MAX / 2
-						    ? sh->expire_budget * 2
-						    : SHARD_STEP_EXPIRE_MAX;
-			work = true;
-		}
-		/* Under maxmemory the other shards read this shard's use
-		 * (their share, the OOM check): each step, not each tick, so a
-		 * fast pipeline cannot run far past the limit. */
-		if (sh->cfg.maxmemory > 0)
-			publish_memory(sh);
-		/* Keys made ready by what ran here or by spans that held this
-		 * shard go to their waiters. */
-		if (blocked_serve_ready(&sh->bh))
-			work = true;
-		if (sh->notes.len > 0)
-			notify_publish(sh);
-		if (sh->mon.lines.len > 0)
-			monitor_publish(sh);
-		arm(sh);
-		if (service_pending(sh))
-			work = true;
-	}
+	if (!lock_held(&sh->lock) && step_unfrozen(sh))
+		work = true;
 	/* A backlog left to move counts as work: the shard must not park on
 	 * it (its targets drain their rings without telling us). */
 	if (xshard_flush(&sh->x, sh->io))

@@ -22,6 +22,7 @@ there too. Exits 77 (skip) when redis-py is missing.
 """
 import os
 import re
+import subprocess
 import sys
 import time
 import unittest
@@ -172,6 +173,29 @@ class MonitorTest(unittest.TestCase):
             self.assertEqual(extra, b"")
             self.assertNotIn("O", [c["flags"] for c in r.client_list()])
             mon.close()
+
+    def test_redis_cli_monitor(self):
+        """redis-cli monitor prints the lines of other clients' commands."""
+        with server() as srv:
+            proc = subprocess.Popen(["redis-cli", "-p", str(srv.port), "monitor"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            try:
+                r = srv.client()
+                self.assertTrue(cairn_test.wait_until(
+                    lambda: "O" in "".join(c["flags"] for c in r.client_list()), PATIENCE))
+                for i in range(WRITERS):
+                    srv.client().set("cli%d" % i, "x y")
+                time.sleep(0.5)
+            finally:
+                proc.terminate()
+                out = proc.communicate(timeout=PATIENCE)[0].decode()
+            lines = out.splitlines()
+            self.assertEqual(lines[0], "OK")
+            for i in range(WRITERS):
+                want = '"SET" "cli%d" "x y"' % i
+                self.assertEqual(len([x for x in lines if x.endswith(want)]), 1, out)
+            self.assertTrue(all(re.match(r'^\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "', x)
+                                for x in lines[1:]), out)
 
 
 if __name__ == "__main__":
