@@ -765,6 +765,7 @@ bool cmd_list_bpop(struct cmd_ctx *c, int first, int n, bool tail, long long cou
 			reply_val(c, &v);
 		list_iter_release(&it);
 		list_del_range(&ks->mem, e, tail ? -1 : 0, 1);
+		list_notify(ks, k, tail ? "rpop" : "lpop", list_len(e) == 0);
 		list_removed(c, ks, e, 1);
 		return true;
 	}

@@ -1025,6 +1025,7 @@ static void bzpop_one(struct cmd_ctx *c, struct keyspace *ks, const struct cmd_a
 	reply_double(c->r, item.score);
 	zset_del_ranks(&ks->mem, e, rank, rank);
 	ks_changed(ks, 1);
+	zset_notify(ks, key, max ? "zpopmax" : "zpopmin", zset_len(e) == 0);
 	drop_if_empty(ks, e);
 }
 
