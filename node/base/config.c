@@ -73,6 +73,8 @@ static const struct cfg_def defs[] = {
 	  "keep a latency histogram per command (LATENCY HISTOGRAM)" },
 	{ "latency-tracking-info-percentiles", CFG_SPECIAL, 0, OFF(latency_percentiles), 0, 0, NULL,
 	  "the percentiles INFO latencystats shows" },
+	{ "latency-monitor-threshold", CFG_INT, 0, OFF(latency_monitor_threshold), 0, LLONG_MAX,
+	  NULL, "record events that take this many ms in LATENCY LATEST (0: off)" },
 	{ "timeout", CFG_INT, 0, OFF(timeout), 0, 2147483647, NULL,
 	  "close clients idle this many seconds (0: never)" },
 	{ "loglevel", CFG_ENUM, 0, OFF(loglevel), 0, 0, loglevel_names,

@@ -53,6 +53,7 @@ struct config {
 	/* latency-tracking-info-percentiles: INFO latencystats' columns. */
 	double latency_percentiles[CONFIG_WORDS_MAX];
 	int latency_npercentiles;
+	long long latency_monitor_threshold; /* ms; 0: the latency monitor is off */
 	long long timeout;
 	int loglevel; /* enum io_log_level */
 	char logfile[CONFIG_STR_MAX];

@@ -132,10 +132,24 @@ static void mem_refresh(struct shard *sh)
 	sh->ks_share = share;
 }
 
-/* One bounded step of eviction toward the keyspace's share (evict.h). */
+/* An event of the latency monitor (latency-monitor-threshold, not 0)
+ * that began at t0 (ns) and ends now: recorded if it took that many ms. */
+static void note_latency(struct shard *sh, enum latmon_event e, uint64_t t0)
+{
+	uint64_t ms;
+
+	clock_read(&sh->clock);
+	ms = (sh->clock.now_ns - t0) / 1000000;
+	if (ms >= (uint64_t)sh->cfg.latency_monitor_threshold)
+		latmon_add(&sh->latmon, e, sh->clock.now_ms / 1000, ms);
+}
+
+/* One bounded step of eviction toward the keyspace's share (evict.h); an
+ * "eviction-cycle" event of the latency monitor when it had to evict, as
+ * Redis's performEvictions() times itself. */
 static enum evict_result evict_step(struct shard *sh)
 {
-	uint64_t used = sh->ks.mem.used, stuck;
+	uint64_t used = sh->ks.mem.used, stuck, t0;
 	enum evict_result rc;
 
 	sh->evict_more = false;
@@ -145,8 +159,13 @@ static enum evict_result evict_step(struct shard *sh)
 			atomic_store_explicit(&sh->pub_stuck, 0, memory_order_relaxed);
 		return EVICT_OK;
 	}
+	if (sh->cfg.latency_monitor_threshold != 0)
+		clock_read(&sh->clock);
+	t0 = sh->clock.now_ns;
 	rc = evict_run(&sh->ks, used - sh->ks_share,
 		       evict_budget(sh->cfg.maxmemory_eviction_tenacity), NULL);
+	if (sh->cfg.latency_monitor_threshold != 0)
+		note_latency(sh, LATMON_EVICTION_CYCLE, t0);
 	sh->evict_more = rc == EVICT_RUNNING;
 	stuck = rc == EVICT_FAIL && sh->ks.mem.used > sh->ks_share ? sh->ks.mem.used - sh->ks_share
 								   : 0;
@@ -229,6 +248,8 @@ static void env_init(struct shard *sh, const struct cmd_index *cmds)
 	env->make_room = env_make_room;
 	slowlog_init(&sh->slowlog, &sh->mem);
 	env->log_slow = env_log_slow;
+	latmon_init(&sh->latmon, &sh->mem);
+	env->latmon = &sh->latmon;
 	env->host = sh;
 }
 
@@ -356,6 +377,7 @@ void shard_free(struct shard *sh)
 	sh->dcqe_n = 0;
 	xshard_free(&sh->x);
 	slowlog_reset(&sh->slowlog);
+	latmon_free(&sh->latmon);
 	cmd_stats_reset(&sh->mem, sh->cstat);
 	ks_free(&sh->ks);
 	ASSERT(sh->mem.used == 0);
@@ -588,7 +610,8 @@ static void release_memory(struct shard *sh)
  * (its budget spent with the keys it saw still mostly stale), a smaller one
  * at every loop turn, as Redis's fast cycle, so expiry keeps up with keys
  * written with short TTLs. Its time is INFO's
- * expire_cycle_cpu_milliseconds. */
+ * expire_cycle_cpu_milliseconds, and an "expire-cycle" event of the
+ * latency monitor (as Redis's activeExpireCycle() records it). */
 static void expire_step(struct shard *sh, uint64_t budget)
 {
 	uint64_t t0;
@@ -601,6 +624,8 @@ static void expire_step(struct shard *sh, uint64_t budget)
 	expire_cycle(&sh->ks, budget);
 	clock_read(&sh->clock);
 	sh->st.expire_cycle_us += (sh->clock.now_ns - t0) / 1000;
+	if (sh->cfg.latency_monitor_threshold != 0)
+		note_latency(sh, LATMON_EXPIRE_CYCLE, t0);
 	sh->expire_more = sh->ks.expire_behind;
 }
 

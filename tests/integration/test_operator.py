@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The operator's commands with real clients: SHUTDOWN, SLOWLOG, CLIENT
-NO-TOUCH, WAIT, CLIENT UNBLOCK, LATENCY HISTOGRAM and INFO latencystats.
+NO-TOUCH, WAIT, CLIENT UNBLOCK, LATENCY HISTOGRAM and INFO latencystats,
+the latency monitor.
 
 Goal: `redis-cli shutdown` stops the node: the process exits with 0, its
 log says who asked, and the client sees the connection close with no
@@ -24,7 +25,12 @@ meanwhile. Every command's latencies are tracked (latency-tracking) on
 every shard and added up: LATENCY HISTOGRAM counts each call once, in
 cumulative power-of-two buckets that place a 20 ms DEBUG SLEEP past 16 ms;
 INFO latencystats shows the configured percentiles; CONFIG RESETSTAT
-clears them, and latency-tracking no stops new ones.
+clears them, and latency-tracking no stops new ones. The latency monitor
+(latency-monitor-threshold) records nothing while off; on, a command that
+takes the threshold or longer is a "command" event on the shard where it
+runs, and LATENCY LATEST, HISTORY, DOCTOR and GRAPH show the shards'
+samples merged (one per second, the largest), RESET forgets the event on
+every shard and counts it once.
 
 Method: each test starts its own cairn-node on a free loopback port
 (through cairn_test, flags from $CAIRN_NODE_ARGS), sends the command with
@@ -291,6 +297,62 @@ class Latency(unittest.TestCase):
             r.config_set("latency-tracking", "no")
             r.set("lat:x", 1)
             self.assertNotIn("set", histogram(r))
+
+
+class LatencyMonitor(unittest.TestCase):
+    def test_events_merge_across_shards(self):
+        with cairn_test.cairn(*([] if "--shards" in cairn_test.NODE_ARGS
+                                else ["--shards", "3"]),
+                              "--latency-monitor-threshold", "0") as s:
+            r = s.client()
+            self.assertEqual(r.execute_command("LATENCY", "LATEST"), [])
+            self.assertTrue(r.execute_command("LATENCY", "DOCTOR").startswith(
+                b"I'm sorry, Dave"))
+            r.execute_command("DEBUG", "SLEEP", "0.03")  # the monitor is off
+            self.assertEqual(r.execute_command("LATENCY", "LATEST"), [])
+            r.config_set("latency-monitor-threshold", 20)
+            self.assertEqual(r.config_get("latency-monitor-threshold"),
+                             {"latency-monitor-threshold": "20"})
+            args = cairn_test.NODE_ARGS
+            nshards = int(args[args.index("--shards") + 1]) if "--shards" in args else 3
+            # A slow command on each shard (SORT of a big list, forwarded to
+            # the shard that owns the key), and one here.
+            keys = []
+            for i in range(64):
+                k = "big:%d" % i
+                if cairn_test.shard_of(k, nshards) not in [cairn_test.shard_of(x, nshards)
+                                                           for x in keys]:
+                    keys.append(k)
+            vals = list(range(200000))
+            for k in keys:
+                for j in range(0, len(vals), 20000):
+                    r.rpush(k, *vals[j:j + 20000])
+            t0 = int(time.time())
+            r.execute_command("DEBUG", "SLEEP", "0.05")
+            for k in keys:
+                r.sort(k, desc=True)
+            latest = r.execute_command("LATENCY", "LATEST")
+            self.assertEqual([e[0] for e in latest], [b"command"])
+            name, when, last, worst = latest[0]
+            self.assertGreaterEqual(worst, 50)
+            self.assertGreaterEqual(last, 20)
+            self.assertLessEqual(abs(when - t0), 60)
+            hist = r.execute_command("LATENCY", "HISTORY", "command")
+            times = [t for t, _ in hist]
+            self.assertEqual(times, sorted(set(times)))
+            self.assertEqual(max(v for _, v in hist), worst)
+            self.assertEqual(hist[-1], [when, last])
+            self.assertEqual(r.execute_command("LATENCY", "HISTORY", "fast-command"), [])
+            doctor = r.execute_command("LATENCY", "DOCTOR").decode()
+            self.assertIn("1. command: %d latency spikes" % len(hist), doctor)
+            self.assertIn("Worst all time event %dms." % worst, doctor)
+            graph = r.execute_command("LATENCY", "GRAPH", "command").decode()
+            self.assertTrue(graph.startswith("command - high %d ms" % worst), graph)
+            # Every shard had the event: one event is reset.
+            self.assertEqual(r.execute_command("LATENCY", "RESET", "COMMAND", "command"), 1)
+            self.assertEqual(r.execute_command("LATENCY", "LATEST"), [])
+            self.assertIn("no latency spike was observed",
+                          r.execute_command("LATENCY", "DOCTOR").decode())
 
 
 if __name__ == "__main__":
