@@ -1,8 +1,9 @@
-/* cmd_server.c: CONFIG (GET, SET, RESETSTAT, HELP), TIME, DEBUG (SLEEP,
+/* cmd_server.c: CONFIG (GET, SET, RESETSTAT, REWRITE, HELP), TIME, DEBUG (SLEEP,
  * SET-ACTIVE-EXPIRE, HELP), LASTSAVE, SHUTDOWN and WAIT. INFO lives in cmd_info.c.
  *
  * CONFIG goes through config.h, so CONFIG SET, the command line and the
  * configuration file accept the same values. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +13,13 @@
 #include "base/assert.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/mem.h"
+#include "base/text.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
 #include "io/io.h"
 #include "proto/reply.h"
+#include "server/config_file.h"
 #include "server/server.h"
 #include "shard/conn.h"
 #include "shard/shard.h"
@@ -205,6 +209,73 @@ void cmd_config_resetstat(struct cmd_ctx *c)
 	reply_ok(c->r);
 }
 
+/* The configuration file's contents into a buffer from the shard's
+ * account (*out, *len; none when there is no file yet, as Redis starts a
+ * new one then). Returns 0 or -errno. */
+static int config_file_contents(struct shard *sh, const char *path, char **out, size_t *len)
+{
+	size_t cap = 4096;
+
+	for (;;) {
+		char *buf = mem_alloc(&sh->mem, cap);
+		int64_t n = io_file_read(sh->io, path, buf, cap);
+		if (n >= 0 && (uint64_t)n <= cap) {
+			*out = buf;
+			*len = (size_t)n;
+			return 0;
+		}
+		mem_free(&sh->mem, buf);
+		if (n == -ENOENT) {
+			*out = NULL;
+			*len = 0;
+			return 0;
+		}
+		if (n < 0)
+			return (int)n;
+		if ((uint64_t)n > CONFIG_FILE_MAX)
+			return -EFBIG;
+		cap = (size_t)n;
+	}
+}
+
+/* CONFIG REWRITE: the file the node started from, rewritten with the
+ * current configuration (config_file.h) and replaced atomically
+ * (io_file_replace); with every shard locked, so that two never race.
+ * Redis's replies and log lines. */
+void cmd_config_rewrite(struct cmd_ctx *c)
+{
+	struct shard *sh = shard_of(c);
+	const char *path = sh->info->config_file;
+	struct config *def;
+	struct text t;
+	char *old = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (path[0] == '\0') {
+		reply_error(c->r, "The server is running without a config file");
+		return;
+	}
+	rc = config_file_contents(sh, path, &old, &len);
+	if (rc == 0) {
+		def = mem_alloc(&sh->mem, sizeof(*def));
+		config_defaults(def);
+		text_init(&t, &sh->mem, len + 1024);
+		config_file_rewrite(old, len, &sh->cfg, def, &sh->mem, &t);
+		rc = io_file_replace(sh->io, path, t.p, t.len);
+		text_free(&t);
+		mem_free(&sh->mem, def);
+	}
+	mem_free(&sh->mem, old);
+	if (rc < 0) {
+		shard_log(sh, IO_LOG_WARNING, "CONFIG REWRITE failed: %s", strerror(-rc));
+		reply_errorf(c->r, "Rewriting config file: %s", strerror(-rc));
+		return;
+	}
+	shard_log(sh, IO_LOG_NOTICE, "CONFIG REWRITE executed with success.");
+	reply_ok(c->r);
+}
+
 void cmd_config_help(struct cmd_ctx *c)
 {
 	static const char *const lines[] = {
@@ -214,6 +285,8 @@ void cmd_config_help(struct cmd_ctx *c)
 		"    Set each configuration <directive> to its <value>, all or none.",
 		"RESETSTAT",
 		"    Reset statistics reported by the INFO command.",
+		"REWRITE",
+		"    Rewrite the configuration file.",
 	};
 
 	cmd_reply_help(c, "CONFIG", lines, sizeof(lines) / sizeof(lines[0]));
