@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The operator's commands with real clients: SHUTDOWN, SLOWLOG, CLIENT
 NO-TOUCH, WAIT, CLIENT UNBLOCK, LATENCY HISTOGRAM and INFO latencystats,
-the latency monitor.
+the latency monitor, DEBUG OBJECT.
 
 Goal: `redis-cli shutdown` stops the node: the process exits with 0, its
 log says who asked, and the client sees the connection close with no
@@ -30,7 +30,11 @@ clears them, and latency-tracking no stops new ones. The latency monitor
 takes the threshold or longer is a "command" event on the shard where it
 runs, and LATENCY LATEST, HISTORY, DOCTOR and GRAPH show the shards'
 samples merged (one per second, the largest), RESET forgets the event on
-every shard and counts it once.
+every shard and counts it once. DEBUG OBJECT shows what redis-server shows
+for the same values (refcount, encoding, the RDB length that counts
+integer and LZF encodings as Redis's rdbSavedObjectLen, a quicklist's
+nodes), but for the address and LRU fields and the encodings cairn keeps
+as Redis 7.2 does, and Redis's error for a missing key.
 
 Method: each test starts its own cairn-node on a free loopback port
 (through cairn_test, flags from $CAIRN_NODE_ARGS), sends the command with
@@ -353,6 +357,67 @@ class LatencyMonitor(unittest.TestCase):
             self.assertEqual(r.execute_command("LATENCY", "LATEST"), [])
             self.assertIn("no latency spike was observed",
                           r.execute_command("LATENCY", "DOCTOR").decode())
+
+
+def debug_object(r, key):
+    """DEBUG OBJECT's fields as a dict, Value at and lru left out."""
+    line = r.execute_command("DEBUG", "OBJECT", key)
+    line = line.decode() if isinstance(line, bytes) else line
+    fields = dict(f.split(":", 1) for f in line.split(" ") if ":" in f)
+    for k in ("Value", "at", "lru", "lru_seconds_idle"):
+        fields.pop(k, None)
+    return fields
+
+
+class DebugObject(unittest.TestCase):
+    def fill(self, r):
+        r.config_set("list-max-listpack-size", 8)
+        r.config_set("list-compress-depth", 1)
+        r.set("i8", 5)
+        r.set("i32", 70000)
+        r.set("i64", 5000000000)
+        r.set("lead0", "0123")
+        r.set("short", "hello")
+        r.set("run", "a" * 116)
+        r.set("text", "the quick brown fox jumps over the lazy dog " * 40)
+        r.hset("hsmall", mapping={"f1": "v1", "f2": 2})
+        r.hset("hbig", mapping={"field%d" % i: "value%d" % i * 3 for i in range(600)})
+        r.sadd("ints", 1, 2, 3, 100000)
+        r.sadd("strs", *["member%d" % i for i in range(200)])
+        r.sadd("ssmall", "x", "y", "member")
+        r.zadd("zsmall", {"a": 1, "b": 2.5})
+        r.zadd("zbig", {"member%d" % i: i / 3 for i in range(300)})
+        r.rpush("lsmall", "a", "b", "c", 1, 2, 3)
+        r.rpush("lbig", *["element-number-%d-xxxxxxxxxxxxxxxxxxxx" % i for i in range(100)])
+
+    def test_like_redis(self):
+        keys = ["i8", "i32", "i64", "lead0", "short", "run", "text", "hsmall", "hbig", "ints",
+                "strs", "ssmall", "zsmall", "zbig", "lsmall", "lbig"]
+        got = {}
+        for name, server in (("redis", cairn_test.redis_server), ("cairn", cairn_test.cairn)):
+            with server() as s:
+                r = s.client()
+                self.fill(r)
+                got[name] = {k: debug_object(r, k) for k in keys}
+                line = r.execute_command("DEBUG", "OBJECT", "lbig")
+                self.assertRegex(line.decode(), r"^Value at:0x[0-9a-f]+ refcount:1 encoding:"
+                                 r"quicklist serializedlength:\d+ lru:\d+ lru_seconds_idle:\d+ "
+                                 r"ql_nodes:13 ql_avg_node:7.69 ql_listpack_max:8 "
+                                 r"ql_compressed:1 ql_uncompressed_size:\d+$")
+                with self.assertRaises(redis.ResponseError) as e:
+                    r.execute_command("DEBUG", "OBJECT", "nosuchkey")
+                self.assertEqual(str(e.exception), "no such key")
+        # Redis 7.0 keeps a small list and a small set of strings in
+        # encodings cairn keeps as 7.2 does (listpack): their lengths
+        # follow 7.2's RDB; every other field is Redis 7.0's.
+        for k in keys:
+            want, have = got["redis"][k], got["cairn"][k]
+            if k in ("lsmall", "ssmall"):
+                self.assertEqual(have["encoding"], "listpack", k)
+                continue
+            self.assertEqual(have, want, k)
+        self.assertEqual(got["cairn"]["lsmall"]["serializedlength"],
+                         got["redis"]["lsmall"]["serializedlength"])
 
 
 if __name__ == "__main__":
