@@ -579,8 +579,10 @@ static void close_idle(struct shard *sh)
 		return;
 	for (i = 0; i < sh->conns.cap; i++) {
 		struct conn *c = conns_at(&sh->conns, i);
-		/* A blocked client is not idle (Redis's rule). */
-		if (c == NULL || (c->flags & (CONN_F_CLOSING | CONN_F_CLOSE_NOW | CONN_F_BLOCKED)))
+		/* A blocked client is not idle (Redis's rule), nor one that
+		 * CLIENT PAUSE holds. */
+		if (c == NULL || (c->flags & (CONN_F_CLOSING | CONN_F_CLOSE_NOW | CONN_F_BLOCKED |
+					      CONN_F_POSTPONED)))
 			continue;
 		if (sh->clock.now_ms - c->last_ms > limit) {
 			shard_log(sh, IO_LOG_VERBOSE, "Closing idle client");
@@ -645,6 +647,7 @@ static void on_timer(struct shard *sh)
 	}
 	close_idle(sh);
 	conn_block_timeouts(&sh->ch, sh->clock.now_ms);
+	conn_pause_timeouts(&sh->ch, sh->clock.now_ms);
 	sample_metrics(sh);
 	release_memory(sh);
 	publish_memory(sh);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The operator's commands with real clients: SHUTDOWN, SLOWLOG, CLIENT
 NO-TOUCH, WAIT, CLIENT UNBLOCK, LATENCY HISTOGRAM and INFO latencystats,
-the latency monitor, DEBUG OBJECT.
+the latency monitor, DEBUG OBJECT, CLIENT PAUSE.
 
 Goal: `redis-cli shutdown` stops the node: the process exits with 0, its
 log says who asked, and the client sees the connection close with no
@@ -34,7 +34,12 @@ every shard and counts it once. DEBUG OBJECT shows what redis-server shows
 for the same values (refcount, encoding, the RDB length that counts
 integer and LZF encodings as Redis's rdbSavedObjectLen, a quicklist's
 nodes), but for the address and LRU fields and the encodings cairn keeps
-as Redis 7.2 does, and Redis's error for a missing key.
+as Redis 7.2 does, and Redis's error for a missing key. CLIENT PAUSE
+WRITE holds writes (and a transaction that writes) of clients on every
+shard while reads go on; held clients are counted as blocked and listed
+with the flag b; CLIENT UNPAUSE lets them go, in order, with their
+replies; CLIENT PAUSE ALL holds every command (UNPAUSE too, as in Redis)
+until its time is up; a held client that leaves is freed.
 
 Method: each test starts its own cairn-node on a free loopback port
 (through cairn_test, flags from $CAIRN_NODE_ARGS), sends the command with
@@ -44,8 +49,10 @@ it still answers).
     /usr/bin/python3 tests/integration/test_operator.py -v
 """
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -418,6 +425,81 @@ class DebugObject(unittest.TestCase):
             self.assertEqual(have, want, k)
         self.assertEqual(got["cairn"]["lsmall"]["serializedlength"],
                          got["redis"]["lsmall"]["serializedlength"])
+
+
+class ClientPause(unittest.TestCase):
+    """CLIENT PAUSE holds requests on every shard, without dropping them."""
+
+    def node(self):
+        return cairn_test.cairn(*([] if "--shards" in cairn_test.NODE_ARGS
+                                  else ["--shards", "3"]))
+
+    def later(self, fn):
+        """Runs fn in a thread; returns it and the list that gets (result,
+        the time it came)."""
+        out = []
+        t = threading.Thread(target=lambda: out.append((fn(), time.monotonic())))
+        t.start()
+        return t, out
+
+    def test_write_mode_holds_writes_and_unpause(self):
+        with self.node() as s:
+            admin, clients = s.client(), [s.client() for _ in range(6)]
+            for i, r in enumerate(clients):
+                r.set("k%d" % i, "before")
+            self.assertTrue(admin.execute_command("CLIENT", "PAUSE", 20000, "WRITE"))
+            t0 = time.monotonic()
+            # Reads are served on every shard meanwhile.
+            for i, r in enumerate(clients):
+                self.assertEqual(r.get("k%d" % i), b"before")
+            self.assertLess(time.monotonic() - t0, 10)
+            # Writes (and a transaction that writes) wait, on every shard.
+            held = [self.later(lambda r=r, i=i: r.set("k%d" % i, "after"))
+                    for i, r in enumerate(clients[:3])]
+            pipe = clients[3].pipeline(transaction=True)
+            pipe.get("k3").set("k3", "tx")
+            held.append(self.later(pipe.execute))
+            cairn_test.wait_until(lambda: admin.info("clients")["blocked_clients"] == 4, 10)
+            listed = [ln for ln in admin.execute_command("CLIENT", "LIST").decode().split("\n")
+                      if re.search(r"flags=\S*b", ln)]
+            self.assertEqual(len(listed), 4, listed)
+            time.sleep(0.3)
+            self.assertTrue(all(not out for _, out in held))
+            self.assertEqual(clients[0].get("k0"), b"before")
+            self.assertTrue(admin.execute_command("CLIENT", "UNPAUSE"))
+            for t, _ in held:
+                t.join(10)
+            self.assertEqual([out[0][0] for _, out in held[:3]], [True] * 3)
+            self.assertEqual(held[3][1][0][0], [b"before", True])
+            self.assertLess(max(out[0][1] for _, out in held) - t0, 15)
+            self.assertEqual([r.get("k%d" % i) for i, r in enumerate(clients[:4])],
+                             [b"after", b"after", b"after", b"tx"])
+            self.assertEqual(admin.info("clients")["blocked_clients"], 0)
+
+    def test_all_mode_holds_everything_until_its_time(self):
+        with self.node() as s:
+            admin, others = s.client(), [s.client() for _ in range(4)]
+            for r in others:
+                r.ping()
+            self.assertTrue(admin.execute_command("CLIENT", "PAUSE", 700, "ALL"))
+            t0 = time.monotonic()
+            held = [self.later(r.ping) for r in others]
+            # UNPAUSE is held too, as in Redis: the pause runs its course.
+            held.append(self.later(lambda: admin.execute_command("CLIENT", "UNPAUSE")))
+            for t, _ in held:
+                t.join(15)
+            self.assertTrue(all(out and out[0][0] for _, out in held))
+            for _, out in held:
+                self.assertGreaterEqual(out[0][1] - t0, 0.6)
+            # A held client that leaves, with more requests behind the held
+            # one, is freed (the node stops cleanly, under ASan too).
+            self.assertTrue(admin.execute_command("CLIENT", "PAUSE", 20000, "ALL"))
+            sock = s.raw()
+            sock.sendall(b"*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\ny\r\n")
+            time.sleep(0.3)
+            sock.close()
+            time.sleep(0.3)
+            self.assertTrue(s.alive())
 
 
 if __name__ == "__main__":
