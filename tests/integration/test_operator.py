@@ -321,9 +321,6 @@ class LatencyMonitor(unittest.TestCase):
                 b"I'm sorry, Dave"))
             r.execute_command("DEBUG", "SLEEP", "0.03")  # the monitor is off
             self.assertEqual(r.execute_command("LATENCY", "LATEST"), [])
-            r.config_set("latency-monitor-threshold", 20)
-            self.assertEqual(r.config_get("latency-monitor-threshold"),
-                             {"latency-monitor-threshold": "20"})
             args = cairn_test.NODE_ARGS
             nshards = int(args[args.index("--shards") + 1]) if "--shards" in args else 3
             # A slow command on each shard (SORT of a big list, forwarded to
@@ -338,13 +335,18 @@ class LatencyMonitor(unittest.TestCase):
             for k in keys:
                 for j in range(0, len(vals), 20000):
                     r.rpush(k, *vals[j:j + 20000])
+            r.config_set("latency-monitor-threshold", 20)
+            self.assertEqual(r.config_get("latency-monitor-threshold"),
+                             {"latency-monitor-threshold": "20"})
             t0 = int(time.time())
             r.execute_command("DEBUG", "SLEEP", "0.05")
             for k in keys:
                 r.sort(k, desc=True)
-            latest = r.execute_command("LATENCY", "LATEST")
-            self.assertEqual([e[0] for e in latest], [b"command"])
-            name, when, last, worst = latest[0]
+            # (On a slow machine, a fast command may take 20 ms too.)
+            latest = {e[0]: e[1:] for e in r.execute_command("LATENCY", "LATEST")}
+            self.assertIn(b"command", latest)
+            self.assertLessEqual(set(latest), {b"command", b"fast-command"})
+            when, last, worst = latest[b"command"]
             self.assertGreaterEqual(worst, 50)
             self.assertGreaterEqual(last, 20)
             self.assertLessEqual(abs(when - t0), 60)
@@ -353,15 +355,17 @@ class LatencyMonitor(unittest.TestCase):
             self.assertEqual(times, sorted(set(times)))
             self.assertEqual(max(v for _, v in hist), worst)
             self.assertEqual(hist[-1], [when, last])
-            self.assertEqual(r.execute_command("LATENCY", "HISTORY", "fast-command"), [])
             doctor = r.execute_command("LATENCY", "DOCTOR").decode()
             self.assertIn("1. command: %d latency spikes" % len(hist), doctor)
             self.assertIn("Worst all time event %dms." % worst, doctor)
             graph = r.execute_command("LATENCY", "GRAPH", "command").decode()
             self.assertTrue(graph.startswith("command - high %d ms" % worst), graph)
-            # Every shard had the event: one event is reset.
+            # Every shard had the event: one event is reset. (No command
+            # is an event from here on.)
+            r.config_set("latency-monitor-threshold", 10000)
             self.assertEqual(r.execute_command("LATENCY", "RESET", "COMMAND", "command"), 1)
-            self.assertEqual(r.execute_command("LATENCY", "LATEST"), [])
+            self.assertNotIn(b"command", [e[0] for e in r.execute_command("LATENCY", "LATEST")])
+            self.assertEqual(r.execute_command("LATENCY", "RESET"), len(latest) - 1)
             self.assertIn("no latency spike was observed",
                           r.execute_command("LATENCY", "DOCTOR").decode())
 
