@@ -8,10 +8,9 @@
 #include "base/util.h"
 
 static const char *const names[LATMON_EVENTS] = {
-	[LATMON_COMMAND] = "command",
-	[LATMON_FAST_COMMAND] = "fast-command",
-	[LATMON_EXPIRE_CYCLE] = "expire-cycle",
-	[LATMON_EVICTION_CYCLE] = "eviction-cycle",
+	[LATMON_COMMAND] = "command",           [LATMON_FAST_COMMAND] = "fast-command",
+	[LATMON_EXPIRE_CYCLE] = "expire-cycle", [LATMON_EVICTION_CYCLE] = "eviction-cycle",
+	[LATMON_EXPIRE_DEL] = "expire-del",     [LATMON_EVICTION_DEL] = "eviction-del",
 };
 
 const char *latmon_name(enum latmon_event e)

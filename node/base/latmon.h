@@ -29,6 +29,8 @@ enum latmon_event {
 	LATMON_FAST_COMMAND,   /* a command with it */
 	LATMON_EXPIRE_CYCLE,   /* an active expire cycle */
 	LATMON_EVICTION_CYCLE, /* an eviction step that had keys to evict */
+	LATMON_EXPIRE_DEL,     /* deleting one expired key */
+	LATMON_EVICTION_DEL,   /* deleting one evicted key */
 	LATMON_EVENTS
 };
 

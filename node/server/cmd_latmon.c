@@ -205,6 +205,8 @@ static int advise(const struct config *cfg, enum latmon_event e, bool *adv)
 	case LATMON_FAST_COMMAND: adv[ADV_SCHEDULER] = true; return 1;
 	case LATMON_EXPIRE_CYCLE: adv[ADV_HZ] = adv[ADV_LARGE_OBJECTS] = true; return 2;
 	case LATMON_EVICTION_CYCLE: adv[ADV_MASS_EVICTION] = true; return 1;
+	case LATMON_EVICTION_DEL: adv[ADV_LARGE_OBJECTS] = true; return 1;
+	case LATMON_EXPIRE_DEL: return 0; /* Redis has no advice for it */
 	default: ASSERT_NOT_REACHED("latmon: an event without advice"); return 0;
 	}
 }

@@ -228,6 +228,12 @@ static __attribute__((noinline, cold)) void env_log_slow(void *host, const struc
 		     (uint64_t)sh->cfg.slowlog_max_len);
 }
 
+/* The keyspace's clock for timing a deletion (ks_latency). */
+static uint64_t ks_now_ns(const void *clock)
+{
+	return clock_peek_ns(clock);
+}
+
 /* What every request run here sees (cmd.h). */
 static void env_init(struct shard *sh, const struct cmd_index *cmds)
 {
@@ -250,6 +256,12 @@ static void env_init(struct shard *sh, const struct cmd_index *cmds)
 	env->log_slow = env_log_slow;
 	latmon_init(&sh->latmon, &sh->mem);
 	env->latmon = &sh->latmon;
+	sh->ks.lat = (struct ks_latency){
+		.now_ns = ks_now_ns,
+		.arg = &sh->clock,
+		.mon = &sh->latmon,
+		.threshold_ms = (uint64_t)sh->cfg.latency_monitor_threshold,
+	};
 	env->host = sh;
 }
 
@@ -313,6 +325,7 @@ void shard_config_applied(struct shard *sh)
 {
 	conns_grow(&sh->conns, (uint32_t)sh->cfg.maxclients + SHARD_CONN_SLACK);
 	evict_configure(&sh->ks, &sh->cfg);
+	sh->ks.lat.threshold_ms = (uint64_t)sh->cfg.latency_monitor_threshold;
 	/* A lower maxmemory evicts at the shard's next step, in bounded steps. */
 	if (sh->cfg.maxmemory > 0) {
 		mem_refresh(sh);

@@ -30,7 +30,9 @@ clears them, and latency-tracking no stops new ones. The latency monitor
 takes the threshold or longer is a "command" event on the shard where it
 runs, and LATENCY LATEST, HISTORY, DOCTOR and GRAPH show the shards'
 samples merged (one per second, the largest), RESET forgets the event on
-every shard and counts it once. DEBUG OBJECT shows what redis-server shows
+every shard and counts it once; deleting a big expired hash is an
+"expire-del" event within an "expire-cycle" one, and evicting one an
+"eviction-del" within an "eviction-cycle". DEBUG OBJECT shows what redis-server shows
 for the same values (refcount, encoding, the RDB length that counts
 integer and LZF encodings as Redis's rdbSavedObjectLen, a quicklist's
 nodes), but for the address and LRU fields and the encodings cairn keeps
@@ -367,6 +369,44 @@ class LatencyMonitor(unittest.TestCase):
             self.assertNotIn(b"command", [e[0] for e in r.execute_command("LATENCY", "LATEST")])
             self.assertEqual(r.execute_command("LATENCY", "RESET"), len(latest) - 1)
             self.assertIn("no latency spike was observed",
+                          r.execute_command("LATENCY", "DOCTOR").decode())
+
+
+    def test_expiry_and_eviction_events(self):
+        def big_hash(r, key):
+            for j in range(10):
+                r.hset(key, mapping={"f%d_%d" % (j, i): i for i in range(30000)})
+
+        def events(r):
+            return {e[0].decode(): e[3] for e in r.execute_command("LATENCY", "LATEST")}
+
+        with cairn_test.cairn() as s:
+            r = s.client()
+            big_hash(r, "big")
+            r.config_set("latency-monitor-threshold", 1)
+            # Active expiry deletes it: the deletion and the cycle that
+            # did it take well over 1 ms (300,000 fields).
+            r.pexpire("big", 1)
+            self.assertTrue(cairn_test.wait_until(lambda: r.dbsize() == 0, 10))
+            self.assertTrue(cairn_test.wait_until(lambda: "expire-del" in events(r), 10))
+            got = events(r)
+            self.assertIn("expire-cycle", got)
+            self.assertGreaterEqual(got["expire-cycle"], got["expire-del"])
+            self.assertNotIn("eviction-del", got)
+            r.config_set("latency-monitor-threshold", 0)
+            big_hash(r, "big2")
+            r.config_set("maxmemory-policy", "allkeys-random")
+            r.config_set("latency-monitor-threshold", 1)
+            # Half the memory: the shard that holds it evicts it at its
+            # next step.
+            r.config_set("maxmemory", r.info("memory")["used_memory"] // 2)
+            self.assertTrue(cairn_test.wait_until(lambda: r.exists("big2") == 0, 10))
+            r.config_set("maxmemory", 0)
+            got = events(r)
+            self.assertIn("eviction-del", got)
+            self.assertIn("eviction-cycle", got)
+            self.assertGreaterEqual(got["eviction-cycle"], got["eviction-del"])
+            self.assertIn("eviction-del: 1 latency spikes",
                           r.execute_command("LATENCY", "DOCTOR").decode())
 
 

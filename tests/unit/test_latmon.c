@@ -39,6 +39,9 @@ static void test_names(void **state)
 	assert_string_equal(latmon_name(LATMON_FAST_COMMAND), "fast-command");
 	assert_string_equal(latmon_name(LATMON_EXPIRE_CYCLE), "expire-cycle");
 	assert_string_equal(latmon_name(LATMON_EVICTION_CYCLE), "eviction-cycle");
+	assert_string_equal(latmon_name(LATMON_EXPIRE_DEL), "expire-del");
+	assert_string_equal(latmon_name(LATMON_EVICTION_DEL), "eviction-del");
+	assert_int_equal(latmon_lookup("eviction-del", 12, false), LATMON_EVICTION_DEL);
 	assert_int_equal(latmon_lookup("command", 7, false), LATMON_COMMAND);
 	assert_int_equal(latmon_lookup("COMMAND", 7, false), -1);
 	assert_int_equal(latmon_lookup("COMMAND", 7, true), LATMON_COMMAND);
