@@ -58,7 +58,7 @@ struct val;
 #define CONN_F_RECV_STOPPING (1u << 14) /* io_recv_stop submitted; waiting for the end */
 #define CONN_F_NO_TOUCH (1u << 15)      /* CLIENT NO-TOUCH ON */
 #define CONN_F_BLOCKED (1u << 16)       /* a blocking command waits: parse nothing */
-#define CONN_F_POSTPONED (1u << 17)     /* its request waits for CLIENT PAUSE: parse nothing */
+#define CONN_F_POSTPONED (1u << 18)     /* its request waits for CLIENT PAUSE: parse nothing */
 
 /* CLIENT PAUSE: what a shard holds (Redis's CLIENT_PAUSE_*, in order of
  * strictness), until when. */
