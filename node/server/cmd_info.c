@@ -92,6 +92,7 @@ static const struct node_info *node_info(const struct shard *sh)
 /* Largest query and output buffers, and memory, of the connections. */
 struct conn_totals {
 	size_t qbuf_max, obuf_max, mem;
+	uint64_t held; /* held by CLIENT PAUSE (Redis counts them as blocked) */
 };
 
 static void conn_totals(const struct shard *sh, struct conn_totals *t)
@@ -108,6 +109,7 @@ static void conn_totals(const struct shard *sh, struct conn_totals *t)
 		t->qbuf_max = c->qcap > t->qbuf_max ? c->qcap : t->qbuf_max;
 		t->obuf_max = om > t->obuf_max ? om : t->obuf_max;
 		t->mem += conn_mem(c);
+		t->held += (c->flags & CONN_F_POSTPONED) != 0;
 	}
 	ASSERT(seen == sh->conns.n);
 }
@@ -232,7 +234,7 @@ static void info_clients(struct text *b, const struct info_view *v)
 			KV_N("maxclients", v->sh->cfg.maxclients),
 			KV_N("client_recent_max_input_buffer", t.qbuf_max),
 			KV_N("client_recent_max_output_buffer", t.obuf_max),
-			KV_N("blocked_clients", 0),
+			KV_N("blocked_clients", t.held),
 			KV_N("tracking_clients", 0),
 			KV_N("clients_in_timeout_table", 0),
 		};

@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/hash.h"
+#include "base/latmon.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/stats.h"
@@ -114,6 +115,7 @@ struct shard {
 	struct stats st;
 	struct errstats es;
 	struct slowlog slowlog;
+	struct latmon latmon; /* LATENCY LATEST, HISTORY, ... */
 	struct cmd_stat cstat[CMDID_COUNT];
 	struct clock clock;
 	struct cmd_env env; /* what every request run here sees */
