@@ -711,6 +711,12 @@ static void rewrite_special(const struct config *c, const struct config *def, in
 		if (c->latency_npercentiles == 0)
 			snprintf(line + o, sizeof(line) - (size_t)o, " \"\"");
 		fn(arg, id, line, true);
+	} else if (d->off == OFF(notify_flags)) {
+		/* Redis's rewriteConfigNotifyKeyspaceEventsOption: the letters,
+		 * quoted. */
+		format_notify(c->notify_flags, a, sizeof(a));
+		snprintf(line, sizeof(line), "%s \"%s\"", d->name, a);
+		fn(arg, id, line, c->notify_flags != def->notify_flags);
 	} else {
 		ASSERT(d->off == OFF(obuf_limit));
 		for (i = 0; i < 3; i++) {

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -69,6 +70,7 @@ void shardset_init(struct shardset *set, unsigned n, struct shard **shards,
 	atomic_init(&set->clients, 0);
 	atomic_init(&set->bigbulk_reserved, 0);
 	atomic_init(&set->monitors, 0);
+	atomic_init(&set->notify_seq, 0);
 	for (s = 0; s < n; s++)
 		keyspaces[s] = &shards[s]->ks;
 	/* Equal ranges of slots, so that a shard owns whole slots as a cluster
@@ -330,7 +332,7 @@ static void notify_publish(struct shard *sh)
 		if (s != sh->id && atomic_load_explicit(&sh->set->shards[s]->ps.listened,
 							memory_order_relaxed) > 0)
 			others[s / 64] |= 1ull << (s % 64);
-	notify_flush(&sh->notes, &sh->ps, &sh->cfg, &sh->x, others);
+	notify_flush(&sh->notes, &sh->ps, &sh->cfg, &sh->x, others, &sh->set->notify_seq);
 }
 
 /* Writes the queued MONITOR lines here, and sends them to the shards
@@ -931,6 +933,14 @@ static void on_message(struct shard *sh, struct xmsg *m)
 	lock_settle(sh);
 }
 
+static int by_notify_seq(const void *a, const void *b)
+{
+	uint64_t x = notify_message_seq(*(struct xmsg *const *)a);
+	uint64_t y = notify_message_seq(*(struct xmsg *const *)b);
+
+	return (x > y) - (x < y);
+}
+
 /* Other shards' keyspace events are published before this step's
  * completions: a request made after they were sent (a subscriber's next
  * command) is answered after them. Only on a shard with subscribers (the
@@ -940,7 +950,8 @@ static void on_message(struct shard *sh, struct xmsg *m)
  * handled) still come after the completions, in order. */
 static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
 {
-	unsigned k, nm;
+	struct xmsg *events[SHARD_MSGS_MAX];
+	unsigned k, nm, ne = 0;
 
 	if (atomic_load_explicit(&sh->ps.listened, memory_order_relaxed) == 0 ||
 	    lock_held(&sh->lock) || sh->dmsg_head != NULL)
@@ -948,10 +959,15 @@ static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
 	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
 	for (k = 0; k < nm; k++) {
 		if (msgs[k]->kind == MSG_NOTIFY) {
-			notify_message(&sh->ps, &sh->cfg, &sh->mem, msgs[k]);
+			events[ne++] = msgs[k];
 			msgs[k] = NULL;
 		}
 	}
+	/* Each ring keeps its sender's order; across rings, the node's
+	 * numbering gives the order in which the queues were sent. */
+	qsort(events, ne, sizeof(events[0]), by_notify_seq);
+	for (k = 0; k < ne; k++)
+		notify_message(&sh->ps, &sh->cfg, &sh->mem, events[k]);
 	return nm;
 }
 

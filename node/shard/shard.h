@@ -92,6 +92,7 @@ struct shardset {
 	atomic_uint_least64_t bigbulk_reserved;
 	atomic_uint_least64_t slowlog_ids; /* SLOWLOG's next entry id */
 	atomic_uint monitors;              /* MONITOR clients of the node */
+	atomic_uint_least64_t notify_seq;  /* keyspace event queues sent (notify.h) */
 };
 
 /* Instantaneous metrics, sampled each timer tick as Redis does. */

@@ -63,7 +63,7 @@ SETS = [("maxmemory", "300mb"), ("timeout", "7"), ("slowlog-max-len", "5"),
         ("requirepass", 'a b"c'), ("maxmemory-policy", "allkeys-lru"),
         ("maxmemory-samples", "5"), ("hz", "20"),
         ("client-output-buffer-limit", "normal 1mb 0 0"),
-        ("latency-monitor-threshold", "3")]
+        ("latency-monitor-threshold", "3"), ("notify-keyspace-events", "Elgx")]
 
 # What the rewrite must make of BASE, before the signature.
 HEAD = """# cache node
@@ -82,7 +82,8 @@ maxmemory-samples 5
 # Appended by both, in some order (port and dir vary: checked apart).
 APPENDED = {'requirepass "a b\\"c"', "slowlog-max-len 5", "maxmemory-policy allkeys-lru",
             "hz 20", "client-output-buffer-limit normal 1mb 0 0",
-            "latency-monitor-threshold 3", "latency-tracking-info-percentiles 50 99 99.9"}
+            "latency-monitor-threshold 3", "latency-tracking-info-percentiles 50 99 99.9",
+            'notify-keyspace-events "glxE"'}
 
 
 def node_args():
