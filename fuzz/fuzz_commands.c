@@ -381,9 +381,10 @@ static void fc_gen_cmd(struct fuzz_in *in, struct fc_cmd *c)
 		c->argv[0].len = 4;
 		c->argc = 1;
 	}
-	/* Durations differ between the sides: SLOWLOG and LATENCY too. */
+	/* Durations differ between the sides: SLOWLOG and LATENCY too; and
+	 * DEBUG OBJECT shows an address. */
 	c->loose = fc_is(c, 0, "info") || fc_is(c, 0, "memory") || fc_is(c, 0, "slowlog") ||
-		   fc_is(c, 0, "latency") ||
+		   fc_is(c, 0, "latency") || (fc_is(c, 0, "debug") && fc_is(c, 1, "object")) ||
 		   (fc_is(c, 0, "client") && (fc_is(c, 1, "list") || fc_is(c, 1, "info")));
 }
 
@@ -613,8 +614,9 @@ static void fc_unblock(struct shard *sh, struct conn *c)
 }
 
 /* Steps the shard until it has nothing left to do. A connection blocked
- * (WAIT, a blocking pop) is let go as if its time were up, so that the
- * requests behind it run, as they do on side A (fc_exec). */
+ * (WAIT, a blocking pop) is let go as if its time were up, and a CLIENT PAUSE ends at
+ * once, so that the requests behind them run, as they do on side A
+ * (fc_exec). */
 static void fc_settle(struct fc_side *s)
 {
 	int k;
@@ -625,6 +627,8 @@ static void fc_settle(struct fc_side *s)
 	for (k = 0; k < FC_STEPS_MAX; k++) {
 		if (s->sh->ch.blocked != NULL)
 			fc_unblock(s->sh, s->sh->ch.blocked);
+		else if (s->sh->ch.pause.type != CONN_PAUSE_OFF)
+			conn_unpause(&s->sh->ch);
 		else if (!shard_step(s->sh) && !fuzz_io_busy(s->io))
 			return;
 	}
@@ -835,6 +839,10 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 		sh->ch.resume = c->next_resume;
 		conn_resume(&sh->ch, c);
 	}
+	/* CLIENT PAUSE: over at once, as fc_settle ends side B's (side A,
+	 * dispatching directly, holds nothing meanwhile). */
+	if (sh->ch.pause.type != CONN_PAUSE_OFF)
+		conn_unpause(&sh->ch);
 	FUZZ_CHECK(verdict == EXEC_DONE, "a request waits for locks on a single shard");
 	replies = fc_finish(sh, c, &mark);
 	if (replies > 0 && (subscribed || c->ps != NULL || fc_confirms(checked)))

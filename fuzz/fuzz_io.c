@@ -21,6 +21,10 @@
 #define FIO_CQ_MAX 1024
 #define FIO_BUFS 8
 #define FIO_TIMERS 8
+/* The file system: one file of at most FIO_FILE_MAX bytes (a larger
+ * write fails with -ENOSPC), at a path of less than FIO_FILE_PATH_MAX. */
+#define FIO_FILE_MAX 65536
+#define FIO_FILE_PATH_MAX 512
 /* Byte written over a recycled buffer, so that a read after recycling
  * sees garbage rather than the old request. */
 #define FIO_POISON 0xdd
@@ -58,6 +62,11 @@ struct io {
 	size_t write_limit;
 	unsigned refuse;     /* submissions to refuse with -EBUSY */
 	int32_t connect_res; /* how CONNECTs end: -errno, or 0 for a new socket */
+	/* The one file (io_file_read, io_file_replace): its path and bytes. */
+	char file_path[FIO_FILE_PATH_MAX];
+	char file[FIO_FILE_MAX];
+	size_t file_len;
+	bool file_exists;
 };
 
 struct io *fuzz_io_new(uint64_t seed, uint64_t now_ns)
@@ -92,6 +101,8 @@ void fuzz_io_reset(struct io *io, uint64_t seed, uint64_t now_ns)
 	io->write_limit = 0;
 	io->refuse = 0;
 	io->connect_res = -ECONNREFUSED;
+	io->file_exists = false;
+	io->file_len = 0;
 	io->rng = seed;
 	io->now_ns = now_ns;
 }
@@ -373,6 +384,30 @@ int io_sock_name(struct io *io, int sock, bool peer, char *buf, size_t len)
 	n = peer ? snprintf(buf, len, "127.0.0.1:%d", 40000 + sock)
 		 : snprintf(buf, len, "127.0.0.1:6379");
 	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
+}
+
+int64_t io_file_read(struct io *io, const char *path, char *buf, size_t cap)
+{
+	FUZZ_CHECK(path != NULL, "file_read without a path");
+	if (!io->file_exists || strcmp(path, io->file_path) != 0)
+		return -ENOENT;
+	memcpy(buf, io->file, io->file_len < cap ? io->file_len : cap);
+	return (int64_t)io->file_len;
+}
+
+int io_file_replace(struct io *io, const char *path, const char *data, size_t len)
+{
+	size_t plen = strlen(path);
+
+	if (plen == 0 || plen >= FIO_FILE_PATH_MAX)
+		return -ENOENT;
+	if (len > FIO_FILE_MAX)
+		return -ENOSPC; /* the old file stays, as io.h says */
+	memcpy(io->file_path, path, plen + 1);
+	memcpy(io->file, data, len);
+	io->file_len = len;
+	io->file_exists = true;
+	return 0;
 }
 
 void io_release_memory(struct io *io)

@@ -4,7 +4,8 @@
  * (as sim/io_sim.c will be): the clock moves only when the harness says so
  * (fuzz_io_advance) or when the core blocks (io_block, for DEBUG SLEEP);
  * io_random_u64 comes from a fixed seed; io_log discards; io_sock_name gives
- * fixed addresses. Submissions are recorded and completed in order on the
+ * fixed addresses; the file system holds one file, in memory (writing
+ * another path replaces it). Submissions are recorded and completed in order on the
  * next io_reap(), with the contract's rules checked as they go (no
  * submission on a closed socket, one WRITEV in flight per socket, every
  * provided buffer recycled before the next reap, ...).

@@ -22,7 +22,11 @@
  * socket, a second writev in flight, any submission on a closed socket or
  * on one whose CONNECT has not completed, a CONNECT without an address or
  * a timeout, and a buffer read or recycled when the core does not hold it.
- * Recycled buffers are poisoned, so a read after recycle sees garbage. */
+ * Recycled buffers are poisoned, so a read after recycle sees garbage.
+ *
+ * Files (io_file_read, io_file_replace) live in memory, per node; before
+ * the heal tick an operation fails with -EIO or -ENOSPC at
+ * SIM_FILE_FAULT_P, leaving the file as it was. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -751,6 +755,70 @@ void io_proc_stats(struct io *io, struct io_proc_stats *out)
 void io_release_memory(struct io *io)
 {
 	(void)io; /* the simulated kernel keeps no pages */
+}
+
+/* ---- files ---- */
+
+static struct sim_file *file_find(struct world *w, unsigned node, const char *path)
+{
+	unsigned i;
+
+	for (i = 0; i < w->nfiles; i++)
+		if (w->files[i].node == node && strcmp(w->files[i].path, path) == 0)
+			return &w->files[i];
+	return NULL;
+}
+
+/* Whether a file operation fails here (SIM_FILE_FAULT_P). */
+static bool file_fault(struct world *w)
+{
+	return rng_chance(&w->faults, w->healed ? 0.0 : SIM_FILE_FAULT_P);
+}
+
+int64_t io_file_read(struct io *io, const char *path, char *buf, size_t cap)
+{
+	struct world *w = io->w;
+	const struct sim_file *f = file_find(w, io->node, path);
+
+	if (path[0] == '\0')
+		return -ENOENT;
+	if (file_fault(w))
+		return -EIO;
+	if (f == NULL)
+		return -ENOENT;
+	if (f->len > 0 && cap > 0)
+		memcpy(buf, f->data, f->len < cap ? f->len : cap);
+	return (int64_t)f->len;
+}
+
+/* Atomic by construction: the old contents stay until the new ones are
+ * all there, and a failure leaves them. */
+int io_file_replace(struct io *io, const char *path, const char *data, size_t len)
+{
+	struct world *w = io->w;
+	struct sim_file *f;
+	char *copy;
+
+	if (path[0] == '\0')
+		return -ENOENT;
+	if (file_fault(w))
+		return rng_chance(&w->faults, 0.5) ? -EIO : -ENOSPC;
+	copy = sim_realloc(NULL, len > 0 ? len : 1);
+	if (len > 0)
+		memcpy(copy, data, len);
+	f = file_find(w, io->node, path);
+	if (f == NULL) {
+		w->files = sim_realloc(w->files, (w->nfiles + 1) * sizeof(*w->files));
+		f = &w->files[w->nfiles++];
+		f->node = io->node;
+		f->path = sim_realloc(NULL, strlen(path) + 1);
+		memcpy(f->path, path, strlen(path) + 1);
+		f->data = NULL;
+	}
+	free(f->data);
+	f->data = copy;
+	f->len = len;
+	return 0;
 }
 
 void io_shutdown(struct io *io)

@@ -197,6 +197,11 @@ void world_free(struct world *w)
 		free(w->socks[i].backlog);
 	}
 	free(w->socks);
+	for (i = 0; i < w->nfiles; i++) {
+		free(w->files[i].path);
+		free(w->files[i].data);
+	}
+	free(w->files);
 	free(w->ring);
 	memset(w, 0, sizeof(*w));
 }

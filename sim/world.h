@@ -210,6 +210,20 @@ struct sim_connect {
 	int32_t res; /* a socket handle (connecting until then), or -errno */
 };
 
+/* A file of the simulated file system (io_file_read, io_file_replace):
+ * each node has its own, as two processes on two machines would. */
+struct sim_file {
+	unsigned node;
+	char *path; /* a C string */
+	char *data;
+	size_t len;
+};
+
+/* The chance that a file operation fails (-EIO, -ENOSPC) before the heal
+ * tick. Drawn from the fault stream on the file paths only, so that runs
+ * without a file operation draw as before. */
+#define SIM_FILE_FAULT_P 0.1
+
 /* A shard's backend: the struct io the core holds. */
 struct io {
 	struct world *w;
@@ -262,6 +276,9 @@ struct world {
 	uint64_t next_conn_id;
 	struct sock *socks;
 	unsigned nsocks, socks_cap;
+	/* The simulated file system. */
+	struct sim_file *files;
+	unsigned nfiles;
 	/* Clients, each bound to node (client id % nnodes), and the checker of
 	 * each node: nodes share nothing, not even their shared keys. */
 	struct client **clients;

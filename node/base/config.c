@@ -20,6 +20,7 @@ enum cfg_type { CFG_INT, CFG_MEM, CFG_BOOL, CFG_ENUM, CFG_STR, CFG_SPECIAL };
 
 #define CFG_IMMUTABLE 0x1u
 #define CFG_CLAMP 0x2u /* out of range values are clamped, not refused (hz) */
+#define CFG_ALIAS 0x4u /* an old name of the directive just before it */
 
 struct cfg_def {
 	const char *name;
@@ -73,6 +74,8 @@ static const struct cfg_def defs[] = {
 	  "keep a latency histogram per command (LATENCY HISTOGRAM)" },
 	{ "latency-tracking-info-percentiles", CFG_SPECIAL, 0, OFF(latency_percentiles), 0, 0, NULL,
 	  "the percentiles INFO latencystats shows" },
+	{ "latency-monitor-threshold", CFG_INT, 0, OFF(latency_monitor_threshold), 0, LLONG_MAX,
+	  NULL, "record events that take this many ms in LATENCY LATEST (0: off)" },
 	{ "timeout", CFG_INT, 0, OFF(timeout), 0, 2147483647, NULL,
 	  "close clients idle this many seconds (0: never)" },
 	{ "loglevel", CFG_ENUM, 0, OFF(loglevel), 0, 0, loglevel_names,
@@ -118,24 +121,24 @@ static const struct cfg_def defs[] = {
 	{ "daemonize", CFG_ENUM, CFG_IMMUTABLE, 0, 0, 0, no_names, "only no" },
 	{ "hash-max-listpack-entries", CFG_INT, 0, OFF(hash_max_listpack_entries), 0, MEM_MAX, NULL,
 	  "most fields of a hash kept as a listpack" },
-	{ "hash-max-ziplist-entries", CFG_INT, 0, OFF(hash_max_listpack_entries), 0, MEM_MAX, NULL,
-	  "the old name of hash-max-listpack-entries" },
+	{ "hash-max-ziplist-entries", CFG_INT, CFG_ALIAS, OFF(hash_max_listpack_entries), 0,
+	  MEM_MAX, NULL, "the old name of hash-max-listpack-entries" },
 	{ "hash-max-listpack-value", CFG_MEM, 0, OFF(hash_max_listpack_value), 0, MEM_MAX, NULL,
 	  "longest field or value of a hash kept as a listpack" },
-	{ "hash-max-ziplist-value", CFG_MEM, 0, OFF(hash_max_listpack_value), 0, MEM_MAX, NULL,
-	  "the old name of hash-max-listpack-value" },
+	{ "hash-max-ziplist-value", CFG_MEM, CFG_ALIAS, OFF(hash_max_listpack_value), 0, MEM_MAX,
+	  NULL, "the old name of hash-max-listpack-value" },
 	{ "zset-max-listpack-entries", CFG_INT, 0, OFF(zset_max_listpack_entries), 0, MEM_MAX, NULL,
 	  "most members of a sorted set kept as a listpack" },
-	{ "zset-max-ziplist-entries", CFG_INT, 0, OFF(zset_max_listpack_entries), 0, MEM_MAX, NULL,
-	  "the old name of zset-max-listpack-entries" },
+	{ "zset-max-ziplist-entries", CFG_INT, CFG_ALIAS, OFF(zset_max_listpack_entries), 0,
+	  MEM_MAX, NULL, "the old name of zset-max-listpack-entries" },
 	{ "zset-max-listpack-value", CFG_MEM, 0, OFF(zset_max_listpack_value), 0, MEM_MAX, NULL,
 	  "longest member of a sorted set kept as a listpack" },
-	{ "zset-max-ziplist-value", CFG_MEM, 0, OFF(zset_max_listpack_value), 0, MEM_MAX, NULL,
-	  "the old name of zset-max-listpack-value" },
+	{ "zset-max-ziplist-value", CFG_MEM, CFG_ALIAS, OFF(zset_max_listpack_value), 0, MEM_MAX,
+	  NULL, "the old name of zset-max-listpack-value" },
 	{ "list-max-listpack-size", CFG_INT, 0, OFF(list_max_listpack_size), INT_MIN, INT_MAX, NULL,
 	  "a list node's size (-1..-5: 4..64 KB) or element count (positive)" },
-	{ "list-max-ziplist-size", CFG_INT, 0, OFF(list_max_listpack_size), INT_MIN, INT_MAX, NULL,
-	  "the old name of list-max-listpack-size" },
+	{ "list-max-ziplist-size", CFG_INT, CFG_ALIAS, OFF(list_max_listpack_size), INT_MIN,
+	  INT_MAX, NULL, "the old name of list-max-listpack-size" },
 	{ "list-compress-depth", CFG_INT, 0, OFF(list_compress_depth), 0, INT_MAX, NULL,
 	  "list nodes kept raw at each end; the rest are compressed (0: none)" },
 	{ "hll-sparse-max-bytes", CFG_MEM, 0, OFF(hll_sparse_max_bytes), 0, MEM_MAX, NULL,
@@ -617,6 +620,167 @@ void config_get(const struct config *c, const char *pat, size_t plen, config_get
 		ASSERT((size_t)n < sizeof(buf));
 		fn(arg, name, buf, (size_t)n);
 	}
+}
+
+/* ---- CONFIG REWRITE ---- */
+
+int config_id(const char *name, size_t len)
+{
+	const struct cfg_def *d = find_def(name, len);
+
+	if (d == NULL)
+		return -1;
+	if (d->flags & CFG_ALIAS) {
+		ASSERT(d > defs && d[-1].off == d->off && !(d[-1].flags & CFG_ALIAS));
+		d--;
+	}
+	return (int)(d - defs);
+}
+
+/* Bytes as Redis's rewriteConfigFormatMemory writes them: in gb, mb or kb
+ * when they divide exactly. */
+static void format_memory(char *buf, size_t len, long long v)
+{
+	static const struct {
+		long long unit;
+		const char *name;
+	} units[] = { { 1LL << 30, "gb" }, { 1LL << 20, "mb" }, { 1LL << 10, "kb" } };
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (v != 0 && v % units[i].unit == 0) {
+			snprintf(buf, len, "%lld%s", v / units[i].unit, units[i].name);
+			return;
+		}
+	}
+	snprintf(buf, len, "%lld", v);
+}
+
+/* A string as Redis's sdscatrepr quotes it. */
+static void format_repr(char *buf, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	ASSERT(len >= 4 * strlen(s) + 3);
+	buf[o++] = '"';
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		const char *esc = ch == '\\'   ? "\\\\"
+				  : ch == '"'  ? "\\\""
+				  : ch == '\n' ? "\\n"
+				  : ch == '\r' ? "\\r"
+				  : ch == '\t' ? "\\t"
+				  : ch == '\a' ? "\\a"
+				  : ch == '\b' ? "\\b"
+					       : NULL;
+		if (esc != NULL)
+			o += (size_t)snprintf(buf + o, len - o, "%s", esc);
+		else if (isprint(ch))
+			buf[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+}
+
+/* The rewrite lines of the special directives (bind, save, the output
+ * buffer limits, the latency percentiles), as Redis's rewrite functions
+ * for them write them. */
+static void rewrite_special(const struct config *c, const struct config *def, int id,
+			    config_rewrite_fn fn, void *arg)
+{
+	const struct cfg_def *d = &defs[id];
+	char line[CONFIG_STR_MAX * 5], a[32], b[32];
+	int i, o;
+
+	if (d->off == OFF(bind)) {
+		/* At its default, bind is dropped from the file. */
+		if (strcmp(c->bind, def->bind) == 0)
+			fn(arg, id, NULL, false);
+		else {
+			snprintf(line, sizeof(line), "bind %s", c->bind);
+			fn(arg, id, line, true);
+		}
+	} else if (d->off == OFF(latency_percentiles)) {
+		/* Always written, "" for none (so the defaults do not return). */
+		o = snprintf(line, sizeof(line), "%s", d->name);
+		for (i = 0; i < c->latency_npercentiles; i++)
+			o += snprintf(line + o, sizeof(line) - (size_t)o, " %g",
+				      c->latency_percentiles[i]);
+		if (c->latency_npercentiles == 0)
+			snprintf(line + o, sizeof(line) - (size_t)o, " \"\"");
+		fn(arg, id, line, true);
+	} else if (d->off == OFF(notify_flags)) {
+		/* Redis's rewriteConfigNotifyKeyspaceEventsOption: the letters,
+		 * quoted. */
+		format_notify(c->notify_flags, a, sizeof(a));
+		snprintf(line, sizeof(line), "%s \"%s\"", d->name, a);
+		fn(arg, id, line, c->notify_flags != def->notify_flags);
+	} else {
+		ASSERT(d->off == OFF(obuf_limit));
+		for (i = 0; i < 3; i++) {
+			format_memory(a, sizeof(a), c->obuf_limit[i][0]);
+			format_memory(b, sizeof(b), c->obuf_limit[i][1]);
+			snprintf(line, sizeof(line), "%s %s %s %s %lld", d->name,
+				 obuf_class_names[i], a, b, c->obuf_limit[i][2]);
+			fn(arg, id, line,
+			   memcmp(c->obuf_limit[i], def->obuf_limit[i], sizeof(c->obuf_limit[i])) !=
+				   0);
+		}
+	}
+}
+
+/* One directive's rewrite line(s). */
+static void rewrite_one(const struct config *c, const struct config *def, int id,
+			config_rewrite_fn fn, void *arg)
+{
+	const struct cfg_def *d = &defs[id];
+	char line[CONFIG_STR_MAX * 5], v[CONFIG_STR_MAX * 4 + 3];
+	bool force;
+
+	switch (d->type) {
+	case CFG_MEM:
+		format_memory(v, sizeof(v), *(const long long *)((const char *)c + d->off));
+		break;
+	case CFG_STR: format_repr(v, sizeof(v), (const char *)c + d->off); break;
+	case CFG_SPECIAL: rewrite_special(c, def, id, fn, arg); return;
+	default: (void)format_value(c, d, v, sizeof(v)); break;
+	}
+	if (d->names == save_names) {
+		/* Redis always writes its save points, or save "" for none. */
+		fn(arg, id, "save \"\"", true);
+		return;
+	}
+	switch (d->type) {
+	case CFG_STR:
+		force = strcmp((const char *)c + d->off, (const char *)def + d->off) != 0;
+		break;
+	case CFG_BOOL:
+		force = *(const bool *)((const char *)c + d->off) !=
+			*(const bool *)((const char *)def + d->off);
+		break;
+	case CFG_ENUM:
+		force = d->off != 0 && *(const int *)((const char *)c + d->off) !=
+					       *(const int *)((const char *)def + d->off);
+		break;
+	default:
+		force = *(const long long *)((const char *)c + d->off) !=
+			*(const long long *)((const char *)def + d->off);
+		break;
+	}
+	snprintf(line, sizeof(line), "%s %s", d->name, v);
+	fn(arg, id, line, force);
+}
+
+void config_rewrite(const struct config *c, const struct config *def, config_rewrite_fn fn,
+		    void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < NDEFS; i++)
+		if (!(defs[i].flags & CFG_ALIAS))
+			rewrite_one(c, def, (int)i, fn, arg);
 }
 
 void config_each_name(void (*fn)(void *arg, const char *name, const char *help), void *arg)

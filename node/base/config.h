@@ -53,7 +53,8 @@ struct config {
 	/* latency-tracking-info-percentiles: INFO latencystats' columns. */
 	double latency_percentiles[CONFIG_WORDS_MAX];
 	int latency_npercentiles;
-	unsigned notify_flags; /* notify-keyspace-events: CONFIG_NOTIFY_* */
+	unsigned notify_flags;               /* notify-keyspace-events: CONFIG_NOTIFY_* */
+	long long latency_monitor_threshold; /* ms; 0: the latency monitor is off */
 	long long timeout;
 	int loglevel; /* enum io_log_level */
 	char logfile[CONFIG_STR_MAX];
@@ -143,6 +144,22 @@ void config_get(const struct config *c, const char *pat, size_t plen, config_get
 bool config_exists(const char *name, size_t len);
 /* Whether name is a directive that CONFIG SET may change. */
 bool config_mutable(const char *name, size_t len);
+
+/* CONFIG REWRITE. A directive's id: the same for its old names
+ * (hash-max-ziplist-entries is hash-max-listpack-entries), or -1 for an
+ * unknown name. */
+int config_id(const char *name, size_t len);
+/* Calls fn for every directive (each once, under its current name, in the
+ * table's order) with its line(s) as Redis's rewriteConfig writes them
+ * ("maxmemory 100mb", "requirepass \"quoted\"", one line per class of
+ * client-output-buffer-limit) and whether to write it even when the file
+ * does not have it: when it differs from def (the defaults), or always,
+ * as Redis writes save and latency-tracking-info-percentiles. A NULL line
+ * means the directive is at a default that Redis leaves out of the file
+ * altogether (bind): its lines there are dropped. */
+typedef void (*config_rewrite_fn)(void *arg, int id, const char *line, bool force);
+void config_rewrite(const struct config *c, const struct config *def, config_rewrite_fn fn,
+		    void *arg);
 
 /* Names, for --help. */
 void config_each_name(void (*fn)(void *arg, const char *name, const char *help), void *arg);

@@ -12,6 +12,7 @@
 #include "base/config.h"
 #include "base/hash.h"
 #include "base/hist.h"
+#include "base/latmon.h"
 #include "base/mem.h"
 #include "base/stats.h"
 #include "base/util.h"
@@ -293,6 +294,20 @@ static inline void track_latency(struct cmd_env *env, struct cmd_stat *cs, uint6
 	hist_record(env->mem, cs->hist, usec * 1000);
 }
 
+/* latency-monitor-threshold (not 0): the command is an event if it took
+ * that many ms, "fast-command" for one with the fast flag, as Redis's
+ * call() records it (EXEC, and each command it runs, alike). */
+static __attribute__((noinline, cold)) void note_latency(struct cmd_env *env, const struct cmd *cmd,
+							 uint64_t usec)
+{
+	uint64_t ms = usec / 1000;
+
+	if (ms >= (uint64_t)env->cfg->latency_monitor_threshold)
+		latmon_add(env->latmon,
+			   (cmd->flags & CMD_FAST) ? LATMON_FAST_COMMAND : LATMON_COMMAND,
+			   env->clock->now_ms / 1000, ms);
+}
+
 void cmd_stats_reset(struct mem *mem, struct cmd_stat *stats)
 {
 	unsigned i;
@@ -342,6 +357,8 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	if (env->cfg->slowlog_log_slower_than >= 0 &&
 	    usec >= (uint64_t)env->cfg->slowlog_log_slower_than && !(cmd->flags & CMD_SKIP_SLOWLOG))
 		env->log_slow(env->host, c, cmd, usec);
+	if (__builtin_expect(env->cfg->latency_monitor_threshold != 0, 0))
+		note_latency(env, cmd, usec);
 	cs->calls++;
 	cs->failed += c->r->errors != errors;
 	env->st->commands_processed++;

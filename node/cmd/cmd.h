@@ -29,6 +29,7 @@ struct errstats;
 struct hist;
 struct keyspace;
 struct kv;
+struct latmon;
 struct mem;
 struct reply;
 struct stats;
@@ -151,6 +152,10 @@ struct cmd_env {
 	/* A command took slowlog-log-slower-than or more: its SLOWLOG entry
 	 * (shard/slowlog.h; host is its arg). */
 	void (*log_slow)(void *host, const struct cmd_ctx *c, const struct cmd *cmd, uint64_t usec);
+	/* The shard's latency monitor: a command that took
+	 * latency-monitor-threshold ms or more is a "command" or
+	 * "fast-command" event there (base/latmon.h). */
+	struct latmon *latmon;
 	/* The shard itself: only the server commands (server/) look inside. */
 	void *host;
 };

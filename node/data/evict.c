@@ -6,6 +6,7 @@
 
 #include "base/assert.h"
 #include "base/config.h"
+#include "base/latmon.h"
 #include "base/stats.h"
 #include "data/keyspace.h"
 
@@ -275,7 +276,7 @@ static struct kv *pick(struct keyspace *ks, struct pick *pk)
  * background free will give back. */
 static uint64_t evict_key(struct keyspace *ks, struct kv *e)
 {
-	uint64_t before = ks->mem.used, later = 0;
+	uint64_t before = ks->mem.used, later = 0, t0 = ks_lat_start(ks);
 
 	ks_notify(ks, CONFIG_NOTIFY_EVICTED, "evicted", kv_key(e), e->klen);
 	/* An expired victim is freed by ks_unlink's lookup, at once. */
@@ -285,6 +286,8 @@ static uint64_t evict_key(struct keyspace *ks, struct kv *e)
 	} else {
 		ks_delete_entry(ks, e);
 	}
+	/* Redis's "eviction-del": the deletion, as performEvictions times it. */
+	ks_lat_end(ks, LATMON_EVICTION_DEL, t0);
 	ks->st->evicted_keys++;
 	return before - ks->mem.used + later;
 }

@@ -19,8 +19,7 @@ static uint32_t expire_batch(struct keyspace *ks, uint32_t batch, uint64_t *exam
 		struct kv *e = ttl_at(t, (uint32_t)(ks_random_u64(ks) % t->n));
 		(*examined)++;
 		if (ks_expired(ks, e)) {
-			ks_notify(ks, CONFIG_NOTIFY_EXPIRED, "expired", kv_key(e), e->klen);
-			ks_delete_entry(ks, e);
+			ks_delete_expired(ks, e);
 			stale++;
 		}
 	}

@@ -13,6 +13,7 @@
 #include "base/assert.h"
 #include "base/config.h"
 #include "base/hash.h"
+#include "base/latmon.h"
 #include "base/limits.h"
 #include "base/stats.h"
 #include "base/util.h"
@@ -188,8 +189,10 @@ static struct kv *lookup(struct keyspace *ks, const char *key, size_t klen)
 	e = *link;
 	if (ks_expired(ks, e)) {
 		ks_notify(ks, CONFIG_NOTIFY_EXPIRED, "expired", key, klen);
+		uint64_t t0 = ks_lat_start(ks);
 		dict_unlink(&ks->d, link, table);
 		free_entry(ks, e);
+		ks_lat_end(ks, LATMON_EXPIRE_DEL, t0);
 		ks->st->expired_keys++;
 		ks->dirty++;
 		watch_touch_gone(&ks->watch, key, klen);
@@ -381,6 +384,33 @@ struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv
 	/* A list or sorted set under a key clients block on: they may pop. */
 	waiters_touch(&ks->waiters, key, klen);
 	return e;
+}
+
+uint64_t ks_lat_start(const struct keyspace *ks)
+{
+	return __builtin_expect(ks->lat.threshold_ms == 0, 1) ? 0 : ks->lat.now_ns(ks->lat.arg);
+}
+
+void ks_lat_end(struct keyspace *ks, int event, uint64_t t0)
+{
+	uint64_t now, ms;
+
+	if (__builtin_expect(ks->lat.threshold_ms == 0, 1))
+		return;
+	now = ks->lat.now_ns(ks->lat.arg);
+	ms = now > t0 ? (now - t0) / 1000000 : 0;
+	if (ms >= ks->lat.threshold_ms)
+		latmon_add(ks->lat.mon, (enum latmon_event)event, (int64_t)(now / 1000000000), ms);
+}
+
+void ks_delete_expired(struct keyspace *ks, struct kv *e)
+{
+	uint64_t t0;
+
+	ks_notify(ks, CONFIG_NOTIFY_EXPIRED, "expired", kv_key(e), e->klen);
+	t0 = ks_lat_start(ks);
+	ks_delete_entry(ks, e);
+	ks_lat_end(ks, LATMON_EXPIRE_DEL, t0);
 }
 
 void ks_delete_entry(struct keyspace *ks, struct kv *e)
@@ -749,8 +779,7 @@ struct kv *ks_random(struct keyspace *ks)
 			return NULL;
 		if (!ks_expired(ks, e))
 			return e;
-		ks_notify(ks, CONFIG_NOTIFY_EXPIRED, "expired", kv_key(e), e->klen);
-		ks_delete_entry(ks, e);
+		ks_delete_expired(ks, e);
 		ks->st->expired_keys++;
 	}
 }

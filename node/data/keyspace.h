@@ -36,6 +36,7 @@
 #include "data/waiters.h"
 #include "data/watch.h"
 
+struct latmon;
 struct stats;
 struct val;
 
@@ -55,7 +56,17 @@ struct keyspace {
 	bool expire_behind; /* the last active expiry cycle fell behind (expire.h) */
 	uint64_t (*rnd)(void *arg);
 	void *rnd_arg;
-	struct lazyfree lazy;   /* entries being freed in the background */
+	struct lazyfree lazy; /* entries being freed in the background */
+	/* The latency monitor's "expire-del" and "eviction-del" (Redis's
+	 * deleteExpiredKeyAndPropagate and performEvictions time each
+	 * deletion): the shard's clock (now_ns(arg)) and monitor, and its
+	 * latency-monitor-threshold (0: off, and no deletion is timed). */
+	struct ks_latency {
+		uint64_t (*now_ns)(const void *arg);
+		const void *arg;
+		struct latmon *mon;
+		uint64_t threshold_ms;
+	} lat;
 	struct policy pol;      /* eviction state: the mode, the pool, the queue */
 	struct slab slab;       /* entries of up to SLAB_MAX bytes (bigger: mem) */
 	struct watch watch;     /* keys clients WATCH, and when each last changed */
@@ -107,6 +118,13 @@ uint32_t ks_hash(const struct keyspace *ks, const char *key, size_t klen);
 struct kv *ks_lookup_read(struct keyspace *ks, const char *key, size_t klen);
 struct kv *ks_lookup_write(struct keyspace *ks, const char *key, size_t klen);
 struct kv *ks_peek(struct keyspace *ks, const char *key, size_t klen);
+/* Times a deletion for the latency monitor (ks->lat): the start (0 when
+ * off), then the end, which records event (enum latmon_event) if it took
+ * the threshold or more. */
+uint64_t ks_lat_start(const struct keyspace *ks);
+void ks_lat_end(struct keyspace *ks, int event, uint64_t t0);
+/* Deletes an expired entry, timed as "expire-del". */
+void ks_delete_expired(struct keyspace *ks, struct kv *e);
 /* True when the entry's TTL has passed (it is still there until deleted). */
 bool ks_expired(const struct keyspace *ks, const struct kv *e);
 /* Whether key is there with its TTL passed; deletes nothing (WATCH). */

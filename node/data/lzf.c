@@ -10,6 +10,7 @@
  * its output; the ratio is close to liblzf's. */
 #include "data/lzf.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -152,4 +153,164 @@ size_t lzf_decompress(const void *in, size_t in_len, void *out, size_t out_len)
 			*op++ = *ref++;
 	}
 	return (size_t)(op - start);
+}
+
+/* ---- liblzf's compressor (lzf.h: lzf_compress_lib) ---- */
+
+#define LIB_SLOTS (1u << LZF_LIB_HLOG)
+
+/* liblzf's IDX in VERY_FAST mode over its running 32-bit hash value. */
+static uint32_t lib_idx(uint32_t h)
+{
+	return ((h >> (3 * 8 - LZF_LIB_HLOG)) - h * 5) & (LIB_SLOTS - 1);
+}
+
+/* The output of one call: the block so far, and the literal run open at
+ * its end (its control byte at op - lit - 1). */
+struct lib_out {
+	unsigned char *p;
+	size_t op, cap;
+	size_t lit;
+};
+
+/* Closes the open run (its control byte says lit - 1) and opens a new one:
+ * a run of 0 literals is undone by lib_close. */
+static void lib_run_stop(struct lib_out *o)
+{
+	ASSERT(o->op >= o->lit + 1);
+	o->p[o->op - o->lit - 1] = (unsigned char)(o->lit - 1);
+}
+
+/* One literal byte (the caller checked room for it). */
+static void lib_literal(struct lib_out *o, unsigned char b)
+{
+	ASSERT(o->op < o->cap);
+	o->p[o->op++] = b;
+	if (++o->lit == LZF_LITERAL_MAX) {
+		lib_run_stop(o);
+		o->lit = 0;
+		o->op++;
+	}
+}
+
+/* The length of the match at ip against ref (liblzf's loop: 16 checks
+ * unrolled when maxlen > 16, then up to maxlen): the bytes that agree. */
+static size_t lib_match(const unsigned char *in, size_t ref, size_t ip, size_t maxlen)
+{
+	size_t len = 2;
+	int k;
+
+	if (maxlen > 16) {
+		for (k = 0; k < 16; k++) {
+			len++;
+			if (in[ref + len] != in[ip + len])
+				return len;
+		}
+	}
+	do
+		len++;
+	while (len < maxlen && in[ref + len] == in[ip + len]);
+	return len;
+}
+
+/* Zeroes the slots a call set: every position's slot, a superset. */
+static void lib_clear(const unsigned char *in, size_t in_len, struct lzf_lib_table *t)
+{
+	uint32_t h;
+	size_t i;
+
+	if (in_len < 3)
+		return;
+	h = (uint32_t)in[0] << 8 | in[1];
+	for (i = 0; i + 2 < in_len; i++) {
+		h = h << 8 | in[i + 2];
+		t->slot[lib_idx(h)] = 0;
+		/* After a match liblzf restarts the hash from two bytes. */
+		t->slot[lib_idx((uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2])] = 0;
+	}
+}
+
+/* Emits the back reference for a match of len bytes at distance off + 1
+ * and returns false if the block would not fit. */
+static bool lib_backref(struct lib_out *o, size_t off, size_t len)
+{
+	if (o->op + 3 + 1 >= o->cap && o->op - (o->lit == 0) + 3 + 1 >= o->cap)
+		return false;
+	lib_run_stop(o);
+	o->op -= o->lit == 0;
+	len -= 2;
+	if (len < 7) {
+		o->p[o->op++] = (unsigned char)((off >> 8) + (len << 5));
+	} else {
+		o->p[o->op++] = (unsigned char)((off >> 8) + (7 << 5));
+		o->p[o->op++] = (unsigned char)(len - 7);
+	}
+	o->p[o->op++] = (unsigned char)off;
+	o->lit = 0;
+	o->op++;
+	return true;
+}
+
+/* The main loop; returns false if the block would not fit. */
+static bool lib_body(const unsigned char *in, size_t in_len, struct lib_out *o,
+		     struct lzf_lib_table *t, size_t *ipp)
+{
+	size_t ip = 0;
+	uint32_t h = (uint32_t)in[0] << 8 | in[1];
+
+	while (ip + 2 < in_len) {
+		uint32_t *slot;
+		size_t ref, off;
+		h = h << 8 | in[ip + 2];
+		slot = &t->slot[lib_idx(h)];
+		ref = *slot;
+		*slot = (uint32_t)ip;
+		off = ip - ref - 1;
+		if (ref > 0 && ref < ip && off < LZF_DISTANCE_MAX && in[ref + 2] == in[ip + 2] &&
+		    in[ref] == in[ip] && in[ref + 1] == in[ip + 1]) {
+			size_t maxlen = in_len - ip - 2, len;
+			maxlen = maxlen > LZF_MATCH_MAX ? LZF_MATCH_MAX : maxlen;
+			len = lib_match(in, ref, ip, maxlen);
+			if (!lib_backref(o, off, len))
+				return false;
+			ip += len;
+			if (ip + 2 >= in_len)
+				break;
+			/* VERY_FAST: the match's last two positions are hashed. */
+			ip -= 2;
+			h = (uint32_t)in[ip] << 8 | in[ip + 1];
+			h = h << 8 | in[ip + 2];
+			t->slot[lib_idx(h)] = (uint32_t)ip++;
+			h = h << 8 | in[ip + 2];
+			t->slot[lib_idx(h)] = (uint32_t)ip++;
+		} else {
+			if (o->op >= o->cap)
+				return false;
+			lib_literal(o, in[ip++]);
+		}
+	}
+	*ipp = ip;
+	return true;
+}
+
+size_t lzf_compress_lib(const void *in_, size_t in_len, void *out, size_t out_len,
+			struct lzf_lib_table *t)
+{
+	const unsigned char *in = in_;
+	struct lib_out o = { .p = out, .op = 1, .cap = out_len, .lit = 0 };
+	size_t ip = 0;
+	bool ok;
+
+	ASSERT(in_len <= UINT32_MAX);
+	if (in_len == 0 || out_len == 0)
+		return 0;
+	ok = in_len < 3 || lib_body(in, in_len, &o, t, &ip);
+	lib_clear(in, in_len, t);
+	if (!ok || o.op + 3 > o.cap)
+		return 0;
+	while (ip < in_len)
+		lib_literal(&o, in[ip++]);
+	lib_run_stop(&o);
+	o.op -= o.lit == 0;
+	return o.op;
 }

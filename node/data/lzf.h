@@ -19,6 +19,7 @@
 #define CAIRN_LZF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The format's bounds. */
 #define LZF_LITERAL_MAX 32
@@ -31,6 +32,20 @@
  * that passes out_len < in_len learns the data did not shrink enough) or
  * in_len is 0. in and out must not overlap. */
 size_t lzf_compress(const void *in, size_t in_len, void *out, size_t out_len);
+
+/* liblzf 3.6's compressor, as Redis builds it (a 2^16-slot table, its
+ * VERY_FAST mode), so that the output is byte for byte the block Redis
+ * writes for the same input, when Redis's table starts empty (Redis leaves
+ * it uninitialized): DEBUG OBJECT's serializedlength counts the blocks
+ * Redis's RDB would hold. Same contract as lzf_compress (0: did not fit
+ * out_len). The caller lends the table, all zero, and gets it back all
+ * zero; it costs O(in_len), not the table's size. */
+#define LZF_LIB_HLOG 16
+struct lzf_lib_table {
+	uint32_t slot[1u << LZF_LIB_HLOG];
+};
+size_t lzf_compress_lib(const void *in, size_t in_len, void *out, size_t out_len,
+			struct lzf_lib_table *t);
 
 /* Decompresses the in_len bytes at in into out (at most out_len bytes).
  * Returns the decompressed length, or 0 when the block is malformed (a

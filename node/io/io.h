@@ -151,6 +151,27 @@ void io_proc_stats(struct io *io, struct io_proc_stats *out);
  * RSS follows used_memory down. Costs a walk of the allocator's free
  * lists, so the shard calls it rarely. */
 void io_release_memory(struct io *io);
+/* Files (CONFIG REWRITE). Both calls are synchronous: they block the
+ * calling shard until done, as io_block does, so the core makes them only
+ * for an operator's command. path is a C string, absolute or relative to
+ * the process's working directory.
+ *
+ * io_file_read copies the first cap bytes (at most) of the file at path
+ * into buf and returns the file's whole size, which may be more than cap:
+ * the core then calls again with a bigger buffer (the file may have grown
+ * meanwhile). Or -errno: -ENOENT when there is no such file, -EISDIR,
+ * -EACCES, -EIO, ... */
+int64_t io_file_read(struct io *io, const char *path, char *buf, size_t cap);
+/* io_file_replace makes len bytes of data the contents of the file at
+ * path, atomically: a reader sees the old file or the new one, never a
+ * mix, and a crash leaves one of the two. The bytes go to a new temporary
+ * file in path's directory ("<path>.XXXXXX"), which is synced to disk,
+ * given mode 0644 (less the umask) and renamed over path; the directory is
+ * then synced. Returns 0, or -errno (-EACCES, -ENOSPC, -EIO, -EROFS, ...)
+ * with no temporary file left behind and path unchanged, but when only the
+ * directory's sync failed (path has the new contents then, not yet known
+ * to be on disk). */
+int io_file_replace(struct io *io, const char *path, const char *data, size_t len);
 /* Asks the process to stop cleanly, as SIGTERM does (SHUTDOWN): every shard
  * stops at its next turn and the process exits with 0. Returns at once. */
 void io_shutdown(struct io *io);

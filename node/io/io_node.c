@@ -8,14 +8,18 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,6 +148,109 @@ void io_release_memory(struct io *io)
 	(void)io;
 	if (IO_MALLOC_IS_GLIBC)
 		malloc_trim(0);
+}
+
+int64_t io_file_read(struct io *io, const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t off = 0;
+
+	(void)io;
+	if (fd < 0)
+		return -errno;
+	/* Read to the end (the file may be changing); a directory fails
+	 * here with EISDIR. */
+	for (;;) {
+		char spill[4096];
+		ssize_t n = off < cap ? read(fd, buf + off, cap - off)
+				      : read(fd, spill, sizeof(spill));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+			close(fd);
+			return -err;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	return (int64_t)off;
+}
+
+/* The process's umask, as /proc/self/status shows it (umask() itself
+ * would change it, for every thread, while it reads it); 022 if unknown. */
+static mode_t current_umask(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[128];
+	unsigned mask = 022;
+
+	if (f == NULL)
+		return (mode_t)mask;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Umask: %o", &mask) == 1)
+			break;
+	fclose(f);
+	return (mode_t)mask;
+}
+
+/* Syncs the directory that holds path, so that a rename in it lasts. */
+static int sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, rc = 0;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int io_file_replace(struct io *io, const char *path, const char *data, size_t len)
+{
+	char tmp[PATH_MAX];
+	size_t off = 0;
+	int fd, rc = 0;
+
+	(void)io;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (off < len && rc == 0) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n < 0 && errno != EINTR)
+			rc = -errno;
+		else if (n == 0)
+			rc = -EIO;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	if (rc == 0 && fchmod(fd, 0644 & ~current_umask()) != 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	close(fd);
+	if (rc != 0) {
+		unlink(tmp);
+		return rc;
+	}
+	return sync_dir(path);
 }
 
 /* main() waits for this signal beside SIGTERM and SIGINT (node/main.c). */

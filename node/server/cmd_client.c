@@ -111,7 +111,7 @@ static void client_flags(const struct conn *x, char *out)
 		*p++ = 'P';
 	if (x->txn.multi)
 		*p++ = 'x';
-	if ((x->flags & CONN_F_BLOCKED) && x->blocked_until >= 0)
+	if (((x->flags & CONN_F_BLOCKED) && x->blocked_until >= 0) || (x->flags & CONN_F_POSTPONED))
 		*p++ = 'b';
 	if (x->flags & CONN_F_CLOSE_ASAP)
 		*p++ = 'c';
@@ -545,6 +545,52 @@ void cmd_client_unblock(struct cmd_ctx *c)
 	reply_int(c->r, 1);
 }
 
+/* CLIENT PAUSE timeout [WRITE|ALL]: every shard (all are locked) holds
+ * the requests the pause covers until timeout ms from now (conn.h), with
+ * Redis 7.0's checks in its order: the mode, then the timeout. As in Redis
+ * 7.0, a timeout of 0 ends at once, and now + timeout wraps (a timeout near
+ * LLONG_MAX ends at once too). */
+void cmd_client_pause(struct cmd_ctx *c)
+{
+	enum conn_pause_type type = CONN_PAUSE_ALL;
+	long long ms;
+	int64_t end;
+	unsigned s;
+
+	if (c->argc > 4) {
+		cmd_reply_subcommand_syntax(c, "CLIENT");
+		return;
+	}
+	if (c->argc == 4) {
+		if (cmd_arg_cstr_eq(&c->argv[3], "write")) {
+			type = CONN_PAUSE_WRITE;
+		} else if (!cmd_arg_cstr_eq(&c->argv[3], "all")) {
+			reply_error(c->r, "CLIENT PAUSE mode must be WRITE or ALL");
+			return;
+		}
+	}
+	if (!cmd_arg_ll(c, &c->argv[2], &ms, "timeout is not an integer or out of range"))
+		return;
+	if (ms < 0) {
+		reply_error(c->r, "timeout is negative");
+		return;
+	}
+	end = ms > 0 ? (int64_t)((uint64_t)c->now_ms + (uint64_t)ms) : 0;
+	for (s = 0; s < cmd_nshards(c); s++)
+		conn_pause(&shard_at(c, s)->ch, type, end);
+	reply_ok(c->r);
+}
+
+/* CLIENT UNPAUSE: ends the pause on every shard; the held clients go on. */
+void cmd_client_unpause(struct cmd_ctx *c)
+{
+	unsigned s;
+
+	for (s = 0; s < cmd_nshards(c); s++)
+		conn_unpause(&shard_at(c, s)->ch);
+	reply_ok(c->r);
+}
+
 /* CLIENT <mode> ON|OFF: sets or clears the caller's flag. */
 static void client_mode(struct cmd_ctx *c, uint32_t flag)
 {
@@ -605,6 +651,10 @@ static const char *const client_help[] = {
 	"      Return clients of specified type.",
 	"    * ID <client-id> [<client-id> ...]",
 	"      Return clients of specified IDs.",
+	"UNPAUSE",
+	"    Stop the current client pause, resuming traffic.",
+	"PAUSE <timeout> [WRITE|ALL]",
+	"    Suspend all, or just write, clients for <timeout> milliseconds.",
 	"REPLY (ON|OFF|SKIP)",
 	"    Control the replies sent to the current connection.",
 	"SETNAME <name>",

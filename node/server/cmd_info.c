@@ -94,6 +94,7 @@ struct conn_totals {
 	size_t qbuf_max, obuf_max, mem;
 	/* Blocked clients (WAIT, blocking pops), and those with a timeout. */
 	uint64_t blocked, timed;
+	uint64_t held; /* held by CLIENT PAUSE (Redis counts them as blocked) */
 };
 
 static void conn_totals(const struct shard *sh, struct conn_totals *t)
@@ -115,6 +116,7 @@ static void conn_totals(const struct shard *sh, struct conn_totals *t)
 		t->qbuf_max = c->qcap > t->qbuf_max ? c->qcap : t->qbuf_max;
 		t->obuf_max = om > t->obuf_max ? om : t->obuf_max;
 		t->mem += conn_mem(c);
+		t->held += (c->flags & CONN_F_POSTPONED) != 0;
 	}
 	ASSERT(seen == sh->conns.n);
 }
@@ -239,7 +241,7 @@ static void info_clients(struct text *b, const struct info_view *v)
 			KV_N("maxclients", v->sh->cfg.maxclients),
 			KV_N("client_recent_max_input_buffer", t.qbuf_max),
 			KV_N("client_recent_max_output_buffer", t.obuf_max),
-			KV_N("blocked_clients", t.blocked),
+			KV_N("blocked_clients", t.blocked + t.held),
 			KV_N("tracking_clients", 0),
 			KV_N("clients_in_timeout_table", t.timed),
 		};

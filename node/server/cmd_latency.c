@@ -5,8 +5,8 @@
  * A command's histogram is reported as Redis reports it: its calls, and the
  * cumulative count at each power-of-two bucket from 1,024 ns, in
  * microseconds (HdrHistogram's log iteration: 1, 2, 4, ..., 32, 65, 131,
- * ...), only where the count grows. The other LATENCY subcommands (the
- * latency monitor) do not exist yet. */
+ * ...), only where the count grows. The latency monitor's subcommands
+ * (LATEST, HISTORY, ...) are in cmd_latmon.c. */
 #include <string.h>
 
 #include "base/assert.h"
@@ -125,11 +125,22 @@ void cmd_latency_histogram(struct cmd_ctx *c)
 
 void cmd_latency_help(struct cmd_ctx *c)
 {
-	/* Redis 7.0's lines for the subcommand cairn has. */
+	/* Redis 7.0's lines. */
 	static const char what[] =
 		"    Return a cumulative distribution of latencies in the format "
 		"of a histogram for the specified command names.";
 	static const char *const help[] = {
+		"DOCTOR",
+		"    Return a human readable latency analysis report.",
+		"GRAPH <event>",
+		"    Return an ASCII latency graph for the <event> class.",
+		"HISTORY <event>",
+		"    Return time-latency samples for the <event> class.",
+		"LATEST",
+		"    Return the latest latency samples for all events.",
+		"RESET [<event> ...]",
+		"    Reset latency data of one or more <event> classes.",
+		"    (default: reset all data for all event classes)",
 		"HISTOGRAM [COMMAND ...]",
 		what,
 		"    If no commands are specified then all histograms are replied.",

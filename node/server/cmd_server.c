@@ -1,8 +1,9 @@
-/* cmd_server.c: CONFIG (GET, SET, RESETSTAT, HELP), TIME, DEBUG (SLEEP,
- * SET-ACTIVE-EXPIRE, HELP), LASTSAVE, SHUTDOWN and WAIT. INFO lives in cmd_info.c.
+/* cmd_server.c: CONFIG (GET, SET, RESETSTAT, REWRITE, HELP), TIME, DEBUG
+ * (OBJECT, SLEEP, SET-ACTIVE-EXPIRE, HELP), LASTSAVE, SHUTDOWN and WAIT. INFO lives in cmd_info.c.
  *
  * CONFIG goes through config.h, so CONFIG SET, the command line and the
  * configuration file accept the same values. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +13,17 @@
 #include "base/assert.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/mem.h"
+#include "base/text.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
+#include "data/kv.h"
+#include "data/quicklist.h"
+#include "data/rdblen.h"
+#include "data/t_list.h"
 #include "io/io.h"
 #include "proto/reply.h"
+#include "server/config_file.h"
 #include "server/server.h"
 #include "shard/conn.h"
 #include "shard/shard.h"
@@ -205,6 +213,73 @@ void cmd_config_resetstat(struct cmd_ctx *c)
 	reply_ok(c->r);
 }
 
+/* The configuration file's contents into a buffer from the shard's
+ * account (*out, *len; none when there is no file yet, as Redis starts a
+ * new one then). Returns 0 or -errno. */
+static int config_file_contents(struct shard *sh, const char *path, char **out, size_t *len)
+{
+	size_t cap = 4096;
+
+	for (;;) {
+		char *buf = mem_alloc(&sh->mem, cap);
+		int64_t n = io_file_read(sh->io, path, buf, cap);
+		if (n >= 0 && (uint64_t)n <= cap) {
+			*out = buf;
+			*len = (size_t)n;
+			return 0;
+		}
+		mem_free(&sh->mem, buf);
+		if (n == -ENOENT) {
+			*out = NULL;
+			*len = 0;
+			return 0;
+		}
+		if (n < 0)
+			return (int)n;
+		if ((uint64_t)n > CONFIG_FILE_MAX)
+			return -EFBIG;
+		cap = (size_t)n;
+	}
+}
+
+/* CONFIG REWRITE: the file the node started from, rewritten with the
+ * current configuration (config_file.h) and replaced atomically
+ * (io_file_replace); with every shard locked, so that two never race.
+ * Redis's replies and log lines. */
+void cmd_config_rewrite(struct cmd_ctx *c)
+{
+	struct shard *sh = shard_of(c);
+	const char *path = sh->info->config_file;
+	struct config *def;
+	struct text t;
+	char *old = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (path[0] == '\0') {
+		reply_error(c->r, "The server is running without a config file");
+		return;
+	}
+	rc = config_file_contents(sh, path, &old, &len);
+	if (rc == 0) {
+		def = mem_alloc(&sh->mem, sizeof(*def));
+		config_defaults(def);
+		text_init(&t, &sh->mem, len + 1024);
+		config_file_rewrite(old, len, &sh->cfg, def, &sh->mem, &t);
+		rc = io_file_replace(sh->io, path, t.p, t.len);
+		text_free(&t);
+		mem_free(&sh->mem, def);
+	}
+	mem_free(&sh->mem, old);
+	if (rc < 0) {
+		shard_log(sh, IO_LOG_WARNING, "CONFIG REWRITE failed: %s", strerror(-rc));
+		reply_errorf(c->r, "Rewriting config file: %s", strerror(-rc));
+		return;
+	}
+	shard_log(sh, IO_LOG_NOTICE, "CONFIG REWRITE executed with success.");
+	reply_ok(c->r);
+}
+
 void cmd_config_help(struct cmd_ctx *c)
 {
 	static const char *const lines[] = {
@@ -214,6 +289,8 @@ void cmd_config_help(struct cmd_ctx *c)
 		"    Set each configuration <directive> to its <value>, all or none.",
 		"RESETSTAT",
 		"    Reset statistics reported by the INFO command.",
+		"REWRITE",
+		"    Rewrite the configuration file.",
 	};
 
 	cmd_reply_help(c, "CONFIG", lines, sizeof(lines) / sizeof(lines[0]));
@@ -356,9 +433,55 @@ static void debug_set_active_expire(struct cmd_ctx *c)
 	reply_ok(c->r);
 }
 
+/* The quicklist part of DEBUG OBJECT's line (Redis's "extra"). */
+static void debug_object_ql(const struct quicklist *ql, char *buf, size_t len)
+{
+	const struct quicklist_node *n;
+	unsigned long sz = 0;
+
+	for (n = ql->head; n != NULL; n = n->next)
+		sz += n->sz;
+	snprintf(buf, len,
+		 " ql_nodes:%lu ql_avg_node:%.2f ql_listpack_max:%d ql_compressed:%d"
+		 " ql_uncompressed_size:%lu",
+		 (unsigned long)ql->len, (double)ql->count / (double)ql->len, ql->fill,
+		 ql->compress != 0, sz);
+}
+
+/* DEBUG OBJECT key: Redis 7.0's line about the value. The key is looked
+ * up without touching it; the idle time is Redis's reading of the 24-bit
+ * field, whatever the policy keeps there; serializedlength is what the
+ * value would take in an RDB file (data/rdblen.h). */
+static void debug_object(struct cmd_ctx *c)
+{
+	struct keyspace *ks = cmd_ks(c, c->argv[2].p, c->argv[2].len);
+	struct kv *e = cmd_lookup_key_notouch(c, &c->argv[2]);
+	char extra[160] = "", line[384];
+	struct rdblen rl;
+	uint64_t len;
+
+	if (e == NULL) {
+		reply_error(c->r, "no such key");
+		return;
+	}
+	if (e->type == KV_LIST && kv_obj_enc(e) == LIST_QL)
+		debug_object_ql(kv_obj(e), extra, sizeof(extra));
+	rdblen_init(&rl, &shard_of(c)->mem);
+	len = rdblen_value(&rl, e);
+	rdblen_free(&rl);
+	snprintf(line, sizeof(line),
+		 "Value at:%p refcount:%d encoding:%s serializedlength:%llu lru:%d "
+		 "lru_seconds_idle:%llu%s",
+		 (void *)e, (int)ks_refcount(e), ks_encoding_name(ks, e), (unsigned long long)len,
+		 (int)e->lru, (unsigned long long)(ks_idle_ms(ks, e) / 1000), extra);
+	reply_status(c->r, line);
+}
+
 static void debug_help(struct cmd_ctx *c)
 {
 	static const char *const lines[] = {
+		"OBJECT <key>",
+		"    Show low level info about `key` and associated value.",
 		"SET-ACTIVE-EXPIRE <0|1>",
 		"    Setting it to 0 disables expiring keys in background when they are not",
 		"    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -384,6 +507,8 @@ void cmd_debug(struct cmd_ctx *c)
 		debug_sleep(c);
 	else if (cmd_arg_eq(sub, "set-active-expire") && c->argc == 3)
 		debug_set_active_expire(c);
+	else if (cmd_arg_eq(sub, "object") && c->argc == 3)
+		debug_object(c);
 	else
 		cmd_reply_subcommand_syntax(c, "DEBUG");
 }

@@ -122,6 +122,7 @@ static void release_bb(struct conn_host *h, struct conn *c)
 }
 
 static void unlink_blocked(struct conn_host *h, struct conn *c);
+static void unlink_postponed(struct conn_host *h, struct conn *c);
 
 void conn_free(struct conn_host *h, struct conn *c)
 {
@@ -129,6 +130,9 @@ void conn_free(struct conn_host *h, struct conn *c)
 	 * which the shard clears). */
 	if ((c->flags & CONN_F_BLOCKED) && c->blocked_until >= 0)
 		unlink_blocked(h, c);
+	if (c->flags & CONN_F_POSTPONED)
+		unlink_postponed(h, c);
+	mem_free(h->mem, c->postponed);
 	txn_free(&h->txn, &c->txn);
 	release_bb(h, c);
 	release_bigs(h, c);
@@ -194,7 +198,7 @@ static bool stopped(const struct conn *c)
 /* Stopped, or blocked: no request may start now. */
 static bool halted(const struct conn *c)
 {
-	return stopped(c) || (c->flags & (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED));
+	return stopped(c) || (c->flags & (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED | CONN_F_POSTPONED));
 }
 
 /* ---- limits and buffers ---- */
@@ -472,6 +476,109 @@ enum exec_verdict conn_dispatch(struct conn_host *h, struct conn *c, struct cmd_
 	return dispatch(h, c, ctx, cmd, mark);
 }
 
+/* ---- CLIENT PAUSE ---- */
+
+struct conn_postponed {
+	size_t nargs;
+	struct resp_arg *args; /* offsets into bytes */
+	char *bytes;
+};
+
+/* Whether the pause holds cmd (checked, or NULL after its error), as
+ * Redis's processCommand: every command under ALL; under WRITE, those that
+ * write or may replicate, and EXEC of a queue that has one. A pause whose
+ * end has passed holds nothing (the timer ends it). */
+static bool pause_holds(const struct conn_host *h, const struct conn *c, const struct cmd *cmd)
+{
+	uint32_t flags;
+
+	if (cmd == NULL || h->pause.end_ms < h->clock->now_ms)
+		return false;
+	if (h->pause.type == CONN_PAUSE_ALL)
+		return true;
+	flags = cmd->flags | (cmd->id == CMDID_EXEC ? c->txn.flags : 0);
+	return (flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
+}
+
+/* Holds the request: a copy of its arguments (big ones too) waits with the
+ * connection, which parses nothing more until conn_resume() runs it. */
+static void postpone(struct conn_host *h, struct conn *c, const struct resp_arg *args, size_t nargs)
+{
+	size_t bytes = 0, i, off = 0;
+	struct conn_postponed *p;
+
+	ASSERT(c->postponed == NULL && !(c->flags & CONN_F_POSTPONED));
+	for (i = 0; i < nargs; i++)
+		bytes += args[i].len;
+	p = mem_alloc(h->mem, sizeof(*p) + nargs * sizeof(*p->args) + bytes);
+	p->nargs = nargs;
+	p->args = (struct resp_arg *)(p + 1);
+	p->bytes = (char *)(p->args + nargs);
+	for (i = 0; i < nargs; i++) {
+		const char *src = c->argv[i].p; /* run_request's view: big ones too */
+		p->args[i] = (struct resp_arg){ .off = off, .len = args[i].len };
+		memcpy(p->bytes + off, src, args[i].len);
+		off += args[i].len;
+	}
+	ASSERT(off == bytes);
+	c->postponed = p;
+	c->flags |= CONN_F_POSTPONED;
+	c->next_postponed = h->postponed;
+	h->postponed = c;
+}
+
+static void unlink_postponed(struct conn_host *h, struct conn *c)
+{
+	struct conn **p;
+
+	/* Not there once conn_unpause() queued it to resume. */
+	for (p = &h->postponed; *p != NULL; p = &(*p)->next_postponed) {
+		if (*p == c) {
+			*p = c->next_postponed;
+			break;
+		}
+	}
+	c->next_postponed = NULL;
+}
+
+void conn_pause(struct conn_host *h, enum conn_pause_type type, int64_t end_ms)
+{
+	ASSERT(type == CONN_PAUSE_WRITE || type == CONN_PAUSE_ALL);
+	if (h->pause.type == CONN_PAUSE_OFF) {
+		h->pause.type = type;
+		h->pause.end_ms = end_ms;
+		return;
+	}
+	if (type > h->pause.type)
+		h->pause.type = type;
+	if (end_ms > h->pause.end_ms)
+		h->pause.end_ms = end_ms;
+}
+
+void conn_unpause(struct conn_host *h)
+{
+	struct conn *c = h->postponed, *next;
+
+	h->pause.type = CONN_PAUSE_OFF;
+	h->pause.end_ms = 0;
+	/* Newest first here; put on the resume list (run from its head) they
+	 * run oldest first. Still CONN_F_POSTPONED until then. */
+	for (; c != NULL; c = next) {
+		next = c->next_postponed;
+		c->next_postponed = NULL;
+		c->next_resume = h->resume;
+		h->resume = c;
+		conn_pend(h, c);
+	}
+	h->postponed = NULL;
+}
+
+void conn_pause_timeouts(struct conn_host *h, int64_t now_ms)
+{
+	if (h->pause.type != CONN_PAUSE_OFF && h->pause.end_ms < now_ms)
+		conn_unpause(h);
+}
+
 static void run_request(struct conn_host *h, struct conn *c, const char *base,
 			const struct resp_arg *args, size_t nargs)
 {
@@ -523,6 +630,10 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 	/* As Redis's lastcmd, set before it runs (CLIENT INFO shows itself),
 	 * and cmd=NULL after an unknown command. */
 	c->last_cmd = ctx.cmd != NULL ? ctx.cmd->id : -1;
+	if (__builtin_expect(h->pause.type != CONN_PAUSE_OFF, 0) && pause_holds(h, c, cmd)) {
+		postpone(h, c, args, nargs);
+		return;
+	}
 	verdict = dispatch(h, c, &ctx, cmd, &mark);
 	if (verdict == EXEC_WAIT) {
 		/* The request waits for shard locks; these rules apply when it
@@ -748,9 +859,9 @@ static void conn_feed(struct conn_host *h, struct conn *c, const char *data, siz
 {
 	while (!stopped(c)) {
 		size_t k;
-		if (c->flags & (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED)) {
+		if (c->flags & (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED | CONN_F_POSTPONED)) {
 			/* Kept whole, parsed once the span has run or the
-			 * block has ended. */
+			 * block or pause has ended. */
 			if (n > 0 && !over_limit(h, c, n))
 				qbuf_append(h, c, data, n);
 			return;
@@ -772,7 +883,8 @@ static void conn_feed(struct conn_host *h, struct conn *c, const char *data, siz
 			ASSERT(k > 0);
 		} else {
 			k = feed_direct(h, c, data, n);
-			ASSERT(k > 0 || (c->flags & (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED)));
+			ASSERT(k > 0 || (c->flags &
+					 (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED | CONN_F_POSTPONED)));
 		}
 		data += k;
 		n -= k;
@@ -812,14 +924,33 @@ void conn_take_reply(struct conn_host *h, struct conn *c, struct obuf_chunk *hol
 	conn_pend(h, c);
 }
 
+/* Runs the request CLIENT PAUSE held (which may be held again). */
+static void run_postponed(struct conn_host *h, struct conn *c)
+{
+	struct conn_postponed *p = c->postponed;
+
+	ASSERT(p != NULL && c->nbigs == 0);
+	c->postponed = NULL;
+	c->flags &= ~CONN_F_POSTPONED;
+	/* A client killed meanwhile (CLIENT KILL) never runs it. */
+	if (!stopped(c))
+		run_request(h, c, p->bytes, p->args, p->nargs);
+	mem_free(h->mem, p);
+}
+
 void conn_resume(struct conn_host *h, struct conn *c)
 {
-	char *buf = c->qbuf;
-	size_t len = c->qlen;
+	char *buf;
+	size_t len;
 
-	ASSERT(c->flags & (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED));
+	ASSERT(c->flags & (CONN_F_WAIT_LOCKS | CONN_F_BLOCKED | CONN_F_POSTPONED));
 	ASSERT(c->parser.state == RESP_S_START);
-	c->flags &= ~(CONN_F_WAIT_LOCKS | CONN_F_BLOCKED);
+	if (c->flags & CONN_F_POSTPONED)
+		run_postponed(h, c);
+	else
+		c->flags &= ~(CONN_F_WAIT_LOCKS | CONN_F_BLOCKED);
+	buf = c->qbuf;
+	len = c->qlen;
 	c->qbuf = NULL;
 	c->qlen = c->qcap = 0;
 	if (len > 0)

@@ -61,6 +61,17 @@ struct val;
 #define CONN_F_NO_TOUCH (1u << 15)      /* CLIENT NO-TOUCH ON */
 #define CONN_F_BLOCKED (1u << 16)       /* a blocking command waits: parse nothing */
 #define CONN_F_MONITOR (1u << 17)       /* MONITOR: a monitor of its shard (monitor.h) */
+#define CONN_F_POSTPONED (1u << 18)     /* its request waits for CLIENT PAUSE: parse nothing */
+
+/* CLIENT PAUSE: what a shard holds (Redis's CLIENT_PAUSE_*, in order of
+ * strictness), until when. */
+enum conn_pause_type { CONN_PAUSE_OFF = 0, CONN_PAUSE_WRITE, CONN_PAUSE_ALL };
+struct conn_pause {
+	enum conn_pause_type type;
+	int64_t end_ms; /* the pause ends once the clock has passed it */
+};
+/* A request held by CLIENT PAUSE: its arguments, copied (conn.c). */
+struct conn_postponed;
 
 /* A big bulk argument of the request being parsed. */
 struct conn_bigarg {
@@ -118,6 +129,10 @@ struct conn {
 	/* Blocked by a blocking pop (BLPOP, ...): its request (shard/blocked.h),
 	 * or NULL. */
 	struct blocked_req *blk;
+	/* Held by CLIENT PAUSE (CONN_F_POSTPONED): the request, and its place
+	 * on the shard's list of held connections. */
+	struct conn_postponed *postponed;
+	struct conn *next_postponed;
 };
 
 /* What connections need from their shard. The shard fills it once; the
@@ -137,9 +152,6 @@ struct conn_host {
 	atomic_uint_least64_t *bigbulk_reserved;
 	unsigned self, nshards; /* client ids are unique across shards */
 	uint64_t next_client_id;
-	struct conn *pending; /* connections with a submission to make */
-	struct conn *resume;  /* ran a locked request; resume once not frozen */
-	struct conn *blocked; /* blocked by a command (WAIT), in no order */
 	/* After a command: offers the keys it made ready to their waiters
 	 * (shard/blocked.h), before the next command runs. */
 	bool (*serve_ready)(void *arg);
@@ -150,6 +162,11 @@ struct conn_host {
 	void (*feed)(void *arg, const struct conn *c, const struct cmd *cmd,
 		     const struct cmd_arg *argv, int argc);
 	void *feed_arg;
+	struct conn *pending;    /* connections with a submission to make */
+	struct conn *resume;     /* ran a locked request; resume once not frozen */
+	struct conn *blocked;    /* blocked by a command (WAIT), in no order */
+	struct conn_pause pause; /* CLIENT PAUSE, as this shard applies it */
+	struct conn *postponed;  /* held by it, newest first */
 };
 
 /* Creates a connection for an accepted socket at table entry idx (its
@@ -192,13 +209,25 @@ void conn_unblock(struct conn_host *h, struct conn *c);
 void conn_block_expire(struct conn_host *h, struct conn *c);
 /* The shard's timer: conn_block_expire() for the blocks whose time is up. */
 void conn_block_timeouts(struct conn_host *h, int64_t now_ms);
+/* CLIENT PAUSE on h's shard: requests that the pause holds (all, or those
+ * that write or may replicate, with EXEC's queue) wait, their connections
+ * parsing nothing more, until it ends. A second pause keeps the stricter
+ * type and the later end, as Redis's. */
+void conn_pause(struct conn_host *h, enum conn_pause_type type, int64_t end_ms);
+/* Ends the pause (CLIENT UNPAUSE, or its time up): the held connections
+ * run their requests again at the shard's next turn (conn_resume), in the
+ * order they were held. */
+void conn_unpause(struct conn_host *h);
+/* The shard's timer: conn_unpause() once the pause's end has passed. */
+void conn_pause_timeouts(struct conn_host *h, int64_t now_ms);
 /* Runs the request that waits for locks (CONN_F_WAIT_LOCKS), now that they
  * are held, in ctx with the connection's reply rules (CLIENT REPLY, output
  * limit); then queues the connection on h->resume. It keeps waiting until
  * conn_resume(), so that input which arrived meanwhile runs in order. */
 void conn_run_locked(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
 		     const struct cmd *cmd);
-/* Parses what arrived while the connection waited for locks. */
+/* Parses what arrived while the connection waited for locks, was blocked,
+ * or was held by CLIENT PAUSE (whose request runs first). */
 void conn_resume(struct conn_host *h, struct conn *c);
 /* A forwarded reply is back: its bytes take the placeholder hold's place in
  * the output (obuf_fill), and the output limit is checked again. */

@@ -14,6 +14,9 @@
  * scratch buffer: "__keyspace@0__:" and "__keyevent@0__:". */
 #define NOTIFY_PREFIX_LEN 15
 #define NOTIFY_EVENT_MAX 255
+/* A queue starts with room for its sequence number, written when it is
+ * sent: events, their lengths first, follow. */
+#define NOTIFY_HEAD sizeof(uint64_t)
 
 void notify_init(struct notify *n, struct mem *mem)
 {
@@ -36,6 +39,8 @@ void notify_add(struct notify *n, const char *event, const char *key, size_t kle
 	ASSERT(elen > 0);
 	ASSERT(elen <= NOTIFY_EVENT_MAX);
 	ASSERT(klen <= UINT32_MAX);
+	if (n->len == 0)
+		n->len = NOTIFY_HEAD;
 	need = n->len + sizeof(k32) + 1 + elen + klen;
 	if (need > n->cap) {
 		n->cap = need > 2 * n->cap ? need : 2 * n->cap;
@@ -87,20 +92,40 @@ static void deliver(struct pubsub *ps, const struct config *cfg, struct mem *mem
 }
 
 void notify_flush(struct notify *n, struct pubsub *ps, const struct config *cfg, struct xshard *x,
-		  const uint64_t *others)
+		  const uint64_t *others, atomic_uint_least64_t *seq)
 {
+	uint64_t at = 0;
 	unsigned s;
 
 	if (n->len == 0)
 		return;
-	deliver(ps, cfg, n->mem, n->buf, n->len);
-	for (s = 0; s < XSHARD_MAX; s++)
-		if (others[s / 64] & (1ull << (s % 64)))
-			xshard_send(x, s, msg_bytes_new(n->mem, MSG_NOTIFY, n->buf, n->len));
+	ASSERT(n->len > NOTIFY_HEAD);
+	deliver(ps, cfg, n->mem, n->buf + NOTIFY_HEAD, n->len - NOTIFY_HEAD);
+	for (s = 0; s < XSHARD_MAX; s++) {
+		if (!(others[s / 64] & (1ull << (s % 64))))
+			continue;
+		if (at == 0) {
+			at = atomic_fetch_add_explicit(seq, 1, memory_order_relaxed) + 1;
+			memcpy(n->buf, &at, sizeof(at));
+		}
+		xshard_send(x, s, msg_bytes_new(n->mem, MSG_NOTIFY, n->buf, n->len));
+	}
 	n->len = 0;
 	/* A burst's buffer is not kept. */
 	if (n->cap > 64 * 1024)
 		notify_free(n);
+}
+
+uint64_t notify_message_seq(const struct xmsg *m)
+{
+	size_t n;
+	const char *p = msg_bytes(m, &n);
+	uint64_t at;
+
+	ASSERT(m->kind == MSG_NOTIFY);
+	ASSERT(n > NOTIFY_HEAD);
+	memcpy(&at, p, sizeof(at));
+	return at;
 }
 
 void notify_message(struct pubsub *ps, const struct config *cfg, struct mem *mem, struct xmsg *m)
@@ -109,7 +134,8 @@ void notify_message(struct pubsub *ps, const struct config *cfg, struct mem *mem
 	const char *p = msg_bytes(m, &n);
 
 	ASSERT(m->kind == MSG_NOTIFY);
-	deliver(ps, cfg, mem, p, n);
+	ASSERT(n > NOTIFY_HEAD);
+	deliver(ps, cfg, mem, p + NOTIFY_HEAD, n - NOTIFY_HEAD);
 	msg_bytes_free(mem, m);
 }
 

@@ -17,6 +17,7 @@
 #ifndef CAIRN_SHARD_NOTIFY_H
 #define CAIRN_SHARD_NOTIFY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,9 +39,15 @@ void notify_free(struct notify *n);
 void notify_add(struct notify *n, const char *event, const char *key, size_t klen);
 /* Publishes the queue to ps's subscribers per cfg's K and E flags, sends
  * it to every shard whose bit is set in others (a bitmap of XSHARD_WORDS
- * words) as a message through x, and empties it. */
+ * words) as a message through x, and empties it. The message carries the
+ * next number of seq (the node's count of sent queues): a shard that takes
+ * several from its rings at once publishes them by that number, so events
+ * that one client caused on several shards, one command after the other,
+ * reach a subscriber in that order (rings keep order only one by one). */
 void notify_flush(struct notify *n, struct pubsub *ps, const struct config *cfg, struct xshard *x,
-		  const uint64_t *others);
+		  const uint64_t *others, atomic_uint_least64_t *seq);
+/* A MSG_NOTIFY's number (notify_flush). */
+uint64_t notify_message_seq(const struct xmsg *m);
 /* A MSG_NOTIFY from another shard: published to ps's subscribers, then
  * freed from mem (the receiving shard's account). */
 void notify_message(struct pubsub *ps, const struct config *cfg, struct mem *mem, struct xmsg *m);

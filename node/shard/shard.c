@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
@@ -72,6 +73,7 @@ void shardset_init(struct shardset *set, unsigned n, struct shard **shards,
 	atomic_init(&set->clients, 0);
 	atomic_init(&set->bigbulk_reserved, 0);
 	atomic_init(&set->monitors, 0);
+	atomic_init(&set->notify_seq, 0);
 	for (s = 0; s < n; s++)
 		keyspaces[s] = &shards[s]->ks;
 	/* Equal ranges of slots, so that a shard owns whole slots as a cluster
@@ -136,10 +138,24 @@ static void mem_refresh(struct shard *sh)
 	sh->ks_share = share;
 }
 
-/* One bounded step of eviction toward the keyspace's share (evict.h). */
+/* An event of the latency monitor (latency-monitor-threshold, not 0)
+ * that began at t0 (ns) and ends now: recorded if it took that many ms. */
+static void note_latency(struct shard *sh, enum latmon_event e, uint64_t t0)
+{
+	uint64_t ms;
+
+	clock_read(&sh->clock);
+	ms = (sh->clock.now_ns - t0) / 1000000;
+	if (ms >= (uint64_t)sh->cfg.latency_monitor_threshold)
+		latmon_add(&sh->latmon, e, sh->clock.now_ms / 1000, ms);
+}
+
+/* One bounded step of eviction toward the keyspace's share (evict.h); an
+ * "eviction-cycle" event of the latency monitor when it had to evict, as
+ * Redis's performEvictions() times itself. */
 static enum evict_result evict_step(struct shard *sh)
 {
-	uint64_t used = sh->ks.mem.used, stuck;
+	uint64_t used = sh->ks.mem.used, stuck, t0;
 	enum evict_result rc;
 
 	sh->evict_more = false;
@@ -149,8 +165,13 @@ static enum evict_result evict_step(struct shard *sh)
 			atomic_store_explicit(&sh->pub_stuck, 0, memory_order_relaxed);
 		return EVICT_OK;
 	}
+	if (sh->cfg.latency_monitor_threshold != 0)
+		clock_read(&sh->clock);
+	t0 = sh->clock.now_ns;
 	rc = evict_run(&sh->ks, used - sh->ks_share,
 		       evict_budget(sh->cfg.maxmemory_eviction_tenacity), NULL);
+	if (sh->cfg.latency_monitor_threshold != 0)
+		note_latency(sh, LATMON_EVICTION_CYCLE, t0);
 	sh->evict_more = rc == EVICT_RUNNING;
 	stuck = rc == EVICT_FAIL && sh->ks.mem.used > sh->ks_share ? sh->ks.mem.used - sh->ks_share
 								   : 0;
@@ -213,6 +234,12 @@ static __attribute__((noinline, cold)) void env_log_slow(void *host, const struc
 		     (uint64_t)sh->cfg.slowlog_max_len);
 }
 
+/* The keyspace's clock for timing a deletion (ks_latency). */
+static uint64_t ks_now_ns(const void *clock)
+{
+	return clock_peek_ns(clock);
+}
+
 /* What every request run here sees (cmd.h). */
 static void env_init(struct shard *sh, const struct cmd_index *cmds)
 {
@@ -233,6 +260,14 @@ static void env_init(struct shard *sh, const struct cmd_index *cmds)
 	env->make_room = env_make_room;
 	slowlog_init(&sh->slowlog, &sh->mem);
 	env->log_slow = env_log_slow;
+	latmon_init(&sh->latmon, &sh->mem);
+	env->latmon = &sh->latmon;
+	sh->ks.lat = (struct ks_latency){
+		.now_ns = ks_now_ns,
+		.arg = &sh->clock,
+		.mon = &sh->latmon,
+		.threshold_ms = (uint64_t)sh->cfg.latency_monitor_threshold,
+	};
 	env->host = sh;
 }
 
@@ -307,7 +342,7 @@ static void notify_publish(struct shard *sh)
 		if (s != sh->id && atomic_load_explicit(&sh->set->shards[s]->ps.listened,
 							memory_order_relaxed) > 0)
 			others[s / 64] |= 1ull << (s % 64);
-	notify_flush(&sh->notes, &sh->ps, &sh->cfg, &sh->x, others);
+	notify_flush(&sh->notes, &sh->ps, &sh->cfg, &sh->x, others, &sh->set->notify_seq);
 }
 
 /* Writes the queued MONITOR lines here, and sends them to the shards
@@ -373,6 +408,7 @@ void shard_config_applied(struct shard *sh)
 	conns_grow(&sh->conns, (uint32_t)sh->cfg.maxclients + SHARD_CONN_SLACK);
 	evict_configure(&sh->ks, &sh->cfg);
 	notify_configure(sh);
+	sh->ks.lat.threshold_ms = (uint64_t)sh->cfg.latency_monitor_threshold;
 	/* A lower maxmemory evicts at the shard's next step, in bounded steps. */
 	if (sh->cfg.maxmemory > 0) {
 		mem_refresh(sh);
@@ -449,6 +485,7 @@ void shard_free(struct shard *sh)
 	sh->dcqe_n = 0;
 	xshard_free(&sh->x);
 	slowlog_reset(&sh->slowlog);
+	latmon_free(&sh->latmon);
 	cmd_stats_reset(&sh->mem, sh->cstat);
 	ks_free(&sh->ks);
 	ASSERT(sh->mem.used == 0);
@@ -654,8 +691,10 @@ static void close_idle(struct shard *sh)
 		return;
 	for (i = 0; i < sh->conns.cap; i++) {
 		struct conn *c = conns_at(&sh->conns, i);
-		/* A blocked client is not idle (Redis's rule). */
-		if (c == NULL || (c->flags & (CONN_F_CLOSING | CONN_F_CLOSE_NOW | CONN_F_BLOCKED)))
+		/* A blocked client is not idle (Redis's rule), nor one that
+		 * CLIENT PAUSE holds. */
+		if (c == NULL || (c->flags & (CONN_F_CLOSING | CONN_F_CLOSE_NOW | CONN_F_BLOCKED |
+					      CONN_F_POSTPONED)))
 			continue;
 		if (sh->clock.now_ms - c->last_ms > limit) {
 			shard_log(sh, IO_LOG_VERBOSE, "Closing idle client");
@@ -685,7 +724,8 @@ static void release_memory(struct shard *sh)
  * (its budget spent with the keys it saw still mostly stale), a smaller one
  * at every loop turn, as Redis's fast cycle, so expiry keeps up with keys
  * written with short TTLs. Its time is INFO's
- * expire_cycle_cpu_milliseconds. */
+ * expire_cycle_cpu_milliseconds, and an "expire-cycle" event of the
+ * latency monitor (as Redis's activeExpireCycle() records it). */
 static void expire_step(struct shard *sh, uint64_t budget)
 {
 	uint64_t t0;
@@ -698,6 +738,8 @@ static void expire_step(struct shard *sh, uint64_t budget)
 	expire_cycle(&sh->ks, budget);
 	clock_read(&sh->clock);
 	sh->st.expire_cycle_us += (sh->clock.now_ns - t0) / 1000;
+	if (sh->cfg.latency_monitor_threshold != 0)
+		note_latency(sh, LATMON_EXPIRE_CYCLE, t0);
 	sh->expire_more = sh->ks.expire_behind;
 }
 
@@ -717,6 +759,7 @@ static void on_timer(struct shard *sh)
 	}
 	close_idle(sh);
 	conn_block_timeouts(&sh->ch, sh->clock.now_ms);
+	conn_pause_timeouts(&sh->ch, sh->clock.now_ms);
 	blocked_timeouts(&sh->bh, sh->clock.now_ms);
 	sample_metrics(sh);
 	release_memory(sh);
@@ -914,6 +957,14 @@ static void on_message(struct shard *sh, struct xmsg *m)
 	lock_settle(sh);
 }
 
+static int by_notify_seq(const void *a, const void *b)
+{
+	uint64_t x = notify_message_seq(*(struct xmsg *const *)a);
+	uint64_t y = notify_message_seq(*(struct xmsg *const *)b);
+
+	return (x > y) - (x < y);
+}
+
 /* Other shards' keyspace events are published before this step's
  * completions: a request made after they were sent (a subscriber's next
  * command) is answered after them. Only on a shard with subscribers (the
@@ -923,7 +974,8 @@ static void on_message(struct shard *sh, struct xmsg *m)
  * handled) still come after the completions, in order. */
 static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
 {
-	unsigned k, nm;
+	struct xmsg *events[SHARD_MSGS_MAX];
+	unsigned k, nm, ne = 0;
 
 	if (atomic_load_explicit(&sh->ps.listened, memory_order_relaxed) == 0 ||
 	    lock_held(&sh->lock) || sh->dmsg_head != NULL)
@@ -931,10 +983,15 @@ static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
 	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
 	for (k = 0; k < nm; k++) {
 		if (msgs[k]->kind == MSG_NOTIFY) {
-			notify_message(&sh->ps, &sh->cfg, &sh->mem, msgs[k]);
+			events[ne++] = msgs[k];
 			msgs[k] = NULL;
 		}
 	}
+	/* Each ring keeps its sender's order; across rings, the node's
+	 * numbering gives the order in which the queues were sent. */
+	qsort(events, ne, sizeof(events[0]), by_notify_seq);
+	for (k = 0; k < ne; k++)
+		notify_message(&sh->ps, &sh->cfg, &sh->mem, events[k]);
 	return nm;
 }
 

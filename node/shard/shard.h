@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/hash.h"
+#include "base/latmon.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/stats.h"
@@ -92,6 +93,7 @@ struct shardset {
 	atomic_uint_least64_t bigbulk_reserved;
 	atomic_uint_least64_t slowlog_ids; /* SLOWLOG's next entry id */
 	atomic_uint monitors;              /* MONITOR clients of the node */
+	atomic_uint_least64_t notify_seq;  /* keyspace event queues sent (notify.h) */
 };
 
 /* Instantaneous metrics, sampled each timer tick as Redis does. */
@@ -115,6 +117,7 @@ struct shard {
 	struct stats st;
 	struct errstats es;
 	struct slowlog slowlog;
+	struct latmon latmon; /* LATENCY LATEST, HISTORY, ... */
 	struct cmd_stat cstat[CMDID_COUNT];
 	struct clock clock;
 	struct cmd_env env; /* what every request run here sees */

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The operator's commands with real clients: SHUTDOWN, SLOWLOG, CLIENT
-NO-TOUCH, WAIT, CLIENT UNBLOCK, LATENCY HISTOGRAM and INFO latencystats.
+NO-TOUCH, WAIT, CLIENT UNBLOCK, LATENCY HISTOGRAM and INFO latencystats,
+the latency monitor, DEBUG OBJECT, CLIENT PAUSE.
 
 Goal: `redis-cli shutdown` stops the node: the process exits with 0, its
 log says who asked, and the client sees the connection close with no
@@ -24,7 +25,23 @@ meanwhile. Every command's latencies are tracked (latency-tracking) on
 every shard and added up: LATENCY HISTOGRAM counts each call once, in
 cumulative power-of-two buckets that place a 20 ms DEBUG SLEEP past 16 ms;
 INFO latencystats shows the configured percentiles; CONFIG RESETSTAT
-clears them, and latency-tracking no stops new ones.
+clears them, and latency-tracking no stops new ones. The latency monitor
+(latency-monitor-threshold) records nothing while off; on, a command that
+takes the threshold or longer is a "command" event on the shard where it
+runs, and LATENCY LATEST, HISTORY, DOCTOR and GRAPH show the shards'
+samples merged (one per second, the largest), RESET forgets the event on
+every shard and counts it once; deleting a big expired hash is an
+"expire-del" event within an "expire-cycle" one, and evicting one an
+"eviction-del" within an "eviction-cycle". DEBUG OBJECT shows what redis-server shows
+for the same values (refcount, encoding, the RDB length that counts
+integer and LZF encodings as Redis's rdbSavedObjectLen, a quicklist's
+nodes), but for the address and LRU fields and the encodings cairn keeps
+as Redis 7.2 does, and Redis's error for a missing key. CLIENT PAUSE
+WRITE holds writes (and a transaction that writes) of clients on every
+shard while reads go on; held clients are counted as blocked and listed
+with the flag b; CLIENT UNPAUSE lets them go, in order, with their
+replies; CLIENT PAUSE ALL holds every command (UNPAUSE too, as in Redis)
+until its time is up; a held client that leaves is freed.
 
 Method: each test starts its own cairn-node on a free loopback port
 (through cairn_test, flags from $CAIRN_NODE_ARGS), sends the command with
@@ -34,8 +51,10 @@ it still answers).
     /usr/bin/python3 tests/integration/test_operator.py -v
 """
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -291,6 +310,240 @@ class Latency(unittest.TestCase):
             r.config_set("latency-tracking", "no")
             r.set("lat:x", 1)
             self.assertNotIn("set", histogram(r))
+
+
+class LatencyMonitor(unittest.TestCase):
+    def test_events_merge_across_shards(self):
+        with cairn_test.cairn(*([] if "--shards" in cairn_test.NODE_ARGS
+                                else ["--shards", "3"]),
+                              "--latency-monitor-threshold", "0") as s:
+            r = s.client()
+            self.assertEqual(r.execute_command("LATENCY", "LATEST"), [])
+            self.assertTrue(r.execute_command("LATENCY", "DOCTOR").startswith(
+                b"I'm sorry, Dave"))
+            r.execute_command("DEBUG", "SLEEP", "0.03")  # the monitor is off
+            self.assertEqual(r.execute_command("LATENCY", "LATEST"), [])
+            args = cairn_test.NODE_ARGS
+            nshards = int(args[args.index("--shards") + 1]) if "--shards" in args else 3
+            # A slow command on each shard (SORT of a big list, forwarded to
+            # the shard that owns the key), and one here.
+            keys = []
+            for i in range(64):
+                k = "big:%d" % i
+                if cairn_test.shard_of(k, nshards) not in [cairn_test.shard_of(x, nshards)
+                                                           for x in keys]:
+                    keys.append(k)
+            vals = list(range(200000))
+            for k in keys:
+                for j in range(0, len(vals), 20000):
+                    r.rpush(k, *vals[j:j + 20000])
+            r.config_set("latency-monitor-threshold", 20)
+            self.assertEqual(r.config_get("latency-monitor-threshold"),
+                             {"latency-monitor-threshold": "20"})
+            t0 = int(time.time())
+            r.execute_command("DEBUG", "SLEEP", "0.05")
+            for k in keys:
+                r.sort(k, desc=True)
+            # (On a slow machine, a fast command may take 20 ms too.)
+            latest = {e[0]: e[1:] for e in r.execute_command("LATENCY", "LATEST")}
+            self.assertIn(b"command", latest)
+            self.assertLessEqual(set(latest), {b"command", b"fast-command"})
+            when, last, worst = latest[b"command"]
+            self.assertGreaterEqual(worst, 50)
+            self.assertGreaterEqual(last, 20)
+            self.assertLessEqual(abs(when - t0), 60)
+            hist = r.execute_command("LATENCY", "HISTORY", "command")
+            times = [t for t, _ in hist]
+            self.assertEqual(times, sorted(set(times)))
+            self.assertEqual(max(v for _, v in hist), worst)
+            self.assertEqual(hist[-1], [when, last])
+            doctor = r.execute_command("LATENCY", "DOCTOR").decode()
+            self.assertIn("1. command: %d latency spikes" % len(hist), doctor)
+            self.assertIn("Worst all time event %dms." % worst, doctor)
+            graph = r.execute_command("LATENCY", "GRAPH", "command").decode()
+            self.assertTrue(graph.startswith("command - high %d ms" % worst), graph)
+            # Every shard had the event: one event is reset. (No command
+            # is an event from here on.)
+            r.config_set("latency-monitor-threshold", 10000)
+            self.assertEqual(r.execute_command("LATENCY", "RESET", "COMMAND", "command"), 1)
+            self.assertNotIn(b"command", [e[0] for e in r.execute_command("LATENCY", "LATEST")])
+            self.assertEqual(r.execute_command("LATENCY", "RESET"), len(latest) - 1)
+            self.assertIn("no latency spike was observed",
+                          r.execute_command("LATENCY", "DOCTOR").decode())
+
+
+    def test_expiry_and_eviction_events(self):
+        def big_hash(r, key):
+            for j in range(10):
+                r.hset(key, mapping={"f%d_%d" % (j, i): i for i in range(30000)})
+
+        def events(r):
+            return {e[0].decode(): e[3] for e in r.execute_command("LATENCY", "LATEST")}
+
+        with cairn_test.cairn() as s:
+            r = s.client()
+            big_hash(r, "big")
+            r.config_set("latency-monitor-threshold", 1)
+            # Active expiry deletes it: the deletion and the cycle that
+            # did it take well over 1 ms (300,000 fields).
+            r.pexpire("big", 1)
+            self.assertTrue(cairn_test.wait_until(lambda: r.dbsize() == 0, 10))
+            self.assertTrue(cairn_test.wait_until(lambda: "expire-del" in events(r), 10))
+            got = events(r)
+            self.assertIn("expire-cycle", got)
+            self.assertGreaterEqual(got["expire-cycle"], got["expire-del"])
+            self.assertNotIn("eviction-del", got)
+            r.config_set("latency-monitor-threshold", 0)
+            big_hash(r, "big2")
+            r.config_set("maxmemory-policy", "allkeys-random")
+            r.config_set("latency-monitor-threshold", 1)
+            # Half the memory: the shard that holds it evicts it at its
+            # next step.
+            r.config_set("maxmemory", r.info("memory")["used_memory"] // 2)
+            self.assertTrue(cairn_test.wait_until(lambda: r.exists("big2") == 0, 10))
+            r.config_set("maxmemory", 0)
+            got = events(r)
+            self.assertIn("eviction-del", got)
+            self.assertIn("eviction-cycle", got)
+            self.assertGreaterEqual(got["eviction-cycle"], got["eviction-del"])
+            self.assertIn("eviction-del: 1 latency spikes",
+                          r.execute_command("LATENCY", "DOCTOR").decode())
+
+
+def debug_object(r, key):
+    """DEBUG OBJECT's fields as a dict, Value at and lru left out."""
+    line = r.execute_command("DEBUG", "OBJECT", key)
+    line = line.decode() if isinstance(line, bytes) else line
+    fields = dict(f.split(":", 1) for f in line.split(" ") if ":" in f)
+    for k in ("Value", "at", "lru", "lru_seconds_idle"):
+        fields.pop(k, None)
+    return fields
+
+
+class DebugObject(unittest.TestCase):
+    def fill(self, r):
+        r.config_set("list-max-listpack-size", 8)
+        r.config_set("list-compress-depth", 1)
+        r.set("i8", 5)
+        r.set("i32", 70000)
+        r.set("i64", 5000000000)
+        r.set("lead0", "0123")
+        r.set("short", "hello")
+        r.set("run", "a" * 116)
+        r.set("text", "the quick brown fox jumps over the lazy dog " * 40)
+        r.hset("hsmall", mapping={"f1": "v1", "f2": 2})
+        r.hset("hbig", mapping={"field%d" % i: "value%d" % i * 3 for i in range(600)})
+        r.sadd("ints", 1, 2, 3, 100000)
+        r.sadd("strs", *["member%d" % i for i in range(200)])
+        r.sadd("ssmall", "x", "y", "member")
+        r.zadd("zsmall", {"a": 1, "b": 2.5})
+        r.zadd("zbig", {"member%d" % i: i / 3 for i in range(300)})
+        r.rpush("lsmall", "a", "b", "c", 1, 2, 3)
+        r.rpush("lbig", *["element-number-%d-xxxxxxxxxxxxxxxxxxxx" % i for i in range(100)])
+
+    def test_like_redis(self):
+        keys = ["i8", "i32", "i64", "lead0", "short", "run", "text", "hsmall", "hbig", "ints",
+                "strs", "ssmall", "zsmall", "zbig", "lsmall", "lbig"]
+        got = {}
+        for name, server in (("redis", cairn_test.redis_server), ("cairn", cairn_test.cairn)):
+            with server() as s:
+                r = s.client()
+                self.fill(r)
+                got[name] = {k: debug_object(r, k) for k in keys}
+                line = r.execute_command("DEBUG", "OBJECT", "lbig")
+                self.assertRegex(line.decode(), r"^Value at:0x[0-9a-f]+ refcount:1 encoding:"
+                                 r"quicklist serializedlength:\d+ lru:\d+ lru_seconds_idle:\d+ "
+                                 r"ql_nodes:13 ql_avg_node:7.69 ql_listpack_max:8 "
+                                 r"ql_compressed:1 ql_uncompressed_size:\d+$")
+                with self.assertRaises(redis.ResponseError) as e:
+                    r.execute_command("DEBUG", "OBJECT", "nosuchkey")
+                self.assertEqual(str(e.exception), "no such key")
+        # Redis 7.0 keeps a small list and a small set of strings in
+        # encodings cairn keeps as 7.2 does (listpack): their lengths
+        # follow 7.2's RDB; every other field is Redis 7.0's.
+        for k in keys:
+            want, have = got["redis"][k], got["cairn"][k]
+            if k in ("lsmall", "ssmall"):
+                self.assertEqual(have["encoding"], "listpack", k)
+                continue
+            self.assertEqual(have, want, k)
+        self.assertEqual(got["cairn"]["lsmall"]["serializedlength"],
+                         got["redis"]["lsmall"]["serializedlength"])
+
+
+class ClientPause(unittest.TestCase):
+    """CLIENT PAUSE holds requests on every shard, without dropping them."""
+
+    def node(self):
+        return cairn_test.cairn(*([] if "--shards" in cairn_test.NODE_ARGS
+                                  else ["--shards", "3"]))
+
+    def later(self, fn):
+        """Runs fn in a thread; returns it and the list that gets (result,
+        the time it came)."""
+        out = []
+        t = threading.Thread(target=lambda: out.append((fn(), time.monotonic())))
+        t.start()
+        return t, out
+
+    def test_write_mode_holds_writes_and_unpause(self):
+        with self.node() as s:
+            admin, clients = s.client(), [s.client() for _ in range(6)]
+            for i, r in enumerate(clients):
+                r.set("k%d" % i, "before")
+            self.assertTrue(admin.execute_command("CLIENT", "PAUSE", 20000, "WRITE"))
+            t0 = time.monotonic()
+            # Reads are served on every shard meanwhile.
+            for i, r in enumerate(clients):
+                self.assertEqual(r.get("k%d" % i), b"before")
+            self.assertLess(time.monotonic() - t0, 10)
+            # Writes (and a transaction that writes) wait, on every shard.
+            held = [self.later(lambda r=r, i=i: r.set("k%d" % i, "after"))
+                    for i, r in enumerate(clients[:3])]
+            pipe = clients[3].pipeline(transaction=True)
+            pipe.get("k3").set("k3", "tx")
+            held.append(self.later(pipe.execute))
+            cairn_test.wait_until(lambda: admin.info("clients")["blocked_clients"] == 4, 10)
+            listed = [ln for ln in admin.execute_command("CLIENT", "LIST").decode().split("\n")
+                      if re.search(r"flags=\S*b", ln)]
+            self.assertEqual(len(listed), 4, listed)
+            time.sleep(0.3)
+            self.assertTrue(all(not out for _, out in held))
+            self.assertEqual(clients[0].get("k0"), b"before")
+            self.assertTrue(admin.execute_command("CLIENT", "UNPAUSE"))
+            for t, _ in held:
+                t.join(10)
+            self.assertEqual([out[0][0] for _, out in held[:3]], [True] * 3)
+            self.assertEqual(held[3][1][0][0], [b"before", True])
+            self.assertLess(max(out[0][1] for _, out in held) - t0, 15)
+            self.assertEqual([r.get("k%d" % i) for i, r in enumerate(clients[:4])],
+                             [b"after", b"after", b"after", b"tx"])
+            self.assertEqual(admin.info("clients")["blocked_clients"], 0)
+
+    def test_all_mode_holds_everything_until_its_time(self):
+        with self.node() as s:
+            admin, others = s.client(), [s.client() for _ in range(4)]
+            for r in others:
+                r.ping()
+            self.assertTrue(admin.execute_command("CLIENT", "PAUSE", 700, "ALL"))
+            t0 = time.monotonic()
+            held = [self.later(r.ping) for r in others]
+            # UNPAUSE is held too, as in Redis: the pause runs its course.
+            held.append(self.later(lambda: admin.execute_command("CLIENT", "UNPAUSE")))
+            for t, _ in held:
+                t.join(15)
+            self.assertTrue(all(out and out[0][0] for _, out in held))
+            for _, out in held:
+                self.assertGreaterEqual(out[0][1] - t0, 0.6)
+            # A held client that leaves, with more requests behind the held
+            # one, is freed (the node stops cleanly, under ASan too).
+            self.assertTrue(admin.execute_command("CLIENT", "PAUSE", 20000, "ALL"))
+            sock = s.raw()
+            sock.sendall(b"*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\ny\r\n")
+            time.sleep(0.3)
+            sock.close()
+            time.sleep(0.3)
+            self.assertTrue(s.alive())
 
 
 if __name__ == "__main__":

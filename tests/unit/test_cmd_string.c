@@ -94,6 +94,8 @@ IO_UNUSED(int, io_sock_name, struct io *io, int s, bool peer, char *b, size_t n)
 IO_UNUSED(void, io_proc_stats, struct io *io, struct io_proc_stats *out)
 IO_UNUSED(void, io_release_memory, struct io *io)
 IO_UNUSED(void, io_shutdown, struct io *io)
+IO_UNUSED(int64_t, io_file_read, struct io *io, const char *p, char *b, size_t n)
+IO_UNUSED(int, io_file_replace, struct io *io, const char *p, const char *d, size_t n)
 
 /* ---- a second type: a few accounted bytes, as a small hash would be ---- */
 

@@ -12,6 +12,9 @@
  * broken contract the simulator reports. And the same run twice gives the
  * same trace hash.
  *
+ * Files: io_file_read and io_file_replace keep io.h's contract, per node,
+ * and a failure drawn before the heal tick leaves the file as it was.
+ *
  * Across nodes: with two nodes in one world, a shard of node 0 connects to
  * node 1's address, node 1 (never node 0) accepts, and bytes cross.
  *
@@ -446,6 +449,45 @@ static void test_deterministic(void **state)
 	assert_int_not_equal(scenario_hash(99), scenario_hash(100));
 }
 
+/* The simulated files: per node, replaced whole, read back in pieces as
+ * io.h says (the whole size, the first cap bytes); a failed replace
+ * (drawn before the heal tick) leaves the old contents. */
+static void test_files(void **state)
+{
+	struct world *w = world_new(2, 2, 7);
+	char buf[8];
+	int64_t n;
+	int rc, failures = 0, i;
+
+	(void)state;
+	w->healed = true; /* no faults */
+	assert_int_equal(io_file_read(&w->ios[0], "/etc/cairn.conf", buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(io_file_replace(&w->ios[0], "/etc/cairn.conf", "port 1\nhz 5\n", 12), 0);
+	/* Both shards of node 0 see it; node 1 has its own file system. */
+	n = io_file_read(&w->ios[1], "/etc/cairn.conf", buf, sizeof(buf));
+	assert_int_equal(n, 12);
+	assert_memory_equal(buf, "port 1\nh", 8);
+	assert_int_equal(io_file_read(&w->ios[2], "/etc/cairn.conf", buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(io_file_replace(&w->ios[1], "/etc/cairn.conf", "x", 1), 0);
+	assert_int_equal(io_file_read(&w->ios[0], "/etc/cairn.conf", buf, sizeof(buf)), 1);
+	assert_int_equal(buf[0], 'x');
+	w->healed = false;
+	for (i = 0; i < 200; i++) {
+		rc = io_file_replace(&w->ios[0], "/etc/cairn.conf", "yy", 2);
+		assert_true(rc == 0 || rc == -EIO || rc == -ENOSPC);
+		if (rc != 0) {
+			failures++;
+			w->healed = true;
+			n = io_file_read(&w->ios[0], "/etc/cairn.conf", buf, sizeof(buf));
+			assert_true(n == 1 || n == 2); /* the old contents, whole */
+			assert_memory_equal(buf, n == 1 ? "x" : "yy", (size_t)n);
+			w->healed = false;
+		}
+	}
+	assert_true(failures > 0 && failures < 200);
+	world_done(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_contract),
 		cmocka_unit_test(test_two_nodes),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
