@@ -603,8 +603,18 @@ static bool fc_stopped(const struct conn *c)
 	return (c->flags & (CONN_F_CLOSE_ASAP | CONN_F_CLOSE_NOW | CONN_F_CLOSING)) != 0;
 }
 
+/* Lets a blocked connection go as if its time were up: WAIT's answer, or
+ * a blocking pop's (shard/blocked.h). */
+static void fc_unblock(struct shard *sh, struct conn *c)
+{
+	if (c->blk != NULL)
+		blocked_expire_now(&sh->bh, c);
+	else
+		conn_block_expire(&sh->ch, c);
+}
+
 /* Steps the shard until it has nothing left to do. A connection blocked
- * (WAIT) is let go as if its time were up, and a CLIENT PAUSE ends at
+ * (WAIT, a blocking pop) is let go as if its time were up, and a CLIENT PAUSE ends at
  * once, so that the requests behind them run, as they do on side A
  * (fc_exec). */
 static void fc_settle(struct fc_side *s)
@@ -616,7 +626,7 @@ static void fc_settle(struct fc_side *s)
 
 	for (k = 0; k < FC_STEPS_MAX; k++) {
 		if (s->sh->ch.blocked != NULL)
-			conn_block_expire(&s->sh->ch, s->sh->ch.blocked);
+			fc_unblock(s->sh, s->sh->ch.blocked);
 		else if (s->sh->ch.pause.type != CONN_PAUSE_OFF)
 			conn_unpause(&s->sh->ch);
 		else if (!shard_step(s->sh) && !fuzz_io_busy(s->io))
@@ -822,9 +832,9 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 	c->last_cmd = ctx.cmd != NULL ? ctx.cmd->id : -1;
 	verdict = conn_dispatch(&sh->ch, c, &ctx, checked, &mark);
 	if (c->flags & CONN_F_BLOCKED) {
-		/* Blocked (WAIT): its time is up at once, as fc_settle lets
-		 * side B's go; it reads on with nothing held. */
-		conn_block_expire(&sh->ch, c);
+		/* Blocked (WAIT, a blocking pop): its time is up at once, as
+		 * fc_settle lets side B's go; it reads on with nothing held. */
+		fc_unblock(sh, c);
 		FUZZ_CHECK(sh->ch.resume == c, "an unblocked connection is not to resume");
 		sh->ch.resume = c->next_resume;
 		conn_resume(&sh->ch, c);

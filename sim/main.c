@@ -138,6 +138,7 @@ static void node_counts(struct world *w, struct outcome *o)
 		sched_node_stats(w, i, &o->node_commands[i], &o->node_connections[i]);
 		o->node_evicted[i] = sched_node_evicted(w, i);
 		sched_node_txns(w, i, &o->node_execs[i], &o->node_exec_aborts[i]);
+		sched_node_bpops(w, i, &o->node_bpops[i], &o->node_btimeouts[i]);
 	}
 }
 
@@ -157,6 +158,10 @@ static void print_node_counts(const struct outcome *o)
 			printf("node %u: transactions=%llu failed_by_watch=%llu\n", i,
 			       (unsigned long long)o->node_execs[i],
 			       (unsigned long long)o->node_exec_aborts[i]);
+		if (o->node_bpops[i] + o->node_btimeouts[i] > 0)
+			printf("node %u: blocking_pops=%llu timed_out=%llu\n", i,
+			       (unsigned long long)o->node_bpops[i],
+			       (unsigned long long)o->node_btimeouts[i]);
 	}
 }
 

@@ -208,6 +208,7 @@ struct model *model_new(struct world *w, unsigned node)
 		}
 	}
 	mt_init(m);
+	mbp_init(m);
 	return m;
 }
 
@@ -223,6 +224,7 @@ void model_free(struct model *m)
 	for (i = 0; i < MODEL_REGISTERS; i++)
 		free(m->regw[i]);
 	mt_free(m);
+	mbp_free(m);
 	free(m->keys);
 	free(m->floats);
 	free(m);
@@ -263,8 +265,12 @@ struct mreq *model_next(struct model *m, unsigned c, struct rng *r, char **out, 
 	struct mreq *q = mt_next(m, c, r);
 
 	if (q == NULL)
+		q = mbp_next(m, c, r);
+	if (q == NULL)
 		q = ops_generate(m, c, r);
-	if (q->op == OP_WATCH || q->op == OP_MULTI || q->op == OP_EXEC)
+	if (mbp_owns(q))
+		mbp_encode(m, q, out, len);
+	else if (q->op == OP_WATCH || q->op == OP_MULTI || q->op == OP_EXEC)
 		mt_encode(m, q, out, len);
 	else
 		ops_encode(m, q, out, len);
@@ -728,7 +734,9 @@ static void register_written(struct model *m, const struct mreq *q, uint64_t rec
 void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
 		 uint64_t recv)
 {
-	if (mt_owns(q))
+	if (mbp_owns(q))
+		mbp_reply(m, q, v, send, recv);
+	else if (mt_owns(q))
 		mt_reply(m, q, v, send, recv);
 	else
 		model_check(m, q, v, send, recv);
@@ -805,7 +813,9 @@ static void key_float(struct model *m, unsigned k, uint64_t conn)
 
 void model_lost(struct model *m, struct mreq *q, uint64_t send, uint64_t conn)
 {
-	if (mt_owns(q))
+	if (mbp_owns(q))
+		mbp_lost(m, q);
+	else if (mt_owns(q))
 		mt_lost(m, q, send, conn);
 	else
 		model_forget(m, q, send, conn);
@@ -865,6 +875,7 @@ void model_end(struct model *m)
 {
 	unsigned c;
 
+	mbp_end(m);
 	for (c = 0; c < MODEL_COUNTERS; c++)
 		if (m->ctr_acked[c] + m->ctr_lost[c] > m->ctr_sent[c])
 			world_fail(m->w, FAIL_CORRECTNESS,

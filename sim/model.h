@@ -68,6 +68,9 @@ bool model_unsettled(const struct model *m);
 void model_settle(struct model *m);
 /* Transactions checked (EXEC answered), and those WATCH failed. */
 void model_txn_stats(const struct model *m, uint64_t *execs, uint64_t *aborts);
+/* Blocking pops checked that took an element, and those that timed out
+ * (model_bpop.c). */
+void model_bpop_stats(const struct model *m, uint64_t *pops, uint64_t *timeouts);
 /* Checks that need the whole run; records failures in the world. */
 void model_end(struct model *m);
 

@@ -252,6 +252,12 @@ enum mop {
 	OP_WATCH,
 	OP_MULTI,
 	OP_EXEC,
+	/* Blocking pops on shared queues (model_bpop.c): RPUSH or LPUSH of a
+	 * new element, BLPOP or BRPOP over one or two queues, BLMOVE or
+	 * BRPOPLPUSH from a queue to the sink. */
+	OP_QPUSH,
+	OP_QPOP,
+	OP_QMOVE,
 };
 
 /* SET options (OP_SET). */
@@ -478,6 +484,7 @@ struct model {
 	uint64_t ooms; /* writes refused, for the run's report */
 	struct cmd_index *cmds;
 	struct mtxn *txn;            /* per client (model_txn.c) */
+	struct mbpop *bp;            /* shared queues (model_bpop.c) */
 	uint64_t execs, exec_aborts; /* transactions, and those WATCH failed */
 };
 
@@ -506,6 +513,28 @@ void mt_reply(struct model *m, struct mreq *q, const struct resp_reader_value *v
 void mt_lost(struct model *m, struct mreq *q, uint64_t send, uint64_t conn);
 /* Client c's connection conn is gone: a transaction in progress is over. */
 void mt_reset(struct model *m, unsigned c, uint64_t conn);
+/* model_bpop.c: blocking pops on queues every client shares. Clients
+ * push elements, each named once in the run, and pop them with BLPOP,
+ * BRPOP, BLMOVE and BRPOPLPUSH with short timeouts (the pops block while
+ * the queues are empty, and race each other: the queues' names spread
+ * them over shards). Checked: an element popped was pushed to that queue,
+ * and is popped once (conservation: never twice, never from elsewhere);
+ * and at the end, a pop that timed out had nothing to take: no element
+ * acknowledged on its queues before it was sent stayed there for ever,
+ * unless lost pops (connections reset) may have taken them. Not under
+ * maxmemory, where the queues may be evicted or pushes refused. */
+struct mbpop;
+void mbp_init(struct model *m);
+void mbp_free(struct model *m);
+/* A blocking-pop workload request for client c now and then; NULL: none. */
+struct mreq *mbp_next(struct model *m, unsigned c, struct rng *r);
+void mbp_encode(const struct model *m, const struct mreq *q, char **out, size_t *len);
+bool mbp_owns(const struct mreq *q);
+void mbp_reply(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
+	       uint64_t recv);
+void mbp_lost(struct model *m, struct mreq *q);
+void mbp_end(struct model *m);
+
 /* model.c's checks of an ordinary request's reply, and of its loss (as
  * model_reply and model_lost; for a transaction's queued commands). */
 void model_check(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,

@@ -189,6 +189,12 @@ void sched_node_txns(struct world *w, unsigned node, uint64_t *execs, uint64_t *
 	model_txn_stats(w->models[node], execs, aborts);
 }
 
+void sched_node_bpops(struct world *w, unsigned node, uint64_t *pops, uint64_t *timeouts)
+{
+	ASSERT(node < w->nnodes);
+	model_bpop_stats(w->models[node], pops, timeouts);
+}
+
 uint64_t sched_node_evicted(struct world *w, unsigned node)
 {
 	unsigned i, per = w->cfg.shards;

@@ -32,5 +32,7 @@ void sched_node_stats(struct world *w, unsigned node, uint64_t *commands, uint64
 uint64_t sched_node_evicted(struct world *w, unsigned node);
 /* Transactions its clients ran (EXEC answered), and those WATCH failed. */
 void sched_node_txns(struct world *w, unsigned node, uint64_t *execs, uint64_t *aborts);
+/* Blocking pops of node's clients that took an element, and that timed out. */
+void sched_node_bpops(struct world *w, unsigned node, uint64_t *pops, uint64_t *timeouts);
 
 #endif

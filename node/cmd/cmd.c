@@ -347,6 +347,8 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	cmd_forget_noted(c);
 	clock_read(clock);
 	env->ks->now_ms = clock->now_ms;
+	if (c->blocked)
+		return;
 	cs = &env->cstat[cmd->id];
 	usec = (clock->now_ns - t0) / 1000;
 	cs->usec += usec;

@@ -184,6 +184,10 @@ struct cmd_ctx {
 	 * request runs with shards locked when its keys span shards or it
 	 * reads or changes all of them (shard/lock.c). */
 	const uint64_t *locked;
+	/* Set by a blocking command that blocked its client (or left it
+	 * blocked): it is not counted now, but when it is served or times out
+	 * (Redis's updateStatsOnUnblock). */
+	bool blocked;
 };
 
 /* The checks before a request runs: looks the command up (also as

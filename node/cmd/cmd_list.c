@@ -1,6 +1,7 @@
 /* cmd_list.c: the list commands (LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP,
  * LLEN, LRANGE, LINDEX, LSET, LINSERT, LREM, LTRIM, LPOS, LMOVE, RPOPLPUSH,
- * LMPOP). The blocking ones (BLPOP, ...) wait for blocking support.
+ * LMPOP), and the pops the blocking ones (BLPOP, ...: server/cmd_blocking.c)
+ * try before they block (cmd_list.h).
  *
  * Each handler follows Redis's t_list.c: the same checks in the same order
  * (an argument that Redis parses before the lookup is refused first, even
@@ -20,6 +21,7 @@
 #include "base/mem.h"
 #include "base/util.h"
 #include "cmd/cmd.h"
+#include "cmd/cmd_list.h"
 #include "data/keyspace.h"
 #include "data/t_list.h"
 #include "proto/reply.h"
@@ -714,4 +716,72 @@ void cmd_lmpop(struct cmd_ctx *c)
 		return;
 	}
 	reply_null_array(c->r);
+}
+
+/* ---- the blocking pops' attempts (cmd_list.h) ---- */
+
+/* The entry of key if it holds a list; NULL if it is missing, or holds
+ * another type and skip_other; *wrong is set (WRONGTYPE replied) when it
+ * holds another type and not skip_other. */
+static struct kv *blocking_lookup(struct cmd_ctx *c, struct keyspace *ks, const struct cmd_arg *k,
+				  bool skip_other, bool *wrong)
+{
+	struct kv *e = ks_lookup_write(ks, k->p, k->len);
+
+	*wrong = false;
+	if (e == NULL || e->type == KV_LIST)
+		return e;
+	if (!skip_other) {
+		cmd_reply_wrongtype(c);
+		*wrong = true;
+	}
+	return NULL;
+}
+
+bool cmd_list_bpop(struct cmd_ctx *c, int first, int n, bool tail, long long count, bool skip_other)
+{
+	struct list_iter it;
+	struct list_val v;
+	bool wrong;
+	int j;
+
+	ASSERT(first >= 1 && n >= 1 && first + n <= c->argc);
+	for (j = first; j < first + n; j++) {
+		const struct cmd_arg *k = &c->argv[j];
+		struct keyspace *ks = cmd_ks(c, k->p, k->len);
+		struct kv *e = blocking_lookup(c, ks, k, skip_other, &wrong);
+		if (wrong)
+			return true;
+		if (e == NULL)
+			continue;
+		reply_array(c->r, 2);
+		reply_bulk(c->r, k->p, k->len);
+		if (count >= 1) {
+			pop_range(c, ks, k, e, tail, count);
+			return true;
+		}
+		list_iter_init(&it, &ks->mem, e, tail ? -1 : 0, true);
+		if (list_iter_next(&it, &v))
+			reply_val(c, &v);
+		list_iter_release(&it);
+		list_del_range(&ks->mem, e, tail ? -1 : 0, 1);
+		list_notify(ks, k, tail ? "rpop" : "lpop", list_len(e) == 0);
+		list_removed(c, ks, e, 1);
+		return true;
+	}
+	return false;
+}
+
+bool cmd_list_bmove(struct cmd_ctx *c, bool from_tail, bool to_tail, bool skip_other)
+{
+	const struct cmd_arg *src = &c->argv[1];
+	bool wrong;
+	struct kv *e = blocking_lookup(c, cmd_ks(c, src->p, src->len), src, skip_other, &wrong);
+
+	if (wrong)
+		return true;
+	if (e == NULL)
+		return false;
+	lmove_generic(c, from_tail, to_tail);
+	return true;
 }

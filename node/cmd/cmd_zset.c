@@ -1009,6 +1009,52 @@ void cmd_zmpop(struct cmd_ctx *c)
 	reply_null_array(c->r);
 }
 
+/* BZPOPMIN and BZPOPMAX's one member: [key, member, score]. */
+static void bzpop_one(struct cmd_ctx *c, struct keyspace *ks, const struct cmd_arg *key,
+		      struct kv *e, bool max)
+{
+	uint64_t last = zset_len(e) - 1, rank = max ? last : 0;
+	struct zset_item item;
+	struct zset_it it;
+
+	reply_array(c->r, 3);
+	reply_bulk(c->r, key->p, key->len);
+	zset_seek(e, rank, &it);
+	zset_it_get(&it, &item);
+	reply_bulk(c->r, item.p, item.len);
+	reply_double(c->r, item.score);
+	zset_del_ranks(&ks->mem, e, rank, rank);
+	ks_changed(ks, 1);
+	zset_notify(ks, key, max ? "zpopmax" : "zpopmin", zset_len(e) == 0);
+	drop_if_empty(ks, e);
+}
+
+bool cmd_zset_bpop(struct cmd_ctx *c, int first, int n, bool max, long long count, bool skip_other)
+{
+	int j;
+
+	ASSERT(first >= 1 && n >= 1 && first + n <= c->argc);
+	for (j = first; j < first + n; j++) {
+		const struct cmd_arg *key = &c->argv[j];
+		struct keyspace *ks = cmd_ks(c, key->p, key->len);
+		struct kv *e = ks_lookup_write(ks, key->p, key->len);
+		if (e != NULL && e->type != KV_ZSET) {
+			if (skip_other)
+				continue;
+			cmd_reply_wrongtype(c);
+			return true;
+		}
+		if (e == NULL)
+			continue;
+		if (count < 0)
+			bzpop_one(c, ks, key, e, max);
+		else
+			zpop(c, ks, key, e, max, count, true, true);
+		return true;
+	}
+	return false;
+}
+
 /* ---- ZRANDMEMBER ---- */
 
 /* Random ranks for ZRANDMEMBER: a listpack's members are walked once into

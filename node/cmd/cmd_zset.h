@@ -26,5 +26,11 @@ bool zset_arg_double(struct cmd_ctx *c, const struct cmd_arg *a, double *out);
 /* Redis's getRangeLongFromObjectOrReply with min 0 (getPositiveLong...):
  * msg for any failure. Replies and returns false on one. */
 bool zset_arg_positive(struct cmd_ctx *c, const struct cmd_arg *a, long long *out, const char *msg);
+/* BZPOPMIN, BZPOPMAX (count -1: [key, member, score]) and BZMPOP (count
+ * >= 1: [key, [[member, score], ...]]): pops from the first key of
+ * argv[first, first + n) that holds a sorted set, replies, returns true.
+ * WRONGTYPE, and skip_other for a re-run, as cmd_list_bpop (cmd_list.h);
+ * false, with no reply, when no key holds a sorted set. */
+bool cmd_zset_bpop(struct cmd_ctx *c, int first, int n, bool max, long long count, bool skip_other);
 
 #endif

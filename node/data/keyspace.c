@@ -39,6 +39,7 @@ void ks_init(struct keyspace *ks, struct stats *st, uint64_t seed, uint64_t (*rn
 	ks->lazy.slab = &ks->slab;
 	policy_init(&ks->pol, &ks->mem);
 	watch_init(&ks->watch, &ks->mem);
+	waiters_init(&ks->waiters, &ks->mem);
 	ks->st = st;
 	ks->seed = seed;
 	ks->rnd = rnd != NULL ? rnd : no_random;
@@ -380,6 +381,8 @@ struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv
 	e = entry_new(ks, key, klen, at.hash, at.ttl, sizeof(obj));
 	obj_store(e, type, enc, obj);
 	place_entry(ks, at.link, at.old, e, at.when);
+	/* A list or sorted set under a key clients block on: they may pop. */
+	waiters_touch(&ks->waiters, key, klen);
 	return e;
 }
 
@@ -746,6 +749,7 @@ void ks_free(struct keyspace *ks)
 	dict_free_tables(&ks->d);
 	slab_destroy(&ks->slab);
 	watch_free(&ks->watch);
+	waiters_free(&ks->waiters);
 	ASSERT(ks->mem.used == 0);
 }
 

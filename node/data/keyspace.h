@@ -33,6 +33,7 @@
 #include "data/policy.h"
 #include "data/t_string.h"
 #include "data/ttl.h"
+#include "data/waiters.h"
 #include "data/watch.h"
 
 struct latmon;
@@ -66,10 +67,11 @@ struct keyspace {
 		struct latmon *mon;
 		uint64_t threshold_ms;
 	} lat;
-	struct policy pol;  /* eviction state: the mode, the pool, the queue */
-	struct slab slab;   /* entries of up to SLAB_MAX bytes (bigger: mem) */
-	struct watch watch; /* keys clients WATCH, and when each last changed */
-	bool no_touch;      /* while a CLIENT NO-TOUCH client's command runs */
+	struct policy pol;      /* eviction state: the mode, the pool, the queue */
+	struct slab slab;       /* entries of up to SLAB_MAX bytes (bigger: mem) */
+	struct watch watch;     /* keys clients WATCH, and when each last changed */
+	struct waiters waiters; /* keys clients block on (BLPOP, ...), and those made ready */
+	bool no_touch;          /* while a CLIENT NO-TOUCH client's command runs */
 	/* Keyspace notifications: the classes to report (notify-keyspace-
 	 * events' CONFIG_NOTIFY_* bits, 0 when nothing is published), and
 	 * the hook that takes each event (its shard queues it). */

@@ -111,7 +111,7 @@ static void client_flags(const struct conn *x, char *out)
 		*p++ = 'P';
 	if (x->txn.multi)
 		*p++ = 'x';
-	if (x->flags & CONN_F_POSTPONED)
+	if (((x->flags & CONN_F_BLOCKED) && x->blocked_until >= 0) || (x->flags & CONN_F_POSTPONED))
 		*p++ = 'b';
 	if (x->flags & CONN_F_CLOSE_ASAP)
 		*p++ = 'c';
@@ -498,7 +498,7 @@ void cmd_client_reply(struct cmd_ctx *c)
 }
 
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends the block of a client blocked by
- * a command (WAIT), on any shard (they are all locked): with the reply its
+ * a command (WAIT, a blocking pop), on any shard (they are all locked): with the reply its
  * command gives when its time is up, or with the UNBLOCKED error. 1 if it
  * was blocked, else 0. */
 void cmd_client_unblock(struct cmd_ctx *c)
@@ -525,6 +525,11 @@ void cmd_client_unblock(struct cmd_ctx *c)
 	own = id > 0 ? sh->set->shards[(uint64_t)id % sh->set->n] : NULL;
 	if (own != NULL)
 		x = shard_conn_by_id(own, (uint64_t)id);
+	/* A blocking pop (shard/blocked.h), on any shard: all are held. */
+	if (x != NULL && x->blk != NULL) {
+		reply_int(c->r, blocked_unblock(&own->bh, x, error, c->locked));
+		return;
+	}
 	if (x == NULL || !(x->flags & CONN_F_BLOCKED) || x->blocked_until < 0) {
 		reply_int(c->r, 0);
 		return;

@@ -92,6 +92,8 @@ static const struct node_info *node_info(const struct shard *sh)
 /* Largest query and output buffers, and memory, of the connections. */
 struct conn_totals {
 	size_t qbuf_max, obuf_max, mem;
+	/* Blocked clients (WAIT, blocking pops), and those with a timeout. */
+	uint64_t blocked, timed;
 	uint64_t held; /* held by CLIENT PAUSE (Redis counts them as blocked) */
 };
 
@@ -105,6 +107,11 @@ static void conn_totals(const struct shard *sh, struct conn_totals *t)
 		if (c == NULL)
 			continue;
 		seen++;
+		if ((c->flags & CONN_F_BLOCKED) && c->blocked_until >= 0) {
+			t->blocked++;
+			t->timed += c->blocked_until > 0 ||
+				    (c->blk != NULL && c->blk->until_ms > 0);
+		}
 		om = obuf_mem(&c->out);
 		t->qbuf_max = c->qcap > t->qbuf_max ? c->qcap : t->qbuf_max;
 		t->obuf_max = om > t->obuf_max ? om : t->obuf_max;
@@ -234,9 +241,9 @@ static void info_clients(struct text *b, const struct info_view *v)
 			KV_N("maxclients", v->sh->cfg.maxclients),
 			KV_N("client_recent_max_input_buffer", t.qbuf_max),
 			KV_N("client_recent_max_output_buffer", t.obuf_max),
-			KV_N("blocked_clients", t.held),
+			KV_N("blocked_clients", t.blocked + t.held),
 			KV_N("tracking_clients", 0),
-			KV_N("clients_in_timeout_table", 0),
+			KV_N("clients_in_timeout_table", t.timed),
 		};
 		info_kvs(b, kv, KV_COUNT(kv));
 	}

@@ -463,7 +463,9 @@ static inline __attribute__((always_inline)) enum exec_verdict dispatch(
 	}
 	if (cmd == NULL)
 		return EXEC_DONE;
-	if (cmd->id == CMDID_EXEC || cmd->id == CMDID_WATCH)
+	/* A blocking command too runs here, holding its keys' shards, since
+	 * its client may block (shard/blocked.h). */
+	if (cmd->id == CMDID_EXEC || cmd->id == CMDID_WATCH || (cmd->flags & CMD_BLOCKING))
 		return txn_exec(h, c, ctx, cmd);
 	return exec_request(h->exec, ctx, cmd, c->idx, c->gen);
 }
@@ -641,6 +643,10 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 		return;
 	}
 	finish_request(h, c, &mark);
+	/* Keys it made poppable go to their waiters before the next command,
+	 * as Redis's handleClientsBlockedOnKeys. */
+	if (h->env->ks->waiters.nready > 0)
+		(void)h->serve_ready(h->serve_arg);
 }
 
 static void protocol_error(struct conn_host *h, struct conn *c, enum resp_status st)
@@ -895,6 +901,14 @@ void conn_run_locked(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
 	obuf_mark(&c->out, &mark);
 	cmd_run(ctx, cmd);
 	finish_request(h, c, &mark);
+	if (c->flags & CONN_F_BLOCKED) {
+		/* A blocking pop that blocked, or that ran again for its keys
+		 * and stays blocked, or ended its block (then conn_unblock
+		 * queued it to resume): it waits for its keys, not for locks. */
+		c->flags &= ~CONN_F_WAIT_LOCKS;
+		conn_pend(h, c);
+		return;
+	}
 	/* Still waiting until conn_resume(): input arriving before then must
 	 * queue behind what was kept, or requests would run out of order. */
 	c->next_resume = h->resume;
@@ -949,7 +963,7 @@ void conn_resume(struct conn_host *h, struct conn *c)
 
 void conn_block(struct conn_host *h, struct conn *c, int64_t until_ms)
 {
-	ASSERT(!(c->flags & (CONN_F_BLOCKED | CONN_F_WAIT_LOCKS)));
+	ASSERT(!(c->flags & CONN_F_BLOCKED));
 	ASSERT(until_ms >= 0);
 	c->flags |= CONN_F_BLOCKED;
 	c->blocked_until = until_ms;

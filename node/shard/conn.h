@@ -26,6 +26,7 @@
 #include "shard/exec.h"
 #include "shard/txn.h"
 
+struct blocked_req;
 struct clock;
 struct cmd;
 struct cmd_arg;
@@ -125,6 +126,9 @@ struct conn {
 	 * list of blocked connections. */
 	int64_t blocked_until;
 	struct conn *next_blocked;
+	/* Blocked by a blocking pop (BLPOP, ...): its request (shard/blocked.h),
+	 * or NULL. */
+	struct blocked_req *blk;
 	/* Held by CLIENT PAUSE (CONN_F_POSTPONED): the request, and its place
 	 * on the shard's list of held connections. */
 	struct conn_postponed *postponed;
@@ -148,6 +152,10 @@ struct conn_host {
 	atomic_uint_least64_t *bigbulk_reserved;
 	unsigned self, nshards; /* client ids are unique across shards */
 	uint64_t next_client_id;
+	/* After a command: offers the keys it made ready to their waiters
+	 * (shard/blocked.h), before the next command runs. */
+	bool (*serve_ready)(void *arg);
+	void *serve_arg;
 	/* MONITOR clients of the node, and what writes a command's line for
 	 * them (the shard's monitor_feed; arg is feed_arg). */
 	atomic_uint *monitors;
@@ -186,9 +194,11 @@ size_t conn_mem(const struct conn *c);
  * calls it too.) */
 enum exec_verdict conn_dispatch(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
 				const struct cmd *cmd, const struct obuf_mark *mark);
-/* Blocks c, whose request (WAIT) answers later: it parses nothing until
- * conn_unblock() or, at until_ms (0: never), the shard's timer, which
- * answers as the command does when its time is up (WAIT: 0 replicas). */
+/* Blocks c, whose request (WAIT, or a blocking pop) answers later: it
+ * parses nothing until conn_unblock() or, at until_ms (0: never), the
+ * shard's timer, which answers as the command does when its time is up
+ * (WAIT: 0 replicas; a blocking pop passes 0 and keeps its own timeout,
+ * shard/blocked.h). It may block while it runs with shards locked. */
 void conn_block(struct conn_host *h, struct conn *c, int64_t until_ms);
 /* Ends c's block; its reply is the caller's (CLIENT UNBLOCK), or none yet.
  * It reads its requests again once the shard resumes it. c's shard is h's

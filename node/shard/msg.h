@@ -2,7 +2,8 @@
  *
  * Every message starts with a struct xmsg (xshard.h) whose kind is one of
  * enum msg_kind: route.c forwards requests and their replies, lock.c takes
- * and releases shard locks. A message that carries a request holds a copy of
+ * and releases shard locks, txn.c drops watches, blocked.c offers keys to
+ * blocked clients and drops their waiters. A message that carries a request holds a copy of
  * its arguments in the same allocation, since the receive buffer they were
  * parsed from is recycled at once; big values (a struct val) are referenced,
  * not copied. Allocations are charged to the allocating shard's account and
@@ -17,15 +18,17 @@ struct mem;
 struct xmsg;
 
 enum msg_kind {
-	MSG_REQ = 1, /* route: a forwarded request */
-	MSG_REPLY,   /* route: the same message back, with its reply */
-	MSG_LOCK,    /* lock: a span asks for the target's lock */
-	MSG_LOCKED,  /* lock: the target granted it */
-	MSG_UNLOCK,  /* lock: the span is done with the target */
-	MSG_UNWATCH, /* txn: a client no longer watches these keys here */
-	MSG_NOTIFY,  /* notify: keyspace events for this shard's subscribers */
-	MSG_MONITOR, /* monitor: lines for this shard's MONITOR clients */
-	MSG_KIND_LAST = MSG_MONITOR
+	MSG_REQ = 1,     /* route: a forwarded request */
+	MSG_REPLY,       /* route: the same message back, with its reply */
+	MSG_LOCK,        /* lock: a span asks for the target's lock */
+	MSG_LOCKED,      /* lock: the target granted it */
+	MSG_UNLOCK,      /* lock: the span is done with the target */
+	MSG_UNWATCH,     /* txn: a client no longer watches these keys here */
+	MSG_NOTIFY,      /* notify: keyspace events for this shard's subscribers */
+	MSG_MONITOR,     /* monitor: lines for this shard's MONITOR clients */
+	MSG_BLOCK_OFFER, /* blocked: a key here may be popped by the waiter */
+	MSG_BLOCK_DONE,  /* blocked: a block is done with these keys here */
+	MSG_KIND_LAST = MSG_BLOCK_DONE
 };
 
 /* Allocates head bytes (a structure of the caller's), zeroed, followed by a

@@ -48,11 +48,14 @@ static uint64_t shard_random(void *arg)
 	return io_random_u64(sh->io);
 }
 
-/* Refreshes the clock (and the keyspace's copy of it). */
+/* Refreshes the clock (and the keyspace's copy of it, unless the shard is
+ * frozen: the span that holds it sets its keyspace's clock, from another
+ * thread, and runs on it meanwhile). */
 static void shard_clock(struct shard *sh)
 {
 	clock_read(&sh->clock);
-	sh->ks.now_ms = sh->clock.now_ms;
+	if (!lock_held(&sh->lock))
+		sh->ks.now_ms = sh->clock.now_ms;
 }
 
 void shardset_init(struct shardset *set, unsigned n, struct shard **shards,
@@ -268,6 +271,11 @@ static void env_init(struct shard *sh, const struct cmd_index *cmds)
 	env->host = sh;
 }
 
+static bool serve_ready(void *arg)
+{
+	return blocked_serve_ready(arg);
+}
+
 /* A command's line for the node's monitors (conn_host.feed). */
 static void feed_monitors(void *arg, const struct conn *c, const struct cmd *cmd,
 			  const struct cmd_arg *argv, int argc)
@@ -295,6 +303,8 @@ static void host_init(struct shard *sh)
 	h->self = sh->id;
 	h->nshards = sh->set->n;
 	h->next_client_id = 1;
+	h->serve_ready = serve_ready;
+	h->serve_arg = &sh->bh;
 	h->monitors = &sh->set->monitors;
 	h->feed = feed_monitors;
 	h->feed_arg = sh;
@@ -381,6 +391,8 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	lock_init(&sh->lock, &sh->x, &sh->mem, id);
 	exec_init(&sh->exec, &sh->env, &sh->route, &sh->lock);
 	host_init(sh);
+	blocked_init(&sh->bh, &sh->ch, &sh->conns, &sh->exec, &sh->lock, &sh->x, &sh->env,
+		     &sh->mem);
 	pubsub_init(&sh->ps, &sh->ch, io_random_u64(io));
 	notify_init(&sh->notes, &sh->mem);
 	monitor_init(&sh->mon, &sh->ch, &set->monitors);
@@ -412,6 +424,8 @@ static void drop_message(struct shard *sh, struct xmsg *m)
 		route_drop(&sh->route, m);
 	else if (m->kind == MSG_UNWATCH)
 		txn_drop_message(&sh->mem, m);
+	else if (m->kind == MSG_BLOCK_OFFER || m->kind == MSG_BLOCK_DONE)
+		blocked_drop_message(&sh->mem, m);
 	else if (m->kind == MSG_NOTIFY)
 		notify_drop_message(&sh->mem, m);
 	else if (m->kind == MSG_MONITOR)
@@ -449,6 +463,7 @@ void shard_free(struct shard *sh)
 		struct conn *c = conns_at(&sh->conns, i);
 		if (c != NULL) {
 			conns_release(&sh->conns, i);
+			blocked_release(&sh->bh, c);
 			pubsub_drop(&sh->ps, c);
 			monitor_remove(&sh->mon, c);
 			conn_free(&sh->ch, c);
@@ -640,6 +655,8 @@ static void on_close(struct shard *sh, struct conn *c)
 	conns_release(&sh->conns, c->idx);
 	/* Its watches on other shards go there as messages (txn.h). */
 	txn_unwatch(&sh->ch.txn, &c->txn, NULL);
+	/* Its waiters too; it never pops again. */
+	blocked_forget(&sh->bh, c);
 	pubsub_drop(&sh->ps, c);
 	monitor_remove(&sh->mon, c);
 	conn_free(&sh->ch, c);
@@ -743,6 +760,7 @@ static void on_timer(struct shard *sh)
 	close_idle(sh);
 	conn_block_timeouts(&sh->ch, sh->clock.now_ms);
 	conn_pause_timeouts(&sh->ch, sh->clock.now_ms);
+	blocked_timeouts(&sh->bh, sh->clock.now_ms);
 	sample_metrics(sh);
 	release_memory(sh);
 	publish_memory(sh);
@@ -809,9 +827,10 @@ static void run_span(struct shard *sh, struct span *sp)
 		r.proto = c->proto;
 		ctx.no_touch = (c->flags & CONN_F_NO_TOUCH) != 0;
 		conn_run_locked(&sh->ch, c, &ctx, sp->cmd);
-	} else if (sp->cmd->flags & CMD_WRITE) {
+	} else if ((sp->cmd->flags & CMD_WRITE) && !(sp->cmd->flags & CMD_BLOCKING)) {
 		/* The client left while the locks were taken; a write still
-		 * happens, as it would have in Redis, and its reply goes. */
+		 * happens, as it would have in Redis, and its reply goes. A
+		 * blocking pop never pops for a client that left. */
 		obuf_init(&scratch, &scratch_mem);
 		r.ob = &scratch;
 		cmd_run(&ctx, sp->cmd);
@@ -898,6 +917,10 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 		txn_unwatch_message(&sh->env, m);
 		return;
 	}
+	if (m->kind == MSG_BLOCK_OFFER || m->kind == MSG_BLOCK_DONE) {
+		blocked_message(&sh->bh, m);
+		return;
+	}
 	if (m->kind == MSG_NOTIFY) {
 		notify_message(&sh->ps, &sh->cfg, &sh->mem, m);
 		return;
@@ -919,7 +942,8 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 static void on_message(struct shard *sh, struct xmsg *m)
 {
 	if (m->kind != MSG_REQ && m->kind != MSG_REPLY && m->kind != MSG_UNWATCH &&
-	    m->kind != MSG_NOTIFY && m->kind != MSG_MONITOR) {
+	    m->kind != MSG_NOTIFY && m->kind != MSG_MONITOR && m->kind != MSG_BLOCK_OFFER &&
+	    m->kind != MSG_BLOCK_DONE) {
 		lock_message(&sh->lock, m);
 		lock_settle(sh);
 		return;
@@ -1001,7 +1025,9 @@ static bool run_deferred(struct shard *sh)
 		lock_settle(sh);
 		any = true;
 	}
-	while (sh->ch.resume != NULL && !lock_held(&sh->lock)) {
+	/* The lock first: while frozen, the holder may queue a connection
+	 * here (CLIENT UNBLOCK ends a block on any shard). */
+	while (!lock_held(&sh->lock) && sh->ch.resume != NULL) {
 		struct conn *c = sh->ch.resume;
 		sh->ch.resume = c->next_resume;
 		conn_resume(&sh->ch, c);
@@ -1065,6 +1091,10 @@ static bool step_unfrozen(struct shard *sh)
 	 * cannot run far past the limit. */
 	if (sh->cfg.maxmemory > 0)
 		publish_memory(sh);
+	/* Keys made ready by what ran here or by spans that held this shard
+	 * go to their waiters. */
+	if (blocked_serve_ready(&sh->bh))
+		work = true;
 	if (sh->notes.len > 0)
 		notify_publish(sh);
 	if (sh->mon.lines.len > 0)

@@ -31,6 +31,7 @@
 #include "shard/slowlog.h"
 #include "data/keyspace.h"
 #include "io/io.h"
+#include "shard/blocked.h"
 #include "shard/conn.h"
 #include "shard/conns.h"
 #include "shard/exec.h"
@@ -130,6 +131,7 @@ struct shard {
 	struct route route;
 	struct lock lock;
 	struct xshard x;
+	struct blocked_host bh; /* clients blocked by a blocking pop */
 
 	/* While frozen (lock_held), completions and messages other than lock
 	 * traffic wait here, in order. */

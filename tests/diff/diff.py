@@ -28,6 +28,9 @@ Corpus syntax (tests/diff/corpus/*.txt), one item per line:
                        a documented difference: run on both, do not compare;
                        the reason is printed in the summary.
   @sleep MS            wait MS milliseconds.
+  @send CMD ...        send a command on the current connection and read
+                       nothing yet (a blocking command); @recv reads it.
+  @recv                read one reply on the current connection and compare.
   # ...                comment.
 Exit status: 0 when every compared reply matched, 1 otherwise.
 """
@@ -285,6 +288,15 @@ class Runner:
         if line == "@close":
             if self.cur in self.conns:
                 self.conns.pop(self.cur).close()
+            return
+        if line.startswith("@send "):
+            data = encode(split_args(line[len("@send "):]))
+            for c in self.conn().c:
+                c.send(data)
+            return
+        if line == "@recv":
+            (a,), (b,) = self.replies(b"")
+            self.compare(where, line, a[0], b[0])
             return
         if line.startswith("@sleep "):
             time.sleep(int(line.split()[1]) / 1000.0)
