@@ -3,10 +3,11 @@
  *
  * A connection subscribes on its own shard (shard/pubsub.h). PUBLISH,
  * SPUBLISH and the PUBSUB introspection run with every shard locked (their
- * route is ROUTE_ALL), so a message reaches the subscribers of every shard
- * before the publisher's reply, and the count in that reply is the node's.
- * Messages from one publisher keep their order: each PUBLISH has delivered
- * everywhere before its connection runs its next request.
+ * route is ROUTE_ALL), so the count in PUBLISH's reply is the node's: it
+ * delivers to its own shard's subscribers and sends the message to each
+ * other shard with receivers, which delivers it as soon as it runs again.
+ * Messages from one publisher keep their order (one ring per pair of
+ * shards, first in first out).
  *
  * Without a cluster, shard channels are a second namespace of channels: the
  * node holds every slot. */
@@ -22,6 +23,7 @@
 #include "shard/conn.h"
 #include "shard/pubsub.h"
 #include "shard/shard.h"
+#include "shard/xshard.h"
 
 /* The reply's subscription count: channels and patterns together, or the
  * shard channels (Redis's clientSubscriptionsCount and
@@ -126,12 +128,26 @@ void cmd_sunsubscribe(struct cmd_ctx *c)
 static void publish(struct cmd_ctx *c, enum pubsub_kind k)
 {
 	const struct cmd_arg *ch = &c->argv[1], *msg = &c->argv[2];
+	struct shard *self = shard_of(c);
 	long long n = 0;
 	unsigned s;
 
-	for (s = 0; s < cmd_nshards(c); s++)
-		n += pubsub_publish(&shard_at(c, s)->ps, k, ch->p, ch->len, msg->p, msg->len,
-				    msg->val);
+	for (s = 0; s < cmd_nshards(c); s++) {
+		struct shard *sh = shard_at(c, s);
+		long long r;
+		if (sh == self) {
+			n += pubsub_publish(&sh->ps, k, ch->p, ch->len, msg->p, msg->len, msg->val);
+			continue;
+		}
+		/* Another shard's subscribers: counted here, reached by a
+		 * message that shard delivers once it runs again. */
+		r = pubsub_receivers(&sh->ps, k, ch->p, ch->len);
+		if (r > 0)
+			xshard_send(&self->x, sh->id,
+				    pubsub_message_new(&self->mem, k, ch->p, ch->len, msg->p,
+						       msg->len));
+		n += r;
+	}
 	reply_int(c->r, n);
 }
 

@@ -28,7 +28,8 @@ enum msg_kind {
 	MSG_MONITOR,     /* monitor: lines for this shard's MONITOR clients */
 	MSG_BLOCK_OFFER, /* blocked: a key here may be popped by the waiter */
 	MSG_BLOCK_DONE,  /* blocked: a block is done with these keys here */
-	MSG_KIND_LAST = MSG_BLOCK_DONE
+	MSG_PUBLISH,     /* pubsub: a message for this shard's subscribers */
+	MSG_KIND_LAST = MSG_PUBLISH
 };
 
 /* Allocates head bytes (a structure of the caller's), zeroed, followed by a

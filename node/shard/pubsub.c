@@ -14,6 +14,8 @@
 #include "io/io.h"
 #include "proto/reply.h"
 #include "shard/conn.h"
+#include "shard/msg.h"
+#include "shard/xshard.h"
 
 /* One subscription as its name sees it: the subscriber, and where the
  * name sits in the subscriber's list (struct pubsub_ref, the other end),
@@ -104,8 +106,7 @@ static struct pubsub_chan *chan_add(struct pubsub *ps, struct pubsub_table *t, u
 	ch->next = t->b[hash & t->mask];
 	t->b[hash & t->mask] = ch;
 	t->n++;
-	if (t != &ps->t[PUBSUB_SHARD])
-		atomic_fetch_add_explicit(&ps->listened, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ps->listened, 1, memory_order_relaxed);
 	return ch;
 }
 
@@ -121,8 +122,7 @@ static void chan_del(struct pubsub *ps, struct pubsub_table *t, struct pubsub_ch
 	mem_free(ps->h->mem, ch->subs);
 	mem_free(ps->h->mem, ch);
 	t->n--;
-	if (t != &ps->t[PUBSUB_SHARD])
-		atomic_fetch_sub_explicit(&ps->listened, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&ps->listened, 1, memory_order_relaxed);
 	if (t->n == 0) {
 		mem_free(ps->h->mem, t->b);
 		t->b = NULL;
@@ -294,6 +294,13 @@ size_t pubsub_client_mem(const struct conn *c)
 
 /* ---- delivery ---- */
 
+/* Whether deliver() would write to c (it skips connections on their way
+ * out). */
+static bool receives(const struct conn *c)
+{
+	return !(c->flags & (CONN_F_CLOSE_NOW | CONN_F_CLOSING));
+}
+
 /* The pubsub class of client-output-buffer-limit, as Redis applies it
  * (checkClientOutputBufferLimits): over the hard limit, or over the soft
  * one for longer than its seconds, the subscriber is closed. */
@@ -337,7 +344,7 @@ static bool deliver(struct pubsub *ps, struct conn *c, const struct message *m)
 {
 	struct reply r = { .ob = &c->out, .proto = c->proto, .es = ps->h->es };
 
-	if (c->flags & (CONN_F_CLOSE_NOW | CONN_F_CLOSING))
+	if (!receives(c))
 		return false;
 	/* CLIENT REPLY OFF silences messages too, as in Redis 7.0. */
 	if (c->flags & CONN_F_REPLY_OFF)
@@ -401,6 +408,83 @@ long long pubsub_publish(struct pubsub *ps, enum pubsub_kind k, const char *chan
 		}
 	}
 	return n;
+}
+
+static long long count_receivers(const struct pubsub_chan *ch)
+{
+	long long n = 0;
+	uint32_t i;
+
+	for (i = 0; i < ch->nsubs; i++)
+		n += receives(ch->subs[i].c);
+	return n;
+}
+
+long long pubsub_receivers(const struct pubsub *ps, enum pubsub_kind k, const char *channel,
+			   size_t clen)
+{
+	struct pubsub_table *t = (struct pubsub_table *)&ps->t[k];
+	struct pubsub_chan **p;
+	long long n = 0;
+	uint32_t i;
+
+	ASSERT(k != PUBSUB_PATTERN);
+	p = find(t, hash_bytes(channel, clen, ps->seed), channel, clen);
+	if (p != NULL)
+		n += count_receivers(*p);
+	if (k == PUBSUB_SHARD)
+		return n;
+	t = (struct pubsub_table *)&ps->t[PUBSUB_PATTERN];
+	for (i = 0; t->b != NULL && i <= t->mask; i++) {
+		const struct pubsub_chan *pat;
+		for (pat = t->b[i]; pat != NULL; pat = pat->next)
+			if (util_glob_match(pat->name, pat->len, channel, clen, false))
+				n += count_receivers(pat);
+	}
+	return n;
+}
+
+/* A MSG_PUBLISH's bytes: the kind (1 byte), the channel's length (4),
+ * the channel, the message. */
+#define PUBSUB_MSG_HEAD (1 + sizeof(uint32_t))
+
+struct xmsg *pubsub_message_new(struct mem *mem, enum pubsub_kind k, const char *channel,
+				size_t clen, const char *msg, size_t mlen)
+{
+	size_t n = PUBSUB_MSG_HEAD + clen + mlen;
+	char *buf = mem_alloc(mem, n);
+	uint32_t c32 = (uint32_t)clen;
+	struct xmsg *m;
+
+	ASSERT(clen <= UINT32_MAX);
+	buf[0] = (char)k;
+	memcpy(buf + 1, &c32, sizeof(c32));
+	memcpy(buf + PUBSUB_MSG_HEAD, channel, clen);
+	memcpy(buf + PUBSUB_MSG_HEAD + clen, msg, mlen);
+	m = msg_bytes_new(mem, MSG_PUBLISH, buf, n);
+	mem_free(mem, buf);
+	return m;
+}
+
+void pubsub_message(struct pubsub *ps, struct xmsg *m)
+{
+	size_t n;
+	const char *p = msg_bytes(m, &n);
+	uint32_t clen;
+
+	ASSERT(m->kind == MSG_PUBLISH);
+	ASSERT(n >= PUBSUB_MSG_HEAD);
+	memcpy(&clen, p + 1, sizeof(clen));
+	ASSERT(PUBSUB_MSG_HEAD + clen <= n);
+	(void)pubsub_publish(ps, (enum pubsub_kind)p[0], p + PUBSUB_MSG_HEAD, clen,
+			     p + PUBSUB_MSG_HEAD + clen, n - PUBSUB_MSG_HEAD - clen, NULL);
+	msg_bytes_free(ps->h->mem, m);
+}
+
+void pubsub_drop_message(struct mem *mem, struct xmsg *m)
+{
+	ASSERT(m->kind == MSG_PUBLISH);
+	msg_bytes_free(mem, m);
 }
 
 long long pubsub_numsub(const struct pubsub *ps, enum pubsub_kind k, const char *name, size_t len)

@@ -6,7 +6,11 @@
  * struct pubsub_client, NULL while it holds none, so that conn.c tells a
  * subscribed connection by a pointer). A message published anywhere in the
  * node reaches every shard's subscribers: PUBLISH runs with every shard
- * locked and calls pubsub_publish() on each (server/cmd_pubsub.c), and a
+ * locked, delivers to its own shard's subscribers (pubsub_publish()),
+ * counts the others' (pubsub_receivers()) and sends each shard that has
+ * some a MSG_PUBLISH, delivered there once that shard runs again
+ * (server/cmd_pubsub.c): so no shard writes into another's memory, and a
+ * publisher's messages keep their order, one ring per pair of shards. A
  * keyspace notification travels to the other shards as a message
  * (shard.c). Delivery writes into the subscriber's output and queues it
  * for service on its shard; a subscriber whose output passes the pubsub
@@ -24,6 +28,8 @@
 
 struct conn;
 struct conn_host;
+struct mem;
+struct xmsg;
 struct pubsub_chan;
 struct val;
 
@@ -45,8 +51,9 @@ struct pubsub {
 	struct conn_host *h;
 	uint64_t seed;
 	struct pubsub_table t[PUBSUB_KINDS];
-	/* Channels and patterns with a subscriber here, for other shards to
-	 * read (they send keyspace events only where someone listens). */
+	/* Names with a subscriber here, for other shards to read (they send
+	 * keyspace events only where someone listens; a shard with listeners
+	 * delivers messages before it answers requests). */
 	atomic_uint listened;
 };
 
@@ -91,6 +98,19 @@ const char *pubsub_name(const struct conn *c, enum pubsub_kind k, uint32_t i, si
  * referenced instead of copied). */
 long long pubsub_publish(struct pubsub *ps, enum pubsub_kind k, const char *channel, size_t clen,
 			 const char *msg, size_t mlen, struct val *msg_val);
+/* How many of this shard's subscribers pubsub_publish() would reach, read
+ * without writing anything (another shard that holds this one counts
+ * them, and sends the message: pubsub_message_new()). */
+long long pubsub_receivers(const struct pubsub *ps, enum pubsub_kind k, const char *channel,
+			   size_t clen);
+/* A MSG_PUBLISH that carries a message published on channel, from mem (the
+ * sender's account); and its delivery by the receiving shard, which frees
+ * it from that shard's account. */
+struct xmsg *pubsub_message_new(struct mem *mem, enum pubsub_kind k, const char *channel,
+				size_t clen, const char *msg, size_t mlen);
+void pubsub_message(struct pubsub *ps, struct xmsg *m);
+/* Frees a MSG_PUBLISH that will not be delivered (shutdown). */
+void pubsub_drop_message(struct mem *mem, struct xmsg *m);
 /* Subscribers of name here. */
 long long pubsub_numsub(const struct pubsub *ps, enum pubsub_kind k, const char *name, size_t len);
 /* Calls fn for every name of kind k here, with its subscribers. */

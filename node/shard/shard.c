@@ -430,6 +430,8 @@ static void drop_message(struct shard *sh, struct xmsg *m)
 		notify_drop_message(&sh->mem, m);
 	else if (m->kind == MSG_MONITOR)
 		monitor_drop_message(&sh->mem, m);
+	else if (m->kind == MSG_PUBLISH)
+		pubsub_drop_message(&sh->mem, m);
 	else
 		lock_drop(&sh->lock, m);
 }
@@ -929,6 +931,10 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 		monitor_message(&sh->mon, m);
 		return;
 	}
+	if (m->kind == MSG_PUBLISH) {
+		pubsub_message(&sh->ps, m);
+		return;
+	}
 	if (!route_message(&sh->route, m, &rep))
 		return;
 	c = conns_get(&sh->conns, rep.conn_idx, rep.conn_gen);
@@ -943,7 +949,7 @@ static void on_message(struct shard *sh, struct xmsg *m)
 {
 	if (m->kind != MSG_REQ && m->kind != MSG_REPLY && m->kind != MSG_UNWATCH &&
 	    m->kind != MSG_NOTIFY && m->kind != MSG_MONITOR && m->kind != MSG_BLOCK_OFFER &&
-	    m->kind != MSG_BLOCK_DONE) {
+	    m->kind != MSG_BLOCK_DONE && m->kind != MSG_PUBLISH) {
 		lock_message(&sh->lock, m);
 		lock_settle(sh);
 		return;
@@ -965,13 +971,15 @@ static int by_notify_seq(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Other shards' keyspace events are published before this step's
- * completions: a request made after they were sent (a subscriber's next
- * command) is answered after them. Only on a shard with subscribers (the
- * only ones sent events), and only when nothing waits (not frozen, no
- * deferred message), when they would be published at once anyway. Returns
- * how many messages it took into msgs: the others (NULL for those it
- * handled) still come after the completions, in order. */
+/* Other shards' published messages and keyspace events are delivered
+ * before this step's completions: a request made after they were sent (a
+ * subscriber's next command) is answered after them. Only on a shard with
+ * subscribers (the only ones sent either), and only when nothing waits
+ * (not frozen, no deferred message), when they would be delivered at once
+ * anyway. Messages first, in the order their rings hold them; then events
+ * by the node's numbering. Returns how many messages it took into msgs:
+ * the others (NULL for those it handled) still come after the
+ * completions, in order. */
 static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
 {
 	struct xmsg *events[SHARD_MSGS_MAX];
@@ -982,7 +990,10 @@ static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
 		return 0;
 	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
 	for (k = 0; k < nm; k++) {
-		if (msgs[k]->kind == MSG_NOTIFY) {
+		if (msgs[k]->kind == MSG_PUBLISH) {
+			pubsub_message(&sh->ps, msgs[k]);
+			msgs[k] = NULL;
+		} else if (msgs[k]->kind == MSG_NOTIFY) {
 			events[ne++] = msgs[k];
 			msgs[k] = NULL;
 		}
