@@ -1006,6 +1006,35 @@ static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
 	return nm;
 }
 
+/* Delivers the published messages and keyspace events that waited while
+ * the shard was frozen, in their order, before the completions that
+ * waited: a subscriber's request that arrived after them (deferred with
+ * them) is answered after them, as notify_first() does when nothing
+ * waits. Other messages keep their places. Returns true if it delivered
+ * any. */
+static bool deliver_deferred(struct shard *sh)
+{
+	struct xmsg **p = &sh->dmsg_head, *last = NULL;
+	bool any = false;
+
+	while (*p != NULL) {
+		struct xmsg *m = *p;
+		if (m->kind != MSG_PUBLISH && m->kind != MSG_NOTIFY) {
+			last = m;
+			p = &m->next;
+			continue;
+		}
+		*p = m->next;
+		if (m->kind == MSG_PUBLISH)
+			pubsub_message(&sh->ps, m);
+		else
+			notify_message(&sh->ps, &sh->cfg, &sh->mem, m);
+		any = true;
+	}
+	sh->dmsg_tail = last;
+	return any;
+}
+
 /* Runs what waited while frozen (completions, messages, connections to
  * resume), in order, until done or frozen again. Returns true if it did
  * anything. */
@@ -1014,6 +1043,8 @@ static bool run_deferred(struct shard *sh)
 	bool any = false;
 	uint32_t i = 0;
 
+	if (sh->dmsg_head != NULL && !lock_held(&sh->lock))
+		any = deliver_deferred(sh);
 	while (i < sh->dcqe_n && !lock_held(&sh->lock)) {
 		struct io_cqe cqe = sh->dcqe[i++];
 		complete(sh, &cqe);
