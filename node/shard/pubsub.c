@@ -376,40 +376,6 @@ static long long deliver_all(struct pubsub *ps, const struct pubsub_chan *ch,
 	return n;
 }
 
-long long pubsub_publish(struct pubsub *ps, enum pubsub_kind k, const char *channel, size_t clen,
-			 const char *msg, size_t mlen, struct val *msg_val)
-{
-	struct message m = { .kind = k == PUBSUB_SHARD ? "smessage" : "message",
-			     .channel = channel,
-			     .clen = clen,
-			     .msg = msg,
-			     .mlen = mlen,
-			     .msg_val = msg_val };
-	struct pubsub_table *t = &ps->t[k];
-	struct pubsub_chan **p;
-	long long n = 0;
-	uint32_t i;
-
-	ASSERT(k != PUBSUB_PATTERN);
-	p = find(t, hash_bytes(channel, clen, ps->seed), channel, clen);
-	if (p != NULL)
-		n += deliver_all(ps, *p, &m);
-	if (k == PUBSUB_SHARD)
-		return n;
-	t = &ps->t[PUBSUB_PATTERN];
-	m.kind = "pmessage";
-	for (i = 0; t->b != NULL && i <= t->mask; i++) {
-		const struct pubsub_chan *pat;
-		for (pat = t->b[i]; pat != NULL; pat = pat->next) {
-			if (!util_glob_match(pat->name, pat->len, channel, clen, false))
-				continue;
-			m.pattern = pat;
-			n += deliver_all(ps, pat, &m);
-		}
-	}
-	return n;
-}
-
 static long long count_receivers(const struct pubsub_chan *ch)
 {
 	long long n = 0;
@@ -420,10 +386,13 @@ static long long count_receivers(const struct pubsub_chan *ch)
 	return n;
 }
 
-long long pubsub_receivers(const struct pubsub *ps, enum pubsub_kind k, const char *channel,
-			   size_t clen)
+/* Finds channel's subscribers of kind k and, for a channel, those of every
+ * pattern that matches it: delivers m to them, or only counts them when m
+ * is NULL. Returns how many it reached (or would). */
+static long long walk(struct pubsub *ps, enum pubsub_kind k, const char *channel, size_t clen,
+		      struct message *m)
 {
-	struct pubsub_table *t = (struct pubsub_table *)&ps->t[k];
+	struct pubsub_table *t = &ps->t[k];
 	struct pubsub_chan **p;
 	long long n = 0;
 	uint32_t i;
@@ -431,17 +400,45 @@ long long pubsub_receivers(const struct pubsub *ps, enum pubsub_kind k, const ch
 	ASSERT(k != PUBSUB_PATTERN);
 	p = find(t, hash_bytes(channel, clen, ps->seed), channel, clen);
 	if (p != NULL)
-		n += count_receivers(*p);
+		n += m != NULL ? deliver_all(ps, *p, m) : count_receivers(*p);
 	if (k == PUBSUB_SHARD)
 		return n;
-	t = (struct pubsub_table *)&ps->t[PUBSUB_PATTERN];
+	t = &ps->t[PUBSUB_PATTERN];
 	for (i = 0; t->b != NULL && i <= t->mask; i++) {
 		const struct pubsub_chan *pat;
-		for (pat = t->b[i]; pat != NULL; pat = pat->next)
-			if (util_glob_match(pat->name, pat->len, channel, clen, false))
+		for (pat = t->b[i]; pat != NULL; pat = pat->next) {
+			if (!util_glob_match(pat->name, pat->len, channel, clen, false))
+				continue;
+			if (m == NULL) {
 				n += count_receivers(pat);
+				continue;
+			}
+			m->kind = "pmessage";
+			m->pattern = pat;
+			n += deliver_all(ps, pat, m);
+		}
 	}
 	return n;
+}
+
+long long pubsub_publish(struct pubsub *ps, enum pubsub_kind k, const char *channel, size_t clen,
+			 const char *msg, size_t mlen, struct val *msg_val)
+{
+	struct message m = { .kind = k == PUBSUB_SHARD ? "smessage" : "message",
+			     .channel = channel,
+			     .clen = clen,
+			     .msg = msg,
+			     .mlen = mlen,
+			     .msg_val = msg_val };
+
+	return walk(ps, k, channel, clen, &m);
+}
+
+long long pubsub_receivers(const struct pubsub *ps, enum pubsub_kind k, const char *channel,
+			   size_t clen)
+{
+	/* Only reads: walk() writes nothing without a message. */
+	return walk((struct pubsub *)ps, k, channel, clen, NULL);
 }
 
 /* A MSG_PUBLISH's bytes: the kind (1 byte), the channel's length (4),

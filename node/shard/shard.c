@@ -980,29 +980,49 @@ static int by_notify_seq(const void *a, const void *b)
  * by the node's numbering. Returns how many messages it took into msgs:
  * the others (NULL for those it handled) still come after the
  * completions, in order. */
-static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
+/* Drains the rings into msgs and returns how many it took. Each ring
+ * keeps its sender's order; across rings, the keyspace events (MSG_NOTIFY)
+ * are put in the order of the node's numbering, in the places they hold
+ * among the other messages, so that events one client caused on several
+ * shards reach subscribers in the order they happened, whichever ring
+ * came first. */
+static unsigned drain(struct shard *sh, struct xmsg **msgs)
 {
 	struct xmsg *events[SHARD_MSGS_MAX];
-	unsigned k, nm, ne = 0;
+	unsigned at[SHARD_MSGS_MAX];
+	unsigned k, nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX), ne = 0;
+
+	for (k = 0; k < nm; k++) {
+		if (msgs[k]->kind == MSG_NOTIFY) {
+			at[ne] = k;
+			events[ne++] = msgs[k];
+		}
+	}
+	if (ne < 2)
+		return nm;
+	qsort(events, ne, sizeof(events[0]), by_notify_seq);
+	for (k = 0; k < ne; k++)
+		msgs[at[k]] = events[k];
+	return nm;
+}
+
+static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
+{
+	unsigned k, nm;
 
 	if (atomic_load_explicit(&sh->ps.listened, memory_order_relaxed) == 0 ||
 	    lock_held(&sh->lock) || sh->dmsg_head != NULL)
 		return 0;
-	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
+	nm = drain(sh, msgs);
 	for (k = 0; k < nm; k++) {
 		if (msgs[k]->kind == MSG_PUBLISH) {
 			pubsub_message(&sh->ps, msgs[k]);
 			msgs[k] = NULL;
 		} else if (msgs[k]->kind == MSG_NOTIFY) {
-			events[ne++] = msgs[k];
+			notify_message(&sh->ps, &sh->cfg, &sh->mem, msgs[k]);
 			msgs[k] = NULL;
 		}
 	}
-	/* Each ring keeps its sender's order; across rings, the node's
-	 * numbering gives the order in which the queues were sent. */
-	qsort(events, ne, sizeof(events[0]), by_notify_seq);
-	for (k = 0; k < ne; k++)
-		notify_message(&sh->ps, &sh->cfg, &sh->mem, events[k]);
 	return nm;
 }
 
@@ -1179,7 +1199,7 @@ bool shard_step(struct shard *sh)
 			on_message(sh, msgs[k]);
 	if (nm > 0)
 		work = true;
-	nm = xshard_drain(&sh->x, msgs, SHARD_MSGS_MAX);
+	nm = drain(sh, msgs);
 	for (k = 0; k < nm; k++)
 		on_message(sh, msgs[k]);
 	if (nm > 0 || run_deferred(sh))

@@ -243,7 +243,7 @@ class Runner:
 
     def fail(self, where, what, a, b):
         self.failed += 1
-        print("FAIL %s: %s\n  redis: %r\n  cairn: %r" % (where, what, a[:600], b[:600]))
+        print("FAIL %s: %s\n  redis: %r\n  cairn: %r" % (where, what, a[:int(os.environ.get("DIFF_SHOW", "600"))], b[:int(os.environ.get("DIFF_SHOW", "600"))]))
 
     def replies(self, data, n=1):
         pair = self.conn()
