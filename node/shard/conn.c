@@ -507,7 +507,8 @@ static void postpone(struct conn_host *h, struct conn *c, const struct resp_arg 
 	size_t bytes = 0, i, off = 0;
 	struct conn_postponed *p;
 
-	ASSERT(c->postponed == NULL && !(c->flags & CONN_F_POSTPONED));
+	ASSERT(c->postponed == NULL);
+	ASSERT(!(c->flags & CONN_F_POSTPONED));
 	for (i = 0; i < nargs; i++)
 		bytes += args[i].len;
 	p = mem_alloc(h->mem, sizeof(*p) + nargs * sizeof(*p->args) + bytes);

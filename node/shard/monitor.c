@@ -111,7 +111,7 @@ static void write_lines(struct monitor *m, const char *p, size_t n)
 
 	for (i = 0; i < m->n; i++) {
 		struct conn *c = m->v[i];
-		if (c->flags & (CONN_F_CLOSE_NOW | CONN_F_CLOSING))
+		if (c->flags & (CONN_F_CLOSE_NOW | CONN_F_CLOSING | CONN_F_CLOSE_ASAP))
 			continue;
 		obuf_append(&c->out, p, n);
 		conn_check_output_limit(m->h, c);

@@ -346,8 +346,9 @@ static bool deliver(struct pubsub *ps, struct conn *c, const struct message *m)
 
 	if (!receives(c))
 		return false;
-	/* CLIENT REPLY OFF silences messages too, as in Redis 7.0. */
-	if (c->flags & CONN_F_REPLY_OFF)
+	/* CLIENT REPLY OFF silences messages too, as in Redis 7.0, and a
+	 * client that sent QUIT gets nothing after its reply; both count. */
+	if (c->flags & (CONN_F_REPLY_OFF | CONN_F_CLOSE_ASAP))
 		return true;
 	reply_push(&r, m->pattern != NULL ? 4 : 3);
 	reply_bulk_cstr(&r, m->kind);
