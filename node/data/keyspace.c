@@ -188,14 +188,18 @@ static struct kv *lookup(struct keyspace *ks, const char *key, size_t klen)
 		return NULL;
 	e = *link;
 	if (ks_expired(ks, e)) {
+		uint64_t t0;
+
+		/* key may be the entry's own bytes (SCAN looks its keys up):
+		 * whatever reads it comes before the entry is freed. */
 		ks_notify(ks, CONFIG_NOTIFY_EXPIRED, "expired", key, klen);
-		uint64_t t0 = ks_lat_start(ks);
+		watch_touch_gone(&ks->watch, key, klen);
+		t0 = ks_lat_start(ks);
 		dict_unlink(&ks->d, link, table);
 		free_entry(ks, e);
 		ks_lat_end(ks, LATMON_EXPIRE_DEL, t0);
 		ks->st->expired_keys++;
 		ks->dirty++;
-		watch_touch_gone(&ks->watch, key, klen);
 		return NULL;
 	}
 	return e;
