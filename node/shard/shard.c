@@ -10,6 +10,7 @@
 #include "shard/shard.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,6 +311,21 @@ static void host_init(struct shard *sh)
 	h->feed_arg = sh;
 }
 
+/* Marks in others the shards other than sh whose counter at byte offset
+ * off of struct shard (an atomic_uint they publish: subscribed names,
+ * monitors) is not 0: where keyspace events or MONITOR lines are sent. */
+static void others_with(const struct shard *sh, size_t off, uint64_t *others)
+{
+	unsigned s;
+
+	for (s = 0; s < sh->set->n; s++) {
+		const atomic_uint *n = (const atomic_uint *)((const char *)sh->set->shards[s] +
+							     off);
+		if (s != sh->id && atomic_load_explicit(n, memory_order_relaxed) > 0)
+			others[s / 64] |= 1ull << (s % 64);
+	}
+}
+
 /* The keyspace's hook: its events wait in the shard's queue (notify.h).
  * While a span holds the shard, they wait in the queue of the span's
  * shard instead, which publishes them after its step, before the span's
@@ -336,12 +352,8 @@ static void notify_configure(struct shard *sh)
 static void notify_publish(struct shard *sh)
 {
 	uint64_t others[XSHARD_WORDS] = { 0 };
-	unsigned s;
 
-	for (s = 0; s < sh->set->n; s++)
-		if (s != sh->id && atomic_load_explicit(&sh->set->shards[s]->ps.listened,
-							memory_order_relaxed) > 0)
-			others[s / 64] |= 1ull << (s % 64);
+	others_with(sh, offsetof(struct shard, ps.listened), others);
 	notify_flush(&sh->notes, &sh->ps, &sh->cfg, &sh->x, others, &sh->set->notify_seq);
 }
 
@@ -350,12 +362,8 @@ static void notify_publish(struct shard *sh)
 static void monitor_publish(struct shard *sh)
 {
 	uint64_t others[XSHARD_WORDS] = { 0 };
-	unsigned s;
 
-	for (s = 0; s < sh->set->n; s++)
-		if (s != sh->id &&
-		    atomic_load_explicit(&sh->set->shards[s]->mon.here, memory_order_relaxed) > 0)
-			others[s / 64] |= 1ull << (s % 64);
+	others_with(sh, offsetof(struct shard, mon.here), others);
 	monitor_flush(&sh->mon, &sh->x, others);
 }
 
