@@ -127,7 +127,7 @@ static bool on_ok(struct cmd_ctx *c, const struct conn *conn, const struct track
 		 (o->modes & (CONN_F_TRK_OPTIN | CONN_F_TRK_OPTOUT)))
 		why = "OPTIN and OPTOUT are not compatible with BCAST";
 	else if ((o->modes & CONN_F_TRK_OPTIN) && (o->modes & CONN_F_TRK_OPTOUT))
-		why = "You can't use both OPTIN and OPTOUT";
+		why = "You can't specify both OPTIN mode and OPTOUT mode";
 	else if (((o->modes & CONN_F_TRK_OPTIN) && (f & CONN_F_TRK_OPTOUT)) ||
 		 ((o->modes & CONN_F_TRK_OPTOUT) && (f & CONN_F_TRK_OPTIN)))
 		why = "You can't switch OPTIN/OPTOUT mode before disabling tracking for this "

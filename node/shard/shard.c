@@ -1099,6 +1099,9 @@ static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
 			msgs[k] = NULL;
 		}
 	}
+	/* Keys changed for BCAST clients here go out now too. */
+	if (sh->cc.bq.len > 0)
+		caching_broadcast(&sh->cc);
 	return nm;
 }
 
@@ -1129,6 +1132,8 @@ static bool deliver_deferred(struct shard *sh)
 			notify_message(&sh->ps, &sh->cfg, &sh->mem, m);
 		any = true;
 	}
+	if (sh->cc.bq.len > 0)
+		caching_broadcast(&sh->cc);
 	sh->dmsg_tail = last;
 	return any;
 }
