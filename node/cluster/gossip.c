@@ -169,7 +169,8 @@ static void gossip_entry(struct cluster_state *st, const struct bus_gossip *g, u
 /* The node of the outbound link the message came on, if still the same. */
 static uint16_t link_node(const struct cluster_state *st, const struct cluster_from *from)
 {
-	if (from == NULL || !cluster_node_live(st, from->link_node, from->link_gen))
+	if (from == NULL || !cluster_node_live(st, from->link_node, from->link_gen) ||
+	    from->link_node == st->myself)
 		return CLUSTER_NONE;
 	return from->link_node;
 }
