@@ -308,21 +308,24 @@ static void gossip_add(const struct cluster_state *st, uint16_t i, struct bus_pi
 /* max(3, N/10) random nodes, as Redis picks, then every PFAIL node. */
 static void build_gossip(struct cluster_state *st, uint16_t peer, struct bus_ping *p)
 {
-	uint32_t wanted = st->nnodes / 10 < 3 ? 3 : st->nnodes / 10, tries = wanted * 3;
+	uint32_t wanted = st->nnodes / 10 < 3 ? 3 : st->nnodes / 10, tries = wanted * 3, live = 0;
 	uint8_t picked[CLUSTER_NODES_MAX] = { 0 };
+	uint16_t idx[CLUSTER_NODES_MAX];
 
+	for (unsigned i = 0; i < CLUSTER_NODES_MAX; i++)
+		if (gossip_worthy(st, (uint16_t)i, peer))
+			idx[live++] = (uint16_t)i;
 	p->ngossip = 0;
-	while (p->ngossip < wanted && p->ngossip < BUS_GOSSIP_MAX && tries-- > 0) {
-		uint16_t i = (uint16_t)(xoshiro256pp_next(st->rng) % CLUSTER_NODES_MAX);
-		if (!gossip_worthy(st, i, peer) || picked[i])
+	while (live > 0 && p->ngossip < wanted && p->ngossip < BUS_GOSSIP_MAX && tries-- > 0) {
+		uint16_t i = idx[xoshiro256pp_next(st->rng) % live];
+		if (picked[i])
 			continue;
 		picked[i] = 1;
 		gossip_add(st, i, p);
 	}
-	for (unsigned i = 0; i < CLUSTER_NODES_MAX && p->ngossip < BUS_GOSSIP_MAX; i++)
-		if (gossip_worthy(st, (uint16_t)i, peer) && !picked[i] &&
-		    (st->nodes[i]->flags & CLUSTER_NODE_PFAIL) != 0)
-			gossip_add(st, (uint16_t)i, p);
+	for (uint32_t k = 0; k < live && p->ngossip < BUS_GOSSIP_MAX; k++)
+		if (!picked[idx[k]] && (st->nodes[idx[k]]->flags & CLUSTER_NODE_PFAIL) != 0)
+			gossip_add(st, idx[k], p);
 }
 
 void cluster_build_ping(struct cluster_state *st, uint8_t type, uint16_t peer, struct bus_msg *m)
