@@ -451,13 +451,64 @@ static void test_setslot(void **state)
 	cluster_state_free(b.st);
 }
 
+static void test_slot_versions(void **state)
+{
+	(void)state;
+	struct peer a, b;
+	struct cluster_effects fx;
+	struct cluster_from from = { CLUSTER_NONE, 0, "", "" };
+	peer_init(&a, 1, "127.0.0.1", 7000);
+	peer_init(&b, 2, "127.0.0.2", 7001);
+	join(&a, &b, 2000);
+	addrange(&b, "0", "99");
+	set_epoch(&b, 1);
+	uint16_t na = find(&b, &a), nb = find(&a, &b);
+	/* b's PING carries its full set; a's PONG acknowledges that version. */
+	send_msg(&b, &a, BUS_PING, na, CLUSTER_NONE, 3000);
+	assert_int_equal(a.st->nodes[nb]->slots_version, b.st->my_slots_version);
+	send_msg(&a, &b, BUS_PONG, nb, na, 3000);
+	assert_int_equal(b.st->nodes[na]->acked_my_slots, b.st->my_slots_version);
+	/* Acknowledged: the next PING says nothing about slots. */
+	cluster_build_ping(b.st, BUS_PING, na, out_msg);
+	assert_false(out_msg->u.ping.slots.present);
+	/* A delta over the version a holds: +200-210, -0-9. */
+	uint64_t v = a.st->nodes[nb]->slots_version;
+	struct bus_slots *sl = &out_msg->u.ping.slots;
+	*sl = (struct bus_slots){
+		.present = true, .version = v + 1, .base_version = v, .nadd = 1, .ndel = 1
+	};
+	sl->ranges[0] = 200;
+	sl->ranges[1] = 210;
+	sl->ranges[2] = 0;
+	sl->ranges[3] = 9;
+	long n = bus_msg_encode(out_msg, wire, BUS_FRAME_MAX);
+	assert_int_equal(bus_msg_decode(wire, (size_t)n, in_msg, &mem).status, 1);
+	cluster_apply(a.st, in_msg, &from, 3000, &fx);
+	check(a.st);
+	assert_int_equal(a.st->owner[9], CLUSTER_NONE);
+	assert_int_equal(a.st->owner[10], nb);
+	assert_int_equal(a.st->owner[210], nb);
+	assert_int_equal(a.st->nodes[nb]->numslots, 90 + 11);
+	assert_int_equal(a.st->nodes[nb]->slots_version, v + 1);
+	/* A delta over a version a does not hold is ignored. */
+	in_msg->u.ping.slots.base_version = v + 5;
+	in_msg->u.ping.slots.version = v + 6;
+	in_msg->u.ping.slots.ranges[0] = 300;
+	in_msg->u.ping.slots.ranges[1] = 300;
+	cluster_apply(a.st, in_msg, &from, 3000, &fx);
+	assert_int_equal(a.st->owner[300], CLUSTER_NONE);
+	assert_int_equal(a.st->nodes[nb]->slots_version, v + 1);
+	cluster_state_free(a.st);
+	cluster_state_free(b.st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_state),      cmocka_unit_test(test_meet_and_gossip),
 		cmocka_unit_test(test_epoch_conflict), cmocka_unit_test(test_epoch_collision),
 		cmocka_unit_test(test_pfail),          cmocka_unit_test(test_slot_commands),
-		cmocka_unit_test(test_setslot),
+		cmocka_unit_test(test_setslot),        cmocka_unit_test(test_slot_versions),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
