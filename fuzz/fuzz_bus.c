@@ -18,15 +18,21 @@
  * as if it arrived on the outbound link of a node picked from the message's
  * length (so PONGs rename handshake nodes), time moves on, the state ticks
  * (PFAIL), and a message to a picked peer is built and round-tripped. A
- * refused frame ends the run (the link would close).
+ * refused frame ends the run (the link would close). After some messages a
+ * CLUSTER command drawn from the frame's bytes runs (ADDSLOTS[RANGE],
+ * DELSLOTS[RANGE], SETSLOT, FORGET, BUMPEPOCH); a refused one must leave
+ * the state's text (CLUSTER NODES and currentEpoch) unchanged.
  *
  * Input: byte 0 the chunk size (1 + byte0), then the stream. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/mem.h"
+#include "base/text.h"
 #include "cluster/bus_msg.h"
+#include "cluster/nodes_conf.h"
 #include "cluster/state.h"
 #include "fuzz_util.h"
 
@@ -110,6 +116,58 @@ static void fb_apply(struct fb *f, size_t len)
 	f->count++;
 }
 
+/* The state as text (nodes.conf plus the open slots of every node). */
+static char *fb_digest(struct fb *f, size_t *len)
+{
+	struct text t;
+
+	text_init(&t, &f->mem, 256);
+	nodes_conf_nodes(f->st, &t);
+	text_printf(&t, "%llu", (unsigned long long)f->st->current_epoch);
+	*len = t.len;
+	return t.p;
+}
+
+/* A command drawn from k, on slot s and a node picked by k: a refused one
+ * must change nothing. */
+static void fb_command(struct fb *f, size_t k, unsigned s)
+{
+	char err[CLUSTER_ERR_MAX], lo[8], hi[8];
+	static const char *const actions[] = { "migrating", "importing", "node", "stable" };
+	uint16_t pick = fb_pick(f->st, k / 7);
+	const char *id = pick == CLUSTER_NONE ? "nobody" : f->st->nodes[pick]->id;
+	struct cluster_arg a[3] = { { lo, (size_t)snprintf(lo, sizeof(lo), "%u", s) },
+				    { hi, (size_t)snprintf(hi, sizeof(hi), "%u",
+							   s + (unsigned)(k % 40)) },
+				    { id, strlen(id) } };
+	size_t before_len, after_len;
+	char *before = fb_digest(f, &before_len);
+	int rc;
+
+	switch (k % 5) {
+	case 0: rc = cluster_addslotsrange(f->st, a, 2, (k / 5) % 2 == 1, err); break;
+	case 1:
+		a[1] = (struct cluster_arg){ actions[(k / 5) % 4], strlen(actions[(k / 5) % 4]) };
+		rc = cluster_setslot(f->st, a, (k / 5) % 4 == 3 ? 2 : 3, NULL, err);
+		break;
+	case 2: rc = cluster_forget(f->st, id, strlen(id), f->now, err); break;
+	case 3: rc = cluster_addslots(f->st, a, 1, (k / 5) % 2 == 1, err); break;
+	default:
+		rc = 0;
+		cluster_bumpepoch(f->st);
+		break;
+	}
+	char *after = fb_digest(f, &after_len);
+	FUZZ_CHECK(rc == 0 || (before_len == after_len && memcmp(before, after, before_len) == 0),
+		   "a refused command changed the state: %s", err);
+	mem_free(&f->mem, before);
+	mem_free(&f->mem, after);
+	const char *bad = cluster_state_check(f->st);
+	FUZZ_CHECK(bad == NULL, "after a command: %s", bad);
+	f->epoch = f->st->current_epoch;
+	f->my_epoch = cluster_myself(f->st)->config_epoch;
+}
+
 /* Decodes what is buffered; false once the stream is refused. */
 static bool fb_drain(struct fb *f, const uint8_t *buf, size_t *off, size_t end)
 {
@@ -126,6 +184,8 @@ static bool fb_drain(struct fb *f, const uint8_t *buf, size_t *off, size_t end)
 		FUZZ_CHECK(d.len >= BUS_HDR_LEN && d.len <= end - *off,
 			   "a length outside the bytes");
 		fb_apply(f, d.len);
+		if (d.len % 3 == 0)
+			fb_command(f, d.len + f->count, p[d.len - 1] * 64u + p[d.len / 2] % 64u);
 		bus_msg_release(f->msg, &f->mem);
 		*off += d.len;
 	}

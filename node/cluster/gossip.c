@@ -175,12 +175,17 @@ static uint16_t link_node(const struct cluster_state *st, const struct cluster_f
 	return from->link_node;
 }
 
-static void learn_my_ip(struct cluster_state *st, const struct cluster_from *from)
+/* Myself's IP as the peer's socket sees it: on every MEET, and on any PING
+ * while unknown (Redis's getsockname). The caller passes no my_ip when
+ * cluster-announce-ip is set. */
+static void learn_my_ip(struct cluster_state *st, const struct cluster_from *from, uint8_t type)
 {
 	struct cluster_node *me = cluster_myself(st);
 	const char *ip = from == NULL ? NULL : from->my_ip;
 
-	if (me->ip[0] != '\0' || ip == NULL || ip[0] == '\0' || !bus_ip_valid(ip, strlen(ip)))
+	if (ip == NULL || ip[0] == '\0' || !bus_ip_valid(ip, strlen(ip)) || strcmp(me->ip, ip) == 0)
+		return;
+	if (type != BUS_MEET && me->ip[0] != '\0')
 		return;
 	memcpy(me->ip, ip, strlen(ip) + 1);
 	st->todo |= CLUSTER_TODO_SAVE;
@@ -280,7 +285,7 @@ static void apply_ping(struct cluster_state *st, const struct bus_msg *m,
 	uint16_t s = cluster_node_find(st, p->sender, BUS_ID_LEN), ln = link_node(st, from);
 
 	if (m->type != BUS_PONG) {
-		learn_my_ip(st, from);
+		learn_my_ip(st, from, m->type);
 		fx->pong = true;
 		if (s == CLUSTER_NONE && m->type == BUS_MEET)
 			meet_unknown(st, p, from, now_ms);
