@@ -155,7 +155,8 @@ struct bus_decoded {
 long bus_msg_encode(const struct bus_msg *m, uint8_t *buf, size_t cap);
 /* The frame length bus_msg_encode() would produce, or a negative errno. */
 long bus_msg_size(const struct bus_msg *m);
-/* Decodes the frame at the start of p[0..n) into *out (released first).
+/* Decodes the frame at the start of p[0..n) into *out (released first, so
+ * *out must start zeroed and be reused only through this function).
  * Allocations are charged to mem and bounded by BUS_DECODE_MEM_MAX. */
 struct bus_decoded bus_msg_decode(const uint8_t *p, size_t n, struct bus_msg *out, struct mem *mem);
 /* Frees what a decoded message holds (a PUBLISH's payload). */

@@ -295,6 +295,7 @@ static void apply_ping(struct cluster_state *st, const struct bus_msg *m,
 	if (s == CLUSTER_NONE || (st->nodes[s]->flags & CLUSTER_NODE_HANDSHAKE) != 0)
 		return;
 	fx->sender = s;
+	st->nodes[s]->data_received_ms = now_ms;
 	learn_epochs(st, s, p->current_epoch, p->config_epoch);
 	if (ln == s && m->type == BUS_PONG)
 		apply_pong_on_link(st, s, now_ms);

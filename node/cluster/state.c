@@ -206,6 +206,8 @@ static void tick_node(struct cluster_state *st, uint16_t i, uint64_t now_ms)
 	}
 	if (n->ping_sent_ms != 0 && now_ms > n->ping_sent_ms &&
 	    now_ms - n->ping_sent_ms > st->node_timeout_ms &&
+	    (now_ms < n->data_received_ms ? 0 : now_ms - n->data_received_ms) >
+		    st->node_timeout_ms &&
 	    (n->flags & (CLUSTER_NODE_PFAIL | CLUSTER_NODE_FAIL)) == 0) {
 		n->flags |= CLUSTER_NODE_PFAIL;
 		cluster_update_ok(st);

@@ -61,8 +61,9 @@ struct cluster_node {
 	uint32_t gen;
 	uint64_t config_epoch;
 	uint64_t ping_sent_ms, pong_received_ms, ctime_ms;
-	uint64_t slots_version;  /* the version of its slot set we applied */
-	uint64_t acked_my_slots; /* the version of my slot set it has */
+	uint64_t data_received_ms; /* the last message it sent us, on any link */
+	uint64_t slots_version;    /* the version of its slot set we applied */
+	uint64_t acked_my_slots;   /* the version of my slot set it has */
 	uint32_t numslots;
 	uint8_t link; /* enum cluster_link, the caller's */
 };
@@ -144,10 +145,12 @@ bool cluster_node_live(const struct cluster_state *st, uint16_t i, uint32_t gen)
 /* Sets the caller's outbound link state of node i. */
 void cluster_link_set(struct cluster_state *st, uint16_t i, enum cluster_link l);
 
-/* Applies one decoded message. Bad or stale content changes nothing. */
+/* Applies one decoded message. Bad or stale content changes nothing. m is
+ * the caller's decoded message (bus_msg_decode()). */
 void cluster_apply(struct cluster_state *st, const struct bus_msg *m,
 		   const struct cluster_from *from, uint64_t now_ms, struct cluster_effects *fx);
-/* Time passes: PFAIL for nodes silent past the node timeout, handshakes that
+/* Time passes: PFAIL for a node whose PING has waited past the node timeout
+ * and that sent nothing in that time (Redis's node_delay and data_delay), handshakes that
  * took too long dropped, old blacklist entries dropped, state ok/fail. */
 void cluster_tick(struct cluster_state *st, uint64_t now_ms);
 /* The caller sent a PING to node i. */

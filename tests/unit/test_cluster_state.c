@@ -290,12 +290,18 @@ static void test_pfail(void **state)
 	cluster_ping_sent(a.st, nb, 10000);
 	cluster_tick(a.st, 10500);
 	assert_int_equal(a.st->nodes[nb]->flags & CLUSTER_NODE_PFAIL, 0);
+	/* Data from b (its own PING, on a's inbound link) defers PFAIL. */
+	send_msg(&b, &a, BUS_PING, find(&b, &a), CLUSTER_NONE, 10100);
 	cluster_tick(a.st, 10501);
+	assert_int_equal(a.st->nodes[nb]->flags & CLUSTER_NODE_PFAIL, 0);
+	cluster_tick(a.st, 10600);
+	assert_int_equal(a.st->nodes[nb]->flags & CLUSTER_NODE_PFAIL, 0);
+	cluster_tick(a.st, 10601);
 	assert_true(a.st->nodes[nb]->flags & CLUSTER_NODE_PFAIL);
 	/* A PONG on a's link to b clears it. */
-	send_msg(&b, &a, BUS_PONG, CLUSTER_NONE, nb, 10600);
+	send_msg(&b, &a, BUS_PONG, CLUSTER_NONE, nb, 10700);
 	assert_int_equal(a.st->nodes[nb]->flags & CLUSTER_NODE_PFAIL, 0);
-	assert_int_equal(a.st->nodes[nb]->pong_received_ms, 10600);
+	assert_int_equal(a.st->nodes[nb]->pong_received_ms, 10700);
 	assert_int_equal(a.st->nodes[nb]->ping_sent_ms, 0);
 	/* A handshake that never completes goes after max(timeout, 1000). */
 	assert_int_equal(meet_cmd(&a, &(struct peer){ NULL, "10.0.0.1", 9 }), 0);
