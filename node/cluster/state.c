@@ -371,6 +371,9 @@ void cluster_build_ping(struct cluster_state *st, uint8_t type, uint16_t peer, s
 		p->slots.full = true;
 		ranges_of(st, st->myself, p->slots.ranges, &p->slots.nadd);
 	}
+	/* The MEET is sent: the node now wants PINGs (Redis clears the flag). */
+	if (type == BUS_MEET && peer != CLUSTER_NONE)
+		st->nodes[peer]->flags &= ~(uint32_t)CLUSTER_NODE_MEET;
 	st->stats_sent[type]++;
 }
 

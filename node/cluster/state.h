@@ -156,7 +156,9 @@ void cluster_tick(struct cluster_state *st, uint64_t now_ms);
 /* The caller sent a PING to node i. */
 void cluster_ping_sent(struct cluster_state *st, uint16_t i, uint64_t now_ms);
 /* Builds a MEET, PING or PONG for node peer (CLUSTER_NONE: a broadcast):
- * myself, some gossip, and my slots unless peer has acknowledged them. */
+ * myself, some gossip, and my slots unless peer has acknowledged them. A
+ * node flagged CLUSTER_NODE_MEET (CLUSTER MEET, or a handshake that gossip
+ * started) gets a MEET first; building it clears the flag. */
 void cluster_build_ping(struct cluster_state *st, uint8_t type, uint16_t peer, struct bus_msg *m);
 /* Builds an UPDATE about node n. */
 void cluster_build_update(const struct cluster_state *st, uint16_t n, struct bus_msg *m);

@@ -122,8 +122,10 @@ static void join(struct peer *a, struct peer *b, uint64_t now)
 	assert_int_equal(meet_cmd(a, b), 0);
 	uint16_t h = handshake_to(a, b);
 	assert_int_not_equal(h, CLUSTER_NONE);
+	assert_true(a->st->nodes[h]->flags & CLUSTER_NODE_MEET);
 	struct cluster_effects fx = send_msg(a, b, BUS_MEET, h, CLUSTER_NONE, now);
 	assert_true(fx.pong);
+	assert_int_equal(a->st->nodes[h]->flags & CLUSTER_NODE_MEET, 0);
 	/* b answers on the inbound link; a's link to h receives the PONG. */
 	send_msg(b, a, BUS_PONG, CLUSTER_NONE, h, now);
 	assert_int_equal(find(a, b), h);
