@@ -3,9 +3,9 @@
  * (NODES and INFO are bulk strings in RESP2 and verbatim "txt" in RESP3;
  * SLOTS's per-node map is "*0" in RESP2 and "%0" in RESP3).
  *
- * Differences kept on purpose: SLOTS lists ranges in ascending slot order
- * and NODES lists nodes in table order (Redis follows its dict's order,
- * which no client relies on). Only masters exist until replication comes,
+ * SLOTS lists ranges in ascending slot order, as Redis does. Differences
+ * kept on purpose: NODES and SHARDS list nodes in table order (Redis
+ * follows its dict's order, which no client relies on). Only masters exist until replication comes,
  * so a shard is one node and SLOTS lists no replica. */
 #ifndef CAIRN_CLUSTER_REPLIES_H
 #define CAIRN_CLUSTER_REPLIES_H

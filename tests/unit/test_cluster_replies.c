@@ -11,7 +11,9 @@
  * with --cluster-enabled yes (a single node, CLUSTER SET-CONFIG-EPOCH 5,
  * ADDSLOTSRANGE 0 5460, ADDSLOTS 6000 6002, SETSLOT 6002 MIGRATING <myself>)
  * over a raw socket, after HELLO 3 for RESP3; the state is loaded from that
- * server's own nodes.conf, so ids and ports match without masking. */
+ * server's own nodes.conf, so ids and ports match without masking. A second
+ * capture has two nodes joined by MEET (17301 and 17302, SET-CONFIG-EPOCH
+ * 7, ADDSLOTSRANGE 5461 5999, ADDSLOTS 6001 on the second). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -219,12 +221,62 @@ static void test_conf_corrupt(void **state)
 	cluster_state_free(st);
 }
 
+#define ID2 "97ed13c2302ffd68d0b61d019f7bc0ed97497e57"
+#define LINE1 ID " 127.0.0.1:17301@27301 myself,master - 0 0 5 connected 0-5460 6000 6002\n"
+#define LINE2 ID2 " 127.0.0.1:17302@27302 master - 0 1796478182657 7 connected 5461-5999 6001\n"
+#define NODE1 "*4\r\n$9\r\n127.0.0.1\r\n:17301\r\n$40\r\n" ID "\r\n"
+#define NODE2 "*4\r\n$9\r\n127.0.0.1\r\n:17302\r\n$40\r\n" ID2 "\r\n"
+#define SHARD3(id, port)                                                                           \
+	"%7\r\n$2\r\nid\r\n$40\r\n" id "\r\n$4\r\nport\r\n:" port                                  \
+	"\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n"                                                      \
+	"$8\r\nendpoint\r\n$9\r\n127.0.0.1\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$18\r\n"               \
+	"replication-offset\r\n:0\r\n$6\r\nhealth\r\n$6\r\nonline\r\n"
+#define INFO2                                                                                      \
+	"cluster_state:fail\r\ncluster_slots_assigned:6003\r\ncluster_slots_ok:6003\r\n"           \
+	"cluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:2\r\n"               \
+	"cluster_size:2\r\ncluster_current_epoch:7\r\ncluster_my_epoch:5\r\n"                      \
+	"cluster_stats_messages_ping_sent:5\r\ncluster_stats_messages_pong_sent:6\r\n"             \
+	"cluster_stats_messages_meet_sent:1\r\ncluster_stats_messages_sent:12\r\n"                 \
+	"cluster_stats_messages_ping_received:6\r\ncluster_stats_messages_pong_received:6\r\n"     \
+	"cluster_stats_messages_received:12\r\ntotal_cluster_links_buffer_limit_exceeded:0\r\n"
+
+/* Two masters, joined by MEET (redis-server 7.0.15 on 17301 and 17302). */
+static void test_two_nodes(void **state)
+{
+	(void)state;
+	struct cluster_state *st = load(LINE1 LINE2 "vars currentEpoch 7 lastVoteEpoch 0\n");
+	uint16_t other = cluster_node_find(st, ID2, 40);
+	st->nodes[other]->pong_received_ms = 1796478182657ULL;
+	st->nodes[other]->link = CLUSTER_LINK_UP;
+	st->stats_sent[BUS_PING] = 5;
+	st->stats_sent[BUS_PONG] = 6;
+	st->stats_sent[BUS_MEET] = 1;
+	st->stats_received[BUS_PING] = 6;
+	st->stats_received[BUS_PONG] = 6;
+	expect(st, 2, 0, "$227\r\n" LINE1 LINE2 "\r\n");
+	expect(st, 2, 1,
+	       "*5\r\n*3\r\n:0\r\n:5460\r\n" NODE1 "*0\r\n*3\r\n:5461\r\n:5999\r\n" NODE2
+	       "*0\r\n*3\r\n:6000\r\n:6000\r\n" NODE1 "*0\r\n*3\r\n:6001\r\n:6001\r\n" NODE2
+	       "*0\r\n*3\r\n:6002\r\n:6002\r\n" NODE1 "*0\r\n");
+	expect(st, 3, 2,
+	       "*2\r\n%2\r\n$5\r\nslots\r\n*6\r\n:0\r\n:5460\r\n:6000\r\n:6000\r\n:6002\r\n:"
+	       "6002\r\n"
+	       "$5\r\nnodes\r\n*1\r\n" SHARD3(
+		       ID, "17301") "%2\r\n$5\r\nslots\r\n*4\r\n:5461\r\n"
+				    ":5999\r\n:6001\r\n:6001\r\n$5\r\nnodes\r\n*1\r\n" SHARD3(
+					    ID2, "17302"));
+	expect(st, 2, 3, "$502\r\n" INFO2 "\r\n");
+	cluster_state_free(st);
+	assert_int_equal(mem.used, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_against_redis),
 		cmocka_unit_test(test_conf_roundtrip),
 		cmocka_unit_test(test_conf_corrupt),
+		cmocka_unit_test(test_two_nodes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
