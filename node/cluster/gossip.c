@@ -158,10 +158,11 @@ static void gossip_entry(struct cluster_state *st, const struct bus_gossip *g, u
 		}
 		return;
 	}
-	if ((g->flags & CLUSTER_NODE_NOADDR) != 0 || g->ip[0] == '\0' || g->port == 0 ||
-	    g->bus_port == 0 || cluster_blacklisted(st, g->id))
+	char ip[BUS_IP_MAX + 1];
+	if ((g->flags & CLUSTER_NODE_NOADDR) != 0 || g->port == 0 || g->bus_port == 0 ||
+	    cluster_blacklisted(st, g->id) || !cluster_ip_normalize(g->ip, strlen(g->ip), ip))
 		return;
-	cluster_handshake_start(st, g->ip, g->port, g->bus_port, now_ms);
+	cluster_handshake_start(st, ip, g->port, g->bus_port, now_ms);
 }
 
 /* ---- MEET, PING, PONG ---- */
@@ -195,11 +196,12 @@ static void learn_my_ip(struct cluster_state *st, const struct cluster_from *fro
 static void meet_unknown(struct cluster_state *st, const struct bus_ping *p,
 			 const struct cluster_from *from, uint64_t now_ms)
 {
-	const char *ip = p->ip;
+	const char *given = p->ip;
+	char ip[BUS_IP_MAX + 1];
 
-	if (ip[0] == '\0' && from != NULL && from->peer_ip != NULL)
-		ip = from->peer_ip;
-	if (ip[0] == '\0' || !bus_ip_valid(ip, strlen(ip)) || p->port == 0 || p->bus_port == 0)
+	if (given[0] == '\0' && from != NULL && from->peer_ip != NULL)
+		given = from->peer_ip;
+	if (!cluster_ip_normalize(given, strlen(given), ip) || p->port == 0 || p->bus_port == 0)
 		return;
 	uint16_t i = cluster_handshake_start(st, ip, p->port, p->bus_port, now_ms);
 	if (i != CLUSTER_NONE)

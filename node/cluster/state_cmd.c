@@ -37,16 +37,15 @@ int cluster_parse_slot(const char *p, size_t n)
 
 /* ---- MEET ---- */
 
-/* Redis's address check (inet_pton), normalized as inet_ntop prints it. */
-static bool meet_ip(const struct cluster_arg *a, char out[BUS_IP_MAX + 1])
+bool cluster_ip_normalize(const char *p, size_t n, char out[BUS_IP_MAX + 1])
 {
 	char buf[64];
 	unsigned char addr[16];
 
-	if (a->n >= sizeof(buf))
+	if (n >= sizeof(buf))
 		return false;
-	memcpy(buf, a->p, a->n);
-	buf[a->n] = '\0';
+	memcpy(buf, p, n);
+	buf[n] = '\0';
 	if (inet_pton(AF_INET, buf, addr) == 1)
 		return inet_ntop(AF_INET, addr, out, BUS_IP_MAX + 1) != NULL;
 	if (inet_pton(AF_INET6, buf, addr) == 1)
@@ -67,7 +66,8 @@ int cluster_meet(struct cluster_state *st, const struct cluster_arg *args, int n
 	bport = port + 10000;
 	if (nargs == 3 && !util_str2ll(args[2].p, args[2].n, &bport))
 		return ERR("Invalid TCP bus port specified: %.*s", (int)args[2].n, args[2].p);
-	if (!meet_ip(&args[0], ip) || port <= 0 || port > 65535 || bport <= 0 || bport > 65535)
+	if (!cluster_ip_normalize(args[0].p, args[0].n, ip) || port <= 0 || port > 65535 ||
+	    bport <= 0 || bport > 65535)
 		return ERR("Invalid node address specified: %.*s:%.*s", (int)args[0].n, args[0].p,
 			   (int)args[1].n, args[1].p);
 	/* A handshake already under way, or a full table: +OK all the same. */

@@ -17,6 +17,8 @@ void cluster_slot_set(struct cluster_state *st, unsigned slot, uint16_t owner);
 /* Starts a handshake with ip:port@bus_port unless one is under way. */
 uint16_t cluster_handshake_start(struct cluster_state *st, const char *ip, uint16_t port,
 				 uint16_t bus_port, uint64_t now_ms);
+/* Redis's address check (inet_pton), written as inet_ntop prints it. */
+bool cluster_ip_normalize(const char *p, size_t n, char out[BUS_IP_MAX + 1]);
 /* Is this id blacklisted by FORGET? */
 bool cluster_blacklisted(const struct cluster_state *st, const char *id);
 

@@ -510,6 +510,46 @@ static void test_slot_versions(void **state)
 	cluster_state_free(b.st);
 }
 
+/* b's PING to a with one gossip entry about an unknown node at ip. */
+static void gossip_one(struct peer *b, struct peer *a, const char *ip)
+{
+	struct cluster_effects fx;
+	struct cluster_from from = { CLUSTER_NONE, 0, b->ip, a->ip };
+
+	cluster_build_ping(b->st, BUS_PING, find(b, a), out_msg);
+	out_msg->u.ping.ngossip = 1;
+	struct bus_gossip *g = &out_msg->u.ping.gossip[0];
+	memset(g, 0, sizeof(*g));
+	strcpy(g->id, "00000000000000000000000000000000000000aa");
+	strcpy(g->ip, ip);
+	g->port = 7005;
+	g->bus_port = 17005;
+	g->flags = CLUSTER_NODE_MASTER;
+	long n = bus_msg_encode(out_msg, wire, BUS_FRAME_MAX);
+	assert_int_equal(bus_msg_decode(wire, (size_t)n, in_msg, &mem).status, 1);
+	cluster_apply(a->st, in_msg, &from, 3000, &fx);
+	check(a->st);
+}
+
+static void test_gossip_address(void **state)
+{
+	(void)state;
+	struct peer a, b;
+	peer_init(&a, 1, "127.0.0.1", 7000);
+	peer_init(&b, 2, "127.0.0.2", 7001);
+	join(&a, &b, 2000);
+	/* Characters of an address, but no address: no handshake. */
+	gossip_one(&b, &a, "1.2.3");
+	assert_int_equal(a.st->nnodes, 2);
+	gossip_one(&b, &a, "::");
+	assert_int_equal(a.st->nnodes, 3);
+	/* Written as inet_ntop writes it, so one address is one handshake. */
+	gossip_one(&b, &a, "0:0::0");
+	assert_int_equal(a.st->nnodes, 3);
+	cluster_state_free(a.st);
+	cluster_state_free(b.st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_epoch_conflict), cmocka_unit_test(test_epoch_collision),
 		cmocka_unit_test(test_pfail),          cmocka_unit_test(test_slot_commands),
 		cmocka_unit_test(test_setslot),        cmocka_unit_test(test_slot_versions),
+		cmocka_unit_test(test_gossip_address),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
