@@ -362,6 +362,8 @@ static const char *sender_of(const struct bus_msg *m)
 void cluster_apply(struct cluster_state *st, const struct bus_msg *m,
 		   const struct cluster_from *from, uint64_t now_ms, struct cluster_effects *fx)
 {
+	uint64_t mine = st->my_slots_version;
+
 	*fx = (struct cluster_effects){ .sender = CLUSTER_NONE, .update_node = CLUSTER_NONE };
 	if (m->type < 16)
 		st->stats_received[m->type]++;
@@ -379,4 +381,5 @@ void cluster_apply(struct cluster_state *st, const struct bus_msg *m,
 		break;
 	default: break;
 	}
+	fx->my_slots_changed = st->my_slots_version != mine;
 }

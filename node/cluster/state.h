@@ -111,6 +111,9 @@ struct cluster_effects {
 	uint16_t sender;      /* the sender's index, or CLUSTER_NONE */
 	uint16_t update_node; /* send UPDATE about this node to the sender */
 	bool publish;         /* a PUBLISH to deliver to local subscribers */
+	/* Myself gained or lost slots: the caller compares the owner map with
+	 * its copy (keys left in a lost slot, shard channels to unsubscribe). */
+	bool my_slots_changed;
 };
 
 /* A command argument, as the caller parsed it. */

@@ -218,12 +218,14 @@ static void test_epoch_conflict(void **state)
 	 * its unclaimed slot 300 goes to a. */
 	fx = send_msg(&a, &b, BUS_PING, find(&a, &b), CLUSTER_NONE, 3000);
 	assert_int_equal(fx.update_node, b.st->myself);
+	assert_false(fx.my_slots_changed);
 	assert_int_equal(b.st->owner[0], b.st->myself);
 	assert_int_equal(cluster_myself(b.st)->numslots, 200);
 	assert_int_equal(b.st->owner[300], find(&b, &a));
 	/* b's newer claim wins on a: a loses 0-99 and learns 100-199. */
 	fx = send_msg(&b, &a, BUS_PING, find(&b, &a), CLUSTER_NONE, 3000);
 	assert_int_equal(fx.update_node, CLUSTER_NONE);
+	assert_true(fx.my_slots_changed);
 	assert_int_equal(a.st->owner[0], find(&a, &b));
 	assert_int_equal(a.st->owner[199], find(&a, &b));
 	assert_int_equal(cluster_myself(a.st)->numslots, 1);
