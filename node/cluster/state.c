@@ -246,7 +246,6 @@ void cluster_ping_sent(struct cluster_state *st, uint16_t i, uint64_t now_ms)
 	ASSERT(st->nodes[i] != NULL);
 	if (st->nodes[i]->ping_sent_ms == 0)
 		st->nodes[i]->ping_sent_ms = now_ms;
-	st->stats_sent[BUS_PING]++;
 }
 
 static bool reachable_master(const struct cluster_node *n)
@@ -377,7 +376,7 @@ void cluster_build_ping(struct cluster_state *st, uint8_t type, uint16_t peer, s
 	st->stats_sent[type]++;
 }
 
-void cluster_build_update(const struct cluster_state *st, uint16_t n, struct bus_msg *m)
+void cluster_build_update(struct cluster_state *st, uint16_t n, struct bus_msg *m)
 {
 	struct bus_update *u = &m->u.update;
 
@@ -388,4 +387,5 @@ void cluster_build_update(const struct cluster_state *st, uint16_t n, struct bus
 	u->config_epoch = st->nodes[n]->config_epoch;
 	u->current_epoch = st->current_epoch;
 	ranges_of(st, n, u->ranges, &u->nranges);
+	st->stats_sent[BUS_UPDATE]++;
 }

@@ -164,7 +164,7 @@ void cluster_ping_sent(struct cluster_state *st, uint16_t i, uint64_t now_ms);
  * started) gets a MEET first; building it clears the flag. */
 void cluster_build_ping(struct cluster_state *st, uint8_t type, uint16_t peer, struct bus_msg *m);
 /* Builds an UPDATE about node n. */
-void cluster_build_update(const struct cluster_state *st, uint16_t n, struct bus_msg *m);
+void cluster_build_update(struct cluster_state *st, uint16_t n, struct bus_msg *m);
 /* Recomputes cluster_state ok/fail. */
 void cluster_update_ok(struct cluster_state *st);
 
