@@ -236,6 +236,13 @@ struct kv *ks_peek(struct keyspace *ks, const char *key, size_t klen)
 	return lookup(ks, key, klen);
 }
 
+bool ks_peek_live(struct keyspace *ks, const char *key, size_t klen)
+{
+	struct kv **link = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
+
+	return link != NULL && !ks_expired(ks, *link);
+}
+
 bool ks_is_expired(struct keyspace *ks, const char *key, size_t klen)
 {
 	struct kv **link = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
@@ -839,4 +846,25 @@ const char *ks_encoding_name(const struct keyspace *ks, const struct kv *e)
 long long ks_refcount(const struct kv *e)
 {
 	return e->type == KV_STRING ? str_refcount(e) : 1;
+}
+
+uint64_t ks_slot_keys(const struct keyspace *ks, unsigned slot, uint64_t max,
+		      void (*fn)(void *arg, const struct kv *e), void *arg)
+{
+	uint64_t n = 0, i;
+	int t;
+
+	for (t = 0; t <= 1; t++) {
+		for (i = 0; i < ks->d.size[t]; i++) {
+			const struct kv *e;
+			for (e = ks->d.t[t][i]; e != NULL && n < max; e = e->next) {
+				if (hash_slot(kv_key(e), e->klen) != slot)
+					continue;
+				if (fn != NULL)
+					fn(arg, e);
+				n++;
+			}
+		}
+	}
+	return n;
 }

@@ -115,6 +115,13 @@ static inline void ks_touched(struct keyspace *ks, const char *key, size_t klen,
 	tracking_touch(&ks->trk, key, klen);
 }
 
+/* The keys in hash slot slot, at most max of them: fn is called for each
+ * (CLUSTER COUNTKEYSINSLOT, GETKEYSINSLOT); returns how many. Walks the
+ * whole table (no index of keys by slot). Expired keys not yet deleted
+ * count, as in Redis. */
+uint64_t ks_slot_keys(const struct keyspace *ks, unsigned slot, uint64_t max,
+		      void (*fn)(void *arg, const struct kv *e), void *arg);
+
 /* Sets up an empty keyspace with the node's types (kv_types). rnd is its
  * random source (RANDOMKEY, SCAN-like sampling). */
 void ks_init(struct keyspace *ks, struct stats *st, uint64_t seed, uint64_t (*rnd)(void *),
@@ -142,6 +149,9 @@ void ks_lat_end(struct keyspace *ks, int event, uint64_t t0);
 void ks_delete_expired(struct keyspace *ks, struct kv *e);
 /* True when the entry's TTL has passed (it is still there until deleted). */
 bool ks_expired(const struct keyspace *ks, const struct kv *e);
+/* Whether key is there and not past its TTL; deletes nothing (cluster
+ * routing's LOOKUP_NOEXPIRE). */
+bool ks_peek_live(struct keyspace *ks, const char *key, size_t klen);
 /* Whether key is there with its TTL passed; deletes nothing (WATCH). */
 bool ks_is_expired(struct keyspace *ks, const char *key, size_t klen);
 

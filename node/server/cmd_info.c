@@ -611,8 +611,7 @@ static void info_latencystats(struct text *b, const struct info_view *v)
 
 static void info_cluster(struct text *b, const struct info_view *v)
 {
-	(void)v;
-	text_add(b, "cluster_enabled:0\r\n", 19);
+	text_printf(b, "cluster_enabled:%d\r\n", v->sh->cfg.cluster_enabled ? 1 : 0);
 }
 
 /* db0 only when it holds keys, as Redis. cairn does not sample TTLs, so

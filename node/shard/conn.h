@@ -28,6 +28,7 @@
 
 struct blocked_req;
 struct caching_client;
+struct cluster_view;
 struct clock;
 struct cmd;
 struct cmd_arg;
@@ -71,6 +72,12 @@ struct val;
 #define CONN_F_TRK_CACHING (1u << 23) /* CLIENT CACHING, for its next command */
 #define CONN_F_TRK_NOLOOP (1u << 24)
 #define CONN_F_TRK_BROKEN (1u << 25) /* its redirection's client is gone */
+/* Cluster mode: ASKING (for its next command, or until EXEC), READONLY. */
+#define CONN_F_ASKING (1u << 26)
+#define CONN_F_READONLY (1u << 27)
+/* Its request runs holding the shard of its slot, to be routed again
+ * there (moved.h's MOVED_LOCK). */
+#define CONN_F_REROUTE (1u << 28)
 #define CONN_F_TRK_MODES                                                                           \
 	(CONN_F_TRACKING | CONN_F_TRK_BCAST | CONN_F_TRK_OPTIN | CONN_F_TRK_OPTOUT |               \
 	 CONN_F_TRK_CACHING | CONN_F_TRK_NOLOOP | CONN_F_TRK_BROKEN)
@@ -182,6 +189,8 @@ struct conn_host {
 	const size_t *inval_len;
 	void (*after)(void *arg);
 	void *after_arg;
+	/* cluster-enabled: the shard's view of the cluster (NULL otherwise). */
+	struct cluster_view *const *view;
 	struct conn *pending;    /* connections with a submission to make */
 	struct conn *resume;     /* ran a locked request; resume once not frozen */
 	struct conn *blocked;    /* blocked by a command (WAIT), in no order */

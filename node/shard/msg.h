@@ -31,7 +31,8 @@ enum msg_kind {
 	MSG_BLOCK_DONE,  /* blocked: a block is done with these keys here */
 	MSG_PUBLISH,     /* pubsub: a message for this shard's subscribers */
 	MSG_TRACK,       /* caching: invalidations for this shard's tracking clients */
-	MSG_KIND_LAST = MSG_TRACK
+	MSG_VIEW,        /* topology: shard 0's new view of the cluster */
+	MSG_KIND_LAST = MSG_VIEW
 };
 
 /* Allocates head bytes (a structure of the caller's), zeroed, followed by a

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "cluster/redirect.h"
 #include "data/evict.h"
 #include "data/expire.h"
 #include "proto/obuf.h"
@@ -312,6 +313,7 @@ static void host_init(struct shard *sh)
 	h->monitors = &sh->set->monitors;
 	h->feed = feed_monitors;
 	h->feed_arg = sh;
+	h->view = sh->cfg.cluster_enabled ? &sh->topo.view : NULL;
 	h->inval_len = &sh->cc.q.len;
 	h->after = after_request;
 	h->after_arg = sh;
@@ -410,6 +412,41 @@ static void monitor_publish(struct shard *sh)
 	monitor_flush(&sh->mon, &sh->x, others);
 }
 
+/* cluster-enabled: shard 0 loads nodes.conf and owns the state (a corrupt
+ * file stops the start, as in Redis); every shard gets its view from the
+ * node builder, then from shard 0. */
+static int topology_start(struct shard *sh)
+{
+	struct cluster_state *st = NULL;
+	char err[320];
+
+	if (sh->cfg.cluster_enabled && sh->id == 0) {
+		st = topology_load(sh->io, &sh->mem, &sh->cfg, io_random_u64(sh->io),
+				   (uint64_t)sh->clock.now_ms, err, sizeof(err));
+		if (st == NULL) {
+			shard_log(sh, IO_LOG_WARNING, "%s", err);
+			return -1;
+		}
+	}
+	topology_init(&sh->topo, &sh->cfg, sh->io, &sh->mem, &sh->x, sh->id, sh->set->n, st);
+	return 0;
+}
+
+/* Shard 0, after what may change the cluster state: nodes.conf, and the
+ * new view for every shard. */
+static void topology_after(struct shard *sh, bool force)
+{
+	struct cluster_view *v;
+
+	if (sh->topo.st == NULL)
+		return;
+	v = topology_settle(&sh->topo, force);
+	if (v == NULL)
+		return;
+	topology_send(&sh->topo, v);
+	redirect_view_free(v, &sh->mem);
+}
+
 int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *io,
 	       const struct config *cfg, const struct node_info *info, const struct cmd_index *cmds,
 	       const struct shard_listener *listeners, unsigned nlisteners)
@@ -454,6 +491,10 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	sh->ks.notify_arg = sh;
 	notify_configure(sh);
 	caching_init(&sh->cc, &sh->ch, &sh->conns, &sh->ps, &sh->x, id, set->n, &set->track_bcast);
+	if (topology_start(sh) != 0) {
+		shard_free(sh);
+		return -EINVAL;
+	}
 	sh->ks.trk.bcast = &set->track_bcast;
 	sh->ks.trk.hook = on_tracking;
 	sh->ks.trk.hook_arg = sh;
@@ -494,6 +535,8 @@ static void drop_message(struct shard *sh, struct xmsg *m)
 		pubsub_drop_message(&sh->mem, m);
 	else if (m->kind == MSG_TRACK)
 		caching_drop_message(&sh->mem, m);
+	else if (m->kind == MSG_VIEW)
+		topology_drop_message(&sh->mem, m);
 	else
 		lock_drop(&sh->lock, m);
 }
@@ -536,6 +579,7 @@ void shard_free(struct shard *sh)
 	}
 	conns_free(&sh->conns);
 	caching_free(&sh->cc);
+	topology_free(&sh->topo);
 	pubsub_free(&sh->ps);
 	notify_free(&sh->notes);
 	monitor_free(&sh->mon);
@@ -657,10 +701,14 @@ static void on_bus_accept(struct shard *sh, int sock)
 	char peer[64];
 
 	ASSERT(sock >= 0);
+	if (sh->topo.st != NULL) {
+		sh->topo.bus.now_ms = (uint64_t)sh->clock.now_ms;
+		bus_accept(&sh->topo.bus, sock);
+		return;
+	}
 	if (io_sock_name(sh->io, sock, true, peer, sizeof(peer)) < 0)
 		memcpy(peer, "?", 2);
-	shard_log(sh, IO_LOG_VERBOSE,
-		  "Cluster bus connection from %s closed: this node has no cluster bus yet", peer);
+	shard_log(sh, IO_LOG_VERBOSE, "Cluster bus connection from %s closed: not shard 0", peer);
 	drop_sock(sh, sock);
 }
 
@@ -831,6 +879,11 @@ static void on_timer(struct shard *sh)
 	sample_metrics(sh);
 	release_memory(sh);
 	publish_memory(sh);
+	if (sh->topo.st != NULL) {
+		bus_cron(&sh->topo.bus, (uint64_t)sh->clock.now_ms);
+		/* Each second, the view is compared whatever the state says. */
+		topology_after(sh, sh->topo.bus.ticks % 10 == 0);
+	}
 }
 
 static void arm(struct shard *sh)
@@ -934,6 +987,14 @@ static void complete(struct shard *sh, const struct io_cqe *cqe)
 	unsigned op = ud_op(cqe->user_data);
 	struct conn *c;
 
+	if (op & UD_OP_BUS) {
+		ASSERT((op & ~UD_OP_BUS) == cqe->op);
+		ASSERT(sh->topo.st != NULL);
+		sh->topo.bus.now_ms = (uint64_t)sh->clock.now_ms;
+		bus_complete(&sh->topo.bus, cqe);
+		topology_after(sh, false);
+		return;
+	}
 	/* Pairs with the submission: the op it was tagged with. */
 	ASSERT(op == cqe->op);
 	switch (op) {
@@ -1006,6 +1067,10 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 		caching_message(&sh->cc, m);
 		return;
 	}
+	if (m->kind == MSG_VIEW) {
+		topology_message(&sh->topo, m);
+		return;
+	}
 	if (!route_message(&sh->route, m, &rep))
 		return;
 	c = conns_get(&sh->conns, rep.conn_idx, rep.conn_gen);
@@ -1020,7 +1085,8 @@ static void on_message(struct shard *sh, struct xmsg *m)
 {
 	if (m->kind != MSG_REQ && m->kind != MSG_REPLY && m->kind != MSG_UNWATCH &&
 	    m->kind != MSG_NOTIFY && m->kind != MSG_MONITOR && m->kind != MSG_BLOCK_OFFER &&
-	    m->kind != MSG_BLOCK_DONE && m->kind != MSG_PUBLISH && m->kind != MSG_TRACK) {
+	    m->kind != MSG_BLOCK_DONE && m->kind != MSG_PUBLISH && m->kind != MSG_TRACK &&
+	    m->kind != MSG_VIEW) {
 		lock_message(&sh->lock, m);
 		lock_settle(sh);
 		return;
