@@ -969,10 +969,16 @@ static bool rerouted_away(struct conn_host *h, struct conn *c, struct cmd_ctx *c
 {
 	uint64_t also[XSHARD_WORDS] = { 0 };
 
+	int keys[1];
+
 	c->flags &= ~CONN_F_REROUTE;
-	if (!routed_away(h, c, ctx, cmd, also))
-		return false;
-	return true;
+	if (routed_away(h, c, ctx, cmd, also))
+		return true;
+	/* It runs here on its key's keyspace, which another shard holds (as
+	 * EXEC runs a queued command). */
+	if (cmd_key_positions(cmd, ctx->argv, ctx->argc, keys, 1) >= 1)
+		ctx->ks = cmd_ks(ctx, ctx->argv[keys[0]].p, ctx->argv[keys[0]].len);
+	return false;
 }
 
 void conn_run_locked(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
