@@ -100,6 +100,8 @@ static struct bus_link *link_new(struct bus *b, bool inbound, int sock)
 	l->create_ms = b->now_ms;
 	b->links[i] = l;
 	b->nlinks++;
+	if (i >= b->links_hi)
+		b->links_hi = i + 1;
 	return l;
 }
 
@@ -378,7 +380,7 @@ static struct bus_link *link_of(struct bus *b, uint16_t node)
 {
 	uint32_t i;
 
-	for (i = 0; i < BUS_LINKS_MAX; i++) {
+	for (i = 0; i < b->links_hi; i++) {
 		struct bus_link *l = b->links[i];
 		if (l != NULL && !l->inbound && !l->closing && l->sock >= 0 && l->node == node)
 			return l;
@@ -408,7 +410,7 @@ static void connect_missing(struct bus *b)
 {
 	uint32_t i;
 
-	for (i = 0; i < CLUSTER_NODES_MAX; i++) {
+	for (i = 0; i < b->nodes_hi; i++) {
 		struct cluster_node *n = b->st->nodes[i];
 		if (n == NULL || i == b->st->myself || n->link != CLUSTER_LINK_NONE ||
 		    (n->flags & CLUSTER_NODE_NOADDR) || n->ip[0] == '\0' || n->bus_port == 0)
@@ -433,10 +435,10 @@ static void ping_random(struct bus *b)
 	int k;
 
 	for (k = 0; k < BUS_PING_SAMPLES; k++) {
-		uint32_t i = (uint32_t)(io_random_u64(b->io) % CLUSTER_NODES_MAX);
+		uint32_t i = (uint32_t)(io_random_u64(b->io) % b->nodes_hi);
 		uint32_t tries;
-		for (tries = 0; tries < CLUSTER_NODES_MAX && !pingable(b, i); tries++)
-			i = (i + 1) % CLUSTER_NODES_MAX;
+		for (tries = 0; tries < b->nodes_hi && !pingable(b, i); tries++)
+			i = (i + 1) % b->nodes_hi;
 		if (!pingable(b, i))
 			return;
 		if (b->st->nodes[i]->pong_received_ms < oldest) {
@@ -457,7 +459,7 @@ static void ping_stale(struct bus *b)
 	uint64_t half = b->st->node_timeout_ms / 2;
 	uint32_t i;
 
-	for (i = 0; i < CLUSTER_NODES_MAX; i++) {
+	for (i = 0; i < b->nodes_hi; i++) {
 		struct bus_link *l;
 		if (!pingable(b, i) || b->now_ms - b->st->nodes[i]->pong_received_ms <= half)
 			continue;
@@ -472,7 +474,7 @@ static void retry(struct bus *b)
 {
 	uint32_t i;
 
-	for (i = 0; i < BUS_LINKS_MAX; i++) {
+	for (i = 0; i < b->links_hi; i++) {
 		struct bus_link *l = b->links[i];
 		if (l == NULL || l->sock < 0)
 			continue;
@@ -491,6 +493,8 @@ void bus_cron(struct bus *b, uint64_t now_ms)
 	b->now_ms = now_ms;
 	b->ticks++;
 	b->st->node_timeout_ms = (uint64_t)b->cfg->cluster_node_timeout;
+	for (b->nodes_hi = CLUSTER_NODES_MAX; b->nodes_hi > 0 && b->st->nodes[b->nodes_hi - 1] == NULL;)
+		b->nodes_hi--;
 	connect_missing(b);
 	if (b->ticks % BUS_PING_EVERY == 0)
 		ping_random(b);
@@ -506,7 +510,7 @@ void bus_each_link(struct bus *b,
 {
 	uint32_t i;
 
-	for (i = 0; i < BUS_LINKS_MAX; i++) {
+	for (i = 0; i < b->links_hi; i++) {
 		const struct bus_link *l = b->links[i];
 		const char *id = "";
 		if (l == NULL || l->sock < 0 || l->closing)

@@ -47,6 +47,8 @@ struct bus {
 	struct bus_link **links; /* [BUS_LINKS_MAX] */
 	uint32_t *gens;
 	uint32_t nlinks;
+	uint32_t links_hi; /* past the highest entry ever used */
+	uint32_t nodes_hi; /* past the state's highest node, as of the cron */
 	uint64_t now_ms;
 	uint64_t ticks;
 	struct bus_msg *rx, *tx; /* scratch messages (big) */
