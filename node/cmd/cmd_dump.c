@@ -44,6 +44,8 @@ void cmd_dump(struct cmd_ctx *c)
 		return;
 	}
 	rdb_out_init(&o, c->env->mem, false);
+	o.list_fill = (int)c->env->cfg->list_max_listpack_size;
+	o.list_compress = (int)c->env->cfg->list_compress_depth;
 	rdb_dump(&o, e);
 	ASSERT(o.len >= RDB_FOOTER_BYTES);
 	reply_bulk(c->r, o.buf, o.len);

@@ -44,6 +44,8 @@ void rdb_out_init(struct rdb_out *o, struct mem *mem, bool count_only)
 	memset(o, 0, sizeof(*o));
 	o->mem = mem;
 	o->count_only = count_only;
+	o->list_fill = RDB_LIST_FILL_DEFAULT;
+	o->list_compress = 0;
 }
 
 void rdb_out_free(struct rdb_out *o)
@@ -68,6 +70,13 @@ static void out_put(struct rdb_out *o, const void *p, size_t n)
 		memcpy(o->buf + o->len, p, n);
 	}
 	o->len += n;
+}
+
+/* Little endian, n bytes. */
+static void put_le(unsigned char *b, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
 }
 
 static void out_byte(struct rdb_out *o, unsigned b)
@@ -179,26 +188,101 @@ void rdb_save_string(struct rdb_out *o, const char *p, size_t len)
 	out_put(o, p, len);
 }
 
-/* A node cairn keeps compressed: as Redis's node of the same listpack is
- * saved, an LZF blob of liblzf's block when that saves more than
- * QUICKLIST_MIN_COMPRESS_IMPROVE bytes (Redis's rule to keep a node
- * compressed), else the listpack as a string. */
+/* A node's listpack raw[0, sz) as Redis's rdbSaveObject writes it: an
+ * LZF blob when the node is one Redis keeps compressed and compression
+ * pays (__quicklistCompressNode: at least QUICKLIST_MIN_COMPRESS_BYTES,
+ * liblzf's block into sz bytes, more than QUICKLIST_MIN_COMPRESS_IMPROVE
+ * saved), else the listpack as a string. */
+static void save_node(struct rdb_out *o, const void *raw, size_t sz, bool compressed)
+{
+	char *out;
+	size_t len = 0;
+
+	if (!compressed || sz < QUICKLIST_MIN_COMPRESS_BYTES) {
+		rdb_save_string(o, raw, sz);
+		return;
+	}
+	out = mem_alloc(o->mem, sz);
+	len = lzf_compress_lib(raw, sz, out, sz, lzf_table(o));
+	if (len != 0 && len + QUICKLIST_MIN_COMPRESS_IMPROVE < sz)
+		save_lzf_blob(o, out, len, sz);
+	else
+		rdb_save_string(o, raw, sz);
+	mem_free(o->mem, out);
+}
+
+/* A node cairn keeps compressed (with its own compressor): as Redis's
+ * node of the same listpack. */
 static void save_compressed_node(struct rdb_out *o, const struct quicklist_node *n)
 {
-	char *raw = mem_alloc(o->mem, n->sz), *out = mem_alloc(o->mem, n->sz);
+	char *raw = mem_alloc(o->mem, n->sz);
 	uint32_t clen;
 	size_t len;
 
 	memcpy(&clen, n->entry, sizeof(clen));
 	len = lzf_decompress(n->entry + sizeof(clen), clen, raw, n->sz);
 	ASSERT(len == n->sz);
-	len = lzf_compress_lib(raw, n->sz, out, n->sz, lzf_table(o));
-	if (len != 0 && len + QUICKLIST_MIN_COMPRESS_IMPROVE < n->sz)
-		save_lzf_blob(o, out, len, n->sz);
-	else
-		rdb_save_string(o, raw, n->sz);
-	mem_free(o->mem, out);
+	save_node(o, raw, n->sz, true);
 	mem_free(o->mem, raw);
+}
+
+/* One node of a split listpack: the entries [first, first + bytes) with a
+ * header and the end byte, as lpAppend would have built them; compressed
+ * as Redis compresses the nodes past list-compress-depth at both ends. */
+static void save_split_node(struct rdb_out *o, const unsigned char *first, size_t bytes,
+			    uint64_t count, uint64_t i, uint64_t nodes)
+{
+	size_t sz = LP_EMPTY_SIZE + bytes;
+	unsigned char *raw = mem_alloc(o->mem, sz);
+	uint64_t depth = (uint64_t)(o->list_compress > 0 ? o->list_compress : 0);
+
+	put_le(raw, sz, 4);
+	put_le(raw + 4, count < LP_HDR_NUMELE_UNKNOWN ? count : LP_HDR_NUMELE_UNKNOWN, 2);
+	memcpy(raw + LP_HDR_SIZE, first, bytes);
+	raw[sz - 1] = LP_EOF;
+	save_len(o, RDB_NODE_PACKED);
+	save_node(o, raw, sz, depth > 0 && i >= depth && i + depth < nodes);
+	mem_free(o->mem, raw);
+}
+
+/* A list cairn keeps as one listpack (Redis 7.2's encoding), saved as the
+ * quicklist Redis 7.0 holds after pushing its elements at the tail one by
+ * one: split where _quicklistNodeAllowInsert starts a new node. Counts the
+ * nodes when nodes is 0, else saves them; returns the count. */
+static uint64_t split_70(struct rdb_out *o, const unsigned char *lp, uint64_t nodes)
+{
+	unsigned char *l = (unsigned char *)lp, *p, *next;
+	const unsigned char *eof = lp + lp_bytes(lp) - 1, *first = NULL;
+	size_t bytes = 0;
+	uint64_t count = 0, n = 0;
+
+	for (p = lp_first(l); p != NULL; p = next) {
+		char buf[LP_INTBUF_SIZE];
+		size_t len;
+		next = lp_next(l, p);
+		lp_get_text(p, buf, &len);
+		/* Redis 7.0's _quicklistNodeAllowInsert, as quicklist.c's. */
+		if (first != NULL &&
+		    quicklist_node_exceeds(o->list_fill,
+					   LP_EMPTY_SIZE + bytes + len + QUICKLIST_ENTRY_OVERHEAD,
+					   count + 1)) {
+			if (nodes > 0)
+				save_split_node(o, first, bytes, count, n, nodes);
+			n++;
+			first = NULL;
+		}
+		if (first == NULL) {
+			first = p;
+			bytes = 0;
+			count = 0;
+		}
+		bytes += (size_t)((next != NULL ? next : eof) - p);
+		count++;
+	}
+	ASSERT(first != NULL);
+	if (nodes > 0)
+		save_split_node(o, first, bytes, count, n, nodes);
+	return n + 1;
 }
 
 static void save_list(struct rdb_out *o, const struct kv *e)
@@ -208,9 +292,14 @@ static void save_list(struct rdb_out *o, const struct kv *e)
 
 	if (kv_obj_enc(e) == LIST_LP) {
 		const unsigned char *lp = kv_obj(e);
-		save_len(o, 1);
-		save_len(o, RDB_NODE_PACKED);
-		rdb_save_string(o, (const char *)lp, lp_bytes(lp));
+		uint64_t nodes = split_70(o, lp, 0);
+		save_len(o, nodes);
+		if (nodes > 1) {
+			split_70(o, lp, nodes);
+		} else {
+			save_len(o, RDB_NODE_PACKED);
+			rdb_save_string(o, (const char *)lp, lp_bytes(lp));
+		}
 		return;
 	}
 	ASSERT(kv_obj_enc(e) == LIST_QL);
@@ -330,13 +419,6 @@ static unsigned type_of(const struct kv *e)
 	case KV_HASH: return kv_obj_enc(e) == HASH_LP ? RDB_TYPE_HASH_LISTPACK : RDB_TYPE_HASH;
 	default: ASSERT_NOT_REACHED("rdb: a type without an RDB form"); return 0;
 	}
-}
-
-/* Little endian, n bytes. */
-static void put_le(unsigned char *b, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
 }
 
 void rdb_dump(struct rdb_out *o, const struct kv *e)

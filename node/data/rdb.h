@@ -10,9 +10,11 @@
  * integer when it is one of at most 11 characters in canonical form that
  * fits 32 bits, else LZF-compressed (liblzf's blocks, lzf_compress_lib)
  * when longer than 20 bytes and that saves 4 bytes, else its length and
- * bytes; a list as LIST_QUICKLIST_2 (a list cairn keeps as one listpack is
- * a quicklist of one node, as Redis 7.2 saves it; a node cairn keeps
- * compressed is saved as Redis's node of the same bytes would be); a set
+ * bytes; a list as LIST_QUICKLIST_2 (a list cairn keeps as one listpack,
+ * as Redis 7.2 does, is saved as the nodes Redis 7.0 would hold after
+ * pushing its elements one by one, compressed as its list-compress-depth
+ * says; a node cairn keeps compressed is saved as Redis's node of the
+ * same bytes); a set
  * as SET_INTSET (the intset's bytes) or SET (its members: cairn's listpack
  * set, which Redis 7.0 lacks, too); a sorted set as ZSET_LISTPACK or
  * ZSET_2 (members from the highest score down, binary doubles); a hash as
@@ -95,7 +97,12 @@ struct rdb_out {
 	char *buf;
 	size_t len, cap;
 	bool count_only;
+	/* list-max-listpack-size and list-compress-depth, to save a list
+	 * cairn keeps as one listpack as Redis 7.0's quicklist of it. */
+	int list_fill, list_compress;
 };
+/* list-max-listpack-size's default, which rdb_out_init sets. */
+#define RDB_LIST_FILL_DEFAULT (-2)
 void rdb_out_init(struct rdb_out *o, struct mem *mem, bool count_only);
 void rdb_out_free(struct rdb_out *o);
 
