@@ -19,7 +19,9 @@
  * DUMPed with rdb_dump, loaded with rdb_load into a separate account that
  * must be back at zero after each rdb_value_free (and ks_check checks the
  * keyspace's account after a loaded value is stored). Redis's payloads are
- * the hex redis-server 7.0.15 returned for the commands in each comment. */
+ * the hex redis-server 7.0.15 returned for the commands in each comment.
+ * RESTORE's IDLETIME and FREQ (policy_restore) are checked on an entry in
+ * each policy mode. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -638,6 +640,44 @@ static void test_refused(void **state)
 	env_free(en);
 }
 
+/* RESTORE's IDLETIME and FREQ (policy_restore): the LRU clock set back by
+ * the idle seconds, wrapping as Redis's 24-bit clock does; the LFU counter
+ * set; nothing under SIEVE, or for the option the mode does not use. */
+static void test_idle_freq(void **state)
+{
+	struct env *en = env_new();
+	struct kv *e;
+	uint32_t before;
+
+	(void)state;
+	en->ks.now_ms = 1000 * 1000; /* the LRU clock reads 1000 */
+	put_string(en, "k", "v", 1);
+	e = ks_peek(&en->ks, "k", 1);
+	en->ks.pol.mode = POLICY_MODE_LRU;
+	assert_true(policy_restore(&en->ks.pol, e, en->ks.now_ms, -1, 10));
+	assert_int_equal(ks_idle_ms(&en->ks, e), 10000);
+	assert_true(policy_restore(&en->ks.pol, e, en->ks.now_ms, -1, 5000));
+	assert_int_equal(ks_idle_ms(&en->ks, e), 5000000);
+	assert_true(policy_restore(&en->ks.pol, e, en->ks.now_ms, -1, 0));
+	assert_int_equal(ks_idle_ms(&en->ks, e), 0);
+	before = e->lru;
+	assert_false(policy_restore(&en->ks.pol, e, en->ks.now_ms, 100, -1));
+	assert_int_equal(e->lru, before);
+	en->ks.pol.mode = POLICY_MODE_LFU;
+	assert_true(policy_restore(&en->ks.pol, e, en->ks.now_ms, 200, -1));
+	assert_int_equal(policy_lfu_freq(&en->ks.pol, e, en->ks.now_ms), 200);
+	assert_true(policy_restore(&en->ks.pol, e, en->ks.now_ms, 0, -1));
+	assert_int_equal(policy_lfu_freq(&en->ks.pol, e, en->ks.now_ms), 0);
+	before = e->lru;
+	assert_false(policy_restore(&en->ks.pol, e, en->ks.now_ms, -1, 10));
+	assert_int_equal(e->lru, before);
+	en->ks.pol.mode = POLICY_MODE_SIEVE;
+	assert_false(policy_restore(&en->ks.pol, e, en->ks.now_ms, 5, 5));
+	assert_int_equal(e->lru, before);
+	en->ks.pol.mode = POLICY_MODE_LRU;
+	env_free(en);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -645,7 +685,7 @@ int main(void)
 		cmocka_unit_test(test_footer),      cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_collections), cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_truncations), cmocka_unit_test(test_flips),
-		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_refused),     cmocka_unit_test(test_idle_freq),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
