@@ -76,6 +76,8 @@ static const struct cfg_def defs[] = {
 	  "the percentiles INFO latencystats shows" },
 	{ "latency-monitor-threshold", CFG_INT, 0, OFF(latency_monitor_threshold), 0, LLONG_MAX,
 	  NULL, "record events that take this many ms in LATENCY LATEST (0: off)" },
+	{ "tracking-table-max-keys", CFG_INT, 0, OFF(tracking_table_max_keys), 0, LONG_MAX, NULL,
+	  "keys CLIENT TRACKING remembers for the node (0: no bound)" },
 	{ "timeout", CFG_INT, 0, OFF(timeout), 0, 2147483647, NULL,
 	  "close clients idle this many seconds (0: never)" },
 	{ "loglevel", CFG_ENUM, 0, OFF(loglevel), 0, 0, loglevel_names,
@@ -176,6 +178,7 @@ void config_defaults(struct config *c)
 	c->slowlog_log_slower_than = SLOWLOG_SLOWER_THAN_DEFAULT;
 	c->slowlog_max_len = SLOWLOG_MAX_LEN_DEFAULT;
 	c->latency_tracking = true;
+	c->tracking_table_max_keys = 1000000;
 	c->latency_percentiles[0] = 50;
 	c->latency_percentiles[1] = 99;
 	c->latency_percentiles[2] = 99.9;

@@ -55,6 +55,7 @@ struct config {
 	int latency_npercentiles;
 	unsigned notify_flags;               /* notify-keyspace-events: CONFIG_NOTIFY_* */
 	long long latency_monitor_threshold; /* ms; 0: the latency monitor is off */
+	long long tracking_table_max_keys;   /* CLIENT TRACKING's keys; 0: no bound */
 	long long timeout;
 	int loglevel; /* enum io_log_level */
 	char logfile[CONFIG_STR_MAX];

@@ -32,6 +32,7 @@
 #include "data/object.h"
 #include "data/policy.h"
 #include "data/t_string.h"
+#include "data/tracking.h"
 #include "data/ttl.h"
 #include "data/waiters.h"
 #include "data/watch.h"
@@ -70,6 +71,7 @@ struct keyspace {
 	struct policy pol;      /* eviction state: the mode, the pool, the queue */
 	struct slab slab;       /* entries of up to SLAB_MAX bytes (bigger: mem) */
 	struct watch watch;     /* keys clients WATCH, and when each last changed */
+	struct tracking trk;    /* keys clients cache (CLIENT TRACKING) */
 	struct waiters waiters; /* keys clients block on (BLPOP, ...), and those made ready */
 	bool no_touch;          /* while a CLIENT NO-TOUCH client's command runs */
 	/* Keyspace notifications: the classes to report (notify-keyspace-
@@ -98,6 +100,19 @@ static inline void ks_changed(struct keyspace *ks, uint64_t n)
 	ks->dirty += n;
 	if (n > 0 && ks->watch.ncand > 0)
 		watch_touch_noted(&ks->watch);
+	if (n > 0 && ks->trk.cand_len > 0)
+		tracking_touch_noted(&ks->trk);
+}
+
+/* key changed (gone: it was deleted, by any means): for its watchers and
+ * the clients that cache it. */
+static inline void ks_touched(struct keyspace *ks, const char *key, size_t klen, bool gone)
+{
+	if (gone)
+		watch_touch_gone(&ks->watch, key, klen);
+	else
+		watch_touch(&ks->watch, key, klen);
+	tracking_touch(&ks->trk, key, klen);
 }
 
 /* Sets up an empty keyspace with the node's types (kv_types). rnd is its

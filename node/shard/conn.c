@@ -274,6 +274,16 @@ void conn_check_output_limit(struct conn_host *h, struct conn *c)
 		close_over_output_limit(h, c);
 }
 
+/* CLIENT CACHING holds for the next command, and for a transaction until
+ * EXEC or DISCARD, as Redis's resetClient: a CLIENT command keeps it. */
+static bool caching_given_ends(const struct conn *c)
+{
+	if (c->txn.multi)
+		return false;
+	return c->last_cmd < 0 ||
+	       (c->last_cmd != CMDID_CLIENT && cmd_table[c->last_cmd].parent != CMDID_CLIENT);
+}
+
 /* After a request ran: CLIENT REPLY OFF/SKIP suppress its reply (a
  * forwarded one's placeholder is dropped), and the output limit holds.
  * Inline: it runs after every command. */
@@ -281,12 +291,15 @@ static inline __attribute__((always_inline)) void finish_request(struct conn_hos
 								 struct conn *c,
 								 const struct obuf_mark *mark)
 {
-	if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP | CONN_F_REPLY_SKIP_NEXT)) {
+	if (c->flags &
+	    (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP | CONN_F_REPLY_SKIP_NEXT | CONN_F_TRK_CACHING)) {
 		if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP))
 			obuf_truncate(&c->out, mark);
 		c->flags &= ~CONN_F_REPLY_SKIP;
 		if (c->flags & CONN_F_REPLY_SKIP_NEXT)
 			c->flags = (c->flags & ~CONN_F_REPLY_SKIP_NEXT) | CONN_F_REPLY_SKIP;
+		if ((c->flags & CONN_F_TRK_CACHING) && caching_given_ends(c))
+			c->flags &= ~CONN_F_TRK_CACHING;
 	}
 	c->last_ms = h->clock->now_ms;
 	if (c->out.bytes > (size_t)config_obuf_hard(h->cfg) && !(c->flags & CONN_F_CLOSE_NOW))
@@ -625,6 +638,8 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 		.now_ms = h->clock->now_ms,
 		.authed = (c->flags & CONN_F_AUTHED) != 0,
 		.no_touch = (c->flags & CONN_F_NO_TOUCH) != 0,
+		.client_id = c->id,
+		.track = conn_tracks_reads(c->flags),
 	};
 	obuf_mark(&c->out, &mark);
 	cmd = cmd_check(&ctx);
@@ -644,6 +659,9 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 		return;
 	}
 	finish_request(h, c, &mark);
+	/* Its invalidations go after its reply, before the next command's. */
+	if (__builtin_expect(*h->inval_len > 0, 0))
+		h->after(h->after_arg);
 	/* Keys it made poppable go to their waiters before the next command,
 	 * as Redis's handleClientsBlockedOnKeys. */
 	if (h->env->ks->waiters.nready > 0)
@@ -902,6 +920,8 @@ void conn_run_locked(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
 	obuf_mark(&c->out, &mark);
 	cmd_run(ctx, cmd);
 	finish_request(h, c, &mark);
+	if (*h->inval_len > 0)
+		h->after(h->after_arg);
 	if (c->flags & CONN_F_BLOCKED) {
 		/* A blocking pop that blocked, or that ran again for its keys
 		 * and stays blocked, or ended its block (then conn_unblock

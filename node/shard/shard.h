@@ -32,6 +32,7 @@
 #include "data/keyspace.h"
 #include "io/io.h"
 #include "shard/blocked.h"
+#include "shard/caching.h"
 #include "shard/conn.h"
 #include "shard/conns.h"
 #include "shard/exec.h"
@@ -94,6 +95,7 @@ struct shardset {
 	atomic_uint_least64_t slowlog_ids; /* SLOWLOG's next entry id */
 	atomic_uint monitors;              /* MONITOR clients of the node */
 	atomic_uint_least64_t notify_seq;  /* keyspace event queues sent (notify.h) */
+	atomic_uint track_bcast;           /* CLIENT TRACKING BCAST clients (caching.h) */
 };
 
 /* Instantaneous metrics, sampled each timer tick as Redis does. */
@@ -127,6 +129,7 @@ struct shard {
 	struct pubsub ps;    /* its connections' subscriptions */
 	struct notify notes; /* its keyspace's events, to publish */
 	struct monitor mon;  /* its MONITOR clients, and lines for the node's */
+	struct caching cc;   /* its tracking clients, invalidations to deliver */
 	struct exec exec;
 	struct route route;
 	struct lock lock;
