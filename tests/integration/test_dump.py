@@ -8,7 +8,8 @@ lists with and without compressed nodes, strings of every RDB form: small
 integers, 64-bit integers, a megabyte of random bytes, a compressible
 100 KB); where the encoding keeps its own order the payloads are the same
 bytes. RESTORE's TTL, ABSTTL, IDLETIME and FREQ take effect; a RESTORE
-fails a WATCH on its key and wakes a client blocked on it; and a stream of
+fails a WATCH on its key, wakes a client blocked on it and invalidates a
+client-side cache of it (DUMP counts as a read there); and a stream of
 corrupt payloads (random bytes, bit flips, truncations, with the CRC made
 right so the decoder sees them) each get an error or decode into a value
 redis-server also accepts, and the node stays healthy.
@@ -160,6 +161,25 @@ class TestDump(unittest.TestCase):
             t.join(10)
             self.assertEqual(got, [(b"wake", b"first")])
             self.assertEqual(c.lrange("wake", 0, -1), [b"second"])
+
+    def test_tracking(self):
+        """DUMP is a read client-side caching remembers; RESTORE a write
+        that invalidates it."""
+        with cairn_test.cairn() as cs:
+            reader, writer = cs.client(), cs.client()
+            writer.set("k", "v")
+            payload = writer.dump("k")
+            sub = cs.client().pubsub()
+            sub.subscribe("__redis__:invalidate")
+            self.assertEqual(sub.get_message(timeout=2)["type"], "subscribe")
+            sid = [cl["id"] for cl in writer.client_list() if cl["cmd"] == "subscribe"][0]
+            reader.execute_command("CLIENT", "TRACKING", "ON", "REDIRECT", sid)
+            for read in (reader.get, reader.dump):
+                read("k")
+                writer.restore("k", 0, payload, replace=True)
+                msg = sub.get_message(timeout=2)
+                self.assertEqual((msg["type"], msg["data"]), ("message", [b"k"]))
+            sub.close()
 
     def test_corrupt_payloads(self):
         rnd = random.Random(5)
