@@ -684,10 +684,15 @@ static bool add_member(struct build *b, const char *p, size_t len)
 	return set_add(b->in->mem, &b->set, &b->in->lim->set, &m);
 }
 
+/* A hash or sorted set that will pass its listpack's entries (b->hint) is
+ * a table or a tree from the start, as Redis loads one. */
 static bool add_field(struct build *b, const char *f, size_t flen, const char *v, size_t vlen)
 {
-	if (!b->started)
+	if (!b->started) {
 		kv_set_obj(&b->tmp.kv, hash_new(b->in->mem), HASH_LP);
+		if (b->hint > b->in->lim->hash.max_lp_entries)
+			hash_to_table(b->in->mem, &b->tmp.kv, &b->in->lim->hash);
+	}
 	b->started = true;
 	return hash_set(b->in->mem, &b->tmp.kv, &b->in->lim->hash, f, flen, v, vlen, NULL);
 }
@@ -699,7 +704,9 @@ static bool add_scored(struct build *b, const char *m, size_t len, double score)
 
 	if (isnan(score))
 		return false;
-	if (!b->started) {
+	if (!b->started && b->hint > b->in->lim->zset.max_lp_entries) {
+		kv_set_obj(&b->tmp.kv, zset_big_new(b->in->mem, b->in->lim->zset.seed), ZSET_BIG);
+	} else if (!b->started) {
 		unsigned enc;
 		void *obj = zset_new(b->in->mem, &b->in->lim->zset, len, &enc);
 		kv_set_obj(&b->tmp.kv, obj, enc);
@@ -974,6 +981,7 @@ static bool load_fields(struct build *b)
 
 	if (!in_count(b->in, &n))
 		return false;
+	b->hint = hint_of(b->in, n, 2);
 	for (uint64_t i = 0; i < n; i++) {
 		struct rdb_str f, v;
 		bool ok = false;
@@ -1025,6 +1033,7 @@ static bool load_scored(struct build *b, bool binary)
 
 	if (!in_count(b->in, &n))
 		return false;
+	b->hint = hint_of(b->in, n, binary ? 9 : 2);
 	for (uint64_t i = 0; i < n; i++) {
 		struct rdb_str m;
 		double score;
