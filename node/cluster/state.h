@@ -174,6 +174,7 @@ int cluster_meet(struct cluster_state *st, const struct cluster_arg *args, int n
 		 uint64_t now_ms, char *err);
 int cluster_addslots(struct cluster_state *st, const struct cluster_arg *args, int nargs, bool del,
 		     char *err);
+/* nargs is even: an odd count is the caller's arity error. */
 int cluster_addslotsrange(struct cluster_state *st, const struct cluster_arg *args, int nargs,
 			  bool del, char *err);
 void cluster_flushslots(struct cluster_state *st);

@@ -182,6 +182,14 @@ static void test_meet_and_gossip(void **state)
 	struct cluster_effects fx = send_msg(&c, &a, BUS_PONG, CLUSTER_NONE, dup, 3000);
 	assert_true(fx.close_link);
 	assert_null(a.st->nodes[dup]);
+	/* A MEET to myself: my own PONG ends the handshake. */
+	assert_int_equal(meet_cmd(&a, &a), 0);
+	uint16_t self = handshake_to(&a, &a);
+	assert_int_not_equal(self, CLUSTER_NONE);
+	fx = send_msg(&a, &a, BUS_PONG, CLUSTER_NONE, self, 3000);
+	assert_true(fx.close_link);
+	assert_null(a.st->nodes[self]);
+	assert_int_equal(a.st->nnodes, 3);
 	cluster_state_free(a.st);
 	cluster_state_free(b.st);
 	cluster_state_free(c.st);
