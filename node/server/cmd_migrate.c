@@ -20,7 +20,7 @@
  * Not as Redis: MIGRATE in MULTI/EXEC is refused (it would block EXEC's
  * client in the middle of its transaction); host must be a numeric address
  * (io.h's connect does no name lookup): any other fails as a connection
- * would. */
+ * would; a refused connection fails as Redis's does, while writing. */
 #include <string.h>
 
 #include "cmd/cmd.h"

@@ -232,7 +232,7 @@ static void out_restore(struct migrate *m, struct migrate_job *j, uint32_t i, in
 			ttl = 1;
 	}
 	tn = snprintf(t, sizeof(t), "%lld", ttl);
-	out_cmd(m, j, (j->replace || j->rounds > 0) ? 5 : 4, i);
+	out_cmd(m, j, (j->replace || j->rounds > 1) ? 5 : 4, i);
 	if (j->cluster)
 		out_bulk(m, j, "RESTORE-ASKING", 14);
 	else
@@ -241,7 +241,7 @@ static void out_restore(struct migrate *m, struct migrate_job *j, uint32_t i, in
 	out_bulk(m, j, t, (size_t)tn);
 	out_bulk(m, j, k->payload, k->plen);
 	/* A later round replaces what an earlier one put there. */
-	if (j->replace || j->rounds > 0)
+	if (j->replace || j->rounds > 1)
 		out_bulk(m, j, "REPLACE", 7);
 }
 
@@ -496,7 +496,11 @@ static void on_connect(struct migrate *m, struct migrate_job *j, const struct io
 		return;
 	}
 	if (cqe->res < 0) {
-		j->result = MIGRATE_ERR_CONNECT;
+		/* Redis's non-blocking connect finds a refused (or unreachable)
+		 * socket writable, and its first write fails: only a timeout,
+		 * or an address it cannot resolve, is a connect error there. */
+		j->result = cqe->res == -ETIMEDOUT || cqe->res == -EINVAL ? MIGRATE_ERR_CONNECT
+									  : MIGRATE_ERR_WRITE;
 		j->closing = true;
 		finish(m, j);
 		return;
@@ -665,8 +669,8 @@ void migrate_job_go(struct migrate *m, struct migrate_job *j, struct cmd_ctx *ct
 	ctx->blocked = true;
 	j->retried = false;
 	j->closing = false;
-	start_round(m, j);
 	j->rounds++;
+	start_round(m, j);
 }
 
 void migrate_job_end(struct migrate *m, struct migrate_job *j, struct cmd_ctx *ctx)
