@@ -208,6 +208,7 @@ class MigrateTest(unittest.TestCase):
         t = FakeTarget(delay=0.8)
         try:
             self.ca.set("k", "v")
+            cid = self.ca.client_id()
             other = self.a.client()
             res = {}
             th = threading.Thread(target=lambda: res.setdefault("r", migrate(self.ca, t.port,
@@ -215,6 +216,8 @@ class MigrateTest(unittest.TestCase):
             th.start()
             time.sleep(0.3)
             self.assertEqual(other.get("k"), b"v")  # not acknowledged yet
+            # Not a blocked client, as in Redis (where MIGRATE blocks all).
+            self.assertEqual(other.execute_command("CLIENT", "UNBLOCK", cid), 0)
             th.join(10)
             self.assertEqual(res["r"], b"OK")
             self.assertEqual(other.exists("k"), 0)
@@ -262,6 +265,15 @@ class MigrateTest(unittest.TestCase):
             self.assertEqual(t.names()[-1], b"DEL")
         finally:
             t.close()
+
+    def test_refused_in_transaction(self):
+        self.ca.set("k", "v")
+        p = self.ca.pipeline(transaction=True)
+        p.execute_command("MIGRATE", "127.0.0.1", self.b.port, "k", 0, 1000)
+        p.get("k")
+        res = p.execute(raise_on_error=False)
+        self.assertEqual(str(res[0]), "MIGRATE is not allowed in a transaction")
+        self.assertEqual(res[1], b"v")
 
     def test_auth_and_auth2(self):
         with cairn_test.cairn("--requirepass", "pw") as p:
