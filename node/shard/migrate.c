@@ -687,8 +687,16 @@ void migrate_job_end(struct migrate *m, struct migrate_job *j, struct cmd_ctx *c
 /* A step that has waited past its timeout fails the round. */
 static void job_cron(struct migrate *m, struct migrate_job *j)
 {
-	if (j->result != MIGRATE_RUNNING)
+	if (j->result != MIGRATE_RUNNING) {
+		/* Its re-run waits for locks: a client gone meanwhile never
+		 * runs it (its span runs without it), so the job ends here. */
+		if (!j->finished && j->conn_idx != UD_IDX_NONE &&
+		    conns_get(m->conns, j->conn_idx, j->conn_gen) == NULL) {
+			j->conn_idx = UD_IDX_NONE;
+			maybe_free(m, j);
+		}
 		return;
+	}
 	if (j->s.sock < 0) {
 		/* io_connect's own timeout ends a connect; a full queue is
 		 * tried again here. */
