@@ -238,26 +238,20 @@ static uint32_t delete_acked(struct cmd_ctx *c, struct migrate_job *j, uint32_t 
 static void next_round(struct cmd_ctx *c, struct migrate *m, struct migrate_job *j,
 		       const uint32_t *changed, uint32_t n)
 {
-	struct migrate_key *old = j->keys;
-	uint32_t nold = j->nkeys, i;
+	struct rdb_out o;
+	uint32_t i;
 
-	j->keys = NULL;
-	j->nkeys = j->keys_cap = 0;
-	for (i = 0; i < n; i++) {
-		const struct migrate_key *k = &old[changed[i]];
-		add_key(c, m, j, k->key, k->klen, live(c, k->key, k->klen));
-	}
-	/* The old round's keys go now. */
-	{
-		struct migrate_key *cur = j->keys;
-		uint32_t ncur = j->nkeys, cap = j->keys_cap;
-		j->keys = old;
-		j->nkeys = nold;
-		migrate_job_clear(m, j);
-		mem_free(m->mem, old);
-		j->keys = cur;
-		j->nkeys = ncur;
-		j->keys_cap = cap;
+	migrate_job_keep(m, j, changed, n);
+	for (i = 0; i < j->nkeys; i++) {
+		const struct migrate_key *k = &j->keys[i];
+		const struct kv *e = live(c, k->key, k->klen);
+		if (e == NULL) {
+			migrate_job_refresh(m, j, i, NULL, 0, -1);
+			continue;
+		}
+		dump_into(c, e, &o);
+		migrate_job_refresh(m, j, i, o.buf, o.len, expire_of(e));
+		rdb_out_free(&o);
 	}
 	migrate_job_go(m, j, c);
 }

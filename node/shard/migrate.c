@@ -161,6 +161,35 @@ void migrate_job_auth(struct migrate *m, struct migrate_job *j, const char *user
 	j->pass_len = plen;
 }
 
+void migrate_job_keep(struct migrate *m, struct migrate_job *j, const uint32_t *keep, uint32_t n)
+{
+	uint32_t i, o = 0, w = 0;
+
+	for (i = 0; i < j->nkeys; i++) {
+		if (o < n && keep[o] == i) {
+			j->keys[w++] = j->keys[i];
+			o++;
+			continue;
+		}
+		mem_free(m->mem, j->keys[i].key);
+		mem_free(m->mem, j->keys[i].payload);
+	}
+	ASSERT(o == n && w == n);
+	j->nkeys = n;
+}
+
+void migrate_job_refresh(struct migrate *m, struct migrate_job *j, uint32_t i, const char *payload,
+			 size_t plen, int64_t expire_ms)
+{
+	struct migrate_key *k = &j->keys[i];
+
+	ASSERT(i < j->nkeys);
+	mem_free(m->mem, k->payload);
+	k->payload = payload != NULL ? dup_bytes(m->mem, payload, plen) : NULL;
+	k->plen = payload != NULL ? plen : 0;
+	k->expire_ms = expire_ms;
+}
+
 void migrate_job_clear(struct migrate *m, struct migrate_job *j)
 {
 	uint32_t i;

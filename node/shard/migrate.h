@@ -159,6 +159,11 @@ void migrate_job_auth(struct migrate *m, struct migrate_job *j, const char *user
 /* Adds a key to the job's round (payload NULL: DEL it on the target). */
 void migrate_job_add(struct migrate *m, struct migrate_job *j, const char *key, size_t klen,
 		     const char *payload, size_t plen, int64_t expire_ms);
+/* Keeps only the round's keys keep[0..n) (ascending indexes), in order. */
+void migrate_job_keep(struct migrate *m, struct migrate_job *j, const uint32_t *keep, uint32_t n);
+/* Key i's payload and expiry as they are now (payload NULL: gone). */
+void migrate_job_refresh(struct migrate *m, struct migrate_job *j, uint32_t i, const char *payload,
+			 size_t plen, int64_t expire_ms);
 /* Empties the round's keys (before the next round's are added). */
 void migrate_job_clear(struct migrate *m, struct migrate_job *j);
 /* Blocks ctx's client and sends the round; its MIGRATE runs again once
