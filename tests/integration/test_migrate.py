@@ -201,6 +201,12 @@ class MigrateTest(unittest.TestCase):
             self.assertGreaterEqual(time.time() - t0, 0.45)
             self.assertEqual(self.ca.get("k"), b"v")
             self.assertIn(b"RESTORE", t.names())
+            # A timeout of 0 (or less) is 1000 ms, as in Redis.
+            t0 = time.time()
+            err = error_of(lambda: migrate(self.ca, t.port, "k", timeout=0))
+            self.assertEqual(err, "IOERR error or timeout reading to target instance")
+            self.assertGreaterEqual(time.time() - t0, 0.95)
+            self.assertEqual(self.ca.get("k"), b"v")
         finally:
             t.close()
 
@@ -312,6 +318,22 @@ class MigrateTest(unittest.TestCase):
         self.ca.set("dup", "c")
         self.assertIn("BUSYKEY", error_of(lambda: migrate(self.cr, self.a.port, "dup")))
         self.assertIn("BUSYKEY", error_of(lambda: migrate(self.ca, self.r.port, "dup")))
+
+    def test_big_values_and_many_keys(self):
+        big = os.urandom(3 << 20)  # many 64 KB writes
+        self.ca.set("big", big)
+        self.ca.rpush("biglist", *[b"e%d" % i for i in range(100000)])
+        keys = ["many:%d" % i for i in range(2000)]
+        self.ca.mset({k: k for k in keys})
+        self.assertEqual(migrate(self.ca, self.b.port, "", "KEYS", "big", "biglist", *keys,
+                                 timeout=10000), b"OK")
+        self.assertEqual(self.cb.get("big"), big)
+        self.assertEqual(self.cb.llen("biglist"), 100000)
+        self.assertEqual(self.cb.mget(keys[:5] + keys[-5:]),
+                         [k.encode() for k in keys[:5] + keys[-5:]])
+        self.assertEqual(self.ca.dbsize(), 0)
+        self.assertEqual(migrate(self.cb, self.r.port, "big", timeout=10000), b"OK")
+        self.assertEqual(self.cr.get("big"), big)
 
     def test_cached_socket_and_many_clients(self):
         for i in range(40):
