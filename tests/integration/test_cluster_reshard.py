@@ -226,6 +226,43 @@ class Reshard(unittest.TestCase):
         for k in keys:
             self.assertEqual(rc.get(k), k.encode())
 
+    def test_migrate_on_open_slot(self):
+        a, b = keys_in_slots(0, 1, 2, "o")
+        src, dst = redis.Redis(port=self.ports[0]), redis.Redis(port=self.ports[1])
+        self.assertEqual(src.set(a, "va"), True)
+        slot = cairn_test.key_slot(a)
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", myid(self.ports[0]))
+        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", myid(self.ports[1]))
+        # b is missing: MIGRATE still runs here (no TRYAGAIN, no ASK).
+        self.assertEqual(src.execute_command("MIGRATE", "127.0.0.1", self.ports[1], "", 0, 5000,
+                                             "KEYS", a, b), b"OK")
+        self.assertEqual(src.execute_command("MIGRATE", "127.0.0.1", self.ports[1], b, 0, 5000),
+                         b"NOKEY")
+        # Gone from the source: a read of it is asked to the target.
+        with self.assertRaises(redis.exceptions.ResponseError) as e:
+            src.get(a)
+        self.assertTrue(str(e.exception).startswith("ASK %d " % slot), str(e.exception))
+        with self.assertRaises(redis.exceptions.ResponseError) as e:
+            dst.get(a)
+        self.assertTrue(str(e.exception).startswith("MOVED"), str(e.exception))
+        # RESTORE-ASKING is served by the importing node without ASKING;
+        # RESTORE is not.
+        pipe = dst.pipeline(transaction=False)
+        pipe.execute_command("ASKING")
+        pipe.execute_command("DUMP", a)
+        payload = pipe.execute()[1]
+        self.assertEqual(dst.execute_command("RESTORE-ASKING", b, 0, payload), b"OK")
+        with self.assertRaises(redis.exceptions.ResponseError) as e:
+            dst.execute_command("RESTORE", b, 0, payload, "REPLACE")
+        self.assertTrue(str(e.exception).startswith("MOVED"), str(e.exception))
+        for p in self.ports[:NODES]:
+            redis.Redis(port=p).execute_command("CLUSTER", "SETSLOT", slot, "NODE",
+                                                myid(self.ports[1]))
+        rc = RedisCluster(host="127.0.0.1", port=self.ports[2])
+        self.assertEqual(rc.get(a), b"va")
+        self.assertEqual(rc.get(b), b"va")
+        self.check()
+
     def test_import_from_redis(self):
         with cairn_test.redis_server() as src:
             c = src.client()
