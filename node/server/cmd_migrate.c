@@ -15,7 +15,10 @@
  * key written or deleted during the wait is not deleted: it goes again in
  * another round (RESTORE ... REPLACE, or DEL), at most MIGRATE_ROUNDS_MAX
  * rounds, after which MIGRATE fails with TRYAGAIN and deletes nothing more,
- * so that a write acknowledged to another client is never lost.
+ * so that a write acknowledged to another client is never lost. A key
+ * found gone because another MIGRATE to the same target deleted it
+ * meanwhile (its shard remembers, migrate_gone_since) is not deleted on
+ * the target: that MIGRATE put it there.
  *
  * Not as Redis: MIGRATE in MULTI/EXEC is refused (it would block EXEC's
  * client in the middle of its transaction); host must be a numeric address
@@ -23,6 +26,7 @@
  * would; a refused connection fails as Redis's does, while writing. */
 #include <string.h>
 
+#include "base/hash.h"
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
 #include "data/kv.h"
@@ -123,6 +127,14 @@ static int64_t expire_of(const struct kv *e)
 	return kv_has_ttl(e) ? kv_expire(e) : -1;
 }
 
+/* The migrate module of the shard that owns key (held by this request). */
+static struct migrate *owner_of(struct cmd_ctx *c, const char *key, size_t klen)
+{
+	unsigned s = c->env->nshards == 1 ? 0 : c->env->slot_shard[hash_slot(key, klen)];
+
+	return &shard_of(c)->set->shards[s]->mig;
+}
+
 /* Adds key (live in its keyspace, or NULL: gone) to j's round. */
 static void add_key(struct cmd_ctx *c, struct migrate *m, struct migrate_job *j, const char *key,
 		    size_t klen, const struct kv *e)
@@ -131,11 +143,12 @@ static void add_key(struct cmd_ctx *c, struct migrate *m, struct migrate_job *j,
 
 	if (e == NULL) {
 		migrate_job_add(m, j, key, klen, NULL, 0, -1);
-		return;
+	} else {
+		dump_into(c, e, &o);
+		migrate_job_add(m, j, key, klen, o.buf, o.len, expire_of(e));
+		rdb_out_free(&o);
 	}
-	dump_into(c, e, &o);
-	migrate_job_add(m, j, key, klen, o.buf, o.len, expire_of(e));
-	rdb_out_free(&o);
+	j->keys[j->nkeys - 1].gone_seq = migrate_gone_seq(owner_of(c, key, klen));
 }
 
 static void first_half(struct cmd_ctx *c, struct shard *sh)
@@ -224,12 +237,19 @@ static uint32_t delete_acked(struct cmd_ctx *c, struct migrate_job *j, uint32_t 
 		if (!k->acked || j->copy)
 			continue;
 		e = live(c, k->key, k->klen);
+		if (e == NULL && k->payload != NULL &&
+		    migrate_gone_since(owner_of(c, k->key, k->klen), k->key, k->klen, j->s.host,
+				       j->s.port, k->gone_seq))
+			continue; /* another MIGRATE put it there, and deleted it here */
 		if (!unchanged(c, k, e)) {
 			changed[n++] = i;
 			continue;
 		}
-		if (e != NULL && ks_delete(ks, k->key, k->klen))
+		if (e != NULL && ks_delete(ks, k->key, k->klen)) {
 			ks_notify(ks, CONFIG_NOTIFY_GENERIC, "del", k->key, k->klen);
+			migrate_gone_add(owner_of(c, k->key, k->klen), k->key, k->klen, j->s.host,
+					 j->s.port);
+		}
 	}
 	return n;
 }
@@ -253,6 +273,9 @@ static void next_round(struct cmd_ctx *c, struct migrate *m, struct migrate_job 
 		migrate_job_refresh(m, j, i, o.buf, o.len, expire_of(e));
 		rdb_out_free(&o);
 	}
+	for (i = 0; i < j->nkeys; i++)
+		j->keys[i].gone_seq = migrate_gone_seq(
+			owner_of(c, j->keys[i].key, j->keys[i].klen));
 	migrate_job_go(m, j, c);
 }
 

@@ -7,6 +7,7 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/hash.h"
 #include "base/mem.h"
 #include "cmd/cmd.h"
 #include "io/io.h"
@@ -763,4 +764,44 @@ void migrate_cron(struct migrate *m, int64_t now_ms)
 			settle(m, i, j);
 		}
 	}
+}
+
+/* ---- keys MIGRATE deleted ---- */
+
+/* A fixed seed: the ring is compared only with itself. */
+#define MIGRATE_GONE_SEED 0x6d696772617465ull
+
+uint64_t migrate_gone_seq(const struct migrate *owner)
+{
+	return owner->gone_seq;
+}
+
+void migrate_gone_add(struct migrate *owner, const char *key, size_t klen, const char *host,
+		      uint16_t port)
+{
+	struct migrate_gone *g = &owner->gone[owner->gone_seq % MIGRATE_GONE_MAX];
+
+	ASSERT(strlen(host) <= MIGRATE_HOST_MAX);
+	g->hash = hash_bytes(key, klen, MIGRATE_GONE_SEED);
+	g->klen = klen;
+	g->port = port;
+	strcpy(g->host, host);
+	g->seq = ++owner->gone_seq;
+}
+
+bool migrate_gone_since(const struct migrate *owner, const char *key, size_t klen, const char *host,
+			uint16_t port, uint64_t seq)
+{
+	uint64_t h = hash_bytes(key, klen, MIGRATE_GONE_SEED), i;
+
+	ASSERT(seq <= owner->gone_seq);
+	if (owner->gone_seq - seq > MIGRATE_GONE_MAX)
+		return false;
+	for (i = seq; i < owner->gone_seq; i++) {
+		const struct migrate_gone *g = &owner->gone[i % MIGRATE_GONE_MAX];
+		if (g->hash == h && g->klen == klen && g->port == port &&
+		    strcmp(g->host, host) == 0)
+			return true;
+	}
+	return false;
 }

@@ -63,6 +63,8 @@ struct mem;
 #define MIGRATE_LINE_MAX 1023
 /* host as MIGRATE names it: longer ones cannot be numeric addresses. */
 #define MIGRATE_HOST_MAX 63
+/* Keys a shard remembers MIGRATE deleted (and where they went). */
+#define MIGRATE_GONE_MAX 256
 /* Rounds of one MIGRATE: keys written meanwhile go again, this often. */
 #define MIGRATE_ROUNDS_MAX 8
 
@@ -82,6 +84,15 @@ struct migrate_key {
 	size_t plen;
 	int64_t expire_ms; /* absolute, or -1 */
 	bool acked;        /* the target's reply was not an error */
+	uint64_t gone_seq; /* its owner's migrate_gone_seq() when it was dumped */
+};
+
+/* A key a MIGRATE deleted from this shard: its hash, its target. */
+struct migrate_gone {
+	uint64_t hash, seq;
+	size_t klen;
+	uint16_t port;
+	char host[MIGRATE_HOST_MAX + 1];
 };
 
 struct migrate_sock {
@@ -140,6 +151,11 @@ struct migrate {
 	uint32_t njobs, jobs_hi;
 	struct migrate_sock cache[MIGRATE_CACHE_MAX];
 	unsigned ncached;
+	/* The keys of this shard MIGRATE deleted lately (a ring): another
+	 * MIGRATE of one of them to the same target, which finds it gone,
+	 * must not delete it there (the first one put it there). */
+	struct migrate_gone gone[MIGRATE_GONE_MAX];
+	uint64_t gone_seq; /* entries ever added */
 	int64_t now_ms;
 };
 
@@ -172,6 +188,15 @@ void migrate_job_go(struct migrate *m, struct migrate_job *j, struct cmd_ctx *ct
 /* Ends the job (after its second half answered): its client reads again,
  * its socket goes to the cache when it is sound. */
 void migrate_job_end(struct migrate *m, struct migrate_job *j, struct cmd_ctx *ctx);
+/* The ring of keys deleted by MIGRATE, on the shard that owns them (the
+ * caller holds it): the count so far, a key deleted after going to
+ * host:port, and whether key went to host:port after count seq (when the
+ * ring has lost entries since seq, it answers false). */
+uint64_t migrate_gone_seq(const struct migrate *owner);
+void migrate_gone_add(struct migrate *owner, const char *key, size_t klen, const char *host,
+		      uint16_t port);
+bool migrate_gone_since(const struct migrate *owner, const char *key, size_t klen, const char *host,
+			uint16_t port, uint64_t seq);
 /* A completion with UD_OP_MIGRATE. */
 void migrate_complete(struct migrate *m, const struct io_cqe *cqe);
 /* The timer: step timeouts, idle cached sockets. */

@@ -281,6 +281,28 @@ class MigrateTest(unittest.TestCase):
         self.assertEqual(str(res[0]), "MIGRATE is not allowed in a transaction")
         self.assertEqual(res[1], b"v")
 
+    def test_two_migrates_of_one_key(self):
+        # Both are acknowledged; the second finds the key gone, deleted by
+        # the first, and must not delete it on the target.
+        t = FakeTarget(delay=0.5)
+        try:
+            self.ca.set("k", "v")
+            res = []
+
+            def run():
+                res.append(migrate(self.a.client(), t.port, "k", "REPLACE"))
+            ths = [threading.Thread(target=run) for _ in range(2)]
+            for th in ths:
+                th.start()
+            for th in ths:
+                th.join(10)
+            self.assertEqual(res, [b"OK", b"OK"])
+            self.assertEqual(self.ca.exists("k"), 0)
+            self.assertEqual(t.names().count(b"RESTORE"), 2)
+            self.assertNotIn(b"DEL", t.names())
+        finally:
+            t.close()
+
     def test_auth_and_auth2(self):
         with cairn_test.cairn("--requirepass", "pw") as p:
             self.ca.set("a", "1")
