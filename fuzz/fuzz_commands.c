@@ -845,7 +845,10 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 		conn_unpause(&sh->ch);
 	FUZZ_CHECK(verdict == EXEC_DONE, "a request waits for locks on a single shard");
 	replies = fc_finish(sh, c, &mark);
-	if (replies > 0 && (subscribed || c->ps != NULL || fc_confirms(checked)))
+	/* EXEC of a queued (P|S)(UN)SUBSCRIBE of several names writes its
+	 * confirmations after EXEC's array of one, as Redis's does. */
+	if (replies > 0 && (subscribed || c->ps != NULL || fc_confirms(checked) ||
+			    (checked != NULL && checked->id == CMDID_EXEC)))
 		replies = fc_count_replies(&c->out, &mark);
 	fc_take_others(s, client, others);
 	/* A SHUTDOWN that stops the node answers nothing: its client's

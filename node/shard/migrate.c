@@ -95,6 +95,12 @@ struct migrate_job *migrate_job_new(struct migrate *m, struct cmd_ctx *ctx, cons
 
 	ASSERT(ctx->conn != NULL);
 	ASSERT(hlen <= MIGRATE_HOST_MAX);
+	/* A job of this client still running was let go by something else
+	 * that ended its block: it answers no one now (no second half runs
+	 * for it, nothing is deleted). */
+	j = migrate_job_of(m, ctx->conn);
+	if (j != NULL)
+		j->conn_idx = UD_IDX_NONE;
 	if (m->njobs >= MIGRATE_JOBS_MAX)
 		return NULL;
 	for (i = 0; m->jobs[i] != NULL; i++)
