@@ -488,13 +488,22 @@ static void retry(struct bus *b)
 	}
 }
 
+/* Past the state's highest node: found by counting, from the bottom. */
+static uint32_t nodes_end(const struct cluster_state *st)
+{
+	uint32_t i, seen = 0;
+
+	for (i = 0; i < CLUSTER_NODES_MAX && seen < st->nnodes; i++)
+		seen += st->nodes[i] != NULL;
+	return i;
+}
+
 void bus_cron(struct bus *b, uint64_t now_ms)
 {
 	b->now_ms = now_ms;
 	b->ticks++;
 	b->st->node_timeout_ms = (uint64_t)b->cfg->cluster_node_timeout;
-	for (b->nodes_hi = CLUSTER_NODES_MAX; b->nodes_hi > 0 && b->st->nodes[b->nodes_hi - 1] == NULL;)
-		b->nodes_hi--;
+	b->nodes_hi = nodes_end(b->st);
 	connect_missing(b);
 	if (b->ticks % BUS_PING_EVERY == 0)
 		ping_random(b);

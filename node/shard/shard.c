@@ -881,8 +881,7 @@ static void on_timer(struct shard *sh)
 	publish_memory(sh);
 	if (sh->topo.st != NULL) {
 		bus_cron(&sh->topo.bus, (uint64_t)sh->clock.now_ms);
-		/* Each second, the view is compared whatever the state says. */
-		topology_after(sh, sh->topo.bus.ticks % 10 == 0);
+		topology_after(sh, false);
 	}
 }
 
