@@ -380,7 +380,9 @@ static void tracking_configure(struct shard *sh)
 {
 	unsigned long long max = (unsigned long long)sh->cfg.tracking_table_max_keys;
 
-	sh->ks.trk.max_keys = max == 0 ? 0 : (max + sh->set->n - 1) / sh->set->n;
+	/* Rounded down, so the node holds no more than the bound (but one
+	 * key a shard at least). */
+	sh->ks.trk.max_keys = max == 0 ? 0 : max / sh->set->n > 0 ? max / sh->set->n : 1;
 	tracking_trim(&sh->ks.trk);
 }
 

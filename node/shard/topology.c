@@ -141,7 +141,7 @@ static void announce(struct cluster_state *st, const struct config *cfg)
 	}
 	if (cfg->cluster_announce_ip[0] != '\0' && strcmp(me->ip, cfg->cluster_announce_ip) != 0 &&
 	    strlen(cfg->cluster_announce_ip) <= BUS_IP_MAX) {
-		snprintf(me->ip, sizeof(me->ip), "%s", cfg->cluster_announce_ip);
+		memcpy(me->ip, cfg->cluster_announce_ip, strlen(cfg->cluster_announce_ip) + 1);
 		st->todo |= CLUSTER_TODO_SAVE;
 	}
 }
