@@ -40,16 +40,7 @@ NODES = 3
 PATIENCE = 30.0
 
 
-def port_free(port):
-    s = socket.socket()
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
+port_free = cairn_test.port_free
 
 
 def ports(n):
