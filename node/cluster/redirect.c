@@ -64,21 +64,23 @@ bool redirect_needs_lookup(const struct cluster_view *v, const struct redirect_r
 	       v->importing[*slot];
 }
 
-/* Steps 1-4: one slot for every key, an owner for it. */
+/* Steps 1-4: an owner for the first key's slot, and that slot for every
+ * key. */
 static bool one_slot(const struct cluster_view *v, const struct redirect_req *q,
 		     struct redirect_out *out)
 {
 	int i;
 
+	/* The first key's slot without an owner ends it there, as Redis. */
+	if (v->owner[out->slot] == REDIRECT_NONE_NODE) {
+		out->kind = REDIRECT_UNBOUND;
+		return false;
+	}
 	for (i = 1; i < q->nkeys; i++) {
 		if (hash_slot(q->keys[i], q->lens[i]) != out->slot) {
 			out->kind = REDIRECT_CROSSSLOT;
 			return false;
 		}
-	}
-	if (v->owner[out->slot] == REDIRECT_NONE_NODE) {
-		out->kind = REDIRECT_UNBOUND;
-		return false;
 	}
 	return true;
 }
