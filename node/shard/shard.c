@@ -456,6 +456,26 @@ static int topology_start(struct shard *sh)
 	return 0;
 }
 
+/* Whether a shard channel's slot is still this node's. */
+static bool slot_still_mine(void *arg, const char *name, size_t len)
+{
+	const struct cluster_view *v = arg;
+
+	return v->owner[hash_slot(name, len)] == v->myself;
+}
+
+/* The view changed (here, on this shard's thread): subscribers of shard
+ * channels whose slot left are told so, and clients blocked on keys whose
+ * slot left get MOVED. */
+static void slots_left(struct shard *sh)
+{
+	struct cluster_view *v = sh->topo.view;
+
+	sh->topo.checked = v->version;
+	(void)pubsub_drop_shard_channels(&sh->ps, slot_still_mine, v);
+	blocked_cluster_check(&sh->bh, v);
+}
+
 /* Shard 0, after what may change the cluster state: nodes.conf, and the
  * new view for every shard. */
 static void topology_after(struct shard *sh, bool force)
@@ -1339,6 +1359,8 @@ static bool step_unfrozen(struct shard *sh)
 		caching_broadcast(&sh->cc);
 	if (sh->topo.st != NULL && sh->topo.bus.kick)
 		bus_kick(&sh->topo.bus);
+	if (sh->topo.view != NULL && sh->topo.view->version != sh->topo.checked)
+		slots_left(sh);
 	arm(sh);
 	return service_pending(sh) || work;
 }

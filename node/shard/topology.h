@@ -44,6 +44,7 @@ struct topology {
 	struct cluster_state *st;
 	struct bus bus;
 	uint64_t version;   /* the latest view built */
+	uint64_t checked;   /* the view version this shard's clients were checked against */
 	bool full_coverage; /* cluster-require-full-coverage, as last applied */
 	char err[256];      /* why the last save failed, or "" */
 };

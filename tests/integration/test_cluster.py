@@ -232,5 +232,36 @@ class Cluster(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 
+class SlotLeaves(unittest.TestCase):
+    def test_shard_subscribers_and_blocked_clients_hear_of_it(self):
+        """A slot that leaves the node ends its shard-channel subscriptions
+        (sunsubscribe) and its blocked clients (CLUSTERDOWN, as the
+        cluster is down once a slot has no owner)."""
+        d = tempfile.mkdtemp(prefix="cairn-slot-leave-")
+        port = ports(1)[0]
+        srv = start_node(port, d)
+        try:
+            r = redis.Redis(port=port)
+            r.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            ch_slot = r.execute_command("CLUSTER", "KEYSLOT", "news")
+            key_slot = r.execute_command("CLUSTER", "KEYSLOT", "queue")
+            sub = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sub.sendall(cairn_test.encode("SSUBSCRIBE", "news"))
+            self.assertEqual(cairn_test.recv_reply(sub), b"*3\r\n$10\r\nssubscribe\r\n$4\r\nnews\r\n:1\r\n")
+            blk = socket.create_connection(("127.0.0.1", port), timeout=10)
+            blk.sendall(cairn_test.encode("BLPOP", "queue", "0"))
+            self.assertTrue(cairn_test.wait_until(
+                lambda: r.info("clients")["blocked_clients"] == 1, PATIENCE))
+            r.execute_command("CLUSTER", "DELSLOTS", ch_slot, key_slot)
+            self.assertEqual(cairn_test.recv_reply(sub),
+                             b"*3\r\n$12\r\nsunsubscribe\r\n$4\r\nnews\r\n:0\r\n")
+            self.assertEqual(cairn_test.recv_reply(blk), b"-CLUSTERDOWN The cluster is down\r\n")
+            sub.close()
+            blk.close()
+        finally:
+            srv.stop()
+            shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
