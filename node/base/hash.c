@@ -333,24 +333,11 @@ static inline bool has_brace(uint64_t w)
 	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
 }
 
-/* The first '{' of key, or NULL: words of 8 bytes tested at once, as most
- * keys hold none. */
-static const char *find_brace(const char *key, size_t n)
+/* Redis's hash tag: the bytes between the first '{' and the next '}', if
+ * that is not empty; else the whole key. */
+static unsigned slot_tagged(const char *key, size_t n)
 {
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, key + i, sizeof(w));
-		if (has_brace(w))
-			break;
-	}
-	return i < n ? memchr(key + i, '{', n - i) : NULL;
-}
-
-unsigned hash_slot(const char *key, size_t n)
-{
-	const char *open = find_brace(key, n);
+	const char *open = memchr(key, '{', n);
 
 	if (open != NULL) {
 		size_t start = (size_t)(open - key) + 1;
@@ -360,4 +347,32 @@ unsigned hash_slot(const char *key, size_t n)
 			       (HASH_SLOTS - 1);
 	}
 	return hash_crc16(key, n) & (HASH_SLOTS - 1);
+}
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "hash_slot reads words little-endian");
+
+/* One pass for the common key, with no '{': eight bytes at a time are
+ * tested for a brace and fed to the CRC from the same word. */
+unsigned hash_slot(const char *key, size_t n)
+{
+	const uint16_t(*t)[256] = crc16_slice;
+	uint16_t crc = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, key + i, sizeof(w));
+		if (has_brace(w))
+			return slot_tagged(key, n);
+		crc = t[6][(crc >> 8) ^ (uint8_t)w] ^ t[5][(crc & 0xff) ^ (uint8_t)(w >> 8)] ^
+		      t[4][(uint8_t)(w >> 16)] ^ t[3][(uint8_t)(w >> 24)] ^
+		      t[2][(uint8_t)(w >> 32)] ^ t[1][(uint8_t)(w >> 40)] ^
+		      t[0][(uint8_t)(w >> 48)] ^ crc16_tab[w >> 56];
+	}
+	for (; i < n; i++) {
+		if (key[i] == '{')
+			return slot_tagged(key, n);
+		crc = (uint16_t)((crc << 8) ^ crc16_tab[((crc >> 8) ^ (uint8_t)key[i]) & 0xff]);
+	}
+	return crc & (HASH_SLOTS - 1);
 }
