@@ -1210,7 +1210,10 @@ bool shard_step(struct shard *sh)
 	nm = drain(sh, msgs);
 	for (k = 0; k < nm; k++)
 		on_message(sh, msgs[k]);
-	if (nm > 0 || run_deferred(sh))
+	/* What waited runs now, even in a step that drained messages: an
+	 * unlock among them leaves deferred messages that must reach their
+	 * subscribers before anything this shard serves later. */
+	if (run_deferred(sh) || nm > 0)
 		work = true;
 	if (!lock_held(&sh->lock) && step_unfrozen(sh))
 		work = true;
