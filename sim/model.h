@@ -80,8 +80,10 @@ bool model_push(struct model *m, unsigned c, const struct resp_reader_value *v);
  * it must get (model_pubsub.c); and the failure that says which. */
 bool model_owes(struct model *m);
 void model_owes_fail(struct model *m);
-/* Messages published (acknowledged) and delivered (checked). */
-void model_pubsub_stats(const struct model *m, uint64_t *published, uint64_t *delivered);
+/* Messages published (acknowledged), of which the count was known exactly,
+ * and deliveries checked. */
+void model_pubsub_stats(const struct model *m, uint64_t *published, uint64_t *exact,
+			uint64_t *delivered);
 /* Checks that need the whole run; records failures in the world. */
 void model_end(struct model *m);
 

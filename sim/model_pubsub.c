@@ -116,7 +116,7 @@ struct mpubsub {
 	uint64_t *closing; /* records ended by a reset, not certainly gone */
 	uint64_t nclosing, closing_cap;
 	uint16_t match[2][MSP_NAMES]; /* [spub][name]: the targets it reaches */
-	uint64_t published, delivered, confirmed;
+	uint64_t published, exact, delivered, confirmed;
 };
 
 void msp_init(struct model *m)
@@ -432,6 +432,7 @@ static void published(struct model *m, struct mreq *q, const struct resp_reader_
 		if (s->sub_send < recv && !(s->gone <= send) && !own)
 			hi++;
 	}
+	ps->exact += lo == hi;
 	if (v->type != RESP_READER_INT || v->integer < lo || v->integer > hi) {
 		char what[120];
 		snprintf(what, sizeof(what), "%s %s m%llu (%lld to %lld receivers)",
@@ -631,8 +632,10 @@ void model_owes_fail(struct model *m)
 		   (double)m->ps->msg[x].recv / 1e6);
 }
 
-void model_pubsub_stats(const struct model *m, uint64_t *published, uint64_t *delivered)
+void model_pubsub_stats(const struct model *m, uint64_t *published, uint64_t *exact,
+			uint64_t *delivered)
 {
 	*published = m->ps->published;
+	*exact = m->ps->exact;
 	*delivered = m->ps->delivered;
 }

@@ -195,10 +195,11 @@ void sched_node_bpops(struct world *w, unsigned node, uint64_t *pops, uint64_t *
 	model_bpop_stats(w->models[node], pops, timeouts);
 }
 
-void sched_node_pubsub(struct world *w, unsigned node, uint64_t *published, uint64_t *delivered)
+void sched_node_pubsub(struct world *w, unsigned node, uint64_t *published, uint64_t *exact,
+		       uint64_t *delivered)
 {
 	ASSERT(node < w->nnodes);
-	model_pubsub_stats(w->models[node], published, delivered);
+	model_pubsub_stats(w->models[node], published, exact, delivered);
 }
 
 uint64_t sched_node_evicted(struct world *w, unsigned node)
