@@ -959,6 +959,10 @@ static void on_message(struct shard *sh, struct xmsg *m)
 	    m->kind != MSG_NOTIFY && m->kind != MSG_MONITOR && m->kind != MSG_BLOCK_OFFER &&
 	    m->kind != MSG_BLOCK_DONE && m->kind != MSG_PUBLISH) {
 		lock_message(&sh->lock, m);
+		/* Given back by a span (MSG_UNLOCK): the keyspace takes this
+		 * shard's clock again before anything that waited runs on it. */
+		if (!lock_held(&sh->lock))
+			sh->ks.now_ms = sh->clock.now_ms;
 		lock_settle(sh);
 		return;
 	}
