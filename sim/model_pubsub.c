@@ -20,7 +20,11 @@
  *  - no client gets one message twice through one target, even across its
  *    connections (a message it read on a connection that then reset ran
  *    before its next SUBSCRIBE was sent);
- *  - one publisher connection's messages arrive in the order it sent them;
+ *  - one publisher connection's messages arrive in the order it sent them,
+ *    and a message acknowledged before another was sent arrives before it
+ *    (whoever published them: PUBLISH holds every shard, and a shard hands
+ *    its lock to the next span only once the messages sent it are
+ *    delivered);
  *  - PUBLISH's count lies between the subscriptions certainly held while it
  *    ran (confirmed before it was sent, not ended before its reply) and
  *    those that may have been (sent before its reply, not certainly gone
@@ -99,6 +103,7 @@ struct msp_client {
 	uint64_t rec[MSP_TARGETS];  /* the subscription of each target sent */
 	uint64_t hrec[MSP_TARGETS]; /* ... and of each target held */
 	unsigned pending;           /* pub/sub requests unanswered */
+	uint64_t newest;            /* the latest send of a message read on this connection */
 	uint64_t epoch, epoch_rec;  /* connections lost; the first record of this one */
 	uint64_t seq;
 	struct msp_last {
@@ -483,6 +488,7 @@ void msp_conn_lost(struct model *m, unsigned c, uint64_t conn)
 	cs->wish = cs->phase ? cs->sent : 0;
 	cs->sent = cs->held = 0;
 	cs->pending = 0;
+	cs->newest = 0;
 	cs->epoch++;
 	cs->epoch_rec = ps->nsub;
 }
@@ -550,6 +556,12 @@ static void take_msg(struct model *m, unsigned c, unsigned t, uint64_t x,
 		fail_msg(m, c, "after a later message of the same publisher", v);
 		return;
 	}
+	if (g->acked && g->recv < ps->cl[c].newest) {
+		fail_msg(m, c, "after a message published once this one was acknowledged", v);
+		return;
+	}
+	if (g->send > ps->cl[c].newest)
+		ps->cl[c].newest = g->send;
 	if (!l->any || g->epoch > l->epoch || (g->epoch == l->epoch && g->seq > l->seq))
 		*l = (struct msp_last){ .epoch = g->epoch, .seq = g->seq, .any = true };
 	g->got[c] |= (uint16_t)(1u << t);
