@@ -264,13 +264,13 @@ static int open_role(struct proc *n, struct node_shard_spec *spec, long long por
 }
 
 /* A shard's listeners: the client port (none with port 0), and with
- * cluster-enabled the cluster bus port, where the shard closes what it
- * accepts (there is no cluster bus yet: shard/node.h). */
-static int open_listeners(struct proc *n, struct node_shard_spec *spec)
+ * cluster-enabled the cluster bus port, on shard 0 alone, which runs the
+ * bus (shard/bus.h). */
+static int open_listeners(struct proc *n, struct node_shard_spec *spec, unsigned id)
 {
 	if (n->cfg.port != 0 && open_role(n, spec, n->cfg.port, SHARD_ROLE_CLIENT) != 0)
 		return -1;
-	if (n->cfg.cluster_enabled &&
+	if (n->cfg.cluster_enabled && id == 0 &&
 	    open_role(n, spec, config_cluster_port(&n->cfg), SHARD_ROLE_BUS) != 0)
 		return -1;
 	return 0;
@@ -415,9 +415,7 @@ static int run(struct proc *n, sigset_t *sigs)
 	if (started == n->n) {
 		say(n, IO_LOG_NOTICE, "Ready to accept connections tcp on port %lld", n->cfg.port);
 		if (n->cfg.cluster_enabled)
-			say(n, IO_LOG_NOTICE,
-			    "Cluster bus port %lld open: no cluster bus yet, its connections are "
-			    "closed",
+			say(n, IO_LOG_NOTICE, "Cluster bus on port %lld",
 			    config_cluster_port(&n->cfg));
 		while (sigwait(sigs, &sig) != 0 ||
 		       (sig != SIGTERM && sig != SIGINT && sig != IO_SHUTDOWN_SIGNAL))
@@ -480,7 +478,7 @@ static int plan_shards(struct proc *n)
 		n->slots[i].proc = n;
 		n->slots[i].id = i;
 		n->slots[i].cpu = n->n <= (unsigned)ncpu ? cpus[i] : -1;
-		if (open_listeners(n, &n->shards[i]) != 0)
+		if (open_listeners(n, &n->shards[i], i) != 0)
 			return -1;
 	}
 	n->group.ios = n->ios;

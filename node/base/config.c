@@ -76,6 +76,8 @@ static const struct cfg_def defs[] = {
 	  "the percentiles INFO latencystats shows" },
 	{ "latency-monitor-threshold", CFG_INT, 0, OFF(latency_monitor_threshold), 0, LLONG_MAX,
 	  NULL, "record events that take this many ms in LATENCY LATEST (0: off)" },
+	{ "tracking-table-max-keys", CFG_INT, 0, OFF(tracking_table_max_keys), 0, LONG_MAX, NULL,
+	  "keys CLIENT TRACKING remembers for the node (0: no bound)" },
 	{ "timeout", CFG_INT, 0, OFF(timeout), 0, 2147483647, NULL,
 	  "close clients idle this many seconds (0: never)" },
 	{ "loglevel", CFG_ENUM, 0, OFF(loglevel), 0, 0, loglevel_names,
@@ -153,14 +155,34 @@ static const struct cfg_def defs[] = {
 	{ "shards", CFG_INT, CFG_IMMUTABLE, OFF(shards), 0, 256, NULL,
 	  "shard threads (0: one per online CPU)" },
 	{ "cluster-enabled", CFG_BOOL, CFG_IMMUTABLE, OFF(cluster_enabled), 0, 0, NULL,
-	  "open the cluster bus port (no bus yet: its connections are closed)" },
+	  "run as a Redis Cluster node" },
 	{ "cluster-port", CFG_INT, CFG_IMMUTABLE, OFF(cluster_port), 0, 65535, NULL,
 	  "cluster bus port (0: port + 10000)" },
+	{ "cluster-config-file", CFG_STR, CFG_IMMUTABLE, OFF(cluster_config_file), 0, 0, NULL,
+	  "where the node keeps its cluster configuration" },
+	{ "cluster-node-timeout", CFG_INT, 0, OFF(cluster_node_timeout), 0, LLONG_MAX, NULL,
+	  "ms of silence before a peer is suspected (PFAIL)" },
+	{ "cluster-announce-ip", CFG_STR, 0, OFF(cluster_announce_ip), 0, 0, NULL,
+	  "the address the node gives its peers (empty: the one they see)" },
+	{ "cluster-announce-port", CFG_INT, 0, OFF(cluster_announce_port), 0, 65535, NULL,
+	  "the client port the node gives its peers (0: its own)" },
+	{ "cluster-announce-bus-port", CFG_INT, 0, OFF(cluster_announce_bus_port), 0, 65535, NULL,
+	  "the bus port the node gives its peers (0: its own)" },
+	{ "cluster-require-full-coverage", CFG_BOOL, 0, OFF(cluster_require_full_coverage), 0, 0,
+	  NULL, "the cluster is down while a slot has no owner" },
+	{ "cluster-allow-reads-when-down", CFG_BOOL, 0, OFF(cluster_allow_reads_when_down), 0, 0,
+	  NULL, "serve reads while the cluster is down" },
+	{ "cluster-allow-pubsubshard-when-down", CFG_BOOL, 0,
+	  OFF(cluster_allow_pubsubshard_when_down), 0, 0, NULL,
+	  "serve shard channels while the cluster is down" },
+	{ "cluster-link-sendbuf-limit", CFG_MEM, 0, OFF(cluster_link_sendbuf_limit), 0, MEM_MAX,
+	  NULL, "bytes a bus link may queue before it is closed (0: no limit)" },
 	{ "bigbulk-reserve-max", CFG_MEM, 0, OFF(bigbulk_reserve_max), 0, MEM_MAX, NULL,
 	  "bytes a shard may reserve for big bulks not yet received" },
 };
 
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
+_Static_assert(NDEFS <= CONFIG_NAMES_MAX, "CONFIG GET has room for every name");
 
 static const char *const obuf_class_names[] = { "normal", "replica", "pubsub" };
 
@@ -176,6 +198,11 @@ void config_defaults(struct config *c)
 	c->slowlog_log_slower_than = SLOWLOG_SLOWER_THAN_DEFAULT;
 	c->slowlog_max_len = SLOWLOG_MAX_LEN_DEFAULT;
 	c->latency_tracking = true;
+	c->tracking_table_max_keys = 1000000;
+	snprintf(c->cluster_config_file, sizeof(c->cluster_config_file), "nodes.conf");
+	c->cluster_node_timeout = 15000;
+	c->cluster_require_full_coverage = true;
+	c->cluster_allow_pubsubshard_when_down = true;
 	c->latency_percentiles[0] = 50;
 	c->latency_percentiles[1] = 99;
 	c->latency_percentiles[2] = 99.9;

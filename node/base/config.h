@@ -55,6 +55,7 @@ struct config {
 	int latency_npercentiles;
 	unsigned notify_flags;               /* notify-keyspace-events: CONFIG_NOTIFY_* */
 	long long latency_monitor_threshold; /* ms; 0: the latency monitor is off */
+	long long tracking_table_max_keys;   /* CLIENT TRACKING's keys; 0: no bound */
 	long long timeout;
 	int loglevel; /* enum io_log_level */
 	char logfile[CONFIG_STR_MAX];
@@ -75,11 +76,18 @@ struct config {
 	bool lazyfree_lazy_user_del;
 	bool protected_mode;
 	bool active_expire; /* DEBUG SET-ACTIVE-EXPIRE */
-	/* Redis's cluster directives, both immutable at run time. With
-	 * cluster-enabled, cairn-node also listens on the cluster bus port; there
-	 * is no cluster bus yet, so what it accepts there is closed at once. */
+	/* Redis's cluster directives. cluster-enabled, cluster-port and
+	 * cluster-config-file are immutable at run time. */
 	bool cluster_enabled;
 	long long cluster_port; /* 0: port + CONFIG_CLUSTER_PORT_INCR */
+	char cluster_config_file[CONFIG_STR_MAX];
+	long long cluster_node_timeout; /* ms */
+	char cluster_announce_ip[CONFIG_STR_MAX];
+	long long cluster_announce_port, cluster_announce_bus_port; /* 0: the real ones */
+	bool cluster_require_full_coverage;
+	bool cluster_allow_reads_when_down;
+	bool cluster_allow_pubsubshard_when_down;
+	long long cluster_link_sendbuf_limit; /* bytes; 0: no limit */
 	/* client-output-buffer-limit, per class: hard, soft, soft seconds. */
 	long long obuf_limit[3][3];
 	/* The compact encodings' bounds (hash-max-listpack-entries, ...). */
@@ -162,6 +170,8 @@ void config_rewrite(const struct config *c, const struct config *def, config_rew
 		    void *arg);
 
 /* Names, for --help. */
+/* Names config_each_name() may give, at most (config.c checks it). */
+#define CONFIG_NAMES_MAX 128
 void config_each_name(void (*fn)(void *arg, const char *name, const char *help), void *arg);
 
 /* The cluster bus port: cluster-port, or as Redis, the client port plus

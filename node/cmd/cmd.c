@@ -257,6 +257,9 @@ const struct cmd *cmd_check(struct cmd_ctx *c)
 
 static bool shard_locked(const struct cmd_ctx *c, unsigned s);
 
+/* Key positions cmd_track_keys() finds room for on the stack. */
+#define CMD_TRACK_KEYS_SMALL 16
+
 /* The command has ended: the watched keys it looked up for writing, and
  * did not change, are forgotten (watch.h), in every keyspace it reached. */
 static inline void cmd_forget_noted(struct cmd_ctx *c)
@@ -264,11 +267,33 @@ static inline void cmd_forget_noted(struct cmd_ctx *c)
 	unsigned s;
 
 	watch_cmd_done(&c->ks->watch);
+	tracking_cmd_done(&c->ks->trk);
 	if (c->locked == NULL)
 		return;
-	for (s = 0; s < c->env->nshards; s++)
-		if (shard_locked(c, s))
+	for (s = 0; s < c->env->nshards; s++) {
+		if (shard_locked(c, s)) {
 			watch_cmd_done(&c->env->keyspaces[s]->watch);
+			tracking_cmd_done(&c->env->keyspaces[s]->trk);
+		}
+	}
+}
+
+/* CLIENT TRACKING: the keys a read-only command read are remembered for
+ * its client, each in the keyspace that holds it (Redis's
+ * trackingRememberKeys: whatever the command answered). */
+static __attribute__((noinline)) void cmd_track_keys(struct cmd_ctx *c, const struct cmd *cmd)
+{
+	int small[CMD_TRACK_KEYS_SMALL], *keys = small, n, i;
+
+	if (c->argc > CMD_TRACK_KEYS_SMALL)
+		keys = mem_alloc(c->env->mem, (size_t)c->argc * sizeof(*keys));
+	n = cmd_key_positions(cmd, c->argv, c->argc, keys, c->argc);
+	for (i = 0; i < n; i++) {
+		const struct cmd_arg *k = &c->argv[keys[i]];
+		tracking_remember(&cmd_ks(c, k->p, k->len)->trk, k->p, k->len, c->client_id);
+	}
+	if (keys != small)
+		mem_free(c->env->mem, keys);
 }
 
 /* CLIENT NO-TOUCH: while the command runs, the keyspaces it may reach
@@ -337,6 +362,7 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	 * client's shard checked for OOM (cmd_check) and evicted on its own. */
 	if (c->conn == NULL && env->cfg->maxmemory > 0 && (cmd->flags & CMD_DENYOOM))
 		(void)env->make_room(env->host);
+	env->cur_client = c->client_id;
 	if (c->no_touch && cmd->id != CMDID_TOUCH) {
 		cmd_no_touch(c, true);
 		cmd->fn(c);
@@ -344,7 +370,10 @@ void cmd_run(struct cmd_ctx *c, const struct cmd *cmd)
 	} else {
 		cmd->fn(c);
 	}
+	if (__builtin_expect(c->track, 0) && (cmd->flags & CMD_READONLY))
+		cmd_track_keys(c, cmd);
 	cmd_forget_noted(c);
+	env->cur_client = 0;
 	clock_read(clock);
 	env->ks->now_ms = clock->now_ms;
 	if (c->blocked)

@@ -156,6 +156,9 @@ struct cmd_env {
 	 * latency-monitor-threshold ms or more is a "command" or
 	 * "fast-command" event there (base/latmon.h). */
 	struct latmon *latmon;
+	/* The client whose command runs now (its id), or 0: whose change a
+	 * tracking client with NOLOOP does not hear of (shard/tracking.h). */
+	uint64_t cur_client;
 	/* The shard itself: only the server commands (server/) look inside. */
 	void *host;
 };
@@ -188,6 +191,11 @@ struct cmd_ctx {
 	 * blocked): it is not counted now, but when it is served or times out
 	 * (Redis's updateStatsOnUnblock). */
 	bool blocked;
+	/* Its client's id (a forwarded request's too), and whether the keys
+	 * of a read-only command are remembered for it (CLIENT TRACKING, not
+	 * BCAST, and not left out by OPTIN or OPTOUT): data/tracking.h. */
+	uint64_t client_id;
+	bool track;
 };
 
 /* The checks before a request runs: looks the command up (also as

@@ -39,6 +39,7 @@ void ks_init(struct keyspace *ks, struct stats *st, uint64_t seed, uint64_t (*rn
 	ks->lazy.slab = &ks->slab;
 	policy_init(&ks->pol, &ks->mem);
 	watch_init(&ks->watch, &ks->mem);
+	tracking_init(&ks->trk, &ks->mem);
 	waiters_init(&ks->waiters, &ks->mem);
 	ks->st = st;
 	ks->seed = seed;
@@ -193,7 +194,7 @@ static struct kv *lookup(struct keyspace *ks, const char *key, size_t klen)
 		/* key may be the entry's own bytes (SCAN looks its keys up):
 		 * whatever reads it comes before the entry is freed. */
 		ks_notify(ks, CONFIG_NOTIFY_EXPIRED, "expired", key, klen);
-		watch_touch_gone(&ks->watch, key, klen);
+		ks_touched(ks, key, klen, true);
 		t0 = ks_lat_start(ks);
 		dict_unlink(&ks->d, link, table);
 		free_entry(ks, e);
@@ -226,12 +227,20 @@ struct kv *ks_lookup_write(struct keyspace *ks, const char *key, size_t klen)
 	if (e != NULL)
 		touch(ks, e);
 	watch_note(&ks->watch, key, klen);
+	tracking_note(&ks->trk, key, klen);
 	return e;
 }
 
 struct kv *ks_peek(struct keyspace *ks, const char *key, size_t klen)
 {
 	return lookup(ks, key, klen);
+}
+
+bool ks_peek_live(struct keyspace *ks, const char *key, size_t klen)
+{
+	struct kv **link = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
+
+	return link != NULL && !ks_expired(ks, *link);
 }
 
 bool ks_is_expired(struct keyspace *ks, const char *key, size_t klen)
@@ -354,7 +363,7 @@ static inline void find_place(struct keyspace *ks, const char *key, size_t klen,
 	at->old = at->link != NULL ? *at->link : NULL;
 	at->ttl = ttl_after(ks, at->old, expire_ms, &at->when);
 	ks->dirty++;
-	watch_touch(&ks->watch, key, klen);
+	ks_touched(ks, key, klen, false);
 }
 
 struct kv *ks_set(struct keyspace *ks, const char *key, size_t klen, const struct kval *v,
@@ -422,7 +431,7 @@ void ks_delete_entry(struct keyspace *ks, struct kv *e)
 	int table;
 	struct kv **link = link_of(ks, e, &table);
 
-	watch_touch_gone(&ks->watch, kv_key(e), e->klen);
+	ks_touched(ks, kv_key(e), e->klen, true);
 	dict_unlink(&ks->d, link, table);
 	free_entry(ks, e);
 	ks->dirty++;
@@ -445,7 +454,7 @@ bool ks_unlink(struct keyspace *ks, const char *key, size_t klen)
 	if (kv_has_ttl(e))
 		ttl_remove(&ks->ttl, e);
 	lazy_add_obj(&ks->lazy, obj_type(ks->types, e), kv_obj(e), kv_obj_enc(e));
-	watch_touch_gone(&ks->watch, key, klen);
+	ks_touched(ks, key, klen, true);
 	entry_release(ks, e);
 	ks->dirty++;
 	return true;
@@ -516,7 +525,7 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 	ASSERT(e->type == KV_STRING);
 	ASSERT(newlen <= (size_t)PROTO_BULK_MAX_MAX);
 	ks->dirty++;
-	watch_touch(&ks->watch, kv_key(e), e->klen);
+	ks_touched(ks, kv_key(e), e->klen, false);
 	old = str_value(e, numbuf, &oldlen);
 	keep = oldlen < newlen ? oldlen : newlen;
 	if (e->enc == KV_REF)
@@ -560,7 +569,7 @@ struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms)
 
 	ASSERT(when_ms >= 0);
 	ks->dirty++;
-	watch_touch(&ks->watch, kv_key(e), e->klen);
+	ks_touched(ks, kv_key(e), e->klen, false);
 	if (kv_has_ttl(e)) {
 		kv_set_expire_field(e, when_ms);
 		return e;
@@ -585,7 +594,7 @@ struct kv *ks_persist(struct keyspace *ks, struct kv *e)
 	if (!kv_has_ttl(e))
 		return e;
 	ks->dirty++;
-	watch_touch(&ks->watch, kv_key(e), e->klen);
+	ks_touched(ks, kv_key(e), e->klen, false);
 	link = link_of(ks, e, &table);
 	ttl_remove(&ks->ttl, e);
 	rest = e->klen + value_area(e);
@@ -652,7 +661,7 @@ static void rename_obj(struct keyspace *ks, struct kv *src, struct keyspace *dks
 		if (t->rebind != NULL)
 			t->rebind(obj, enc, &dks->mem);
 	}
-	watch_touch_gone(&ks->watch, kv_key(src), src->klen);
+	ks_touched(ks, kv_key(src), src->klen, true);
 	entry_release(ks, src);
 	ks->dirty++;
 	keep_lru(dks, ks_set_obj(dks, dst, dlen, type, enc, obj, when), lru);
@@ -715,6 +724,9 @@ void ks_flush(struct keyspace *ks, bool async)
 	ks->dirty += n;
 	if (ks->watch.n > 0)
 		watch_each(&ks->watch, touch_if_present, ks);
+	/* Every client that caches hears of it, whether it cached a key here
+	 * or not (Redis's trackingInvalidateKeysOnFlush). */
+	tracking_flushed(&ks->trk);
 	/* The TTL index and the policy's queue go first: entries are freed
 	 * without them. */
 	ttl_clear(&ks->ttl);
@@ -747,12 +759,15 @@ bool ks_lazy_step(struct keyspace *ks, unsigned n)
 
 void ks_free(struct keyspace *ks)
 {
+	/* Its end is no flush that a client should hear of. */
+	tracking_unhook(&ks->trk);
 	ks_flush(ks, false);
 	while (ks_lazy_step(ks, 1u << 30))
 		;
 	dict_free_tables(&ks->d);
 	slab_destroy(&ks->slab);
 	watch_free(&ks->watch);
+	tracking_free(&ks->trk);
 	waiters_free(&ks->waiters);
 	ASSERT(ks->mem.used == 0);
 }
@@ -831,4 +846,25 @@ const char *ks_encoding_name(const struct keyspace *ks, const struct kv *e)
 long long ks_refcount(const struct kv *e)
 {
 	return e->type == KV_STRING ? str_refcount(e) : 1;
+}
+
+uint64_t ks_slot_keys(const struct keyspace *ks, unsigned slot, uint64_t max,
+		      void (*fn)(void *arg, const struct kv *e), void *arg)
+{
+	uint64_t n = 0, i;
+	int t;
+
+	for (t = 0; t <= 1; t++) {
+		for (i = 0; i < ks->d.size[t]; i++) {
+			const struct kv *e;
+			for (e = ks->d.t[t][i]; e != NULL && n < max; e = e->next) {
+				if (hash_slot(kv_key(e), e->klen) != slot)
+					continue;
+				if (fn != NULL)
+					fn(arg, e);
+				n++;
+			}
+		}
+	}
+	return n;
 }

@@ -32,6 +32,7 @@
 #include "data/object.h"
 #include "data/policy.h"
 #include "data/t_string.h"
+#include "data/tracking.h"
 #include "data/ttl.h"
 #include "data/waiters.h"
 #include "data/watch.h"
@@ -70,6 +71,7 @@ struct keyspace {
 	struct policy pol;      /* eviction state: the mode, the pool, the queue */
 	struct slab slab;       /* entries of up to SLAB_MAX bytes (bigger: mem) */
 	struct watch watch;     /* keys clients WATCH, and when each last changed */
+	struct tracking trk;    /* keys clients cache (CLIENT TRACKING) */
 	struct waiters waiters; /* keys clients block on (BLPOP, ...), and those made ready */
 	bool no_touch;          /* while a CLIENT NO-TOUCH client's command runs */
 	/* Keyspace notifications: the classes to report (notify-keyspace-
@@ -98,7 +100,27 @@ static inline void ks_changed(struct keyspace *ks, uint64_t n)
 	ks->dirty += n;
 	if (n > 0 && ks->watch.ncand > 0)
 		watch_touch_noted(&ks->watch);
+	if (n > 0 && ks->trk.cand_len > 0)
+		tracking_touch_noted(&ks->trk);
 }
+
+/* key changed (gone: it was deleted, by any means): for its watchers and
+ * the clients that cache it. */
+static inline void ks_touched(struct keyspace *ks, const char *key, size_t klen, bool gone)
+{
+	if (gone)
+		watch_touch_gone(&ks->watch, key, klen);
+	else
+		watch_touch(&ks->watch, key, klen);
+	tracking_touch(&ks->trk, key, klen);
+}
+
+/* The keys in hash slot slot, at most max of them: fn is called for each
+ * (CLUSTER COUNTKEYSINSLOT, GETKEYSINSLOT); returns how many. Walks the
+ * whole table (no index of keys by slot). Expired keys not yet deleted
+ * count, as in Redis. */
+uint64_t ks_slot_keys(const struct keyspace *ks, unsigned slot, uint64_t max,
+		      void (*fn)(void *arg, const struct kv *e), void *arg);
 
 /* Sets up an empty keyspace with the node's types (kv_types). rnd is its
  * random source (RANDOMKEY, SCAN-like sampling). */
@@ -127,6 +149,9 @@ void ks_lat_end(struct keyspace *ks, int event, uint64_t t0);
 void ks_delete_expired(struct keyspace *ks, struct kv *e);
 /* True when the entry's TTL has passed (it is still there until deleted). */
 bool ks_expired(const struct keyspace *ks, const struct kv *e);
+/* Whether key is there and not past its TTL; deletes nothing (cluster
+ * routing's LOOKUP_NOEXPIRE). */
+bool ks_peek_live(struct keyspace *ks, const char *key, size_t klen);
 /* Whether key is there with its TTL passed; deletes nothing (WATCH). */
 bool ks_is_expired(struct keyspace *ks, const char *key, size_t klen);
 

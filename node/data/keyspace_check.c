@@ -66,7 +66,8 @@ int ks_check(struct keyspace *ks)
 			return -__LINE__;
 	}
 	a.bytes += dict_mem(&ks->d) + ttl_mem(&ks->ttl) + policy_mem(&ks->pol) +
-		   slab_mem(&ks->slab) + watch_mem(&ks->watch) + waiters_mem(&ks->waiters);
+		   slab_mem(&ks->slab) + watch_mem(&ks->watch) + waiters_mem(&ks->waiters) +
+		   tracking_mem(&ks->trk);
 	lazy_account(&ks->lazy, &lazy_bytes, &lazy_entries, &lazy_objs);
 	if (lazy_entries != ks->lazy.pending || lazy_objs != ks->lazy.pending_objs)
 		return -__LINE__;

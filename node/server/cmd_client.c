@@ -113,6 +113,12 @@ static void client_flags(const struct conn *x, char *out)
 		*p++ = 'x';
 	if (((x->flags & CONN_F_BLOCKED) && x->blocked_until >= 0) || (x->flags & CONN_F_POSTPONED))
 		*p++ = 'b';
+	if (x->flags & CONN_F_TRACKING)
+		*p++ = 't';
+	if (x->flags & CONN_F_TRK_BROKEN)
+		*p++ = 'R';
+	if (x->flags & CONN_F_TRK_BCAST)
+		*p++ = 'B';
 	if (x->flags & CONN_F_CLOSE_ASAP)
 		*p++ = 'c';
 	if (x->flags & CONN_F_NO_EVICT)
@@ -142,7 +148,7 @@ static size_t argv_mem(const struct cmd_ctx *c, const struct conn *x)
  * sits in the chain, reported as obl (unsent bytes) and omem. */
 static void client_line(struct cmd_ctx *c, struct text *t, const struct conn *x)
 {
-	char addr[SERVER_ADDR_MAX], laddr[SERVER_ADDR_MAX], flags[8];
+	char addr[SERVER_ADDR_MAX], laddr[SERVER_ADDR_MAX], flags[16];
 	int64_t now_s = c->now_ms / 1000;
 
 	server_sock_name(shard_of(c), x, true, addr);
@@ -153,15 +159,17 @@ static void client_line(struct cmd_ctx *c, struct text *t, const struct conn *x)
 		    "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 "
 		    "sub=%u psub=%u ssub=%u multi=%lld qbuf=%zu qbuf-free=%zu argv-mem=%zu "
 		    "multi-mem=%zu rbs=0 rbp=0 obl=%zu oll=0 omem=%zu tot-mem=%zu events=%s "
-		    "cmd=%s user=" SERVER_USER " redir=-1 resp=%u lib-name=%s lib-ver=%s\n",
+		    "cmd=%s user=" SERVER_USER " redir=%lld resp=%u lib-name=%s lib-ver=%s\n",
 		    (unsigned long long)x->id, addr, laddr, x->sock, x->name ? x->name : "",
 		    (long long)(now_s - x->ctime_ms / 1000), (long long)(now_s - x->last_ms / 1000),
 		    flags, pubsub_count(x, PUBSUB_CHANNEL), pubsub_count(x, PUBSUB_PATTERN),
 		    pubsub_count(x, PUBSUB_SHARD), x->txn.multi ? (long long)x->txn.n : -1LL,
 		    x->qlen, x->qcap - x->qlen, argv_mem(c, x), x->txn.bytes, x->out.bytes,
 		    obuf_mem(&x->out), conn_mem(x), (x->flags & CONN_F_WRITING) ? "rw" : "r",
-		    x->last_cmd >= 0 ? cmd_table[x->last_cmd].fullname : "NULL", (unsigned)x->proto,
-		    x->lib_name ? x->lib_name : "", x->lib_ver ? x->lib_ver : "");
+		    x->last_cmd >= 0 ? cmd_table[x->last_cmd].fullname : "NULL",
+		    (x->flags & CONN_F_TRACKING) ? (long long)x->trk->redirect : -1LL,
+		    (unsigned)x->proto, x->lib_name ? x->lib_name : "",
+		    x->lib_ver ? x->lib_ver : "");
 }
 
 /* The shard's live connections sorted by id, which is creation order: the
@@ -621,6 +629,10 @@ void cmd_client_no_touch(struct cmd_ctx *c)
 /* Redis's help lines for the subcommands cairn implements, in Redis's order,
  * with SETINFO from 7.2 and ID and MAXAGE among the KILL filters. */
 static const char *const client_help[] = {
+	"CACHING (YES|NO)",
+	"    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+	"GETREDIR",
+	"    Return the client ID we are redirecting to when tracking is enabled.",
 	"GETNAME",
 	"    Return the name of the current connection.",
 	"ID",
@@ -665,6 +677,11 @@ static const char *const client_help[] = {
 	"    * LIB-VER: the client lib version.",
 	"UNBLOCK <clientid> [TIMEOUT|ERROR]",
 	"    Unblock the specified blocked client.",
+	"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+	"         [OPTIN] [OPTOUT] [NOLOOP]",
+	"    Control server assisted client side caching.",
+	"TRACKINGINFO",
+	"    Report tracking status for the current connection.",
 	"NO-EVICT (ON|OFF)",
 	"    Protect current client connection from eviction.",
 	"NO-TOUCH (ON|OFF)",

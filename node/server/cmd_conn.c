@@ -128,6 +128,7 @@ void cmd_reset(struct cmd_ctx *c)
 	txn_unwatch(&shard_of(c)->ch.txn, &conn->txn, c->locked);
 	pubsub_drop(&shard_of(c)->ps, conn);
 	monitor_remove(&shard_of(c)->mon, conn);
+	caching_disable(&shard_of(c)->cc, conn);
 	conn->flags &= ~(CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP_NEXT | CONN_F_NO_EVICT |
 			 CONN_F_NO_TOUCH);
 	conn->proto = 2;

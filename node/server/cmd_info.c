@@ -133,6 +133,10 @@ struct info_view {
 	struct conn_totals conns;
 	uint64_t nconns, overhead, dataset, peak, keys, expires, lazy_pending, dirty;
 	long long pubsub[PUBSUB_KINDS]; /* names with a subscriber, each once */
+	/* CLIENT TRACKING: clients, remembered keys and (key, client) pairs,
+	 * BCAST prefixes (each once). */
+	uint64_t trk_clients, trk_keys, trk_items;
+	long long trk_prefixes;
 };
 
 /* Every field of struct stats is a uint64_t counter, so they add up as an
@@ -190,6 +194,9 @@ static void view_add(struct info_view *v, const struct shard *sh)
 	v->expires += sh->ks.ttl.n;
 	v->lazy_pending += sh->ks.lazy.pending + sh->ks.lazy.pending_objs;
 	v->dirty += sh->ks.dirty;
+	v->trk_clients += atomic_load_explicit(&sh->cc.clients, memory_order_relaxed);
+	v->trk_keys += sh->ks.trk.n;
+	v->trk_items += sh->ks.trk.items;
 }
 
 static void info_server(struct text *b, const struct info_view *v)
@@ -242,7 +249,7 @@ static void info_clients(struct text *b, const struct info_view *v)
 			KV_N("client_recent_max_input_buffer", t.qbuf_max),
 			KV_N("client_recent_max_output_buffer", t.obuf_max),
 			KV_N("blocked_clients", t.blocked + t.held),
-			KV_N("tracking_clients", 0),
+			KV_N("tracking_clients", v->trk_clients),
 			KV_N("clients_in_timeout_table", t.timed),
 		};
 		info_kvs(b, kv, KV_COUNT(kv));
@@ -434,9 +441,9 @@ static void info_stats_tail(struct text *b, const struct info_view *v)
 		KV_N("active_defrag_key_misses", 0),
 		KV_N("total_active_defrag_time", 0),
 		KV_N("current_active_defrag_time", 0),
-		KV_N("tracking_total_keys", 0),
-		KV_N("tracking_total_items", 0),
-		KV_N("tracking_total_prefixes", 0),
+		KV_N("tracking_total_keys", v->trk_keys),
+		KV_N("tracking_total_items", v->trk_items),
+		KV_N("tracking_total_prefixes", v->trk_prefixes),
 		KV_N("unexpected_error_replies", st->unexpected_error_replies),
 		KV_N("total_error_replies", v->es.total),
 		KV_N("dump_payload_sanitizations", 0),
@@ -604,8 +611,7 @@ static void info_latencystats(struct text *b, const struct info_view *v)
 
 static void info_cluster(struct text *b, const struct info_view *v)
 {
-	(void)v;
-	text_add(b, "cluster_enabled:0\r\n", 19);
+	text_printf(b, "cluster_enabled:%d\r\n", v->sh->cfg.cluster_enabled ? 1 : 0);
 }
 
 /* db0 only when it holds keys, as Redis. cairn does not sample TTLs, so
@@ -705,6 +711,7 @@ void cmd_info(struct cmd_ctx *c)
 		view_add(v, shard_at(c, s));
 	for (k = 0; k < PUBSUB_KINDS; k++)
 		v->pubsub[k] = server_pubsub_names(c, (int)k);
+	v->trk_prefixes = server_tracking_prefixes(c);
 	/* The one share among the counters: the mean, not the sum. */
 	v->st.expired_stale_perc_x100 /= cmd_nshards(c);
 	text_init(&b, &shard_of(c)->mem, INFO_BUF_START);

@@ -32,8 +32,8 @@
 
 /* Longest directive name we track (the longest today has 26 bytes). */
 #define CFG_NAME_MAX 64
-/* Matches of one CONFIG GET, at most one per directive. */
-#define CFG_MATCH_MAX 64
+/* Matches of one CONFIG GET, at most one per name. */
+#define CFG_MATCH_MAX CONFIG_NAMES_MAX
 
 struct cfg_matches {
 	struct {

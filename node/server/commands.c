@@ -40,6 +40,10 @@ void cmd_client(struct cmd_ctx *c)
 {
 	container(c);
 }
+void cmd_cluster(struct cmd_ctx *c)
+{
+	container(c);
+}
 void cmd_config(struct cmd_ctx *c)
 {
 	container(c);

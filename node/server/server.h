@@ -36,6 +36,8 @@ bool server_latency(struct shard *sh, int id, struct hist *sum);
 /* Names of kind (enum pubsub_kind) with a subscriber on the shards c
  * covers, each counted once (INFO's pubsub_channels, PUBSUB NUMPAT). */
 long long server_pubsub_names(struct cmd_ctx *c, int kind);
+/* The BCAST prefixes of the node's tracking clients, each once. */
+long long server_tracking_prefixes(struct cmd_ctx *c);
 /* Whether n bytes at p are all printable ASCII other than space. */
 bool server_attr_printable(const char *p, size_t n);
 /* Replaces *dst (owned, NUL-terminated, from mem) with a copy of n bytes at

@@ -377,6 +377,7 @@ static void rerun_here(struct blocked_host *bh, struct conn *c)
 	ctx.now_ms = bh->env->clock->now_ms;
 	ctx.authed = true; /* checked when it was parsed */
 	ctx.no_touch = (c->flags & CONN_F_NO_TOUCH) != 0;
+	ctx.client_id = c->id;
 	b->running = true;
 	cmd_run(&ctx, b->cmd);
 	b->running = false;

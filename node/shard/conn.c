@@ -29,6 +29,7 @@
 #include "io/io.h"
 #include "proto/reply.h"
 #include "shard/exec.h"
+#include "shard/moved.h"
 #include "shard/txn.h"
 #include "shard/xshard.h"
 #include "shard/ud.h"
@@ -274,6 +275,16 @@ void conn_check_output_limit(struct conn_host *h, struct conn *c)
 		close_over_output_limit(h, c);
 }
 
+/* CLIENT CACHING holds for the next command, and for a transaction until
+ * EXEC or DISCARD, as Redis's resetClient: a CLIENT command keeps it. */
+static bool caching_given_ends(const struct conn *c)
+{
+	if (c->txn.multi)
+		return false;
+	return c->last_cmd < 0 ||
+	       (c->last_cmd != CMDID_CLIENT && cmd_table[c->last_cmd].parent != CMDID_CLIENT);
+}
+
 /* After a request ran: CLIENT REPLY OFF/SKIP suppress its reply (a
  * forwarded one's placeholder is dropped), and the output limit holds.
  * Inline: it runs after every command. */
@@ -281,12 +292,18 @@ static inline __attribute__((always_inline)) void finish_request(struct conn_hos
 								 struct conn *c,
 								 const struct obuf_mark *mark)
 {
-	if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP | CONN_F_REPLY_SKIP_NEXT)) {
+	if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP | CONN_F_REPLY_SKIP_NEXT |
+			CONN_F_TRK_CACHING | CONN_F_ASKING)) {
 		if (c->flags & (CONN_F_REPLY_OFF | CONN_F_REPLY_SKIP))
 			obuf_truncate(&c->out, mark);
 		c->flags &= ~CONN_F_REPLY_SKIP;
 		if (c->flags & CONN_F_REPLY_SKIP_NEXT)
 			c->flags = (c->flags & ~CONN_F_REPLY_SKIP_NEXT) | CONN_F_REPLY_SKIP;
+		if ((c->flags & CONN_F_TRK_CACHING) && caching_given_ends(c))
+			c->flags &= ~CONN_F_TRK_CACHING;
+		/* ASKING holds for one command, and in MULTI until EXEC. */
+		if ((c->flags & CONN_F_ASKING) && !c->txn.multi && c->last_cmd != CMDID_ASKING)
+			c->flags &= ~CONN_F_ASKING;
 	}
 	c->last_ms = h->clock->now_ms;
 	if (c->out.bytes > (size_t)config_obuf_hard(h->cfg) && !(c->flags & CONN_F_CLOSE_NOW))
@@ -351,9 +368,8 @@ static void txn_take(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
  * as Redis does, if one of them may grow memory on a full node), WATCH
  * those of its keys. */
 static enum exec_verdict txn_exec(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
-				  const struct cmd *cmd)
+				  const struct cmd *cmd, uint64_t *also)
 {
-	uint64_t also[XSHARD_WORDS] = { 0 };
 	struct txn *t = &c->txn;
 
 	if (cmd->id == CMDID_EXEC && t->multi && !t->aborted) {
@@ -436,17 +452,64 @@ static void feed_monitors(struct conn_host *h, struct conn *c, const struct cmd_
 		h->feed(h->feed_arg, c, cmd, ctx->argv, ctx->argc);
 }
 
+/* Cluster mode: routes the request (moved.h). Returns true if it was
+ * refused, its error replied: a command queued in MULTI flags the
+ * transaction, EXEC discards it. A request whose keys' existence is
+ * known only on another shard gets that shard in *also, and is routed
+ * again there (conn_run_locked). */
+static bool routed_away(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+			const struct cmd *cmd, uint64_t *also)
+{
+	struct moved_in in = {
+		.v = *h->view,
+		.env = h->env,
+		.locked = ctx->locked,
+		.asking = (c->flags & CONN_F_ASKING) != 0,
+	};
+	bool queued = c->txn.multi && !txn_runs_now(cmd), exec = cmd->id == CMDID_EXEC;
+	enum moved_result res;
+	unsigned lock = 0;
+
+	if (exec && (!c->txn.multi || c->txn.aborted))
+		return false; /* EXEC answers that itself */
+	if (exec)
+		res = moved_check_txn(&in, &c->txn, ctx->r, &lock);
+	else
+		res = moved_check(&in, cmd, ctx->argv, ctx->argc, ctx->r, &lock);
+	if (res == MOVED_REFUSED) {
+		h->env->cstat[cmd->id].rejected++;
+		if (exec) {
+			txn_discard(&h->txn, &c->txn);
+			txn_unwatch(&h->txn, &c->txn, ctx->locked);
+		} else if (queued) {
+			c->txn.aborted = true;
+		}
+		return true;
+	}
+	/* Queued: EXEC routes it again with the others. */
+	if (res == MOVED_LOCK && !queued) {
+		also[lock / 64] |= 1ull << (lock % 64);
+		c->flags |= CONN_F_REROUTE;
+	}
+	return false;
+}
+
 /* conn_dispatch, inlined into run_request: it runs for every request. */
 static inline __attribute__((always_inline)) enum exec_verdict dispatch(
 	struct conn_host *h, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd,
 	const struct obuf_mark *mark)
 {
+	uint64_t also[XSHARD_WORDS] = { 0 };
+
 	if (__builtin_expect(c->ps != NULL || (c->flags & CONN_F_MONITOR), 0) &&
 	    context_refuse(h, c, ctx, cmd))
 		return EXEC_DONE;
 	if (__builtin_expect(atomic_load_explicit(h->monitors, memory_order_relaxed) != 0, 0) &&
 	    cmd != NULL)
 		feed_monitors(h, c, ctx, cmd);
+	if (__builtin_expect(h->view != NULL, 0) && cmd != NULL &&
+	    routed_away(h, c, ctx, cmd, also))
+		return EXEC_DONE;
 	if (c->txn.multi && (cmd == NULL || !txn_runs_now(cmd))) {
 		if (cmd == NULL && ctx->cmd != NULL && ctx->cmd->id == CMDID_EXEC) {
 			/* In MULTI, cmd_check can refuse EXEC only for its
@@ -466,7 +529,9 @@ static inline __attribute__((always_inline)) enum exec_verdict dispatch(
 	/* A blocking command too runs here, holding its keys' shards, since
 	 * its client may block (shard/blocked.h). */
 	if (cmd->id == CMDID_EXEC || cmd->id == CMDID_WATCH || (cmd->flags & CMD_BLOCKING))
-		return txn_exec(h, c, ctx, cmd);
+		return txn_exec(h, c, ctx, cmd, also);
+	if (__builtin_expect(c->flags & CONN_F_REROUTE, 0))
+		return exec_request_holding(h->exec, ctx, cmd, also, c->idx, c->gen);
 	return exec_request(h->exec, ctx, cmd, c->idx, c->gen);
 }
 
@@ -625,6 +690,8 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 		.now_ms = h->clock->now_ms,
 		.authed = (c->flags & CONN_F_AUTHED) != 0,
 		.no_touch = (c->flags & CONN_F_NO_TOUCH) != 0,
+		.client_id = c->id,
+		.track = conn_tracks_reads(c->flags),
 	};
 	obuf_mark(&c->out, &mark);
 	cmd = cmd_check(&ctx);
@@ -644,6 +711,9 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 		return;
 	}
 	finish_request(h, c, &mark);
+	/* Its invalidations go after its reply, before the next command's. */
+	if (__builtin_expect(*h->inval_len > 0, 0))
+		h->after(h->after_arg);
 	/* Keys it made poppable go to their waiters before the next command,
 	 * as Redis's handleClientsBlockedOnKeys. */
 	if (h->env->ks->waiters.nready > 0)
@@ -892,6 +962,25 @@ static void conn_feed(struct conn_host *h, struct conn *c, const char *data, siz
 	}
 }
 
+/* Routed again holding its slot's shard (routed_away): refused there, or
+ * run. */
+static bool rerouted_away(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+			  const struct cmd *cmd)
+{
+	uint64_t also[XSHARD_WORDS] = { 0 };
+
+	int keys[1];
+
+	c->flags &= ~CONN_F_REROUTE;
+	if (routed_away(h, c, ctx, cmd, also))
+		return true;
+	/* It runs here on its key's keyspace, which another shard holds (as
+	 * EXEC runs a queued command). */
+	if (cmd_key_positions(cmd, ctx->argv, ctx->argc, keys, 1) >= 1)
+		ctx->ks = cmd_ks(ctx, ctx->argv[keys[0]].p, ctx->argv[keys[0]].len);
+	return false;
+}
+
 void conn_run_locked(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
 		     const struct cmd *cmd)
 {
@@ -900,8 +989,11 @@ void conn_run_locked(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
 	ASSERT(c->flags & CONN_F_WAIT_LOCKS);
 	ASSERT(ctx->locked != NULL);
 	obuf_mark(&c->out, &mark);
-	cmd_run(ctx, cmd);
+	if (!(c->flags & CONN_F_REROUTE) || !rerouted_away(h, c, ctx, cmd))
+		cmd_run(ctx, cmd);
 	finish_request(h, c, &mark);
+	if (*h->inval_len > 0)
+		h->after(h->after_arg);
 	if (c->flags & CONN_F_BLOCKED) {
 		/* A blocking pop that blocked, or that ran again for its keys
 		 * and stays blocked, or ended its block (then conn_unblock

@@ -27,6 +27,8 @@
 #include "shard/txn.h"
 
 struct blocked_req;
+struct caching_client;
+struct cluster_view;
 struct clock;
 struct cmd;
 struct cmd_arg;
@@ -62,6 +64,23 @@ struct val;
 #define CONN_F_BLOCKED (1u << 16)       /* a blocking command waits: parse nothing */
 #define CONN_F_MONITOR (1u << 17)       /* MONITOR: a monitor of its shard (monitor.h) */
 #define CONN_F_POSTPONED (1u << 18)     /* its request waits for CLIENT PAUSE: parse nothing */
+/* CLIENT TRACKING (shard/caching.h): on, and its modes. */
+#define CONN_F_TRACKING (1u << 19)
+#define CONN_F_TRK_BCAST (1u << 20)
+#define CONN_F_TRK_OPTIN (1u << 21)
+#define CONN_F_TRK_OPTOUT (1u << 22)
+#define CONN_F_TRK_CACHING (1u << 23) /* CLIENT CACHING, for its next command */
+#define CONN_F_TRK_NOLOOP (1u << 24)
+#define CONN_F_TRK_BROKEN (1u << 25) /* its redirection's client is gone */
+/* Cluster mode: ASKING (for its next command, or until EXEC), READONLY. */
+#define CONN_F_ASKING (1u << 26)
+#define CONN_F_READONLY (1u << 27)
+/* Its request runs holding the shard of its slot, to be routed again
+ * there (moved.h's MOVED_LOCK). */
+#define CONN_F_REROUTE (1u << 28)
+#define CONN_F_TRK_MODES                                                                           \
+	(CONN_F_TRACKING | CONN_F_TRK_BCAST | CONN_F_TRK_OPTIN | CONN_F_TRK_OPTOUT |               \
+	 CONN_F_TRK_CACHING | CONN_F_TRK_NOLOOP | CONN_F_TRK_BROKEN)
 
 /* CLIENT PAUSE: what a shard holds (Redis's CLIENT_PAUSE_*, in order of
  * strictness), until when. */
@@ -109,6 +128,9 @@ struct conn {
 	struct txn txn;
 	/* Its subscriptions (pubsub.h), NULL while it has none. */
 	struct pubsub_client *ps;
+	/* CLIENT TRACKING's redirection and prefixes (caching.h), NULL while
+	 * it does not track. */
+	struct caching_client *trk;
 
 	/* Output. */
 	struct obuf out;
@@ -162,6 +184,13 @@ struct conn_host {
 	void (*feed)(void *arg, const struct conn *c, const struct cmd *cmd,
 		     const struct cmd_arg *argv, int argc);
 	void *feed_arg;
+	/* After a request: delivers the invalidations it caused (the shard's
+	 * caching_flush; arg is after_arg), when some wait (*inval_len). */
+	const size_t *inval_len;
+	void (*after)(void *arg);
+	void *after_arg;
+	/* cluster-enabled: the shard's view of the cluster (NULL otherwise). */
+	struct cluster_view *const *view;
 	struct conn *pending;    /* connections with a submission to make */
 	struct conn *resume;     /* ran a locked request; resume once not frozen */
 	struct conn *blocked;    /* blocked by a command (WAIT), in no order */
@@ -241,5 +270,20 @@ void conn_check_output_limit(struct conn_host *h, struct conn *c);
 bool conn_password_required(const struct conn_host *h);
 /* Sets authentication state, and the parser limits that follow from it. */
 void conn_set_authed(struct conn_host *h, struct conn *c, bool authed);
+
+/* Whether c's read-only commands have their keys remembered for it
+ * (Redis's trackingRememberKeys): CLIENT TRACKING on, not BCAST; in OPTIN
+ * mode only after CLIENT CACHING YES, in OPTOUT mode unless after CLIENT
+ * CACHING NO. */
+static inline bool conn_tracks_reads(uint32_t flags)
+{
+	if (!(flags & CONN_F_TRACKING) || (flags & CONN_F_TRK_BCAST))
+		return false;
+	if (flags & CONN_F_TRK_OPTIN)
+		return (flags & CONN_F_TRK_CACHING) != 0;
+	if (flags & CONN_F_TRK_OPTOUT)
+		return !(flags & CONN_F_TRK_CACHING);
+	return true;
+}
 
 #endif

@@ -6,7 +6,10 @@
  * connection by entry and generation (shard/ud.h), so one that arrives after
  * its connection closed, and the entry went to another, is recognised as
  * stale. Free entries are reused lowest first. The table stores connections
- * as opaque pointers; it never looks inside one. */
+ * as opaque pointers; it never looks inside one. It also finds a
+ * connection by its client id (an open-addressed index, at most half
+ * full), for what is addressed to a client by id (CLIENT TRACKING's
+ * invalidations). */
 #ifndef CAIRN_SHARD_CONNS_H
 #define CAIRN_SHARD_CONNS_H
 
@@ -24,6 +27,9 @@ struct conns {
 	uint32_t cap, n; /* entries, and how many hold a connection */
 	uint32_t *free_idx;
 	uint32_t nfree;
+	uint64_t *ids;  /* [cap]: each entry's client id */
+	uint32_t *byid; /* [mask + 1]: entry + 1 by id, 0 for none */
+	uint32_t mask;
 };
 
 /* A table of cap entries (at most UD_IDX_MAX), its arrays charged to mem. */
@@ -34,8 +40,8 @@ void conns_free(struct conns *t);
 void conns_grow(struct conns *t, uint32_t cap);
 /* Takes a free entry: its index and generation, or false when none is. */
 bool conns_take(struct conns *t, uint32_t *idx, uint32_t *gen);
-/* Puts c in the entry just taken. */
-void conns_set(struct conns *t, uint32_t idx, struct conn *c);
+/* Puts c, whose client id is id, in the entry just taken. */
+void conns_set(struct conns *t, uint32_t idx, struct conn *c, uint64_t id);
 /* Empties entry idx (its connection is gone) and retires its generation. */
 void conns_release(struct conns *t, uint32_t idx);
 /* The connection at idx if its generation is still gen, else NULL (for
@@ -48,5 +54,7 @@ static inline struct conn *conns_get(const struct conns *t, uint32_t idx, uint32
 }
 /* The connection at idx, or NULL (to walk the table: 0 <= idx < cap). */
 struct conn *conns_at(const struct conns *t, uint32_t idx);
+/* The connection whose client id is id, or NULL. */
+struct conn *conns_find_id(const struct conns *t, uint64_t id);
 
 #endif

@@ -3,7 +3,8 @@
  * Every message starts with a struct xmsg (xshard.h) whose kind is one of
  * enum msg_kind: route.c forwards requests and their replies, lock.c takes
  * and releases shard locks, txn.c drops watches, blocked.c offers keys to
- * blocked clients and drops their waiters. A message that carries a request holds a copy of
+ * blocked clients and drops their waiters; caching.c carries
+ * invalidations. A message that carries a request holds a copy of
  * its arguments in the same allocation, since the receive buffer they were
  * parsed from is recycled at once; big values (a struct val) are referenced,
  * not copied. Allocations are charged to the allocating shard's account and
@@ -29,7 +30,9 @@ enum msg_kind {
 	MSG_BLOCK_OFFER, /* blocked: a key here may be popped by the waiter */
 	MSG_BLOCK_DONE,  /* blocked: a block is done with these keys here */
 	MSG_PUBLISH,     /* pubsub: a message for this shard's subscribers */
-	MSG_KIND_LAST = MSG_PUBLISH
+	MSG_TRACK,       /* caching: invalidations for this shard's tracking clients */
+	MSG_VIEW,        /* topology: shard 0's new view of the cluster */
+	MSG_KIND_LAST = MSG_VIEW
 };
 
 /* Allocates head bytes (a structure of the caller's), zeroed, followed by a

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "cluster/redirect.h"
 
 /* Whether spec, with ring slots per pair of shards, describes a node this
  * builder can make. */
@@ -29,6 +30,22 @@ static bool spec_valid(const struct node_spec *spec, unsigned ring)
 		if (spec->shards[i].io == NULL || spec->shards[i].nlisteners > SHARD_LISTENERS_MAX)
 			return false;
 	return true;
+}
+
+/* cluster-enabled: shard 0's state gives every shard its first view. */
+static void first_view(struct node *n)
+{
+	struct shard *zero = &n->shards[0];
+	struct cluster_view *v;
+	unsigned i;
+
+	if (zero->topo.st == NULL)
+		return;
+	v = topology_settle(&zero->topo, true);
+	ASSERT(v != NULL);
+	for (i = 1; i < n->n; i++)
+		topology_install(&n->shards[i].topo, v);
+	redirect_view_free(v, &zero->mem);
 }
 
 int node_init(struct node *n, const struct node_spec *spec)
@@ -63,6 +80,7 @@ int node_init(struct node *n, const struct node_spec *spec)
 	}
 	ASSERT(n->set.n == n->n);
 	ASSERT(n->hub.n == n->n);
+	first_view(n);
 	return 0;
 
 fail_shards:

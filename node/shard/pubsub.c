@@ -304,7 +304,7 @@ static bool receives(const struct conn *c)
 /* The pubsub class of client-output-buffer-limit, as Redis applies it
  * (checkClientOutputBufferLimits): over the hard limit, or over the soft
  * one for longer than its seconds, the subscriber is closed. */
-static void check_limit(struct pubsub *ps, struct conn *c)
+void pubsub_check_limit(struct pubsub *ps, struct conn *c)
 {
 	const long long *lim = ps->h->cfg->obuf_limit[CONFIG_OBUF_PUBSUB];
 	struct pubsub_client *pc = c->ps;
@@ -359,7 +359,7 @@ static bool deliver(struct pubsub *ps, struct conn *c, const struct message *m)
 		reply_bulk_val(&r, m->msg_val);
 	else
 		reply_bulk(&r, m->msg, m->mlen);
-	check_limit(ps, c);
+	pubsub_check_limit(ps, c);
 	conn_pend(ps->h, c);
 	return true;
 }

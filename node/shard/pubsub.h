@@ -85,6 +85,9 @@ bool pubsub_unsubscribe(struct pubsub *ps, struct conn *c, enum pubsub_kind k, c
 			size_t len);
 /* Drops every subscription of c, silently (it closes, or RESET). */
 void pubsub_drop(struct pubsub *ps, struct conn *c);
+/* The pubsub class of client-output-buffer-limit on c, a subscriber whose
+ * output just grew: closed if over (hard, or soft for its seconds). */
+void pubsub_check_limit(struct pubsub *ps, struct conn *c);
 /* How many names of kind k c holds. */
 uint32_t pubsub_count(const struct conn *c, enum pubsub_kind k);
 /* The i-th name of kind k that c holds (i < pubsub_count); unsubscribing

@@ -27,6 +27,8 @@ struct fwd_msg {
 	struct xmsg h; /* h.kind: MSG_REQ or MSG_REPLY */
 	uint8_t proto;
 	bool no_touch; /* its client's CLIENT NO-TOUCH */
+	bool track;    /* its client's CLIENT TRACKING remembers its keys */
+	uint64_t client_id;
 	uint32_t conn_idx, conn_gen;
 	struct obuf_chunk *hold;
 	const struct cmd *cmd;
@@ -117,6 +119,8 @@ void route_forward(struct route *rt, const struct cmd_ctx *c, unsigned dst, uint
 	m->cmd = c->cmd;
 	m->proto = c->r->proto;
 	m->no_touch = c->no_touch;
+	m->track = c->track;
+	m->client_id = c->client_id;
 	m->conn_idx = conn_idx;
 	m->conn_gen = conn_gen;
 	m->hold = obuf_hold(c->r->ob);
@@ -142,10 +146,14 @@ static void run_forwarded(struct route *rt, struct fwd_msg *m)
 	ctx.authed = true;               /* checked at the origin */
 	ctx.forwarded = true;
 	ctx.no_touch = m->no_touch;
+	ctx.track = m->track;
+	ctx.client_id = m->client_id;
 	ctx.from_shard = m->h.src;
 	ctx.from_idx = m->conn_idx;
 	ctx.from_gen = m->conn_gen;
 	cmd_run(&ctx, m->cmd);
+	if (rt->inval_len != NULL && *rt->inval_len > 0)
+		rt->inval(rt->inval_arg);
 	m->h.kind = MSG_REPLY;
 	xshard_send(rt->x, m->h.src, &m->h);
 }

@@ -18,6 +18,7 @@
 #define CAIRN_SHARD_ROUTE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cmd_ctx;
@@ -30,6 +31,12 @@ struct xshard;
 struct route {
 	struct xshard *x;
 	struct cmd_env *env; /* forwarded requests run in it */
+	/* Before a forwarded request's reply goes back: delivers the
+	 * invalidations it caused (the shard's, when *inval_len), so that
+	 * they are on their way before the client can see the reply. */
+	const size_t *inval_len;
+	void (*inval)(void *arg);
+	void *inval_arg;
 };
 
 enum route_where { ROUTE_HERE = 0, ROUTE_FORWARD, ROUTE_SPAN };

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "cluster/redirect.h"
 #include "data/evict.h"
 #include "data/expire.h"
 #include "proto/obuf.h"
@@ -75,6 +76,7 @@ void shardset_init(struct shardset *set, unsigned n, struct shard **shards,
 	atomic_init(&set->bigbulk_reserved, 0);
 	atomic_init(&set->monitors, 0);
 	atomic_init(&set->notify_seq, 0);
+	atomic_init(&set->track_bcast, 0);
 	for (s = 0; s < n; s++)
 		keyspaces[s] = &shards[s]->ks;
 	/* Equal ranges of slots, so that a shard owns whole slots as a cluster
@@ -286,6 +288,8 @@ static void feed_monitors(void *arg, const struct conn *c, const struct cmd *cmd
 	monitor_feed(&sh->mon, c, cmd, argv, argc);
 }
 
+static void after_request(void *arg);
+
 /* What the connections see of the shard (conn.h). */
 static void host_init(struct shard *sh)
 {
@@ -309,6 +313,10 @@ static void host_init(struct shard *sh)
 	h->monitors = &sh->set->monitors;
 	h->feed = feed_monitors;
 	h->feed_arg = sh;
+	h->view = sh->cfg.cluster_enabled ? &sh->topo.view : NULL;
+	h->inval_len = &sh->cc.q.len;
+	h->after = after_request;
+	h->after_arg = sh;
 }
 
 /* Marks in others the shards other than sh whose counter at byte offset
@@ -339,6 +347,43 @@ static void on_notify(void *arg, const char *event, const char *key, size_t klen
 	notify_add(&sh->notes, event, key, klen);
 }
 
+/* The keyspace's tracking hook (data/tracking.h): reports wait in the
+ * queue of the shard whose thread runs the command, as keyspace events
+ * do, with the id of the client that ran it. */
+static void on_tracking(void *arg, enum tracking_event ev, const char *key, size_t klen,
+			const uint64_t *ids, uint32_t nids)
+{
+	struct shard *sh = arg;
+
+	if (lock_held(&sh->lock))
+		sh = sh->set->shards[sh->lock.holder.coord];
+	caching_report(&sh->cc, ev, key, klen, ids, nids, sh->env.cur_client);
+}
+
+/* Delivers the queued invalidations (caching.h). */
+static void caching_publish(struct shard *sh)
+{
+	uint64_t with_clients[XSHARD_WORDS] = { 0 }, with_bcast[XSHARD_WORDS] = { 0 };
+
+	others_with(sh, offsetof(struct shard, cc.clients), with_clients);
+	others_with(sh, offsetof(struct shard, cc.bcast), with_bcast);
+	caching_flush(&sh->cc, with_clients, with_bcast);
+}
+
+static void after_request(void *arg)
+{
+	caching_publish(arg);
+}
+
+/* This keyspace's share of tracking-table-max-keys (0: no bound). */
+static void tracking_configure(struct shard *sh)
+{
+	unsigned long long max = (unsigned long long)sh->cfg.tracking_table_max_keys;
+
+	sh->ks.trk.max_keys = max == 0 ? 0 : (max + sh->set->n - 1) / sh->set->n;
+	tracking_trim(&sh->ks.trk);
+}
+
 /* Which events the keyspace reports: none unless K or E publishes them. */
 static void notify_configure(struct shard *sh)
 {
@@ -365,6 +410,41 @@ static void monitor_publish(struct shard *sh)
 
 	others_with(sh, offsetof(struct shard, mon.here), others);
 	monitor_flush(&sh->mon, &sh->x, others);
+}
+
+/* cluster-enabled: shard 0 loads nodes.conf and owns the state (a corrupt
+ * file stops the start, as in Redis); every shard gets its view from the
+ * node builder, then from shard 0. */
+static int topology_start(struct shard *sh)
+{
+	struct cluster_state *st = NULL;
+	char err[320];
+
+	if (sh->cfg.cluster_enabled && sh->id == 0) {
+		st = topology_load(sh->io, &sh->mem, &sh->cfg, io_random_u64(sh->io),
+				   (uint64_t)sh->clock.now_ms, err, sizeof(err));
+		if (st == NULL) {
+			shard_log(sh, IO_LOG_WARNING, "%s", err);
+			return -1;
+		}
+	}
+	topology_init(&sh->topo, &sh->cfg, sh->io, &sh->mem, &sh->x, sh->id, sh->set->n, st);
+	return 0;
+}
+
+/* Shard 0, after what may change the cluster state: nodes.conf, and the
+ * new view for every shard. */
+static void topology_after(struct shard *sh, bool force)
+{
+	struct cluster_view *v;
+
+	if (sh->topo.st == NULL)
+		return;
+	v = topology_settle(&sh->topo, force);
+	if (v == NULL)
+		return;
+	topology_send(&sh->topo, v);
+	redirect_view_free(v, &sh->mem);
 }
 
 int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *io,
@@ -396,6 +476,9 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	xshard_init(&sh->x, set->hub, id, &sh->mem);
 	env_init(sh, cmds);
 	route_init(&sh->route, &sh->x, &sh->env);
+	sh->route.inval_len = &sh->cc.q.len;
+	sh->route.inval = after_request;
+	sh->route.inval_arg = sh;
 	lock_init(&sh->lock, &sh->x, &sh->mem, id);
 	exec_init(&sh->exec, &sh->env, &sh->route, &sh->lock);
 	host_init(sh);
@@ -407,6 +490,15 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	sh->ks.notify = on_notify;
 	sh->ks.notify_arg = sh;
 	notify_configure(sh);
+	caching_init(&sh->cc, &sh->ch, &sh->conns, &sh->ps, &sh->x, id, set->n, &set->track_bcast);
+	if (topology_start(sh) != 0) {
+		shard_free(sh);
+		return -EINVAL;
+	}
+	sh->ks.trk.bcast = &set->track_bcast;
+	sh->ks.trk.hook = on_tracking;
+	sh->ks.trk.hook_arg = sh;
+	tracking_configure(sh);
 	conns_init(&sh->conns, &sh->mem, (uint32_t)cfg->maxclients + SHARD_CONN_SLACK);
 	return 0;
 }
@@ -416,6 +508,7 @@ void shard_config_applied(struct shard *sh)
 	conns_grow(&sh->conns, (uint32_t)sh->cfg.maxclients + SHARD_CONN_SLACK);
 	evict_configure(&sh->ks, &sh->cfg);
 	notify_configure(sh);
+	tracking_configure(sh);
 	sh->ks.lat.threshold_ms = (uint64_t)sh->cfg.latency_monitor_threshold;
 	/* A lower maxmemory evicts at the shard's next step, in bounded steps. */
 	if (sh->cfg.maxmemory > 0) {
@@ -440,6 +533,10 @@ static void drop_message(struct shard *sh, struct xmsg *m)
 		monitor_drop_message(&sh->mem, m);
 	else if (m->kind == MSG_PUBLISH)
 		pubsub_drop_message(&sh->mem, m);
+	else if (m->kind == MSG_TRACK)
+		caching_drop_message(&sh->mem, m);
+	else if (m->kind == MSG_VIEW)
+		topology_drop_message(&sh->mem, m);
 	else
 		lock_drop(&sh->lock, m);
 }
@@ -476,10 +573,13 @@ void shard_free(struct shard *sh)
 			blocked_release(&sh->bh, c);
 			pubsub_drop(&sh->ps, c);
 			monitor_remove(&sh->mon, c);
+			caching_disable(&sh->cc, c);
 			conn_free(&sh->ch, c);
 		}
 	}
 	conns_free(&sh->conns);
+	caching_free(&sh->cc);
+	topology_free(&sh->topo);
 	pubsub_free(&sh->ps);
 	notify_free(&sh->notes);
 	monitor_free(&sh->mon);
@@ -601,10 +701,14 @@ static void on_bus_accept(struct shard *sh, int sock)
 	char peer[64];
 
 	ASSERT(sock >= 0);
+	if (sh->topo.st != NULL) {
+		sh->topo.bus.now_ms = (uint64_t)sh->clock.now_ms;
+		bus_accept(&sh->topo.bus, sock);
+		return;
+	}
 	if (io_sock_name(sh->io, sock, true, peer, sizeof(peer)) < 0)
 		memcpy(peer, "?", 2);
-	shard_log(sh, IO_LOG_VERBOSE,
-		  "Cluster bus connection from %s closed: this node has no cluster bus yet", peer);
+	shard_log(sh, IO_LOG_VERBOSE, "Cluster bus connection from %s closed: not shard 0", peer);
 	drop_sock(sh, sock);
 }
 
@@ -638,7 +742,7 @@ static void on_accept(struct shard *sh, const struct io_cqe *cqe)
 		return;
 	}
 	c = conn_new(&sh->ch, cqe->res, idx, gen);
-	conns_set(&sh->conns, idx, c);
+	conns_set(&sh->conns, idx, c, c->id);
 	/* maxclients counts the clients of the whole node. */
 	if (atomic_fetch_add_explicit(&sh->set->clients, 1, memory_order_relaxed) + 1 >
 	    (unsigned)sh->cfg.maxclients) {
@@ -669,6 +773,7 @@ static void on_close(struct shard *sh, struct conn *c)
 	blocked_forget(&sh->bh, c);
 	pubsub_drop(&sh->ps, c);
 	monitor_remove(&sh->mon, c);
+	caching_disable(&sh->cc, c);
 	conn_free(&sh->ch, c);
 	atomic_fetch_sub_explicit(&sh->set->clients, 1, memory_order_relaxed);
 }
@@ -774,6 +879,11 @@ static void on_timer(struct shard *sh)
 	sample_metrics(sh);
 	release_memory(sh);
 	publish_memory(sh);
+	if (sh->topo.st != NULL) {
+		bus_cron(&sh->topo.bus, (uint64_t)sh->clock.now_ms);
+		/* Each second, the view is compared whatever the state says. */
+		topology_after(sh, sh->topo.bus.ticks % 10 == 0);
+	}
 }
 
 static void arm(struct shard *sh)
@@ -836,6 +946,8 @@ static void run_span(struct shard *sh, struct span *sp)
 		r.ob = &c->out;
 		r.proto = c->proto;
 		ctx.no_touch = (c->flags & CONN_F_NO_TOUCH) != 0;
+		ctx.client_id = c->id;
+		ctx.track = conn_tracks_reads(c->flags);
 		conn_run_locked(&sh->ch, c, &ctx, sp->cmd);
 	} else if ((sp->cmd->flags & CMD_WRITE) && !(sp->cmd->flags & CMD_BLOCKING)) {
 		/* The client left while the locks were taken; a write still
@@ -875,6 +987,14 @@ static void complete(struct shard *sh, const struct io_cqe *cqe)
 	unsigned op = ud_op(cqe->user_data);
 	struct conn *c;
 
+	if (op & UD_OP_BUS) {
+		ASSERT((op & ~UD_OP_BUS) == cqe->op);
+		ASSERT(sh->topo.st != NULL);
+		sh->topo.bus.now_ms = (uint64_t)sh->clock.now_ms;
+		bus_complete(&sh->topo.bus, cqe);
+		topology_after(sh, false);
+		return;
+	}
 	/* Pairs with the submission: the op it was tagged with. */
 	ASSERT(op == cqe->op);
 	switch (op) {
@@ -943,6 +1063,14 @@ static void route_apply(struct shard *sh, struct xmsg *m)
 		pubsub_message(&sh->ps, m);
 		return;
 	}
+	if (m->kind == MSG_TRACK) {
+		caching_message(&sh->cc, m);
+		return;
+	}
+	if (m->kind == MSG_VIEW) {
+		topology_message(&sh->topo, m);
+		return;
+	}
 	if (!route_message(&sh->route, m, &rep))
 		return;
 	c = conns_get(&sh->conns, rep.conn_idx, rep.conn_gen);
@@ -957,7 +1085,8 @@ static void on_message(struct shard *sh, struct xmsg *m)
 {
 	if (m->kind != MSG_REQ && m->kind != MSG_REPLY && m->kind != MSG_UNWATCH &&
 	    m->kind != MSG_NOTIFY && m->kind != MSG_MONITOR && m->kind != MSG_BLOCK_OFFER &&
-	    m->kind != MSG_BLOCK_DONE && m->kind != MSG_PUBLISH) {
+	    m->kind != MSG_BLOCK_DONE && m->kind != MSG_PUBLISH && m->kind != MSG_TRACK &&
+	    m->kind != MSG_VIEW) {
 		lock_message(&sh->lock, m);
 		/* Given back by a span (MSG_UNLOCK): the keyspace takes this
 		 * shard's clock again before anything that waited runs on it. */
@@ -983,15 +1112,6 @@ static int by_notify_seq(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Other shards' published messages and keyspace events are delivered
- * before this step's completions: a request made after they were sent (a
- * subscriber's next command) is answered after them. Only on a shard with
- * subscribers (the only ones sent either), and only when nothing waits
- * (not frozen, no deferred message), when they would be delivered at once
- * anyway. Messages first, in the order their rings hold them; then events
- * by the node's numbering. Returns how many messages it took into msgs:
- * the others (NULL for those it handled) still come after the
- * completions, in order. */
 /* Drains the rings into msgs and returns how many it took. Each ring
  * keeps its sender's order; across rings, the keyspace events (MSG_NOTIFY)
  * are put in the order of the node's numbering, in the places they hold
@@ -1018,11 +1138,22 @@ static unsigned drain(struct shard *sh, struct xmsg **msgs)
 	return nm;
 }
 
+/* Other shards' published messages, keyspace events and invalidations
+ * are delivered before this step's completions: a request made after they
+ * were sent (a subscriber's or a tracking client's next command) is
+ * answered after them. Only on a shard with subscribers or tracking
+ * clients (the only ones sent any), and only when nothing waits (not
+ * frozen, no deferred message), when they would be delivered at once
+ * anyway. Messages first, in the order their rings hold them; then events
+ * by the node's numbering. Returns how many messages it took into msgs:
+ * the others (NULL for those it handled) still come after the
+ * completions, in order. */
 static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
 {
 	unsigned k, nm;
 
-	if (atomic_load_explicit(&sh->ps.listened, memory_order_relaxed) == 0 ||
+	if ((atomic_load_explicit(&sh->ps.listened, memory_order_relaxed) == 0 &&
+	     atomic_load_explicit(&sh->cc.clients, memory_order_relaxed) == 0) ||
 	    lock_held(&sh->lock) || sh->dmsg_head != NULL)
 		return 0;
 	nm = drain(sh, msgs);
@@ -1030,16 +1161,22 @@ static unsigned notify_first(struct shard *sh, struct xmsg **msgs)
 		if (msgs[k]->kind == MSG_PUBLISH) {
 			pubsub_message(&sh->ps, msgs[k]);
 			msgs[k] = NULL;
+		} else if (msgs[k]->kind == MSG_TRACK) {
+			caching_message(&sh->cc, msgs[k]);
+			msgs[k] = NULL;
 		} else if (msgs[k]->kind == MSG_NOTIFY) {
 			notify_message(&sh->ps, &sh->cfg, &sh->mem, msgs[k]);
 			msgs[k] = NULL;
 		}
 	}
+	/* Keys changed for BCAST clients here go out now too. */
+	if (sh->cc.bq.len > 0)
+		caching_broadcast(&sh->cc);
 	return nm;
 }
 
-/* Delivers the published messages and keyspace events that waited while
- * the shard was frozen, in their order, before the completions that
+/* Delivers the published messages, keyspace events and invalidations that
+ * waited while the shard was frozen, in their order, before the completions that
  * waited: a subscriber's request that arrived after them (deferred with
  * them) is answered after them, as notify_first() does when nothing
  * waits. Other messages keep their places. Returns true if it delivered
@@ -1051,7 +1188,7 @@ static bool deliver_deferred(struct shard *sh)
 
 	while (*p != NULL) {
 		struct xmsg *m = *p;
-		if (m->kind != MSG_PUBLISH && m->kind != MSG_NOTIFY) {
+		if (m->kind != MSG_PUBLISH && m->kind != MSG_NOTIFY && m->kind != MSG_TRACK) {
 			last = m;
 			p = &m->next;
 			continue;
@@ -1059,10 +1196,14 @@ static bool deliver_deferred(struct shard *sh)
 		*p = m->next;
 		if (m->kind == MSG_PUBLISH)
 			pubsub_message(&sh->ps, m);
+		else if (m->kind == MSG_TRACK)
+			caching_message(&sh->cc, m);
 		else
 			notify_message(&sh->ps, &sh->cfg, &sh->mem, m);
 		any = true;
 	}
+	if (sh->cc.bq.len > 0)
+		caching_broadcast(&sh->cc);
 	sh->dmsg_tail = last;
 	return any;
 }
@@ -1173,6 +1314,10 @@ static bool step_unfrozen(struct shard *sh)
 		notify_publish(sh);
 	if (sh->mon.lines.len > 0)
 		monitor_publish(sh);
+	if (sh->cc.q.len > 0)
+		caching_publish(sh);
+	if (sh->cc.bq.len > 0)
+		caching_broadcast(&sh->cc);
 	arm(sh);
 	return service_pending(sh) || work;
 }

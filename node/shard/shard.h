@@ -32,6 +32,7 @@
 #include "data/keyspace.h"
 #include "io/io.h"
 #include "shard/blocked.h"
+#include "shard/caching.h"
 #include "shard/conn.h"
 #include "shard/conns.h"
 #include "shard/exec.h"
@@ -40,6 +41,7 @@
 #include "shard/notify.h"
 #include "shard/pubsub.h"
 #include "shard/route.h"
+#include "shard/topology.h"
 #include "shard/xshard.h"
 
 /* Facts about the process, fixed at start-up, shared read-only. */
@@ -94,6 +96,7 @@ struct shardset {
 	atomic_uint_least64_t slowlog_ids; /* SLOWLOG's next entry id */
 	atomic_uint monitors;              /* MONITOR clients of the node */
 	atomic_uint_least64_t notify_seq;  /* keyspace event queues sent (notify.h) */
+	atomic_uint track_bcast;           /* CLIENT TRACKING BCAST clients (caching.h) */
 };
 
 /* Instantaneous metrics, sampled each timer tick as Redis does. */
@@ -122,11 +125,13 @@ struct shard {
 	struct clock clock;
 	struct cmd_env env; /* what every request run here sees */
 
-	struct conns conns;  /* the connection table */
-	struct conn_host ch; /* what the connections see of the shard */
-	struct pubsub ps;    /* its connections' subscriptions */
-	struct notify notes; /* its keyspace's events, to publish */
-	struct monitor mon;  /* its MONITOR clients, and lines for the node's */
+	struct conns conns;   /* the connection table */
+	struct conn_host ch;  /* what the connections see of the shard */
+	struct pubsub ps;     /* its connections' subscriptions */
+	struct notify notes;  /* its keyspace's events, to publish */
+	struct monitor mon;   /* its MONITOR clients, and lines for the node's */
+	struct caching cc;    /* its tracking clients, invalidations to deliver */
+	struct topology topo; /* cluster-enabled: its view; shard 0's state and bus */
 	struct exec exec;
 	struct route route;
 	struct lock lock;

@@ -169,3 +169,77 @@ def recv_reply(sock, timeout=5):
             break
         data += chunk
     return data
+
+
+def encode(*args):
+    """One request as a RESP multibulk."""
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+class RespReader:
+    """Parses RESP2/RESP3 replies from a raw socket. A simple string or an
+    error is (b"+" or b"-", text); a push is ("push", items); a map is a
+    flat list of its keys and values."""
+
+    def __init__(self, sock, timeout=20.0):
+        self.sock = sock
+        self.buf = b""
+        self.timeout = timeout
+
+    def _fill(self):
+        self.sock.settimeout(self.timeout)
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed")
+        self.buf += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t in (b"+", b"-"):
+            return (t, rest)
+        if t == b":":
+            return int(rest)
+        if t == b"_":
+            return None
+        if t in (b"$", b"="):
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self._fill()
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data
+        if t in (b"*", b">", b"%", b"~"):
+            n = int(rest)
+            if n < 0:
+                return None
+            items = [self.read() for _ in range(n * (2 if t == b"%" else 1))]
+            return ("push", items) if t == b">" else items
+        raise AssertionError("unexpected reply line %r" % line)
+
+    def pending(self):
+        """Whether bytes are waiting, without blocking."""
+        if self.buf:
+            return True
+        self.sock.settimeout(0)
+        try:
+            chunk = self.sock.recv(65536)
+        except (BlockingIOError, socket.timeout):
+            return False
+        finally:
+            self.sock.settimeout(self.timeout)
+        if not chunk:
+            raise EOFError("connection closed")
+        self.buf += chunk
+        return True

@@ -55,58 +55,14 @@ def server(*args):
     return cairn_test.redis_server(*args) if ON_REDIS else cairn_test.cairn(*args)
 
 
-def cmd(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
+cmd = cairn_test.encode
 
 
-class Reader:
-    """Parses RESP2/RESP3 replies from a raw socket (pushes included)."""
+class Reader(cairn_test.RespReader):
+    """cairn_test's reader, as patient as this file's tests."""
 
     def __init__(self, sock):
-        self.sock = sock
-        self.buf = b""
-
-    def _fill(self):
-        self.sock.settimeout(PATIENCE)
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError("connection closed")
-        self.buf += chunk
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def read(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t in (b"+", b"-"):
-            return (t, rest)
-        if t == b":":
-            return int(rest)
-        if t == b"_":
-            return None
-        if t in (b"$", b"="):
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self._fill()
-            data, self.buf = self.buf[:n], self.buf[n + 2:]
-            return data
-        if t in (b"*", b">", b"%", b"~"):
-            n = int(rest)
-            if n < 0:
-                return None
-            items = [self.read() for _ in range(n * (2 if t == b"%" else 1))]
-            return ("push", items) if t == b">" else items
-        raise AssertionError("unexpected reply line %r" % line)
+        super().__init__(sock, PATIENCE)
 
 
 def raw_client(srv, resp3=False):

@@ -96,6 +96,7 @@ IO_UNUSED(void, io_release_memory, struct io *io)
 IO_UNUSED(void, io_shutdown, struct io *io)
 IO_UNUSED(int64_t, io_file_read, struct io *io, const char *p, char *b, size_t n)
 IO_UNUSED(int, io_file_replace, struct io *io, const char *p, const char *d, size_t n)
+IO_UNUSED(int, io_connect, struct io *io, const char *ip, uint16_t port, uint64_t t, uint64_t ud)
 
 /* ---- a second type: a few accounted bytes, as a small hash would be ---- */
 
