@@ -498,7 +498,7 @@ def gen_dicts(root):
                                    "requirepass", "timeout", "hz", "0", "1", "-1", "3", "k0",
                                    "k1", "*", "withscores", "byscore", "bylex", "rev", "limit",
                                    "weights", "aggregate", "incr", "ch", "(1", "[a", "-inf",
-                                   "+inf"]
+                                   "+inf", "replace", "absttl"]
     write_dict(root, "fuzz_commands", [bytes([len(w)]) + w.encode() for w in words])
     write_dict(root, "fuzz_hll", [b"HYLL\x01\x00\x00\x00", b"HYLL\x00\x00\x00\x00",
                                   b"\x7f\xff", b"\x80", b"\xfc", b"\x40\x00", b"\x3f"])

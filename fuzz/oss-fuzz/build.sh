@@ -9,7 +9,7 @@
 # into $OUT the fuzzer, its dictionary (<target>.dict), its options
 # (<target>.options) and its seed corpus (<target>_seed_corpus.zip).
 cd "$SRC/cairn"
-targets="fuzz_resp fuzz_bigbulk_tail fuzz_reply fuzz_commands fuzz_hll fuzz_bus"
+targets="fuzz_resp fuzz_bigbulk_tail fuzz_reply fuzz_commands fuzz_hll fuzz_bus fuzz_restore"
 build="${WORK:-$(mktemp -d)}/cairn-build"
 
 # Build type "OssFuzz" has no flags of its own: $CFLAGS alone decide.

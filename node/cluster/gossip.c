@@ -367,9 +367,20 @@ void cluster_apply(struct cluster_state *st, const struct bus_msg *m,
 	*fx = (struct cluster_effects){ .sender = CLUSTER_NONE, .update_node = CLUSTER_NONE };
 	if (m->type < 16)
 		st->stats_received[m->type]++;
-	/* A message that names myself as its sender is a loop or a forgery. */
-	if (!epochs_sane(m) || memcmp(sender_of(m), cluster_myself(st)->id, BUS_ID_LEN) == 0)
+	if (!epochs_sane(m))
 		return;
+	/* A message that names myself as its sender: a handshake with my own
+	 * address (CLUSTER MEET to myself) ends here, as Redis drops it;
+	 * anything else is a loop or a forgery. */
+	if (memcmp(sender_of(m), cluster_myself(st)->id, BUS_ID_LEN) == 0) {
+		uint16_t ln = link_node(st, from);
+		if (m->type == BUS_PONG && ln != CLUSTER_NONE &&
+		    (st->nodes[ln]->flags & CLUSTER_NODE_HANDSHAKE) != 0) {
+			cluster_node_del(st, ln);
+			fx->close_link = true;
+		}
+		return;
+	}
 	switch (m->type) {
 	case BUS_MEET:
 	case BUS_PING:

@@ -32,8 +32,11 @@ struct cluster_view *redirect_view_build(const struct cluster_state *st, struct 
 	v->naddr = (uint16_t)naddr;
 	memcpy(v->owner, st->owner, sizeof(v->owner));
 	memcpy(v->migrating, st->migrating_to, sizeof(v->migrating));
-	for (i = 0; i < REDIRECT_SLOTS; i++)
+	for (i = 0; i < REDIRECT_SLOTS; i++) {
 		v->importing[i] = st->importing_from[i] != CLUSTER_NONE;
+		v->serve[i] = st->owner[i] == st->myself && st->migrating_to[i] == CLUSTER_NONE &&
+			      !v->importing[i];
+	}
 	for (i = 0; i < naddr; i++) {
 		const struct cluster_node *n = st->nodes[i];
 		if (n != NULL)

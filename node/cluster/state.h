@@ -19,7 +19,14 @@
  * id takes currentEpoch+1. A node that stops claiming a slot it owned in our
  * view loses it here at once (Redis keeps the binding until another claim
  * comes). Losing every slot makes myself no replica: replication and
- * failover come later. */
+ * failover come later.
+ *
+ * Slot sets travel with a version: a PING carries the sender's full set until
+ * the peer's PONG acknowledges that version, then nothing until it changes.
+ * The receiver also applies deltas (added and removed ranges over the
+ * version it holds; a delta over another version is ignored, so the
+ * acknowledgement asks for the full set again); the builder here sends full
+ * sets only, which cost little while slots are a few ranges per node. */
 #ifndef CAIRN_CLUSTER_STATE_H
 #define CAIRN_CLUSTER_STATE_H
 
@@ -174,6 +181,7 @@ int cluster_meet(struct cluster_state *st, const struct cluster_arg *args, int n
 		 uint64_t now_ms, char *err);
 int cluster_addslots(struct cluster_state *st, const struct cluster_arg *args, int nargs, bool del,
 		     char *err);
+/* nargs is even: an odd count is the caller's arity error. */
 int cluster_addslotsrange(struct cluster_state *st, const struct cluster_arg *args, int nargs,
 			  bool del, char *err);
 void cluster_flushslots(struct cluster_state *st);

@@ -126,6 +126,27 @@ void sieve_wrap(struct policy *p)
 	}
 }
 
+bool policy_restore(const struct policy *p, struct kv *e, int64_t now_ms, long long freq,
+		    long long idle_s)
+{
+	long long at;
+
+	if (p->mode == POLICY_MODE_LFU && freq >= 0) {
+		ASSERT(freq <= 255);
+		e->lru = (uint32_t)((lfu_minutes(now_ms) << 8) | (unsigned long)freq) & KV_LRU_MAX;
+		return true;
+	}
+	if (p->mode != POLICY_MODE_LRU || idle_s < 0)
+		return false;
+	/* Redis: the clock minus the idle time, plus LRU_CLOCK_MAX when that
+	 * is negative, kept to the field's 24 bits. */
+	at = (long long)policy_lru_clock(now_ms) - idle_s;
+	if (at < 0)
+		at += KV_LRU_MAX;
+	e->lru = (uint32_t)((unsigned long long)at & KV_LRU_MAX);
+	return true;
+}
+
 /* ---- every mode ---- */
 
 void policy_placed(struct policy *p, struct kv *e, const struct kv *old, int64_t now_ms)

@@ -108,6 +108,14 @@ static inline bool policy_touch(const struct policy *p, struct kv *e, int64_t no
 	return false;
 }
 
+/* RESTORE's IDLETIME and FREQ (Redis's objectSetLRUOrLFU): in LFU mode
+ * a freq >= 0 (<= 255) becomes the counter, as of now; in LRU mode an
+ * idle_s >= 0 sets the clock that many seconds back (wrapping as Redis's
+ * 24-bit clock does), so OBJECT IDLETIME answers idle_s. The other is
+ * ignored (-1: not given), as in Redis; SIEVE mode keeps no age or
+ * count, so both are ignored there. Returns whether e changed. */
+bool policy_restore(const struct policy *p, struct kv *e, int64_t now_ms, long long freq,
+		    long long idle_s);
 /* OBJECT FREQ: the LFU counter after decay. */
 unsigned policy_lfu_freq(const struct policy *p, const struct kv *e, int64_t now_ms);
 /* A key gained a TTL: volatile-sieve looks again. */

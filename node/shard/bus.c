@@ -100,6 +100,8 @@ static struct bus_link *link_new(struct bus *b, bool inbound, int sock)
 	l->create_ms = b->now_ms;
 	b->links[i] = l;
 	b->nlinks++;
+	if (i >= b->links_hi)
+		b->links_hi = i + 1;
 	return l;
 }
 
@@ -144,8 +146,10 @@ static void close_link(struct bus *b, struct bus_link *l)
 	l->closing = true;
 	if (!l->inbound && cluster_node_live(b->st, l->node, l->node_gen))
 		cluster_link_set(b->st, l->node, CLUSTER_LINK_NONE);
-	/* Still connecting: closed (or freed) when the connect completes. */
-	submit_close(b, l);
+	/* Still connecting: closed (or freed) when the connect completes.
+	 * From another shard's thread (bus_publish), the cron submits it. */
+	if (!b->no_io)
+		submit_close(b, l);
 }
 
 /* ---- output ---- */
@@ -235,6 +239,11 @@ static void on_message(struct bus *b, struct bus_link *l)
 		memset(b->tx, 0, sizeof(*b->tx));
 		cluster_build_update(b->st, fx.update_node, b->tx);
 		send_tx(b, l);
+	}
+	if (fx.publish && b->on_publish != NULL) {
+		const struct bus_publish *p = &b->rx->u.publish;
+		b->on_publish(b->publish_arg, p->sharded, (const char *)p->channel, p->channel_len,
+			      (const char *)p->message, p->message_len);
 	}
 	if (fx.close_link)
 		close_link(b, l);
@@ -378,7 +387,7 @@ static struct bus_link *link_of(struct bus *b, uint16_t node)
 {
 	uint32_t i;
 
-	for (i = 0; i < BUS_LINKS_MAX; i++) {
+	for (i = 0; i < b->links_hi; i++) {
 		struct bus_link *l = b->links[i];
 		if (l != NULL && !l->inbound && !l->closing && l->sock >= 0 && l->node == node)
 			return l;
@@ -408,7 +417,7 @@ static void connect_missing(struct bus *b)
 {
 	uint32_t i;
 
-	for (i = 0; i < CLUSTER_NODES_MAX; i++) {
+	for (i = 0; i < b->nodes_hi; i++) {
 		struct cluster_node *n = b->st->nodes[i];
 		if (n == NULL || i == b->st->myself || n->link != CLUSTER_LINK_NONE ||
 		    (n->flags & CLUSTER_NODE_NOADDR) || n->ip[0] == '\0' || n->bus_port == 0)
@@ -433,10 +442,10 @@ static void ping_random(struct bus *b)
 	int k;
 
 	for (k = 0; k < BUS_PING_SAMPLES; k++) {
-		uint32_t i = (uint32_t)(io_random_u64(b->io) % CLUSTER_NODES_MAX);
+		uint32_t i = (uint32_t)(io_random_u64(b->io) % b->nodes_hi);
 		uint32_t tries;
-		for (tries = 0; tries < CLUSTER_NODES_MAX && !pingable(b, i); tries++)
-			i = (i + 1) % CLUSTER_NODES_MAX;
+		for (tries = 0; tries < b->nodes_hi && !pingable(b, i); tries++)
+			i = (i + 1) % b->nodes_hi;
 		if (!pingable(b, i))
 			return;
 		if (b->st->nodes[i]->pong_received_ms < oldest) {
@@ -457,7 +466,7 @@ static void ping_stale(struct bus *b)
 	uint64_t half = b->st->node_timeout_ms / 2;
 	uint32_t i;
 
-	for (i = 0; i < CLUSTER_NODES_MAX; i++) {
+	for (i = 0; i < b->nodes_hi; i++) {
 		struct bus_link *l;
 		if (!pingable(b, i) || b->now_ms - b->st->nodes[i]->pong_received_ms <= half)
 			continue;
@@ -472,7 +481,7 @@ static void retry(struct bus *b)
 {
 	uint32_t i;
 
-	for (i = 0; i < BUS_LINKS_MAX; i++) {
+	for (i = 0; i < b->links_hi; i++) {
 		struct bus_link *l = b->links[i];
 		if (l == NULL || l->sock < 0)
 			continue;
@@ -486,17 +495,67 @@ static void retry(struct bus *b)
 	}
 }
 
+/* Past the state's highest node: found by counting, from the bottom. */
+static uint32_t nodes_end(const struct cluster_state *st)
+{
+	uint32_t i, seen = 0;
+
+	for (i = 0; i < CLUSTER_NODES_MAX && seen < st->nnodes; i++)
+		seen += st->nodes[i] != NULL;
+	return i;
+}
+
 void bus_cron(struct bus *b, uint64_t now_ms)
 {
 	b->now_ms = now_ms;
 	b->ticks++;
 	b->st->node_timeout_ms = (uint64_t)b->cfg->cluster_node_timeout;
+	b->nodes_hi = nodes_end(b->st);
 	connect_missing(b);
 	if (b->ticks % BUS_PING_EVERY == 0)
 		ping_random(b);
 	ping_stale(b);
 	cluster_tick(b->st, now_ms);
 	retry(b);
+}
+
+/* Queues the encoded b->tx on l without writing (the caller may run on
+ * another shard's thread). */
+static void queue_tx(struct bus *b, struct bus_link *l)
+{
+	bool writing = l->writing;
+
+	l->writing = true; /* send_tx only queues */
+	send_tx(b, l);
+	l->writing = writing;
+}
+
+void bus_publish(struct bus *b, const char *channel, size_t clen, const char *msg, size_t mlen)
+{
+	uint32_t i;
+
+	memset(b->tx, 0, sizeof(*b->tx));
+	bus_msg_set_publish(b->tx, cluster_myself(b->st)->id, false, channel, clen, msg, mlen);
+	b->no_io = true;
+	for (i = 0; i < b->links_hi; i++) {
+		struct bus_link *l = b->links[i];
+		if (l == NULL || l->inbound || l->closing || l->sock < 0)
+			continue;
+		queue_tx(b, l);
+		b->st->stats_sent[BUS_PUBLISH]++;
+	}
+	b->no_io = false;
+	b->kick = true;
+}
+
+void bus_kick(struct bus *b)
+{
+	uint32_t i;
+
+	b->kick = false;
+	for (i = 0; i < b->links_hi; i++)
+		if (b->links[i] != NULL)
+			start_write(b, b->links[i]);
 }
 
 void bus_each_link(struct bus *b,
@@ -506,7 +565,7 @@ void bus_each_link(struct bus *b,
 {
 	uint32_t i;
 
-	for (i = 0; i < BUS_LINKS_MAX; i++) {
+	for (i = 0; i < b->links_hi; i++) {
 		const struct bus_link *l = b->links[i];
 		const char *id = "";
 		if (l == NULL || l->sock < 0 || l->closing)

@@ -363,14 +363,29 @@ static void txn_take(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
 	reply_status(ctx->r, "QUEUED");
 }
 
+/* A request routed again holding its slot's shard (routed_away). */
+static enum exec_verdict reroute(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
+				 const struct cmd *cmd)
+{
+	uint64_t also[XSHARD_WORDS] = { 0 };
+
+	also[c->reroute_shard / 64] |= 1ull << (c->reroute_shard % 64);
+	return exec_request_holding(h->exec, ctx, cmd, also, c->idx, c->gen);
+}
+
 /* EXEC and WATCH run on their connection, holding every shard they need:
  * EXEC those of its queued commands and watched keys (refused with OOM,
  * as Redis does, if one of them may grow memory on a full node), WATCH
  * those of its keys. */
 static enum exec_verdict txn_exec(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
-				  const struct cmd *cmd, uint64_t *also)
+				  const struct cmd *cmd)
 {
+	uint64_t also[XSHARD_WORDS] = { 0 };
 	struct txn *t = &c->txn;
+
+	/* Routed again on its slot's shard (routed_away). */
+	if (c->flags & CONN_F_REROUTE)
+		also[c->reroute_shard / 64] |= 1ull << (c->reroute_shard % 64);
 
 	if (cmd->id == CMDID_EXEC && t->multi && !t->aborted) {
 		if ((t->flags & CMD_DENYOOM) && h->cfg->maxmemory > 0 &&
@@ -455,10 +470,10 @@ static void feed_monitors(struct conn_host *h, struct conn *c, const struct cmd_
 /* Cluster mode: routes the request (moved.h). Returns true if it was
  * refused, its error replied: a command queued in MULTI flags the
  * transaction, EXEC discards it. A request whose keys' existence is
- * known only on another shard gets that shard in *also, and is routed
- * again there (conn_run_locked). */
+ * known only on another shard runs holding that shard (reroute_shard),
+ * and is routed again there (conn_run_locked). */
 static bool routed_away(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
-			const struct cmd *cmd, uint64_t *also)
+			const struct cmd *cmd)
 {
 	struct moved_in in = {
 		.v = *h->view,
@@ -488,7 +503,7 @@ static bool routed_away(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx
 	}
 	/* Queued: EXEC routes it again with the others. */
 	if (res == MOVED_LOCK && !queued) {
-		also[lock / 64] |= 1ull << (lock % 64);
+		c->reroute_shard = (uint16_t)lock;
 		c->flags |= CONN_F_REROUTE;
 	}
 	return false;
@@ -499,8 +514,6 @@ static inline __attribute__((always_inline)) enum exec_verdict dispatch(
 	struct conn_host *h, struct conn *c, struct cmd_ctx *ctx, const struct cmd *cmd,
 	const struct obuf_mark *mark)
 {
-	uint64_t also[XSHARD_WORDS] = { 0 };
-
 	if (__builtin_expect(c->ps != NULL || (c->flags & CONN_F_MONITOR), 0) &&
 	    context_refuse(h, c, ctx, cmd))
 		return EXEC_DONE;
@@ -508,7 +521,7 @@ static inline __attribute__((always_inline)) enum exec_verdict dispatch(
 	    cmd != NULL)
 		feed_monitors(h, c, ctx, cmd);
 	if (__builtin_expect(h->view != NULL, 0) && cmd != NULL &&
-	    routed_away(h, c, ctx, cmd, also))
+	    !moved_mine(*h->view, cmd, ctx->argv, ctx->argc) && routed_away(h, c, ctx, cmd))
 		return EXEC_DONE;
 	if (c->txn.multi && (cmd == NULL || !txn_runs_now(cmd))) {
 		if (cmd == NULL && ctx->cmd != NULL && ctx->cmd->id == CMDID_EXEC) {
@@ -529,9 +542,9 @@ static inline __attribute__((always_inline)) enum exec_verdict dispatch(
 	/* A blocking command too runs here, holding its keys' shards, since
 	 * its client may block (shard/blocked.h). */
 	if (cmd->id == CMDID_EXEC || cmd->id == CMDID_WATCH || (cmd->flags & CMD_BLOCKING))
-		return txn_exec(h, c, ctx, cmd, also);
+		return txn_exec(h, c, ctx, cmd);
 	if (__builtin_expect(c->flags & CONN_F_REROUTE, 0))
-		return exec_request_holding(h->exec, ctx, cmd, also, c->idx, c->gen);
+		return reroute(h, c, ctx, cmd);
 	return exec_request(h->exec, ctx, cmd, c->idx, c->gen);
 }
 
@@ -967,12 +980,10 @@ static void conn_feed(struct conn_host *h, struct conn *c, const char *data, siz
 static bool rerouted_away(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
 			  const struct cmd *cmd)
 {
-	uint64_t also[XSHARD_WORDS] = { 0 };
-
 	int keys[1];
 
 	c->flags &= ~CONN_F_REROUTE;
-	if (routed_away(h, c, ctx, cmd, also))
+	if (routed_away(h, c, ctx, cmd))
 		return true;
 	/* It runs here on its key's keyspace, which another shard holds (as
 	 * EXEC runs a queued command). */

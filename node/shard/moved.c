@@ -148,6 +148,9 @@ enum moved_result moved_check(const struct moved_in *in, const struct cmd *cmd,
 	struct keys k;
 	enum moved_result res;
 
+	if (moved_mine(in->v, cmd, argv, argc))
+		return MOVED_RUN;
+
 	keys_init(&k, in->env->mem);
 	keys_of(&k, cmd, argv, argc);
 	res = decide(in, &k, (cmd->flags & CMD_WRITE) != 0, is_shard_pubsub(cmd), r, lock);

@@ -412,6 +412,24 @@ static void monitor_publish(struct shard *sh)
 	monitor_flush(&sh->mon, &sh->x, others);
 }
 
+/* A PUBLISH from another node (shard 0's bus): to the subscribers here,
+ * and to every other shard where someone subscribes. */
+static void on_bus_publish(void *arg, bool sharded, const char *channel, size_t clen,
+			   const char *msg, size_t mlen)
+{
+	struct shard *sh = arg;
+	enum pubsub_kind k = sharded ? PUBSUB_SHARD : PUBSUB_CHANNEL;
+	uint64_t others[XSHARD_WORDS] = { 0 };
+	unsigned s;
+
+	(void)pubsub_publish(&sh->ps, k, channel, clen, msg, mlen, NULL);
+	others_with(sh, offsetof(struct shard, ps.listened), others);
+	for (s = 0; s < sh->set->n; s++)
+		if (others[s / 64] >> (s % 64) & 1)
+			xshard_send(&sh->x, s,
+				    pubsub_message_new(&sh->mem, k, channel, clen, msg, mlen));
+}
+
 /* cluster-enabled: shard 0 loads nodes.conf and owns the state (a corrupt
  * file stops the start, as in Redis); every shard gets its view from the
  * node builder, then from shard 0. */
@@ -429,6 +447,10 @@ static int topology_start(struct shard *sh)
 		}
 	}
 	topology_init(&sh->topo, &sh->cfg, sh->io, &sh->mem, &sh->x, sh->id, sh->set->n, st);
+	if (st != NULL) {
+		sh->topo.bus.on_publish = on_bus_publish;
+		sh->topo.bus.publish_arg = sh;
+	}
 	return 0;
 }
 
@@ -881,8 +903,7 @@ static void on_timer(struct shard *sh)
 	publish_memory(sh);
 	if (sh->topo.st != NULL) {
 		bus_cron(&sh->topo.bus, (uint64_t)sh->clock.now_ms);
-		/* Each second, the view is compared whatever the state says. */
-		topology_after(sh, sh->topo.bus.ticks % 10 == 0);
+		topology_after(sh, false);
 	}
 }
 
@@ -1318,6 +1339,8 @@ static bool step_unfrozen(struct shard *sh)
 		caching_publish(sh);
 	if (sh->cc.bq.len > 0)
 		caching_broadcast(&sh->cc);
+	if (sh->topo.st != NULL && sh->topo.bus.kick)
+		bus_kick(&sh->topo.bus);
 	arm(sh);
 	return service_pending(sh) || work;
 }

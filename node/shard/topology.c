@@ -156,7 +156,13 @@ struct cluster_view *topology_settle(struct topology *t, bool force)
 	t->st->node_timeout_ms = (uint64_t)t->cfg->cluster_node_timeout;
 	t->st->require_full_coverage = t->cfg->cluster_require_full_coverage;
 	announce(t->st, t->cfg);
-	cluster_update_ok(t->st);
+	/* The state keeps ok itself (its changes, its tick), but for a
+	 * changed cluster-require-full-coverage. */
+	if (force || t->full_coverage != t->cfg->cluster_require_full_coverage) {
+		t->full_coverage = t->cfg->cluster_require_full_coverage;
+		cluster_update_ok(t->st);
+		force = true;
+	}
 	todo = t->st->todo != 0;
 	if (t->st->todo & CLUSTER_TODO_SAVE)
 		save(t);

@@ -9,7 +9,7 @@ CROSSSLOT, and, while a slot migrates, ASK for a missing key, TRYAGAIN for
 a request whose keys are only partly there, and serves an ASKING client on
 the importing node; CLUSTER subcommands queue in MULTI as `redis-cli
 --cluster fix` needs; a node restarted from its nodes.conf keeps its id and
-rejoins.
+rejoins; a message PUBLISHed on one node reaches subscribers on the others.
 
 Method: the nodes run on loopback ports chosen so that each port + 10000
 (the bus) is free too, each in its own temporary directory (its
@@ -197,6 +197,24 @@ class Cluster(unittest.TestCase):
             for p in (src, dst):
                 redis.Redis(port=p).execute_command("CLUSTER", "SETSLOT", slot, "stable")
         self.assertEqual(got, b"+OK\r\n:1\r\n")
+
+    def test_publish_reaches_every_node(self):
+        subs = []
+        for p in self.ports[1:]:
+            ps = redis.Redis(port=p).pubsub()
+            ps.subscribe("cluster-news")
+            self.assertEqual(ps.get_message(timeout=5)["type"], "subscribe")
+            subs.append(ps)
+        # This node's own subscribers count; the others' are not known.
+        self.assertEqual(redis.Redis(port=self.ports[0]).publish("cluster-news", "hi"), 0)
+        for ps in subs:
+            m = None
+            deadline = time.time() + PATIENCE
+            while m is None and time.time() < deadline:
+                m = ps.get_message(timeout=1)
+            self.assertEqual((m["type"], m["channel"], m["data"]),
+                             ("message", b"cluster-news", b"hi"))
+            ps.close()
 
     def test_cluster_commands_in_multi(self):
         r = redis.Redis(port=self.ports[0])

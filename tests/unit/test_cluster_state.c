@@ -7,7 +7,10 @@
  * stale one gets an UPDATE), the epoch collision rule, UPDATE, PFAIL exactly
  * after the node timeout, and the CLUSTER commands with Redis's error texts
  * (captured from redis-server 7.0.15 in cluster mode). Every error changes
- * nothing; cluster_state_check() holds after every step.
+ * nothing; cluster_state_check() holds after every step. Six nodes set up
+ * as redis-cli --cluster create does (slots, SET-CONFIG-EPOCH, MEET to the
+ * first) converge through gossip alone: all know all, no handshake left,
+ * one owner per slot everywhere, the same currentEpoch, cluster_state ok.
  *
  * Method: several states talk through the real codec: a message is built by
  * one state, encoded, decoded and applied to another, with the link it
@@ -182,6 +185,14 @@ static void test_meet_and_gossip(void **state)
 	struct cluster_effects fx = send_msg(&c, &a, BUS_PONG, CLUSTER_NONE, dup, 3000);
 	assert_true(fx.close_link);
 	assert_null(a.st->nodes[dup]);
+	/* A MEET to myself: my own PONG ends the handshake. */
+	assert_int_equal(meet_cmd(&a, &a), 0);
+	uint16_t self = handshake_to(&a, &a);
+	assert_int_not_equal(self, CLUSTER_NONE);
+	fx = send_msg(&a, &a, BUS_PONG, CLUSTER_NONE, self, 3000);
+	assert_true(fx.close_link);
+	assert_null(a.st->nodes[self]);
+	assert_int_equal(a.st->nnodes, 3);
 	cluster_state_free(a.st);
 	cluster_state_free(b.st);
 	cluster_state_free(c.st);
@@ -552,6 +563,91 @@ static void test_gossip_address(void **state)
 	cluster_state_free(b.st);
 }
 
+#define CONVERGE_NODES 6
+#define CONVERGE_ROUNDS 20
+
+static struct peer *peer_at(struct peer *all, uint16_t port)
+{
+	for (int k = 0; k < CONVERGE_NODES; k++)
+		if (all[k].port == port)
+			return &all[k];
+	return NULL;
+}
+
+/* One round: every node PINGs (or MEETs) every node of its table over its
+ * link, and gets the PONG back on that link. */
+static void converge_round(struct peer *all, uint64_t now)
+{
+	for (int k = 0; k < CONVERGE_NODES; k++) {
+		struct peer *p = &all[k];
+		for (uint16_t i = 0; i < CLUSTER_NODES_MAX; i++) {
+			if (p->st->nodes[i] == NULL || i == p->st->myself)
+				continue;
+			struct peer *q = peer_at(all, p->st->nodes[i]->port);
+			assert_non_null(q);
+			uint8_t type = (p->st->nodes[i]->flags & CLUSTER_NODE_MEET) ? BUS_MEET
+										    : BUS_PING;
+			cluster_link_set(p->st, i, CLUSTER_LINK_UP);
+			cluster_ping_sent(p->st, i, now);
+			struct cluster_effects fx = send_msg(p, q, type, i, CLUSTER_NONE, now);
+			assert_true(fx.pong);
+			fx = send_msg(q, p, BUS_PONG, fx.sender, i, now);
+		}
+	}
+}
+
+/* redis-cli --cluster create: each node takes its slots and epoch, then
+ * every node MEETs the first; gossip does the rest. */
+static void test_converge(void **state)
+{
+	(void)state;
+	struct peer all[CONVERGE_NODES];
+	static const char *ips[CONVERGE_NODES] = { "10.0.0.1", "10.0.0.2", "10.0.0.3",
+						   "10.0.0.4", "10.0.0.5", "10.0.0.6" };
+	char lo[8], hi[8], ep[4], err[CLUSTER_ERR_MAX];
+
+	for (int k = 0; k < CONVERGE_NODES; k++) {
+		peer_init(&all[k], (uint64_t)k + 10, ips[k], (uint16_t)(7000 + k));
+		snprintf(lo, sizeof(lo), "%d", k * CLUSTER_SLOTS / CONVERGE_NODES);
+		snprintf(hi, sizeof(hi), "%d", (k + 1) * CLUSTER_SLOTS / CONVERGE_NODES - 1);
+		snprintf(ep, sizeof(ep), "%d", k + 1);
+		addrange(&all[k], lo, hi);
+		assert_int_equal(cluster_set_config_epoch(all[k].st, ep, strlen(ep), err), 0);
+	}
+	for (int k = 1; k < CONVERGE_NODES; k++)
+		assert_int_equal(meet_cmd(&all[k], &all[0]), 0);
+	int rounds = 0;
+	bool done = false;
+	while (!done && rounds < CONVERGE_ROUNDS) {
+		converge_round(all, 2000 + (uint64_t)rounds * 100);
+		rounds++;
+		done = true;
+		for (int k = 0; k < CONVERGE_NODES; k++) {
+			cluster_tick(all[k].st, 2000 + (uint64_t)rounds * 100);
+			done = done && all[k].st->nnodes == CONVERGE_NODES && all[k].st->ok;
+		}
+	}
+	print_message("converged in %d rounds\n", rounds);
+	assert_true(done);
+	/* Every node names the same owner for every slot, and the same epochs. */
+	for (int k = 0; k < CONVERGE_NODES; k++) {
+		struct cluster_state *st = all[k].st;
+		assert_int_equal(st->current_epoch, CONVERGE_NODES);
+		for (unsigned slot = 0; slot < CLUSTER_SLOTS; slot++) {
+			const char *owner = st->nodes[st->owner[slot]]->id;
+			int want = CONVERGE_NODES - 1;
+			while ((unsigned)(want * CLUSTER_SLOTS / CONVERGE_NODES) > slot)
+				want--;
+			assert_string_equal(owner, cluster_myself(all[want].st)->id);
+		}
+		for (uint16_t i = 0; i < CLUSTER_NODES_MAX; i++)
+			if (st->nodes[i] != NULL)
+				assert_int_equal(st->nodes[i]->flags & CLUSTER_NODE_HANDSHAKE, 0);
+	}
+	for (int k = 0; k < CONVERGE_NODES; k++)
+		cluster_state_free(all[k].st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -559,7 +655,7 @@ int main(void)
 		cmocka_unit_test(test_epoch_conflict), cmocka_unit_test(test_epoch_collision),
 		cmocka_unit_test(test_pfail),          cmocka_unit_test(test_slot_commands),
 		cmocka_unit_test(test_setslot),        cmocka_unit_test(test_slot_versions),
-		cmocka_unit_test(test_gossip_address),
+		cmocka_unit_test(test_gossip_address), cmocka_unit_test(test_converge),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
