@@ -1131,6 +1131,10 @@ static void on_message(struct shard *sh, struct xmsg *m)
 	    m->kind != MSG_BLOCK_DONE && m->kind != MSG_PUBLISH && m->kind != MSG_TRACK &&
 	    m->kind != MSG_VIEW) {
 		lock_message(&sh->lock, m);
+		/* Given back by a span (MSG_UNLOCK): the keyspace takes this
+		 * shard's clock again before anything that waited runs on it. */
+		if (!lock_held(&sh->lock))
+			sh->ks.now_ms = sh->clock.now_ms;
 		lock_settle(sh);
 		return;
 	}
@@ -1402,7 +1406,10 @@ bool shard_step(struct shard *sh)
 	nm = drain(sh, msgs);
 	for (k = 0; k < nm; k++)
 		on_message(sh, msgs[k]);
-	if (nm > 0 || run_deferred(sh))
+	/* What waited runs now, even in a step that drained messages: an
+	 * unlock among them leaves deferred messages that must reach their
+	 * subscribers before anything this shard serves later. */
+	if (run_deferred(sh) || nm > 0)
 		work = true;
 	if (!lock_held(&sh->lock) && step_unfrozen(sh))
 		work = true;
