@@ -41,6 +41,10 @@ struct outcome {
 	uint64_t node_execs[SIM_NODES_MAX], node_exec_aborts[SIM_NODES_MAX];
 	/* Blocking pops that took an element, and those that timed out. */
 	uint64_t node_bpops[SIM_NODES_MAX], node_btimeouts[SIM_NODES_MAX];
+	/* Messages published (acknowledged), those whose count was known
+	 * exactly, and deliveries checked. */
+	uint64_t node_published[SIM_NODES_MAX], node_exact[SIM_NODES_MAX];
+	uint64_t node_delivered[SIM_NODES_MAX];
 };
 
 const char *fail_kind_name(enum fail_kind k);

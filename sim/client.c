@@ -146,6 +146,20 @@ void client_free(struct client *cl)
 	free(cl);
 }
 
+/* --watch: prints a published message that names the watched text. */
+static void watch_push(const struct world *w, const struct client *cl,
+		       const struct resp_reader_value *v)
+{
+	char text[200];
+
+	if (w->cfg.watch[0] == '\0')
+		return;
+	resp_reader_format(v, text, sizeof(text));
+	if (strstr(text, w->cfg.watch) != NULL)
+		printf("%10llu %9.3fms client %u gets a message: %s\n", (unsigned long long)w->tick,
+		       (double)w->now / 1e6, cl->id, text);
+}
+
 static void take_replies(struct world *w, struct client *cl)
 {
 	struct resp_reader_value *v;
@@ -153,6 +167,12 @@ static void take_replies(struct world *w, struct client *cl)
 
 	while ((st = resp_reader_next(&cl->rd, &v)) == RESP_READER_OK) {
 		struct pending *p;
+		if (model_push(cl->model, cl->id, v)) {
+			watch_push(w, cl, v);
+			world_event(w, EV_REPLY, cl->id, (uint64_t)v->type << 32 | UINT32_MAX);
+			resp_reader_value_free(v);
+			continue;
+		}
 		if (cl->qn == 0) {
 			world_fail(w, FAIL_CORRECTNESS, "client %u: a reply nobody asked for",
 				   cl->id);
@@ -203,6 +223,8 @@ static void send_some(struct world *w, struct client *cl)
 		char *bytes;
 		size_t len;
 		struct mreq *q = model_next(cl->model, cl->id, &cl->rng, &bytes, &len);
+		if (q == NULL)
+			break; /* a subscriber that sends nothing now */
 		cl->doomed = model_closes(q);
 		push(cl, q, w->now);
 		if (watching(w, bytes, len)) {

@@ -139,6 +139,8 @@ static void node_counts(struct world *w, struct outcome *o)
 		o->node_evicted[i] = sched_node_evicted(w, i);
 		sched_node_txns(w, i, &o->node_execs[i], &o->node_exec_aborts[i]);
 		sched_node_bpops(w, i, &o->node_bpops[i], &o->node_btimeouts[i]);
+		sched_node_pubsub(w, i, &o->node_published[i], &o->node_exact[i],
+				  &o->node_delivered[i]);
 	}
 }
 
@@ -162,6 +164,11 @@ static void print_node_counts(const struct outcome *o)
 			printf("node %u: blocking_pops=%llu timed_out=%llu\n", i,
 			       (unsigned long long)o->node_bpops[i],
 			       (unsigned long long)o->node_btimeouts[i]);
+		if (o->node_published[i] > 0)
+			printf("node %u: published=%llu exact_counts=%llu delivered=%llu\n", i,
+			       (unsigned long long)o->node_published[i],
+			       (unsigned long long)o->node_exact[i],
+			       (unsigned long long)o->node_delivered[i]);
 	}
 }
 

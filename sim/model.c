@@ -209,6 +209,7 @@ struct model *model_new(struct world *w, unsigned node)
 	}
 	mt_init(m);
 	mbp_init(m);
+	msp_init(m);
 	return m;
 }
 
@@ -225,6 +226,7 @@ void model_free(struct model *m)
 		free(m->regw[i]);
 	mt_free(m);
 	mbp_free(m);
+	msp_free(m);
 	free(m->keys);
 	free(m->floats);
 	free(m);
@@ -262,13 +264,20 @@ static bool denyoom(const struct model *m, const char *buf, size_t len)
 
 struct mreq *model_next(struct model *m, unsigned c, struct rng *r, char **out, size_t *len)
 {
-	struct mreq *q = mt_next(m, c, r);
+	bool idle;
+	struct mreq *q = msp_next(m, c, r, &idle);
 
+	if (idle)
+		return NULL;
+	if (q == NULL)
+		q = mt_next(m, c, r);
 	if (q == NULL)
 		q = mbp_next(m, c, r);
 	if (q == NULL)
 		q = ops_generate(m, c, r);
-	if (mbp_owns(q))
+	if (msp_owns(q))
+		msp_encode(m, q, out, len);
+	else if (mbp_owns(q))
 		mbp_encode(m, q, out, len);
 	else if (q->op == OP_WATCH || q->op == OP_MULTI || q->op == OP_EXEC)
 		mt_encode(m, q, out, len);
@@ -734,7 +743,9 @@ static void register_written(struct model *m, const struct mreq *q, uint64_t rec
 void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
 		 uint64_t recv)
 {
-	if (mbp_owns(q))
+	if (msp_owns(q))
+		msp_reply(m, q, v, send, recv);
+	else if (mbp_owns(q))
 		mbp_reply(m, q, v, send, recv);
 	else if (mt_owns(q))
 		mt_reply(m, q, v, send, recv);
@@ -813,7 +824,9 @@ static void key_float(struct model *m, unsigned k, uint64_t conn)
 
 void model_lost(struct model *m, struct mreq *q, uint64_t send, uint64_t conn)
 {
-	if (mbp_owns(q))
+	if (msp_owns(q))
+		msp_lost(m, q);
+	else if (mbp_owns(q))
 		mbp_lost(m, q);
 	else if (mt_owns(q))
 		mt_lost(m, q, send, conn);
@@ -824,6 +837,7 @@ void model_lost(struct model *m, struct mreq *q, uint64_t send, uint64_t conn)
 void model_conn_lost(struct model *m, unsigned c, uint64_t conn)
 {
 	mt_reset(m, c, conn);
+	msp_conn_lost(m, c, conn);
 }
 
 void model_forget(struct model *m, struct mreq *q, uint64_t send, uint64_t conn)

@@ -42,7 +42,8 @@ struct mreq;
 struct model *model_new(struct world *w, unsigned node);
 void model_free(struct model *m);
 /* The next request of client c: RESP bytes in *out (malloc'd, the caller
- * frees) and the record to check its reply with. */
+ * frees) and the record to check its reply with; or NULL: a subscriber
+ * sends nothing this time. */
 struct mreq *model_next(struct model *m, unsigned c, struct rng *r, char **out, size_t *len);
 /* Whether the node closes the connection after answering q (a protocol
  * error): the client then sends nothing more on it. */
@@ -71,6 +72,18 @@ void model_txn_stats(const struct model *m, uint64_t *execs, uint64_t *aborts);
 /* Blocking pops checked that took an element, and those that timed out
  * (model_bpop.c). */
 void model_bpop_stats(const struct model *m, uint64_t *pops, uint64_t *timeouts);
+/* v arrived on client c's connection: if it is a published message (the
+ * connection subscribes), checks it and returns true; else it is the reply
+ * to c's oldest request. */
+bool model_push(struct model *m, unsigned c, const struct resp_reader_value *v);
+/* Once every client is done: whether a subscriber still misses a message
+ * it must get (model_pubsub.c); and the failure that says which. */
+bool model_owes(struct model *m);
+void model_owes_fail(struct model *m);
+/* Messages published (acknowledged), of which the count was known exactly,
+ * and deliveries checked. */
+void model_pubsub_stats(const struct model *m, uint64_t *published, uint64_t *exact,
+			uint64_t *delivered);
 /* Checks that need the whole run; records failures in the world. */
 void model_end(struct model *m);
 

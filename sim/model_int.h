@@ -258,6 +258,10 @@ enum mop {
 	OP_QPUSH,
 	OP_QPOP,
 	OP_QMOVE,
+	/* Pub/sub (model_pubsub.c): PUBLISH or SPUBLISH of a new message;
+	 * SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE or an UNSUBSCRIBE of one target. */
+	OP_PUBLISH,
+	OP_PSUB,
 };
 
 /* SET options (OP_SET). */
@@ -485,6 +489,7 @@ struct model {
 	struct cmd_index *cmds;
 	struct mtxn *txn;            /* per client (model_txn.c) */
 	struct mbpop *bp;            /* shared queues (model_bpop.c) */
+	struct mpubsub *ps;          /* pub/sub (model_pubsub.c) */
 	uint64_t execs, exec_aborts; /* transactions, and those WATCH failed */
 };
 
@@ -534,6 +539,24 @@ void mbp_reply(struct model *m, struct mreq *q, const struct resp_reader_value *
 	       uint64_t recv);
 void mbp_lost(struct model *m, struct mreq *q);
 void mbp_end(struct model *m);
+/* Whether client c is between transactions (model_txn.c). */
+bool mt_idle(const struct model *m, unsigned c);
+
+/* model_pubsub.c: clients that subscribe for a while, and messages
+ * published once each; every message and confirmation checked as it
+ * arrives. msp_next: the next pub/sub request of client c, or NULL (with
+ * *idle: a subscriber sends nothing this time; else another workload's
+ * turn). */
+struct mpubsub;
+void msp_init(struct model *m);
+void msp_free(struct model *m);
+struct mreq *msp_next(struct model *m, unsigned c, struct rng *r, bool *idle);
+void msp_encode(const struct model *m, const struct mreq *q, char **out, size_t *len);
+bool msp_owns(const struct mreq *q);
+void msp_reply(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
+	       uint64_t recv);
+void msp_lost(struct model *m, struct mreq *q);
+void msp_conn_lost(struct model *m, unsigned c, uint64_t conn);
 
 /* model.c's checks of an ordinary request's reply, and of its loss (as
  * model_reply and model_lost; for a transaction's queued commands). */

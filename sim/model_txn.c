@@ -112,6 +112,11 @@ static struct mreq *txn_queued(struct model *m, unsigned c, struct rng *r)
 	return q;
 }
 
+bool mt_idle(const struct model *m, unsigned c)
+{
+	return m->txn[c].stage == TS_IDLE;
+}
+
 struct mreq *mt_next(struct model *m, unsigned c, struct rng *r)
 {
 	struct mtxn *t = &m->txn[c];

@@ -195,6 +195,13 @@ void sched_node_bpops(struct world *w, unsigned node, uint64_t *pops, uint64_t *
 	model_bpop_stats(w->models[node], pops, timeouts);
 }
 
+void sched_node_pubsub(struct world *w, unsigned node, uint64_t *published, uint64_t *exact,
+		       uint64_t *delivered)
+{
+	ASSERT(node < w->nnodes);
+	model_pubsub_stats(w->models[node], published, exact, delivered);
+}
+
 uint64_t sched_node_evicted(struct world *w, unsigned node)
 {
 	unsigned i, per = w->cfg.shards;
@@ -314,6 +321,10 @@ static bool quiet(struct world *w)
 	for (i = 0; i < w->nclients; i++)
 		if (client_outstanding(w->clients[i]) > 0)
 			return false;
+	/* ...and every subscriber has the messages it must get. */
+	for (i = 0; i < w->nnodes; i++)
+		if (model_owes(w->models[i]))
+			return false;
 	return true;
 }
 
@@ -333,6 +344,8 @@ static void liveness_fail(struct world *w)
 			(unsigned long long)(LIVENESS_BOUND_NS / 1000000));
 		return;
 	}
+	for (i = 0; i < w->nnodes && w->fail == FAIL_NONE; i++)
+		model_owes_fail(w->models[i]);
 }
 
 enum fail_kind sched_run(struct world *w)

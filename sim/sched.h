@@ -34,5 +34,9 @@ uint64_t sched_node_evicted(struct world *w, unsigned node);
 void sched_node_txns(struct world *w, unsigned node, uint64_t *execs, uint64_t *aborts);
 /* Blocking pops of node's clients that took an element, and that timed out. */
 void sched_node_bpops(struct world *w, unsigned node, uint64_t *pops, uint64_t *timeouts);
+/* Messages node's clients published (acknowledged), of which the count was
+ * known exactly, and deliveries checked. */
+void sched_node_pubsub(struct world *w, unsigned node, uint64_t *published, uint64_t *exact,
+		       uint64_t *delivered);
 
 #endif

@@ -32,8 +32,11 @@ struct cluster_view *redirect_view_build(const struct cluster_state *st, struct 
 	v->naddr = (uint16_t)naddr;
 	memcpy(v->owner, st->owner, sizeof(v->owner));
 	memcpy(v->migrating, st->migrating_to, sizeof(v->migrating));
-	for (i = 0; i < REDIRECT_SLOTS; i++)
+	for (i = 0; i < REDIRECT_SLOTS; i++) {
 		v->importing[i] = st->importing_from[i] != CLUSTER_NONE;
+		v->serve[i] = st->owner[i] == st->myself && st->migrating_to[i] == CLUSTER_NONE &&
+			      !v->importing[i];
+	}
 	for (i = 0; i < naddr; i++) {
 		const struct cluster_node *n = st->nodes[i];
 		if (n != NULL)
@@ -61,21 +64,23 @@ bool redirect_needs_lookup(const struct cluster_view *v, const struct redirect_r
 	       v->importing[*slot];
 }
 
-/* Steps 1-4: one slot for every key, an owner for it. */
+/* Steps 1-4: an owner for the first key's slot, and that slot for every
+ * key. */
 static bool one_slot(const struct cluster_view *v, const struct redirect_req *q,
 		     struct redirect_out *out)
 {
 	int i;
 
+	/* The first key's slot without an owner ends it there, as Redis. */
+	if (v->owner[out->slot] == REDIRECT_NONE_NODE) {
+		out->kind = REDIRECT_UNBOUND;
+		return false;
+	}
 	for (i = 1; i < q->nkeys; i++) {
 		if (hash_slot(q->keys[i], q->lens[i]) != out->slot) {
 			out->kind = REDIRECT_CROSSSLOT;
 			return false;
 		}
-	}
-	if (v->owner[out->slot] == REDIRECT_NONE_NODE) {
-		out->kind = REDIRECT_UNBOUND;
-		return false;
 	}
 	return true;
 }

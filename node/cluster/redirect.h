@@ -41,7 +41,10 @@ struct cluster_view {
 	uint16_t owner[REDIRECT_SLOTS];     /* node, or REDIRECT_NONE_NODE */
 	uint16_t migrating[REDIRECT_SLOTS]; /* target node, or REDIRECT_NONE_NODE */
 	uint8_t importing[REDIRECT_SLOTS];  /* 1: this node imports it */
-	char addr[][REDIRECT_ADDR_MAX];     /* "ip:port" by node index */
+	/* 1: this node owns it and neither migrates nor imports it (a one-key
+	 * request on it runs, if the cluster is ok: one look). */
+	uint8_t serve[REDIRECT_SLOTS];
+	char addr[][REDIRECT_ADDR_MAX]; /* "ip:port" by node index */
 };
 
 /* A snapshot of st, allocated from mem; its version is given. */

@@ -232,9 +232,16 @@ static void tick_node(struct cluster_state *st, uint16_t i, uint64_t now_ms)
 
 void cluster_tick(struct cluster_state *st, uint64_t now_ms)
 {
-	for (unsigned i = 0; i < CLUSTER_NODES_MAX; i++)
-		if (st->nodes[i] != NULL && i != st->myself)
+	/* Until every node was seen (counted before tick_node may drop one). */
+	uint32_t total = st->nnodes, seen = 0;
+
+	for (unsigned i = 0; i < CLUSTER_NODES_MAX && seen < total; i++) {
+		if (st->nodes[i] == NULL)
+			continue;
+		seen++;
+		if (i != st->myself)
 			tick_node(st, (uint16_t)i, now_ms);
+	}
 	for (unsigned b = 0; b < CLUSTER_BLACKLIST_MAX; b++)
 		if (st->blacklist[b].id[0] != '\0' && st->blacklist[b].expire_ms < now_ms)
 			st->blacklist[b].id[0] = '\0';
@@ -260,22 +267,23 @@ static bool reachable_master(const struct cluster_node *n)
 void cluster_update_ok(struct cluster_state *st)
 {
 	bool ok = true;
-	uint32_t size = 0, reachable = 0;
+	uint32_t size = 0, reachable = 0, served = 0;
 
-	for (unsigned s = 0; s < CLUSTER_SLOTS && st->require_full_coverage; s++) {
-		uint16_t o = st->owner[s];
-		if (o == CLUSTER_NONE || (st->nodes[o]->flags & CLUSTER_NODE_FAIL) != 0) {
-			ok = false;
-			break;
-		}
-	}
-	for (unsigned i = 0; i < CLUSTER_NODES_MAX; i++) {
+	/* Every slot has an owner that has not failed: the owners' counts
+	 * (numslots, which cluster_state_check keeps honest) add up to all
+	 * slots, without a walk over them each tick. */
+	for (unsigned i = 0, seen = 0; i < CLUSTER_NODES_MAX && seen < st->nnodes; i++) {
 		const struct cluster_node *n = st->nodes[i];
+		seen += n != NULL;
 		if (n == NULL || (n->flags & CLUSTER_NODE_MASTER) == 0 || n->numslots == 0)
 			continue;
+		if (!(n->flags & CLUSTER_NODE_FAIL))
+			served += n->numslots;
 		size++;
 		reachable += reachable_master(n) ? 1 : 0;
 	}
+	if (st->require_full_coverage && served < CLUSTER_SLOTS)
+		ok = false;
 	if (reachable < size / 2 + 1)
 		ok = false;
 	st->ok = ok;

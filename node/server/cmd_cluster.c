@@ -236,6 +236,13 @@ void cmd_cluster_links(struct cmd_ctx *c)
 static int do_meet(struct cmd_ctx *c, struct cluster_state *st, const struct cluster_arg *a, int n,
 		   char *err)
 {
+	if (n > 3) {
+		snprintf(err, CLUSTER_ERR_MAX,
+			 "unknown subcommand or wrong number of arguments for '%.*s'. Try CLUSTER "
+			 "HELP.",
+			 (int)c->argv[1].len, c->argv[1].p);
+		return -1;
+	}
 	return cluster_meet(st, a, n, (uint64_t)c->now_ms, err);
 }
 
@@ -263,6 +270,11 @@ void cmd_cluster_delslots(struct cmd_ctx *c)
 static int do_addslotsrange(struct cmd_ctx *c, struct cluster_state *st,
 			    const struct cluster_arg *a, int n, char *err)
 {
+	if (n % 2 != 0) {
+		snprintf(err, CLUSTER_ERR_MAX, "wrong number of arguments for '%s' command",
+			 c->cmd->fullname);
+		return -1;
+	}
 	return cluster_addslotsrange(st, a, n, c->cmd->id == CMDID_CLUSTER_DELSLOTSRANGE, err);
 }
 
@@ -365,10 +377,13 @@ void cmd_cluster_reset(struct cmd_ctx *c)
 	if (c->argc == 3 && cmd_arg_eq(&c->argv[2], "hard")) {
 		hard = true;
 	} else if (c->argc == 3 && !cmd_arg_eq(&c->argv[2], "soft")) {
-		reply_error(c->r, "CLUSTER RESET can only be called with HARD or SOFT");
+		cmd_syntax_error(c);
 		return;
 	} else if (c->argc > 3) {
-		cmd_syntax_error(c);
+		reply_errorf(c->r,
+			     "-ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+			     "CLUSTER HELP.",
+			     (int)c->argv[1].len, c->argv[1].p);
 		return;
 	}
 	for (s = 0; s < cmd_nshards(c); s++) {

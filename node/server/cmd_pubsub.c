@@ -148,6 +148,11 @@ static void publish(struct cmd_ctx *c, enum pubsub_kind k)
 						       msg->len));
 		n += r;
 	}
+	/* In a cluster, every other node's subscribers too (their count is
+	 * not known here, as in Redis); shard channels stay in their slot's
+	 * node (no replicas yet). */
+	if (k == PUBSUB_CHANNEL && shard_at(c, 0)->topo.st != NULL)
+		bus_publish(&shard_at(c, 0)->topo.bus, ch->p, ch->len, msg->p, msg->len);
 	reply_int(c->r, n);
 }
 

@@ -20,6 +20,8 @@ const struct cmd cmd_table[CMDID_COUNT] = {
 		  .last_key = last_,                                                               \
 		  .key_step = step_,                                                               \
 		  .keynum = keynum_,                                                               \
+		  .one_key = (first_) > 0 && (last_) == (first_) && (keynum_) == 0 &&              \
+			     !((flags_)&CMD_MOVABLEKEYS),                                          \
 		  .id = id_,                                                                       \
 		  .parent = parent_,                                                               \
 		  .route = route_ },

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/hash.h"
+#include "cluster/redirect.h"
 #include "base/clock.h"
 #include "base/hash.h"
 #include "base/mem.h"
@@ -506,5 +508,37 @@ void blocked_drop_message(struct mem *mem, struct xmsg *m)
 		struct done_msg *d = (struct done_msg *)m;
 		ASSERT(m->kind == MSG_BLOCK_DONE);
 		msg_free(mem, m, d->argv, d->argc);
+	}
+}
+
+void blocked_cluster_check(struct blocked_host *bh, const struct cluster_view *v)
+{
+	struct blocked_req *b, *next;
+
+	for (b = bh->list; b != NULL; b = next) {
+		struct redirect_out out = { .kind = REDIRECT_HERE, .node = REDIRECT_NONE_NODE };
+		struct reply r = { .ob = &b->c->out, .proto = b->c->proto, .es = bh->ch->es };
+		char err[128];
+		size_t n;
+
+		next = b->next;
+		if (b->rerun || b->nkeys == 0)
+			continue;
+		out.slot = hash_slot(b->argv[b->first].p, b->argv[b->first].len);
+		if (!v->ok) {
+			out.kind = REDIRECT_DOWN;
+		} else if (v->owner[out.slot] == REDIRECT_NONE_NODE) {
+			out.kind = REDIRECT_UNBOUND;
+		} else if (v->owner[out.slot] != v->myself && !v->importing[out.slot]) {
+			out.kind = REDIRECT_MOVED;
+			out.node = v->owner[out.slot];
+		} else {
+			continue;
+		}
+		n = redirect_error(v, &out, err, sizeof(err));
+		reply_errorf(&r, "-%.*s", (int)n, err);
+		conn_check_output_limit(bh->ch, b->c);
+		count_unblocked(bh, b, true);
+		end_block(bh, b, NULL);
 	}
 }

@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct cluster_view;
 struct cmd;
 struct cmd_arg;
 struct cmd_ctx;
@@ -113,6 +114,11 @@ void blocked_expire_now(struct blocked_host *bh, struct conn *c);
 /* The shard's timer: the blocks whose time is up answer as Redis's
  * timeout (a null array) and end. */
 void blocked_timeouts(struct blocked_host *bh, int64_t now_ms);
+/* Cluster mode, once the shard's view changed: a client blocked on a key
+ * whose slot left this node (and is not imported) gets MOVED, one on an
+ * unowned slot or while the cluster is down CLUSTERDOWN, and its block
+ * ends (Redis's clusterRedirectBlockedClientIfNeeded). */
+void blocked_cluster_check(struct blocked_host *bh, const struct cluster_view *v);
 /* c is going: its block ends without a reply. */
 void blocked_forget(struct blocked_host *bh, struct conn *c);
 /* At shutdown: frees c's block, dropping nothing (every keyspace goes). */

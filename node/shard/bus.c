@@ -146,8 +146,10 @@ static void close_link(struct bus *b, struct bus_link *l)
 	l->closing = true;
 	if (!l->inbound && cluster_node_live(b->st, l->node, l->node_gen))
 		cluster_link_set(b->st, l->node, CLUSTER_LINK_NONE);
-	/* Still connecting: closed (or freed) when the connect completes. */
-	submit_close(b, l);
+	/* Still connecting: closed (or freed) when the connect completes.
+	 * From another shard's thread (bus_publish), the cron submits it. */
+	if (!b->no_io)
+		submit_close(b, l);
 }
 
 /* ---- output ---- */
@@ -237,6 +239,11 @@ static void on_message(struct bus *b, struct bus_link *l)
 		memset(b->tx, 0, sizeof(*b->tx));
 		cluster_build_update(b->st, fx.update_node, b->tx);
 		send_tx(b, l);
+	}
+	if (fx.publish && b->on_publish != NULL) {
+		const struct bus_publish *p = &b->rx->u.publish;
+		b->on_publish(b->publish_arg, p->sharded, (const char *)p->channel, p->channel_len,
+			      (const char *)p->message, p->message_len);
 	}
 	if (fx.close_link)
 		close_link(b, l);
@@ -488,19 +495,67 @@ static void retry(struct bus *b)
 	}
 }
 
+/* Past the state's highest node: found by counting, from the bottom. */
+static uint32_t nodes_end(const struct cluster_state *st)
+{
+	uint32_t i, seen = 0;
+
+	for (i = 0; i < CLUSTER_NODES_MAX && seen < st->nnodes; i++)
+		seen += st->nodes[i] != NULL;
+	return i;
+}
+
 void bus_cron(struct bus *b, uint64_t now_ms)
 {
 	b->now_ms = now_ms;
 	b->ticks++;
 	b->st->node_timeout_ms = (uint64_t)b->cfg->cluster_node_timeout;
-	for (b->nodes_hi = CLUSTER_NODES_MAX; b->nodes_hi > 0 && b->st->nodes[b->nodes_hi - 1] == NULL;)
-		b->nodes_hi--;
+	b->nodes_hi = nodes_end(b->st);
 	connect_missing(b);
 	if (b->ticks % BUS_PING_EVERY == 0)
 		ping_random(b);
 	ping_stale(b);
 	cluster_tick(b->st, now_ms);
 	retry(b);
+}
+
+/* Queues the encoded b->tx on l without writing (the caller may run on
+ * another shard's thread). */
+static void queue_tx(struct bus *b, struct bus_link *l)
+{
+	bool writing = l->writing;
+
+	l->writing = true; /* send_tx only queues */
+	send_tx(b, l);
+	l->writing = writing;
+}
+
+void bus_publish(struct bus *b, const char *channel, size_t clen, const char *msg, size_t mlen)
+{
+	uint32_t i;
+
+	memset(b->tx, 0, sizeof(*b->tx));
+	bus_msg_set_publish(b->tx, cluster_myself(b->st)->id, false, channel, clen, msg, mlen);
+	b->no_io = true;
+	for (i = 0; i < b->links_hi; i++) {
+		struct bus_link *l = b->links[i];
+		if (l == NULL || l->inbound || l->closing || l->sock < 0)
+			continue;
+		queue_tx(b, l);
+		b->st->stats_sent[BUS_PUBLISH]++;
+	}
+	b->no_io = false;
+	b->kick = true;
+}
+
+void bus_kick(struct bus *b)
+{
+	uint32_t i;
+
+	b->kick = false;
+	for (i = 0; i < b->links_hi; i++)
+		if (b->links[i] != NULL)
+			start_write(b, b->links[i]);
 }
 
 void bus_each_link(struct bus *b,

@@ -56,6 +56,12 @@ struct bus {
 	size_t txcap;
 	uint64_t links_exceeded; /* closed for their output */
 	uint64_t malformed;      /* frames refused */
+	bool kick;               /* output queued while frozen: write it (bus_kick) */
+	bool no_io;              /* on another shard's thread: queue, submit nothing */
+	/* A PUBLISH from another node, for this node's subscribers. */
+	void (*on_publish)(void *arg, bool sharded, const char *channel, size_t clen,
+			   const char *msg, size_t mlen);
+	void *publish_arg;
 };
 
 void bus_init(struct bus *b, struct io *io, struct mem *mem, const struct config *cfg,
@@ -68,6 +74,13 @@ void bus_accept(struct bus *b, int sock);
 void bus_complete(struct bus *b, const struct io_cqe *cqe);
 /* The cron: every timer tick. */
 void bus_cron(struct bus *b, uint64_t now_ms);
+/* PUBLISH in cluster mode: the message goes to every node the bus links
+ * to (Redis's clusterPropagatePublish). Called by a span that holds
+ * shard 0 (PUBLISH): it only queues the frames; shard 0 writes them in
+ * its next step (bus_kick). */
+void bus_publish(struct bus *b, const char *channel, size_t clen, const char *msg, size_t mlen);
+/* Starts the writes bus_publish queued. */
+void bus_kick(struct bus *b);
 /* The links, for CLUSTER LINKS: calls fn for each. */
 void bus_each_link(struct bus *b,
 		   void (*fn)(void *arg, bool inbound, const char *node_id, uint64_t create_ms,

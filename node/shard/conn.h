@@ -104,9 +104,9 @@ struct conn {
 	int sock;
 	uint32_t flags;
 	uint64_t id;
-	uint8_t proto;      /* 2 or 3 */
+	uint8_t proto;          /* 2 or 3 */
 	uint16_t reroute_shard; /* CONN_F_REROUTE: the shard of its slot */
-	uint8_t zero_reads; /* consecutive 0-byte receive completions */
+	uint8_t zero_reads;     /* consecutive 0-byte receive completions */
 	struct resp_parser parser;
 
 	/* The pending request (parser view), and its arguments. */

@@ -47,12 +47,10 @@ static inline bool moved_mine(const struct cluster_view *v, const struct cmd *cm
 {
 	unsigned slot;
 
-	if (v == NULL || !v->ok || cmd->first_key <= 0 || cmd->last_key != cmd->first_key ||
-	    cmd->keynum != 0 || (cmd->flags & CMD_MOVABLEKEYS) || cmd->first_key >= argc)
+	if (!cmd->one_key || v == NULL || !v->ok || cmd->first_key >= argc)
 		return false;
 	slot = hash_slot(argv[cmd->first_key].p, argv[cmd->first_key].len);
-	return v->owner[slot] == v->myself && v->migrating[slot] == REDIRECT_NONE_NODE &&
-	       !v->importing[slot];
+	return v->serve[slot];
 }
 
 /* One request. */

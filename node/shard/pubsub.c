@@ -9,6 +9,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/text.h"
 #include "base/stats.h"
 #include "base/util.h"
 #include "io/io.h"
@@ -504,4 +505,57 @@ void pubsub_each(const struct pubsub *ps, enum pubsub_kind k,
 		for (ch = t->b[i]; ch != NULL; ch = ch->next)
 			fn(arg, ch->name, ch->len, ch->nsubs);
 	}
+}
+
+/* Tells c it no longer holds shard channel ch (a push under RESP3). */
+static void tell_sunsubscribed(struct pubsub *ps, struct conn *c, const struct pubsub_chan *ch)
+{
+	struct reply r = { .ob = &c->out, .proto = c->proto, .es = ps->h->es };
+
+	if (!receives(c) || (c->flags & CONN_F_REPLY_OFF))
+		return;
+	reply_push(&r, 3);
+	reply_bulk(&r, "sunsubscribe", 12);
+	reply_bulk(&r, ch->name, ch->len);
+	reply_int(&r, (long long)pubsub_count(c, PUBSUB_SHARD) - 1);
+	pubsub_check_limit(ps, c);
+	conn_pend(ps->h, c);
+}
+
+uint32_t pubsub_drop_shard_channels(struct pubsub *ps,
+				    bool (*keep)(void *arg, const char *name, size_t len),
+				    void *arg)
+{
+	struct pubsub_table *t = &ps->t[PUBSUB_SHARD];
+	struct text names;
+	uint32_t b, dropped = 0;
+	size_t off = 0;
+
+	/* The names first (each goes with its last subscriber), then each
+	 * name's subscribers, last first. */
+	text_init(&names, ps->h->mem, 64);
+	for (b = 0; t->b != NULL && b <= t->mask; b++) {
+		const struct pubsub_chan *ch;
+		for (ch = t->b[b]; ch != NULL; ch = ch->next) {
+			if (keep(arg, ch->name, ch->len))
+				continue;
+			text_add(&names, (const char *)&ch->len, sizeof(ch->len));
+			text_add(&names, ch->name, ch->len);
+			dropped++;
+		}
+	}
+	while (off < names.len) {
+		uint32_t len;
+		const char *name = names.p + off + sizeof(len);
+		struct pubsub_chan **p;
+		memcpy(&len, names.p + off, sizeof(len));
+		off += sizeof(len) + len;
+		while ((p = find(t, hash_bytes(name, len, ps->seed), name, len)) != NULL) {
+			struct conn *c = (*p)->subs[(*p)->nsubs - 1].c;
+			tell_sunsubscribed(ps, c, *p);
+			(void)pubsub_unsubscribe(ps, c, PUBSUB_SHARD, name, len);
+		}
+	}
+	text_free(&names);
+	return dropped;
 }

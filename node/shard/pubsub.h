@@ -83,6 +83,13 @@ bool pubsub_subscribe(struct pubsub *ps, struct conn *c, enum pubsub_kind k, con
 /* Unsubscribes c from name; false if it was not subscribed. */
 bool pubsub_unsubscribe(struct pubsub *ps, struct conn *c, enum pubsub_kind k, const char *name,
 			size_t len);
+/* The shard channels whose name keep() refuses (their slot left this
+ * node): every subscriber is unsubscribed and told so, with Redis's
+ * `sunsubscribe` reply (Redis's removeChannelsInSlot). Returns how many
+ * channels went. */
+uint32_t pubsub_drop_shard_channels(struct pubsub *ps,
+				    bool (*keep)(void *arg, const char *name, size_t len),
+				    void *arg);
 /* Drops every subscription of c, silently (it closes, or RESET). */
 void pubsub_drop(struct pubsub *ps, struct conn *c);
 /* The pubsub class of client-output-buffer-limit on c, a subscriber whose

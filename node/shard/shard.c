@@ -380,7 +380,9 @@ static void tracking_configure(struct shard *sh)
 {
 	unsigned long long max = (unsigned long long)sh->cfg.tracking_table_max_keys;
 
-	sh->ks.trk.max_keys = max == 0 ? 0 : (max + sh->set->n - 1) / sh->set->n;
+	/* Rounded down, so the node holds no more than the bound (but one
+	 * key a shard at least). */
+	sh->ks.trk.max_keys = max == 0 ? 0 : max / sh->set->n > 0 ? max / sh->set->n : 1;
 	tracking_trim(&sh->ks.trk);
 }
 
@@ -412,6 +414,24 @@ static void monitor_publish(struct shard *sh)
 	monitor_flush(&sh->mon, &sh->x, others);
 }
 
+/* A PUBLISH from another node (shard 0's bus): to the subscribers here,
+ * and to every other shard where someone subscribes. */
+static void on_bus_publish(void *arg, bool sharded, const char *channel, size_t clen,
+			   const char *msg, size_t mlen)
+{
+	struct shard *sh = arg;
+	enum pubsub_kind k = sharded ? PUBSUB_SHARD : PUBSUB_CHANNEL;
+	uint64_t others[XSHARD_WORDS] = { 0 };
+	unsigned s;
+
+	(void)pubsub_publish(&sh->ps, k, channel, clen, msg, mlen, NULL);
+	others_with(sh, offsetof(struct shard, ps.listened), others);
+	for (s = 0; s < sh->set->n; s++)
+		if (others[s / 64] >> (s % 64) & 1)
+			xshard_send(&sh->x, s,
+				    pubsub_message_new(&sh->mem, k, channel, clen, msg, mlen));
+}
+
 /* cluster-enabled: shard 0 loads nodes.conf and owns the state (a corrupt
  * file stops the start, as in Redis); every shard gets its view from the
  * node builder, then from shard 0. */
@@ -429,7 +449,31 @@ static int topology_start(struct shard *sh)
 		}
 	}
 	topology_init(&sh->topo, &sh->cfg, sh->io, &sh->mem, &sh->x, sh->id, sh->set->n, st);
+	if (st != NULL) {
+		sh->topo.bus.on_publish = on_bus_publish;
+		sh->topo.bus.publish_arg = sh;
+	}
 	return 0;
+}
+
+/* Whether a shard channel's slot is still this node's. */
+static bool slot_still_mine(void *arg, const char *name, size_t len)
+{
+	const struct cluster_view *v = arg;
+
+	return v->owner[hash_slot(name, len)] == v->myself;
+}
+
+/* The view changed (here, on this shard's thread): subscribers of shard
+ * channels whose slot left are told so, and clients blocked on keys whose
+ * slot left get MOVED. */
+static void slots_left(struct shard *sh)
+{
+	struct cluster_view *v = sh->topo.view;
+
+	sh->topo.checked = v->version;
+	(void)pubsub_drop_shard_channels(&sh->ps, slot_still_mine, v);
+	blocked_cluster_check(&sh->bh, v);
 }
 
 /* Shard 0, after what may change the cluster state: nodes.conf, and the
@@ -884,8 +928,7 @@ static void on_timer(struct shard *sh)
 	publish_memory(sh);
 	if (sh->topo.st != NULL) {
 		bus_cron(&sh->topo.bus, (uint64_t)sh->clock.now_ms);
-		/* Each second, the view is compared whatever the state says. */
-		topology_after(sh, sh->topo.bus.ticks % 10 == 0);
+		topology_after(sh, false);
 	}
 }
 
@@ -1095,6 +1138,10 @@ static void on_message(struct shard *sh, struct xmsg *m)
 	    m->kind != MSG_BLOCK_DONE && m->kind != MSG_PUBLISH && m->kind != MSG_TRACK &&
 	    m->kind != MSG_VIEW) {
 		lock_message(&sh->lock, m);
+		/* Given back by a span (MSG_UNLOCK): the keyspace takes this
+		 * shard's clock again before anything that waited runs on it. */
+		if (!lock_held(&sh->lock))
+			sh->ks.now_ms = sh->clock.now_ms;
 		lock_settle(sh);
 		return;
 	}
@@ -1321,6 +1368,10 @@ static bool step_unfrozen(struct shard *sh)
 		caching_publish(sh);
 	if (sh->cc.bq.len > 0)
 		caching_broadcast(&sh->cc);
+	if (sh->topo.st != NULL && sh->topo.bus.kick)
+		bus_kick(&sh->topo.bus);
+	if (sh->topo.view != NULL && sh->topo.view->version != sh->topo.checked)
+		slots_left(sh);
 	arm(sh);
 	return service_pending(sh) || work;
 }
@@ -1362,7 +1413,10 @@ bool shard_step(struct shard *sh)
 	nm = drain(sh, msgs);
 	for (k = 0; k < nm; k++)
 		on_message(sh, msgs[k]);
-	if (nm > 0 || run_deferred(sh))
+	/* What waited runs now, even in a step that drained messages: an
+	 * unlock among them leaves deferred messages that must reach their
+	 * subscribers before anything this shard serves later. */
+	if (run_deferred(sh) || nm > 0)
 		work = true;
 	if (!lock_held(&sh->lock) && step_unfrozen(sh))
 		work = true;

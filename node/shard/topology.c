@@ -141,7 +141,7 @@ static void announce(struct cluster_state *st, const struct config *cfg)
 	}
 	if (cfg->cluster_announce_ip[0] != '\0' && strcmp(me->ip, cfg->cluster_announce_ip) != 0 &&
 	    strlen(cfg->cluster_announce_ip) <= BUS_IP_MAX) {
-		snprintf(me->ip, sizeof(me->ip), "%s", cfg->cluster_announce_ip);
+		memcpy(me->ip, cfg->cluster_announce_ip, strlen(cfg->cluster_announce_ip) + 1);
 		st->todo |= CLUSTER_TODO_SAVE;
 	}
 }
@@ -156,10 +156,13 @@ struct cluster_view *topology_settle(struct topology *t, bool force)
 	t->st->node_timeout_ms = (uint64_t)t->cfg->cluster_node_timeout;
 	t->st->require_full_coverage = t->cfg->cluster_require_full_coverage;
 	announce(t->st, t->cfg);
-	/* The state keeps ok itself (its changes, its tick); a changed
-	 * cluster-require-full-coverage is seen here, each second. */
-	if (force)
+	/* The state keeps ok itself (its changes, its tick), but for a
+	 * changed cluster-require-full-coverage. */
+	if (force || t->full_coverage != t->cfg->cluster_require_full_coverage) {
+		t->full_coverage = t->cfg->cluster_require_full_coverage;
 		cluster_update_ok(t->st);
+		force = true;
+	}
 	todo = t->st->todo != 0;
 	if (t->st->todo & CLUSTER_TODO_SAVE)
 		save(t);

@@ -43,8 +43,10 @@ struct topology {
 	/* Shard 0's: the state and its bus (st NULL elsewhere). */
 	struct cluster_state *st;
 	struct bus bus;
-	uint64_t version; /* the latest view built */
-	char err[256];    /* why the last save failed, or "" */
+	uint64_t version;   /* the latest view built */
+	uint64_t checked;   /* the view version this shard's clients were checked against */
+	bool full_coverage; /* cluster-require-full-coverage, as last applied */
+	char err[256];      /* why the last save failed, or "" */
 };
 
 /* Reads nodes.conf (cfg's cluster-config-file) into a new state charged to
@@ -63,8 +65,8 @@ void topology_free(struct topology *t);
 void topology_install(struct topology *t, const struct cluster_view *v);
 /* Shard 0: the state may have changed. Saves nodes.conf if it asks and,
  * when what routing reads changed (known when the state asked for a save,
- * or its ok changed; checked by building a view anyway when force),
- * builds a new view: installs it here
+ * its ok changed, or cluster-require-full-coverage did; checked by
+ * building a view anyway when force), builds a new view: installs it here
  * and returns it (the caller sends it or installs it in the others), else
  * returns NULL. The caller frees it from t->mem (redirect_view_free). */
 struct cluster_view *topology_settle(struct topology *t, bool force);

@@ -65,6 +65,20 @@ def free_port():
     return port
 
 
+def port_free(port):
+    """Whether a loopback TCP port can be bound now (a cluster node needs
+    its port and the port + 10000, its bus)."""
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def wait_until(pred, timeout, interval=0.05):
     """Polls pred until true or timeout seconds pass; returns its last value."""
     deadline = time.time() + timeout

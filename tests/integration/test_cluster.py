@@ -9,7 +9,7 @@ CROSSSLOT, and, while a slot migrates, ASK for a missing key, TRYAGAIN for
 a request whose keys are only partly there, and serves an ASKING client on
 the importing node; CLUSTER subcommands queue in MULTI as `redis-cli
 --cluster fix` needs; a node restarted from its nodes.conf keeps its id and
-rejoins.
+rejoins; a message PUBLISHed on one node reaches subscribers on the others.
 
 Method: the nodes run on loopback ports chosen so that each port + 10000
 (the bus) is free too, each in its own temporary directory (its
@@ -40,16 +40,7 @@ NODES = 3
 PATIENCE = 30.0
 
 
-def port_free(port):
-    s = socket.socket()
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
+port_free = cairn_test.port_free
 
 
 def ports(n):
@@ -198,6 +189,24 @@ class Cluster(unittest.TestCase):
                 redis.Redis(port=p).execute_command("CLUSTER", "SETSLOT", slot, "stable")
         self.assertEqual(got, b"+OK\r\n:1\r\n")
 
+    def test_publish_reaches_every_node(self):
+        subs = []
+        for p in self.ports[1:]:
+            ps = redis.Redis(port=p).pubsub()
+            ps.subscribe("cluster-news")
+            self.assertEqual(ps.get_message(timeout=5)["type"], "subscribe")
+            subs.append(ps)
+        # This node's own subscribers count; the others' are not known.
+        self.assertEqual(redis.Redis(port=self.ports[0]).publish("cluster-news", "hi"), 0)
+        for ps in subs:
+            m = None
+            deadline = time.time() + PATIENCE
+            while m is None and time.time() < deadline:
+                m = ps.get_message(timeout=1)
+            self.assertEqual((m["type"], m["channel"], m["data"]),
+                             ("message", b"cluster-news", b"hi"))
+            ps.close()
+
     def test_cluster_commands_in_multi(self):
         r = redis.Redis(port=self.ports[0])
         slot = r.execute_command("CLUSTER", "KEYSLOT", "multi-check")
@@ -221,6 +230,37 @@ class Cluster(unittest.TestCase):
         self.wait_ok(self.ports)
         r = cli("--cluster", "check", "127.0.0.1:%d" % self.ports[0])
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+class SlotLeaves(unittest.TestCase):
+    def test_shard_subscribers_and_blocked_clients_hear_of_it(self):
+        """A slot that leaves the node ends its shard-channel subscriptions
+        (sunsubscribe) and its blocked clients (CLUSTERDOWN, as the
+        cluster is down once a slot has no owner)."""
+        d = tempfile.mkdtemp(prefix="cairn-slot-leave-")
+        port = ports(1)[0]
+        srv = start_node(port, d)
+        try:
+            r = redis.Redis(port=port)
+            r.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            ch_slot = r.execute_command("CLUSTER", "KEYSLOT", "news")
+            key_slot = r.execute_command("CLUSTER", "KEYSLOT", "queue")
+            sub = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sub.sendall(cairn_test.encode("SSUBSCRIBE", "news"))
+            self.assertEqual(cairn_test.recv_reply(sub), b"*3\r\n$10\r\nssubscribe\r\n$4\r\nnews\r\n:1\r\n")
+            blk = socket.create_connection(("127.0.0.1", port), timeout=10)
+            blk.sendall(cairn_test.encode("BLPOP", "queue", "0"))
+            self.assertTrue(cairn_test.wait_until(
+                lambda: r.info("clients")["blocked_clients"] == 1, PATIENCE))
+            r.execute_command("CLUSTER", "DELSLOTS", ch_slot, key_slot)
+            self.assertEqual(cairn_test.recv_reply(sub),
+                             b"*3\r\n$12\r\nsunsubscribe\r\n$4\r\nnews\r\n:0\r\n")
+            self.assertEqual(cairn_test.recv_reply(blk), b"-CLUSTERDOWN The cluster is down\r\n")
+            sub.close()
+            blk.close()
+        finally:
+            srv.stop()
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -38,16 +38,7 @@ except ImportError:
 INCR = 10000  # Redis's CLUSTER_PORT_INCR
 
 
-def port_free(port):
-    s = socket.socket()
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
+port_free = cairn_test.port_free
 
 
 def port_pair():

@@ -7,7 +7,9 @@
 # behind, an LTRIM off by one, a ZREMRANGEBYSCORE that ignores an exclusive
 # bound, a volatile- eviction policy that evicts a key without a TTL, a
 # connection paused by backpressure never read again, a WATCH blind to expiry
-# or to a SET, EXEC running its queue backwards); the
+# or to a SET, EXEC running its queue backwards, a key's newest blocked
+# client served first, a published message delivered twice to a name's
+# subscribers when another one is on its way out after a reset); the
 # swarm must fail on it, and the failure must replay exactly.
 # Method: copies the tree into a scratch directory and builds cairn-sim
 # there once. For each patch: apply it, rebuild, run a swarm until the first
