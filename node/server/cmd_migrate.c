@@ -51,13 +51,15 @@ struct migrate_args {
 	const struct cmd_arg *user, *pass;
 	int first, nkeys;
 	long long timeout_ms, dbid;
-	uint16_t port; /* 0: not a port (the connection fails) */
+	long port; /* parse_port's */
 };
 
-/* The port as Redis reads it (atoi); 0 when no connection can use it. */
-static uint16_t parse_port(const struct cmd_arg *a)
+/* The port as Redis reads it (atoi): -1 when negative (no connection is
+ * tried there), else its value, capped past 65535 (a port 0 or past 65535
+ * is refused there: its first write fails). */
+static long parse_port(const struct cmd_arg *a)
 {
-	long long v = 0;
+	long v = 0;
 	size_t i = 0;
 	bool neg = false;
 
@@ -67,7 +69,7 @@ static uint16_t parse_port(const struct cmd_arg *a)
 		neg = a->p[i++] == '-';
 	for (; i < a->len && a->p[i] >= '0' && a->p[i] <= '9' && v <= 65535; i++)
 		v = v * 10 + (a->p[i] - '0');
-	return neg || v > 65535 ? 0 : (uint16_t)v;
+	return neg && v > 0 ? -1 : v;
 }
 
 /* Redis's option loop and sanity checks; false after the error reply. */
@@ -173,11 +175,15 @@ static void first_half(struct cmd_ctx *c, struct shard *sh)
 		return;
 	}
 	if (host->len > MIGRATE_HOST_MAX || memchr(host->p, '\0', host->len) != NULL ||
-	    a.port == 0) {
+	    a.port < 0) {
 		reply_error(c->r, ERR_IO_CONNECT);
 		return;
 	}
-	j = migrate_job_new(&sh->mig, c, host->p, host->len, a.port);
+	if (a.port == 0 || a.port > 65535) {
+		reply_error(c->r, ERR_IO_WRITE);
+		return;
+	}
+	j = migrate_job_new(&sh->mig, c, host->p, host->len, (uint16_t)a.port);
 	if (j == NULL) {
 		reply_error(c->r, ERR_JOBS);
 		return;
