@@ -745,7 +745,9 @@ static int fc_count_replies(const struct obuf *ob, const struct obuf_mark *m)
 	return n;
 }
 
-/* Whether cmd answers with a confirmation per name ((P|S)(UN)SUBSCRIBE). */
+/* Whether cmd answers with a confirmation per name ((P|S)(UN)SUBSCRIBE), or
+ * may: EXEC of a queued one of several names writes its confirmations after
+ * EXEC's array of one, as Redis's does. */
 static bool fc_confirms(const struct cmd *cmd)
 {
 	if (cmd == NULL)
@@ -756,7 +758,8 @@ static bool fc_confirms(const struct cmd *cmd)
 	case CMDID_SSUBSCRIBE:
 	case CMDID_UNSUBSCRIBE:
 	case CMDID_PUNSUBSCRIBE:
-	case CMDID_SUNSUBSCRIBE: return true;
+	case CMDID_SUNSUBSCRIBE:
+	case CMDID_EXEC: return true;
 	default: return false;
 	}
 }
@@ -845,10 +848,7 @@ static int fc_exec(struct fc_side *s, int client, struct conn *c, const struct f
 		conn_unpause(&sh->ch);
 	FUZZ_CHECK(verdict == EXEC_DONE, "a request waits for locks on a single shard");
 	replies = fc_finish(sh, c, &mark);
-	/* EXEC of a queued (P|S)(UN)SUBSCRIBE of several names writes its
-	 * confirmations after EXEC's array of one, as Redis's does. */
-	if (replies > 0 && (subscribed || c->ps != NULL || fc_confirms(checked) ||
-			    (checked != NULL && checked->id == CMDID_EXEC)))
+	if (replies > 0 && (subscribed || c->ps != NULL || fc_confirms(checked)))
 		replies = fc_count_replies(&c->out, &mark);
 	fc_take_others(s, client, others);
 	/* A SHUTDOWN that stops the node answers nothing: its client's
