@@ -111,6 +111,8 @@ static bool parse(struct cmd_ctx *c, struct migrate_args *a)
 		return false;
 	if (a->timeout_ms <= 0)
 		a->timeout_ms = 1000;
+	if (a->timeout_ms > MIGRATE_TIMEOUT_MS_MAX)
+		a->timeout_ms = MIGRATE_TIMEOUT_MS_MAX;
 	a->port = parse_port(&c->argv[2]);
 	return true;
 }

@@ -65,6 +65,8 @@ struct mem;
 #define MIGRATE_HOST_MAX 63
 /* Keys a shard remembers MIGRATE deleted (and where they went). */
 #define MIGRATE_GONE_MAX 256
+/* The longest timeout a step waits (Redis's aeWait takes an int of ms). */
+#define MIGRATE_TIMEOUT_MS_MAX 2147483647LL
 /* Rounds of one MIGRATE: keys written meanwhile go again, this often. */
 #define MIGRATE_ROUNDS_MAX 8
 
