@@ -196,8 +196,17 @@ class Reshard(unittest.TestCase):
         self.assertLessEqual(max(counts) - min(counts), 2, counts)
 
     def test_add_and_del_node(self):
-        d = os.path.join(self.dir, str(self.ports[NODES]))
-        self.srv.append(start_node(self.ports[NODES], d))
+        # Its port is picked now (one picked earlier may have been taken
+        # meanwhile by a test running alongside), again if it was.
+        for attempt in range(5):
+            self.ports[NODES] = ports(1)[0]
+            d = os.path.join(self.dir, str(self.ports[NODES]))
+            try:
+                self.srv.append(start_node(self.ports[NODES], d))
+                break
+            except RuntimeError:
+                if attempt == 4:
+                    raise
         r = cli("--cluster", "add-node", "127.0.0.1:%d" % self.ports[NODES],
                 "127.0.0.1:%d" % self.ports[0])
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
