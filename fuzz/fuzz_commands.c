@@ -745,7 +745,9 @@ static int fc_count_replies(const struct obuf *ob, const struct obuf_mark *m)
 	return n;
 }
 
-/* Whether cmd answers with a confirmation per name ((P|S)(UN)SUBSCRIBE). */
+/* Whether cmd answers with a confirmation per name ((P|S)(UN)SUBSCRIBE), or
+ * may: EXEC of a queued one of several names writes its confirmations after
+ * EXEC's array of one, as Redis's does. */
 static bool fc_confirms(const struct cmd *cmd)
 {
 	if (cmd == NULL)
@@ -756,7 +758,8 @@ static bool fc_confirms(const struct cmd *cmd)
 	case CMDID_SSUBSCRIBE:
 	case CMDID_UNSUBSCRIBE:
 	case CMDID_PUNSUBSCRIBE:
-	case CMDID_SUNSUBSCRIBE: return true;
+	case CMDID_SUNSUBSCRIBE:
+	case CMDID_EXEC: return true;
 	default: return false;
 	}
 }

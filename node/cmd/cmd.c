@@ -144,12 +144,37 @@ bool cmd_needs_all_shards(const struct cmd *cmd, const struct cmd_arg *argv, int
 	return false;
 }
 
+int cmd_migrate_keys(const struct cmd_arg *argv, int argc, int *first)
+{
+	int i;
+
+	*first = 3;
+	if (argc < 4)
+		return 0;
+	for (i = 6; i < argc; i++) {
+		if (cmd_arg_cstr_eq(&argv[i], "keys")) {
+			if (argv[3].len > 0)
+				return 0;
+			*first = i + 1;
+			return argc - *first;
+		}
+	}
+	return 1;
+}
+
 int cmd_key_positions(const struct cmd *cmd, const struct cmd_arg *argv, int argc, int *keys,
 		      int max)
 {
 	int last, i, n = 0, first, count;
 	long long v;
 	bool dest_last;
+
+	if (cmd->id == CMDID_MIGRATE) {
+		count = cmd_migrate_keys(argv, argc, &first);
+		for (i = 0; i < count && n < max; i++)
+			keys[n++] = first + i;
+		return n;
+	}
 
 	count = cmd_keynum_keys(cmd, argv, argc, &first);
 	/* Redis's key functions of these commands (genericGetKeys) find no

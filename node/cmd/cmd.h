@@ -270,6 +270,11 @@ bool cmd_sort_all_shards(const struct cmd_arg *argv, int argc);
  * destination), or 0; and whether the request must run with every shard
  * locked although its route class is ROUTE_KEYS. */
 int cmd_extra_key(const struct cmd *cmd, const struct cmd_arg *argv, int argc);
+/* MIGRATE's keys, as Redis's migrateGetKeys finds them: argv[3], or with a
+ * KEYS option (looked for from argv[6]) the arguments after it, none when
+ * argv[3] is not empty then. Returns the count, the first in *first. They
+ * replace its legacy range for routing and COMMAND GETKEYS. */
+int cmd_migrate_keys(const struct cmd_arg *argv, int argc, int *first);
 bool cmd_needs_all_shards(const struct cmd *cmd, const struct cmd_arg *argv, int argc);
 /* "-ERR syntax error". */
 void cmd_syntax_error(struct cmd_ctx *c);

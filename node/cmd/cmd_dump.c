@@ -193,3 +193,10 @@ void cmd_restore(struct cmd_ctx *c)
 	ks_notify(c->ks, CONFIG_NOTIFY_GENERIC, "restore", key->p, key->len);
 	reply_ok(c->r);
 }
+
+/* RESTORE-ASKING: RESTORE, which routing treats as if its client had sent
+ * ASKING (shard/moved.c): MIGRATE sends it to a node importing the slot. */
+void cmd_restore_asking(struct cmd_ctx *c)
+{
+	cmd_restore(c);
+}

@@ -538,7 +538,10 @@ void cmd_client_unblock(struct cmd_ctx *c)
 		reply_int(c->r, blocked_unblock(&own->bh, x, error, c->locked));
 		return;
 	}
-	if (x == NULL || !(x->flags & CONN_F_BLOCKED) || x->blocked_until < 0) {
+	/* A client waiting for its MIGRATE's target is not blocked in Redis
+	 * (its MIGRATE blocks the server there). */
+	if (x == NULL || !(x->flags & CONN_F_BLOCKED) || x->blocked_until < 0 ||
+	    migrate_job_of(&own->mig, x) != NULL) {
 		reply_int(c->r, 0);
 		return;
 	}

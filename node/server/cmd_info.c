@@ -137,6 +137,7 @@ struct info_view {
 	 * BCAST prefixes (each once). */
 	uint64_t trk_clients, trk_keys, trk_items;
 	long long trk_prefixes;
+	long long migrate_sockets; /* MIGRATE's cached sockets, every shard's */
 };
 
 /* Every field of struct stats is a uint64_t counter, so they add up as an
@@ -173,6 +174,7 @@ static void view_add(struct info_view *v, const struct shard *sh)
 
 	for (i = 0; i < sizeof(sh->st) / sizeof(uint64_t); i++)
 		to[i] += from[i];
+	v->migrate_sockets += sh->mig.ncached;
 	for (i = 0; i < CMDID_COUNT; i++) {
 		v->cstat[i].calls += sh->cstat[i].calls;
 		v->cstat[i].usec += sh->cstat[i].usec;
@@ -433,7 +435,7 @@ static void info_stats_tail(struct text *b, const struct info_view *v)
 		KV_N("pubsubshard_channels", v->pubsub[PUBSUB_SHARD]),
 		KV_N("latest_fork_usec", 0),
 		KV_N("total_forks", 0),
-		KV_N("migrate_cached_sockets", 0),
+		KV_N("migrate_cached_sockets", v->migrate_sockets),
 		KV_N("slave_expires_tracked_keys", 0),
 		KV_N("active_defrag_hits", 0),
 		KV_N("active_defrag_misses", 0),

@@ -540,8 +540,10 @@ static inline __attribute__((always_inline)) enum exec_verdict dispatch(
 	if (cmd == NULL)
 		return EXEC_DONE;
 	/* A blocking command too runs here, holding its keys' shards, since
-	 * its client may block (shard/blocked.h). */
-	if (cmd->id == CMDID_EXEC || cmd->id == CMDID_WATCH || (cmd->flags & CMD_BLOCKING))
+	 * its client may block (shard/blocked.h); so does MIGRATE, whose
+	 * client waits for the target (shard/migrate.h). */
+	if (cmd->id == CMDID_EXEC || cmd->id == CMDID_WATCH || (cmd->flags & CMD_BLOCKING) ||
+	    cmd->id == CMDID_MIGRATE)
 		return txn_exec(h, c, ctx, cmd);
 	if (__builtin_expect(c->flags & CONN_F_REROUTE, 0))
 		return reroute(h, c, ctx, cmd);

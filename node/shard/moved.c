@@ -98,16 +98,24 @@ static struct keyspace *slot_ks(const struct moved_in *in, unsigned slot, unsign
 	return NULL;
 }
 
-static enum moved_result decide(const struct moved_in *in, struct keys *k, bool write,
-				bool shard_pubsub, struct reply *r, unsigned *lock)
+/* What a request's command tells routing besides its keys. */
+struct req_kind {
+	bool write, shard_pubsub;
+	bool asking;  /* RESTORE-ASKING: as if its client had sent ASKING */
+	bool migrate; /* MIGRATE: runs here on a migrating or importing slot */
+};
+
+static enum moved_result decide(const struct moved_in *in, struct keys *k,
+				const struct req_kind *rk, struct reply *r, unsigned *lock)
 {
 	struct redirect_req q = {
 		.keys = k->p,
 		.lens = k->len,
 		.nkeys = k->n,
-		.write = write,
-		.asking = in->asking,
-		.shard_pubsub = shard_pubsub,
+		.write = rk->write,
+		.asking = in->asking || rk->asking,
+		.shard_pubsub = rk->shard_pubsub,
+		.migrate = rk->migrate,
 		.reads_when_down = in->env->cfg->cluster_allow_reads_when_down,
 		.pubsub_when_down = in->env->cfg->cluster_allow_pubsubshard_when_down,
 		.exists = exists,
@@ -145,6 +153,12 @@ static bool is_shard_pubsub(const struct cmd *cmd)
 enum moved_result moved_check(const struct moved_in *in, const struct cmd *cmd,
 			      const struct cmd_arg *argv, int argc, struct reply *r, unsigned *lock)
 {
+	struct req_kind rk = {
+		.write = (cmd->flags & CMD_WRITE) != 0,
+		.shard_pubsub = is_shard_pubsub(cmd),
+		.asking = cmd->id == CMDID_RESTORE_ASKING,
+		.migrate = cmd->id == CMDID_MIGRATE,
+	};
 	struct keys k;
 	enum moved_result res;
 
@@ -153,7 +167,7 @@ enum moved_result moved_check(const struct moved_in *in, const struct cmd *cmd,
 
 	keys_init(&k, in->env->mem);
 	keys_of(&k, cmd, argv, argc);
-	res = decide(in, &k, (cmd->flags & CMD_WRITE) != 0, is_shard_pubsub(cmd), r, lock);
+	res = decide(in, &k, &rk, r, lock);
 	keys_free(&k);
 	return res;
 }
@@ -161,6 +175,7 @@ enum moved_result moved_check(const struct moved_in *in, const struct cmd *cmd,
 enum moved_result moved_check_txn(const struct moved_in *in, const struct txn *t, struct reply *r,
 				  unsigned *lock)
 {
+	struct req_kind rk = { .write = (t->flags & CMD_WRITE) != 0 };
 	struct keys k;
 	enum moved_result res;
 	uint32_t i;
@@ -168,7 +183,7 @@ enum moved_result moved_check_txn(const struct moved_in *in, const struct txn *t
 	keys_init(&k, in->env->mem);
 	for (i = 0; i < t->n; i++)
 		keys_of(&k, t->q[i].cmd, t->q[i].argv, t->q[i].argc);
-	res = decide(in, &k, (t->flags & CMD_WRITE) != 0, false, r, lock);
+	res = decide(in, &k, &rk, r, lock);
 	keys_free(&k);
 	return res;
 }

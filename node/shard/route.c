@@ -68,6 +68,12 @@ static unsigned key_owners(const struct cmd_env *env, const struct cmd_ctx *c, u
 	int first = cmd->first_key, last, i, n;
 	unsigned count = 0;
 
+	if (cmd->id == CMDID_MIGRATE) {
+		n = cmd_migrate_keys(c->argv, c->argc, &first);
+		for (i = 0; i < n; i++)
+			count += mark_owner(env, c, first + i, mask, one);
+		return count;
+	}
 	if (first > 0) {
 		last = cmd->last_key < 0 ? c->argc + cmd->last_key : cmd->last_key;
 		for (i = first; i <= last && i < c->argc; i += cmd->key_step)

@@ -528,6 +528,7 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	host_init(sh);
 	blocked_init(&sh->bh, &sh->ch, &sh->conns, &sh->exec, &sh->lock, &sh->x, &sh->env,
 		     &sh->mem);
+	migrate_init(&sh->mig, io, &sh->mem, &sh->ch, &sh->conns, &sh->exec, &sh->lock, &sh->env);
 	pubsub_init(&sh->ps, &sh->ch, io_random_u64(io));
 	notify_init(&sh->notes, &sh->mem);
 	monitor_init(&sh->mon, &sh->ch, &set->monitors);
@@ -622,6 +623,7 @@ void shard_free(struct shard *sh)
 		}
 	}
 	conns_free(&sh->conns);
+	migrate_free(&sh->mig);
 	caching_free(&sh->cc);
 	topology_free(&sh->topo);
 	pubsub_free(&sh->ps);
@@ -920,6 +922,7 @@ static void on_timer(struct shard *sh)
 	conn_block_timeouts(&sh->ch, sh->clock.now_ms);
 	conn_pause_timeouts(&sh->ch, sh->clock.now_ms);
 	blocked_timeouts(&sh->bh, sh->clock.now_ms);
+	migrate_cron(&sh->mig, sh->clock.now_ms);
 	sample_metrics(sh);
 	release_memory(sh);
 	publish_memory(sh);
@@ -1036,6 +1039,10 @@ static void complete(struct shard *sh, const struct io_cqe *cqe)
 		sh->topo.bus.now_ms = (uint64_t)sh->clock.now_ms;
 		bus_complete(&sh->topo.bus, cqe);
 		topology_after(sh, false);
+		return;
+	}
+	if (op & UD_OP_MIGRATE) {
+		migrate_complete(&sh->mig, cqe);
 		return;
 	}
 	/* Pairs with the submission: the op it was tagged with. */

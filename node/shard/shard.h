@@ -37,6 +37,7 @@
 #include "shard/conns.h"
 #include "shard/exec.h"
 #include "shard/lock.h"
+#include "shard/migrate.h"
 #include "shard/monitor.h"
 #include "shard/notify.h"
 #include "shard/pubsub.h"
@@ -137,6 +138,7 @@ struct shard {
 	struct lock lock;
 	struct xshard x;
 	struct blocked_host bh; /* clients blocked by a blocking pop */
+	struct migrate mig;     /* MIGRATE's jobs and cached sockets */
 
 	/* While frozen (lock_held), completions and messages other than lock
 	 * traffic wait here, in order. */
