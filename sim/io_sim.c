@@ -37,6 +37,7 @@
 #include "base/limits.h"
 #include "shard/shard.h"
 #include "shard/ud.h"
+#include "cluster.h"
 #include "world.h"
 
 #define SIM_POISON 0xdb
@@ -772,6 +773,8 @@ static struct sim_file *file_find(struct world *w, unsigned node, const char *pa
 /* Whether a file operation fails here (SIM_FILE_FAULT_P). */
 static bool file_fault(struct world *w)
 {
+	if (w->building)
+		return false; /* a node reads its nodes.conf as it starts */
 	return rng_chance(&w->faults, w->healed ? 0.0 : SIM_FILE_FAULT_P);
 }
 
@@ -855,6 +858,12 @@ void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, 
 	io->listener = sock_new(w, SOCK_LISTENER, shard);
 	snprintf(w->socks[io->listener].ip, SIM_IP_MAX, "10.0.0.%u", node + 1);
 	w->socks[io->listener].port = SIM_PORT;
+	io->bus_listener = -1;
+	if (w->cfg.cluster && shard == base) {
+		io->bus_listener = sock_new(w, SOCK_LISTENER, shard);
+		snprintf(w->socks[io->bus_listener].ip, SIM_IP_MAX, "10.0.0.%u", node + 1);
+		w->socks[io->bus_listener].port = SIM_BUS_PORT;
+	}
 }
 
 void sim_io_free(struct io *io)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "sched.h"
 #include "simcfg.h"
 
@@ -142,6 +143,9 @@ static void node_counts(struct world *w, struct outcome *o)
 		sched_node_pubsub(w, i, &o->node_published[i], &o->node_exact[i],
 				  &o->node_delivered[i]);
 	}
+	o->cluster = w->cluster != NULL;
+	if (o->cluster)
+		cluster_stats(w->cluster, &o->cluster_formed_ms, &o->cluster_looks);
 }
 
 /* What each node served, one line each ("node N: commands=C connections=K"). */
@@ -170,6 +174,9 @@ static void print_node_counts(const struct outcome *o)
 			       (unsigned long long)o->node_exact[i],
 			       (unsigned long long)o->node_delivered[i]);
 	}
+	if (o->cluster)
+		printf("cluster: formed at %.3fms, looks=%llu\n", o->cluster_formed_ms,
+		       (unsigned long long)o->cluster_looks);
 }
 
 static void report_line(const struct outcome *o)

@@ -240,6 +240,7 @@ static const struct {
 	{ "maxmemory_kb", CFG_OFF(maxmemory_kb), 0, 1u << 22 },
 	{ "policy", CFG_OFF(policy), 0, POLICY_COUNT - 1 },
 	{ "backpressure", CFG_OFF(backpressure), 0, 1u << 30 },
+	{ "cluster", CFG_OFF(cluster), 0, 1 },
 };
 
 /* A fault class's probability, if name is one; -2 if it is not. */
@@ -306,12 +307,13 @@ void simcfg_print(const struct sim_config *c, FILE *f)
 		"pipeline=%u keys=%u hash_lp_entries=%u hash_lp_value=%u set_is_entries=%u "
 		"set_lp_entries=%u set_lp_value=%u lazy_user_del=%u list_lp_size=%d "
 		"list_compress=%u zset_lp_entries=%u zset_lp_value=%u hll_sparse=%u "
-		"maxmemory_kb=%u policy=%u backpressure=%u\n",
+		"maxmemory_kb=%u policy=%u backpressure=%u cluster=%u\n",
 		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->nodes, c->shards,
 		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys, c->hash_lp_entries,
 		c->hash_lp_value, c->set_is_entries, c->set_lp_entries, c->set_lp_value,
 		c->lazy_user_del, c->list_lp_size, c->list_compress, c->zset_lp_entries,
-		c->zset_lp_value, c->hll_sparse, c->maxmemory_kb, c->policy, c->backpressure);
+		c->zset_lp_value, c->hll_sparse, c->maxmemory_kb, c->policy, c->backpressure,
+		c->cluster);
 	fprintf(f, "faults:");
 	for (i = 0; i < F_COUNT; i++)
 		fprintf(f, " %s=%.4f", fault_names[i], c->p[i]);
