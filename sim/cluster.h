@@ -40,6 +40,10 @@ struct simcluster;
 /* The fault phase begins at formation, or at this simulated time if the
  * cluster has not formed by then (so that the faults heal all the same). */
 #define SIM_CLUSTER_FORM_FAULTS_NS (20ull * 1000 * 1000 * 1000)
+/* After the heal, every node agrees again within this: a connect begun
+ * before the heal may time out after the node timeout (15 s), and the
+ * handshake it served, which also lasts the node timeout, starts again. */
+#define SIM_CLUSTER_SETTLE_BOUND_NS (45ull * 1000 * 1000 * 1000)
 
 struct simcluster *cluster_new(struct world *w);
 void cluster_free(struct simcluster *c);

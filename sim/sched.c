@@ -23,7 +23,7 @@
 /* After the faults heal, every request must be answered within this. */
 #define LIVENESS_BOUND_NS (10ull * 1000 * 1000 * 1000)
 /* Steps of the drain phase at most (a backstop for a stuck scheduler). */
-#define DRAIN_TICKS_MAX (20ull * 1000 * 1000)
+#define DRAIN_TICKS_MAX (40ull * 1000 * 1000)
 
 /* A simulated node: what its builder needs, and the node. */
 struct simnode {
@@ -371,6 +371,24 @@ static void liveness_fail(struct world *w)
 		cluster_settle_fail(w, w->cluster);
 }
 
+/* How long after the heal the run may take to be quiet: every request
+ * answered within LIVENESS_BOUND_NS; in a cluster run whose clients are
+ * done, every node agreeing within SIM_CLUSTER_SETTLE_BOUND_NS. */
+static uint64_t live_bound(struct world *w)
+{
+	unsigned i;
+
+	if (w->cluster == NULL)
+		return LIVENESS_BOUND_NS;
+	for (i = 0; i < w->nclients; i++)
+		if (client_outstanding(w->clients[i]) > 0)
+			return LIVENESS_BOUND_NS;
+	for (i = 0; i < w->nnodes; i++)
+		if (model_owes(w->models[i]))
+			return LIVENESS_BOUND_NS;
+	return SIM_CLUSTER_SETTLE_BOUND_NS;
+}
+
 enum fail_kind sched_run(struct world *w)
 {
 	uint64_t heal_time = 0, drained = 0;
@@ -392,7 +410,7 @@ enum fail_kind sched_run(struct world *w)
 		if (w->healed) {
 			if (quiet(w))
 				break;
-			if (w->now - heal_time > LIVENESS_BOUND_NS || ++drained > DRAIN_TICKS_MAX) {
+			if (w->now - heal_time > live_bound(w) || ++drained > DRAIN_TICKS_MAX) {
 				liveness_fail(w);
 				break;
 			}
