@@ -50,6 +50,7 @@ struct outcome {
 	bool cluster;
 	double cluster_formed_ms;
 	uint64_t cluster_looks;
+	unsigned cluster_moves;
 };
 
 const char *fail_kind_name(enum fail_kind k);

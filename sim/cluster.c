@@ -11,6 +11,7 @@
 #include "world.h"
 
 #define SLOTS 16384
+#define NO_NODE 0xff
 /* Simulated time between two looks at every node's view. */
 #define CLUSTER_POLL_NS (50ull * 1000 * 1000)
 /* Looks between two MEETs again of a node that misses others. */
@@ -23,11 +24,31 @@ enum cstage {
 	CS_SLOTS,     /* ADDSLOTSRANGE and SET-CONFIG-EPOCH sent */
 	CS_MEET,      /* MEET sent */
 	CS_POLL,      /* looking at every node's view, again and again */
+	CS_MOVE,      /* moving an empty slot, step by step (struct cstep) */
 	CS_DONE,      /* settled after the heal: nothing more to do */
 };
 
+/* What a step of a move expects. */
+enum cexpect { X_OK = 0, X_NIL, X_MOVED, X_ASK };
+
+/* One command of a move, to one node. */
+struct cstep {
+	unsigned node;
+	char cmd[160];
+	enum cexpect expect;
+	unsigned target; /* X_MOVED, X_ASK: the node the redirect names */
+};
+
+/* Steps of one move at most, and moves in one run at most. */
+#define MOVE_STEPS 10
+#define MOVES_MAX 64
+/* The chance of a move after a look, at most (drawn per run from [0,
+ * this], or 0 in a third of the runs). */
+#define MOVE_P_MAX 0.1
+
 /* The harness's connection to one node. */
 struct cadmin {
+	char id[48]; /* as the node says of itself ("myself") */
 	int sock;
 	struct resp_reader rd;
 	unsigned owed; /* replies still to come */
@@ -44,6 +65,19 @@ struct simcluster {
 	uint64_t start, next_time, formed_at;
 	uint64_t polls;
 	struct cadmin a[SIM_NODES_MAX];
+	/* The slot map: each slot's owner by the harness's doing, and, for a
+	 * slot it moved, the owner before (else NO_NODE); per node, the moved
+	 * slots it has seen at their new owner. */
+	uint8_t owner[SLOTS], prev[SLOTS];
+	uint8_t seen[SIM_NODES_MAX][SLOTS / 8];
+	bool recheck; /* the map changed: check every view again */
+	/* Moves of an empty slot (redis-cli's reshard with no key to
+	 * migrate), with probes of the redirects on the way. */
+	struct rng rng;
+	double move_p;
+	unsigned moves, tag_slot[SIM_NODES_MAX];
+	struct cstep step[MOVE_STEPS];
+	unsigned nsteps, cur;
 	char buf[65536];
 };
 
@@ -72,9 +106,23 @@ struct simcluster *cluster_new(struct world *w)
 	unsigned i;
 
 	c->n = w->nnodes;
+	for (i = 0; i < SLOTS; i++) {
+		c->prev[i] = NO_NODE;
+		c->owner[i] = 0;
+	}
+	for (i = 0; i < c->n; i++)
+		memset(c->owner + cluster_first_slot(c->n, i), (int)i,
+		       cluster_first_slot(c->n, i + 1) - cluster_first_slot(c->n, i));
 	for (i = 0; i < c->n; i++) {
 		c->a[i].sock = -1;
 		resp_reader_init(&c->a[i].rd, NULL);
+	}
+	rng_fork(&c->rng, &w->root, 0x30000);
+	c->move_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * MOVE_P_MAX;
+	for (i = 0; i < c->n; i++) {
+		char tag[16];
+		cluster_tag(c->n, i, tag, sizeof(tag));
+		c->tag_slot[i] = hash_slot(tag, strlen(tag));
 	}
 	c->start = w->now;
 	c->next_time = w->now;
@@ -199,25 +247,14 @@ static int line_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Which node listens at addr ("10.0.0.<k>:port@bus..."), or -1. */
-static int addr_node(const struct simcluster *c, const char *addr)
-{
-	unsigned k;
-
-	if (sscanf(addr, "10.0.0.%u:", &k) != 1 || k < 1 || k > c->n)
-		return -1;
-	return (int)k - 1;
-}
-
-/* One line of CLUSTER NODES, as node i sees it: checked against the
- * formation (a node with slots has its own and its own epoch), and kept as
- * "id addr epoch slots..." in out. */
+/* One line of CLUSTER NODES, as node i sees it, kept as "id addr epoch
+ * slots..." in out (without the importing and migrating marks, which only
+ * myself's line has); myself's line gives node i's id. */
 static void node_line(struct world *w, struct simcluster *c, unsigned i, char *line, char *out,
 		      size_t cap)
 {
-	char *f[16], *save = NULL, *tok, want[32];
+	char *f[16], *save = NULL, *tok;
 	unsigned nf = 0, k, o;
-	int owner;
 
 	for (tok = strtok_r(line, " ", &save); tok != NULL && nf < 16;
 	     tok = strtok_r(NULL, " ", &save))
@@ -228,29 +265,77 @@ static void node_line(struct world *w, struct simcluster *c, unsigned i, char *l
 		out[0] = '\0';
 		return;
 	}
+	if (strstr(f[2], "myself") != NULL)
+		snprintf(c->a[i].id, sizeof(c->a[i].id), "%s", f[0]);
 	o = (unsigned)snprintf(out, cap, "%s %s %s", f[0], f[1], f[6]);
 	for (k = 8; k < nf && o < cap; k++)
-		o += (unsigned)snprintf(out + o, cap - o, " %s", f[k]);
-	if (nf == 8)
-		return;
-	/* Myself may not know its address yet (":6379@16379"). */
-	owner = strstr(f[2], "myself") != NULL ? (int)i : addr_node(c, f[1]);
-	if (owner >= 0)
-		snprintf(want, sizeof(want), "%u-%u", cluster_first_slot(c->n, (unsigned)owner),
-			 cluster_first_slot(c->n, (unsigned)owner + 1) - 1);
-	if (owner < 0 || nf != 9 || strcmp(f[8], want) != 0 ||
-	    strtoull(f[6], NULL, 10) != (unsigned long long)owner + 1)
-		world_fail(w, FAIL_CORRECTNESS,
-			   "cluster: node %u says %s (epoch %s) has slots %s; formation gave it "
-			   "%s at epoch %d, and nothing moves a slot",
-			   i, f[1], f[6], f[8], owner < 0 ? "none" : want, owner + 1);
+		if (f[k][0] != '[')
+			o += (unsigned)snprintf(out + o, cap - o, " %s", f[k]);
 }
 
-/* Node i's CLUSTER NODES: its canonical table, lines sorted. */
+/* The node whose id is id (as it said of itself), or -1. */
+static int id_node(const struct simcluster *c, const char *id, size_t n)
+{
+	unsigned k;
+
+	for (k = 0; k < c->n; k++)
+		if (strlen(c->a[k].id) == n && memcmp(c->a[k].id, id, n) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* Node i's view gives slots lo..hi to node o: each must be o's by the
+ * harness's map, or, moved, its old owner's, until node i has seen the
+ * new owner own it (a view never goes back to an older epoch's owner). */
+static void check_range(struct world *w, struct simcluster *c, unsigned i, unsigned o, unsigned lo,
+			unsigned hi)
+{
+	unsigned s;
+
+	for (s = lo; s <= hi && s < SLOTS && w->fail == FAIL_NONE; s++) {
+		bool seen = (c->seen[i][s / 8] >> (s % 8)) & 1;
+		if (o == c->owner[s]) {
+			if (c->prev[s] != NO_NODE)
+				c->seen[i][s / 8] |= (uint8_t)(1u << (s % 8));
+		} else if (o == c->prev[s] && !seen) {
+			continue;
+		} else {
+			world_fail(
+				w, FAIL_CORRECTNESS,
+				"cluster: node %u says node %u owns slot %u, which is node %u's%s",
+				i, o, s, c->owner[s],
+				o == c->prev[s] ? " (and it had seen the new owner own it: "
+						  "an older epoch's claim won)"
+						: "");
+		}
+	}
+}
+
+/* The slots of one canonical line ("id addr epoch slots..."), checked. */
+static void check_line(struct world *w, struct simcluster *c, unsigned i, const char *line)
+{
+	const char *sp = strchr(line, ' '), *p;
+	unsigned lo, hi, k;
+	int o = sp == NULL ? -1 : id_node(c, line, (size_t)(sp - line));
+
+	if (o < 0)
+		return; /* a node not yet known by its own word */
+	for (p = line, k = 0; p != NULL && k < 3; k++)
+		p = strchr(p + 1, ' ');
+	for (; p != NULL; p = strchr(p + 1, ' ')) {
+		int got = sscanf(p + 1, "%u-%u", &lo, &hi);
+		if (got < 1)
+			continue;
+		check_range(w, c, i, (unsigned)o, lo, got == 2 ? hi : lo);
+	}
+}
+
+/* Node i's CLUSTER NODES: its canonical table, lines sorted; checked when
+ * it changed. */
 static void take_nodes(struct world *w, struct simcluster *c, unsigned i, const char *p, size_t n)
 {
 	char *copy = sim_calloc(n + 1), *lines[64], *save = NULL, *tok;
-	char canon[64][256];
+	char canon[64][256], view[VIEW_MAX];
 	unsigned nl = 0, k, o = 0;
 
 	memcpy(copy, p, n);
@@ -262,8 +347,130 @@ static void take_nodes(struct world *w, struct simcluster *c, unsigned i, const 
 	}
 	qsort(lines, nl, sizeof(lines[0]), line_cmp);
 	for (k = 0; k < nl; k++)
-		o += (unsigned)snprintf(c->a[i].view + o, VIEW_MAX - o, "%s\n", lines[k]);
+		o += (unsigned)snprintf(view + o, VIEW_MAX - o, "%s\n", lines[k]);
 	free(copy);
+	if (strcmp(view, c->a[i].view) == 0 && !c->recheck)
+		return;
+	memcpy(c->a[i].view, view, sizeof(view));
+	for (k = 0; k < nl; k++)
+		check_line(w, c, i, lines[k]);
+}
+
+/* ---- moves ---- */
+
+static void add_step(struct simcluster *c, unsigned node, enum cexpect x, unsigned target,
+		     const char *cmd)
+{
+	struct cstep *st = &c->step[c->nsteps++];
+
+	ASSERT(c->nsteps <= MOVE_STEPS);
+	ASSERT(strlen(cmd) < sizeof(st->cmd));
+	st->node = node;
+	st->expect = x;
+	st->target = target;
+	memcpy(st->cmd, cmd, strlen(cmd) + 1);
+}
+
+/* Plans the move of slot (of key, which does not exist) from its owner
+ * to node to, as redis-cli moves a slot: IMPORTING on the target,
+ * MIGRATING on the source, then NODE on the target (which bumps its epoch)
+ * and, in half the moves, on the source (else the source learns it by
+ * gossip). On the way, the redirects are probed: the source sends the
+ * absent key's reader to the target (ASK), the target sends it back
+ * (MOVED) unless the command follows an ASKING, and only that command. */
+static void plan_move(struct simcluster *c, unsigned slot, const char *key, unsigned to)
+{
+	unsigned from = c->owner[slot];
+	char imp[128], mig[128], node[128], get[64];
+
+	snprintf(imp, sizeof(imp), "CLUSTER SETSLOT %u IMPORTING %s", slot, c->a[from].id);
+	snprintf(mig, sizeof(mig), "CLUSTER SETSLOT %u MIGRATING %s", slot, c->a[to].id);
+	snprintf(node, sizeof(node), "CLUSTER SETSLOT %u NODE %s", slot, c->a[to].id);
+	snprintf(get, sizeof(get), "GET %s", key);
+	c->nsteps = c->cur = 0;
+	add_step(c, to, X_OK, 0, imp);
+	add_step(c, from, X_OK, 0, mig);
+	add_step(c, from, X_ASK, to, get);
+	add_step(c, to, X_MOVED, from, get);
+	add_step(c, to, X_OK, 0, "ASKING");
+	add_step(c, to, X_NIL, 0, get);
+	add_step(c, to, X_MOVED, from, get);
+	add_step(c, to, X_OK, 0, node);
+	if (rng_chance(&c->rng, 0.5))
+		add_step(c, from, X_OK, 0, node);
+	c->prev[slot] = (uint8_t)from;
+	c->owner[slot] = (uint8_t)to;
+	for (unsigned i = 0; i < c->n; i++)
+		c->seen[i][slot / 8] &= (uint8_t) ~(1u << (slot % 8));
+}
+
+/* After a look where every node agreed: maybe a move begins. */
+static bool start_move(struct world *w, struct simcluster *c)
+{
+	char key[32];
+	unsigned slot, i, to;
+
+	if (w->healed || c->moves >= MOVES_MAX || !rng_chance(&c->rng, c->move_p))
+		return false;
+	snprintf(key, sizeof(key), "mv:%llu", (unsigned long long)rng_next(&c->rng));
+	slot = hash_slot(key, strlen(key));
+	to = (c->owner[slot] + 1 + (unsigned)rng_below(&c->rng, c->n - 1)) % c->n;
+	for (i = 0; i < c->n; i++)
+		if (slot == c->tag_slot[i] || c->a[i].id[0] == '\0')
+			return false;
+	if (c->prev[slot] != NO_NODE || c->n < 2)
+		return false;
+	plan_move(c, slot, key, to);
+	c->moves++;
+	c->stage = CS_MOVE;
+	send_cmd(w, c, c->step[0].node, c->step[0].cmd);
+	return true;
+}
+
+/* Whether v is "-<word> <slot> 10.0.0.<node+1>:<port>". */
+static bool redirect_is(const struct resp_reader_value *v, const char *word, unsigned node)
+{
+	char want[96];
+
+	if (v->type != RESP_READER_ERROR)
+		return false;
+	snprintf(want, sizeof(want), "%s ", word);
+	if (strncmp(v->str, want, strlen(want)) != 0)
+		return false;
+	snprintf(want, sizeof(want), " 10.0.0.%u:%u", node + 1, SIM_PORT);
+	return v->len >= strlen(want) && strcmp(v->str + v->len - strlen(want), want) == 0;
+}
+
+/* The reply to the current step of a move, from node i. */
+static void take_step(struct world *w, struct simcluster *c, unsigned i,
+		      const struct resp_reader_value *v)
+{
+	const struct cstep *st = &c->step[c->cur];
+	bool ok;
+
+	ASSERT(st->node == i);
+	switch (st->expect) {
+	case X_OK: ok = v->type == RESP_READER_SIMPLE && strcmp(v->str, "OK") == 0; break;
+	case X_NIL: ok = v->type == RESP_READER_NULL_BULK; break;
+	case X_MOVED: ok = redirect_is(v, "MOVED", st->target); break;
+	default: ok = redirect_is(v, "ASK", st->target); break;
+	}
+	if (!ok) {
+		static const char *const want[] = { "+OK", "a nil", "MOVED to node",
+						    "ASK to node" };
+		world_fail(w, FAIL_CORRECTNESS,
+			   "cluster: moving a slot, node %u answered %s to %s; expected %s%s%u", i,
+			   c->a[i].last, st->cmd, want[st->expect],
+			   st->expect >= X_MOVED ? " " : " (", st->target);
+		return;
+	}
+	if (++c->cur < c->nsteps) {
+		send_cmd(w, c, c->step[c->cur].node, c->step[c->cur].cmd);
+		return;
+	}
+	c->stage = CS_POLL;
+	c->recheck = true;
+	c->next_time = w->now;
 }
 
 static void remember(struct cadmin *a, const struct resp_reader_value *v)
@@ -285,6 +492,10 @@ static void take_reply(struct world *w, struct simcluster *c, unsigned i,
 		if (v->type != RESP_READER_SIMPLE || strcmp(v->str, "OK") != 0)
 			world_fail(w, FAIL_CORRECTNESS, "cluster: forming, node %u answered %s", i,
 				   a->last);
+		return;
+	}
+	if (c->stage == CS_MOVE) {
+		take_step(w, c, i, v);
 		return;
 	}
 	if (v->type == RESP_READER_SIMPLE && strcmp(v->str, "OK") == 0)
@@ -369,6 +580,9 @@ static void looked(struct world *w, struct simcluster *c)
 		c->formed = true;
 		c->formed_at = w->now;
 	}
+	c->recheck = false;
+	if (ok && start_move(w, c))
+		return;
 	if (ok && c->poll_after_heal) {
 		c->settled = true;
 		c->stage = CS_DONE;
@@ -440,8 +654,9 @@ void cluster_settle_fail(struct world *w, struct simcluster *c)
 	disagree_fail(w, c, "the nodes do not agree after the faults healed");
 }
 
-void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *looks)
+void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *looks, unsigned *moves)
 {
 	*formed_ms = c->formed ? (double)c->formed_at / 1e6 : 0;
 	*looks = c->polls;
+	*moves = c->moves;
 }

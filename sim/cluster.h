@@ -57,9 +57,9 @@ bool cluster_settled(const struct simcluster *c);
 /* The liveness failure of a cluster that has not settled, with what the
  * last look saw. */
 void cluster_settle_fail(struct world *w, struct simcluster *c);
-/* When the cluster formed (ms of simulated time, 0 if it has not), and
- * how many looks the harness took. */
-void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *looks);
+/* When the cluster formed (ms of simulated time, 0 if it has not), how
+ * many looks the harness took, and how many slots it moved. */
+void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *looks, unsigned *moves);
 /* The first slot node owns (formation's even split). */
 unsigned cluster_first_slot(unsigned nodes, unsigned node);
 /* A hash tag (without braces) whose slot node owns: keys named with it

@@ -145,7 +145,8 @@ static void node_counts(struct world *w, struct outcome *o)
 	}
 	o->cluster = w->cluster != NULL;
 	if (o->cluster)
-		cluster_stats(w->cluster, &o->cluster_formed_ms, &o->cluster_looks);
+		cluster_stats(w->cluster, &o->cluster_formed_ms, &o->cluster_looks,
+			      &o->cluster_moves);
 }
 
 /* What each node served, one line each ("node N: commands=C connections=K"). */
@@ -175,8 +176,9 @@ static void print_node_counts(const struct outcome *o)
 			       (unsigned long long)o->node_delivered[i]);
 	}
 	if (o->cluster)
-		printf("cluster: formed at %.3fms, looks=%llu\n", o->cluster_formed_ms,
-		       (unsigned long long)o->cluster_looks);
+		printf("cluster: formed at %.3fms, looks=%llu slots_moved=%u\n",
+		       o->cluster_formed_ms, (unsigned long long)o->cluster_looks,
+		       o->cluster_moves);
 }
 
 static void report_line(const struct outcome *o)
