@@ -50,7 +50,7 @@ struct outcome {
 	bool cluster;
 	double cluster_formed_ms;
 	uint64_t cluster_looks;
-	unsigned cluster_moves;
+	unsigned cluster_moves, cluster_partitions;
 };
 
 const char *fail_kind_name(enum fail_kind k);

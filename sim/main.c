@@ -146,7 +146,7 @@ static void node_counts(struct world *w, struct outcome *o)
 	o->cluster = w->cluster != NULL;
 	if (o->cluster)
 		cluster_stats(w->cluster, &o->cluster_formed_ms, &o->cluster_looks,
-			      &o->cluster_moves);
+			      &o->cluster_moves, &o->cluster_partitions);
 }
 
 /* What each node served, one line each ("node N: commands=C connections=K"). */
@@ -176,9 +176,9 @@ static void print_node_counts(const struct outcome *o)
 			       (unsigned long long)o->node_delivered[i]);
 	}
 	if (o->cluster)
-		printf("cluster: formed at %.3fms, looks=%llu slots_moved=%u\n",
-		       o->cluster_formed_ms, (unsigned long long)o->cluster_looks,
-		       o->cluster_moves);
+		printf("cluster: formed at %.3fms, looks=%llu slots_moved=%u partitions=%u\n",
+		       o->cluster_formed_ms, (unsigned long long)o->cluster_looks, o->cluster_moves,
+		       o->cluster_partitions);
 }
 
 static void report_line(const struct outcome *o)

@@ -282,6 +282,14 @@ struct world {
 	uint64_t next_conn_id;
 	struct sock *socks;
 	unsigned nsocks, socks_cap;
+	/* Cluster runs' bus faults (cluster.c draws them): a partition cuts
+	 * every connection between nodes of two groups and refuses connects
+	 * across, until it heals; bytes between nodes wait a kernel step at
+	 * bus_delay_p each time (from their own stream, busr). */
+	bool partitioned;
+	uint8_t part_group[SIM_NODES_MAX];
+	double bus_delay_p;
+	struct rng busr;
 	/* The simulated file system. */
 	struct sim_file *files;
 	unsigned nfiles;
@@ -339,6 +347,11 @@ uint64_t net_conn_id(struct world *w, int s);
 bool net_conn_done(struct world *w, uint64_t id);
 /* Whether the client at s has bytes to read, or the end of the stream. */
 bool net_readable(struct world *w, int s);
+/* Whether a partition cuts nodes a and b apart now. */
+static inline bool net_cut(const struct world *w, unsigned a, unsigned b)
+{
+	return w->partitioned && w->part_group[a] != w->part_group[b];
+}
 /* Marks a socket as having work for its shard's kernel. */
 void net_dirty(struct world *w, int s);
 
