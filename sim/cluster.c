@@ -240,11 +240,12 @@ static void send_poll(struct world *w, struct simcluster *c)
 	c->polls++;
 	snprintf(meet, sizeof(meet), "CLUSTER MEET 10.0.0.1 %u %u", SIM_PORT, SIM_BUS_PORT);
 	for (i = 0; i < c->n; i++) {
-		/* As redis-cli does while it waits for the cluster to join: a
-		 * node that still misses others meets node 0 again (its
-		 * handshake may have timed out on a lossy network). */
-		if (!c->formed && i > 0 && c->polls % CLUSTER_REMEET_LOOKS == 0 &&
-		    view_lines(c->a[i].view) < c->n)
+		/* As redis-cli does while it waits for the cluster to join,
+		 * every node meets node 0 again now and then: a handshake may
+		 * have timed out on a lossy network, on either side (a node
+		 * that knows node 0 sends no MEET of its own any more, and
+		 * node 0 may have given up on it). */
+		if (!c->formed && i > 0 && c->polls % CLUSTER_REMEET_LOOKS == 0)
 			send_cmd(w, c, i, meet);
 		send_cmd(w, c, i, "CLUSTER INFO");
 		send_cmd(w, c, i, "CLUSTER NODES");
