@@ -34,12 +34,15 @@ struct simcluster;
 
 /* The bus port of every simulated node (cairn's default: port + 10000). */
 #define SIM_BUS_PORT 16379
+/* The nodes' cluster-node-timeout (ms) in cluster runs. */
+#define SIM_CLUSTER_NODE_TIMEOUT_MS 2000
 /* The fault phase begins at formation, or at this simulated time if the
  * cluster has not formed by then (so that the faults heal all the same). */
 #define SIM_CLUSTER_FORM_FAULTS_NS (20ull * 1000 * 1000 * 1000)
 /* After the heal, every node agrees again within this: a connect begun
- * before the heal may time out after the node timeout (15 s), and the
- * handshake it served, which also lasts the node timeout, starts again. */
+ * before the heal may time out after the node timeout, and the handshake
+ * it served, which also lasts the node timeout, starts again (ample with
+ * SIM_CLUSTER_NODE_TIMEOUT_MS; the node's default, 15 s, would need 45). */
 #define SIM_CLUSTER_SETTLE_BOUND_NS (45ull * 1000 * 1000 * 1000)
 
 struct simcluster *cluster_new(struct world *w);

@@ -57,6 +57,10 @@ static void sched_node_config(struct world *w, struct config *cfg)
 	if (w->cfg.backpressure > 0)
 		cfg->client_output_backpressure = w->cfg.backpressure;
 	cfg->cluster_enabled = w->cfg.cluster != 0;
+	/* A short node timeout: a bus connect that gets no answer, and a
+	 * handshake, each last this long, and at 15 s most clusters formed
+	 * only after the fault phase, with no workload left to run. */
+	cfg->cluster_node_timeout = SIM_CLUSTER_NODE_TIMEOUT_MS;
 }
 
 /* Builds node id as cairn-node builds one (shard/node.h), over simulated
