@@ -450,7 +450,7 @@ static bool start_move(struct world *w, struct simcluster *c)
 	char key[32];
 	unsigned slot, i, to;
 
-	if (w->healed || c->moves >= MOVES_MAX || !rng_chance(&c->rng, c->move_p))
+	if (w->healed || c->n < 2 || c->moves >= MOVES_MAX || !rng_chance(&c->rng, c->move_p))
 		return false;
 	snprintf(key, sizeof(key), "mv:%llu", (unsigned long long)rng_next(&c->rng));
 	slot = hash_slot(key, strlen(key));
@@ -458,7 +458,7 @@ static bool start_move(struct world *w, struct simcluster *c)
 	for (i = 0; i < c->n; i++)
 		if (slot == c->tag_slot[i] || c->a[i].id[0] == '\0')
 			return false;
-	if (c->prev[slot] != NO_NODE || c->n < 2)
+	if (c->prev[slot] != NO_NODE)
 		return false;
 	plan_move(c, slot, key, to);
 	c->moves++;
@@ -664,6 +664,9 @@ void cluster_step(struct world *w, struct simcluster *c)
 	if (c->stage == CS_SLOTS) {
 		send_meet(w, c);
 		c->stage = CS_MEET;
+	}
+	if (c->stage == CS_MEET && owed(c) > 0) {
+		return; /* one node alone meets nobody: look at once */
 	} else if (c->stage == CS_MEET) {
 		send_poll(w, c);
 		c->stage = CS_POLL;
