@@ -45,6 +45,12 @@ struct outcome {
 	 * exactly, and deliveries checked. */
 	uint64_t node_published[SIM_NODES_MAX], node_exact[SIM_NODES_MAX];
 	uint64_t node_delivered[SIM_NODES_MAX];
+	/* Cluster runs: when the cluster formed (ms of simulated time; 0: it
+	 * did not), and the harness's looks at every node. */
+	bool cluster;
+	double cluster_formed_ms;
+	uint64_t cluster_looks;
+	unsigned cluster_moves, cluster_partitions;
 };
 
 const char *fail_kind_name(enum fail_kind k);

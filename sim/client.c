@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "cluster.h"
 #include "model.h"
 #include "resp_reader.h"
 #include "world.h"
@@ -15,6 +16,8 @@
 /* Time a client thinks between steps, and before it reconnects (ns). */
 #define CLIENT_THINK_MAX 50000
 #define CLIENT_RECONNECT_NS 200000
+/* How often a client looks whether the cluster has formed (cluster runs). */
+#define CLIENT_FORM_WAIT_NS (1000ull * 1000)
 
 struct pending {
 	struct mreq *q;
@@ -242,6 +245,11 @@ static void send_some(struct world *w, struct client *cl)
 void client_step(struct world *w, struct client *cl)
 {
 	world_event(w, EV_CLIENT, cl->id, 0);
+	if (w->cluster != NULL && !cluster_formed(w->cluster)) {
+		/* The workload starts once the cluster has formed. */
+		cl->next_time = w->now + CLIENT_FORM_WAIT_NS;
+		return;
+	}
 	if (cl->sock < 0) {
 		if (w->healed && cl->qn == 0) {
 			cl->next_time = UINT64_MAX;

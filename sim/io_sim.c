@@ -37,6 +37,7 @@
 #include "base/limits.h"
 #include "shard/shard.h"
 #include "shard/ud.h"
+#include "cluster.h"
 #include "world.h"
 
 #define SIM_POISON 0xdb
@@ -372,9 +373,13 @@ static void maybe_reset(struct io *io, struct sock *k)
 	struct world *w = io->w;
 	struct sock *o;
 
-	if (k->peer < 0 || k->reset || k->connecting || !k->open || !world_fault(w, F_CONN_RESET))
+	if (k->peer < 0 || k->reset || k->connecting || !k->open)
 		return;
 	o = sock_at(w, k->peer);
+	/* A partition cuts it (no draw: runs without one draw as before). */
+	if (!net_cut(w, w->ios[k->shard].node, w->ios[o->shard].node) &&
+	    !world_fault(w, F_CONN_RESET))
+		return;
 	k->reset = true;
 	o->reset = true;
 	net_dirty(w, k->peer);
@@ -405,6 +410,15 @@ static void kernel_connects(struct io *io)
 	io->nconnects = kept;
 }
 
+/* Bytes between two nodes wait this kernel step (bus_delay_p). */
+static bool bus_delayed(struct world *w, const struct sock *k)
+{
+	if (k->peer < 0 || w->bus_delay_p <= 0 || w->healed ||
+	    w->ios[k->shard].node == w->ios[w->socks[k->peer].shard].node)
+		return false;
+	return rng_chance(&w->busr, w->bus_delay_p);
+}
+
 static void kernel_step(struct io *io)
 {
 	struct world *w = io->w;
@@ -424,7 +438,7 @@ static void kernel_step(struct io *io)
 				kernel_write(io, k);
 			if (k->closing)
 				kernel_close(io, k);
-			else if (k->recv_armed)
+			else if (k->recv_armed && !bus_delayed(w, k))
 				kernel_recv(io, k);
 			/* Data still waiting for an armed recv: keep it dirty. */
 			if (k->recv_armed && (bytes_avail(&k->in) > 0 || k->peer_eof || k->reset)) {
@@ -610,7 +624,8 @@ static int32_t connect_result(struct io *io, const char *ip, uint16_t port, uint
 		return -ETIMEDOUT;
 	}
 	l = find_listener(w, ip, port);
-	if (l < 0 || world_fault(w, F_CONN_REFUSED))
+	if (l < 0 || world_fault(w, F_CONN_REFUSED) ||
+	    net_cut(w, io->node, w->ios[w->socks[l].shard].node))
 		return -ECONNREFUSED;
 	return establish(io, l);
 }
@@ -772,6 +787,8 @@ static struct sim_file *file_find(struct world *w, unsigned node, const char *pa
 /* Whether a file operation fails here (SIM_FILE_FAULT_P). */
 static bool file_fault(struct world *w)
 {
+	if (w->building)
+		return false; /* a node reads its nodes.conf as it starts */
 	return rng_chance(&w->faults, w->healed ? 0.0 : SIM_FILE_FAULT_P);
 }
 
@@ -855,6 +872,12 @@ void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, 
 	io->listener = sock_new(w, SOCK_LISTENER, shard);
 	snprintf(w->socks[io->listener].ip, SIM_IP_MAX, "10.0.0.%u", node + 1);
 	w->socks[io->listener].port = SIM_PORT;
+	io->bus_listener = -1;
+	if (w->cfg.cluster && shard == base) {
+		io->bus_listener = sock_new(w, SOCK_LISTENER, shard);
+		snprintf(w->socks[io->bus_listener].ip, SIM_IP_MAX, "10.0.0.%u", node + 1);
+		w->socks[io->bus_listener].port = SIM_BUS_PORT;
+	}
 }
 
 void sim_io_free(struct io *io)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "sched.h"
 #include "simcfg.h"
 
@@ -142,6 +143,10 @@ static void node_counts(struct world *w, struct outcome *o)
 		sched_node_pubsub(w, i, &o->node_published[i], &o->node_exact[i],
 				  &o->node_delivered[i]);
 	}
+	o->cluster = w->cluster != NULL;
+	if (o->cluster)
+		cluster_stats(w->cluster, &o->cluster_formed_ms, &o->cluster_looks,
+			      &o->cluster_moves, &o->cluster_partitions);
 }
 
 /* What each node served, one line each ("node N: commands=C connections=K"). */
@@ -170,6 +175,10 @@ static void print_node_counts(const struct outcome *o)
 			       (unsigned long long)o->node_exact[i],
 			       (unsigned long long)o->node_delivered[i]);
 	}
+	if (o->cluster)
+		printf("cluster: formed at %.3fms, looks=%llu slots_moved=%u partitions=%u\n",
+		       o->cluster_formed_ms, (unsigned long long)o->cluster_looks, o->cluster_moves,
+		       o->cluster_partitions);
 }
 
 static void report_line(const struct outcome *o)
@@ -335,7 +344,8 @@ static int usage(void)
 		"       cairn-sim replay case.pb [--trace | --trace-all]\n"
 		"       cairn-sim shrink case.pb [--out min.pb]\n"
 		"--watch prints each request whose bytes contain TEXT (a key) and its reply.\n"
-		"settings for --set: nodes (1 unless set) shards clients ring_size bufs\n"
+		"settings for --set: nodes (1 unless set or a cluster run) cluster (0 or 1,\n"
+		"drawn 1 in 1/8 of the seeds) shards clients ring_size bufs\n"
 		"pipeline keys, and the fault classes (a probability): short_write\n"
 		"short_read enobufs shuffle reset emfile lost_wake late_timer sq_full\n"
 		"conn_refused conn_timeout conn_reset\n");

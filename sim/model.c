@@ -13,6 +13,7 @@
 #include "base/assert.h"
 #include "base/config.h"
 #include "cmd/cmd.h"
+#include "cluster.h"
 #include "model_int.h"
 #include "world.h"
 
@@ -181,6 +182,11 @@ struct model *model_new(struct world *w, unsigned node)
 
 	m->w = w;
 	m->node = node;
+	if (w->cfg.cluster) {
+		char t[16];
+		cluster_tag(w->nnodes, node, t, sizeof(t));
+		snprintf(m->tag, sizeof(m->tag), "{%s}", t);
+	}
 	m->nclients = w->cfg.clients;
 	m->keys_per = w->cfg.keys;
 	m->keys = sim_calloc((size_t)m->nclients * m->keys_per * sizeof(*m->keys));
@@ -202,7 +208,7 @@ struct model *model_new(struct world *w, unsigned node)
 			 * Named by the client's number within its node, so that
 			 * the nodes of a world use the same names, which must
 			 * not meet (each node is its own database). */
-			k->nlen = (size_t)snprintf(k->name, sizeof(k->name), "k:{c%u.%u}",
+			k->nlen = (size_t)snprintf(k->name, sizeof(k->name), "%sk:{c%u.%u}", m->tag,
 						   c / w->nnodes, j);
 			k->n = 1; /* absent */
 		}

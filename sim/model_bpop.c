@@ -76,9 +76,9 @@ bool mbp_owns(const struct mreq *q)
 	return q->op == OP_QPUSH || q->op == OP_QPOP || q->op == OP_QMOVE;
 }
 
-static void queue_name(unsigned q, char *buf, size_t cap)
+static void queue_name(const struct model *m, unsigned q, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "bq:{q%u}", q);
+	snprintf(buf, cap, "%sbq:{q%u}", m->tag, q);
 }
 
 struct mreq *mbp_next(struct model *m, unsigned c, struct rng *r)
@@ -126,12 +126,11 @@ void mbp_encode(const struct model *m, const struct mreq *q, char **out, size_t 
 	unsigned i;
 	int k;
 
-	(void)m;
 	snprintf(t, sizeof(t), "%g", mbp_timeouts[q->num]);
 	switch (q->op) {
 	case OP_QPUSH:
 		enc_str(&e, q->flags ? "LPUSH" : "RPUSH");
-		queue_name(q->keys[0], name, sizeof(name));
+		queue_name(m, q->keys[0], name, sizeof(name));
 		enc_str(&e, name);
 		snprintf(name, sizeof(name), "e%llu", (unsigned long long)q->token);
 		enc_str(&e, name);
@@ -139,16 +138,17 @@ void mbp_encode(const struct model *m, const struct mreq *q, char **out, size_t 
 	case OP_QPOP:
 		enc_str(&e, q->flags ? "BRPOP" : "BLPOP");
 		for (i = 0; i < q->nkeys; i++) {
-			queue_name(q->keys[i], name, sizeof(name));
+			queue_name(m, q->keys[i], name, sizeof(name));
 			enc_str(&e, name);
 		}
 		enc_str(&e, t);
 		break;
 	case OP_QMOVE:
 		enc_str(&e, q->flags ? "BRPOPLPUSH" : "BLMOVE");
-		queue_name(q->keys[0], name, sizeof(name));
+		queue_name(m, q->keys[0], name, sizeof(name));
 		enc_str(&e, name);
-		enc_str(&e, "bq:sink");
+		snprintf(head, sizeof(head), "%sbq:sink", m->tag);
+		enc_str(&e, head);
 		if (!q->flags) {
 			enc_str(&e, "LEFT");
 			enc_str(&e, "RIGHT");
@@ -183,13 +183,13 @@ static uint64_t elem_of(const struct mbpop *bp, const struct resp_reader_value *
 }
 
 /* The queue of q named by a bulk, or -1. */
-static int queue_of(const struct mreq *q, const struct resp_reader_value *v)
+static int queue_of(const struct model *m, const struct mreq *q, const struct resp_reader_value *v)
 {
 	char name[32];
 	unsigned i;
 
 	for (i = 0; i < q->nkeys; i++) {
-		queue_name(q->keys[i], name, sizeof(name));
+		queue_name(m, q->keys[i], name, sizeof(name));
 		if (v->type == RESP_READER_BULK && v->len == strlen(name) &&
 		    memcmp(v->str, name, v->len) == 0)
 			return (int)q->keys[i];
@@ -267,7 +267,7 @@ void mbp_reply(struct model *m, struct mreq *q, const struct resp_reader_value *
 	} else if (is_null(v)) {
 		timed_out(m, q, send, recv);
 	} else if (q->op == OP_QPOP && v->type == RESP_READER_ARRAY && v->n == 2) {
-		take(m, q, elem_of(bp, &v->elems[1]), queue_of(q, &v->elems[0]), send, recv);
+		take(m, q, elem_of(bp, &v->elems[1]), queue_of(m, q, &v->elems[0]), send, recv);
 	} else if (q->op == OP_QMOVE && v->type == RESP_READER_BULK) {
 		take(m, q, elem_of(bp, v), (int)q->keys[0], send, recv);
 	} else {

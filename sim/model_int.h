@@ -463,6 +463,10 @@ enum mevict { MEVICT_NONE = 0, MEVICT_ALL, MEVICT_TTL };
 struct model {
 	struct world *w;
 	unsigned node; /* the node it models */
+	/* Cluster runs: "{tag}", a hash tag of one slot of the node, which
+	 * begins every name the model sends (keys, queues, channels), so
+	 * that they all live on its node, in one slot; else "". */
+	char tag[24];
 	unsigned nclients, keys_per;
 	struct mkey *keys; /* client c owns [c * keys_per, (c + 1) * keys_per) */
 	/* Shared counters: increments sent, replies seen. */

@@ -1055,7 +1055,8 @@ static void enc_other(struct enc *e, const struct model *m, const struct mreq *q
 	case OP_REG_GET:
 		enc_str(e, q->op == OP_COUNTER_INCR ? "INCR" : q->op == OP_REG_SET ? "SET" : "GET");
 		snprintf(name, sizeof(name),
-			 q->op == OP_COUNTER_INCR ? "shared:ctr%u" : "shared:reg%u", q->shared);
+			 q->op == OP_COUNTER_INCR ? "%sshared:ctr%u" : "%sshared:reg%u", m->tag,
+			 q->shared);
 		enc_str(e, name);
 		if (q->op == OP_REG_SET) {
 			snprintf(val, sizeof(val), "w%llu", (unsigned long long)q->token);
@@ -1069,7 +1070,8 @@ static void enc_other(struct enc *e, const struct model *m, const struct mreq *q
 			enc_str(e, "NOSUCH");
 			enc_str(e, "a");
 		} else {
-			enc_str(e, "SET"), enc_str(e, "x:err"), enc_str(e, "v");
+			snprintf(name, sizeof(name), "%sx:err", m->tag);
+			enc_str(e, "SET"), enc_str(e, name), enc_str(e, "v");
 			enc_str(e, "NX"), enc_str(e, "XX");
 		}
 		break;

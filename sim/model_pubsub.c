@@ -121,6 +121,8 @@ struct mpubsub {
 	uint64_t *closing; /* records ended by a reset, not certainly gone */
 	uint64_t nclosing, closing_cap;
 	uint16_t match[2][MSP_NAMES]; /* [spub][name]: the targets it reaches */
+	/* The names as sent: the model's tag (cluster runs) and the name. */
+	char tname[MSP_TARGETS][40], cname[MSP_NAMES][40];
 	uint64_t published, exact, delivered, confirmed;
 };
 
@@ -142,6 +144,10 @@ void msp_init(struct model *m)
 			     fnmatch(targets[t].name, names[n], 0) == 0))
 				ps->match[0][n] |= (uint16_t)(1u << t);
 		}
+	for (t = 0; t < MSP_TARGETS; t++)
+		snprintf(ps->tname[t], sizeof(ps->tname[t]), "%s%s", m->tag, targets[t].name);
+	for (n = 0; n < MSP_NAMES; n++)
+		snprintf(ps->cname[n], sizeof(ps->cname[n]), "%s%s", m->tag, names[n]);
 	m->ps = ps;
 }
 
@@ -318,12 +324,12 @@ void msp_encode(const struct model *m, const struct mreq *q, char **out, size_t 
 	(void)m;
 	if (q->op == OP_PUBLISH) {
 		enc_str(&e, q->flags ? "SPUBLISH" : "PUBLISH");
-		enc_str(&e, names[m->ps->msg[q->token].name]);
+		enc_str(&e, m->ps->cname[m->ps->msg[q->token].name]);
 		snprintf(payload, sizeof(payload), "m%llu", (unsigned long long)q->token);
 		enc_str(&e, payload);
 	} else {
 		enc_str(&e, (q->flags ? sub_word : unsub_word)[targets[q->keys[0]].kind]);
-		enc_str(&e, targets[q->keys[0]].name);
+		enc_str(&e, m->ps->tname[q->keys[0]]);
 	}
 	k = snprintf(head, sizeof(head), "*%u\r\n", e.argc);
 	*out = sim_calloc((size_t)k + e.len);
@@ -369,8 +375,8 @@ static void check_owed(struct model *m, const struct msp_sub *s)
 		world_fail(m->w, FAIL_CORRECTNESS,
 			   "client %u unsubscribed from %s (subscribed at %.3fms, unsubscribe sent "
 			   "at %.3fms) without m%llu, published to %s from %.3fms to %.3fms",
-			   s->client, targets[s->t].name, (double)s->conf / 1e6,
-			   (double)s->end_send / 1e6, (unsigned long long)i, names[g->name],
+			   s->client, m->ps->tname[s->t], (double)s->conf / 1e6,
+			   (double)s->end_send / 1e6, (unsigned long long)i, m->ps->cname[g->name],
 			   (double)g->send / 1e6, (double)g->recv / 1e6);
 		return;
 	}
@@ -392,11 +398,11 @@ static void confirmed(struct model *m, struct mreq *q, const struct resp_reader_
 			mask |= (uint16_t)(1u << i);
 	if (v->type != RESP_READER_ARRAY || v->n != 3 ||
 	    !is_bulk(&v->elems[0], (q->flags ? sub_word : unsub_word)[k]) ||
-	    !is_bulk(&v->elems[1], targets[t].name) || v->elems[2].type != RESP_READER_INT ||
+	    !is_bulk(&v->elems[1], m->ps->tname[t]) || v->elems[2].type != RESP_READER_INT ||
 	    v->elems[2].integer != __builtin_popcount(cs->held & mask)) {
 		char what[80];
 		snprintf(what, sizeof(what), "%s %s (holding %d of its kind after)",
-			 (q->flags ? sub_word : unsub_word)[k], targets[t].name,
+			 (q->flags ? sub_word : unsub_word)[k], m->ps->tname[t],
 			 __builtin_popcount(cs->held & mask));
 		fail_reply(m, q, what, v);
 		return;
@@ -441,7 +447,7 @@ static void published(struct model *m, struct mreq *q, const struct resp_reader_
 	if (v->type != RESP_READER_INT || v->integer < lo || v->integer > hi) {
 		char what[120];
 		snprintf(what, sizeof(what), "%s %s m%llu (%lld to %lld receivers)",
-			 g->spub ? "SPUBLISH" : "PUBLISH", names[g->name],
+			 g->spub ? "SPUBLISH" : "PUBLISH", m->ps->cname[g->name],
 			 (unsigned long long)q->token, lo, hi);
 		fail_reply(m, q, what, v);
 	}
@@ -497,7 +503,7 @@ void msp_conn_lost(struct model *m, unsigned c, uint64_t conn)
 
 /* The target a message names: its kind's word, and its pattern or its
  * channel; or -1. */
-static int target_of(const struct resp_reader_value *v, unsigned *kind)
+static int target_of(const struct model *m, const struct resp_reader_value *v, unsigned *kind)
 {
 	unsigned k, t;
 
@@ -508,7 +514,7 @@ static int target_of(const struct resp_reader_value *v, unsigned *kind)
 		return -1;
 	*kind = k;
 	for (t = 0; t < MSP_TARGETS; t++)
-		if (targets[t].kind == (enum msp_kind)k && is_bulk(&v->elems[1], targets[t].name))
+		if (targets[t].kind == (enum msp_kind)k && is_bulk(&v->elems[1], m->ps->tname[t]))
 			return (int)t;
 	return -1;
 }
@@ -582,7 +588,7 @@ bool model_push(struct model *m, unsigned c, const struct resp_reader_value *v)
 	    (!is_bulk(&v->elems[0], "message") && !is_bulk(&v->elems[0], "pmessage") &&
 	     !is_bulk(&v->elems[0], "smessage")))
 		return false;
-	t = target_of(v, &kind);
+	t = target_of(m, v, &kind);
 	if (t < 0 || !(cs->held & (1u << t))) {
 		fail_msg(m, c, "not a channel or pattern it holds", v);
 		return true;
@@ -591,7 +597,7 @@ bool model_push(struct model *m, unsigned c, const struct resp_reader_value *v)
 	payload = &v->elems[kind == MK_PAT ? 3 : 2];
 	x = msg_of(ps, payload);
 	g = x != MSP_NONE ? &ps->msg[x] : NULL;
-	if (g == NULL || !is_bulk(chan, names[g->name]) || g->spub != (kind == MK_SHARD) ||
+	if (g == NULL || !is_bulk(chan, m->ps->cname[g->name]) || g->spub != (kind == MK_SHARD) ||
 	    !(ps->match[g->spub][g->name] & (1u << t))) {
 		fail_msg(m, c, "no such message was published there", v);
 		return true;
@@ -639,8 +645,8 @@ void model_owes_fail(struct model *m)
 	world_fail(m->w, FAIL_LIVENESS,
 		   "client %u holds %s (subscribed at %.3fms) and never got m%llu, published to "
 		   "%s from %.3fms to %.3fms",
-		   s->client, targets[s->t].name, (double)s->conf / 1e6, (unsigned long long)x,
-		   names[m->ps->msg[x].name], (double)m->ps->msg[x].send / 1e6,
+		   s->client, m->ps->tname[s->t], (double)s->conf / 1e6, (unsigned long long)x,
+		   m->ps->cname[m->ps->msg[x].name], (double)m->ps->msg[x].send / 1e6,
 		   (double)m->ps->msg[x].recv / 1e6);
 }
 

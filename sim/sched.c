@@ -13,6 +13,7 @@
 
 #include "base/assert.h"
 #include "client.h"
+#include "cluster.h"
 #include "model.h"
 #include "shard/node.h"
 
@@ -22,7 +23,7 @@
 /* After the faults heal, every request must be answered within this. */
 #define LIVENESS_BOUND_NS (10ull * 1000 * 1000 * 1000)
 /* Steps of the drain phase at most (a backstop for a stuck scheduler). */
-#define DRAIN_TICKS_MAX (20ull * 1000 * 1000)
+#define DRAIN_TICKS_MAX (40ull * 1000 * 1000)
 
 /* A simulated node: what its builder needs, and the node. */
 struct simnode {
@@ -55,6 +56,11 @@ static void sched_node_config(struct world *w, struct config *cfg)
 	cfg->maxmemory_policy = (int)w->cfg.policy;
 	if (w->cfg.backpressure > 0)
 		cfg->client_output_backpressure = w->cfg.backpressure;
+	cfg->cluster_enabled = w->cfg.cluster != 0;
+	/* A short node timeout: a bus connect that gets no answer, and a
+	 * handshake, each last this long, and at 15 s most clusters formed
+	 * only after the fault phase, with no workload left to run. */
+	cfg->cluster_node_timeout = SIM_CLUSTER_NODE_TIMEOUT_MS;
 }
 
 /* Builds node id as cairn-node builds one (shard/node.h), over simulated
@@ -82,6 +88,10 @@ static int sched_node_init(struct world *w, unsigned id)
 		specs[i].listeners[0] = (struct shard_listener){ w->ios[base + i].listener,
 								 SHARD_ROLE_CLIENT };
 		specs[i].nlisteners = 1;
+		if (w->ios[base + i].bus_listener >= 0)
+			specs[i].listeners[specs[i].nlisteners++] = (struct shard_listener){
+				w->ios[base + i].bus_listener, SHARD_ROLE_BUS
+			};
 	}
 	spec = (struct node_spec){ .cfg = &n->cfg,
 				   .info = &n->info,
@@ -137,12 +147,16 @@ int sched_init(struct world *w, const struct sim_config *cfg)
 	w->nodes = sim_calloc(w->nnodes * sizeof(*w->nodes));
 	w->ios = sim_calloc(w->nshards * sizeof(*w->ios));
 	w->shards = sim_calloc(w->nshards * sizeof(*w->shards));
+	w->building = true;
 	for (i = 0; i < w->nnodes; i++)
 		if (sched_node_init(w, i) != 0)
 			return -1;
+	w->building = false;
 	w->models = sim_calloc(w->nnodes * sizeof(*w->models));
 	for (i = 0; i < w->nnodes; i++)
 		w->models[i] = model_new(w, i);
+	if (cfg->cluster)
+		w->cluster = cluster_new(w);
 	w->nclients = cfg->clients;
 	w->clients = sim_calloc(cfg->clients * sizeof(*w->clients));
 	for (i = 0; i < cfg->clients; i++) {
@@ -161,6 +175,8 @@ void sched_free(struct world *w)
 		client_free(w->clients[i]);
 	free(w->clients);
 	w->clients = NULL;
+	cluster_free(w->cluster);
+	w->cluster = NULL;
 	sched_nodes_free(w);
 	for (i = 0; i < w->nnodes && w->models != NULL; i++)
 		if (w->models[i] != NULL)
@@ -261,6 +277,10 @@ static uint64_t next_time(struct world *w)
 		x = client_next_time(w->clients[i]);
 		t = x < t ? x : t;
 	}
+	if (w->cluster != NULL) {
+		x = cluster_next_time(w->cluster);
+		t = x < t ? x : t;
+	}
 	return t;
 }
 
@@ -276,6 +296,8 @@ static void schedule(struct world *w)
 	for (i = 0; i < w->nclients && n < sizeof(ids) / sizeof(ids[0]); i++)
 		if (client_runnable(w, w->clients[i]))
 			ids[n++] = w->nshards + i;
+	if (w->cluster != NULL && cluster_runnable(w, w->cluster))
+		ids[n++] = w->nshards + w->nclients;
 	if (n == 0) {
 		uint64_t t = next_time(w);
 		ASSERT(t != UINT64_MAX);
@@ -286,8 +308,10 @@ static void schedule(struct world *w)
 	pick = ids[rng_below(&w->sched, n)];
 	if (pick < w->nshards)
 		step_shard(w, pick);
-	else
+	else if (pick < w->nshards + w->nclients)
 		client_step(w, w->clients[pick - w->nshards]);
+	else
+		cluster_step(w, w->cluster);
 	w->now += rng_range(&w->sched, STEP_COST_MIN, STEP_COST_MAX);
 }
 
@@ -325,7 +349,8 @@ static bool quiet(struct world *w)
 	for (i = 0; i < w->nnodes; i++)
 		if (model_owes(w->models[i]))
 			return false;
-	return true;
+	/* ...and in a cluster run, every node agrees again. */
+	return w->cluster == NULL || cluster_settled(w->cluster);
 }
 
 static void liveness_fail(struct world *w)
@@ -346,6 +371,26 @@ static void liveness_fail(struct world *w)
 	}
 	for (i = 0; i < w->nnodes && w->fail == FAIL_NONE; i++)
 		model_owes_fail(w->models[i]);
+	if (w->fail == FAIL_NONE && w->cluster != NULL && !cluster_settled(w->cluster))
+		cluster_settle_fail(w, w->cluster);
+}
+
+/* How long after the heal the run may take to be quiet: every request
+ * answered within LIVENESS_BOUND_NS; in a cluster run whose clients are
+ * done, every node agreeing within SIM_CLUSTER_SETTLE_BOUND_NS. */
+static uint64_t live_bound(struct world *w)
+{
+	unsigned i;
+
+	if (w->cluster == NULL)
+		return LIVENESS_BOUND_NS;
+	for (i = 0; i < w->nclients; i++)
+		if (client_outstanding(w->clients[i]) > 0)
+			return LIVENESS_BOUND_NS;
+	for (i = 0; i < w->nnodes; i++)
+		if (model_owes(w->models[i]))
+			return LIVENESS_BOUND_NS;
+	return SIM_CLUSTER_SETTLE_BOUND_NS;
 }
 
 enum fail_kind sched_run(struct world *w)
@@ -354,6 +399,13 @@ enum fail_kind sched_run(struct world *w)
 	unsigned i;
 
 	while (w->fail == FAIL_NONE) {
+		/* A cluster run's fault phase counts from the cluster's
+		 * formation, which happens under faults all the same; but
+		 * not for ever (a connect timing out each time could keep a
+		 * handshake from ending, on a real network too). */
+		if (w->cluster != NULL && !cluster_formed(w->cluster) &&
+		    w->now < SIM_CLUSTER_FORM_FAULTS_NS)
+			w->heal_tick++;
 		if (!w->healed && w->tick >= w->heal_tick) {
 			w->healed = true;
 			heal_time = w->now;
@@ -362,7 +414,7 @@ enum fail_kind sched_run(struct world *w)
 		if (w->healed) {
 			if (quiet(w))
 				break;
-			if (w->now - heal_time > LIVENESS_BOUND_NS || ++drained > DRAIN_TICKS_MAX) {
+			if (w->now - heal_time > live_bound(w) || ++drained > DRAIN_TICKS_MAX) {
 				liveness_fail(w);
 				break;
 			}

@@ -154,6 +154,24 @@ static void derive_backpressure(struct sim_config *c, struct rng *r)
 	c->backpressure = on ? bytes : 0;
 }
 
+/* A cluster run (cluster.h) in SIMCFG_CLUSTER_SHARE of the seeds: 3 to 7
+ * nodes, fewer more often. Drawn from a stream of its own, after the
+ * rest, so that every other setting stays what it was for a seed. */
+static void derive_cluster(struct sim_config *c, uint64_t seed)
+{
+	struct rng r;
+	bool on;
+	unsigned n;
+
+	rng_seed(&r, seed ^ 0x636c7573746572ull); /* "cluster" */
+	on = rng_chance(&r, SIMCFG_CLUSTER_SHARE);
+	n = 3 + (unsigned)rng_below(&r, 3) + (unsigned)rng_below(&r, 3);
+	if (on) {
+		c->cluster = 1;
+		c->nodes = n;
+	}
+}
+
 void simcfg_derive(struct sim_config *c, uint64_t seed)
 {
 	static const unsigned bufs[] = { 2, 4, 16, 64, IO_BUF_COUNT };
@@ -164,8 +182,8 @@ void simcfg_derive(struct sim_config *c, uint64_t seed)
 	rng_seed(&r, seed ^ 0x636f6e666967ull); /* its own stream: "config" */
 	c->seed = seed;
 	c->ticks = SIMCFG_TICKS_DEFAULT;
-	/* Not drawn: one node unless --set nodes=N, so that every seed runs
-	 * as it did before worlds had several nodes. */
+	/* One node unless --set nodes=N, or a cluster run (derive_cluster),
+	 * so that other seeds run as they did before worlds had several. */
 	c->nodes = 1;
 	c->shards = (unsigned)rng_range(&r, 1, 4);
 	c->clients = (unsigned)rng_range(&r, 1, 8);
@@ -185,6 +203,7 @@ void simcfg_derive(struct sim_config *c, uint64_t seed)
 	derive_zset_limits(c, &r);
 	derive_eviction(c, &r);
 	derive_backpressure(c, &r);
+	derive_cluster(c, seed);
 }
 
 static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, char *err, size_t n)
@@ -240,6 +259,7 @@ static const struct {
 	{ "maxmemory_kb", CFG_OFF(maxmemory_kb), 0, 1u << 22 },
 	{ "policy", CFG_OFF(policy), 0, POLICY_COUNT - 1 },
 	{ "backpressure", CFG_OFF(backpressure), 0, 1u << 30 },
+	{ "cluster", CFG_OFF(cluster), 0, 1 },
 };
 
 /* A fault class's probability, if name is one; -2 if it is not. */
@@ -306,12 +326,13 @@ void simcfg_print(const struct sim_config *c, FILE *f)
 		"pipeline=%u keys=%u hash_lp_entries=%u hash_lp_value=%u set_is_entries=%u "
 		"set_lp_entries=%u set_lp_value=%u lazy_user_del=%u list_lp_size=%d "
 		"list_compress=%u zset_lp_entries=%u zset_lp_value=%u hll_sparse=%u "
-		"maxmemory_kb=%u policy=%u backpressure=%u\n",
+		"maxmemory_kb=%u policy=%u backpressure=%u cluster=%u\n",
 		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->nodes, c->shards,
 		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys, c->hash_lp_entries,
 		c->hash_lp_value, c->set_is_entries, c->set_lp_entries, c->set_lp_value,
 		c->lazy_user_del, c->list_lp_size, c->list_compress, c->zset_lp_entries,
-		c->zset_lp_value, c->hll_sparse, c->maxmemory_kb, c->policy, c->backpressure);
+		c->zset_lp_value, c->hll_sparse, c->maxmemory_kb, c->policy, c->backpressure,
+		c->cluster);
 	fprintf(f, "faults:");
 	for (i = 0; i < F_COUNT; i++)
 		fprintf(f, " %s=%.4f", fault_names[i], c->p[i]);

@@ -15,6 +15,8 @@
 #include "world.h"
 
 #define SIMCFG_TICKS_DEFAULT 200000ull
+/* The share of seeds that run a cluster (cluster.h). */
+#define SIMCFG_CLUSTER_SHARE 0.125
 
 void simcfg_derive(struct sim_config *c, uint64_t seed);
 /* Applies "name=value"; returns 0, or -1 with a reason in err. */

@@ -72,7 +72,12 @@ void world_event_print(const struct trace_ev *e, FILE *f)
 		fprintf(f, "shard %llu -> shard %llu\n", (unsigned long long)e->a,
 			(unsigned long long)e->b);
 		break;
-	case EV_FAULT: fprintf(f, "%s\n", e->a < F_COUNT ? fault_names[e->a] : "?"); break;
+	case EV_FAULT:
+		if (e->a == F_COUNT) /* cluster.c's partitions */
+			fprintf(f, "partition %s\n", e->b ? "begins" : "heals");
+		else
+			fprintf(f, "%s\n", e->a < F_COUNT ? fault_names[e->a] : "?");
+		break;
 	case EV_HEAL: fprintf(f, "\n"); break;
 	case EV_FAIL: fprintf(f, "kind %llu\n", (unsigned long long)e->a); break;
 	case EV_NODE_CONNECT:
@@ -178,6 +183,7 @@ int world_init(struct world *w, const struct sim_config *cfg)
 	rng_fork(&w->sched, &w->root, 1);
 	rng_fork(&w->faults, &w->root, 2);
 	rng_fork(&w->net, &w->root, 3);
+	rng_fork(&w->busr, &w->root, 5);
 	w->heal_tick = cfg->ticks;
 	w->hash = mix(0, cfg->seed);
 	if (cfg->trace > 0 && (w->ring = calloc(TRACE_RING, sizeof(*w->ring))) == NULL)

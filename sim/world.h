@@ -31,6 +31,7 @@ struct shard;
 struct client;
 struct model;
 struct simnode;
+struct simcluster;
 
 /* Nodes in one world at most. */
 #define SIM_NODES_MAX 8
@@ -101,6 +102,9 @@ struct sim_config {
 	 * evicted all the time, under a drawn policy. */
 	unsigned maxmemory_kb, policy;
 	unsigned backpressure; /* client-output-backpressure in bytes; 0: the default */
+	/* A cluster run (cluster.h): the nodes form one cluster, the harness
+	 * forms it, and each node's clients use keys of that node's slots. */
+	unsigned cluster;
 	double p[F_COUNT];
 	unsigned trace; /* 0: none; 1: keep the last events for a
 				* failure report; 2: also print every event */
@@ -242,8 +246,9 @@ struct io {
 	unsigned ntimers, timers_cap;
 	struct sim_connect *connects; /* in submission order */
 	unsigned nconnects, connects_cap;
-	int dirty_head; /* sockets with kernel work, or -1 */
-	int listener;   /* this shard's listening socket */
+	int dirty_head;   /* sockets with kernel work, or -1 */
+	int listener;     /* this shard's listening socket */
+	int bus_listener; /* cluster runs, shard 0 of a node: the bus's; else -1 */
 	bool parked, woken;
 	bool in_park; /* between shard_park_begin and shard_park_end */
 	bool idle;    /* the last loop turn found no work: park next */
@@ -259,6 +264,7 @@ struct world {
 	uint64_t tick;
 	uint64_t heal_tick; /* faults stop here */
 	bool healed;
+	bool building; /* sched_init is building the nodes: no file faults */
 	uint64_t events;
 	uint64_t hash;         /* trace hash */
 	struct trace_ev *ring; /* with trace: the last TRACE_RING events */
@@ -276,6 +282,14 @@ struct world {
 	uint64_t next_conn_id;
 	struct sock *socks;
 	unsigned nsocks, socks_cap;
+	/* Cluster runs' bus faults (cluster.c draws them): a partition cuts
+	 * every connection between nodes of two groups and refuses connects
+	 * across, until it heals; bytes between nodes wait a kernel step at
+	 * bus_delay_p each time (from their own stream, busr). */
+	bool partitioned;
+	uint8_t part_group[SIM_NODES_MAX];
+	double bus_delay_p;
+	struct rng busr;
 	/* The simulated file system. */
 	struct sim_file *files;
 	unsigned nfiles;
@@ -283,7 +297,8 @@ struct world {
 	 * each node: nodes share nothing, not even their shared keys. */
 	struct client **clients;
 	unsigned nclients;
-	struct model **models; /* [nnodes] */
+	struct model **models;      /* [nnodes] */
+	struct simcluster *cluster; /* cluster runs: the harness (cluster.h) */
 	/* Called by world_crash to report and end the run (the command line
 	 * prints the failure line and exits). */
 	void (*on_crash)(struct world *w);
@@ -332,6 +347,11 @@ uint64_t net_conn_id(struct world *w, int s);
 bool net_conn_done(struct world *w, uint64_t id);
 /* Whether the client at s has bytes to read, or the end of the stream. */
 bool net_readable(struct world *w, int s);
+/* Whether a partition cuts nodes a and b apart now. */
+static inline bool net_cut(const struct world *w, unsigned a, unsigned b)
+{
+	return w->partitioned && w->part_group[a] != w->part_group[b];
+}
 /* Marks a socket as having work for its shard's kernel. */
 void net_dirty(struct world *w, int s);
 

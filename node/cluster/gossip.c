@@ -76,18 +76,15 @@ static bool claimed_slots(const struct cluster_state *st, uint16_t n, const stru
 }
 
 /* clusterUpdateSlotsConfigWith: every claimed slot that is unassigned or
- * owned at an older epoch goes to n (importing slots change only by hand);
- * a slot n owned and no longer claims becomes unassigned. */
+ * owned at an older epoch goes to n (importing slots change only by hand).
+ * A slot n owned and no longer claims stays n's, as in Redis: unbinding it
+ * would take the cluster down (full coverage) until the new owner's claim
+ * arrives, in the middle of any reshard. */
 static void update_slots(struct cluster_state *st, uint16_t n, uint64_t epoch, const uint8_t *bits)
 {
 	for (unsigned j = 0; j < CLUSTER_SLOTS; j++) {
 		uint16_t o = st->owner[j];
-		if (!bit(bits, j)) {
-			if (o == n)
-				cluster_slot_set(st, j, CLUSTER_NONE);
-			continue;
-		}
-		if (o == n || st->importing_from[j] != CLUSTER_NONE)
+		if (!bit(bits, j) || o == n || st->importing_from[j] != CLUSTER_NONE)
 			continue;
 		if (o == CLUSTER_NONE || st->nodes[o]->config_epoch < epoch)
 			cluster_slot_set(st, j, n);

@@ -1,0 +1,707 @@
+/* cluster.c: the harness of cluster runs. See cluster.h. */
+#include "cluster.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/hash.h"
+#include "resp_reader.h"
+#include "world.h"
+
+#define SLOTS 16384
+#define NO_NODE 0xff
+/* Simulated time between two looks at every node's view. */
+#define CLUSTER_POLL_NS (50ull * 1000 * 1000)
+/* Looks between two MEETs again of a node that misses others. */
+#define CLUSTER_REMEET_LOOKS 20
+/* A node's canonical table: lines of at most this many bytes in all. */
+#define VIEW_MAX 4096
+
+enum cstage {
+	CS_START = 0, /* nothing sent yet */
+	CS_SLOTS,     /* ADDSLOTSRANGE and SET-CONFIG-EPOCH sent */
+	CS_MEET,      /* MEET sent */
+	CS_POLL,      /* looking at every node's view, again and again */
+	CS_MOVE,      /* moving an empty slot, step by step (struct cstep) */
+	CS_DONE,      /* settled after the heal: nothing more to do */
+};
+
+/* What a step of a move expects. */
+enum cexpect { X_OK = 0, X_NIL, X_MOVED, X_ASK };
+
+/* One command of a move, to one node. */
+struct cstep {
+	unsigned node;
+	char cmd[160];
+	enum cexpect expect;
+	unsigned target; /* X_MOVED, X_ASK: the node the redirect names */
+};
+
+/* Steps of one move at most, and moves in one run at most. */
+#define MOVE_STEPS 10
+#define MOVES_MAX 64
+/* The chance of a move after a look, at most (drawn per run from [0,
+ * this], or 0 in a third of the runs). */
+#define MOVE_P_MAX 0.1
+/* Partitions: the chance one begins after a look, at most, and how long
+ * one lasts (or until the heal); bytes between nodes wait a kernel step
+ * at a chance up to BUS_DELAY_P_MAX. Each drawn per run, 0 in a third. */
+#define PART_P_MAX 0.05
+#define PART_MIN_NS (100ull * 1000 * 1000)
+#define PART_MAX_NS (3000ull * 1000 * 1000)
+#define BUS_DELAY_P_MAX 0.5
+
+/* The harness's connection to one node. */
+struct cadmin {
+	char id[48]; /* as the node says of itself ("myself") */
+	int sock;
+	struct resp_reader rd;
+	unsigned owed; /* replies still to come */
+	bool ok;       /* the last look: cluster_state:ok */
+	char view[VIEW_MAX];
+	char last[160]; /* the last reply, for reports */
+};
+
+struct simcluster {
+	unsigned n;
+	enum cstage stage;
+	bool formed, settled;
+	bool poll_after_heal; /* the look in flight was sent after the heal */
+	uint64_t start, next_time, formed_at;
+	uint64_t polls;
+	struct cadmin a[SIM_NODES_MAX];
+	/* The slot map: each slot's owner by the harness's doing, and, for a
+	 * slot it moved, the owner before (else NO_NODE); per node, the moved
+	 * slots it has seen at their new owner. */
+	uint8_t owner[SLOTS], prev[SLOTS];
+	uint8_t seen[SIM_NODES_MAX][SLOTS / 8];
+	bool recheck; /* the map changed: check every view again */
+	/* Moves of an empty slot (redis-cli's reshard with no key to
+	 * migrate), with probes of the redirects on the way. */
+	struct rng rng;
+	double move_p, part_p;
+	uint64_t part_until;
+	unsigned partitions;
+	unsigned moves, tag_slot[SIM_NODES_MAX];
+	struct cstep step[MOVE_STEPS];
+	unsigned nsteps, cur;
+	char buf[65536];
+};
+
+unsigned cluster_first_slot(unsigned nodes, unsigned node)
+{
+	return (unsigned)((uint64_t)SLOTS * node / nodes);
+}
+
+void cluster_tag(unsigned nodes, unsigned node, char *buf, size_t cap)
+{
+	unsigned lo = cluster_first_slot(nodes, node), hi = cluster_first_slot(nodes, node + 1), j,
+		 s;
+
+	for (j = 0;; j++) {
+		int len = snprintf(buf, cap, "n%u.%u", node, j);
+		ASSERT(len > 0 && (size_t)len < cap);
+		s = hash_slot(buf, (size_t)len);
+		if (s >= lo && s < hi)
+			return;
+	}
+}
+
+struct simcluster *cluster_new(struct world *w)
+{
+	struct simcluster *c = sim_calloc(sizeof(*c));
+	unsigned i;
+
+	c->n = w->nnodes;
+	for (i = 0; i < SLOTS; i++) {
+		c->prev[i] = NO_NODE;
+		c->owner[i] = 0;
+	}
+	for (i = 0; i < c->n; i++)
+		memset(c->owner + cluster_first_slot(c->n, i), (int)i,
+		       cluster_first_slot(c->n, i + 1) - cluster_first_slot(c->n, i));
+	for (i = 0; i < c->n; i++) {
+		c->a[i].sock = -1;
+		resp_reader_init(&c->a[i].rd, NULL);
+	}
+	rng_fork(&c->rng, &w->root, 0x30000);
+	c->move_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * MOVE_P_MAX;
+	c->part_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * PART_P_MAX;
+	w->bus_delay_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * BUS_DELAY_P_MAX;
+	for (i = 0; i < c->n; i++) {
+		char tag[16];
+		cluster_tag(c->n, i, tag, sizeof(tag));
+		c->tag_slot[i] = hash_slot(tag, strlen(tag));
+	}
+	c->start = w->now;
+	c->next_time = w->now;
+	return c;
+}
+
+void cluster_free(struct simcluster *c)
+{
+	unsigned i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++)
+		resp_reader_free(&c->a[i].rd);
+	free(c);
+}
+
+bool cluster_formed(const struct simcluster *c)
+{
+	return c->formed;
+}
+
+bool cluster_settled(const struct simcluster *c)
+{
+	return c->settled;
+}
+
+uint64_t cluster_next_time(const struct simcluster *c)
+{
+	return c->next_time;
+}
+
+/* Sends one command (its words, space-separated, none empty) to node i. */
+static void send_cmd(struct world *w, struct simcluster *c, unsigned i, const char *line)
+{
+	char out[512], words[256], *save = NULL, *tok;
+	size_t o = 0, n = 0;
+	char body[480];
+	size_t b = 0;
+
+	snprintf(words, sizeof(words), "%s", line);
+	for (tok = strtok_r(words, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+		b += (size_t)snprintf(body + b, sizeof(body) - b, "$%zu\r\n%s\r\n", strlen(tok),
+				      tok);
+		n++;
+	}
+	ASSERT(b < sizeof(body));
+	o = (size_t)snprintf(out, sizeof(out), "*%zu\r\n%.*s", n, (int)b, body);
+	ASSERT(o < sizeof(out));
+	net_send(w, c->a[i].sock, out, o);
+	c->a[i].owed++;
+}
+
+static void connect_all(struct world *w, struct simcluster *c)
+{
+	unsigned i;
+
+	/* The socket layer wants a non-NULL peer: the harness's own record
+	 * stands in for a client (io_sim.c only tests it against NULL). */
+	for (i = 0; i < c->n; i++)
+		c->a[i].sock = net_connect(w, (struct client *)(void *)&c->a[i], i);
+}
+
+static void send_slots(struct world *w, struct simcluster *c)
+{
+	char line[128];
+	unsigned i;
+
+	for (i = 0; i < c->n; i++) {
+		snprintf(line, sizeof(line), "CLUSTER ADDSLOTSRANGE %u %u",
+			 cluster_first_slot(c->n, i), cluster_first_slot(c->n, i + 1) - 1);
+		send_cmd(w, c, i, line);
+		snprintf(line, sizeof(line), "CLUSTER SET-CONFIG-EPOCH %u", i + 1);
+		send_cmd(w, c, i, line);
+	}
+}
+
+static void send_meet(struct world *w, struct simcluster *c)
+{
+	char line[128];
+	unsigned i;
+
+	snprintf(line, sizeof(line), "CLUSTER MEET 10.0.0.1 %u %u", SIM_PORT, SIM_BUS_PORT);
+	for (i = 1; i < c->n; i++)
+		send_cmd(w, c, i, line);
+}
+
+/* Lines (nodes) in a table. */
+static unsigned view_lines(const char *v)
+{
+	unsigned n = 0;
+
+	for (; (v = strchr(v, '\n')) != NULL; v++)
+		n++;
+	return n;
+}
+
+static void send_poll(struct world *w, struct simcluster *c)
+{
+	char meet[128];
+	unsigned i;
+
+	c->poll_after_heal = w->healed;
+	c->polls++;
+	snprintf(meet, sizeof(meet), "CLUSTER MEET 10.0.0.1 %u %u", SIM_PORT, SIM_BUS_PORT);
+	for (i = 0; i < c->n; i++) {
+		/* As redis-cli does while it waits for the cluster to join,
+		 * every node meets node 0 again now and then: a handshake may
+		 * have timed out on a lossy network, on either side (a node
+		 * that knows node 0 sends no MEET of its own any more, and
+		 * node 0 may have given up on it). */
+		if (!c->formed && i > 0 && c->polls % CLUSTER_REMEET_LOOKS == 0)
+			send_cmd(w, c, i, meet);
+		send_cmd(w, c, i, "CLUSTER INFO");
+		send_cmd(w, c, i, "CLUSTER NODES");
+	}
+}
+
+/* ---- what the nodes say ---- */
+
+static int line_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One line of CLUSTER NODES, as node i sees it, kept as "id addr epoch
+ * slots..." in out (without the importing and migrating marks, which only
+ * myself's line has); myself's line gives node i's id. */
+static void node_line(struct world *w, struct simcluster *c, unsigned i, char *line, char *out,
+		      size_t cap)
+{
+	char *f[16], *save = NULL, *tok;
+	unsigned nf = 0, k, o;
+
+	for (tok = strtok_r(line, " ", &save); tok != NULL && nf < 16;
+	     tok = strtok_r(NULL, " ", &save))
+		f[nf++] = tok;
+	if (nf < 8) {
+		world_fail(w, FAIL_CORRECTNESS,
+			   "cluster: node %u: a CLUSTER NODES line of %u fields", i, nf);
+		out[0] = '\0';
+		return;
+	}
+	if (strstr(f[2], "myself") != NULL)
+		snprintf(c->a[i].id, sizeof(c->a[i].id), "%s", f[0]);
+	o = (unsigned)snprintf(out, cap, "%s %s %s", f[0], f[1], f[6]);
+	for (k = 8; k < nf && o < cap; k++)
+		if (f[k][0] != '[')
+			o += (unsigned)snprintf(out + o, cap - o, " %s", f[k]);
+}
+
+/* The node whose id is id (as it said of itself), or -1. */
+static int id_node(const struct simcluster *c, const char *id, size_t n)
+{
+	unsigned k;
+
+	for (k = 0; k < c->n; k++)
+		if (strlen(c->a[k].id) == n && memcmp(c->a[k].id, id, n) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* Node i's view gives slots lo..hi to node o: each must be o's by the
+ * harness's map, or, moved, its old owner's, until node i has seen the
+ * new owner own it (a view never goes back to an older epoch's owner). */
+static void check_range(struct world *w, struct simcluster *c, unsigned i, unsigned o, unsigned lo,
+			unsigned hi)
+{
+	unsigned s;
+
+	for (s = lo; s <= hi && s < SLOTS && w->fail == FAIL_NONE; s++) {
+		bool seen = (c->seen[i][s / 8] >> (s % 8)) & 1;
+		if (o == c->owner[s]) {
+			if (c->prev[s] != NO_NODE)
+				c->seen[i][s / 8] |= (uint8_t)(1u << (s % 8));
+		} else if (o == c->prev[s] && !seen) {
+			continue;
+		} else {
+			world_fail(
+				w, FAIL_CORRECTNESS,
+				"cluster: node %u says node %u owns slot %u, which is node %u's%s",
+				i, o, s, c->owner[s],
+				o == c->prev[s] ? " (and it had seen the new owner own it: "
+						  "an older epoch's claim won)"
+						: "");
+		}
+	}
+}
+
+/* The slots of one canonical line ("id addr epoch slots..."), checked. */
+static void check_line(struct world *w, struct simcluster *c, unsigned i, const char *line)
+{
+	const char *sp = strchr(line, ' '), *p;
+	unsigned lo, hi, k;
+	int o = sp == NULL ? -1 : id_node(c, line, (size_t)(sp - line));
+
+	if (o < 0)
+		return; /* a node not yet known by its own word */
+	for (p = line, k = 0; p != NULL && k < 3; k++)
+		p = strchr(p + 1, ' ');
+	for (; p != NULL; p = strchr(p + 1, ' ')) {
+		int got = sscanf(p + 1, "%u-%u", &lo, &hi);
+		if (got < 1)
+			continue;
+		check_range(w, c, i, (unsigned)o, lo, got == 2 ? hi : lo);
+	}
+}
+
+/* Node i's CLUSTER NODES: its canonical table, lines sorted; checked when
+ * it changed. */
+static void take_nodes(struct world *w, struct simcluster *c, unsigned i, const char *p, size_t n)
+{
+	char *copy = sim_calloc(n + 1), *lines[64], *save = NULL, *tok;
+	char canon[64][256], view[VIEW_MAX];
+	unsigned nl = 0, k, o = 0;
+
+	memcpy(copy, p, n);
+	for (tok = strtok_r(copy, "\n", &save); tok != NULL && nl < 64;
+	     tok = strtok_r(NULL, "\n", &save)) {
+		node_line(w, c, i, tok, canon[nl], sizeof(canon[nl]));
+		lines[nl] = canon[nl];
+		nl++;
+	}
+	qsort(lines, nl, sizeof(lines[0]), line_cmp);
+	for (k = 0; k < nl; k++)
+		o += (unsigned)snprintf(view + o, VIEW_MAX - o, "%s\n", lines[k]);
+	free(copy);
+	if (strcmp(view, c->a[i].view) == 0 && !c->recheck)
+		return;
+	memcpy(c->a[i].view, view, sizeof(view));
+	for (k = 0; k < nl; k++)
+		check_line(w, c, i, lines[k]);
+}
+
+/* ---- moves ---- */
+
+static void add_step(struct simcluster *c, unsigned node, enum cexpect x, unsigned target,
+		     const char *cmd)
+{
+	struct cstep *st = &c->step[c->nsteps++];
+
+	ASSERT(c->nsteps <= MOVE_STEPS);
+	ASSERT(strlen(cmd) < sizeof(st->cmd));
+	st->node = node;
+	st->expect = x;
+	st->target = target;
+	memcpy(st->cmd, cmd, strlen(cmd) + 1);
+}
+
+/* Plans the move of slot (of key, which does not exist) from its owner
+ * to node to, as redis-cli moves a slot: IMPORTING on the target,
+ * MIGRATING on the source, then NODE on the target (which bumps its epoch)
+ * and, in half the moves, on the source (else the source learns it by
+ * gossip). On the way, the redirects are probed: the source sends the
+ * absent key's reader to the target (ASK), the target sends it back
+ * (MOVED) unless the command follows an ASKING, and only that command. */
+static void plan_move(struct simcluster *c, unsigned slot, const char *key, unsigned to)
+{
+	unsigned from = c->owner[slot];
+	char imp[128], mig[128], node[128], get[64];
+
+	snprintf(imp, sizeof(imp), "CLUSTER SETSLOT %u IMPORTING %s", slot, c->a[from].id);
+	snprintf(mig, sizeof(mig), "CLUSTER SETSLOT %u MIGRATING %s", slot, c->a[to].id);
+	snprintf(node, sizeof(node), "CLUSTER SETSLOT %u NODE %s", slot, c->a[to].id);
+	snprintf(get, sizeof(get), "GET %s", key);
+	c->nsteps = c->cur = 0;
+	add_step(c, to, X_OK, 0, imp);
+	add_step(c, from, X_OK, 0, mig);
+	add_step(c, from, X_ASK, to, get);
+	add_step(c, to, X_MOVED, from, get);
+	add_step(c, to, X_OK, 0, "ASKING");
+	add_step(c, to, X_NIL, 0, get);
+	add_step(c, to, X_MOVED, from, get);
+	add_step(c, to, X_OK, 0, node);
+	if (rng_chance(&c->rng, 0.5))
+		add_step(c, from, X_OK, 0, node);
+	c->prev[slot] = (uint8_t)from;
+	c->owner[slot] = (uint8_t)to;
+	for (unsigned i = 0; i < c->n; i++)
+		c->seen[i][slot / 8] &= (uint8_t) ~(1u << (slot % 8));
+}
+
+/* ---- partitions ---- */
+
+/* A partition ends when its time is up, or at the heal; one may begin
+ * after a look, once formed and before the heal: the nodes split in two groups at random,
+ * the bus connections between them cut, connects across refused. */
+static void partition_tick(struct world *w, struct simcluster *c)
+{
+	unsigned i, ones = 0;
+
+	if (w->partitioned && (w->healed || w->now >= c->part_until)) {
+		w->partitioned = false;
+		world_event(w, EV_FAULT, F_COUNT, 0);
+	}
+	if (w->partitioned || w->healed || !c->formed || c->n < 2 ||
+	    !rng_chance(&c->rng, c->part_p))
+		return;
+	for (i = 0; i < c->n; i++) {
+		w->part_group[i] = (uint8_t)rng_below(&c->rng, 2);
+		ones += w->part_group[i];
+	}
+	if (ones == 0 || ones == c->n)
+		w->part_group[rng_below(&c->rng, c->n)] ^= 1;
+	c->part_until = w->now + rng_range(&c->rng, PART_MIN_NS, PART_MAX_NS);
+	w->partitioned = true;
+	c->partitions++;
+	world_event(w, EV_FAULT, F_COUNT, 1);
+}
+
+/* After a look where every node agreed: maybe a move begins. */
+static bool start_move(struct world *w, struct simcluster *c)
+{
+	char key[32];
+	unsigned slot, i, to;
+
+	if (w->healed || c->n < 2 || c->moves >= MOVES_MAX || !rng_chance(&c->rng, c->move_p))
+		return false;
+	snprintf(key, sizeof(key), "mv:%llu", (unsigned long long)rng_next(&c->rng));
+	slot = hash_slot(key, strlen(key));
+	to = (c->owner[slot] + 1 + (unsigned)rng_below(&c->rng, c->n - 1)) % c->n;
+	for (i = 0; i < c->n; i++)
+		if (slot == c->tag_slot[i] || c->a[i].id[0] == '\0')
+			return false;
+	if (c->prev[slot] != NO_NODE)
+		return false;
+	plan_move(c, slot, key, to);
+	c->moves++;
+	c->stage = CS_MOVE;
+	send_cmd(w, c, c->step[0].node, c->step[0].cmd);
+	return true;
+}
+
+/* Whether v is "-<word> <slot> 10.0.0.<node+1>:<port>". */
+static bool redirect_is(const struct resp_reader_value *v, const char *word, unsigned node)
+{
+	char want[96];
+
+	if (v->type != RESP_READER_ERROR)
+		return false;
+	snprintf(want, sizeof(want), "%s ", word);
+	if (strncmp(v->str, want, strlen(want)) != 0)
+		return false;
+	snprintf(want, sizeof(want), " 10.0.0.%u:%u", node + 1, SIM_PORT);
+	return v->len >= strlen(want) && strcmp(v->str + v->len - strlen(want), want) == 0;
+}
+
+/* The reply to the current step of a move, from node i. */
+static void take_step(struct world *w, struct simcluster *c, unsigned i,
+		      const struct resp_reader_value *v)
+{
+	const struct cstep *st = &c->step[c->cur];
+	bool ok;
+
+	ASSERT(st->node == i);
+	switch (st->expect) {
+	case X_OK: ok = v->type == RESP_READER_SIMPLE && strcmp(v->str, "OK") == 0; break;
+	case X_NIL: ok = v->type == RESP_READER_NULL_BULK; break;
+	case X_MOVED: ok = redirect_is(v, "MOVED", st->target); break;
+	default: ok = redirect_is(v, "ASK", st->target); break;
+	}
+	if (!ok) {
+		static const char *const want[] = { "+OK", "a nil", "MOVED to node",
+						    "ASK to node" };
+		world_fail(w, FAIL_CORRECTNESS,
+			   "cluster: moving a slot, node %u answered %s to %s; expected %s%s%u", i,
+			   c->a[i].last, st->cmd, want[st->expect],
+			   st->expect >= X_MOVED ? " " : " (", st->target);
+		return;
+	}
+	if (++c->cur < c->nsteps) {
+		send_cmd(w, c, c->step[c->cur].node, c->step[c->cur].cmd);
+		return;
+	}
+	c->stage = CS_POLL;
+	c->recheck = true;
+	c->next_time = w->now;
+}
+
+static void remember(struct cadmin *a, const struct resp_reader_value *v)
+{
+	resp_reader_format(v, a->last, sizeof(a->last));
+}
+
+/* A reply from node i, in the current stage. */
+static void take_reply(struct world *w, struct simcluster *c, unsigned i,
+		       const struct resp_reader_value *v)
+{
+	struct cadmin *a = &c->a[i];
+	bool text = v->type == RESP_READER_BULK || v->type == RESP_READER_VERBATIM;
+
+	ASSERT(a->owed > 0);
+	remember(a, v);
+	a->owed--;
+	if (c->stage == CS_SLOTS || c->stage == CS_MEET) {
+		if (v->type != RESP_READER_SIMPLE || strcmp(v->str, "OK") != 0)
+			world_fail(w, FAIL_CORRECTNESS, "cluster: forming, node %u answered %s", i,
+				   a->last);
+		return;
+	}
+	if (c->stage == CS_MOVE) {
+		take_step(w, c, i, v);
+		return;
+	}
+	if (v->type == RESP_READER_SIMPLE && strcmp(v->str, "OK") == 0)
+		return; /* a MEET again */
+	if (!text) {
+		world_fail(w, FAIL_CORRECTNESS, "cluster: node %u answered a look with %s", i,
+			   a->last);
+		return;
+	}
+	if (a->owed == 1) /* CLUSTER INFO */
+		a->ok = strstr(v->str, "cluster_state:ok\r\n") != NULL;
+	else
+		take_nodes(w, c, i, v->str, v->len);
+}
+
+/* Reads what node i has sent. */
+static void read_node(struct world *w, struct simcluster *c, unsigned i)
+{
+	struct cadmin *a = &c->a[i];
+	struct resp_reader_value *v;
+	enum resp_reader_status st;
+	bool eof;
+	size_t n = net_recv(w, a->sock, c->buf, sizeof(c->buf), &eof);
+
+	if (n > 0)
+		resp_reader_feed(&a->rd, c->buf, n);
+	while ((st = resp_reader_next(&a->rd, &v)) == RESP_READER_OK) {
+		if (a->owed == 0)
+			world_fail(w, FAIL_CORRECTNESS,
+				   "cluster: node %u: a reply nobody asked for", i);
+		else
+			take_reply(w, c, i, v);
+		resp_reader_value_free(v);
+	}
+	if (st == RESP_READER_ERR)
+		world_fail(w, FAIL_CORRECTNESS, "cluster: node %u: malformed reply", i);
+	if (eof)
+		world_fail(w, FAIL_CORRECTNESS, "cluster: node %u closed the harness's connection",
+			   i);
+}
+
+/* Whether every node said cluster_state:ok and the same table of n
+ * nodes. */
+static bool agreed(const struct simcluster *c)
+{
+	unsigned i;
+
+	if (view_lines(c->a[0].view) != c->n)
+		return false;
+	for (i = 0; i < c->n; i++)
+		if (!c->a[i].ok || strcmp(c->a[i].view, c->a[0].view) != 0)
+			return false;
+	return true;
+}
+
+/* A liveness failure: the nodes do not agree. With --trace, every node's
+ * table is printed. */
+static void disagree_fail(struct world *w, struct simcluster *c, const char *what)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n && w->cfg.trace > 0; i++)
+		printf("cluster: node %u says state %s and\n%s", i, c->a[i].ok ? "ok" : "not ok",
+		       c->a[i].view);
+	for (i = 1; i < c->n; i++)
+		if (!c->a[i].ok || strcmp(c->a[i].view, c->a[0].view) != 0)
+			break;
+	i = i < c->n ? i : 0;
+	world_fail(w, FAIL_LIVENESS,
+		   "cluster: %s (%llu looks); node %u says state %s and\n%snode 0 says "
+		   "state %s and\n%s",
+		   what, (unsigned long long)c->polls, i, c->a[i].ok ? "ok" : "not ok",
+		   c->a[i].view, c->a[0].ok ? "ok" : "not ok", c->a[0].view);
+}
+
+/* A look has come back from every node. */
+static void looked(struct world *w, struct simcluster *c)
+{
+	bool ok = agreed(c);
+
+	if (ok && !c->formed) {
+		c->formed = true;
+		c->formed_at = w->now;
+	}
+	c->recheck = false;
+	partition_tick(w, c);
+	if (ok && start_move(w, c))
+		return;
+	if (ok && c->poll_after_heal) {
+		c->settled = true;
+		c->stage = CS_DONE;
+		c->next_time = UINT64_MAX;
+		return;
+	}
+	c->next_time = w->now + CLUSTER_POLL_NS;
+}
+
+static unsigned owed(const struct simcluster *c)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < c->n; i++)
+		n += c->a[i].owed;
+	return n;
+}
+
+void cluster_step(struct world *w, struct simcluster *c)
+{
+	unsigned i;
+
+	if (w->partitioned && w->healed)
+		partition_tick(w, c);
+
+	if (c->stage == CS_START) {
+		connect_all(w, c);
+		send_slots(w, c);
+		c->stage = CS_SLOTS;
+		c->next_time = UINT64_MAX;
+		return;
+	}
+	for (i = 0; i < c->n && w->fail == FAIL_NONE; i++)
+		if (net_readable(w, c->a[i].sock))
+			read_node(w, c, i);
+	if (w->fail != FAIL_NONE || owed(c) > 0 || c->stage == CS_DONE)
+		return;
+	if (c->stage == CS_SLOTS) {
+		send_meet(w, c);
+		c->stage = CS_MEET;
+	}
+	if (c->stage == CS_MEET && owed(c) > 0) {
+		return; /* one node alone meets nobody: look at once */
+	} else if (c->stage == CS_MEET) {
+		send_poll(w, c);
+		c->stage = CS_POLL;
+	} else if (c->next_time == UINT64_MAX) {
+		looked(w, c);
+	} else if (w->now >= c->next_time) {
+		send_poll(w, c);
+		c->next_time = UINT64_MAX;
+	}
+}
+
+bool cluster_runnable(struct world *w, struct simcluster *c)
+{
+	unsigned i;
+
+	if (c->stage == CS_DONE)
+		return false;
+	if (c->next_time != UINT64_MAX && w->now >= c->next_time)
+		return true;
+	for (i = 0; i < c->n && c->a[i].sock >= 0; i++)
+		if (net_readable(w, c->a[i].sock))
+			return true;
+	return false;
+}
+
+void cluster_settle_fail(struct world *w, struct simcluster *c)
+{
+	disagree_fail(w, c, "the nodes do not agree after the faults healed");
+}
+
+void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *looks, unsigned *moves,
+		   unsigned *partitions)
+{
+	*formed_ms = c->formed ? (double)c->formed_at / 1e6 : 0;
+	*looks = c->polls;
+	*moves = c->moves;
+	*partitions = c->partitions;
+}

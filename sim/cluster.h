@@ -1,0 +1,71 @@
+/* cluster.h: cluster runs (cfg.cluster): the harness that forms the
+ * cluster and watches it.
+ *
+ * In a cluster run every node starts with cluster-enabled yes, its
+ * nodes.conf on the simulator's disk (io_sim.c's files) and its bus
+ * listener at 10.0.0.<i+1>:SIM_BUS_PORT on shard 0, so the node's own bus
+ * code (shard/bus.c, cluster/) runs over the simulated network, under its
+ * faults. The harness forms the cluster as redis-cli --cluster create does,
+ * over connections of its own: ADDSLOTSRANGE (16384 slots split evenly) and
+ * SET-CONFIG-EPOCH i+1 on every node, then, once all have answered, CLUSTER
+ * MEET to node 0 from the others. It then polls every node (CLUSTER INFO,
+ * CLUSTER NODES) until all report cluster_state:ok and the same table:
+ * every node's id, address, config epoch and slots; while it waits, a
+ * node that misses others meets node 0 again, as redis-cli does. The
+ * workload starts then (cluster_formed), and the fault phase counts from
+ * there (or from SIM_CLUSTER_FORM_FAULTS_NS). Every key, queue and channel
+ * a node's model names begins with a hash tag of one slot of that node
+ * (cluster_tag), so each node's clients and model work as before.
+ *
+ * Oracles: every view gives each slot the owner the harness gave it (or,
+ * for a slot it moved, the old owner until that node has seen the new
+ * one: cluster.c), every redirect a move probes names the right node, and
+ * after the faults heal every node agrees, formed or not before, within
+ * SIM_CLUSTER_SETTLE_BOUND_NS (sched_run waits for cluster_settled). */
+#ifndef CAIRN_SIM_CLUSTER_H
+#define CAIRN_SIM_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct world;
+struct simcluster;
+
+/* The bus port of every simulated node (cairn's default: port + 10000). */
+#define SIM_BUS_PORT 16379
+/* The nodes' cluster-node-timeout (ms) in cluster runs. */
+#define SIM_CLUSTER_NODE_TIMEOUT_MS 2000
+/* The fault phase begins at formation, or at this simulated time if the
+ * cluster has not formed by then (so that the faults heal all the same). */
+#define SIM_CLUSTER_FORM_FAULTS_NS (20ull * 1000 * 1000 * 1000)
+/* After the heal, every node agrees again within this: a connect begun
+ * before the heal may time out after the node timeout, and the handshake
+ * it served, which also lasts the node timeout, starts again (ample with
+ * SIM_CLUSTER_NODE_TIMEOUT_MS; the node's default, 15 s, would need 45). */
+#define SIM_CLUSTER_SETTLE_BOUND_NS (45ull * 1000 * 1000 * 1000)
+
+struct simcluster *cluster_new(struct world *w);
+void cluster_free(struct simcluster *c);
+bool cluster_runnable(struct world *w, struct simcluster *c);
+uint64_t cluster_next_time(const struct simcluster *c);
+void cluster_step(struct world *w, struct simcluster *c);
+/* Whether every node has agreed once: the workload may start. */
+bool cluster_formed(const struct simcluster *c);
+/* Whether every node agreed at a look taken after the faults healed. */
+bool cluster_settled(const struct simcluster *c);
+/* The liveness failure of a cluster that has not settled, with what the
+ * last look saw. */
+void cluster_settle_fail(struct world *w, struct simcluster *c);
+/* When the cluster formed (ms of simulated time, 0 if it has not), how
+ * many looks the harness took, how many slots it moved, and how many
+ * partitions it made. */
+void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *looks, unsigned *moves,
+		   unsigned *partitions);
+/* The first slot node owns (formation's even split). */
+unsigned cluster_first_slot(unsigned nodes, unsigned node);
+/* A hash tag (without braces) whose slot node owns: keys named with it
+ * all live in one slot of that node. */
+void cluster_tag(unsigned nodes, unsigned node, char *buf, size_t cap);
+
+#endif
