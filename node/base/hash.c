@@ -308,7 +308,7 @@ static const uint16_t crc16_slice[7][256] = {
 	},
 };
 
-uint16_t hash_crc16(const char *p, size_t n)
+uint16_t hash_crc16_table(const char *p, size_t n)
 {
 	const uint16_t(*t)[256] = crc16_slice; /* t[k - 2]: k - 1 zero bytes after */
 	const uint8_t *b = (const uint8_t *)p;
@@ -333,6 +333,190 @@ static inline bool has_brace(uint64_t w)
 	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* CRC16 by carry-less multiplication, eight bytes a step. With P the
+ * polynomial (0x11021) and mu = floor(x^80 / P) = x^64 + CRC16_MU, the
+ * remainder of V * x^16 for a 64-bit V is the low 16 bits of q * P, where
+ * q = floor(V * mu / x^64) = V ^ high64(V * CRC16_MU) (Barrett reduction,
+ * exact over GF(2)). The running CRC enters a step as the word's top 16
+ * bits. A key whose length is not a multiple of 8 starts with its short
+ * head, as if zero bytes came first: with a zero initial value they change
+ * nothing. */
+#define CRC16_MU 0x11303471a041b343ull
+#define CRC16_POLY 0x11021ull
+#define CLMUL __attribute__((target("pclmul,ssse3")))
+
+CLMUL static inline uint16_t crc16_step(uint64_t v)
+{
+	__m128i t = _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)v),
+					 _mm_cvtsi64_si128((long long)CRC16_MU), 0x00);
+	uint64_t q = v ^ (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(t, t));
+
+	t = _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)q),
+				 _mm_cvtsi64_si128((long long)CRC16_POLY), 0x00);
+	return (uint16_t)_mm_cvtsi128_si64(t);
+}
+
+/* The first n % 8 bytes (or all n, under 8) as a big-endian number, read
+ * without touching a byte past the key. */
+static inline uint64_t crc16_head(const uint8_t *b, size_t n, size_t r)
+{
+	if (n >= 8)
+		return __builtin_bswap64(rd64(b)) >> (64 - 8 * r);
+	if (r >= 4) /* two overlapping words: shared bytes land alike */
+		return (uint64_t)__builtin_bswap32((uint32_t)rd32(b)) << (8 * (r - 4)) |
+		       __builtin_bswap32((uint32_t)rd32(b + r - 4));
+	return (uint64_t)b[0] << (8 * (r - 1)) | (uint64_t)b[r / 2] << (8 * (r - 1 - r / 2)) |
+	       b[r - 1];
+}
+
+/* pshufb masks: the first r bytes of a 16-byte load, reversed into a
+ * big-endian number with zero bytes ahead (0x80 makes a byte zero). */
+static const uint8_t crc16_order[16][16] __attribute__((aligned(16))) = {
+	{ 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x02, 0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x03, 0x02, 0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x04, 0x03, 0x02, 0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x05, 0x04, 0x03, 0x02, 0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x09, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x00, 0x80, 0x80, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x0a, 0x09, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x00, 0x80, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x0b, 0x0a, 0x09, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x00, 0x80, 0x80, 0x80,
+	  0x80 },
+	{ 0x0c, 0x0b, 0x0a, 0x09, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x00, 0x80, 0x80,
+	  0x80 },
+	{ 0x0d, 0x0c, 0x0b, 0x0a, 0x09, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x00, 0x80,
+	  0x80 },
+	{ 0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 0x09, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x00,
+	  0x80 },
+	{ 0x0f, 0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 0x09, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+	  0x00 },
+};
+
+/* Sixteen bytes a step, three multiplies: with the block's high word A
+ * (the CRC so far in its top 16 bits) and low word B, and K = x^80 mod P,
+ * the remainder of (A * x^64 + B) * x^16 is that of S = A * K + B * x^16,
+ * an 80-bit value: crc16_step of S's top 64 bits, plus its low 16 bits
+ * (A * K's). The CRC lives in the low 16 bits of a register whose other
+ * bits are ignored. */
+#define CRC16_K 0xeb23ull
+
+CLMUL static inline __m128i crc16_block(__m128i crc, __m128i x)
+{
+	const __m128i km = _mm_set_epi64x((long long)CRC16_K, (long long)CRC16_MU);
+	const __m128i poly = _mm_cvtsi64_si128((long long)CRC16_POLY);
+	__m128i p1, t, q;
+
+	x = _mm_xor_si128(x, _mm_slli_si128(crc, 14));
+	p1 = _mm_clmulepi64_si128(x, km, 0x11);
+	t = _mm_xor_si128(_mm_srli_si128(p1, 2), x);
+	q = _mm_xor_si128(t, _mm_srli_si128(_mm_clmulepi64_si128(t, km, 0x00), 8));
+	return _mm_xor_si128(_mm_clmulepi64_si128(q, poly, 0x00), p1);
+}
+
+/* The CRC16 of b[0..n) for n >= 16, and in *brace whether it holds a '{'
+ * (seen in the same loads). */
+CLMUL static inline __attribute__((always_inline)) uint16_t crc16_long(const uint8_t *b, size_t n,
+								       bool *brace)
+{
+	const __m128i open = _mm_set1_epi8('{');
+	const __m128i *order = (const __m128i *)(const void *)crc16_order;
+	__m128i crc = _mm_setzero_si128(), seen = _mm_setzero_si128(), v;
+	size_t r = n % 16, i = r;
+
+	if (r != 0) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)b);
+		seen = _mm_cmpeq_epi8(v, open);
+		crc = crc16_block(crc, _mm_shuffle_epi8(v, _mm_load_si128(order + r - 1)));
+	}
+	for (; i < n; i += 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+		seen = _mm_or_si128(seen, _mm_cmpeq_epi8(v, open));
+		crc = crc16_block(crc, _mm_shuffle_epi8(v, _mm_load_si128(order + 15)));
+	}
+	*brace = _mm_movemask_epi8(seen) != 0;
+	return (uint16_t)_mm_cvtsi128_si32(crc);
+}
+
+/* The CRC16 of b[0..n) for n < 16: a short head, then a word if there
+ * are 8 more. */
+CLMUL static inline uint16_t crc16_short(const uint8_t *b, size_t n)
+{
+	size_t r = n % 8;
+	uint16_t c = r != 0 ? crc16_step(crc16_head(b, n, r)) : 0;
+
+	if (n >= 8)
+		c = crc16_step(__builtin_bswap64(rd64(b + r)) ^ (uint64_t)c << 48);
+	return c;
+}
+
+/* Whether b[0..n) holds a '{', for n < 16: two overlapping words. */
+static inline bool short_brace(const uint8_t *b, size_t n)
+{
+	if (n >= 8)
+		return has_brace(rd64(b)) || has_brace(rd64(b + n - 8));
+	return n != 0 && has_brace(crc16_head(b, n, n));
+}
+
+static inline bool have_clmul(void)
+{
+	/* Every CPU with PCLMULQDQ (Westmere, Bulldozer and later) has SSSE3:
+	 * one test, on the path of every request in cluster mode. */
+	return __builtin_cpu_supports("pclmul");
+}
+#else
+#define CLMUL
+
+static inline bool have_clmul(void)
+{
+	return false;
+}
+
+static inline uint16_t crc16_long(const uint8_t *b, size_t n, bool *brace)
+{
+	(void)b, (void)n, (void)brace;
+	return 0;
+}
+
+static inline uint16_t crc16_short(const uint8_t *b, size_t n)
+{
+	(void)b, (void)n;
+	return 0;
+}
+
+static inline bool short_brace(const uint8_t *b, size_t n)
+{
+	(void)b, (void)n;
+	return false;
+}
+#endif
+
+CLMUL uint16_t hash_crc16(const char *p, size_t n)
+{
+	const uint8_t *b = (const uint8_t *)p;
+	bool brace;
+
+	if (have_clmul())
+		return n >= 16 ? crc16_long(b, n, &brace) : crc16_short(b, n);
+	return hash_crc16_table(p, n);
+}
+
 /* Redis's hash tag: the bytes between the first '{' and the next '}', if
  * that is not empty; else the whole key. */
 static unsigned slot_tagged(const char *key, size_t n)
@@ -353,7 +537,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "hash_slot reads words
 
 /* One pass for the common key, with no '{': eight bytes at a time are
  * tested for a brace and fed to the CRC from the same word. */
-unsigned hash_slot(const char *key, size_t n)
+unsigned hash_slot_table(const char *key, size_t n)
 {
 	const uint16_t(*t)[256] = crc16_slice;
 	uint16_t crc = 0;
@@ -375,4 +559,25 @@ unsigned hash_slot(const char *key, size_t n)
 		crc = (uint16_t)((crc << 8) ^ crc16_tab[((crc >> 8) ^ (uint8_t)key[i]) & 0xff]);
 	}
 	return crc & (HASH_SLOTS - 1);
+}
+
+/* Where the CPU multiplies without carries: the CRC and the look for a
+ * brace from the same loads, a few instructions per 8 or 16 bytes. */
+CLMUL unsigned hash_slot(const char *key, size_t n)
+{
+	const uint8_t *b = (const uint8_t *)key;
+
+	bool brace;
+	unsigned c;
+
+	if (have_clmul()) {
+		if (n >= 16) {
+			c = crc16_long(b, n, &brace);
+		} else {
+			brace = short_brace(b, n);
+			c = crc16_short(b, n);
+		}
+		return __builtin_expect(brace, 0) ? slot_tagged(key, n) : c & (HASH_SLOTS - 1);
+	}
+	return hash_slot_table(key, n);
 }

@@ -12,6 +12,10 @@ uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
 uint16_t hash_crc16(const char *p, size_t n);
 /* The cluster slot of a key, honouring {hash tags}. */
 unsigned hash_slot(const char *key, size_t n);
+/* The same by tables alone, as on a CPU without carry-less multiply
+ * (which hash_crc16 and hash_slot use where it exists); for tests. */
+uint16_t hash_crc16_table(const char *p, size_t n);
+unsigned hash_slot_table(const char *key, size_t n);
 
 #define HASH_SLOTS 16384
 

@@ -34,8 +34,8 @@ struct cluster_view *redirect_view_build(const struct cluster_state *st, struct 
 	memcpy(v->migrating, st->migrating_to, sizeof(v->migrating));
 	for (i = 0; i < REDIRECT_SLOTS; i++) {
 		v->importing[i] = st->importing_from[i] != CLUSTER_NONE;
-		v->serve[i] = st->owner[i] == st->myself && st->migrating_to[i] == CLUSTER_NONE &&
-			      !v->importing[i];
+		v->serve[i] = st->ok && st->owner[i] == st->myself &&
+			      st->migrating_to[i] == CLUSTER_NONE && !v->importing[i];
 	}
 	for (i = 0; i < naddr; i++) {
 		const struct cluster_node *n = st->nodes[i];

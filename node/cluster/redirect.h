@@ -41,8 +41,8 @@ struct cluster_view {
 	uint16_t owner[REDIRECT_SLOTS];     /* node, or REDIRECT_NONE_NODE */
 	uint16_t migrating[REDIRECT_SLOTS]; /* target node, or REDIRECT_NONE_NODE */
 	uint8_t importing[REDIRECT_SLOTS];  /* 1: this node imports it */
-	/* 1: this node owns it and neither migrates nor imports it (a one-key
-	 * request on it runs, if the cluster is ok: one look). */
+	/* 1: the cluster is ok, and this node owns the slot and neither
+	 * migrates nor imports it (a one-key request on it runs: one look). */
 	uint8_t serve[REDIRECT_SLOTS];
 	char addr[][REDIRECT_ADDR_MAX]; /* "ip:port" by node index */
 };

@@ -94,7 +94,8 @@ struct cmd {
 	int keynum;
 	int id, parent; /* enum cmd_id */
 	enum cmd_route route;
-	/* Exactly one key, at first_key (GET, SET, ...): routed in one look. */
+	/* Exactly one key, at first_key (GET, SET, ...), which the arity check
+	 * guarantees is there: routed in one look. */
 	bool one_key;
 };
 

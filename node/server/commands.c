@@ -21,7 +21,8 @@ const struct cmd cmd_table[CMDID_COUNT] = {
 		  .key_step = step_,                                                               \
 		  .keynum = keynum_,                                                               \
 		  .one_key = (first_) > 0 && (last_) == (first_) && (keynum_) == 0 &&              \
-			     !((flags_)&CMD_MOVABLEKEYS),                                          \
+			     !((flags_)&CMD_MOVABLEKEYS) &&                                        \
+			     ((arity_) > (first_) || -(arity_) > (first_)),                        \
 		  .id = id_,                                                                       \
 		  .parent = parent_,                                                               \
 		  .route = route_ },
