@@ -9,7 +9,10 @@ readable afterwards with its last value, and `redis-cli --cluster check`
 passes. Then `rebalance` evens the slots out again; `add-node` joins an
 empty fourth node and `del-node` removes it; `import` moves every key of a
 standalone redis-server into the cluster (redis-server's MIGRATE, plain
-RESTORE with Redis's payloads into cairn).
+RESTORE with Redis's payloads into cairn). `fix` closes a half-migrated
+slot (moving the keys left behind, then the slot) and covers a slot
+nobody owns, by MULTI/DELSLOTS/ADDSLOTS/BUMPEPOCH/EXEC on the node that
+holds its keys.
 
 Method: three cairn-nodes made a cluster by `redis-cli --cluster create`
 (as test_cluster.py does: loopback ports with a free bus port, a temporary
@@ -71,9 +74,11 @@ def start_node(port, d):
     return cairn_test.Server(argv, port)
 
 
-def cli(*args, timeout=300):
+def cli(*args, timeout=300, answers=""):
+    """redis-cli; answers go to its questions (fix asks even with
+    --cluster-yes)."""
     return subprocess.run(["redis-cli"] + list(args), capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, input=answers)
 
 
 def myid(port):
@@ -278,6 +283,71 @@ class Reshard(unittest.TestCase):
         self.assertEqual(rc.get(a), b"va")
         self.assertEqual(rc.get(b), b"va")
         self.check()
+
+    def owner_of(self, slot, port):
+        for e in redis.Redis(port=port).execute_command("CLUSTER", "SLOTS"):
+            if e[0] <= slot <= e[1]:
+                return e[2][1]
+        return None
+
+    def test_fix_half_migrated_slot(self):
+        keys = keys_in_slots(5461, 5462, 6, "fx")  # one slot of the second node
+        slot = cairn_test.key_slot(keys[0])
+        sp, dp = self.ports[1], self.ports[2]
+        src, dst = redis.Redis(port=sp), redis.Redis(port=dp)
+        self.assertEqual(self.owner_of(slot, sp), sp)
+        for i, k in enumerate(keys):
+            self.assertTrue(src.set(k, "v%d" % i))
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", myid(sp))
+        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", myid(dp))
+        # Most of it moved, then the mover stopped. The slot has two
+        # would-be owners (the one its configuration names, the one with
+        # keys): redis-cli gives it to the one with more keys (Redis's own
+        # rule, so the target here) and moves the rest there.
+        self.assertEqual(src.execute_command("MIGRATE", "127.0.0.1", dp, "", 0, 5000, "KEYS",
+                                             *keys[:4]), b"OK")
+        r = cli("--cluster", "check", "127.0.0.1:%d" % self.ports[0])
+        self.assertIn("open slot", r.stdout)
+        r = cli("--cluster", "fix", "127.0.0.1:%d" % self.ports[0], "--cluster-yes")
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        self.assertIn("Fixing open slot %d" % slot, r.stdout)
+        self.assertIn("Configuring 127.0.0.1:%d as the slot owner" % dp, r.stdout)
+        self.check()
+        for p in self.ports[:NODES]:
+            self.assertTrue(cairn_test.wait_until(lambda: self.owner_of(slot, p) == dp, PATIENCE))
+        self.assertEqual(src.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot), 0)
+        self.assertEqual(dst.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot), len(keys))
+        rc = RedisCluster(host="127.0.0.1", port=self.ports[0])
+        for i, k in enumerate(keys):
+            self.assertEqual(rc.get(k), ("v%d" % i).encode())
+
+    def test_fix_uncovered_slots(self):
+        """Two slots nobody owns: one empty, one whose keys one node
+        keeps. fix covers the empty one with some node, and gives the other
+        to the node that has its keys (redis-cli sends MULTI, CLUSTER
+        DELSLOTS, ADDSLOTS, BUMPEPOCH, EXEC there)."""
+        keys = keys_in_slots(100, 101, 3, "un")
+        full, empty = 100, 101
+        p0 = self.ports[0]
+        r0 = redis.Redis(port=p0)
+        for k in keys:
+            self.assertTrue(r0.set(k, k))
+        for p in self.ports[:NODES]:
+            redis.Redis(port=p).execute_command("CLUSTER", "DELSLOTS", full, empty)
+        r = cli("--cluster", "check", "127.0.0.1:%d" % p0)
+        self.assertIn("[ERR] Not all 16384 slots are covered by nodes.", r.stdout)
+        r = cli("--cluster", "fix", "127.0.0.1:%d" % p0, "--cluster-yes", answers="yes\nyes\n")
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr)
+        self.assertIn("The following uncovered slots have no keys across the cluster:",
+                      r.stdout)
+        self.assertIn("The following uncovered slots have keys in just one node:", r.stdout)
+        self.check()
+        for p in self.ports[:NODES]:
+            self.assertTrue(cairn_test.wait_until(lambda: self.owner_of(full, p) == p0, PATIENCE))
+            self.assertIsNotNone(self.owner_of(empty, p))
+        rc = RedisCluster(host="127.0.0.1", port=self.ports[1])
+        for k in keys:
+            self.assertEqual(rc.get(k), k.encode())
 
     def test_import_from_redis(self):
         with cairn_test.redis_server() as src:
