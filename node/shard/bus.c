@@ -26,7 +26,9 @@ struct bus_link {
 	bool inbound, writing, want_recv;
 	bool closing, close_sent; /* close asked; io_close submitted */
 	uint8_t zero_reads;
-	uint16_t node; /* outbound: the node; inbound: CLUSTER_NONE */
+	/* Outbound: the node. Inbound: the node whose message came last on it
+	 * (CLUSTER LINKS's "from"), or CLUSTER_NONE; routing never uses it. */
+	uint16_t node;
 	uint32_t node_gen;
 	uint64_t create_ms;
 	char peer_ip[BUS_IP_MAX + 1], my_ip[BUS_IP_MAX + 1];
@@ -233,6 +235,10 @@ static void on_message(struct bus *b, struct bus_link *l)
 	memset(&fx, 0, sizeof(fx));
 	fx.sender = fx.update_node = CLUSTER_NONE;
 	cluster_apply(b->st, b->rx, &from, b->now_ms, &fx);
+	if (l->inbound && fx.sender != CLUSTER_NONE && b->st->nodes[fx.sender] != NULL) {
+		l->node = fx.sender;
+		l->node_gen = b->st->nodes[fx.sender]->gen;
+	}
 	if (fx.pong)
 		send_ping(b, l, BUS_PONG, fx.sender);
 	if (fx.update_node != CLUSTER_NONE) {
@@ -558,6 +564,22 @@ void bus_kick(struct bus *b)
 			start_write(b, b->links[i]);
 }
 
+/* Whether inbound link l is the newest from its node (Redis keeps one
+ * inbound link per node; an older one is on its way out). */
+static bool newest_inbound(const struct bus *b, const struct bus_link *l)
+{
+	uint32_t i;
+
+	for (i = 0; i < b->links_hi; i++) {
+		const struct bus_link *o = b->links[i];
+		if (o != NULL && o != l && o->inbound && !o->closing && o->sock >= 0 &&
+		    o->node == l->node && o->node_gen == l->node_gen &&
+		    (o->create_ms > l->create_ms || (o->create_ms == l->create_ms && i > l->idx)))
+			return false;
+	}
+	return true;
+}
+
 void bus_each_link(struct bus *b,
 		   void (*fn)(void *arg, bool inbound, const char *node_id, uint64_t create_ms,
 			      bool writing, size_t out_bytes, size_t out_alloc),
@@ -567,14 +589,12 @@ void bus_each_link(struct bus *b,
 
 	for (i = 0; i < b->links_hi; i++) {
 		const struct bus_link *l = b->links[i];
-		const char *id = "";
-		if (l == NULL || l->sock < 0 || l->closing)
+		if (l == NULL || l->sock < 0 || l->closing ||
+		    !cluster_node_live(b->st, l->node, l->node_gen))
+			continue; /* a link to no known node is not listed */
+		if (l->inbound && !newest_inbound(b, l))
 			continue;
-		if (!l->inbound && cluster_node_live(b->st, l->node, l->node_gen))
-			id = b->st->nodes[l->node]->id;
-		if (l->inbound)
-			continue; /* an inbound link's node is not known here */
-		fn(arg, l->inbound, id, l->create_ms, l->writing, out_bytes(l),
-		   l->out_cap + l->pend_cap);
+		fn(arg, l->inbound, b->st->nodes[l->node]->id, l->create_ms, l->writing,
+		   out_bytes(l), l->out_cap + l->pend_cap);
 	}
 }

@@ -81,7 +81,8 @@ void bus_cron(struct bus *b, uint64_t now_ms);
 void bus_publish(struct bus *b, const char *channel, size_t clen, const char *msg, size_t mlen);
 /* Starts the writes bus_publish queued. */
 void bus_kick(struct bus *b);
-/* The links, for CLUSTER LINKS: calls fn for each. */
+/* The links to and from known nodes, for CLUSTER LINKS (the newest
+ * inbound one per node, as Redis keeps): calls fn for each. */
 void bus_each_link(struct bus *b,
 		   void (*fn)(void *arg, bool inbound, const char *node_id, uint64_t create_ms,
 			      bool writing, size_t out_bytes, size_t out_alloc),

@@ -129,6 +129,27 @@ class Cluster(unittest.TestCase):
                            timeout=120)
         self.assertEqual(b.returncode, 0, b.stdout + b.stderr)
 
+    def test_links_both_ways(self):
+        """CLUSTER LINKS lists, for each other node, the link to it and the
+        one from it (once the node has spoken on it), with Redis's fields."""
+        ids = {p: redis.Redis(port=p).execute_command("CLUSTER", "MYID").decode()
+               for p in self.ports}
+        for p in self.ports:
+            others = {ids[q] for q in self.ports if q != p}
+
+            def both():
+                links = redis.Redis(port=p).execute_command("CLUSTER", "LINKS")
+                seen = {}
+                for link in links:
+                    d = dict(zip(link[0::2], link[1::2]))
+                    self.assertEqual(sorted(d), [b"create-time", b"direction", b"events", b"node",
+                                                 b"send-buffer-allocated", b"send-buffer-used"])
+                    seen.setdefault(d[b"direction"], []).append(d[b"node"].decode())
+                return (sorted(seen.get(b"to", [])) == sorted(others) and
+                        sorted(seen.get(b"from", [])) == sorted(others))
+            self.assertTrue(cairn_test.wait_until(both, PATIENCE),
+                            redis.Redis(port=p).execute_command("CLUSTER", "LINKS"))
+
     def test_redirect_errors(self):
         port, slot = self.node_of("moved-key")
         other = [p for p in self.ports if p != port][0]
