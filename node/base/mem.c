@@ -18,7 +18,7 @@ static void *checked(void *p, size_t n)
 static void account(struct mem *m, size_t n)
 {
 	m->used += n;
-	if (m->used > m->peak)
+	if (m->used > m->peak && !m->delta)
 		m->peak = m->used;
 }
 
@@ -49,7 +49,7 @@ void *mem_realloc(struct mem *m, void *p, size_t n)
 	size_t old = p ? malloc_usable_size(p) : 0;
 	void *q = checked(realloc(p, n ? n : 1), n);
 
-	ASSERT(m->used >= old);
+	ASSERT(m->delta || m->used >= old);
 	m->used -= old;
 	account(m, malloc_usable_size(q));
 	return q;
@@ -60,7 +60,7 @@ void mem_free(struct mem *m, void *p)
 	if (p == NULL)
 		return;
 	size_t n = malloc_usable_size(p);
-	ASSERT(m->used >= n);
+	ASSERT(m->delta || m->used >= n);
 	m->used -= n;
 	free(p);
 }
@@ -77,6 +77,13 @@ void mem_charge(struct mem *m, size_t n)
 
 void mem_uncharge(struct mem *m, size_t n)
 {
-	ASSERT(m->used >= n);
+	ASSERT(m->delta || m->used >= n);
 	m->used -= n;
+}
+
+void mem_fold(struct mem *m, struct mem *d)
+{
+	ASSERT(d->delta && !m->delta);
+	account(m, d->used);
+	d->used = 0;
 }

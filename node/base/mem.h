@@ -7,11 +7,17 @@
 #ifndef CAIRN_MEM_H
 #define CAIRN_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct mem {
 	size_t used; /* bytes of live allocations (usable size) */
 	size_t peak;
+	/* A side account: the changes made while another thread reads the
+	 * main one (a frozen shard's, shard/lock.h). Its used may go below
+	 * zero (modulo 2^64) and it keeps no peak; mem_fold adds it to the
+	 * main account. */
+	bool delta;
 };
 
 void *mem_alloc(struct mem *m, size_t n);
@@ -28,5 +34,7 @@ size_t mem_size(const void *p);
  * joins or leaves the keyspace). */
 void mem_charge(struct mem *m, size_t n);
 void mem_uncharge(struct mem *m, size_t n);
+/* Moves side account d's changes into m; d starts again from zero. */
+void mem_fold(struct mem *m, struct mem *d);
 
 #endif

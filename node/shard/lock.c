@@ -33,7 +33,8 @@ void lock_init(struct lock *lk, struct xshard *x, struct mem *mem, unsigned self
 {
 	memset(lk, 0, sizeof(*lk));
 	lk->x = x;
-	lk->mem = mem;
+	lk->mem = lk->main = mem;
+	lk->side.delta = true;
 	lk->self = self;
 }
 
@@ -128,6 +129,7 @@ static void grant(struct lock *lk, struct lock_req req)
 {
 	ASSERT(!lk->held);
 	lk->held = true;
+	lk->mem = lk->x->mem = &lk->side;
 	lk->holder = req;
 	if (req.coord == lk->self)
 		span_locked(lk, req.span);
@@ -154,6 +156,7 @@ static void release(struct lock *lk, struct lock_req req)
 	ASSERT(lk->holder.coord == req.coord);
 	ASSERT(lk->holder.span == req.span);
 	lk->held = false;
+	lock_fold(lk);
 }
 
 void lock_message(struct lock *lk, struct xmsg *m)
@@ -234,4 +237,10 @@ void lock_free(struct lock *lk)
 	mem_free(lk->mem, lk->queue);
 	lk->queue = NULL;
 	lk->queue_n = lk->queue_cap = 0;
+}
+
+void lock_fold(struct lock *lk)
+{
+	lk->mem = lk->x->mem = lk->main;
+	mem_fold(lk->main, &lk->side);
 }

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/mem.h"
 #include "shard/xshard.h"
 
 struct cmd;
@@ -53,7 +54,13 @@ struct span {
 
 struct lock {
 	struct xshard *x;
+	/* The shard's account while it is free; its side account while it
+	 * is frozen, for what the shard's own thread allocates and frees
+	 * then (the messages it drains, the completions it defers), since
+	 * the holder reads the main account (INFO) and may charge it. The
+	 * side account joins the main one when the lock is released. */
 	struct mem *mem;
+	struct mem *main, side;
 	unsigned self;
 	bool held; /* by holder: the shard is frozen */
 	struct lock_req holder;
@@ -67,6 +74,9 @@ struct lock {
 void lock_init(struct lock *lk, struct xshard *x, struct mem *mem, unsigned self);
 /* Frees the spans and queued requests left at shutdown. */
 void lock_free(struct lock *lk);
+/* The side account joins the main one, which is the lock's again (on
+ * release; and first at shutdown, which may find the shard frozen). */
+void lock_fold(struct lock *lk);
 /* Starts a span over the shards of mask plus this one, for the request of
  * connection (conn_idx, conn_gen); argv is copied. */
 void lock_span_start(struct lock *lk, const struct cmd *cmd, const struct cmd_arg *argv, int argc,

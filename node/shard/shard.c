@@ -611,6 +611,8 @@ void shard_free(struct shard *sh)
 {
 	uint32_t i;
 
+	lock_fold(&sh->lock);
+
 	for (i = 0; i < sh->conns.cap; i++) {
 		struct conn *c = conns_at(&sh->conns, i);
 		if (c != NULL) {
@@ -1071,7 +1073,8 @@ static void defer_cqe(struct shard *sh, const struct io_cqe *cqe)
 {
 	if (sh->dcqe_n == sh->dcqe_cap) {
 		sh->dcqe_cap = sh->dcqe_cap ? sh->dcqe_cap * 2 : 64;
-		sh->dcqe = mem_realloc(&sh->mem, sh->dcqe, sh->dcqe_cap * sizeof(*sh->dcqe));
+		/* The lock's account: the side one while frozen. */
+		sh->dcqe = mem_realloc(sh->lock.mem, sh->dcqe, sh->dcqe_cap * sizeof(*sh->dcqe));
 	}
 	sh->dcqe[sh->dcqe_n++] = *cqe;
 }
