@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/hash.h"
 #include "base/limits.h"
 #include "base/mem.h"
 #include "data/kv.h"
@@ -15,18 +16,30 @@
 /* Random bucket probes before dict_random walks to the next entry. */
 #define DICT_RANDOM_TRIES 1000
 
-void dict_init(struct dict *d, struct mem *mem)
+void dict_init(struct dict *d, struct mem *mem, uint64_t seed)
 {
 	memset(d, 0, sizeof(*d));
 	d->rehash = -1;
 	d->mem = mem;
+	d->seed = seed;
+}
+
+/* An entry's hash, computed again (entries keep only kv_hash_tag()). */
+static uint32_t ent_hash(const struct dict *d, const struct kv *e)
+{
+	if (d->hash_fn != NULL)
+		return d->hash_fn(e);
+	return (uint32_t)hash_bytes(kv_key(e), kv_klen(e), d->seed);
 }
 
 void dict_free_tables(struct dict *d)
 {
+	uint32_t (*fn)(const struct kv *e) = d->hash_fn;
+
 	mem_free(d->mem, d->t[0]);
 	mem_free(d->mem, d->t[1]);
-	dict_init(d, d->mem);
+	dict_init(d, d->mem, d->seed);
+	d->hash_fn = fn;
 }
 
 uint64_t dict_size(const struct dict *d)
@@ -82,7 +95,7 @@ bool dict_rehash(struct dict *d, unsigned n)
 				return true;
 		}
 		for (e = d->t[0][d->rehash]; e != NULL; e = next) {
-			uint64_t i = e->hash & (d->size[1] - 1);
+			uint64_t i = ent_hash(d, e) & (d->size[1] - 1);
 			next = e->next;
 			e->next = d->t[1][i];
 			d->t[1][i] = e;
@@ -113,6 +126,7 @@ static inline __attribute__((always_inline)) struct kv **find_link(
 	struct dict *d, uint32_t hash, bool (*match)(const void *arg, const struct kv *e),
 	const void *arg, int *table)
 {
+	uint8_t tag = kv_hash_tag(hash);
 	int t;
 
 	if (dict_size(d) == 0)
@@ -125,7 +139,7 @@ static inline __attribute__((always_inline)) struct kv **find_link(
 			break;
 		link = &d->t[t][hash & (d->size[t] - 1)];
 		for (; *link != NULL; link = &(*link)->next) {
-			if ((*link)->hash == hash && match(arg, *link)) {
+			if ((*link)->tag == tag && match(arg, *link)) {
 				if (table != NULL)
 					*table = t;
 				return link;
@@ -156,15 +170,31 @@ struct kv **dict_find(struct dict *d, const char *key, size_t klen, uint32_t has
 	return find_link(d, hash, key_match, &k, table);
 }
 
+struct hash_ref {
+	const struct dict *d;
+	uint32_t hash;
+	bool (*match)(const void *arg, const struct kv *e);
+	const void *arg;
+};
+
+/* The entry keeps 8 bits of its hash: the rest is computed again. */
+static bool hash_match(const void *arg, const struct kv *e)
+{
+	const struct hash_ref *h = arg;
+
+	return ent_hash(h->d, e) == h->hash && h->match(h->arg, e);
+}
+
 struct kv *dict_find_hash(struct dict *d, uint32_t hash,
 			  bool (*match)(const void *arg, const struct kv *e), const void *arg)
 {
-	struct kv **link = find_link(d, hash, match, arg, NULL);
+	struct hash_ref h = { d, hash, match, arg };
+	struct kv **link = find_link(d, hash, hash_match, &h, NULL);
 
 	return link != NULL ? *link : NULL;
 }
 
-void dict_insert(struct dict *d, struct kv *e)
+void dict_insert(struct dict *d, struct kv *e, uint32_t hash)
 {
 	int t;
 	uint64_t i;
@@ -174,7 +204,8 @@ void dict_insert(struct dict *d, struct kv *e)
 	else if (d->size[0] == 0 || d->used[0] >= d->size[0])
 		resize(d, d->used[0] + 1);
 	t = rehashing(d) ? 1 : 0;
-	i = e->hash & (d->size[t] - 1);
+	e->tag = kv_hash_tag(hash);
+	i = hash & (d->size[t] - 1);
 	e->next = d->t[t][i];
 	d->t[t][i] = e;
 	d->used[t]++;

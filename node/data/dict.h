@@ -22,9 +22,14 @@ struct dict {
 	uint64_t used[2];
 	int64_t rehash; /* next bucket of t[0] to move, or -1 */
 	struct mem *mem;
+	uint64_t seed; /* of the keys' hashes: a move computes them again */
+	/* NULL, or what computes an entry's hash instead (tests force
+	 * collisions with it). */
+	uint32_t (*hash_fn)(const struct kv *e);
 };
 
-void dict_init(struct dict *d, struct mem *mem);
+/* The entries' hashes are the low 32 bits of hash_bytes(key, seed). */
+void dict_init(struct dict *d, struct mem *mem, uint64_t seed);
 /* Frees the tables, not the entries. */
 void dict_free_tables(struct dict *d);
 uint64_t dict_size(const struct dict *d);
@@ -37,8 +42,9 @@ struct kv **dict_find(struct dict *d, const char *key, size_t klen, uint32_t has
  * rehash step. */
 struct kv *dict_find_hash(struct dict *d, uint32_t hash,
 			  bool (*match)(const void *arg, const struct kv *e), const void *arg);
-/* Inserts an entry whose key is not present. May start a resize. */
-void dict_insert(struct dict *d, struct kv *e);
+/* Inserts an entry whose key is not present and whose hash is hash. May
+ * start a resize. */
+void dict_insert(struct dict *d, struct kv *e, uint32_t hash);
 /* Unlinks the entry held by link in table (both from dict_find). */
 struct kv *dict_unlink(struct dict *d, struct kv **link, int table);
 /* Moves up to n buckets; returns true while rehashing remains. */

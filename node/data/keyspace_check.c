@@ -13,7 +13,7 @@ static void check_entry(struct check_acc *a, const struct kv *e, int line)
 {
 	a->entries++;
 	a->bytes += slab_mem_size(&a->ks->slab, e);
-	if (e->hash != ks_hash(a->ks, kv_key(e), e->klen) && !a->bad)
+	if (e->tag != kv_hash_tag(ks_hash(a->ks, kv_key(e), kv_klen(e))) && !a->bad)
 		a->bad = -line;
 	if ((e->type == KV_STRING) == kv_is_obj(e) && !a->bad)
 		a->bad = -line;
@@ -48,7 +48,7 @@ int ks_check(struct keyspace *ks)
 			    ks->d.t[0][i] != NULL)
 				return -__LINE__;
 			for (e = ks->d.t[t][i]; e != NULL; e = e->next) {
-				if ((e->hash & (ks->d.size[t] - 1)) != i)
+				if ((ks_hash(ks, kv_key(e), kv_klen(e)) & (ks->d.size[t] - 1)) != i)
 					return -__LINE__;
 				check_entry(&a, e, __LINE__);
 				n++;

@@ -76,7 +76,7 @@ static uint32_t id_of(const struct kv *e)
 {
 	uint32_t id;
 
-	assert_int_equal(e->klen, 4);
+	assert_int_equal(kv_klen(e), 4);
 	memcpy(&id, kv_key(e), 4);
 	return id;
 }
@@ -86,6 +86,13 @@ static uint32_t hash_of(const struct pool *p, uint32_t id)
 	return p->collide ? 0x9e3779b9u : (uint32_t)hash_bytes(&id, 4, SEED);
 }
 
+/* The dict's hash for a pool whose entries all collide. */
+static uint32_t collide_hash(const struct kv *e)
+{
+	(void)e;
+	return 0x9e3779b9u;
+}
+
 static struct kv *entry(struct pool *p, uint32_t id)
 {
 	struct kv *e = p->e[id];
@@ -93,9 +100,7 @@ static struct kv *entry(struct pool *p, uint32_t id)
 	if (e == NULL) {
 		e = calloc(1, sizeof(*e) + 4);
 		assert_non_null(e);
-		e->klen = 4;
-		e->hash = hash_of(p, id);
-		memcpy(e->data, &id, 4);
+		kv_set_key(e, (const char *)&id, 4);
 		p->e[id] = e;
 	}
 	return e;
@@ -110,7 +115,7 @@ static void add(struct dict *d, struct pool *p, uint32_t id)
 {
 	assert_false(p->in[id]);
 	assert_null(find(d, p, id, NULL));
-	dict_insert(d, entry(p, id));
+	dict_insert(d, entry(p, id), hash_of(p, id));
 	p->in[id] = true;
 	p->present++;
 }
@@ -150,7 +155,7 @@ static void verify(const struct dict *d, struct pool *p)
 				assert_null(d->t[0][i]);
 			for (e = d->t[t][i]; e != NULL; e = e->next) {
 				uint32_t id = id_of(e);
-				assert_int_equal(e->hash & (d->size[t] - 1), i);
+				assert_int_equal(hash_of(p, id) & (d->size[t] - 1), i);
 				assert_true(id < p->cap && p->in[id]);
 				assert_int_equal(p->seen[id]++, 0);
 				n++;
@@ -175,7 +180,8 @@ static void test_insert_find_unlink_100k(void **state)
 
 	(void)state;
 	pool_init(&p, n, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	assert_null(find(&d, &p, 1, NULL));
 	for (id = 0; id < n; id++) {
 		add(&d, &p, id);
@@ -225,7 +231,8 @@ static void test_one_chain(void **state)
 
 	(void)state;
 	pool_init(&p, n, true);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	for (id = 0; id < n; id++)
 		add(&d, &p, id);
 	verify(&d, &p);
@@ -265,7 +272,8 @@ static void test_rehash_grow_steps(void **state)
 
 	(void)state;
 	pool_init(&p, 5000, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	fill_settled(&d, &p, 0, 1024);
 	old_size = d.size[0];
 	assert_int_equal(old_size, 1024);
@@ -311,7 +319,8 @@ static void test_rehash_shrink_steps(void **state)
 
 	(void)state;
 	pool_init(&p, 20000, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	fill_settled(&d, &p, 0, 16384);
 	for (id = 0; id < 16384; id++)
 		if (id % 128 != 0)
@@ -361,7 +370,8 @@ static void test_shrink_threshold(void **state)
 
 	(void)state;
 	pool_init(&p, 1024, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	fill_settled(&d, &p, 0, 1024);
 	assert_int_equal(d.size[0], 1024);
 	for (id = 1023; id >= 103; id--)
@@ -406,7 +416,8 @@ static void test_scan_stable_exactly_once(void **state)
 
 	(void)state;
 	pool_init(&p, 1000, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	assert_int_equal(dict_scan(&d, 0, scan_fn, &c), 0); /* empty */
 	fill_settled(&d, &p, 0, 1000);
 	memset(p.seen, 0, p.cap * sizeof(*p.seen));
@@ -433,7 +444,8 @@ static void scan_under_churn(uint64_t seed, uint32_t stable, uint32_t churn, uns
 	uint32_t id;
 
 	pool_init(&p, stable + churn, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	for (id = 0; id < stable; id++)
 		add(&d, &p, id);
 	memset(p.seen, 0, p.cap * sizeof(*p.seen));
@@ -512,7 +524,8 @@ static void test_random_covers_small_table(void **state)
 
 	(void)state;
 	pool_init(&p, 10, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	assert_null(dict_random(&d, rnd_xorshift, &x));
 	fill_settled(&d, &p, 0, 10);
 	memset(p.seen, 0, p.cap * sizeof(*p.seen));
@@ -540,7 +553,8 @@ static void test_random_only_present(void **state)
 
 	(void)state;
 	pool_init(&p, 4096, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	for (i = 0; i < 200000; i++) {
 		uint32_t id = (uint32_t)(xorshift(&x) % 4096);
 		struct kv *e;
@@ -569,7 +583,7 @@ static bool in_table1(const struct dict *d, const struct kv *e)
 
 	if (d->rehash < 0)
 		return false;
-	for (c = d->t[1][e->hash & (d->size[1] - 1)]; c != NULL; c = c->next)
+	for (c = d->t[1][hash_bytes(kv_key(e), 4, SEED) & (d->size[1] - 1)]; c != NULL; c = c->next)
 		if (c == e)
 			return true;
 	return false;
@@ -587,7 +601,8 @@ static void test_random_during_rehash(void **state)
 
 	(void)state;
 	pool_init(&p, 32769, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	fill_settled(&d, &p, 0, 32768);
 	add(&d, &p, 32768);
 	while (d.used[1] < d.used[0])
@@ -617,7 +632,8 @@ static void test_random_adversarial_source(void **state)
 
 	(void)state;
 	pool_init(&p, 4096, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	fill_settled(&d, &p, 0, 4096);
 	for (id = 0; id < 4096; id++)
 		if (id != 4000)
@@ -659,7 +675,8 @@ static void test_each(void **state)
 
 	(void)state;
 	pool_init(&p, 3000, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	for (id = 0; id < 2049; id++)
 		add(&d, &p, id);
 	assert_true(d.rehash >= 0); /* both tables hold entries */

@@ -897,6 +897,69 @@ static void test_rename(void **state)
 	env_free(en);
 }
 
+/* Keys around the one-byte length's escape (kv.h: 255 and over take four
+ * more bytes after the TTL fields), with every value shape, through TTL
+ * set and removal (which move the key), edits, renames between lengths
+ * and deletion. */
+static void test_long_keys(void **state)
+{
+	static const size_t klens[] = { 0, 1, 254, 255, 256, 1000, 70000 };
+	struct env *en = env_new();
+	struct keyspace *ks = &en->ks;
+	char *val300 = pattern(300, 3), *big = pattern(5000, 4);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(klens) / sizeof(klens[0]); i++) {
+		size_t n = klens[i];
+		char *key = pattern(n, (unsigned)i), *dst = pattern(n + 1, (unsigned)i + 50);
+		struct kval v;
+		struct kv *e;
+		char *p;
+
+		str_kval(&v, "12345", 5, NULL);
+		e = ks_set(ks, key, n, &v, KS_TTL_NONE);
+		CHECK(ks);
+		assert_int_equal(kv_klen(e), n);
+		assert_memory_equal(kv_key(e), key, n);
+		assert_ptr_equal(ks_peek(ks, key, n), e);
+		e = ks_set_expire(ks, e, NOW0 + 5);
+		CHECK(ks);
+		assert_int_equal(kv_klen(e), n);
+		assert_memory_equal(kv_key(e), key, n);
+		assert_int_equal(kv_expire(e), NOW0 + 5);
+		p = ks_edit(ks, &e, 300);
+		memcpy(p, val300, 300);
+		CHECK(ks);
+		value_is(ks, key, val300, 300);
+		e = ks_persist(ks, e);
+		CHECK(ks);
+		assert_int_equal(kv_klen(e), n);
+		assert_memory_equal(kv_key(e), key, n);
+		str_kval(&v, big, 5000, NULL);
+		e = ks_set(ks, key, n, &v, NOW0 + 9);
+		CHECK(ks);
+		assert_int_equal(kv_klen(e), n);
+		ks_rename(ks, e, ks, dst, n + 1);
+		CHECK(ks);
+		assert_null(ks_peek(ks, key, n));
+		e = ks_peek(ks, dst, n + 1);
+		assert_non_null(e);
+		assert_int_equal(kv_klen(e), n + 1);
+		assert_memory_equal(kv_key(e), dst, n + 1);
+		value_is(ks, dst, big, 5000);
+		assert_int_equal(kv_expire(e), NOW0 + 9);
+		assert_true(ks_delete(ks, dst, n + 1));
+		CHECK(ks);
+		assert_int_equal(ks_size(ks), 0);
+		free(key);
+		free(dst);
+	}
+	free(val300);
+	free(big);
+	env_free(en);
+}
+
 static void test_copy(void **state)
 {
 	struct env *en = env_new();
@@ -1415,6 +1478,7 @@ int main(void)
 		cmocka_unit_test(test_flush_during_rehash),
 		cmocka_unit_test(test_rename),
 		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_long_keys),
 		cmocka_unit_test(test_random_skips_expired),
 		cmocka_unit_test(test_lru_idle),
 		cmocka_unit_test(test_random_ops),
