@@ -735,10 +735,8 @@ void ks_flush(struct keyspace *ks, bool async)
 		lazy_add(&ks->lazy, &ks->d, n);
 	} else {
 		uint64_t i;
-		int t;
-		for (t = 0; t <= 1; t++)
-			for (i = 0; i < ks->d.size[t]; i++)
-				free_entry_chain(ks, ks->d.t[t][i]);
+		for (i = 0; i < dict_buckets(&ks->d); i++)
+			free_entry_chain(ks, dict_bucket(&ks->d, i));
 		dict_free_tables(&ks->d);
 		if (ks->lazy.head == NULL)
 			slab_trim(&ks->slab);
@@ -852,18 +850,15 @@ uint64_t ks_slot_keys(const struct keyspace *ks, unsigned slot, uint64_t max,
 		      void (*fn)(void *arg, const struct kv *e), void *arg)
 {
 	uint64_t n = 0, i;
-	int t;
 
-	for (t = 0; t <= 1; t++) {
-		for (i = 0; i < ks->d.size[t]; i++) {
-			const struct kv *e;
-			for (e = ks->d.t[t][i]; e != NULL && n < max; e = e->next) {
-				if (hash_slot(kv_key(e), kv_klen(e)) != slot)
-					continue;
-				if (fn != NULL)
-					fn(arg, e);
-				n++;
-			}
+	for (i = 0; i < dict_buckets(&ks->d); i++) {
+		const struct kv *e;
+		for (e = dict_bucket(&ks->d, i); e != NULL && n < max; e = e->next) {
+			if (hash_slot(kv_key(e), kv_klen(e)) != slot)
+				continue;
+			if (fn != NULL)
+				fn(arg, e);
+			n++;
 		}
 	}
 	return n;

@@ -37,25 +37,17 @@ static void check_entry(struct check_acc *a, const struct kv *e, int line)
 int ks_check(struct keyspace *ks)
 {
 	struct check_acc a = { .ks = ks };
-	uint64_t i, n, lazy_bytes, lazy_entries, lazy_objs;
-	int t;
+	uint64_t i, lazy_bytes, lazy_entries, lazy_objs;
 
-	for (t = 0; t <= 1; t++) {
-		n = 0;
-		for (i = 0; i < ks->d.size[t]; i++) {
-			const struct kv *e;
-			if (t == 0 && ks->d.rehash >= 0 && (int64_t)i < ks->d.rehash &&
-			    ks->d.t[0][i] != NULL)
+	if (!dict_check(&ks->d))
+		return -__LINE__;
+	for (i = 0; i < dict_buckets(&ks->d); i++) {
+		const struct kv *e;
+		for (e = dict_bucket(&ks->d, i); e != NULL; e = e->next) {
+			if (dict_bucket_of(&ks->d, ks_hash(ks, kv_key(e), kv_klen(e))) != i)
 				return -__LINE__;
-			for (e = ks->d.t[t][i]; e != NULL; e = e->next) {
-				if ((ks_hash(ks, kv_key(e), kv_klen(e)) & (ks->d.size[t] - 1)) != i)
-					return -__LINE__;
-				check_entry(&a, e, __LINE__);
-				n++;
-			}
+			check_entry(&a, e, __LINE__);
 		}
-		if (n != ks->d.used[t])
-			return -__LINE__;
 	}
 	if (a.bad)
 		return a.bad;

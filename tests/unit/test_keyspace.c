@@ -829,15 +829,31 @@ static void test_flush_async(void **state)
 	env_free(en);
 }
 
-/* A flush while a table is being rehashed frees both tables. */
+/* A flush while the table is shrinking (buckets half merged, deletes
+ * between merges) frees every entry and the table. */
 static void test_flush_during_rehash(void **state)
 {
 	struct env *en = env_new();
 	struct keyspace *ks = &en->ks;
+	char key[32];
+	int i;
 
 	(void)state;
-	fill_mixed(ks, "r", 1025, NULL);
-	assert_true(ks->d.rehash >= 0);
+	fill_mixed(ks, "r", 2000, NULL);
+	for (i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "r%d", i);
+		if (i % 16 != 0)
+			assert_true(ks_delete(ks, key, strlen(key)));
+	}
+	ks_cron(ks, 3);
+	CHECK(ks);
+	assert_true(ks->d.shrinking);
+	for (i = 0; i < 2000; i += 32) {
+		snprintf(key, sizeof(key), "r%d", i);
+		assert_true(ks_delete(ks, key, strlen(key)));
+		CHECK(ks);
+	}
+	assert_true(ks->d.shrinking);
 	ks_flush(ks, true);
 	CHECK(ks);
 	while (ks_lazy_step(ks, 50))
