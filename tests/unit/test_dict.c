@@ -599,6 +599,23 @@ static void test_random_only_present(void **state)
 	}
 	verify(&d, &p);
 	assert_true(picks > 100000);
+	/* dict_check sees a wrong tag, and an entry in another bucket. */
+	{
+		struct kv *e = dict_random(&d, rnd_xorshift, &x), **link;
+		uint32_t id = id_of(e);
+		e->tag ^= 0x80;
+		assert_false(dict_check(&d));
+		e->tag ^= 0x80;
+		assert_true(dict_check(&d));
+		del(&d, &p, id);
+		link = (struct kv **)&d.seg[0][(dict_bucket_of(&d, hash_of(&p, id)) + 1) % 4];
+		e->next = *link;
+		*link = e;
+		d.used++;
+		assert_false(dict_check(&d));
+		assert_ptr_equal(dict_unlink(&d, link, 0), e);
+		assert_true(dict_check(&d));
+	}
 	dict_free_tables(&d);
 	pool_fini(&p);
 }

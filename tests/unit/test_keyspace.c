@@ -971,6 +971,14 @@ static void test_long_keys(void **state)
 		free(key);
 		free(dst);
 	}
+	/* ks_check sees an entry whose kept hash bits are wrong. */
+	{
+		struct kv *e = set_str(ks, "t", "v", KS_TTL_NONE);
+		e->tag ^= 1;
+		assert_true(ks_check(ks) != 0);
+		e->tag ^= 1;
+		CHECK(ks);
+	}
 	free(val300);
 	free(big);
 	env_free(en);
