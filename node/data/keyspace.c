@@ -556,7 +556,8 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 	}
 	memset(kv_vptr(e) + keep, 0, newlen - keep);
 	e->enc = KV_RAW;
-	e->vlen = (uint32_t)newlen;
+	ASSERT(newlen < VAL_REF_MIN);
+	e->vlen = (uint16_t)newlen;
 	*ep = e;
 	return kv_vptr(e);
 }
