@@ -576,7 +576,7 @@ struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms)
 		return e;
 	}
 	link = link_of(ks, e, &table);
-	rest = kv_klen(e) + value_area(e);
+	rest = kv_key_bytes(kv_klen(e)) + value_area(e);
 	e = entry_resize(ks, e, entry_bytes(true, kv_klen(e), value_area(e)));
 	*link = e;
 	memmove(e->data + KV_TTL_BYTES, e->data, rest);
@@ -598,7 +598,7 @@ struct kv *ks_persist(struct keyspace *ks, struct kv *e)
 	ks_touched(ks, kv_key(e), kv_klen(e), false);
 	link = link_of(ks, e, &table);
 	ttl_remove(&ks->ttl, e);
-	rest = kv_klen(e) + value_area(e);
+	rest = kv_key_bytes(kv_klen(e)) + value_area(e);
 	memmove(e->data, e->data + KV_TTL_BYTES, rest);
 	e->flags &= ~KV_F_TTL;
 	e = entry_resize(ks, e, entry_bytes(false, kv_klen(e), value_area(e)));

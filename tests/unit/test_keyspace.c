@@ -933,7 +933,9 @@ static void test_long_keys(void **state)
 		struct kv *e;
 		char *p;
 
-		str_kval(&v, "12345", 5, NULL);
+		/* An int whose high bytes are not zero: a move that drops
+		 * the value's last bytes shows. */
+		str_kval(&v, "-9223372036854775807", 20, NULL);
 		e = ks_set(ks, key, n, &v, KS_TTL_NONE);
 		CHECK(ks);
 		assert_int_equal(kv_klen(e), n);
@@ -944,6 +946,12 @@ static void test_long_keys(void **state)
 		assert_int_equal(kv_klen(e), n);
 		assert_memory_equal(kv_key(e), key, n);
 		assert_int_equal(kv_expire(e), NOW0 + 5);
+		value_is(ks, key, "-9223372036854775807", 20);
+		e = ks_persist(ks, e);
+		CHECK(ks);
+		value_is(ks, key, "-9223372036854775807", 20);
+		e = ks_set_expire(ks, e, NOW0 + 5);
+		CHECK(ks);
 		p = ks_edit(ks, &e, 300);
 		memcpy(p, val300, 300);
 		CHECK(ks);
