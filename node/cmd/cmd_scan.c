@@ -66,7 +66,7 @@ static void keys_visit(void *arg, struct kv *e)
 {
 	struct keys_acc *a = arg;
 
-	if (!a->all && !util_glob_match(a->pat, a->plen, kv_key(e), e->klen, false))
+	if (!a->all && !util_glob_match(a->pat, a->plen, kv_key(e), kv_klen(e), false))
 		return;
 	if (!ks_expired(a->ks, e))
 		collect_push(&a->col, e);
@@ -87,7 +87,7 @@ void cmd_keys(struct cmd_ctx *c)
 	}
 	reply_array(c->r, (long long)a.col.n);
 	for (i = 0; i < a.col.n; i++)
-		reply_bulk(c->r, kv_key(a.col.v[i]), a.col.v[i]->klen);
+		reply_bulk(c->r, kv_key(a.col.v[i]), kv_klen(a.col.v[i]));
 	collect_free(&a.col);
 }
 
@@ -142,10 +142,10 @@ enum scan_fate { SCAN_DROP = 0, SCAN_KEEP = 1, SCAN_EXPIRE = 2 };
  * expired keys, as Redis 7.0 does. */
 static unsigned scan_fate(struct cmd_ctx *c, const struct scan_opts *o, const struct kv *e)
 {
-	struct keyspace *ks = cmd_ks(c, kv_key(e), e->klen);
+	struct keyspace *ks = cmd_ks(c, kv_key(e), kv_klen(e));
 	bool expired = ks_expired(ks, e);
 
-	if (o->pat != NULL && !util_glob_match(o->pat, o->plen, kv_key(e), e->klen, false))
+	if (o->pat != NULL && !util_glob_match(o->pat, o->plen, kv_key(e), kv_klen(e), false))
 		return SCAN_DROP;
 	if (o->type != NULL) {
 		/* The lookup Redis makes here counts a hit or a miss. */
@@ -182,13 +182,13 @@ static void scan_reply(struct cmd_ctx *c, const struct scan_opts *o, unsigned lo
 	reply_array(c->r, (long long)kept);
 	for (i = 0; i < col->n; i++) {
 		if (fate[i] & SCAN_KEEP)
-			reply_bulk(c->r, kv_key(col->v[i]), col->v[i]->klen);
+			reply_bulk(c->r, kv_key(col->v[i]), kv_klen(col->v[i]));
 	}
 	for (i = 0; i < col->n; i++) {
 		/* ks_peek deletes the expired entry and counts it as expired. */
 		if (fate[i] & SCAN_EXPIRE) {
 			struct kv *e = col->v[i];
-			e = ks_peek(cmd_ks(c, kv_key(e), e->klen), kv_key(e), e->klen);
+			e = ks_peek(cmd_ks(c, kv_key(e), kv_klen(e)), kv_key(e), kv_klen(e));
 			ASSERT(e == NULL);
 		}
 	}
@@ -287,7 +287,7 @@ void cmd_randomkey(struct cmd_ctx *c)
 		reply_null(c->r);
 		return;
 	}
-	reply_bulk(c->r, kv_key(e), e->klen);
+	reply_bulk(c->r, kv_key(e), kv_klen(e));
 }
 
 bool scan_acc_match(struct scan_acc *a, const char *p, size_t n)

@@ -1,139 +1,256 @@
-/* dict.c: chained hash table with incremental rehashing. See dict.h.
+/* dict.c: a chained hash table that grows and shrinks by linear hashing.
+ * See dict.h.
  *
- * The algorithms are Redis's dict.c (expand at load factor 1, shrink under
- * 10% fill, one bucket per operation while rehashing, reverse-binary scan),
- * specialised to entries that are their own chain links. */
+ * Redis's dict doubles: while a resize runs, both tables exist, and right
+ * after one the table has twice the buckets it needs (a bucket pointer per
+ * key costs 8 to 16 bytes). Here a split per insert keeps the load at 1:
+ * 8 bytes a key at every size, no second table, and no operation moves more
+ * than one chain (two while shrinking). The rules that Redis's keep hold
+ * here too: growth at load 1, a shrink under 10%, work in bounded steps, and
+ * the reverse-binary scan. */
 #include "data/dict.h"
 
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/hash.h"
 #include "base/limits.h"
 #include "base/mem.h"
 #include "data/kv.h"
 
 /* Random bucket probes before dict_random walks to the next entry. */
 #define DICT_RANDOM_TRIES 1000
+#define SEG_MASK (DICT_SEG_BUCKETS - 1)
 
-void dict_init(struct dict *d, struct mem *mem)
+_Static_assert((DICT_SIZE_MIN & (DICT_SIZE_MIN - 1)) == 0, "a power of two");
+_Static_assert(DICT_SIZE_MIN <= DICT_SEG_BUCKETS, "the smallest table fits a segment");
+
+void dict_init(struct dict *d, struct mem *mem, uint64_t seed)
 {
 	memset(d, 0, sizeof(*d));
-	d->rehash = -1;
 	d->mem = mem;
+	d->seed = seed;
+}
+
+/* An entry's hash, computed again (entries keep only kv_hash_tag()). */
+static uint32_t ent_hash(const struct dict *d, const struct kv *e)
+{
+	if (d->hash_fn != NULL)
+		return d->hash_fn(e);
+	return (uint32_t)hash_bytes(kv_key(e), kv_klen(e), d->seed);
 }
 
 void dict_free_tables(struct dict *d)
 {
-	mem_free(d->mem, d->t[0]);
-	mem_free(d->mem, d->t[1]);
-	dict_init(d, d->mem);
+	uint32_t (*fn)(const struct kv *e) = d->hash_fn;
+	uint64_t i;
+
+	for (i = 0; i < d->nseg; i++)
+		mem_free(d->mem, d->seg[i]);
+	mem_free(d->mem, d->seg);
+	dict_init(d, d->mem, d->seed);
+	d->hash_fn = fn;
 }
 
 uint64_t dict_size(const struct dict *d)
 {
-	return d->used[0] + d->used[1];
+	return d->used;
 }
 
-static bool rehashing(const struct dict *d)
+uint64_t dict_buckets(const struct dict *d)
 {
-	return d->rehash >= 0;
+	return d->half + d->split;
 }
 
-static uint64_t next_pow2(uint64_t n)
+static inline struct kv **slot(const struct dict *d, uint64_t b)
 {
-	uint64_t s = DICT_SIZE_MIN;
-	while (s < n)
-		s <<= 1;
-	return s;
+	return &d->seg[b >> DICT_SEG_SHIFT][b & SEG_MASK];
 }
 
-/* Allocates a table of the size for n entries and starts moving into it. */
-static void resize(struct dict *d, uint64_t n)
+struct kv *dict_bucket(const struct dict *d, uint64_t b)
 {
-	uint64_t size = next_pow2(n);
+	ASSERT(b < dict_buckets(d));
+	return *slot(d, b);
+}
 
-	ASSERT(!rehashing(d));
-	ASSERT(size <= (1ull << 32)); /* bucket indexes come from 32 hash bits */
-	if (size == d->size[0])
+uint64_t dict_bucket_of(const struct dict *d, uint32_t hash)
+{
+	uint64_t b = hash & (d->half - 1);
+
+	if (b < d->split)
+		b = hash & (2 * d->half - 1);
+	return b;
+}
+
+/* ---- the segments ---- */
+
+/* The first table: half DICT_SIZE_MIN, in one small segment. */
+static void table_new(struct dict *d)
+{
+	ASSERT(d->nseg == 0 && d->used == 0);
+	d->seg_cap = 1;
+	d->seg = mem_alloc(d->mem, sizeof(*d->seg));
+	d->seg0_cap = DICT_SIZE_MIN;
+	d->seg[0] = mem_calloc(d->mem, DICT_SIZE_MIN * sizeof(struct kv *));
+	d->nseg = 1;
+	d->half = DICT_SIZE_MIN;
+	d->split = 0;
+}
+
+/* Makes room for bucket b, the next one past the table's end. */
+static void bucket_add(struct dict *d, uint64_t b)
+{
+	ASSERT(b == dict_buckets(d));
+	ASSERT(b < (1ull << 32)); /* bucket indexes come from 32 hash bits */
+	if (b < d->seg0_cap)
 		return;
-	if (d->t[0] == NULL) {
-		d->t[0] = mem_calloc(d->mem, size * sizeof(struct kv *));
-		d->size[0] = size;
+	if (b < DICT_SEG_BUCKETS) {
+		/* One segment so far: it doubles (at most 8 KB are copied). */
+		uint64_t cap = d->seg0_cap;
+		ASSERT(b == cap);
+		d->seg[0] = mem_realloc(d->mem, d->seg[0], 2 * cap * sizeof(struct kv *));
+		memset(d->seg[0] + cap, 0, cap * sizeof(struct kv *));
+		d->seg0_cap = 2 * cap;
 		return;
 	}
-	d->t[1] = mem_calloc(d->mem, size * sizeof(struct kv *));
-	d->size[1] = size;
-	d->used[1] = 0;
-	d->rehash = 0;
+	if ((b & SEG_MASK) != 0)
+		return;
+	ASSERT((b >> DICT_SEG_SHIFT) == d->nseg);
+	if (d->nseg == d->seg_cap) {
+		d->seg_cap *= 2;
+		d->seg = mem_realloc(d->mem, d->seg, d->seg_cap * sizeof(*d->seg));
+	}
+	d->seg[d->nseg++] = mem_calloc(d->mem, DICT_SEG_BUCKETS * sizeof(struct kv *));
+}
+
+/* Gives back what bucket b, the last one, held after the table dropped it. */
+static void bucket_drop(struct dict *d, uint64_t b)
+{
+	ASSERT(b == dict_buckets(d));
+	ASSERT(*slot(d, b) == NULL);
+	if (b >= DICT_SEG_BUCKETS) {
+		if ((b & SEG_MASK) == 0) {
+			mem_free(d->mem, d->seg[--d->nseg]);
+			d->seg[d->nseg] = NULL;
+		}
+		return;
+	}
+	if (b <= d->seg0_cap / 2 && d->seg0_cap > DICT_SIZE_MIN) {
+		d->seg0_cap /= 2;
+		d->seg[0] = mem_realloc(d->mem, d->seg[0], d->seg0_cap * sizeof(struct kv *));
+	}
+}
+
+/* ---- splits and merges ---- */
+
+/* Splits bucket split into itself and split + half. */
+static void split_one(struct dict *d)
+{
+	uint64_t b = d->split, nb = b + d->half, mask = 2 * d->half - 1;
+	struct kv *e, *next, **from, **to;
+
+	bucket_add(d, nb);
+	from = slot(d, b);
+	to = slot(d, nb);
+	e = *from;
+	*from = NULL;
+	for (; e != NULL; e = next) {
+		struct kv **at = (ent_hash(d, e) & mask) == b ? from : to;
+		next = e->next;
+		e->next = *at;
+		*at = e;
+	}
+	if (++d->split == d->half) {
+		d->half *= 2;
+		d->split = 0;
+	}
+}
+
+/* Merges the last bucket into its buddy; returns whether it held entries. */
+static bool merge_one(struct dict *d)
+{
+	uint64_t b;
+	struct kv **from, **to, *e, *last;
+
+	ASSERT(d->half > DICT_SIZE_MIN || d->split > 0);
+	if (d->split == 0) {
+		d->half /= 2;
+		d->split = d->half;
+	}
+	d->split--;
+	b = d->split + d->half;
+	from = slot(d, b);
+	to = slot(d, d->split);
+	e = *from;
+	if (e != NULL) {
+		for (last = e; last->next != NULL; last = last->next)
+			;
+		last->next = *to;
+		*to = e;
+		*from = NULL;
+	}
+	bucket_drop(d, b);
+	return e != NULL;
+}
+
+/* The table's size when a shrink stops: a load of 1. */
+static bool shrink_done(const struct dict *d)
+{
+	return dict_buckets(d) <= d->used || dict_buckets(d) <= DICT_SIZE_MIN;
 }
 
 bool dict_rehash(struct dict *d, unsigned n)
 {
 	unsigned empty_max = n * DICT_REHASH_EMPTY_VISITS;
 
-	if (!rehashing(d))
-		return false;
-	while (n-- > 0 && d->used[0] != 0) {
-		struct kv *e, *next;
-		ASSERT((uint64_t)d->rehash < d->size[0]);
-		while (d->t[0][d->rehash] == NULL) {
-			d->rehash++;
-			if (--empty_max == 0)
-				return true;
+	while (d->shrinking && n > 0 && empty_max > 0) {
+		if (shrink_done(d)) {
+			d->shrinking = false;
+			break;
 		}
-		for (e = d->t[0][d->rehash]; e != NULL; e = next) {
-			uint64_t i = e->hash & (d->size[1] - 1);
-			next = e->next;
-			e->next = d->t[1][i];
-			d->t[1][i] = e;
-			d->used[0]--;
-			d->used[1]++;
-		}
-		d->t[0][d->rehash] = NULL;
-		d->rehash++;
+		if (merge_one(d))
+			n--;
+		else
+			empty_max--;
 	}
-	if (d->used[0] == 0) {
-		mem_free(d->mem, d->t[0]);
-		d->t[0] = d->t[1];
-		d->size[0] = d->size[1];
-		d->used[0] = d->used[1];
-		d->t[1] = NULL;
-		d->size[1] = d->used[1] = 0;
-		d->rehash = -1;
-		return false;
-	}
-	return true;
+	if (d->shrinking && shrink_done(d))
+		d->shrinking = false;
+	return d->shrinking;
 }
 
-/* The link that holds the first entry whose hash is hash and that match
- * accepts, and its table; both lookups below. Always inlined, so that each
- * caller's match is a direct call the compiler inlines too (dict_find is
- * every command's lookup). */
+void dict_try_shrink(struct dict *d)
+{
+	uint64_t n = dict_buckets(d);
+
+	if (n == 0 || d->shrinking)
+		return;
+	if (d->used == 0) {
+		dict_free_tables(d);
+		return;
+	}
+	if (n > DICT_SIZE_MIN && d->used * 100 / n < 10)
+		d->shrinking = true;
+}
+
+/* ---- lookups ---- */
+
+/* The link that holds the first entry with hash's tag that match accepts.
+ * Always inlined, so that each caller's match is a direct call the
+ * compiler inlines too (dict_find is every command's lookup). */
 static inline __attribute__((always_inline)) struct kv **find_link(
 	struct dict *d, uint32_t hash, bool (*match)(const void *arg, const struct kv *e),
-	const void *arg, int *table)
+	const void *arg)
 {
-	int t;
+	uint8_t tag = kv_hash_tag(hash);
+	struct kv **link;
 
-	if (dict_size(d) == 0)
+	if (d->used == 0)
 		return NULL;
-	if (rehashing(d))
+	if (d->shrinking)
 		dict_rehash(d, DICT_REHASH_STEP);
-	for (t = 0; t <= 1; t++) {
-		struct kv **link;
-		if (d->size[t] == 0)
-			break;
-		link = &d->t[t][hash & (d->size[t] - 1)];
-		for (; *link != NULL; link = &(*link)->next) {
-			if ((*link)->hash == hash && match(arg, *link)) {
-				if (table != NULL)
-					*table = t;
-				return link;
-			}
-		}
-		if (!rehashing(d))
-			break;
-	}
+	for (link = slot(d, dict_bucket_of(d, hash)); *link != NULL; link = &(*link)->next)
+		if ((*link)->tag == tag && match(arg, *link))
+			return link;
 	return NULL;
 }
 
@@ -153,31 +270,52 @@ struct kv **dict_find(struct dict *d, const char *key, size_t klen, uint32_t has
 {
 	struct key_ref k = { key, klen };
 
-	return find_link(d, hash, key_match, &k, table);
+	if (table != NULL)
+		*table = 0;
+	return find_link(d, hash, key_match, &k);
+}
+
+struct hash_ref {
+	const struct dict *d;
+	uint32_t hash;
+	bool (*match)(const void *arg, const struct kv *e);
+	const void *arg;
+};
+
+/* The entry keeps 8 bits of its hash: the rest is computed again. */
+static bool hash_match(const void *arg, const struct kv *e)
+{
+	const struct hash_ref *h = arg;
+
+	return ent_hash(h->d, e) == h->hash && h->match(h->arg, e);
 }
 
 struct kv *dict_find_hash(struct dict *d, uint32_t hash,
 			  bool (*match)(const void *arg, const struct kv *e), const void *arg)
 {
-	struct kv **link = find_link(d, hash, match, arg, NULL);
+	struct hash_ref h = { d, hash, match, arg };
+	struct kv **link = find_link(d, hash, hash_match, &h);
 
 	return link != NULL ? *link : NULL;
 }
 
-void dict_insert(struct dict *d, struct kv *e)
+void dict_insert(struct dict *d, struct kv *e, uint32_t hash)
 {
-	int t;
-	uint64_t i;
+	struct kv **head;
 
-	if (rehashing(d))
+	if (d->half == 0)
+		table_new(d);
+	else if (d->shrinking)
 		dict_rehash(d, DICT_REHASH_STEP);
-	else if (d->size[0] == 0 || d->used[0] >= d->size[0])
-		resize(d, d->used[0] + 1);
-	t = rehashing(d) ? 1 : 0;
-	i = e->hash & (d->size[t] - 1);
-	e->next = d->t[t][i];
-	d->t[t][i] = e;
-	d->used[t]++;
+	e->tag = kv_hash_tag(hash);
+	head = slot(d, dict_bucket_of(d, hash));
+	e->next = *head;
+	*head = e;
+	d->used++;
+	if (d->used > dict_buckets(d)) {
+		d->shrinking = false;
+		split_one(d);
+	}
 }
 
 struct kv *dict_unlink(struct dict *d, struct kv **link, int table)
@@ -185,30 +323,15 @@ struct kv *dict_unlink(struct dict *d, struct kv **link, int table)
 	struct kv *e = *link;
 
 	ASSERT(e != NULL);
-	ASSERT(table == 0 || table == 1);
-	ASSERT(d->used[table] > 0);
+	ASSERT(table == 0);
+	ASSERT(d->used > 0);
 	*link = e->next;
 	e->next = NULL;
-	d->used[table]--;
+	d->used--;
 	return e;
 }
 
-void dict_try_shrink(struct dict *d)
-{
-	uint64_t n = d->used[0];
-
-	if (rehashing(d) || d->size[0] <= DICT_SIZE_MIN)
-		return;
-	if (n * 100 / d->size[0] < 10) {
-		if (n == 0) {
-			mem_free(d->mem, d->t[0]);
-			d->t[0] = NULL;
-			d->size[0] = 0;
-			return;
-		}
-		resize(d, n);
-	}
-}
+/* ---- scan, random, iteration ---- */
 
 static uint64_t rev64(uint64_t v)
 {
@@ -229,46 +352,31 @@ static void scan_bucket(struct kv *e, dict_scan_fn fn, void *arg)
 
 uint64_t dict_scan(struct dict *d, uint64_t v, dict_scan_fn fn, void *arg)
 {
-	uint64_t m0, m1;
-	int t0, t1;
+	uint64_t m0, b;
 
-	if (dict_size(d) == 0)
+	if (d->used == 0)
 		return 0;
-	if (!rehashing(d)) {
-		m0 = d->size[0] - 1;
-		scan_bucket(d->t[0][v & m0], fn, arg);
-		v |= ~m0;
-		v = rev64(rev64(v) + 1);
-		return v;
-	}
-	t0 = d->size[0] <= d->size[1] ? 0 : 1;
-	t1 = 1 - t0;
-	m0 = d->size[t0] - 1;
-	m1 = d->size[t1] - 1;
-	scan_bucket(d->t[t0][v & m0], fn, arg);
-	do {
-		scan_bucket(d->t[t1][v & m1], fn, arg);
-		v |= ~m1;
-		v = rev64(rev64(v) + 1);
-	} while (v & (m0 ^ m1));
-	return v;
+	/* A table of half buckets, whose bucket b < split is read as its two
+	 * halves: the keys of b are the same either way. */
+	m0 = d->half - 1;
+	b = v & m0;
+	scan_bucket(*slot(d, b), fn, arg);
+	if (b < d->split)
+		scan_bucket(*slot(d, b + d->half), fn, arg);
+	v |= ~m0;
+	return rev64(rev64(v) + 1);
 }
 
 /* The first entry at or after a random bucket, wrapping: the fallback for a
  * sparse table, so a random pick is bounded even then. */
 static struct kv *first_from(struct dict *d, uint64_t r)
 {
-	int t;
-	uint64_t k, i;
+	uint64_t n = dict_buckets(d), k;
 
-	for (t = 0; t <= 1; t++) {
-		if (d->size[t] == 0)
-			continue;
-		for (k = 0; k < d->size[t]; k++) {
-			i = (r + k) & (d->size[t] - 1);
-			if (d->t[t][i] != NULL)
-				return d->t[t][i];
-		}
+	for (k = 0; k < n; k++) {
+		struct kv *e = *slot(d, (r + k) % n);
+		if (e != NULL)
+			return e;
 	}
 	ASSERT_NOT_REACHED("dict: no entry in a non-empty dict");
 	return NULL;
@@ -280,22 +388,14 @@ struct kv *dict_random(struct dict *d, uint64_t (*rnd)(void *), void *rarg)
 	uint64_t len, i;
 	unsigned tries = 0;
 
-	if (dict_size(d) == 0)
+	if (d->used == 0)
 		return NULL;
-	if (rehashing(d))
+	if (d->shrinking)
 		dict_rehash(d, DICT_REHASH_STEP);
-	/* A random non-empty bucket; while rehashing, t[0]'s moved buckets
-	 * are empty and skipped. */
 	while (head == NULL) {
 		if (++tries > DICT_RANDOM_TRIES)
 			return first_from(d, rnd(rarg));
-		if (rehashing(d)) {
-			uint64_t span = d->size[0] + d->size[1] - (uint64_t)d->rehash;
-			i = (uint64_t)d->rehash + rnd(rarg) % span;
-			head = i >= d->size[0] ? d->t[1][i - d->size[0]] : d->t[0][i];
-		} else {
-			head = d->t[0][rnd(rarg) & (d->size[0] - 1)];
-		}
+		head = *slot(d, rnd(rarg) % dict_buckets(d));
 	}
 	for (len = 0, e = head; e != NULL; e = e->next)
 		len++;
@@ -306,26 +406,22 @@ struct kv *dict_random(struct dict *d, uint64_t (*rnd)(void *), void *rarg)
 
 void dict_each(struct dict *d, void (*fn)(void *arg, struct kv *e), void *arg)
 {
-	int t;
-	uint64_t i;
+	uint64_t i, n = dict_buckets(d);
 
-	for (t = 0; t <= 1; t++) {
-		for (i = 0; i < d->size[t]; i++)
-			scan_bucket(d->t[t][i], fn, arg);
-	}
+	for (i = 0; i < n; i++)
+		scan_bucket(*slot(d, i), fn, arg);
 }
 
 bool dict_free_some(struct dict *d, uint64_t *bucket, unsigned *budget,
 		    void (*fn)(void *arg, struct kv *e), void *arg)
 {
-	uint64_t total = d->size[0] + d->size[1];
+	uint64_t total = dict_buckets(d);
 
 	while (*bucket<total && * budget> 0) {
-		uint64_t b = (*bucket)++;
-		struct kv **slot = b < d->size[0] ? &d->t[0][b] : &d->t[1][b - d->size[0]];
-		struct kv *e = *slot;
+		struct kv **s = slot(d, (*bucket)++);
+		struct kv *e = *s;
 		unsigned k = 0;
-		*slot = NULL;
+		*s = NULL;
 		while (e != NULL) {
 			struct kv *next = e->next;
 			fn(arg, e);
@@ -344,5 +440,48 @@ bool dict_free_some(struct dict *d, uint64_t *bucket, unsigned *budget,
 
 size_t dict_mem(const struct dict *d)
 {
-	return mem_size(d->t[0]) + mem_size(d->t[1]);
+	size_t n = mem_size(d->seg);
+	uint64_t i;
+
+	for (i = 0; i < d->nseg; i++)
+		n += mem_size(d->seg[i]);
+	return n;
+}
+
+/* ---- the check ---- */
+
+static bool segments_check(const struct dict *d)
+{
+	uint64_t n = dict_buckets(d);
+
+	if (n == 0)
+		return d->nseg == 0 && d->seg == NULL && d->used == 0 && !d->shrinking;
+	if ((d->half & (d->half - 1)) != 0 || d->half < DICT_SIZE_MIN || d->split >= d->half)
+		return false;
+	if (n <= DICT_SEG_BUCKETS)
+		return d->nseg == 1 && d->seg0_cap >= n && d->seg0_cap <= DICT_SEG_BUCKETS &&
+		       (d->seg0_cap == DICT_SIZE_MIN || d->seg0_cap / 2 < n);
+	return d->seg0_cap == DICT_SEG_BUCKETS && d->nseg == (n + SEG_MASK) >> DICT_SEG_SHIFT &&
+	       d->nseg <= d->seg_cap;
+}
+
+bool dict_check(const struct dict *d)
+{
+	uint64_t n = dict_buckets(d), b, count = 0;
+
+	if (!segments_check(d))
+		return false;
+	for (b = 0; b < n; b++) {
+		const struct kv *e;
+		for (e = *slot(d, b); e != NULL; e = e->next, count++) {
+			uint32_t h = ent_hash(d, e);
+			if (dict_bucket_of(d, h) != b || e->tag != kv_hash_tag(h))
+				return false;
+		}
+	}
+	/* A bucket past the end within the last segment is empty. */
+	for (b = n; b < (n <= DICT_SEG_BUCKETS ? d->seg0_cap : d->nseg << DICT_SEG_SHIFT); b++)
+		if (*slot(d, b) != NULL)
+			return false;
+	return count == d->used && (d->used <= n || n == 0);
 }

@@ -6,6 +6,7 @@
 
 #include "base/assert.h"
 #include "base/config.h"
+#include "base/hash.h"
 #include "base/latmon.h"
 #include "base/stats.h"
 #include "data/keyspace.h"
@@ -213,10 +214,10 @@ static void pool_insert(struct policy *p, const struct kv *e, uint64_t sc)
 		memmove(pool, pool + 1, sizeof(*pool) * (size_t)k);
 	}
 	pool[k].score = sc;
-	pool[k].hash = e->hash;
-	pool[k].klen = e->klen;
-	pool[k].key = mem_alloc(p->mem, e->klen ? e->klen : 1);
-	memcpy(pool[k].key, kv_key(e), e->klen);
+	pool[k].hash = (uint32_t)hash_bytes(kv_key(e), kv_klen(e), p->seed);
+	pool[k].klen = kv_klen(e);
+	pool[k].key = mem_alloc(p->mem, kv_klen(e) ? kv_klen(e) : 1);
+	memcpy(pool[k].key, kv_key(e), kv_klen(e));
 }
 
 static struct kv *pool_pick(struct keyspace *ks, bool volatile_only, struct pick *pk)
@@ -278,11 +279,11 @@ static uint64_t evict_key(struct keyspace *ks, struct kv *e)
 {
 	uint64_t before = ks->mem.used, later = 0, t0 = ks_lat_start(ks);
 
-	ks_notify(ks, CONFIG_NOTIFY_EVICTED, "evicted", kv_key(e), e->klen);
+	ks_notify(ks, CONFIG_NOTIFY_EVICTED, "evicted", kv_key(e), kv_klen(e));
 	/* An expired victim is freed by ks_unlink's lookup, at once. */
 	if (ks->pol.lazy && obj_free_later(ks->types, e) && !ks_expired(ks, e)) {
 		later = obj_size(ks->types, e);
-		ks_unlink(ks, kv_key(e), e->klen);
+		ks_unlink(ks, kv_key(e), kv_klen(e));
 	} else {
 		ks_delete_entry(ks, e);
 	}

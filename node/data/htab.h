@@ -7,7 +7,7 @@
  * the member, as Redis's dict does), no value, no header. A member of up to
  * 15 bytes (every integer of up to 15 digits) so fits the allocator's
  * smallest chunk (24 usable bytes in glibc), where a struct kv entry with
- * the member as key (dict.h, 24 bytes of header) takes 40 and Redis's
+ * the member as key (kv.h, 16 bytes of header) takes 40 and Redis's
  * dictEntry and sds take 48 (jemalloc's 32 and 16); with its bucket (8 to
  * 16 bytes, load 1 to 0.5) a small member costs 32 to 40 bytes here,
  * against 56 to 64 in Redis.

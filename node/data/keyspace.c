@@ -31,13 +31,13 @@ void ks_init(struct keyspace *ks, struct stats *st, uint64_t seed, uint64_t (*rn
 	     void *rnd_arg)
 {
 	memset(ks, 0, sizeof(*ks));
-	dict_init(&ks->d, &ks->mem);
+	dict_init(&ks->d, &ks->mem, seed);
 	ttl_init(&ks->ttl, &ks->mem);
 	slab_init(&ks->slab, &ks->mem);
 	ks->types = kv_types;
 	lazy_init(&ks->lazy, &ks->mem, ks->types);
 	ks->lazy.slab = &ks->slab;
-	policy_init(&ks->pol, &ks->mem);
+	policy_init(&ks->pol, &ks->mem, seed);
 	watch_init(&ks->watch, &ks->mem);
 	tracking_init(&ks->trk, &ks->mem);
 	waiters_init(&ks->waiters, &ks->mem);
@@ -69,7 +69,7 @@ uint32_t ks_hash(const struct keyspace *ks, const char *key, size_t klen)
 
 static size_t entry_bytes(bool ttl, size_t klen, size_t vbytes)
 {
-	return sizeof(struct kv) + (ttl ? KV_TTL_BYTES : 0) + klen + vbytes;
+	return sizeof(struct kv) + (ttl ? KV_TTL_BYTES : 0) + kv_key_bytes(klen) + vbytes;
 }
 
 /* ---- an entry's memory: a slab slot when small, else malloc's ---- */
@@ -112,7 +112,7 @@ static size_t value_area(const struct kv *e)
 /* Bytes the entry's layout needs now. */
 static size_t entry_need(const struct kv *e)
 {
-	return entry_bytes(kv_has_ttl(e), e->klen, value_area(e));
+	return entry_bytes(kv_has_ttl(e), kv_klen(e), value_area(e));
 }
 
 /* A new entry for key with room for vbytes of value; the value is the
@@ -125,14 +125,13 @@ static struct kv *entry_new(struct keyspace *ks, const char *key, size_t klen, u
 	ASSERT(klen <= UINT32_MAX);
 	e = entry_alloc(ks, entry_bytes(ttl, klen, vbytes));
 	e->next = NULL;
-	e->hash = hash;
-	e->klen = (uint32_t)klen;
+	e->tag = kv_hash_tag(hash);
 	e->vlen = 0;
 	e->lru = 0; /* policy_placed() sets it */
 	e->type = KV_STRING;
 	e->enc = KV_INT;
 	e->flags = ttl ? KV_F_TTL : 0;
-	memcpy((char *)kv_key(e), key, klen);
+	kv_set_key(e, key, klen);
 	return e;
 }
 
@@ -253,7 +252,8 @@ bool ks_is_expired(struct keyspace *ks, const char *key, size_t klen)
 /* The link that holds e (which must be in the dict). */
 static struct kv **link_of(struct keyspace *ks, const struct kv *e, int *table)
 {
-	struct kv **link = dict_find(&ks->d, kv_key(e), e->klen, e->hash, table);
+	struct kv **link = dict_find(&ks->d, kv_key(e), kv_klen(e),
+				     ks_hash(ks, kv_key(e), kv_klen(e)), table);
 
 	ASSERT(link != NULL);
 	ASSERT(*link == e);
@@ -277,7 +277,7 @@ static void relink(struct keyspace *ks, struct kv **link, struct kv *e)
 static bool set_in_place(struct keyspace *ks, struct kv *old, const struct kval *v, bool ttl,
 			 int64_t when)
 {
-	size_t need = entry_bytes(ttl, old->klen, str_value_bytes(v->enc, v->len));
+	size_t need = entry_bytes(ttl, kv_klen(old), str_value_bytes(v->enc, v->len));
 	size_t have = entry_need(old);
 	struct val *prev;
 
@@ -301,7 +301,7 @@ static bool set_in_place(struct keyspace *ks, struct kv *old, const struct kval 
 /* Puts the new entry e in the table: as a new key, or in place of old (held
  * by link), carrying the TTL slot over when both have one. */
 static void place_entry(struct keyspace *ks, struct kv **link, struct kv *old, struct kv *e,
-			int64_t when)
+			int64_t when, uint32_t hash)
 {
 	bool old_ttl, ttl = kv_has_ttl(e);
 
@@ -309,8 +309,8 @@ static void place_entry(struct keyspace *ks, struct kv **link, struct kv *old, s
 	if (ttl)
 		policy_ttl_added(&ks->pol);
 	if (old == NULL) {
-		ks_notify(ks, CONFIG_NOTIFY_NEW, "new", kv_key(e), e->klen);
-		dict_insert(&ks->d, e);
+		ks_notify(ks, CONFIG_NOTIFY_NEW, "new", kv_key(e), kv_klen(e));
+		dict_insert(&ks->d, e, hash);
 		if (ttl)
 			ttl_add(&ks->ttl, e, when);
 		return;
@@ -378,7 +378,7 @@ struct kv *ks_set(struct keyspace *ks, const char *key, size_t klen, const struc
 		return at.old;
 	e = entry_new(ks, key, klen, at.hash, at.ttl, str_value_bytes(v->enc, v->len));
 	str_store(&ks->mem, e, v);
-	place_entry(ks, at.link, at.old, e, at.when);
+	place_entry(ks, at.link, at.old, e, at.when, at.hash);
 	return e;
 }
 
@@ -393,7 +393,7 @@ struct kv *ks_set_obj(struct keyspace *ks, const char *key, size_t klen, enum kv
 	find_place(ks, key, klen, expire_ms, &at);
 	e = entry_new(ks, key, klen, at.hash, at.ttl, sizeof(obj));
 	obj_store(e, type, enc, obj);
-	place_entry(ks, at.link, at.old, e, at.when);
+	place_entry(ks, at.link, at.old, e, at.when, at.hash);
 	/* A list or sorted set under a key clients block on: they may pop. */
 	waiters_touch(&ks->waiters, key, klen);
 	return e;
@@ -420,7 +420,7 @@ void ks_delete_expired(struct keyspace *ks, struct kv *e)
 {
 	uint64_t t0;
 
-	ks_notify(ks, CONFIG_NOTIFY_EXPIRED, "expired", kv_key(e), e->klen);
+	ks_notify(ks, CONFIG_NOTIFY_EXPIRED, "expired", kv_key(e), kv_klen(e));
 	t0 = ks_lat_start(ks);
 	ks_delete_entry(ks, e);
 	ks_lat_end(ks, LATMON_EXPIRE_DEL, t0);
@@ -431,7 +431,7 @@ void ks_delete_entry(struct keyspace *ks, struct kv *e)
 	int table;
 	struct kv **link = link_of(ks, e, &table);
 
-	ks_touched(ks, kv_key(e), e->klen, true);
+	ks_touched(ks, kv_key(e), kv_klen(e), true);
 	dict_unlink(&ks->d, link, table);
 	free_entry(ks, e);
 	ks->dirty++;
@@ -525,7 +525,7 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 	ASSERT(e->type == KV_STRING);
 	ASSERT(newlen <= (size_t)PROTO_BULK_MAX_MAX);
 	ks->dirty++;
-	ks_touched(ks, kv_key(e), e->klen, false);
+	ks_touched(ks, kv_key(e), kv_klen(e), false);
 	old = str_value(e, numbuf, &oldlen);
 	keep = oldlen < newlen ? oldlen : newlen;
 	if (e->enc == KV_REF)
@@ -537,7 +537,7 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 		memset(n->data + keep, 0, newlen - keep);
 		val_seal(n, newlen);
 		mem_charge(&ks->mem, val_size(n));
-		e = entry_resize(ks, e, entry_bytes(kv_has_ttl(e), e->klen, sizeof(n)));
+		e = entry_resize(ks, e, entry_bytes(kv_has_ttl(e), kv_klen(e), sizeof(n)));
 		relink(ks, link, e);
 		e->enc = KV_REF;
 		e->vlen = 0;
@@ -549,14 +549,15 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 	 * place across the realloc. */
 	{
 		bool was_int = e->enc == KV_INT;
-		e = entry_resize(ks, e, entry_bytes(kv_has_ttl(e), e->klen, newlen));
+		e = entry_resize(ks, e, entry_bytes(kv_has_ttl(e), kv_klen(e), newlen));
 		relink(ks, link, e);
 		if (was_int)
 			memcpy(kv_vptr(e), numbuf, keep);
 	}
 	memset(kv_vptr(e) + keep, 0, newlen - keep);
 	e->enc = KV_RAW;
-	e->vlen = (uint32_t)newlen;
+	ASSERT(newlen < VAL_REF_MIN);
+	e->vlen = (uint16_t)newlen;
 	*ep = e;
 	return kv_vptr(e);
 }
@@ -569,14 +570,14 @@ struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms)
 
 	ASSERT(when_ms >= 0);
 	ks->dirty++;
-	ks_touched(ks, kv_key(e), e->klen, false);
+	ks_touched(ks, kv_key(e), kv_klen(e), false);
 	if (kv_has_ttl(e)) {
 		kv_set_expire_field(e, when_ms);
 		return e;
 	}
 	link = link_of(ks, e, &table);
-	rest = e->klen + value_area(e);
-	e = entry_resize(ks, e, entry_bytes(true, e->klen, value_area(e)));
+	rest = kv_key_bytes(kv_klen(e)) + value_area(e);
+	e = entry_resize(ks, e, entry_bytes(true, kv_klen(e), value_area(e)));
 	*link = e;
 	memmove(e->data + KV_TTL_BYTES, e->data, rest);
 	e->flags |= KV_F_TTL;
@@ -594,13 +595,13 @@ struct kv *ks_persist(struct keyspace *ks, struct kv *e)
 	if (!kv_has_ttl(e))
 		return e;
 	ks->dirty++;
-	ks_touched(ks, kv_key(e), e->klen, false);
+	ks_touched(ks, kv_key(e), kv_klen(e), false);
 	link = link_of(ks, e, &table);
 	ttl_remove(&ks->ttl, e);
-	rest = e->klen + value_area(e);
+	rest = kv_key_bytes(kv_klen(e)) + value_area(e);
 	memmove(e->data, e->data + KV_TTL_BYTES, rest);
 	e->flags &= ~KV_F_TTL;
-	e = entry_resize(ks, e, entry_bytes(false, e->klen, value_area(e)));
+	e = entry_resize(ks, e, entry_bytes(false, kv_klen(e), value_area(e)));
 	*link = e;
 	return e;
 }
@@ -661,7 +662,7 @@ static void rename_obj(struct keyspace *ks, struct kv *src, struct keyspace *dks
 		if (t->rebind != NULL)
 			t->rebind(obj, enc, &dks->mem);
 	}
-	ks_touched(ks, kv_key(src), src->klen, true);
+	ks_touched(ks, kv_key(src), kv_klen(src), true);
 	entry_release(ks, src);
 	ks->dirty++;
 	keep_lru(dks, ks_set_obj(dks, dst, dlen, type, enc, obj, when), lru);
@@ -735,15 +736,13 @@ void ks_flush(struct keyspace *ks, bool async)
 		lazy_add(&ks->lazy, &ks->d, n);
 	} else {
 		uint64_t i;
-		int t;
-		for (t = 0; t <= 1; t++)
-			for (i = 0; i < ks->d.size[t]; i++)
-				free_entry_chain(ks, ks->d.t[t][i]);
+		for (i = 0; i < dict_buckets(&ks->d); i++)
+			free_entry_chain(ks, dict_bucket(&ks->d, i));
 		dict_free_tables(&ks->d);
 		if (ks->lazy.head == NULL)
 			slab_trim(&ks->slab);
 	}
-	dict_init(&ks->d, &ks->mem);
+	dict_init(&ks->d, &ks->mem, ks->seed);
 }
 
 bool ks_lazy_step(struct keyspace *ks, unsigned n)
@@ -852,18 +851,15 @@ uint64_t ks_slot_keys(const struct keyspace *ks, unsigned slot, uint64_t max,
 		      void (*fn)(void *arg, const struct kv *e), void *arg)
 {
 	uint64_t n = 0, i;
-	int t;
 
-	for (t = 0; t <= 1; t++) {
-		for (i = 0; i < ks->d.size[t]; i++) {
-			const struct kv *e;
-			for (e = ks->d.t[t][i]; e != NULL && n < max; e = e->next) {
-				if (hash_slot(kv_key(e), e->klen) != slot)
-					continue;
-				if (fn != NULL)
-					fn(arg, e);
-				n++;
-			}
+	for (i = 0; i < dict_buckets(&ks->d); i++) {
+		const struct kv *e;
+		for (e = dict_bucket(&ks->d, i); e != NULL && n < max; e = e->next) {
+			if (hash_slot(kv_key(e), kv_klen(e)) != slot)
+				continue;
+			if (fn != NULL)
+				fn(arg, e);
+			n++;
 		}
 	}
 	return n;

@@ -13,8 +13,6 @@ static void check_entry(struct check_acc *a, const struct kv *e, int line)
 {
 	a->entries++;
 	a->bytes += slab_mem_size(&a->ks->slab, e);
-	if (e->hash != ks_hash(a->ks, kv_key(e), e->klen) && !a->bad)
-		a->bad = -line;
 	if ((e->type == KV_STRING) == kv_is_obj(e) && !a->bad)
 		a->bad = -line;
 	if ((e->type >= KV_TYPE_COUNT || a->ks->types[e->type] == NULL) && !a->bad)
@@ -37,25 +35,16 @@ static void check_entry(struct check_acc *a, const struct kv *e, int line)
 int ks_check(struct keyspace *ks)
 {
 	struct check_acc a = { .ks = ks };
-	uint64_t i, n, lazy_bytes, lazy_entries, lazy_objs;
-	int t;
+	uint64_t i, lazy_bytes, lazy_entries, lazy_objs;
 
-	for (t = 0; t <= 1; t++) {
-		n = 0;
-		for (i = 0; i < ks->d.size[t]; i++) {
-			const struct kv *e;
-			if (t == 0 && ks->d.rehash >= 0 && (int64_t)i < ks->d.rehash &&
-			    ks->d.t[0][i] != NULL)
-				return -__LINE__;
-			for (e = ks->d.t[t][i]; e != NULL; e = e->next) {
-				if ((e->hash & (ks->d.size[t] - 1)) != i)
-					return -__LINE__;
-				check_entry(&a, e, __LINE__);
-				n++;
-			}
-		}
-		if (n != ks->d.used[t])
-			return -__LINE__;
+	/* dict_check() puts every entry in its hash's bucket and checks its
+	 * tag, with the table's seed, which must be the keyspace's. */
+	if (ks->d.seed != ks->seed || ks->d.hash_fn != NULL || !dict_check(&ks->d))
+		return -__LINE__;
+	for (i = 0; i < dict_buckets(&ks->d); i++) {
+		const struct kv *e;
+		for (e = dict_bucket(&ks->d, i); e != NULL; e = e->next)
+			check_entry(&a, e, __LINE__);
 	}
 	if (a.bad)
 		return a.bad;

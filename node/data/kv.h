@@ -48,38 +48,97 @@ enum kv_enc { KV_INT = 0, KV_EMB, KV_RAW, KV_REF, KV_OBJ };
 _Static_assert(KV_TYPE_COUNT <= 1 << KV_TYPE_BITS, "every type fits kv.type");
 _Static_assert(KV_OBJ + KV_OBJ_ENCODINGS <= 1 << KV_ENC_BITS, "every encoding fits kv.enc");
 
+/* The header, 16 bytes: the chain link, the policy and type bits, the
+ * inline value's length (inline strings are shorter than VAL_REF_MIN, so
+ * 16 bits hold it), 8 bits of the key's hash for a quick rejection in a
+ * chain (the whole hash is computed again when a resize moves the entry),
+ * and the key's length in one byte, or KV_KLEN_LONG and the length in 4
+ * bytes after the TTL fields. Then data: the TTL fields (only with a TTL),
+ * the long key length (only for long keys), the key, the value. */
+#define KV_KLEN_LONG 255u
+#define KV_KLEN_LONG_BYTES 4
+
 struct kv {
 	struct kv *next;
-	uint32_t hash; /* low 32 bits of the key's hash */
-	uint32_t klen;
-	uint32_t vlen; /* KV_EMB/KV_RAW: inline value length */
 	uint32_t lru : KV_LRU_BITS;
 	uint32_t type : KV_TYPE_BITS;
 	uint32_t enc : KV_ENC_BITS;
 	uint32_t flags : 2;
+	uint16_t vlen; /* KV_EMB/KV_RAW: inline value length */
+	uint8_t tag;   /* kv_hash_tag() of the key's hash */
+	uint8_t klen8; /* the key's length, or KV_KLEN_LONG */
 	char data[];
 };
 
+_Static_assert(sizeof(struct kv) == 16, "the entry header is 16 bytes");
+
 #define KV_TTL_BYTES 12
+
+/* The hash bits an entry keeps: the top 8 of its 32 (bucket indexes take
+ * the low ones). */
+static inline uint8_t kv_hash_tag(uint32_t hash)
+{
+	return (uint8_t)(hash >> 24);
+}
 
 static inline bool kv_has_ttl(const struct kv *e)
 {
 	return (e->flags & KV_F_TTL) != 0;
 }
 
+/* Bytes of data before the key: the TTL fields and a long key's length. */
+static inline size_t kv_key_off(const struct kv *e)
+{
+	return (kv_has_ttl(e) ? KV_TTL_BYTES : 0) +
+	       (e->klen8 == KV_KLEN_LONG ? KV_KLEN_LONG_BYTES : 0);
+}
+
+/* The bytes of data an entry with a key of klen bytes needs before its
+ * value, TTL fields apart. */
+static inline size_t kv_key_bytes(size_t klen)
+{
+	return klen + (klen >= KV_KLEN_LONG ? KV_KLEN_LONG_BYTES : 0);
+}
+
+static inline size_t kv_klen(const struct kv *e)
+{
+	uint32_t n;
+
+	if (e->klen8 != KV_KLEN_LONG)
+		return e->klen8;
+	memcpy(&n, e->data + (kv_has_ttl(e) ? KV_TTL_BYTES : 0), 4);
+	return n;
+}
+
 static inline const char *kv_key(const struct kv *e)
 {
-	return e->data + (kv_has_ttl(e) ? KV_TTL_BYTES : 0);
+	return e->data + kv_key_off(e);
+}
+
+/* Sets the key of a new entry whose TTL flag is set already. */
+static inline void kv_set_key(struct kv *e, const char *key, size_t klen)
+{
+	char *p = e->data + (kv_has_ttl(e) ? KV_TTL_BYTES : 0);
+
+	if (klen < KV_KLEN_LONG) {
+		e->klen8 = (uint8_t)klen;
+	} else {
+		uint32_t n = (uint32_t)klen;
+		e->klen8 = KV_KLEN_LONG;
+		memcpy(p, &n, 4);
+		p += KV_KLEN_LONG_BYTES;
+	}
+	memcpy(p, key, klen);
 }
 
 static inline char *kv_vptr(struct kv *e)
 {
-	return e->data + (kv_has_ttl(e) ? KV_TTL_BYTES : 0) + e->klen;
+	return e->data + kv_key_off(e) + kv_klen(e);
 }
 
 static inline const char *kv_cvptr(const struct kv *e)
 {
-	return e->data + (kv_has_ttl(e) ? KV_TTL_BYTES : 0) + e->klen;
+	return e->data + kv_key_off(e) + kv_klen(e);
 }
 
 /* Expire time in ms since the epoch; only for kv_has_ttl(). */
@@ -150,7 +209,7 @@ static inline void kv_set_obj(struct kv *e, void *obj, unsigned enc)
 
 static inline bool kv_key_eq(const struct kv *e, const char *key, size_t klen)
 {
-	return e->klen == klen && memcmp(kv_key(e), key, klen) == 0;
+	return kv_klen(e) == klen && memcmp(kv_key(e), key, klen) == 0;
 }
 
 #endif

@@ -114,22 +114,19 @@ void lazy_account(const struct lazyfree *lz, uint64_t *bytes, uint64_t *entries,
 	const struct lazy_table *t;
 	const struct lazy_obj *o;
 	uint64_t i;
-	int k;
 
 	*bytes = 0;
 	*entries = 0;
 	*objs = 0;
 	for (t = lz->head; t != NULL; t = t->next) {
 		*bytes += mem_size(t) + dict_mem(&t->d);
-		for (k = 0; k <= 1; k++)
-			for (i = 0; i < t->d.size[k]; i++) {
-				const struct kv *e;
-				for (e = t->d.t[k][i]; e != NULL; e = e->next) {
-					*bytes += slab_mem_size(lz->slab, e) +
-						  obj_size(lz->types, e);
-					(*entries)++;
-				}
+		for (i = 0; i < dict_buckets(&t->d); i++) {
+			const struct kv *e;
+			for (e = dict_bucket(&t->d, i); e != NULL; e = e->next) {
+				*bytes += slab_mem_size(lz->slab, e) + obj_size(lz->types, e);
+				(*entries)++;
 			}
+		}
 	}
 	for (o = lz->objs; o != NULL; o = o->next) {
 		*bytes += mem_size(o) + o->bytes;

@@ -5,12 +5,14 @@
 
 #include "base/assert.h"
 #include "base/config.h"
+#include "base/hash.h"
 #include "base/mem.h"
 
-void policy_init(struct policy *p, struct mem *mem)
+void policy_init(struct policy *p, struct mem *mem, uint64_t seed)
 {
 	memset(p, 0, sizeof(*p));
 	p->mem = mem;
+	p->seed = seed;
 	p->samples = 5;
 	p->lfu_log_factor = 10;
 	p->lfu_decay_time = 1;
@@ -71,7 +73,7 @@ void policy_touch_lfu(const struct policy *p, struct kv *e, int64_t now_ms, uint
 
 void sieve_append(struct policy *p, struct kv *e)
 {
-	uint32_t tag;
+	uint32_t tag, hash;
 
 	if (p->n == (uint64_t)p->nchunks * POLICY_CHUNK_SLOTS) {
 		if (p->nchunks == p->chunk_cap) {
@@ -82,7 +84,9 @@ void sieve_append(struct policy *p, struct kv *e)
 						   POLICY_CHUNK_SLOTS * sizeof(struct sieve_slot));
 	}
 	tag = p->next_tag++ & SIEVE_TAG_MASK;
-	*sieve_slot(p, p->n) = (struct sieve_slot){ e->hash, tag };
+	/* Entries keep 8 bits of their hash: the slot needs all 32. */
+	hash = (uint32_t)hash_bytes(kv_key(e), kv_klen(e), p->seed);
+	*sieve_slot(p, p->n) = (struct sieve_slot){ hash, tag };
 	p->n++;
 	if (kv_has_ttl(e) || p->policy != POLICY_VOLATILE_SIEVE)
 		p->passes = 0; /* a new candidate */

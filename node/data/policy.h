@@ -76,9 +76,11 @@ struct policy {
 	bool enrolling; /* a scan is enrolling the keys the queue predates */
 	uint64_t enroll_cursor;
 	struct mem *mem;
+	uint64_t seed; /* the keyspace's, of the queue's hashes */
 };
 
-void policy_init(struct policy *p, struct mem *mem);
+/* seed is the keyspace's hash seed (ks_hash). */
+void policy_init(struct policy *p, struct mem *mem, uint64_t seed);
 /* Forgets the pool and the queue, freeing their memory. */
 void policy_clear(struct policy *p);
 

@@ -103,7 +103,7 @@ const char *hash_val_text(const struct hash_val *v, char *buf, size_t *len)
 
 /* ---- the table's entries: a field as key, its value as a string ---- */
 
-static struct kv *field_new(struct mem *mem, const char *f, size_t flen, uint32_t h, const char *v,
+static struct kv *field_new(struct mem *mem, const char *f, size_t flen, uint8_t tag, const char *v,
 			    size_t vlen, struct val *big)
 {
 	struct kval kv;
@@ -111,11 +111,10 @@ static struct kv *field_new(struct mem *mem, const char *f, size_t flen, uint32_
 
 	ASSERT(flen <= UINT32_MAX);
 	str_kval(&kv, v, vlen, big);
-	fe = mem_alloc(mem, sizeof(*fe) + flen + str_value_bytes(kv.enc, kv.len));
+	fe = mem_alloc(mem, sizeof(*fe) + kv_key_bytes(flen) + str_value_bytes(kv.enc, kv.len));
 	memset(fe, 0, sizeof(*fe));
-	fe->hash = h;
-	fe->klen = (uint32_t)flen;
-	memcpy(fe->data, f, flen);
+	fe->tag = tag;
+	kv_set_key(fe, f, flen);
 	str_store(mem, fe, &kv);
 	ASSERT(fe->type == KV_STRING);
 	return fe;
@@ -136,7 +135,7 @@ static struct hash_table *table_new(struct mem *mem, uint64_t seed)
 {
 	struct hash_table *t = mem_alloc(mem, sizeof(*t));
 
-	dict_init(&t->d, mem);
+	dict_init(&t->d, mem, seed);
 	t->seed = seed;
 	t->bytes = 0;
 	t->free_bucket = 0;
@@ -147,9 +146,10 @@ static struct hash_table *table_new(struct mem *mem, uint64_t seed)
 static void table_add(struct hash_table *t, const char *f, size_t flen, const char *v, size_t vlen,
 		      struct val *big)
 {
-	struct kv *fe = field_new(t->d.mem, f, flen, field_hash(t, f, flen), v, vlen, big);
+	uint32_t h = field_hash(t, f, flen);
+	struct kv *fe = field_new(t->d.mem, f, flen, kv_hash_tag(h), v, vlen, big);
 
-	dict_insert(&t->d, fe);
+	dict_insert(&t->d, fe, h);
 	t->bytes += field_bytes(fe);
 }
 
@@ -222,7 +222,7 @@ static void dup_field_cb(void *arg, struct kv *fe)
 
 	/* A copy owns its own buffers, as Redis duplicates the values; an
 	 * integer is re-read from its text into the same encoding. */
-	table_add(a->to, kv_key(fe), fe->klen, v, len, NULL);
+	table_add(a->to, kv_key(fe), kv_klen(fe), v, len, NULL);
 }
 
 static void *hash_dup(struct mem *mem, const void *obj, unsigned enc)
@@ -281,8 +281,8 @@ static void check_field_cb(void *arg, struct kv *fe)
 
 	a->n++;
 	a->bytes += field_bytes(fe);
-	if (fe->type != KV_STRING || fe->hash != field_hash(a->t, kv_key(fe), fe->klen) ||
-	    kv_has_ttl(fe))
+	if (fe->type != KV_STRING ||
+	    fe->tag != kv_hash_tag(field_hash(a->t, kv_key(fe), kv_klen(fe))) || kv_has_ttl(fe))
 		a->bad = true;
 }
 
@@ -419,7 +419,7 @@ static bool table_set(struct mem *mem, struct hash_table *t, const char *f, size
 	}
 	/* A new entry takes the old one's place in its chain. */
 	old = *link;
-	fe = field_new(mem, f, flen, old->hash, v, vlen, big);
+	fe = field_new(mem, f, flen, old->tag, v, vlen, big);
 	fe->next = old->next;
 	*link = fe;
 	t->bytes += field_bytes(fe);
@@ -484,7 +484,7 @@ static void each_entry_cb(void *arg, struct kv *fe)
 	struct hash_val v;
 
 	val_from_entry(fe, &v);
-	a->fn(a->arg, kv_key(fe), fe->klen, &v);
+	a->fn(a->arg, kv_key(fe), kv_klen(fe), &v);
 }
 
 static void each_lp(unsigned char *lp, hash_each_fn fn, void *arg)
@@ -550,5 +550,5 @@ void hash_read(const struct kv *e, const void *at, hash_each_fn fn, void *arg)
 		return;
 	}
 	val_from_entry(fe, &v);
-	fn(arg, kv_key(fe), fe->klen, &v);
+	fn(arg, kv_key(fe), kv_klen(fe), &v);
 }

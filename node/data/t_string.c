@@ -10,6 +10,8 @@
 #include "base/val.h"
 #include "data/kv.h"
 
+_Static_assert(VAL_REF_MIN - 1 <= UINT16_MAX, "an inline string's length fits kv.vlen");
+
 void str_kval(struct kval *out, const char *p, size_t len, struct val *big)
 {
 	long long i;
@@ -100,7 +102,8 @@ void str_store(struct mem *mem, struct kv *e, const struct kval *v)
 	}
 	default:
 		memmove(dst, v->p, v->len);
-		e->vlen = (uint32_t)v->len;
+		ASSERT(v->len < VAL_REF_MIN);
+		e->vlen = (uint16_t)v->len;
 		break;
 	}
 }

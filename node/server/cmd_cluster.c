@@ -162,7 +162,7 @@ void cmd_cluster_countkeysinslot(struct cmd_ctx *c)
 
 static void reply_key(void *arg, const struct kv *e)
 {
-	reply_bulk(arg, kv_key(e), e->klen);
+	reply_bulk(arg, kv_key(e), kv_klen(e));
 }
 
 void cmd_cluster_getkeysinslot(struct cmd_ctx *c)

@@ -244,6 +244,46 @@ class TestBigValues(unittest.TestCase):
             self.assertEqual(out[0], data)
             self.assertEqual(out[3], b"overwritten")
 
+    def test_long_keys_and_fields(self):
+        """Keys and hash fields around the entry's one-byte length escape
+        (255 bytes and more take four more bytes) keep their bytes through
+        TTLs, APPEND, RENAME, DUMP/RESTORE, SCAN and a big hash's table."""
+        with cairn_test.cairn() as srv:
+            r = srv.client()
+            for n in (254, 255, 256, 1000, 70000):
+                k = bytes((i * 7 + n) % 251 for i in range(n))
+                r.set(k, b"12")
+                self.assertTrue(r.pexpire(k, 100000))
+                self.assertEqual(r.append(k, b"x" * 300), 302)
+                self.assertTrue(r.persist(k))
+                self.assertEqual(r.ttl(k), -1)
+                r.rename(k, k + b"!")
+                self.assertEqual(r.get(k + b"!"), b"12" + b"x" * 300)
+                dump = r.dump(k + b"!")
+                r.restore(k, 0, dump)
+                self.assertEqual(r.get(k), b"12" + b"x" * 300)
+                seen = set()
+                cursor = 0
+                while True:
+                    cursor, keys = r.scan(cursor=cursor, count=100)
+                    seen.update(keys)
+                    if cursor == 0:
+                        break
+                self.assertIn(k, seen)
+                self.assertIn(k + b"!", seen)
+                self.assertEqual(r.delete(k, k + b"!"), 2)
+                # A big hash (more than 128 fields) with the long field.
+                fields = {k: b"long"}
+                fields.update({b"f%d" % i: b"%d" % i for i in range(200)})
+                r.hset("h", mapping=fields)
+                self.assertEqual(r.object("encoding", "h"), b"hashtable")
+                self.assertEqual(r.hget("h", k), b"long")
+                self.assertEqual(r.hgetall("h"), fields)
+                self.assertEqual(r.hdel("h", k), 1)
+                self.assertIsNone(r.hget("h", k))
+                self.assertEqual(r.delete("h"), 1)
+            self.assertEqual(r.dbsize(), 0)
+
 
 if __name__ == "__main__":
     unittest.main()

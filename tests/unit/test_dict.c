@@ -1,17 +1,19 @@
 /* test_dict.c: unit tests of the keyspace hash table (node/data/dict.c).
  *
- * Goal: inserts, finds and unlinks stay correct through incremental
- * rehashing in both directions; dict_rehash() makes bounded progress per
- * step; dict_scan() returns every element that is present for the whole scan
- * at least once, while the table grows and shrinks between calls;
- * dict_random() returns only present entries and reaches all of them; the
- * tables' memory is accounted and given back.
+ * Goal: inserts, finds and unlinks stay correct while the table grows a
+ * bucket per insert (linear hashing) and shrinks a few buckets per step;
+ * the table keeps a load of about 1 and its segments follow its size;
+ * dict_rehash() makes bounded progress per step; dict_scan() returns every
+ * element that is present for the whole scan at least once, while the table
+ * grows and shrinks between calls; dict_random() returns only present
+ * entries and reaches all of them; the tables' memory is accounted and
+ * given back.
  *
  * Method: entries are struct kv built by hand (no TTL, a 4-byte key holding
  * the entry's id), hashed with hash_bytes or with a constant to force one
- * long chain. A presence array is the model; verify() walks both tables and
- * checks every entry's bucket, the moved-bucket invariant, the counts, and
- * that the table holds exactly the model's entries, each once. */
+ * long chain. A presence array is the model; verify() walks the buckets and
+ * checks every entry's bucket, dict_check(), the counts, and that the table
+ * holds exactly the model's entries, each once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -76,7 +78,7 @@ static uint32_t id_of(const struct kv *e)
 {
 	uint32_t id;
 
-	assert_int_equal(e->klen, 4);
+	assert_int_equal(kv_klen(e), 4);
 	memcpy(&id, kv_key(e), 4);
 	return id;
 }
@@ -86,6 +88,13 @@ static uint32_t hash_of(const struct pool *p, uint32_t id)
 	return p->collide ? 0x9e3779b9u : (uint32_t)hash_bytes(&id, 4, SEED);
 }
 
+/* The dict's hash for a pool whose entries all collide. */
+static uint32_t collide_hash(const struct kv *e)
+{
+	(void)e;
+	return 0x9e3779b9u;
+}
+
 static struct kv *entry(struct pool *p, uint32_t id)
 {
 	struct kv *e = p->e[id];
@@ -93,9 +102,7 @@ static struct kv *entry(struct pool *p, uint32_t id)
 	if (e == NULL) {
 		e = calloc(1, sizeof(*e) + 4);
 		assert_non_null(e);
-		e->klen = 4;
-		e->hash = hash_of(p, id);
-		memcpy(e->data, &id, 4);
+		kv_set_key(e, (const char *)&id, 4);
 		p->e[id] = e;
 	}
 	return e;
@@ -110,7 +117,7 @@ static void add(struct dict *d, struct pool *p, uint32_t id)
 {
 	assert_false(p->in[id]);
 	assert_null(find(d, p, id, NULL));
-	dict_insert(d, entry(p, id));
+	dict_insert(d, entry(p, id), hash_of(p, id));
 	p->in[id] = true;
 	p->present++;
 }
@@ -128,37 +135,26 @@ static void del(struct dict *d, struct pool *p, uint32_t id)
 	p->present--;
 }
 
-/* Walks both tables: bucket of every entry, moved buckets empty, counts,
- * and exactly the model's entries, each once. */
+/* Walks the buckets: bucket of every entry, counts, the load, and exactly
+ * the model's entries, each once. */
 static void verify(const struct dict *d, struct pool *p)
 {
-	uint64_t i, n;
-	int t;
+	uint64_t i, n = 0;
 
 	memset(p->seen, 0, p->cap * sizeof(*p->seen));
-	for (t = 0; t <= 1; t++) {
-		n = 0;
-		if (d->size[t] == 0) {
-			assert_null(d->t[t]);
-			assert_int_equal(d->used[t], 0);
-			continue;
+	assert_true(dict_check(d));
+	for (i = 0; i < dict_buckets(d); i++) {
+		const struct kv *e;
+		for (e = dict_bucket(d, i); e != NULL; e = e->next) {
+			uint32_t id = id_of(e);
+			assert_int_equal(dict_bucket_of(d, hash_of(p, id)), i);
+			assert_true(id < p->cap && p->in[id]);
+			assert_int_equal(p->seen[id]++, 0);
+			n++;
 		}
-		assert_int_equal(d->size[t] & (d->size[t] - 1), 0);
-		for (i = 0; i < d->size[t]; i++) {
-			const struct kv *e;
-			if (t == 0 && d->rehash >= 0 && (int64_t)i < d->rehash)
-				assert_null(d->t[0][i]);
-			for (e = d->t[t][i]; e != NULL; e = e->next) {
-				uint32_t id = id_of(e);
-				assert_int_equal(e->hash & (d->size[t] - 1), i);
-				assert_true(id < p->cap && p->in[id]);
-				assert_int_equal(p->seen[id]++, 0);
-				n++;
-			}
-		}
-		assert_int_equal(n, d->used[t]);
 	}
-	assert_true(d->rehash >= 0 || d->size[1] == 0);
+	assert_int_equal(n, p->present);
+	assert_true(dict_size(d) <= dict_buckets(d) || dict_buckets(d) == 0);
 	assert_int_equal(dict_size(d), p->present);
 	assert_int_equal(dict_mem(d), d->mem->used);
 }
@@ -175,7 +171,8 @@ static void test_insert_find_unlink_100k(void **state)
 
 	(void)state;
 	pool_init(&p, n, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	assert_null(find(&d, &p, 1, NULL));
 	for (id = 0; id < n; id++) {
 		add(&d, &p, id);
@@ -188,7 +185,7 @@ static void test_insert_find_unlink_100k(void **state)
 		struct kv **link = find(&d, &p, id, &table);
 		assert_non_null(link);
 		assert_ptr_equal(*link, p.e[id]);
-		assert_true(table == 0 || (table == 1 && d.rehash >= 0));
+		assert_int_equal(table, 0);
 	}
 	for (id = 0; id < n; id += 2) {
 		del(&d, &p, id);
@@ -225,7 +222,8 @@ static void test_one_chain(void **state)
 
 	(void)state;
 	pool_init(&p, n, true);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	for (id = 0; id < n; id++)
 		add(&d, &p, id);
 	verify(&d, &p);
@@ -253,100 +251,135 @@ static void fill_settled(struct dict *d, struct pool *p, uint32_t from, uint32_t
 		add(d, p, id);
 	while (dict_rehash(d, 1000))
 		;
-	assert_int_equal(d->rehash, -1);
+	assert_false(d->shrinking);
 }
 
-static void test_rehash_grow_steps(void **state)
+/* Each insert past the smallest table adds one bucket: the load stays 1,
+ * through the first segment's doublings and into new segments. */
+static void test_grow_one_bucket_per_insert(void **state)
 {
 	struct mem m = { 0 };
 	struct dict d;
 	struct pool p;
-	uint64_t steps = 0, old_size;
+	uint32_t id;
 
 	(void)state;
 	pool_init(&p, 5000, false);
-	dict_init(&d, &m);
-	fill_settled(&d, &p, 0, 1024);
-	old_size = d.size[0];
-	assert_int_equal(old_size, 1024);
-	/* The next insert starts a grow; the new entry goes to the new table. */
-	add(&d, &p, 1024);
-	assert_true(d.rehash >= 0);
-	assert_int_equal(d.size[1], 2048);
-	assert_int_equal(d.used[1], 1);
-	verify(&d, &p);
-	for (;;) {
-		int64_t before = d.rehash;
-		uint64_t used0 = d.used[0];
-		bool more = dict_rehash(&d, 1);
-		steps++;
-		assert_int_equal(dict_size(&d), p.present);
-		verify(&d, &p);
-		if (!more)
-			break;
-		/* One bucket moved after at most 9 empty ones, or 10 empty ones
-		 * visited and nothing moved. */
-		if (d.used[0] < used0)
-			assert_true(d.rehash - before >= 1 && d.rehash - before <= 10);
+	dict_init(&d, &m, SEED);
+	assert_int_equal(dict_buckets(&d), 0);
+	assert_int_equal(dict_mem(&d), 0);
+	for (id = 0; id < 5000; id++) {
+		uint64_t want = id + 1 > DICT_SIZE_MIN ? id + 1 : DICT_SIZE_MIN;
+		add(&d, &p, id);
+		assert_int_equal(dict_buckets(&d), want);
+		if (want <= DICT_SEG_BUCKETS)
+			assert_int_equal(d.nseg, 1);
 		else
-			assert_int_equal(d.rehash - before, DICT_REHASH_EMPTY_VISITS);
+			assert_int_equal(d.nseg, (want + DICT_SEG_BUCKETS - 1) / DICT_SEG_BUCKETS);
+		if (id % 97 == 0 || id == DICT_SEG_BUCKETS || id == 2 * DICT_SEG_BUCKETS)
+			verify(&d, &p);
 	}
-	assert_true(steps <= old_size);
-	assert_int_equal(d.rehash, -1);
-	assert_int_equal(d.size[0], 2048);
-	assert_int_equal(d.size[1], 0);
+	verify(&d, &p);
+	/* 8 bytes a bucket, the last segment's unused part, the directory
+	 * (and malloc's usable-size slack of each). */
+	assert_true(dict_mem(&d) <= 5 * (DICT_SEG_BUCKETS * sizeof(void *) + 16) + 128);
 	assert_false(dict_rehash(&d, 1)); /* nothing to do */
 	dict_free_tables(&d);
+	assert_int_equal(m.used, 0);
 	pool_fini(&p);
 }
 
-/* Shrinking: a sparse old table makes steps that only skip empty buckets. */
+/* Shrinking merges the last bucket into its buddy: a step merges at most
+ * one bucket that holds entries, or skips ten empty ones; deleting while
+ * the shrink runs keeps everything findable. */
 static void test_rehash_shrink_steps(void **state)
 {
 	struct mem m = { 0 };
 	struct dict d;
 	struct pool p;
 	uint32_t id;
-	uint64_t empty_steps = 0;
+	uint64_t empty_steps = 0, steps = 0;
 
 	(void)state;
 	pool_init(&p, 20000, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
 	fill_settled(&d, &p, 0, 16384);
 	for (id = 0; id < 16384; id++)
-		if (id % 128 != 0)
+		if (id % 64 != 0)
 			del(&d, &p, id);
-	while (dict_rehash(&d, 1000))
-		;
+	assert_int_equal(dict_buckets(&d), 16384);
 	dict_try_shrink(&d);
-	assert_true(d.rehash >= 0);
-	assert_int_equal(d.size[1], 128);
+	assert_true(d.shrinking);
 	verify(&d, &p);
 	for (;;) {
-		int64_t before = d.rehash;
-		uint64_t used0 = d.used[0];
-		if (!dict_rehash(&d, 1))
-			break;
-		if (d.used[0] == used0) {
-			assert_int_equal(d.rehash - before, DICT_REHASH_EMPTY_VISITS);
-			empty_steps++;
+		uint64_t before = dict_buckets(&d);
+		bool more = dict_rehash(&d, 1);
+		uint64_t gone = before - dict_buckets(&d);
+		steps++;
+		assert_true(gone >= 1 && gone <= DICT_REHASH_EMPTY_VISITS + 1);
+		empty_steps += gone == DICT_REHASH_EMPTY_VISITS;
+		if (steps % 53 == 0) {
+			/* Deleting mid-shrink, from merged buckets and not yet
+			 * merged ones alike. */
+			id = (uint32_t)(steps * 64) % 16384;
+			if (p.in[id])
+				del(&d, &p, id);
+			verify(&d, &p);
 		}
+		if (!more)
+			break;
 	}
 	assert_true(empty_steps > 0);
 	verify(&d, &p);
-	assert_int_equal(d.size[0], 128);
+	assert_int_equal(dict_buckets(&d), dict_size(&d));
+	for (id = 0; id < 16384; id++)
+		assert_true((find(&d, &p, id, NULL) != NULL) == p.in[id]);
 	/* Not under 10% full: no shrink. */
 	dict_try_shrink(&d);
-	assert_int_equal(d.rehash, -1);
+	assert_false(d.shrinking);
 	/* Emptied: the table itself goes. */
-	for (id = 0; id < 16384; id += 128)
-		del(&d, &p, id);
+	for (id = 0; id < 16384; id++)
+		if (p.in[id])
+			del(&d, &p, id);
 	dict_try_shrink(&d);
-	assert_int_equal(d.size[0], 0);
+	assert_int_equal(dict_buckets(&d), 0);
 	assert_int_equal(m.used, 0);
 	add(&d, &p, 5);
 	verify(&d, &p);
 	dict_free_tables(&d);
+	pool_fini(&p);
+}
+
+/* An insert while shrinking stops the shrink once the load is back to 1,
+ * and lookups during a shrink make progress. */
+static void test_shrink_then_grow(void **state)
+{
+	struct mem m = { 0 };
+	struct dict d;
+	struct pool p;
+	uint32_t id;
+
+	(void)state;
+	pool_init(&p, 8192, false);
+	dict_init(&d, &m, SEED);
+	fill_settled(&d, &p, 0, 8192);
+	for (id = 100; id < 8192; id++)
+		del(&d, &p, id);
+	dict_try_shrink(&d);
+	assert_true(d.shrinking);
+	for (id = 0; id < 100; id++)
+		assert_non_null(find(&d, &p, id, NULL));
+	assert_true(dict_buckets(&d) < 8192);
+	for (id = 100; id < 8192; id++) {
+		add(&d, &p, id);
+		if (id % 331 == 0)
+			verify(&d, &p);
+	}
+	assert_false(d.shrinking);
+	assert_int_equal(dict_buckets(&d), 8192);
+	verify(&d, &p);
+	dict_free_tables(&d);
+	assert_int_equal(m.used, 0);
 	pool_fini(&p);
 }
 
@@ -361,18 +394,21 @@ static void test_shrink_threshold(void **state)
 
 	(void)state;
 	pool_init(&p, 1024, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	fill_settled(&d, &p, 0, 1024);
-	assert_int_equal(d.size[0], 1024);
+	assert_int_equal(dict_buckets(&d), 1024);
 	for (id = 1023; id >= 103; id--)
 		del(&d, &p, id);
 	dict_try_shrink(&d);
-	assert_int_equal(d.rehash, -1);
-	assert_int_equal(d.size[0], 1024);
+	assert_false(d.shrinking);
+	assert_int_equal(dict_buckets(&d), 1024);
 	del(&d, &p, 102);
 	dict_try_shrink(&d);
-	assert_true(d.rehash >= 0);
-	assert_int_equal(d.size[1], 128);
+	assert_true(d.shrinking);
+	while (dict_rehash(&d, 10))
+		;
+	assert_int_equal(dict_buckets(&d), 102);
 	verify(&d, &p);
 	dict_free_tables(&d);
 	pool_fini(&p);
@@ -406,7 +442,8 @@ static void test_scan_stable_exactly_once(void **state)
 
 	(void)state;
 	pool_init(&p, 1000, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	assert_int_equal(dict_scan(&d, 0, scan_fn, &c), 0); /* empty */
 	fill_settled(&d, &p, 0, 1000);
 	memset(p.seen, 0, p.cap * sizeof(*p.seen));
@@ -433,11 +470,12 @@ static void scan_under_churn(uint64_t seed, uint32_t stable, uint32_t churn, uns
 	uint32_t id;
 
 	pool_init(&p, stable + churn, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	for (id = 0; id < stable; id++)
 		add(&d, &p, id);
 	memset(p.seen, 0, p.cap * sizeof(*p.seen));
-	last_size = d.size[0];
+	last_size = dict_buckets(&d);
 	do {
 		uint64_t r = xorshift(&x);
 		uint32_t k, batch = (uint32_t)(r >> 8) % (churn / 4 + 1);
@@ -459,9 +497,9 @@ static void scan_under_churn(uint64_t seed, uint32_t stable, uint32_t churn, uns
 		case 2: dict_rehash(&d, 1 + (unsigned)(r >> 40) % 8); break;
 		default: break;
 		}
-		*grows += d.size[0] > last_size;
-		*shrinks += d.size[0] < last_size;
-		last_size = d.size[0];
+		*grows += dict_buckets(&d) > last_size;
+		*shrinks += dict_buckets(&d) < last_size;
+		last_size = dict_buckets(&d);
 	} while (cursor != 0);
 	for (id = 0; id < stable; id++)
 		if (p.seen[id] == 0)
@@ -512,7 +550,8 @@ static void test_random_covers_small_table(void **state)
 
 	(void)state;
 	pool_init(&p, 10, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	assert_null(dict_random(&d, rnd_xorshift, &x));
 	fill_settled(&d, &p, 0, 10);
 	memset(p.seen, 0, p.cap * sizeof(*p.seen));
@@ -540,7 +579,8 @@ static void test_random_only_present(void **state)
 
 	(void)state;
 	pool_init(&p, 4096, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	for (i = 0; i < 200000; i++) {
 		uint32_t id = (uint32_t)(xorshift(&x) % 4096);
 		struct kv *e;
@@ -559,48 +599,54 @@ static void test_random_only_present(void **state)
 	}
 	verify(&d, &p);
 	assert_true(picks > 100000);
+	/* dict_check sees a wrong tag, and an entry in another bucket. */
+	{
+		struct kv *e = dict_random(&d, rnd_xorshift, &x), **link;
+		uint32_t id = id_of(e);
+		e->tag ^= 0x80;
+		assert_false(dict_check(&d));
+		e->tag ^= 0x80;
+		assert_true(dict_check(&d));
+		del(&d, &p, id);
+		link = (struct kv **)&d.seg[0][(dict_bucket_of(&d, hash_of(&p, id)) + 1) % 4];
+		e->next = *link;
+		*link = e;
+		d.used++;
+		assert_false(dict_check(&d));
+		assert_ptr_equal(dict_unlink(&d, link, 0), e);
+		assert_true(dict_check(&d));
+	}
 	dict_free_tables(&d);
 	pool_fini(&p);
 }
 
-static bool in_table1(const struct dict *d, const struct kv *e)
-{
-	const struct kv *c;
-
-	if (d->rehash < 0)
-		return false;
-	for (c = d->t[1][e->hash & (d->size[1] - 1)]; c != NULL; c = c->next)
-		if (c == e)
-			return true;
-	return false;
-}
-
-/* Halfway through a rehash, picks come from both tables. */
-static void test_random_during_rehash(void **state)
+/* Halfway through a level (half the buckets split), picks come from the
+ * split buckets and the unsplit ones. */
+static void test_random_half_split(void **state)
 {
 	struct mem m = { 0 };
 	struct dict d;
 	struct pool p;
 	uint64_t x = 3;
-	unsigned from1 = 0, picks = 0;
+	unsigned split = 0, picks = 0;
 	int i;
 
 	(void)state;
-	pool_init(&p, 32769, false);
-	dict_init(&d, &m);
-	fill_settled(&d, &p, 0, 32768);
-	add(&d, &p, 32768);
-	while (d.used[1] < d.used[0])
-		dict_rehash(&d, 1);
+	pool_init(&p, 49152, false);
+	dict_init(&d, &m, SEED);
+	fill_settled(&d, &p, 0, 49152);
+	assert_int_equal(d.half, 32768);
+	assert_int_equal(d.split, 16384);
 	for (i = 0; i < 4000; i++) {
 		struct kv *e = dict_random(&d, rnd_xorshift, &x);
-		assert_true(d.rehash >= 0);
-		assert_true(p.in[id_of(e)]);
-		from1 += in_table1(&d, e);
+		uint32_t id = id_of(e);
+		uint64_t b = dict_bucket_of(&d, hash_of(&p, id));
+		assert_true(p.in[id]);
+		split += b < d.split || b >= d.half;
 		picks++;
 	}
-	/* About half from each table. */
-	assert_true(from1 > picks / 3 && from1 < picks - picks / 3);
+	/* A third of the keys are in unsplit buckets, two in split ones. */
+	assert_true(split > picks / 3 && split < picks - picks / 6);
 	dict_free_tables(&d);
 	pool_fini(&p);
 }
@@ -617,12 +663,13 @@ static void test_random_adversarial_source(void **state)
 
 	(void)state;
 	pool_init(&p, 4096, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	fill_settled(&d, &p, 0, 4096);
 	for (id = 0; id < 4096; id++)
 		if (id != 4000)
 			del(&d, &p, id);
-	assert_null(d.t[0][0]);
+	assert_null(dict_bucket(&d, 0));
 	e = dict_random(&d, rnd_zero, NULL);
 	assert_ptr_equal(e, p.e[4000]);
 	dict_free_tables(&d);
@@ -659,10 +706,11 @@ static void test_each(void **state)
 
 	(void)state;
 	pool_init(&p, 3000, false);
-	dict_init(&d, &m);
+	dict_init(&d, &m, SEED);
+	d.hash_fn = p.collide ? collide_hash : NULL;
 	for (id = 0; id < 2049; id++)
 		add(&d, &p, id);
-	assert_true(d.rehash >= 0); /* both tables hold entries */
+	assert_true(d.split > 0); /* some buckets split, some not */
 	memset(p.seen, 0, p.cap * sizeof(*p.seen));
 	dict_each(&d, each_fn, &c);
 	for (id = 0; id < 2049; id++)
@@ -683,14 +731,15 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_insert_find_unlink_100k),
 		cmocka_unit_test(test_one_chain),
-		cmocka_unit_test(test_rehash_grow_steps),
+		cmocka_unit_test(test_grow_one_bucket_per_insert),
 		cmocka_unit_test(test_rehash_shrink_steps),
+		cmocka_unit_test(test_shrink_then_grow),
 		cmocka_unit_test(test_shrink_threshold),
 		cmocka_unit_test(test_scan_stable_exactly_once),
 		cmocka_unit_test(test_scan_under_churn),
 		cmocka_unit_test(test_random_covers_small_table),
 		cmocka_unit_test(test_random_only_present),
-		cmocka_unit_test(test_random_during_rehash),
+		cmocka_unit_test(test_random_half_split),
 		cmocka_unit_test(test_random_adversarial_source),
 		cmocka_unit_test(test_each),
 	};

@@ -829,15 +829,31 @@ static void test_flush_async(void **state)
 	env_free(en);
 }
 
-/* A flush while a table is being rehashed frees both tables. */
+/* A flush while the table is shrinking (buckets half merged, deletes
+ * between merges) frees every entry and the table. */
 static void test_flush_during_rehash(void **state)
 {
 	struct env *en = env_new();
 	struct keyspace *ks = &en->ks;
+	char key[32];
+	int i;
 
 	(void)state;
-	fill_mixed(ks, "r", 1025, NULL);
-	assert_true(ks->d.rehash >= 0);
+	fill_mixed(ks, "r", 2000, NULL);
+	for (i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "r%d", i);
+		if (i % 16 != 0)
+			assert_true(ks_delete(ks, key, strlen(key)));
+	}
+	ks_cron(ks, 3);
+	CHECK(ks);
+	assert_true(ks->d.shrinking);
+	for (i = 0; i < 2000; i += 32) {
+		snprintf(key, sizeof(key), "r%d", i);
+		assert_true(ks_delete(ks, key, strlen(key)));
+		CHECK(ks);
+	}
+	assert_true(ks->d.shrinking);
 	ks_flush(ks, true);
 	CHECK(ks);
 	while (ks_lazy_step(ks, 50))
@@ -893,6 +909,85 @@ static void test_rename(void **state)
 	ttl_is(ks, "dst", NOW0 + 20);
 	assert_int_equal(ks_size(ks), 3);
 	free(raw);
+	free(big);
+	env_free(en);
+}
+
+/* Keys around the one-byte length's escape (kv.h: 255 and over take four
+ * more bytes after the TTL fields), with every value shape, through TTL
+ * set and removal (which move the key), edits, renames between lengths
+ * and deletion. */
+static void test_long_keys(void **state)
+{
+	static const size_t klens[] = { 0, 1, 254, 255, 256, 1000, 70000 };
+	struct env *en = env_new();
+	struct keyspace *ks = &en->ks;
+	char *val300 = pattern(300, 3), *big = pattern(5000, 4);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(klens) / sizeof(klens[0]); i++) {
+		size_t n = klens[i];
+		char *key = pattern(n, (unsigned)i), *dst = pattern(n + 1, (unsigned)i + 50);
+		struct kval v;
+		struct kv *e;
+		char *p;
+
+		/* An int whose high bytes are not zero: a move that drops
+		 * the value's last bytes shows. */
+		str_kval(&v, "-9223372036854775807", 20, NULL);
+		e = ks_set(ks, key, n, &v, KS_TTL_NONE);
+		CHECK(ks);
+		assert_int_equal(kv_klen(e), n);
+		assert_memory_equal(kv_key(e), key, n);
+		assert_ptr_equal(ks_peek(ks, key, n), e);
+		e = ks_set_expire(ks, e, NOW0 + 5);
+		CHECK(ks);
+		assert_int_equal(kv_klen(e), n);
+		assert_memory_equal(kv_key(e), key, n);
+		assert_int_equal(kv_expire(e), NOW0 + 5);
+		value_is(ks, key, "-9223372036854775807", 20);
+		e = ks_persist(ks, e);
+		CHECK(ks);
+		value_is(ks, key, "-9223372036854775807", 20);
+		e = ks_set_expire(ks, e, NOW0 + 5);
+		CHECK(ks);
+		p = ks_edit(ks, &e, 300);
+		memcpy(p, val300, 300);
+		CHECK(ks);
+		value_is(ks, key, val300, 300);
+		e = ks_persist(ks, e);
+		CHECK(ks);
+		assert_int_equal(kv_klen(e), n);
+		assert_memory_equal(kv_key(e), key, n);
+		str_kval(&v, big, 5000, NULL);
+		e = ks_set(ks, key, n, &v, NOW0 + 9);
+		CHECK(ks);
+		assert_int_equal(kv_klen(e), n);
+		ks_rename(ks, e, ks, dst, n + 1);
+		CHECK(ks);
+		assert_null(ks_peek(ks, key, n));
+		e = ks_peek(ks, dst, n + 1);
+		assert_non_null(e);
+		assert_int_equal(kv_klen(e), n + 1);
+		assert_memory_equal(kv_key(e), dst, n + 1);
+		value_is(ks, dst, big, 5000);
+		assert_int_equal(kv_expire(e), NOW0 + 9);
+		assert_true(ks_delete(ks, dst, n + 1));
+		CHECK(ks);
+		assert_int_equal(ks_size(ks), 0);
+		free(key);
+		free(dst);
+	}
+	/* ks_check sees an entry whose kept hash bits are wrong. */
+	{
+		struct kv *e = set_str(ks, "t", "v", KS_TTL_NONE);
+		e->tag ^= 1;
+		assert_true(ks_check(ks) != 0);
+		e->tag ^= 1;
+		CHECK(ks);
+	}
+	free(val300);
 	free(big);
 	env_free(en);
 }
@@ -1415,6 +1510,7 @@ int main(void)
 		cmocka_unit_test(test_flush_during_rehash),
 		cmocka_unit_test(test_rename),
 		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_long_keys),
 		cmocka_unit_test(test_random_skips_expired),
 		cmocka_unit_test(test_lru_idle),
 		cmocka_unit_test(test_random_ops),
