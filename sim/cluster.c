@@ -28,23 +28,36 @@ enum cstage {
 	CS_DONE,      /* settled after the heal: nothing more to do */
 };
 
-/* What a step of a move expects. */
-enum cexpect { X_OK = 0, X_NIL, X_MOVED, X_ASK };
+/* What a step of a move expects. X_KEYS: CLUSTER GETKEYSINSLOT's array
+ * (keys left: a MIGRATE of them and another look follow); X_MIGRATE: +OK
+ * or +NOKEY, or an error to try again after (IOERR, TRYAGAIN; BUSYKEY
+ * again with REPLACE); X_NODE: +OK, or, on the source, the error of a
+ * slot it still holds keys of (a key written there late: the keys are
+ * looked at and moved again). */
+enum cexpect { X_OK = 0, X_NIL, X_MOVED, X_ASK, X_KEYS, X_MIGRATE, X_NODE };
 
-/* One command of a move, to one node. */
+/* One command of a move, to one node ("" in it is an empty argument). */
 struct cstep {
 	unsigned node;
-	char cmd[160];
+	char cmd[512];
 	enum cexpect expect;
 	unsigned target; /* X_MOVED, X_ASK: the node the redirect names */
 };
 
 /* Steps of one move at most, and moves in one run at most. */
-#define MOVE_STEPS 10
+#define MOVE_STEPS 16
 #define MOVES_MAX 64
+/* Keys one MIGRATE moves at most (redis-cli's --cluster-pipeline), its
+ * timeout (ms), and the pause before a failed one is tried again. */
+#define MIGRATE_KEYS 10
+#define MIGRATE_TIMEOUT_MS 1000
+#define MIGRATE_RETRY_NS (200ull * 1000 * 1000)
+/* The chance a move takes a slot of the cluster clients' keys (else an
+ * empty one). */
+#define MOVE_KEYED_P 0.75
 /* The chance of a move after a look, at most (drawn per run from [0,
  * this], or 0 in a third of the runs). */
-#define MOVE_P_MAX 0.1
+#define MOVE_P_MAX 0.25
 /* Partitions: the chance one begins after a look, at most, and how long
  * one lasts (or until the heal); bytes between nodes wait a kernel step
  * at a chance up to BUS_DELAY_P_MAX. Each drawn per run, 0 in a third. */
@@ -87,6 +100,9 @@ struct simcluster {
 	unsigned moves, tag_slot[SIM_NODES_MAX];
 	struct cstep step[MOVE_STEPS];
 	unsigned nsteps, cur;
+	unsigned mv_slot, mv_from, mv_to; /* the move under way */
+	bool mv_replace;                  /* MIGRATE with REPLACE (after BUSYKEY) */
+	unsigned migrates, migrate_fails, keys_moved;
 	char buf[65536];
 };
 
@@ -109,6 +125,13 @@ void cluster_tag(unsigned nodes, unsigned node, char *buf, size_t cap)
 	}
 }
 
+void cluster_wkey(unsigned j, char *buf, size_t cap)
+{
+	int len = snprintf(buf, cap, "ck{t%u}:%u", j % CLUSTER_WTAGS, j);
+
+	ASSERT(len > 0 && (size_t)len < cap);
+}
+
 struct simcluster *cluster_new(struct world *w)
 {
 	struct simcluster *c = sim_calloc(sizeof(*c));
@@ -127,7 +150,7 @@ struct simcluster *cluster_new(struct world *w)
 		resp_reader_init(&c->a[i].rd, NULL);
 	}
 	rng_fork(&c->rng, &w->root, 0x30000);
-	c->move_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * MOVE_P_MAX;
+	c->move_p = rng_chance(&c->rng, 1.0 / 6) ? 0 : rng_unit(&c->rng) * MOVE_P_MAX;
 	c->part_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * PART_P_MAX;
 	w->bus_delay_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * BUS_DELAY_P_MAX;
 	for (i = 0; i < c->n; i++) {
@@ -169,13 +192,15 @@ uint64_t cluster_next_time(const struct simcluster *c)
 /* Sends one command (its words, space-separated, none empty) to node i. */
 static void send_cmd(struct world *w, struct simcluster *c, unsigned i, const char *line)
 {
-	char out[512], words[256], *save = NULL, *tok;
+	char out[1024], words[512], *save = NULL, *tok;
 	size_t o = 0, n = 0;
-	char body[480];
+	char body[960];
 	size_t b = 0;
 
 	snprintf(words, sizeof(words), "%s", line);
 	for (tok = strtok_r(words, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+		if (strcmp(tok, "\"\"") == 0)
+			tok[0] = '\0';
 		b += (size_t)snprintf(body + b, sizeof(body) - b, "$%zu\r\n%s\r\n", strlen(tok),
 				      tok);
 		n++;
@@ -383,23 +408,29 @@ static void add_step(struct simcluster *c, unsigned node, enum cexpect x, unsign
 	memcpy(st->cmd, cmd, strlen(cmd) + 1);
 }
 
-/* Plans the move of slot (of key, which does not exist) from its owner
- * to node to, as redis-cli moves a slot: IMPORTING on the target,
- * MIGRATING on the source, then NODE on the target (which bumps its epoch)
- * and, in half the moves, on the source (else the source learns it by
- * gossip). On the way, the redirects are probed: the source sends the
- * absent key's reader to the target (ASK), the target sends it back
- * (MOVED) unless the command follows an ASKING, and only that command. */
+/* Plans the move of slot from its owner to node to, as redis-cli's
+ * reshard moves a slot: IMPORTING on the target, MIGRATING on the source,
+ * the keys moved (CLUSTER GETKEYSINSLOT and MIGRATE, again until none is
+ * left), then NODE on the target (which bumps its epoch) and, in half the
+ * moves, on the source (else the source learns it by gossip). On the way,
+ * the redirects are probed with key, which no one writes: the source sends
+ * its reader to the target (ASK), the target sends it back (MOVED) unless
+ * the command follows an ASKING, and only that command. */
 static void plan_move(struct simcluster *c, unsigned slot, const char *key, unsigned to)
 {
 	unsigned from = c->owner[slot];
-	char imp[128], mig[128], node[128], get[64];
+	char imp[128], mig[128], node[128], get[64], keys[64];
 
 	snprintf(imp, sizeof(imp), "CLUSTER SETSLOT %u IMPORTING %s", slot, c->a[from].id);
 	snprintf(mig, sizeof(mig), "CLUSTER SETSLOT %u MIGRATING %s", slot, c->a[to].id);
 	snprintf(node, sizeof(node), "CLUSTER SETSLOT %u NODE %s", slot, c->a[to].id);
 	snprintf(get, sizeof(get), "GET %s", key);
+	snprintf(keys, sizeof(keys), "CLUSTER GETKEYSINSLOT %u %u", slot, MIGRATE_KEYS);
 	c->nsteps = c->cur = 0;
+	c->mv_slot = slot;
+	c->mv_from = from;
+	c->mv_to = to;
+	c->mv_replace = false;
 	add_step(c, to, X_OK, 0, imp);
 	add_step(c, from, X_OK, 0, mig);
 	add_step(c, from, X_ASK, to, get);
@@ -407,13 +438,54 @@ static void plan_move(struct simcluster *c, unsigned slot, const char *key, unsi
 	add_step(c, to, X_OK, 0, "ASKING");
 	add_step(c, to, X_NIL, 0, get);
 	add_step(c, to, X_MOVED, from, get);
-	add_step(c, to, X_OK, 0, node);
+	add_step(c, from, X_KEYS, 0, keys);
+	add_step(c, to, X_NODE, 0, node);
 	if (rng_chance(&c->rng, 0.5))
-		add_step(c, from, X_OK, 0, node);
+		add_step(c, from, X_NODE, 0, node);
 	c->prev[slot] = (uint8_t)from;
 	c->owner[slot] = (uint8_t)to;
 	for (unsigned i = 0; i < c->n; i++)
 		c->seen[i][slot / 8] &= (uint8_t) ~(1u << (slot % 8));
+}
+
+/* Puts steps right after the current one (the done ones dropped first, so
+ * that a move that loops stays within MOVE_STEPS). */
+static void insert_steps(struct simcluster *c, const struct cstep *st, unsigned n)
+{
+	unsigned rest = c->nsteps - c->cur - 1;
+
+	memmove(c->step, c->step + c->cur, (rest + 1) * sizeof(*st));
+	c->cur = 0;
+	c->nsteps = rest + 1;
+	ASSERT(c->nsteps + n <= MOVE_STEPS);
+	memmove(c->step + 1 + n, c->step + 1, rest * sizeof(*st));
+	memcpy(c->step + 1, st, n * sizeof(*st));
+	c->nsteps += n;
+}
+
+/* A look at the keys left in the slot on the source, and before it (if
+ * keys is not NULL) a MIGRATE of them to the target. */
+static void again_keys(struct simcluster *c, const struct resp_reader_value *keys)
+{
+	struct cstep st[2] = { { .node = c->mv_from, .expect = X_MIGRATE },
+			       { .node = c->mv_from, .expect = X_KEYS } };
+	int o = 0;
+	size_t i;
+
+	if (keys != NULL) {
+		o = snprintf(st[0].cmd, sizeof(st[0].cmd), "MIGRATE 10.0.0.%u %u \"\" 0 %u%s KEYS",
+			     c->mv_to + 1, SIM_PORT, MIGRATE_TIMEOUT_MS,
+			     c->mv_replace ? " REPLACE" : "");
+		for (i = 0; i < keys->n; i++)
+			o += snprintf(st[0].cmd + o, sizeof(st[0].cmd) - (size_t)o, " %.*s",
+				      (int)keys->elems[i].len, keys->elems[i].str);
+		ASSERT((size_t)o < sizeof(st[0].cmd));
+		c->migrates++;
+		c->keys_moved += (unsigned)keys->n;
+	}
+	snprintf(st[1].cmd, sizeof(st[1].cmd), "CLUSTER GETKEYSINSLOT %u %u", c->mv_slot,
+		 MIGRATE_KEYS);
+	insert_steps(c, keys != NULL ? st : st + 1, keys != NULL ? 2 : 1);
 }
 
 /* ---- partitions ---- */
@@ -452,14 +524,23 @@ static bool start_move(struct world *w, struct simcluster *c)
 
 	if (w->healed || c->n < 2 || c->moves >= MOVES_MAX || !rng_chance(&c->rng, c->move_p))
 		return false;
-	snprintf(key, sizeof(key), "mv:%llu", (unsigned long long)rng_next(&c->rng));
+	/* Keyed moves not under maxmemory: a target that is full refuses
+	 * RESTORE (OOM) for as long as it stays full. */
+	if (rng_chance(&c->rng, MOVE_KEYED_P) && w->cfg.maxmemory_kb == 0)
+		snprintf(key, sizeof(key), "ck{t%u}:probe",
+			 (unsigned)rng_below(&c->rng, CLUSTER_WTAGS));
+	else
+		snprintf(key, sizeof(key), "mv:%llu", (unsigned long long)rng_next(&c->rng));
 	slot = hash_slot(key, strlen(key));
 	to = (c->owner[slot] + 1 + (unsigned)rng_below(&c->rng, c->n - 1)) % c->n;
 	for (i = 0; i < c->n; i++)
 		if (slot == c->tag_slot[i] || c->a[i].id[0] == '\0')
 			return false;
-	if (c->prev[slot] != NO_NODE)
-		return false;
+	/* A slot moves again once every node has seen it at its new owner
+	 * (so a view may name its old owner, or its new one, never older). */
+	for (i = 0; i < c->n && c->prev[slot] != NO_NODE; i++)
+		if (!((c->seen[i][slot / 8] >> (slot % 8)) & 1))
+			return false;
 	plan_move(c, slot, key, to);
 	c->moves++;
 	c->stage = CS_MOVE;
@@ -481,27 +562,87 @@ static bool redirect_is(const struct resp_reader_value *v, const char *word, uns
 	return v->len >= strlen(want) && strcmp(v->str + v->len - strlen(want), want) == 0;
 }
 
+/* What take_keyed() says of a step that failed but may be tried again
+ * after a pause. */
+#define MOVE_PAUSE 2
+
+/* The reply to an X_KEYS, X_MIGRATE or X_NODE step (okay: it is +OK):
+ * 1 (go on), 0 (a failure) or MOVE_PAUSE (go on after a pause). Steps may
+ * be added after the current one. */
+static int take_keyed(struct world *w, struct simcluster *c, const struct resp_reader_value *v,
+		      bool okay)
+{
+	const struct cstep *st = &c->step[c->cur];
+	bool err = v->type == RESP_READER_ERROR;
+
+	(void)w;
+	if (st->expect == X_KEYS) {
+		if (v->type != RESP_READER_ARRAY)
+			return 0;
+		if (v->n > 0)
+			again_keys(c, v);
+		return 1;
+	}
+	if (st->expect == X_NODE) {
+		if (okay)
+			return 1;
+		if (!err || st->node != c->mv_from || strstr(v->str, "still hold keys") == NULL)
+			return 0;
+		again_keys(c, NULL);
+		add_step(c, c->mv_from, X_NODE, 0, st->cmd);
+		return 1;
+	}
+	if (okay || (v->type == RESP_READER_SIMPLE && strcmp(v->str, "NOKEY") == 0))
+		return 1;
+	if (err && strncmp(v->str, "BUSYKEY", 7) == 0) {
+		/* A key on both sides (a write that was lost, on the source,
+		 * may still have run after the target got the key): as
+		 * redis-cli's --cluster-replace, move it again, replacing. */
+		c->mv_replace = true;
+		return 1;
+	}
+	if (err && (strncmp(v->str, "IOERR", 5) == 0 || strncmp(v->str, "TRYAGAIN", 8) == 0)) {
+		c->migrate_fails++;
+		return MOVE_PAUSE;
+	}
+	return 0;
+}
+
 /* The reply to the current step of a move, from node i. */
 static void take_step(struct world *w, struct simcluster *c, unsigned i,
 		      const struct resp_reader_value *v)
 {
 	const struct cstep *st = &c->step[c->cur];
-	bool ok;
+	bool okay = v->type == RESP_READER_SIMPLE && strcmp(v->str, "OK") == 0;
+	int ok;
 
 	ASSERT(st->node == i);
 	switch (st->expect) {
-	case X_OK: ok = v->type == RESP_READER_SIMPLE && strcmp(v->str, "OK") == 0; break;
+	case X_OK: ok = okay; break;
 	case X_NIL: ok = v->type == RESP_READER_NULL_BULK; break;
 	case X_MOVED: ok = redirect_is(v, "MOVED", st->target); break;
-	default: ok = redirect_is(v, "ASK", st->target); break;
+	case X_ASK: ok = redirect_is(v, "ASK", st->target); break;
+	default: ok = take_keyed(w, c, v, okay); break;
+	}
+	if (ok == MOVE_PAUSE) {
+		c->cur++;
+		c->next_time = w->now + MIGRATE_RETRY_NS;
+		return;
 	}
 	if (!ok) {
-		static const char *const want[] = { "+OK", "a nil", "MOVED to node",
-						    "ASK to node" };
+		static const char *const want[] = { "+OK",
+						    "a nil",
+						    "MOVED to node ",
+						    "ASK to node ",
+						    "an array of keys",
+						    "+OK, +NOKEY, BUSYKEY, IOERR or TRYAGAIN",
+						    "+OK" };
+		char node[16] = "";
+		if (st->expect == X_MOVED || st->expect == X_ASK)
+			snprintf(node, sizeof(node), "%u", st->target);
 		world_fail(w, FAIL_CORRECTNESS,
-			   "cluster: moving a slot, node %u answered %s to %s; expected %s%s%u", i,
-			   c->a[i].last, st->cmd, want[st->expect],
-			   st->expect >= X_MOVED ? " " : " (", st->target);
+			   "cluster: moving slot %u, node %u answered %s to %s; expected %s%s",
+			   c->mv_slot, i, c->a[i].last, st->cmd, want[st->expect], node);
 		return;
 	}
 	if (++c->cur < c->nsteps) {
@@ -661,6 +802,14 @@ void cluster_step(struct world *w, struct simcluster *c)
 			read_node(w, c, i);
 	if (w->fail != FAIL_NONE || owed(c) > 0 || c->stage == CS_DONE)
 		return;
+	if (c->stage == CS_MOVE) {
+		/* A move pauses after a failed MIGRATE, then goes on. */
+		if (c->next_time != UINT64_MAX && w->now >= c->next_time) {
+			c->next_time = UINT64_MAX;
+			send_cmd(w, c, c->step[c->cur].node, c->step[c->cur].cmd);
+		}
+		return;
+	}
 	if (c->stage == CS_SLOTS) {
 		send_meet(w, c);
 		c->stage = CS_MEET;
@@ -704,4 +853,12 @@ void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *look
 	*looks = c->polls;
 	*moves = c->moves;
 	*partitions = c->partitions;
+}
+
+void cluster_migrate_stats(const struct simcluster *c, unsigned *migrates, unsigned *keys,
+			   unsigned *fails)
+{
+	*migrates = c->migrates;
+	*keys = c->keys_moved;
+	*fails = c->migrate_fails;
 }

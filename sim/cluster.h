@@ -62,10 +62,19 @@ void cluster_settle_fail(struct world *w, struct simcluster *c);
  * partitions it made. */
 void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *looks, unsigned *moves,
 		   unsigned *partitions);
+/* MIGRATEs the moves sent, the keys they named, and those that failed
+ * (and were tried again). */
+void cluster_migrate_stats(const struct simcluster *c, unsigned *migrates, unsigned *keys,
+			   unsigned *fails);
 /* The first slot node owns (formation's even split). */
 unsigned cluster_first_slot(unsigned nodes, unsigned node);
 /* A hash tag (without braces) whose slot node owns: keys named with it
  * all live in one slot of that node. */
 void cluster_tag(unsigned nodes, unsigned node, char *buf, size_t cap);
+/* The cluster clients' keys (ccl.h): CLUSTER_WKEYS of them, in the slots
+ * of CLUSTER_WTAGS hash tags, which the harness moves with their keys. */
+#define CLUSTER_WKEYS 48
+#define CLUSTER_WTAGS 8
+void cluster_wkey(unsigned j, char *buf, size_t cap);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "ccl.h"
 #include "client.h"
 #include "cluster.h"
 #include "model.h"
@@ -22,6 +23,8 @@
 #define STEP_COST_MAX 20000
 /* After the faults heal, every request must be answered within this. */
 #define LIVENESS_BOUND_NS (10ull * 1000 * 1000 * 1000)
+/* Cluster clients (ccl.h) in a cluster run: 1 to this many. */
+#define SCHED_CCLS_MAX 4
 /* Steps of the drain phase at most (a backstop for a stuck scheduler). */
 #define DRAIN_TICKS_MAX (40ull * 1000 * 1000)
 
@@ -155,8 +158,18 @@ int sched_init(struct world *w, const struct sim_config *cfg)
 	w->models = sim_calloc(w->nnodes * sizeof(*w->models));
 	for (i = 0; i < w->nnodes; i++)
 		w->models[i] = model_new(w, i);
-	if (cfg->cluster)
+	if (cfg->cluster) {
+		struct rng r;
 		w->cluster = cluster_new(w);
+		w->cwork = cwork_new(w);
+		rng_fork(&r, &w->root, 0x31000);
+		w->nccls = 1 + (unsigned)rng_below(&r, SCHED_CCLS_MAX);
+		w->ccls = sim_calloc(w->nccls * sizeof(*w->ccls));
+		for (i = 0; i < w->nccls; i++) {
+			rng_fork(&r, &w->root, 0x32000 + i);
+			w->ccls[i] = ccl_new(w, i, w->cwork, &r);
+		}
+	}
 	w->nclients = cfg->clients;
 	w->clients = sim_calloc(cfg->clients * sizeof(*w->clients));
 	for (i = 0; i < cfg->clients; i++) {
@@ -175,6 +188,12 @@ void sched_free(struct world *w)
 		client_free(w->clients[i]);
 	free(w->clients);
 	w->clients = NULL;
+	for (i = 0; i < w->nccls; i++)
+		ccl_free(w, w->ccls[i]);
+	free(w->ccls);
+	w->ccls = NULL;
+	cwork_free(w->cwork);
+	w->cwork = NULL;
 	cluster_free(w->cluster);
 	w->cluster = NULL;
 	sched_nodes_free(w);
@@ -277,6 +296,10 @@ static uint64_t next_time(struct world *w)
 		x = client_next_time(w->clients[i]);
 		t = x < t ? x : t;
 	}
+	for (i = 0; i < w->nccls; i++) {
+		x = ccl_next_time(w->ccls[i]);
+		t = x < t ? x : t;
+	}
 	if (w->cluster != NULL) {
 		x = cluster_next_time(w->cluster);
 		t = x < t ? x : t;
@@ -288,7 +311,7 @@ static uint64_t next_time(struct world *w)
  * and runs one step of it; jumps time when nothing can run. */
 static void schedule(struct world *w)
 {
-	unsigned ids[XSHARD_MAX + 256], n = 0, i, pick;
+	unsigned ids[XSHARD_MAX + 256 + SCHED_CCLS_MAX + 1], n = 0, i, pick;
 
 	for (i = 0; i < w->nshards; i++)
 		if (sim_io_runnable(&w->ios[i]))
@@ -296,6 +319,9 @@ static void schedule(struct world *w)
 	for (i = 0; i < w->nclients && n < sizeof(ids) / sizeof(ids[0]); i++)
 		if (client_runnable(w, w->clients[i]))
 			ids[n++] = w->nshards + i;
+	for (i = 0; i < w->nccls; i++)
+		if (ccl_runnable(w, w->ccls[i]))
+			ids[n++] = w->nshards + w->nclients + 1 + i;
 	if (w->cluster != NULL && cluster_runnable(w, w->cluster))
 		ids[n++] = w->nshards + w->nclients;
 	if (n == 0) {
@@ -310,8 +336,10 @@ static void schedule(struct world *w)
 		step_shard(w, pick);
 	else if (pick < w->nshards + w->nclients)
 		client_step(w, w->clients[pick - w->nshards]);
-	else
+	else if (pick == w->nshards + w->nclients)
 		cluster_step(w, w->cluster);
+	else
+		ccl_step(w, w->ccls[pick - w->nshards - w->nclients - 1]);
 	w->now += rng_range(&w->sched, STEP_COST_MIN, STEP_COST_MAX);
 }
 
@@ -345,6 +373,9 @@ static bool quiet(struct world *w)
 	for (i = 0; i < w->nclients; i++)
 		if (client_outstanding(w->clients[i]) > 0)
 			return false;
+	for (i = 0; i < w->nccls; i++)
+		if (ccl_busy(w->ccls[i]))
+			return false;
 	/* ...and every subscriber has the messages it must get. */
 	for (i = 0; i < w->nnodes; i++)
 		if (model_owes(w->models[i]))
@@ -369,6 +400,13 @@ static void liveness_fail(struct world *w)
 			(unsigned long long)(LIVENESS_BOUND_NS / 1000000));
 		return;
 	}
+	for (i = 0; i < w->nccls && w->fail == FAIL_NONE; i++)
+		if (ccl_busy(w->ccls[i]))
+			world_fail(w, FAIL_LIVENESS,
+				   "cluster client %u still waits for its request sent at t=%llu, "
+				   "%llu ms after the faults healed",
+				   i, (unsigned long long)ccl_sent(w->ccls[i]),
+				   (unsigned long long)(LIVENESS_BOUND_NS / 1000000));
 	for (i = 0; i < w->nnodes && w->fail == FAIL_NONE; i++)
 		model_owes_fail(w->models[i]);
 	if (w->fail == FAIL_NONE && w->cluster != NULL && !cluster_settled(w->cluster))
@@ -386,6 +424,9 @@ static uint64_t live_bound(struct world *w)
 		return LIVENESS_BOUND_NS;
 	for (i = 0; i < w->nclients; i++)
 		if (client_outstanding(w->clients[i]) > 0)
+			return LIVENESS_BOUND_NS;
+	for (i = 0; i < w->nccls; i++)
+		if (ccl_busy(w->ccls[i]))
 			return LIVENESS_BOUND_NS;
 	for (i = 0; i < w->nnodes; i++)
 		if (model_owes(w->models[i]))
@@ -426,4 +467,20 @@ enum fail_kind sched_run(struct world *w)
 	for (i = 0; i < w->nnodes && w->fail == FAIL_NONE; i++)
 		model_end(w->models[i]);
 	return w->fail;
+}
+
+void sched_cluster_report(struct world *w, char *buf, size_t cap)
+{
+	uint64_t sets, gets, moved, asks, retries;
+	unsigned migrates, keys, fails, hops;
+
+	ASSERT(w->cluster != NULL);
+	cluster_migrate_stats(w->cluster, &migrates, &keys, &fails);
+	cwork_stats(w->cwork, &sets, &gets, &moved, &asks, &retries, &hops);
+	snprintf(buf, cap,
+		 "migrates=%u keys_migrated=%u migrate_failures=%u; %u cluster clients: "
+		 "sets=%llu gets=%llu moved=%llu asks=%llu retries=%llu hops_max=%u",
+		 migrates, keys, fails, w->nccls, (unsigned long long)sets,
+		 (unsigned long long)gets, (unsigned long long)moved, (unsigned long long)asks,
+		 (unsigned long long)retries, hops);
 }

@@ -32,6 +32,8 @@ struct client;
 struct model;
 struct simnode;
 struct simcluster;
+struct ccl;
+struct cwork;
 
 /* Nodes in one world at most. */
 #define SIM_NODES_MAX 8
@@ -299,6 +301,10 @@ struct world {
 	unsigned nclients;
 	struct model **models;      /* [nnodes] */
 	struct simcluster *cluster; /* cluster runs: the harness (cluster.h) */
+	/* Cluster runs: the clients that cross nodes (ccl.h) and their keys. */
+	struct ccl **ccls;
+	unsigned nccls;
+	struct cwork *cwork;
 	/* Called by world_crash to report and end the run (the command line
 	 * prints the failure line and exits). */
 	void (*on_crash)(struct world *w);
