@@ -25,6 +25,8 @@
 #define CCL_FORM_WAIT_NS (1000ull * 1000)
 /* The longest padding of a value (so that MIGRATE moves some KB). */
 #define CCL_PAD_MAX 3000
+/* The chance a request goes to a key of the slot on the move. */
+#define CCL_MOVING_P 0.5
 /* The chance a request is a SET (else a GET). */
 #define CCL_SET_P 0.5
 
@@ -173,6 +175,12 @@ static size_t put_bulk(char *out, size_t o, const char *p, size_t n)
 	return o + 2;
 }
 
+/* --watch: whether key names the text watched. */
+static bool watching(const struct world *w, const char *key)
+{
+	return w->cfg.watch[0] != '\0' && strstr(key, w->cfg.watch) != NULL;
+}
+
 /* Sends the request (after ASKING if asked) to cl->node. */
 static void send_req(struct world *w, struct ccl *cl)
 {
@@ -195,6 +203,11 @@ static void send_req(struct world *w, struct ccl *cl)
 		o = put_bulk(out, o, val, vlen);
 	}
 	ASSERT(o < CCL_READ_MAX);
+	if (watching(w, key))
+		printf("%10llu %9.3fms cluster client %u to node %u: %s%s %s%s\n",
+		       (unsigned long long)w->tick, (double)w->now / 1e6, cl->id, n,
+		       cl->asking ? "ASKING, " : "", cl->is_set ? "SET" : "GET", key,
+		       cl->is_set ? " w..." : "");
 	net_send(w, cl->sock[n], out, o);
 	world_event(w, EV_SEND, 0x10000u + cl->id, o);
 	cl->owed = cl->asking ? 2 : 1;
@@ -203,9 +216,14 @@ static void send_req(struct world *w, struct ccl *cl)
 static void start_req(struct world *w, struct ccl *cl)
 {
 	struct cwork *wk = cl->wk;
+	int tag = cluster_moving_tag(w->cluster);
 	char key[32];
 
+	/* Half the requests go to the keys of a slot on the move, if any:
+	 * the races of a migration are what these clients are for. */
 	cl->key = (unsigned)rng_below(&cl->rng, CLUSTER_WKEYS);
+	if (tag >= 0 && rng_chance(&cl->rng, CCL_MOVING_P))
+		cl->key = cl->key / CLUSTER_WTAGS * CLUSTER_WTAGS + (unsigned)tag;
 	cluster_wkey(cl->key, key, sizeof(key));
 	cl->slot = hash_slot(key, strlen(key));
 	cl->is_set = rng_chance(&cl->rng, CCL_SET_P);
@@ -374,6 +392,15 @@ static void read_replies(struct world *w, struct ccl *cl, unsigned n)
 		resp_reader_feed(&cl->rd[n], cl->buf, got);
 	while (w->fail == FAIL_NONE && (st = resp_reader_next(&cl->rd[n], &v)) == RESP_READER_OK) {
 		world_event(w, EV_REPLY, 0x10000u + cl->id, (uint64_t)v->type << 32 | v->len);
+		if (cl->busy) {
+			char key[32], text[120];
+			cluster_wkey(cl->key, key, sizeof(key));
+			resp_reader_format(v, text, sizeof(text));
+			if (watching(w, key))
+				printf("%10llu %9.3fms cluster client %u from node %u: %s\n",
+				       (unsigned long long)w->tick, (double)w->now / 1e6, cl->id, n,
+				       text);
+		}
 		if (!cl->busy || n != cl->node || cl->owed == 0)
 			fail_reply(w, cl, "a reply nobody asked for", v);
 		else if (--cl->owed == 1 && cl->asking &&

@@ -65,6 +65,9 @@ struct cstep {
 #define PART_MIN_NS (100ull * 1000 * 1000)
 #define PART_MAX_NS (3000ull * 1000 * 1000)
 #define BUS_DELAY_P_MAX 0.5
+/* A bus frame sent earlier arrives again at a frame boundary at a chance
+ * up to this (io_sim.c's bus_put), drawn per run, 0 in a third. */
+#define BUS_DUP_P_MAX 0.2
 
 /* The harness's connection to one node. */
 struct cadmin {
@@ -102,6 +105,7 @@ struct simcluster {
 	unsigned nsteps, cur;
 	unsigned mv_slot, mv_from, mv_to; /* the move under way */
 	bool mv_replace;                  /* MIGRATE with REPLACE (after BUSYKEY) */
+	int mv_tag;                       /* its cluster clients' tag, or -1 */
 	unsigned migrates, migrate_fails, keys_moved;
 	char buf[65536];
 };
@@ -153,6 +157,7 @@ struct simcluster *cluster_new(struct world *w)
 	c->move_p = rng_chance(&c->rng, 1.0 / 6) ? 0 : rng_unit(&c->rng) * MOVE_P_MAX;
 	c->part_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * PART_P_MAX;
 	w->bus_delay_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * BUS_DELAY_P_MAX;
+	w->bus_dup_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * BUS_DUP_P_MAX;
 	for (i = 0; i < c->n; i++) {
 		char tag[16];
 		cluster_tag(c->n, i, tag, sizeof(tag));
@@ -206,6 +211,9 @@ static void send_cmd(struct world *w, struct simcluster *c, unsigned i, const ch
 		n++;
 	}
 	ASSERT(b < sizeof(body));
+	if (w->cfg.watch[0] != '\0' && strstr(line, w->cfg.watch) != NULL)
+		printf("%10llu %9.3fms harness to node %u: %s\n", (unsigned long long)w->tick,
+		       (double)w->now / 1e6, i, line);
 	o = (size_t)snprintf(out, sizeof(out), "*%zu\r\n%.*s", n, (int)b, body);
 	ASSERT(o < sizeof(out));
 	net_send(w, c->a[i].sock, out, o);
@@ -526,11 +534,13 @@ static bool start_move(struct world *w, struct simcluster *c)
 		return false;
 	/* Keyed moves not under maxmemory: a target that is full refuses
 	 * RESTORE (OOM) for as long as it stays full. */
-	if (rng_chance(&c->rng, MOVE_KEYED_P) && w->cfg.maxmemory_kb == 0)
-		snprintf(key, sizeof(key), "ck{t%u}:probe",
-			 (unsigned)rng_below(&c->rng, CLUSTER_WTAGS));
-	else
+	c->mv_tag = -1;
+	if (rng_chance(&c->rng, MOVE_KEYED_P) && w->cfg.maxmemory_kb == 0) {
+		c->mv_tag = (int)rng_below(&c->rng, CLUSTER_WTAGS);
+		snprintf(key, sizeof(key), "ck{t%d}:probe", c->mv_tag);
+	} else {
 		snprintf(key, sizeof(key), "mv:%llu", (unsigned long long)rng_next(&c->rng));
+	}
 	slot = hash_slot(key, strlen(key));
 	to = (c->owner[slot] + 1 + (unsigned)rng_below(&c->rng, c->n - 1)) % c->n;
 	for (i = 0; i < c->n; i++)
@@ -594,10 +604,14 @@ static int take_keyed(struct world *w, struct simcluster *c, const struct resp_r
 	}
 	if (okay || (v->type == RESP_READER_SIMPLE && strcmp(v->str, "NOKEY") == 0))
 		return 1;
-	if (err && strncmp(v->str, "BUSYKEY", 7) == 0) {
-		/* A key on both sides (a write that was lost, on the source,
-		 * may still have run after the target got the key): as
-		 * redis-cli's --cluster-replace, move it again, replacing. */
+	if (err && strstr(v->str, "BUSYKEY") != NULL) {
+		/* A key on both sides: a MIGRATE whose connection failed after
+		 * the target restored it (tried again on a new connection, as
+		 * Redis's migrateCommand does, or by the harness), or a lost
+		 * write that ran late on the source. The source's copy is the
+		 * one clients write (the target serves only keys the source
+		 * lacks): as redis-cli's --cluster-replace, move it again,
+		 * replacing. */
 		c->mv_replace = true;
 		return 1;
 	}
@@ -861,4 +875,9 @@ void cluster_migrate_stats(const struct simcluster *c, unsigned *migrates, unsig
 	*migrates = c->migrates;
 	*keys = c->keys_moved;
 	*fails = c->migrate_fails;
+}
+
+int cluster_moving_tag(const struct simcluster *c)
+{
+	return c->stage == CS_MOVE ? c->mv_tag : -1;
 }

@@ -76,5 +76,8 @@ void cluster_tag(unsigned nodes, unsigned node, char *buf, size_t cap);
 #define CLUSTER_WKEYS 48
 #define CLUSTER_WTAGS 8
 void cluster_wkey(unsigned j, char *buf, size_t cap);
+/* The tag (j % CLUSTER_WTAGS of cluster_wkey) of the slot a move is
+ * moving now, or -1. */
+int cluster_moving_tag(const struct simcluster *c);
 
 #endif

@@ -479,8 +479,9 @@ void sched_cluster_report(struct world *w, char *buf, size_t cap)
 	cwork_stats(w->cwork, &sets, &gets, &moved, &asks, &retries, &hops);
 	snprintf(buf, cap,
 		 "migrates=%u keys_migrated=%u migrate_failures=%u; %u cluster clients: "
-		 "sets=%llu gets=%llu moved=%llu asks=%llu retries=%llu hops_max=%u",
+		 "sets=%llu gets=%llu moved=%llu asks=%llu retries=%llu hops_max=%u; "
+		 "bus_frames_again=%llu",
 		 migrates, keys, fails, w->nccls, (unsigned long long)sets,
 		 (unsigned long long)gets, (unsigned long long)moved, (unsigned long long)asks,
-		 (unsigned long long)retries, hops);
+		 (unsigned long long)retries, hops, (unsigned long long)w->bus_dups);
 }

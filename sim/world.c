@@ -75,6 +75,8 @@ void world_event_print(const struct trace_ev *e, FILE *f)
 	case EV_FAULT:
 		if (e->a == F_COUNT) /* cluster.c's partitions */
 			fprintf(f, "partition %s\n", e->b ? "begins" : "heals");
+		else if (e->a == F_COUNT + 1) /* io_sim.c's bus frames again */
+			fprintf(f, "bus frame of %llu bytes again\n", (unsigned long long)e->b);
 		else
 			fprintf(f, "%s\n", e->a < F_COUNT ? fault_names[e->a] : "?");
 		break;
@@ -201,6 +203,7 @@ void world_free(struct world *w)
 		free(w->socks[i].in.p);
 		free(w->socks[i].out.p);
 		free(w->socks[i].backlog);
+		net_sock_free_frames(&w->socks[i]);
 	}
 	free(w->socks);
 	for (i = 0; i < w->nfiles; i++) {

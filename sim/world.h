@@ -34,6 +34,7 @@ struct simnode;
 struct simcluster;
 struct ccl;
 struct cwork;
+struct busframes;
 
 /* Nodes in one world at most. */
 #define SIM_NODES_MAX 8
@@ -200,6 +201,9 @@ struct sock {
 	uint64_t accept_ud;
 	int *backlog;
 	unsigned backlog_n, backlog_cap;
+	/* A bus connection's frames as its writes pass (cluster runs with
+	 * bus_dup_p: io_sim.c), or NULL. */
+	struct busframes *bf;
 	bool dirty; /* on its io's dirty list */
 	int next_dirty;
 };
@@ -291,6 +295,10 @@ struct world {
 	bool partitioned;
 	uint8_t part_group[SIM_NODES_MAX];
 	double bus_delay_p;
+	/* ...and, at a frame boundary of a bus connection, at bus_dup_p, a
+	 * frame sent earlier on it arrives again (io_sim.c's bus_put). */
+	double bus_dup_p;
+	uint64_t bus_dups;
 	struct rng busr;
 	/* The simulated file system. */
 	struct sim_file *files;
@@ -358,6 +366,8 @@ static inline bool net_cut(const struct world *w, unsigned a, unsigned b)
 {
 	return w->partitioned && w->part_group[a] != w->part_group[b];
 }
+/* Frees what a socket kept of its bus frames (io_sim.c). */
+void net_sock_free_frames(struct sock *k);
 /* Marks a socket as having work for its shard's kernel. */
 void net_dirty(struct world *w, int s);
 
