@@ -319,6 +319,10 @@ static void done(struct world *w, struct ccl *cl, const struct resp_reader_value
 	} else if (cl->is_set) {
 		if (v->type != RESP_READER_SIMPLE || strcmp(v->str, "OK") != 0) {
 			fail_reply(w, cl, "not +OK", v);
+		} else if (!cl->asking &&
+			   !cluster_may_accept(w->cluster, cl->slot, cl->node, cl->send, w->now)) {
+			fail_reply(w, cl, "a write accepted by a node that does not own the slot",
+				   v);
 		} else {
 			write_of(&cl->wk->keys[cl->key], cl->token)->recv = w->now;
 			cl->wk->sets++;

@@ -106,6 +106,9 @@ struct simcluster {
 	unsigned mv_slot, mv_from, mv_to; /* the move under way */
 	bool mv_replace;                  /* MIGRATE with REPLACE (after BUSYKEY) */
 	int mv_tag;                       /* its cluster clients' tag, or -1 */
+	/* Per slot: when its last move began, and when its target was sent
+	 * SETSLOT NODE (0: never). */
+	uint64_t began_at[SLOTS], taken_at[SLOTS];
 	unsigned migrates, migrate_fails, keys_moved;
 	char buf[65536];
 };
@@ -524,6 +527,19 @@ static void partition_tick(struct world *w, struct simcluster *c)
 	world_event(w, EV_FAULT, F_COUNT, 1);
 }
 
+/* Sends the current step of the move. The target's SETSLOT NODE ends the
+ * old owner's right to accept writes without ASKING (the new owner's
+ * epoch is the higher): its time is kept for cluster_may_accept(). */
+static void send_step(struct world *w, struct simcluster *c)
+{
+	const struct cstep *st = &c->step[c->cur];
+
+	if (st->expect == X_NODE && st->node == c->mv_to &&
+	    c->taken_at[c->mv_slot] < c->began_at[c->mv_slot])
+		c->taken_at[c->mv_slot] = w->now;
+	send_cmd(w, c, st->node, st->cmd);
+}
+
 /* After a look where every node agreed: maybe a move begins. */
 static bool start_move(struct world *w, struct simcluster *c)
 {
@@ -552,9 +568,10 @@ static bool start_move(struct world *w, struct simcluster *c)
 		if (!((c->seen[i][slot / 8] >> (slot % 8)) & 1))
 			return false;
 	plan_move(c, slot, key, to);
+	c->began_at[slot] = w->now;
 	c->moves++;
 	c->stage = CS_MOVE;
-	send_cmd(w, c, c->step[0].node, c->step[0].cmd);
+	send_step(w, c);
 	return true;
 }
 
@@ -660,7 +677,7 @@ static void take_step(struct world *w, struct simcluster *c, unsigned i,
 		return;
 	}
 	if (++c->cur < c->nsteps) {
-		send_cmd(w, c, c->step[c->cur].node, c->step[c->cur].cmd);
+		send_step(w, c);
 		return;
 	}
 	c->stage = CS_POLL;
@@ -820,7 +837,7 @@ void cluster_step(struct world *w, struct simcluster *c)
 		/* A move pauses after a failed MIGRATE, then goes on. */
 		if (c->next_time != UINT64_MAX && w->now >= c->next_time) {
 			c->next_time = UINT64_MAX;
-			send_cmd(w, c, c->step[c->cur].node, c->step[c->cur].cmd);
+			send_step(w, c);
 		}
 		return;
 	}
@@ -880,4 +897,17 @@ void cluster_migrate_stats(const struct simcluster *c, unsigned *migrates, unsig
 int cluster_moving_tag(const struct simcluster *c)
 {
 	return c->stage == CS_MOVE ? c->mv_tag : -1;
+}
+
+bool cluster_may_accept(const struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
+			uint64_t recv)
+{
+	bool taken = c->taken_at[slot] >= c->began_at[slot] && c->taken_at[slot] > 0;
+
+	ASSERT(slot < SLOTS);
+	if (c->began_at[slot] == 0)
+		return node == c->owner[slot]; /* never moved */
+	if (node == c->owner[slot])
+		return taken && recv > c->taken_at[slot];
+	return node == c->prev[slot] && (!taken || send < c->taken_at[slot]);
 }

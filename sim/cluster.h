@@ -76,6 +76,17 @@ void cluster_tag(unsigned nodes, unsigned node, char *buf, size_t cap);
 #define CLUSTER_WKEYS 48
 #define CLUSTER_WTAGS 8
 void cluster_wkey(unsigned j, char *buf, size_t cap);
+/* The write-ownership oracle: whether node may accept a write to slot,
+ * sent at send and answered at recv, without ASKING. Only the slot's
+ * owner may: for a slot never moved, its first owner; for a moved one, its
+ * old owner for a request sent before the target was sent SETSLOT NODE
+ * (which gives the target the higher epoch), and the target for one
+ * answered after. So two nodes never both accept writes for one slot at
+ * one epoch, and an owner whose epoch is superseded accepts none. (The
+ * target of an open move accepts them after ASKING, which is not asked
+ * here.) */
+bool cluster_may_accept(const struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
+			uint64_t recv);
 /* The tag (j % CLUSTER_WTAGS of cluster_wkey) of the slot a move is
  * moving now, or -1. */
 int cluster_moving_tag(const struct simcluster *c);
