@@ -68,6 +68,11 @@ struct cstep {
 /* A bus frame sent earlier arrives again at a frame boundary at a chance
  * up to this (io_sim.c's bus_put), drawn per run, 0 in a third. */
 #define BUS_DUP_P_MAX 0.2
+/* Crashes: in runs of 3 nodes or more, two thirds of them, the last node
+ * (no node model's client talks to it) may crash and start again after a
+ * look, at a chance up to CRASH_P_MAX, at most CRASHES_MAX times. */
+#define CRASH_P_MAX 0.05
+#define CRASHES_MAX 2
 
 /* The harness's connection to one node. */
 struct cadmin {
@@ -97,7 +102,7 @@ struct simcluster {
 	/* Moves of an empty slot (redis-cli's reshard with no key to
 	 * migrate), with probes of the redirects on the way. */
 	struct rng rng;
-	double move_p, part_p;
+	double move_p, part_p, crash_p;
 	uint64_t part_until;
 	unsigned partitions;
 	unsigned moves, tag_slot[SIM_NODES_MAX];
@@ -161,6 +166,10 @@ struct simcluster *cluster_new(struct world *w)
 	c->part_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * PART_P_MAX;
 	w->bus_delay_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * BUS_DELAY_P_MAX;
 	w->bus_dup_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * BUS_DUP_P_MAX;
+	if (rng_chance(&c->rng, 2.0 / 3) && c->n >= 3) {
+		w->crash_node = (int)c->n - 1;
+		c->crash_p = rng_unit(&c->rng) * CRASH_P_MAX;
+	}
 	for (i = 0; i < c->n; i++) {
 		char tag[16];
 		cluster_tag(c->n, i, tag, sizeof(tag));
@@ -794,6 +803,14 @@ static void looked(struct world *w, struct simcluster *c)
 	}
 	c->recheck = false;
 	partition_tick(w, c);
+	if (c->formed && !w->healed && w->crash_node >= 0 && w->crashes < CRASHES_MAX &&
+	    rng_chance(&c->rng, c->crash_p)) {
+		/* sched.c crashes it after this step (no move is open, no
+		 * reply owed), and calls cluster_node_restarted. */
+		w->crash_req = (unsigned)w->crash_node + 1;
+		c->next_time = w->now + CLUSTER_POLL_NS;
+		return;
+	}
 	if (ok && start_move(w, c))
 		return;
 	if (ok && c->poll_after_heal) {
@@ -910,4 +927,23 @@ bool cluster_may_accept(const struct simcluster *c, unsigned slot, unsigned node
 	if (node == c->owner[slot])
 		return taken && recv > c->taken_at[slot];
 	return node == c->prev[slot] && (!taken || send < c->taken_at[slot]);
+}
+
+bool cluster_held_by(const struct simcluster *c, unsigned slot, unsigned node)
+{
+	ASSERT(slot < SLOTS);
+	return c->owner[slot] == node || c->prev[slot] == node;
+}
+
+void cluster_node_restarted(struct world *w, struct simcluster *c, unsigned node)
+{
+	struct cadmin *a = &c->a[node];
+
+	ASSERT(a->owed == 0);
+	net_close(w, a->sock, false);
+	resp_reader_reset(&a->rd);
+	a->sock = net_connect(w, (struct client *)(void *)a, node);
+	a->ok = false;
+	a->view[0] = '\0';
+	c->recheck = true;
 }

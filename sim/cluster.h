@@ -87,6 +87,11 @@ void cluster_wkey(unsigned j, char *buf, size_t cap);
  * here.) */
 bool cluster_may_accept(const struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
 			uint64_t recv);
+/* Crashes: whether a crash of node may lose keys of slot (it owns it,
+ * or owned it before its last move); and node has crashed and been built
+ * again (sched.c): the harness connects to it again. */
+bool cluster_held_by(const struct simcluster *c, unsigned slot, unsigned node);
+void cluster_node_restarted(struct world *w, struct simcluster *c, unsigned node);
 /* The tag (j % CLUSTER_WTAGS of cluster_wkey) of the slot a move is
  * moving now, or -1. */
 int cluster_moving_tag(const struct simcluster *c);

@@ -979,6 +979,49 @@ void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, 
 	}
 }
 
+/* Frees a socket record nobody holds any more. */
+static void sock_drop(struct world *w, struct sock *k)
+{
+	bytes_free(&k->in);
+	bytes_free(&k->out);
+	net_sock_free_frames(k);
+	free(k->backlog);
+	memset(k, 0, sizeof(*k));
+	k->peer = -1;
+	k->next_dirty = -1;
+	(void)w;
+}
+
+void sim_node_down(struct world *w, unsigned node)
+{
+	unsigned s;
+
+	for (s = 0; s < w->nsocks; s++) {
+		struct sock *k = &w->socks[s];
+		if (k->kind == SOCK_FREE || w->ios[k->shard].node != node)
+			continue;
+		if (k->peer >= 0) {
+			/* The peer node's end: reset, as a dead process's
+			 * kernel answers. */
+			struct sock *o = sock_at(w, k->peer);
+			o->peer = -1;
+			o->reset = true;
+			net_dirty(w, k->peer);
+			k->peer = -1;
+		}
+		if (k->kind == SOCK_LISTENER || k->cl == NULL) {
+			sock_drop(w, k);
+			continue;
+		}
+		/* A client's connection: it reads to the end, then end of file;
+		 * its record goes once it closes (net_close). */
+		k->open = k->closing = k->connecting = false;
+		k->recv_armed = k->writing = k->accept_armed = false;
+		k->dirty = false;
+		k->next_dirty = -1;
+	}
+}
+
 void sim_io_free(struct io *io)
 {
 	free(io->cq);

@@ -209,7 +209,7 @@ struct model *model_new(struct world *w, unsigned node)
 			 * the nodes of a world use the same names, which must
 			 * not meet (each node is its own database). */
 			k->nlen = (size_t)snprintf(k->name, sizeof(k->name), "%sk:{c%u.%u}", m->tag,
-						   c / w->nnodes, j);
+						   c / w->client_nodes, j);
 			k->n = 1; /* absent */
 		}
 	}

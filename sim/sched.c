@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/hash.h"
 #include "ccl.h"
 #include "client.h"
 #include "cluster.h"
@@ -132,10 +133,46 @@ static void sched_nodes_free(struct world *w)
 	w->shards = NULL;
 }
 
+/* Node id crashes and starts again at once, as a process the supervisor
+ * restarts: everything of it in memory goes (its keys, connections,
+ * links), its nodes.conf on the simulated disk stays, and it is built
+ * again as at the start, which loads it (its id, epochs and slots). Every
+ * key of the cluster clients in a slot it owned may be lost
+ * (cwork_slot_lost). */
+static void sched_crash(struct world *w, unsigned id)
+{
+	unsigned per = w->cfg.shards, i, j;
+	char key[32];
+
+	world_event(w, EV_FAULT, F_COUNT + 2, id);
+	sim_node_down(w, id);
+	node_free(&w->nodes[id]->node);
+	free(w->nodes[id]);
+	w->nodes[id] = NULL;
+	for (i = id * per; i < (id + 1) * per; i++)
+		sim_io_free(&w->ios[i]);
+	for (i = 0; i < w->nccls; i++)
+		ccl_node_crashed(w, w->ccls[i], id);
+	for (j = 0; j < CLUSTER_WKEYS; j++) {
+		unsigned slot;
+		cluster_wkey(j, key, sizeof(key));
+		slot = hash_slot(key, strlen(key));
+		if (cluster_held_by(w->cluster, slot, id))
+			cwork_slot_lost(w->cwork, slot, w->now);
+	}
+	w->building = true;
+	if (sched_node_init(w, id) != 0)
+		world_crash(w, "node %u could not start again after its crash", id);
+	w->building = false;
+	w->crashes++;
+	cluster_node_restarted(w, w->cluster, id);
+}
+
 /* ---- setup ---- */
 
 /* The nodes, in order, then each node's model, then the clients, client i
- * bound to node i % nodes. With one node, every draw happens as it did
+ * bound to node i % client_nodes (every node, but in a cluster run whose
+ * last node may crash). With one node, every draw happens as it did
  * before there were several. */
 int sched_init(struct world *w, const struct sim_config *cfg)
 {
@@ -155,12 +192,16 @@ int sched_init(struct world *w, const struct sim_config *cfg)
 		if (sched_node_init(w, i) != 0)
 			return -1;
 	w->building = false;
+	/* The harness first: it says which node may crash, which no
+	 * client of a node's model is bound to (client_nodes). */
+	if (cfg->cluster)
+		w->cluster = cluster_new(w);
+	w->client_nodes = w->crash_node >= 0 ? (unsigned)w->crash_node : w->nnodes;
 	w->models = sim_calloc(w->nnodes * sizeof(*w->models));
 	for (i = 0; i < w->nnodes; i++)
 		w->models[i] = model_new(w, i);
 	if (cfg->cluster) {
 		struct rng r;
-		w->cluster = cluster_new(w);
 		w->cwork = cwork_new(w);
 		rng_fork(&r, &w->root, 0x31000);
 		w->nccls = 1 + (unsigned)rng_below(&r, SCHED_CCLS_MAX);
@@ -175,7 +216,8 @@ int sched_init(struct world *w, const struct sim_config *cfg)
 	for (i = 0; i < cfg->clients; i++) {
 		struct rng r;
 		rng_fork(&r, &w->root, 0x20000 + i);
-		w->clients[i] = client_new(w, i, i % w->nnodes, w->models[i % w->nnodes], &r);
+		unsigned node = i % w->client_nodes;
+		w->clients[i] = client_new(w, i, node, w->models[node], &r);
 	}
 	return 0;
 }
@@ -461,6 +503,10 @@ enum fail_kind sched_run(struct world *w)
 			}
 		}
 		schedule(w);
+		if (w->crash_req > 0) {
+			sched_crash(w, w->crash_req - 1);
+			w->crash_req = 0;
+		}
 		w->tick++;
 		settle(w);
 	}
@@ -480,8 +526,8 @@ void sched_cluster_report(struct world *w, char *buf, size_t cap)
 	snprintf(buf, cap,
 		 "migrates=%u keys_migrated=%u migrate_failures=%u; %u cluster clients: "
 		 "sets=%llu gets=%llu moved=%llu asks=%llu retries=%llu hops_max=%u; "
-		 "bus_frames_again=%llu",
+		 "bus_frames_again=%llu crashes=%u",
 		 migrates, keys, fails, w->nccls, (unsigned long long)sets,
 		 (unsigned long long)gets, (unsigned long long)moved, (unsigned long long)asks,
-		 (unsigned long long)retries, hops, (unsigned long long)w->bus_dups);
+		 (unsigned long long)retries, hops, (unsigned long long)w->bus_dups, w->crashes);
 }

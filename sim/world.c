@@ -75,6 +75,9 @@ void world_event_print(const struct trace_ev *e, FILE *f)
 	case EV_FAULT:
 		if (e->a == F_COUNT) /* cluster.c's partitions */
 			fprintf(f, "partition %s\n", e->b ? "begins" : "heals");
+		else if (e->a == F_COUNT + 2) /* sched.c's crashes */
+			fprintf(f, "node %llu crashes and starts again\n",
+				(unsigned long long)e->b);
 		else if (e->a == F_COUNT + 1) /* io_sim.c's bus frames again */
 			fprintf(f, "bus frame of %llu bytes again\n", (unsigned long long)e->b);
 		else
@@ -187,6 +190,7 @@ int world_init(struct world *w, const struct sim_config *cfg)
 	rng_fork(&w->net, &w->root, 3);
 	rng_fork(&w->busr, &w->root, 5);
 	w->heal_tick = cfg->ticks;
+	w->crash_node = -1;
 	w->hash = mix(0, cfg->seed);
 	if (cfg->trace > 0 && (w->ring = calloc(TRACE_RING, sizeof(*w->ring))) == NULL)
 		return -1;

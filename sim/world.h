@@ -298,12 +298,20 @@ struct world {
 	/* ...and, at a frame boundary of a bus connection, at bus_dup_p, a
 	 * frame sent earlier on it arrives again (io_sim.c's bus_put). */
 	double bus_dup_p;
+	/* Crashes (cluster.c asks, sched.c does them): the node that may
+	 * crash (no node model's client is bound to it), or -1; a crash asked
+	 * for (node + 1, or 0), and the crashes done. */
+	int crash_node;
+	unsigned crash_req, crashes;
+	/* Clients of the nodes' models are bound to nodes [0, client_nodes):
+	 * client i to node i % client_nodes. */
+	unsigned client_nodes;
 	uint64_t bus_dups;
 	struct rng busr;
 	/* The simulated file system. */
 	struct sim_file *files;
 	unsigned nfiles;
-	/* Clients, each bound to node (client id % nnodes), and the checker of
+	/* Clients, each bound to node (client id % client_nodes), and the checker of
 	 * each node: nodes share nothing, not even their shared keys. */
 	struct client **clients;
 	unsigned nclients;
@@ -376,6 +384,10 @@ void net_dirty(struct world *w, int s);
  * its backend, and its listener at the node's address. */
 void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, unsigned base);
 void sim_io_free(struct io *io);
+/* Node crashes: every socket of its shards goes (a peer node's end is
+ * reset; a client's end reads to the end, then end of file), listeners
+ * too. The caller frees the node and its backends, then builds it again. */
+void sim_node_down(struct world *w, unsigned node);
 /* Whether the shard should be scheduled: it is not parked, or it has
  * completions to deliver, or a wake or its park deadline has come. */
 bool sim_io_runnable(struct io *io);
