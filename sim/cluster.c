@@ -115,6 +115,7 @@ struct simcluster {
 	 * SETSLOT NODE (0: never). */
 	uint64_t began_at[SLOTS], taken_at[SLOTS];
 	unsigned migrates, migrate_fails, keys_moved;
+	unsigned unsaved; /* CLUSTER changes answered "error saving" */
 	char buf[65536];
 };
 
@@ -598,6 +599,14 @@ static bool redirect_is(const struct resp_reader_value *v, const char *word, uns
 	return v->len >= strlen(want) && strcmp(v->str + v->len - strlen(want), want) == 0;
 }
 
+/* Whether v is a CLUSTER command's "not saved" error (its change stands,
+ * in memory; the node saves again at its next settle). */
+static bool unsaved(const struct resp_reader_value *v)
+{
+	return v->type == RESP_READER_ERROR &&
+	       strncmp(v->str, "ERR error saving the cluster node config", 40) == 0;
+}
+
 /* What take_keyed() says of a step that failed but may be tried again
  * after a pause. */
 #define MOVE_PAUSE 2
@@ -657,6 +666,13 @@ static void take_step(struct world *w, struct simcluster *c, unsigned i,
 	int ok;
 
 	ASSERT(st->node == i);
+	if (unsaved(v) && (st->expect == X_OK || st->expect == X_NODE)) {
+		/* The change stands but is not on disk yet: as an operator
+		 * would, the same command again after a pause. */
+		c->unsaved++;
+		c->next_time = w->now + MIGRATE_RETRY_NS;
+		return;
+	}
 	switch (st->expect) {
 	case X_OK: ok = okay; break;
 	case X_NIL: ok = v->type == RESP_READER_NULL_BULK; break;
@@ -710,7 +726,11 @@ static void take_reply(struct world *w, struct simcluster *c, unsigned i,
 	remember(a, v);
 	a->owed--;
 	if (c->stage == CS_SLOTS || c->stage == CS_MEET) {
-		if (v->type != RESP_READER_SIMPLE || strcmp(v->str, "OK") != 0)
+		/* Not saved: the change stands, and the node saves it again
+		 * before any crash can come (crashes come once formed). */
+		if (unsaved(v))
+			c->unsaved++;
+		else if (v->type != RESP_READER_SIMPLE || strcmp(v->str, "OK") != 0)
 			world_fail(w, FAIL_CORRECTNESS, "cluster: forming, node %u answered %s", i,
 				   a->last);
 		return;
@@ -904,8 +924,9 @@ void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *look
 }
 
 void cluster_migrate_stats(const struct simcluster *c, unsigned *migrates, unsigned *keys,
-			   unsigned *fails)
+			   unsigned *fails, unsigned *unsaved)
 {
+	*unsaved = c->unsaved;
 	*migrates = c->migrates;
 	*keys = c->keys_moved;
 	*fails = c->migrate_fails;
@@ -946,4 +967,11 @@ void cluster_node_restarted(struct world *w, struct simcluster *c, unsigned node
 	a->ok = false;
 	a->view[0] = '\0';
 	c->recheck = true;
+	/* What it learned by gossip may not have reached its nodes.conf (a
+	 * save that failed, tried again later): it may name a moved slot's
+	 * old owner again, until it learns again. What it acknowledged (its
+	 * own slots: SETSLOT NODE answered +OK once saved) it keeps. */
+	for (unsigned s = 0; s < SLOTS; s++)
+		if (c->owner[s] != node)
+			c->seen[node][s / 8] &= (uint8_t) ~(1u << (s % 8));
 }

@@ -63,9 +63,10 @@ void cluster_settle_fail(struct world *w, struct simcluster *c);
 void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *looks, unsigned *moves,
 		   unsigned *partitions);
 /* MIGRATEs the moves sent, the keys they named, and those that failed
- * (and were tried again). */
+ * (and were tried again); CLUSTER changes answered "error saving the
+ * cluster node config" (tried again in a move). */
 void cluster_migrate_stats(const struct simcluster *c, unsigned *migrates, unsigned *keys,
-			   unsigned *fails);
+			   unsigned *fails, unsigned *unsaved);
 /* The first slot node owns (formation's even split). */
 unsigned cluster_first_slot(unsigned nodes, unsigned node);
 /* A hash tag (without braces) whose slot node owns: keys named with it
