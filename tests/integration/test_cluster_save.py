@@ -36,6 +36,16 @@ except ImportError:
     sys.exit(77)
 
 SAVE_ERR = "error saving the cluster node config"
+INCR = 10000  # the bus port is the client port + 10000
+
+
+def port_pair():
+    """A client port p such that p and its bus port p + 10000 are free."""
+    for _ in range(200):
+        p = cairn_test.free_port()
+        if p + INCR < 65536 and cairn_test.port_free(p + INCR):
+            return p
+    raise RuntimeError("no free pair of ports")
 
 
 def slots_in(path):
@@ -54,7 +64,7 @@ class SaveBeforeOk(unittest.TestCase):
     def test_unsaved_change_is_no_ok(self):
         top = tempfile.mkdtemp(prefix="cairn-cluster-save-")
         conf = os.path.join(top, "sub", "nodes.conf")
-        port = cairn_test.free_port()
+        port = port_pair()
         try:
             with cairn_test.Server([cairn_test.NODE, "--port", str(port), "--bind", "127.0.0.1",
                                     "--cluster-enabled", "yes", "--cluster-config-file",
