@@ -17,11 +17,22 @@
  * a node's model names begins with a hash tag of one slot of that node
  * (cluster_tag), so each node's clients and model work as before.
  *
+ * Moves (cluster.c) take a slot, empty or holding the cluster clients'
+ * keys (ccl.h), from its owner to another node as redis-cli's reshard
+ * does: IMPORTING, MIGRATING, CLUSTER GETKEYSINSLOT and the node's own
+ * MIGRATE until no key is left (tried again after IOERR, with REPLACE after
+ * BUSYKEY), then SETSLOT NODE. Faults: partitions, delayed bus bytes, bus
+ * frames delivered again (io_sim.c), and crashes of the last node, which
+ * starts again from its nodes.conf (sched.c; no node model's client uses
+ * it).
+ *
  * Oracles: every view gives each slot the owner the harness gave it (or,
  * for a slot it moved, the old owner until that node has seen the new
- * one: cluster.c), every redirect a move probes names the right node, and
- * after the faults heal every node agrees, formed or not before, within
- * SIM_CLUSTER_SETTLE_BOUND_NS (sched_run waits for cluster_settled). */
+ * one: cluster.c), every redirect a move probes names the right node, a
+ * write accepted without ASKING comes from the slot's owner
+ * (cluster_may_accept), and after the faults heal every node agrees,
+ * formed or not before, within SIM_CLUSTER_SETTLE_BOUND_NS (sched_run
+ * waits for cluster_settled). */
 #ifndef CAIRN_SIM_CLUSTER_H
 #define CAIRN_SIM_CLUSTER_H
 
