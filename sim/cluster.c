@@ -28,23 +28,36 @@ enum cstage {
 	CS_DONE,      /* settled after the heal: nothing more to do */
 };
 
-/* What a step of a move expects. */
-enum cexpect { X_OK = 0, X_NIL, X_MOVED, X_ASK };
+/* What a step of a move expects. X_KEYS: CLUSTER GETKEYSINSLOT's array
+ * (keys left: a MIGRATE of them and another look follow); X_MIGRATE: +OK
+ * or +NOKEY, or an error to try again after (IOERR, TRYAGAIN; BUSYKEY
+ * again with REPLACE); X_NODE: +OK, or, on the source, the error of a
+ * slot it still holds keys of (a key written there late: the keys are
+ * looked at and moved again). */
+enum cexpect { X_OK = 0, X_NIL, X_MOVED, X_ASK, X_KEYS, X_MIGRATE, X_NODE };
 
-/* One command of a move, to one node. */
+/* One command of a move, to one node ("" in it is an empty argument). */
 struct cstep {
 	unsigned node;
-	char cmd[160];
+	char cmd[512];
 	enum cexpect expect;
 	unsigned target; /* X_MOVED, X_ASK: the node the redirect names */
 };
 
 /* Steps of one move at most, and moves in one run at most. */
-#define MOVE_STEPS 10
+#define MOVE_STEPS 16
 #define MOVES_MAX 64
+/* Keys one MIGRATE moves at most (redis-cli's --cluster-pipeline), its
+ * timeout (ms), and the pause before a failed one is tried again. */
+#define MIGRATE_KEYS 10
+#define MIGRATE_TIMEOUT_MS 1000
+#define MIGRATE_RETRY_NS (200ull * 1000 * 1000)
+/* The chance a move takes a slot of the cluster clients' keys (else an
+ * empty one). */
+#define MOVE_KEYED_P 0.75
 /* The chance of a move after a look, at most (drawn per run from [0,
  * this], or 0 in a third of the runs). */
-#define MOVE_P_MAX 0.1
+#define MOVE_P_MAX 0.25
 /* Partitions: the chance one begins after a look, at most, and how long
  * one lasts (or until the heal); bytes between nodes wait a kernel step
  * at a chance up to BUS_DELAY_P_MAX. Each drawn per run, 0 in a third. */
@@ -52,6 +65,14 @@ struct cstep {
 #define PART_MIN_NS (100ull * 1000 * 1000)
 #define PART_MAX_NS (3000ull * 1000 * 1000)
 #define BUS_DELAY_P_MAX 0.5
+/* A bus frame sent earlier arrives again at a frame boundary at a chance
+ * up to this (io_sim.c's bus_put), drawn per run, 0 in a third. */
+#define BUS_DUP_P_MAX 0.2
+/* Crashes: in runs of 3 nodes or more, two thirds of them, the last node
+ * (no node model's client talks to it) may crash and start again after a
+ * look, at a chance up to CRASH_P_MAX, at most CRASHES_MAX times. */
+#define CRASH_P_MAX 0.05
+#define CRASHES_MAX 2
 
 /* The harness's connection to one node. */
 struct cadmin {
@@ -81,12 +102,20 @@ struct simcluster {
 	/* Moves of an empty slot (redis-cli's reshard with no key to
 	 * migrate), with probes of the redirects on the way. */
 	struct rng rng;
-	double move_p, part_p;
+	double move_p, part_p, crash_p;
 	uint64_t part_until;
 	unsigned partitions;
 	unsigned moves, tag_slot[SIM_NODES_MAX];
 	struct cstep step[MOVE_STEPS];
 	unsigned nsteps, cur;
+	unsigned mv_slot, mv_from, mv_to; /* the move under way */
+	bool mv_replace;                  /* MIGRATE with REPLACE (after BUSYKEY) */
+	int mv_tag;                       /* its cluster clients' tag, or -1 */
+	/* Per slot: when its last move began, and when its target was sent
+	 * SETSLOT NODE (0: never). */
+	uint64_t began_at[SLOTS], taken_at[SLOTS];
+	unsigned migrates, migrate_fails, keys_moved;
+	unsigned unsaved; /* CLUSTER changes answered "error saving" */
 	char buf[65536];
 };
 
@@ -109,6 +138,13 @@ void cluster_tag(unsigned nodes, unsigned node, char *buf, size_t cap)
 	}
 }
 
+void cluster_wkey(unsigned j, char *buf, size_t cap)
+{
+	int len = snprintf(buf, cap, "ck{t%u}:%u", j % CLUSTER_WTAGS, j);
+
+	ASSERT(len > 0 && (size_t)len < cap);
+}
+
 struct simcluster *cluster_new(struct world *w)
 {
 	struct simcluster *c = sim_calloc(sizeof(*c));
@@ -127,9 +163,14 @@ struct simcluster *cluster_new(struct world *w)
 		resp_reader_init(&c->a[i].rd, NULL);
 	}
 	rng_fork(&c->rng, &w->root, 0x30000);
-	c->move_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * MOVE_P_MAX;
+	c->move_p = rng_chance(&c->rng, 1.0 / 6) ? 0 : rng_unit(&c->rng) * MOVE_P_MAX;
 	c->part_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * PART_P_MAX;
 	w->bus_delay_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * BUS_DELAY_P_MAX;
+	w->bus_dup_p = rng_chance(&c->rng, 1.0 / 3) ? 0 : rng_unit(&c->rng) * BUS_DUP_P_MAX;
+	if (rng_chance(&c->rng, 2.0 / 3) && c->n >= 3) {
+		w->crash_node = (int)c->n - 1;
+		c->crash_p = rng_unit(&c->rng) * CRASH_P_MAX;
+	}
 	for (i = 0; i < c->n; i++) {
 		char tag[16];
 		cluster_tag(c->n, i, tag, sizeof(tag));
@@ -169,18 +210,23 @@ uint64_t cluster_next_time(const struct simcluster *c)
 /* Sends one command (its words, space-separated, none empty) to node i. */
 static void send_cmd(struct world *w, struct simcluster *c, unsigned i, const char *line)
 {
-	char out[512], words[256], *save = NULL, *tok;
+	char out[1024], words[512], *save = NULL, *tok;
 	size_t o = 0, n = 0;
-	char body[480];
+	char body[960];
 	size_t b = 0;
 
 	snprintf(words, sizeof(words), "%s", line);
 	for (tok = strtok_r(words, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+		if (strcmp(tok, "\"\"") == 0)
+			tok[0] = '\0';
 		b += (size_t)snprintf(body + b, sizeof(body) - b, "$%zu\r\n%s\r\n", strlen(tok),
 				      tok);
 		n++;
 	}
 	ASSERT(b < sizeof(body));
+	if (w->cfg.watch[0] != '\0' && strstr(line, w->cfg.watch) != NULL)
+		printf("%10llu %9.3fms harness to node %u: %s\n", (unsigned long long)w->tick,
+		       (double)w->now / 1e6, i, line);
 	o = (size_t)snprintf(out, sizeof(out), "*%zu\r\n%.*s", n, (int)b, body);
 	ASSERT(o < sizeof(out));
 	net_send(w, c->a[i].sock, out, o);
@@ -383,23 +429,29 @@ static void add_step(struct simcluster *c, unsigned node, enum cexpect x, unsign
 	memcpy(st->cmd, cmd, strlen(cmd) + 1);
 }
 
-/* Plans the move of slot (of key, which does not exist) from its owner
- * to node to, as redis-cli moves a slot: IMPORTING on the target,
- * MIGRATING on the source, then NODE on the target (which bumps its epoch)
- * and, in half the moves, on the source (else the source learns it by
- * gossip). On the way, the redirects are probed: the source sends the
- * absent key's reader to the target (ASK), the target sends it back
- * (MOVED) unless the command follows an ASKING, and only that command. */
+/* Plans the move of slot from its owner to node to, as redis-cli's
+ * reshard moves a slot: IMPORTING on the target, MIGRATING on the source,
+ * the keys moved (CLUSTER GETKEYSINSLOT and MIGRATE, again until none is
+ * left), then NODE on the target (which bumps its epoch) and, in half the
+ * moves, on the source (else the source learns it by gossip). On the way,
+ * the redirects are probed with key, which no one writes: the source sends
+ * its reader to the target (ASK), the target sends it back (MOVED) unless
+ * the command follows an ASKING, and only that command. */
 static void plan_move(struct simcluster *c, unsigned slot, const char *key, unsigned to)
 {
 	unsigned from = c->owner[slot];
-	char imp[128], mig[128], node[128], get[64];
+	char imp[128], mig[128], node[128], get[64], keys[64];
 
 	snprintf(imp, sizeof(imp), "CLUSTER SETSLOT %u IMPORTING %s", slot, c->a[from].id);
 	snprintf(mig, sizeof(mig), "CLUSTER SETSLOT %u MIGRATING %s", slot, c->a[to].id);
 	snprintf(node, sizeof(node), "CLUSTER SETSLOT %u NODE %s", slot, c->a[to].id);
 	snprintf(get, sizeof(get), "GET %s", key);
+	snprintf(keys, sizeof(keys), "CLUSTER GETKEYSINSLOT %u %u", slot, MIGRATE_KEYS);
 	c->nsteps = c->cur = 0;
+	c->mv_slot = slot;
+	c->mv_from = from;
+	c->mv_to = to;
+	c->mv_replace = false;
 	add_step(c, to, X_OK, 0, imp);
 	add_step(c, from, X_OK, 0, mig);
 	add_step(c, from, X_ASK, to, get);
@@ -407,13 +459,54 @@ static void plan_move(struct simcluster *c, unsigned slot, const char *key, unsi
 	add_step(c, to, X_OK, 0, "ASKING");
 	add_step(c, to, X_NIL, 0, get);
 	add_step(c, to, X_MOVED, from, get);
-	add_step(c, to, X_OK, 0, node);
+	add_step(c, from, X_KEYS, 0, keys);
+	add_step(c, to, X_NODE, 0, node);
 	if (rng_chance(&c->rng, 0.5))
-		add_step(c, from, X_OK, 0, node);
+		add_step(c, from, X_NODE, 0, node);
 	c->prev[slot] = (uint8_t)from;
 	c->owner[slot] = (uint8_t)to;
 	for (unsigned i = 0; i < c->n; i++)
 		c->seen[i][slot / 8] &= (uint8_t) ~(1u << (slot % 8));
+}
+
+/* Puts steps right after the current one (the done ones dropped first, so
+ * that a move that loops stays within MOVE_STEPS). */
+static void insert_steps(struct simcluster *c, const struct cstep *st, unsigned n)
+{
+	unsigned rest = c->nsteps - c->cur - 1;
+
+	memmove(c->step, c->step + c->cur, (rest + 1) * sizeof(*st));
+	c->cur = 0;
+	c->nsteps = rest + 1;
+	ASSERT(c->nsteps + n <= MOVE_STEPS);
+	memmove(c->step + 1 + n, c->step + 1, rest * sizeof(*st));
+	memcpy(c->step + 1, st, n * sizeof(*st));
+	c->nsteps += n;
+}
+
+/* A look at the keys left in the slot on the source, and before it (if
+ * keys is not NULL) a MIGRATE of them to the target. */
+static void again_keys(struct simcluster *c, const struct resp_reader_value *keys)
+{
+	struct cstep st[2] = { { .node = c->mv_from, .expect = X_MIGRATE },
+			       { .node = c->mv_from, .expect = X_KEYS } };
+	int o = 0;
+	size_t i;
+
+	if (keys != NULL) {
+		o = snprintf(st[0].cmd, sizeof(st[0].cmd), "MIGRATE 10.0.0.%u %u \"\" 0 %u%s KEYS",
+			     c->mv_to + 1, SIM_PORT, MIGRATE_TIMEOUT_MS,
+			     c->mv_replace ? " REPLACE" : "");
+		for (i = 0; i < keys->n; i++)
+			o += snprintf(st[0].cmd + o, sizeof(st[0].cmd) - (size_t)o, " %.*s",
+				      (int)keys->elems[i].len, keys->elems[i].str);
+		ASSERT((size_t)o < sizeof(st[0].cmd));
+		c->migrates++;
+		c->keys_moved += (unsigned)keys->n;
+	}
+	snprintf(st[1].cmd, sizeof(st[1].cmd), "CLUSTER GETKEYSINSLOT %u %u", c->mv_slot,
+		 MIGRATE_KEYS);
+	insert_steps(c, keys != NULL ? st : st + 1, keys != NULL ? 2 : 1);
 }
 
 /* ---- partitions ---- */
@@ -444,6 +537,19 @@ static void partition_tick(struct world *w, struct simcluster *c)
 	world_event(w, EV_FAULT, F_COUNT, 1);
 }
 
+/* Sends the current step of the move. The target's SETSLOT NODE ends the
+ * old owner's right to accept writes without ASKING (the new owner's
+ * epoch is the higher): its time is kept for cluster_may_accept(). */
+static void send_step(struct world *w, struct simcluster *c)
+{
+	const struct cstep *st = &c->step[c->cur];
+
+	if (st->expect == X_NODE && st->node == c->mv_to &&
+	    c->taken_at[c->mv_slot] < c->began_at[c->mv_slot])
+		c->taken_at[c->mv_slot] = w->now;
+	send_cmd(w, c, st->node, st->cmd);
+}
+
 /* After a look where every node agreed: maybe a move begins. */
 static bool start_move(struct world *w, struct simcluster *c)
 {
@@ -452,18 +558,30 @@ static bool start_move(struct world *w, struct simcluster *c)
 
 	if (w->healed || c->n < 2 || c->moves >= MOVES_MAX || !rng_chance(&c->rng, c->move_p))
 		return false;
-	snprintf(key, sizeof(key), "mv:%llu", (unsigned long long)rng_next(&c->rng));
+	/* Keyed moves not under maxmemory: a target that is full refuses
+	 * RESTORE (OOM) for as long as it stays full. */
+	c->mv_tag = -1;
+	if (rng_chance(&c->rng, MOVE_KEYED_P) && w->cfg.maxmemory_kb == 0) {
+		c->mv_tag = (int)rng_below(&c->rng, CLUSTER_WTAGS);
+		snprintf(key, sizeof(key), "ck{t%d}:probe", c->mv_tag);
+	} else {
+		snprintf(key, sizeof(key), "mv:%llu", (unsigned long long)rng_next(&c->rng));
+	}
 	slot = hash_slot(key, strlen(key));
 	to = (c->owner[slot] + 1 + (unsigned)rng_below(&c->rng, c->n - 1)) % c->n;
 	for (i = 0; i < c->n; i++)
 		if (slot == c->tag_slot[i] || c->a[i].id[0] == '\0')
 			return false;
-	if (c->prev[slot] != NO_NODE)
-		return false;
+	/* A slot moves again once every node has seen it at its new owner
+	 * (so a view may name its old owner, or its new one, never older). */
+	for (i = 0; i < c->n && c->prev[slot] != NO_NODE; i++)
+		if (!((c->seen[i][slot / 8] >> (slot % 8)) & 1))
+			return false;
 	plan_move(c, slot, key, to);
+	c->began_at[slot] = w->now;
 	c->moves++;
 	c->stage = CS_MOVE;
-	send_cmd(w, c, c->step[0].node, c->step[0].cmd);
+	send_step(w, c);
 	return true;
 }
 
@@ -481,31 +599,110 @@ static bool redirect_is(const struct resp_reader_value *v, const char *word, uns
 	return v->len >= strlen(want) && strcmp(v->str + v->len - strlen(want), want) == 0;
 }
 
+/* Whether v is a CLUSTER command's "not saved" error (its change stands,
+ * in memory; the node saves again at its next settle). */
+static bool unsaved(const struct resp_reader_value *v)
+{
+	return v->type == RESP_READER_ERROR &&
+	       strncmp(v->str, "ERR error saving the cluster node config", 40) == 0;
+}
+
+/* What take_keyed() says of a step that failed but may be tried again
+ * after a pause. */
+#define MOVE_PAUSE 2
+
+/* The reply to an X_KEYS, X_MIGRATE or X_NODE step (okay: it is +OK):
+ * 1 (go on), 0 (a failure) or MOVE_PAUSE (go on after a pause). Steps may
+ * be added after the current one. */
+static int take_keyed(struct world *w, struct simcluster *c, const struct resp_reader_value *v,
+		      bool okay)
+{
+	const struct cstep *st = &c->step[c->cur];
+	bool err = v->type == RESP_READER_ERROR;
+
+	(void)w;
+	if (st->expect == X_KEYS) {
+		if (v->type != RESP_READER_ARRAY)
+			return 0;
+		if (v->n > 0)
+			again_keys(c, v);
+		return 1;
+	}
+	if (st->expect == X_NODE) {
+		if (okay)
+			return 1;
+		if (!err || st->node != c->mv_from || strstr(v->str, "still hold keys") == NULL)
+			return 0;
+		again_keys(c, NULL);
+		add_step(c, c->mv_from, X_NODE, 0, st->cmd);
+		return 1;
+	}
+	if (okay || (v->type == RESP_READER_SIMPLE && strcmp(v->str, "NOKEY") == 0))
+		return 1;
+	if (err && strstr(v->str, "BUSYKEY") != NULL) {
+		/* A key on both sides: a MIGRATE whose connection failed after
+		 * the target restored it (tried again on a new connection, as
+		 * Redis's migrateCommand does, or by the harness), or a lost
+		 * write that ran late on the source. The source's copy is the
+		 * one clients write (the target serves only keys the source
+		 * lacks): as redis-cli's --cluster-replace, move it again,
+		 * replacing. */
+		c->mv_replace = true;
+		return 1;
+	}
+	if (err && (strncmp(v->str, "IOERR", 5) == 0 || strncmp(v->str, "TRYAGAIN", 8) == 0)) {
+		c->migrate_fails++;
+		return MOVE_PAUSE;
+	}
+	return 0;
+}
+
 /* The reply to the current step of a move, from node i. */
 static void take_step(struct world *w, struct simcluster *c, unsigned i,
 		      const struct resp_reader_value *v)
 {
 	const struct cstep *st = &c->step[c->cur];
-	bool ok;
+	bool okay = v->type == RESP_READER_SIMPLE && strcmp(v->str, "OK") == 0;
+	int ok;
 
 	ASSERT(st->node == i);
+	if (unsaved(v) && (st->expect == X_OK || st->expect == X_NODE)) {
+		/* The change stands but is not on disk yet: as an operator
+		 * would, the same command again after a pause. */
+		c->unsaved++;
+		c->next_time = w->now + MIGRATE_RETRY_NS;
+		return;
+	}
 	switch (st->expect) {
-	case X_OK: ok = v->type == RESP_READER_SIMPLE && strcmp(v->str, "OK") == 0; break;
+	case X_OK: ok = okay; break;
 	case X_NIL: ok = v->type == RESP_READER_NULL_BULK; break;
 	case X_MOVED: ok = redirect_is(v, "MOVED", st->target); break;
-	default: ok = redirect_is(v, "ASK", st->target); break;
+	case X_ASK: ok = redirect_is(v, "ASK", st->target); break;
+	default: ok = take_keyed(w, c, v, okay); break;
+	}
+	if (ok == MOVE_PAUSE) {
+		c->cur++;
+		c->next_time = w->now + MIGRATE_RETRY_NS;
+		return;
 	}
 	if (!ok) {
-		static const char *const want[] = { "+OK", "a nil", "MOVED to node",
-						    "ASK to node" };
+		static const char *const want[] = { "+OK",
+						    "a nil",
+						    "MOVED to node ",
+						    "ASK to node ",
+						    "an array of keys",
+						    "+OK, +NOKEY, BUSYKEY, IOERR or TRYAGAIN",
+						    "+OK" };
+		char node[16] = "";
+		if (st->expect == X_MOVED || st->expect == X_ASK)
+			snprintf(node, sizeof(node), "%u", st->target);
 		world_fail(w, FAIL_CORRECTNESS,
-			   "cluster: moving a slot, node %u answered %s to %s; expected %s%s%u", i,
-			   c->a[i].last, st->cmd, want[st->expect],
-			   st->expect >= X_MOVED ? " " : " (", st->target);
+			   "cluster: moving slot %u, node %u answered %s to %s; expected %s%s",
+			   c->mv_slot, i, c->a[i].last, st->cmd, want[st->expect], node);
 		return;
 	}
 	if (++c->cur < c->nsteps) {
-		send_cmd(w, c, c->step[c->cur].node, c->step[c->cur].cmd);
+		send_step(w, c);
 		return;
 	}
 	c->stage = CS_POLL;
@@ -529,7 +726,11 @@ static void take_reply(struct world *w, struct simcluster *c, unsigned i,
 	remember(a, v);
 	a->owed--;
 	if (c->stage == CS_SLOTS || c->stage == CS_MEET) {
-		if (v->type != RESP_READER_SIMPLE || strcmp(v->str, "OK") != 0)
+		/* Not saved: the change stands, and the node saves it again
+		 * before any crash can come (crashes come once formed). */
+		if (unsaved(v))
+			c->unsaved++;
+		else if (v->type != RESP_READER_SIMPLE || strcmp(v->str, "OK") != 0)
 			world_fail(w, FAIL_CORRECTNESS, "cluster: forming, node %u answered %s", i,
 				   a->last);
 		return;
@@ -622,6 +823,14 @@ static void looked(struct world *w, struct simcluster *c)
 	}
 	c->recheck = false;
 	partition_tick(w, c);
+	if (c->formed && !w->healed && w->crash_node >= 0 && w->crashes < CRASHES_MAX &&
+	    rng_chance(&c->rng, c->crash_p)) {
+		/* sched.c crashes it after this step (no move is open, no
+		 * reply owed), and calls cluster_node_restarted. */
+		w->crash_req = (unsigned)w->crash_node + 1;
+		c->next_time = w->now + CLUSTER_POLL_NS;
+		return;
+	}
 	if (ok && start_move(w, c))
 		return;
 	if (ok && c->poll_after_heal) {
@@ -661,6 +870,14 @@ void cluster_step(struct world *w, struct simcluster *c)
 			read_node(w, c, i);
 	if (w->fail != FAIL_NONE || owed(c) > 0 || c->stage == CS_DONE)
 		return;
+	if (c->stage == CS_MOVE) {
+		/* A move pauses after a failed MIGRATE, then goes on. */
+		if (c->next_time != UINT64_MAX && w->now >= c->next_time) {
+			c->next_time = UINT64_MAX;
+			send_step(w, c);
+		}
+		return;
+	}
 	if (c->stage == CS_SLOTS) {
 		send_meet(w, c);
 		c->stage = CS_MEET;
@@ -704,4 +921,57 @@ void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *look
 	*looks = c->polls;
 	*moves = c->moves;
 	*partitions = c->partitions;
+}
+
+void cluster_migrate_stats(const struct simcluster *c, unsigned *migrates, unsigned *keys,
+			   unsigned *fails, unsigned *unsaved)
+{
+	*unsaved = c->unsaved;
+	*migrates = c->migrates;
+	*keys = c->keys_moved;
+	*fails = c->migrate_fails;
+}
+
+int cluster_moving_tag(const struct simcluster *c)
+{
+	return c->stage == CS_MOVE ? c->mv_tag : -1;
+}
+
+bool cluster_may_accept(const struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
+			uint64_t recv)
+{
+	bool taken = c->taken_at[slot] >= c->began_at[slot] && c->taken_at[slot] > 0;
+
+	ASSERT(slot < SLOTS);
+	if (c->began_at[slot] == 0)
+		return node == c->owner[slot]; /* never moved */
+	if (node == c->owner[slot])
+		return taken && recv > c->taken_at[slot];
+	return node == c->prev[slot] && (!taken || send < c->taken_at[slot]);
+}
+
+bool cluster_held_by(const struct simcluster *c, unsigned slot, unsigned node)
+{
+	ASSERT(slot < SLOTS);
+	return c->owner[slot] == node || c->prev[slot] == node;
+}
+
+void cluster_node_restarted(struct world *w, struct simcluster *c, unsigned node)
+{
+	struct cadmin *a = &c->a[node];
+
+	ASSERT(a->owed == 0);
+	net_close(w, a->sock, false);
+	resp_reader_reset(&a->rd);
+	a->sock = net_connect(w, (struct client *)(void *)a, node);
+	a->ok = false;
+	a->view[0] = '\0';
+	c->recheck = true;
+	/* What it learned by gossip may not have reached its nodes.conf (a
+	 * save that failed, tried again later): it may name a moved slot's
+	 * old owner again, until it learns again. What it acknowledged (its
+	 * own slots: SETSLOT NODE answered +OK once saved) it keeps. */
+	for (unsigned s = 0; s < SLOTS; s++)
+		if (c->owner[s] != node)
+			c->seen[node][s / 8] &= (uint8_t) ~(1u << (s % 8));
 }

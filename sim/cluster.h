@@ -17,11 +17,22 @@
  * a node's model names begins with a hash tag of one slot of that node
  * (cluster_tag), so each node's clients and model work as before.
  *
+ * Moves (cluster.c) take a slot, empty or holding the cluster clients'
+ * keys (ccl.h), from its owner to another node as redis-cli's reshard
+ * does: IMPORTING, MIGRATING, CLUSTER GETKEYSINSLOT and the node's own
+ * MIGRATE until no key is left (tried again after IOERR, with REPLACE after
+ * BUSYKEY), then SETSLOT NODE. Faults: partitions, delayed bus bytes, bus
+ * frames delivered again (io_sim.c), and crashes of the last node, which
+ * starts again from its nodes.conf (sched.c; no node model's client uses
+ * it).
+ *
  * Oracles: every view gives each slot the owner the harness gave it (or,
  * for a slot it moved, the old owner until that node has seen the new
- * one: cluster.c), every redirect a move probes names the right node, and
- * after the faults heal every node agrees, formed or not before, within
- * SIM_CLUSTER_SETTLE_BOUND_NS (sched_run waits for cluster_settled). */
+ * one: cluster.c), every redirect a move probes names the right node, a
+ * write accepted without ASKING comes from the slot's owner
+ * (cluster_may_accept), and after the faults heal every node agrees,
+ * formed or not before, within SIM_CLUSTER_SETTLE_BOUND_NS (sched_run
+ * waits for cluster_settled). */
 #ifndef CAIRN_SIM_CLUSTER_H
 #define CAIRN_SIM_CLUSTER_H
 
@@ -62,10 +73,39 @@ void cluster_settle_fail(struct world *w, struct simcluster *c);
  * partitions it made. */
 void cluster_stats(const struct simcluster *c, double *formed_ms, uint64_t *looks, unsigned *moves,
 		   unsigned *partitions);
+/* MIGRATEs the moves sent, the keys they named, and those that failed
+ * (and were tried again); CLUSTER changes answered "error saving the
+ * cluster node config" (tried again in a move). */
+void cluster_migrate_stats(const struct simcluster *c, unsigned *migrates, unsigned *keys,
+			   unsigned *fails, unsigned *unsaved);
 /* The first slot node owns (formation's even split). */
 unsigned cluster_first_slot(unsigned nodes, unsigned node);
 /* A hash tag (without braces) whose slot node owns: keys named with it
  * all live in one slot of that node. */
 void cluster_tag(unsigned nodes, unsigned node, char *buf, size_t cap);
+/* The cluster clients' keys (ccl.h): CLUSTER_WKEYS of them, in the slots
+ * of CLUSTER_WTAGS hash tags, which the harness moves with their keys. */
+#define CLUSTER_WKEYS 48
+#define CLUSTER_WTAGS 8
+void cluster_wkey(unsigned j, char *buf, size_t cap);
+/* The write-ownership oracle: whether node may accept a write to slot,
+ * sent at send and answered at recv, without ASKING. Only the slot's
+ * owner may: for a slot never moved, its first owner; for a moved one, its
+ * old owner for a request sent before the target was sent SETSLOT NODE
+ * (which gives the target the higher epoch), and the target for one
+ * answered after. So two nodes never both accept writes for one slot at
+ * one epoch, and an owner whose epoch is superseded accepts none. (The
+ * target of an open move accepts them after ASKING, which is not asked
+ * here.) */
+bool cluster_may_accept(const struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
+			uint64_t recv);
+/* Crashes: whether a crash of node may lose keys of slot (it owns it,
+ * or owned it before its last move); and node has crashed and been built
+ * again (sched.c): the harness connects to it again. */
+bool cluster_held_by(const struct simcluster *c, unsigned slot, unsigned node);
+void cluster_node_restarted(struct world *w, struct simcluster *c, unsigned node);
+/* The tag (j % CLUSTER_WTAGS of cluster_wkey) of the slot a move is
+ * moving now, or -1. */
+int cluster_moving_tag(const struct simcluster *c);
 
 #endif

@@ -35,6 +35,7 @@
 
 #include "base/assert.h"
 #include "base/limits.h"
+#include "cluster/bus_msg.h"
 #include "shard/shard.h"
 #include "shard/ud.h"
 #include "cluster.h"
@@ -129,6 +130,7 @@ static void sock_maybe_free(struct world *w, int s)
 		return;
 	bytes_free(&k->in);
 	bytes_free(&k->out);
+	net_sock_free_frames(k);
 	memset(k, 0, sizeof(*k));
 	k->peer = -1;
 	k->next_dirty = -1;
@@ -164,6 +166,100 @@ static struct sock *checked(struct io *io, int s, enum sock_kind kind, const cha
 		world_crash(w, "io contract: %s on socket %d of shard %u from shard %u", what, s,
 			    k->shard, io->shard);
 	return k;
+}
+
+/* ---- bus frames delivered again ----
+ *
+ * The bus runs over TCP, which neither loses, repeats nor reorders bytes
+ * on one connection; but a node has a link of its own to each peer and one
+ * from it, and both are replaced when they fail, so a message a peer sent
+ * earlier may be read after newer ones (an old inbound link read late,
+ * while the new one has delivered already), and the same state twice. The
+ * simulator models this on the connection itself: it follows the frames
+ * a bus connection's writes carry (header: "CB", version, type, body
+ * length), keeps a copy of one complete frame now and then, and at a later
+ * frame boundary, at bus_dup_p, delivers that copy again, whole, before
+ * the next frame. Each frame stays whole, so what the receiver sees is what
+ * a stale link would give it: an old message, again, after newer ones. */
+struct busframes {
+	char *cur; /* the frame being written */
+	size_t have, len, cap;
+	char *old; /* a frame sent earlier, kept to be delivered again */
+	size_t old_len, old_cap;
+	bool lost; /* not a frame stream (its magic did not match): untracked */
+};
+
+void net_sock_free_frames(struct sock *k)
+{
+	if (k->bf == NULL)
+		return;
+	free(k->bf->cur);
+	free(k->bf->old);
+	free(k->bf);
+	k->bf = NULL;
+}
+
+/* Whether k is a cluster bus connection (either end): its frames may be
+ * delivered again. */
+static bool bus_sock(const struct world *w, const struct sock *k)
+{
+	return w->bus_dup_p > 0 && !w->healed && k->peer >= 0 &&
+	       (k->port == SIM_BUS_PORT || k->peer_port == SIM_BUS_PORT);
+}
+
+/* A frame has been written whole: now and then it is kept (the newest
+ * kept one replaces the one before). */
+static void bus_frame_done(struct world *w, struct busframes *f)
+{
+	if (rng_chance(&w->busr, 0.5)) {
+		char *t = f->old;
+		size_t cap = f->old_cap;
+		f->old = f->cur;
+		f->old_cap = f->cap;
+		f->old_len = f->len;
+		f->cur = t;
+		f->cap = cap;
+	}
+	f->have = f->len = 0;
+}
+
+/* Puts n bytes of a bus connection's write into to, following its frames,
+ * and, at a frame boundary, maybe an old frame again first. */
+static void bus_put(struct world *w, struct sock *k, struct bytes *to, const char *p, size_t n)
+{
+	struct busframes *f = k->bf;
+
+	if (f == NULL)
+		f = k->bf = sim_calloc(sizeof(*f));
+	while (n > 0 && !f->lost) {
+		size_t want = f->have < BUS_HDR_LEN ? BUS_HDR_LEN - f->have : f->len - f->have;
+		size_t take = want < n ? want : n;
+		if (f->have == 0 && f->old_len > 0 && rng_chance(&w->busr, w->bus_dup_p)) {
+			bytes_put(to, f->old, f->old_len);
+			w->bus_dups++;
+			world_event(w, EV_FAULT, F_COUNT + 1, f->old_len);
+		}
+		if (f->have + take > f->cap) {
+			f->cap = (f->have + take) * 2;
+			f->cur = sim_realloc(f->cur, f->cap);
+		}
+		memcpy(f->cur + f->have, p, take);
+		bytes_put(to, p, take);
+		f->have += take;
+		p += take;
+		n -= take;
+		if (f->have == BUS_HDR_LEN) {
+			const unsigned char *h = (const unsigned char *)f->cur;
+			f->len = BUS_HDR_LEN + ((size_t)h[4] << 24 | (size_t)h[5] << 16 |
+						(size_t)h[6] << 8 | h[7]);
+			f->lost = h[0] != BUS_MAGIC0 || h[1] != BUS_MAGIC1 ||
+				  f->len > BUS_FRAME_MAX;
+		}
+		if (f->have >= BUS_HDR_LEN && f->have == f->len)
+			bus_frame_done(w, f);
+	}
+	if (n > 0)
+		bytes_put(to, p, n);
 }
 
 /* ---- completions ---- */
@@ -279,7 +375,10 @@ static void kernel_write(struct io *io, struct sock *k)
 	 * after submitting would be caught by the client's checks. */
 	for (i = 0; i < k->iovcnt && done < n; i++) {
 		size_t piece = k->iov[i].iov_len < n - done ? k->iov[i].iov_len : n - done;
-		bytes_put(to, k->iov[i].iov_base, piece);
+		if (bus_sock(w, k))
+			bus_put(w, k, to, k->iov[i].iov_base, piece);
+		else
+			bytes_put(to, k->iov[i].iov_base, piece);
 		done += piece;
 	}
 	post(io, IO_OP_WRITEV, k->write_ud, (int32_t)n, 0, 0);
@@ -877,6 +976,49 @@ void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, 
 		io->bus_listener = sock_new(w, SOCK_LISTENER, shard);
 		snprintf(w->socks[io->bus_listener].ip, SIM_IP_MAX, "10.0.0.%u", node + 1);
 		w->socks[io->bus_listener].port = SIM_BUS_PORT;
+	}
+}
+
+/* Frees a socket record nobody holds any more. */
+static void sock_drop(struct world *w, struct sock *k)
+{
+	bytes_free(&k->in);
+	bytes_free(&k->out);
+	net_sock_free_frames(k);
+	free(k->backlog);
+	memset(k, 0, sizeof(*k));
+	k->peer = -1;
+	k->next_dirty = -1;
+	(void)w;
+}
+
+void sim_node_down(struct world *w, unsigned node)
+{
+	unsigned s;
+
+	for (s = 0; s < w->nsocks; s++) {
+		struct sock *k = &w->socks[s];
+		if (k->kind == SOCK_FREE || w->ios[k->shard].node != node)
+			continue;
+		if (k->peer >= 0) {
+			/* The peer node's end: reset, as a dead process's
+			 * kernel answers. */
+			struct sock *o = sock_at(w, k->peer);
+			o->peer = -1;
+			o->reset = true;
+			net_dirty(w, k->peer);
+			k->peer = -1;
+		}
+		if (k->kind == SOCK_LISTENER || k->cl == NULL) {
+			sock_drop(w, k);
+			continue;
+		}
+		/* A client's connection: it reads to the end, then end of file;
+		 * its record goes once it closes (net_close). */
+		k->open = k->closing = k->connecting = false;
+		k->recv_armed = k->writing = k->accept_armed = false;
+		k->dirty = false;
+		k->next_dirty = -1;
 	}
 }
 

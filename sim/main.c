@@ -144,9 +144,11 @@ static void node_counts(struct world *w, struct outcome *o)
 				  &o->node_delivered[i]);
 	}
 	o->cluster = w->cluster != NULL;
-	if (o->cluster)
+	if (o->cluster) {
 		cluster_stats(w->cluster, &o->cluster_formed_ms, &o->cluster_looks,
 			      &o->cluster_moves, &o->cluster_partitions);
+		sched_cluster_report(w, o->cluster_more, sizeof(o->cluster_more));
+	}
 }
 
 /* What each node served, one line each ("node N: commands=C connections=K"). */
@@ -179,6 +181,8 @@ static void print_node_counts(const struct outcome *o)
 		printf("cluster: formed at %.3fms, looks=%llu slots_moved=%u partitions=%u\n",
 		       o->cluster_formed_ms, (unsigned long long)o->cluster_looks, o->cluster_moves,
 		       o->cluster_partitions);
+	if (o->cluster)
+		printf("cluster: %s\n", o->cluster_more);
 }
 
 static void report_line(const struct outcome *o)

@@ -209,7 +209,7 @@ struct model *model_new(struct world *w, unsigned node)
 			 * the nodes of a world use the same names, which must
 			 * not meet (each node is its own database). */
 			k->nlen = (size_t)snprintf(k->name, sizeof(k->name), "%sk:{c%u.%u}", m->tag,
-						   c / w->nnodes, j);
+						   c / w->client_nodes, j);
 			k->n = 1; /* absent */
 		}
 	}
@@ -700,30 +700,39 @@ static struct mwrite *reg_find(struct model *m, unsigned g, uint64_t token)
 	return NULL;
 }
 
-/* A read of register g over [send, recv] may return the value of write W
- * if W was sent before the read's reply, and no write W2 certainly came
- * after W (W2 sent after W's reply) and certainly before the read (W2's
- * reply before the read was sent). It may return null only if no write had
- * certainly finished before the read was sent. */
+bool model_register_legal(const struct mwrite *ws, unsigned n, const struct mwrite *got,
+			  uint64_t send, uint64_t recv, uint64_t since)
+{
+	unsigned i;
+
+	if (got == NULL) {
+		for (i = 0; i < n; i++)
+			if (ws[i].recv < send && ws[i].recv >= since)
+				return false;
+		return true;
+	}
+	if (got->send >= recv)
+		return false;
+	for (i = 0; i < n; i++) {
+		const struct mwrite *x = &ws[i];
+		if (x != got && got->recv != UINT64_MAX && x->send > got->recv && x->recv < send)
+			return false;
+	}
+	return true;
+}
+
+/* A read of register g: by the register rule (model_register_legal). */
 static void register_read(struct model *m, const struct mreq *q, const struct resp_reader_value *v,
 			  uint64_t send, uint64_t recv)
 {
-	unsigned g = q->shared, i;
-	const struct mwrite *w = NULL;
-	bool ok = true;
+	unsigned g = q->shared;
+	bool ok;
 
 	if (v->type == RESP_READER_NULL_BULK) {
-		for (i = 0; i < m->regw_n[g]; i++)
-			if (m->regw[g][i].recv < send)
-				ok = false;
+		ok = model_register_legal(m->regw[g], m->regw_n[g], NULL, send, recv, 0);
 	} else if (v->type == RESP_READER_BULK && v->len >= 2 && v->str[0] == 'w') {
-		w = reg_find(m, g, strtoull(v->str + 1, NULL, 10));
-		ok = w != NULL && w->send < recv;
-		for (i = 0; ok && i < m->regw_n[g]; i++) {
-			const struct mwrite *x = &m->regw[g][i];
-			if (x != w && w->recv != UINT64_MAX && x->send > w->recv && x->recv < send)
-				ok = false;
-		}
+		const struct mwrite *w = reg_find(m, g, strtoull(v->str + 1, NULL, 10));
+		ok = w != NULL && model_register_legal(m->regw[g], m->regw_n[g], w, send, recv, 0);
 	} else {
 		ok = false;
 	}

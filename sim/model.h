@@ -38,6 +38,25 @@ struct world;
 struct model;
 struct mreq;
 
+/* A register write, for the legal-read check. */
+struct mwrite {
+	uint64_t token;
+	uint64_t send, recv; /* recv: UINT64_MAX while unknown or lost */
+};
+
+/* The register rule: whether a read over [send, recv] of a register
+ * written by ws[0..n) may return the value of write got (NULL: nil). It
+ * may return W if W was sent before the read's reply, and no write W2
+ * certainly came after W (W2 sent after W's reply) and certainly before
+ * the read (W2's reply before the read was sent). It may return nil only
+ * if no write had certainly finished before the read was sent, counting
+ * only the writes that finished at or after since (a crash of the node
+ * that held the register before since lost them; 0 if none). The shared
+ * registers of a node's model and the cluster clients' keys (ccl.c) both
+ * check by it. */
+bool model_register_legal(const struct mwrite *ws, unsigned n, const struct mwrite *got,
+			  uint64_t send, uint64_t recv, uint64_t since);
+
 /* The model of one node of the world (nodes share no keys). */
 struct model *model_new(struct world *w, unsigned node);
 void model_free(struct model *m);

@@ -451,12 +451,6 @@ struct mout {
 	struct mfield *owned_fields; /* a new field array (not its bytes), or NULL */
 };
 
-/* A register write, for the legal-read check. */
-struct mwrite {
-	uint64_t token;
-	uint64_t send, recv; /* recv: UINT64_MAX while unknown or lost */
-};
-
 /* Which keys the node may evict (maxmemory and its policy). */
 enum mevict { MEVICT_NONE = 0, MEVICT_ALL, MEVICT_TTL };
 

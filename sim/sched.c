@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/hash.h"
+#include "ccl.h"
 #include "client.h"
 #include "cluster.h"
 #include "model.h"
@@ -22,6 +24,8 @@
 #define STEP_COST_MAX 20000
 /* After the faults heal, every request must be answered within this. */
 #define LIVENESS_BOUND_NS (10ull * 1000 * 1000 * 1000)
+/* Cluster clients (ccl.h) in a cluster run: 1 to this many. */
+#define SCHED_CCLS_MAX 4
 /* Steps of the drain phase at most (a backstop for a stuck scheduler). */
 #define DRAIN_TICKS_MAX (40ull * 1000 * 1000)
 
@@ -129,10 +133,46 @@ static void sched_nodes_free(struct world *w)
 	w->shards = NULL;
 }
 
+/* Node id crashes and starts again at once, as a process the supervisor
+ * restarts: everything of it in memory goes (its keys, connections,
+ * links), its nodes.conf on the simulated disk stays, and it is built
+ * again as at the start, which loads it (its id, epochs and slots). Every
+ * key of the cluster clients in a slot it owned may be lost
+ * (cwork_slot_lost). */
+static void sched_crash(struct world *w, unsigned id)
+{
+	unsigned per = w->cfg.shards, i, j;
+	char key[32];
+
+	world_event(w, EV_FAULT, F_COUNT + 2, id);
+	sim_node_down(w, id);
+	node_free(&w->nodes[id]->node);
+	free(w->nodes[id]);
+	w->nodes[id] = NULL;
+	for (i = id * per; i < (id + 1) * per; i++)
+		sim_io_free(&w->ios[i]);
+	for (i = 0; i < w->nccls; i++)
+		ccl_node_crashed(w, w->ccls[i], id);
+	for (j = 0; j < CLUSTER_WKEYS; j++) {
+		unsigned slot;
+		cluster_wkey(j, key, sizeof(key));
+		slot = hash_slot(key, strlen(key));
+		if (cluster_held_by(w->cluster, slot, id))
+			cwork_slot_lost(w->cwork, slot, w->now);
+	}
+	w->building = true;
+	if (sched_node_init(w, id) != 0)
+		world_crash(w, "node %u could not start again after its crash", id);
+	w->building = false;
+	w->crashes++;
+	cluster_node_restarted(w, w->cluster, id);
+}
+
 /* ---- setup ---- */
 
 /* The nodes, in order, then each node's model, then the clients, client i
- * bound to node i % nodes. With one node, every draw happens as it did
+ * bound to node i % client_nodes (every node, but in a cluster run whose
+ * last node may crash). With one node, every draw happens as it did
  * before there were several. */
 int sched_init(struct world *w, const struct sim_config *cfg)
 {
@@ -152,17 +192,32 @@ int sched_init(struct world *w, const struct sim_config *cfg)
 		if (sched_node_init(w, i) != 0)
 			return -1;
 	w->building = false;
+	/* The harness first: it says which node may crash, which no
+	 * client of a node's model is bound to (client_nodes). */
+	if (cfg->cluster)
+		w->cluster = cluster_new(w);
+	w->client_nodes = w->crash_node >= 0 ? (unsigned)w->crash_node : w->nnodes;
 	w->models = sim_calloc(w->nnodes * sizeof(*w->models));
 	for (i = 0; i < w->nnodes; i++)
 		w->models[i] = model_new(w, i);
-	if (cfg->cluster)
-		w->cluster = cluster_new(w);
+	if (cfg->cluster) {
+		struct rng r;
+		w->cwork = cwork_new(w);
+		rng_fork(&r, &w->root, 0x31000);
+		w->nccls = 1 + (unsigned)rng_below(&r, SCHED_CCLS_MAX);
+		w->ccls = sim_calloc(w->nccls * sizeof(*w->ccls));
+		for (i = 0; i < w->nccls; i++) {
+			rng_fork(&r, &w->root, 0x32000 + i);
+			w->ccls[i] = ccl_new(w, i, w->cwork, &r);
+		}
+	}
 	w->nclients = cfg->clients;
 	w->clients = sim_calloc(cfg->clients * sizeof(*w->clients));
 	for (i = 0; i < cfg->clients; i++) {
 		struct rng r;
 		rng_fork(&r, &w->root, 0x20000 + i);
-		w->clients[i] = client_new(w, i, i % w->nnodes, w->models[i % w->nnodes], &r);
+		unsigned node = i % w->client_nodes;
+		w->clients[i] = client_new(w, i, node, w->models[node], &r);
 	}
 	return 0;
 }
@@ -175,6 +230,12 @@ void sched_free(struct world *w)
 		client_free(w->clients[i]);
 	free(w->clients);
 	w->clients = NULL;
+	for (i = 0; i < w->nccls; i++)
+		ccl_free(w, w->ccls[i]);
+	free(w->ccls);
+	w->ccls = NULL;
+	cwork_free(w->cwork);
+	w->cwork = NULL;
 	cluster_free(w->cluster);
 	w->cluster = NULL;
 	sched_nodes_free(w);
@@ -277,6 +338,10 @@ static uint64_t next_time(struct world *w)
 		x = client_next_time(w->clients[i]);
 		t = x < t ? x : t;
 	}
+	for (i = 0; i < w->nccls; i++) {
+		x = ccl_next_time(w->ccls[i]);
+		t = x < t ? x : t;
+	}
 	if (w->cluster != NULL) {
 		x = cluster_next_time(w->cluster);
 		t = x < t ? x : t;
@@ -288,7 +353,7 @@ static uint64_t next_time(struct world *w)
  * and runs one step of it; jumps time when nothing can run. */
 static void schedule(struct world *w)
 {
-	unsigned ids[XSHARD_MAX + 256], n = 0, i, pick;
+	unsigned ids[XSHARD_MAX + 256 + SCHED_CCLS_MAX + 1], n = 0, i, pick;
 
 	for (i = 0; i < w->nshards; i++)
 		if (sim_io_runnable(&w->ios[i]))
@@ -296,6 +361,9 @@ static void schedule(struct world *w)
 	for (i = 0; i < w->nclients && n < sizeof(ids) / sizeof(ids[0]); i++)
 		if (client_runnable(w, w->clients[i]))
 			ids[n++] = w->nshards + i;
+	for (i = 0; i < w->nccls; i++)
+		if (ccl_runnable(w, w->ccls[i]))
+			ids[n++] = w->nshards + w->nclients + 1 + i;
 	if (w->cluster != NULL && cluster_runnable(w, w->cluster))
 		ids[n++] = w->nshards + w->nclients;
 	if (n == 0) {
@@ -310,8 +378,10 @@ static void schedule(struct world *w)
 		step_shard(w, pick);
 	else if (pick < w->nshards + w->nclients)
 		client_step(w, w->clients[pick - w->nshards]);
-	else
+	else if (pick == w->nshards + w->nclients)
 		cluster_step(w, w->cluster);
+	else
+		ccl_step(w, w->ccls[pick - w->nshards - w->nclients - 1]);
 	w->now += rng_range(&w->sched, STEP_COST_MIN, STEP_COST_MAX);
 }
 
@@ -345,6 +415,9 @@ static bool quiet(struct world *w)
 	for (i = 0; i < w->nclients; i++)
 		if (client_outstanding(w->clients[i]) > 0)
 			return false;
+	for (i = 0; i < w->nccls; i++)
+		if (ccl_busy(w->ccls[i]))
+			return false;
 	/* ...and every subscriber has the messages it must get. */
 	for (i = 0; i < w->nnodes; i++)
 		if (model_owes(w->models[i]))
@@ -369,6 +442,13 @@ static void liveness_fail(struct world *w)
 			(unsigned long long)(LIVENESS_BOUND_NS / 1000000));
 		return;
 	}
+	for (i = 0; i < w->nccls && w->fail == FAIL_NONE; i++)
+		if (ccl_busy(w->ccls[i]))
+			world_fail(w, FAIL_LIVENESS,
+				   "cluster client %u still waits for its request sent at t=%llu, "
+				   "%llu ms after the faults healed",
+				   i, (unsigned long long)ccl_sent(w->ccls[i]),
+				   (unsigned long long)(LIVENESS_BOUND_NS / 1000000));
 	for (i = 0; i < w->nnodes && w->fail == FAIL_NONE; i++)
 		model_owes_fail(w->models[i]);
 	if (w->fail == FAIL_NONE && w->cluster != NULL && !cluster_settled(w->cluster))
@@ -386,6 +466,9 @@ static uint64_t live_bound(struct world *w)
 		return LIVENESS_BOUND_NS;
 	for (i = 0; i < w->nclients; i++)
 		if (client_outstanding(w->clients[i]) > 0)
+			return LIVENESS_BOUND_NS;
+	for (i = 0; i < w->nccls; i++)
+		if (ccl_busy(w->ccls[i]))
 			return LIVENESS_BOUND_NS;
 	for (i = 0; i < w->nnodes; i++)
 		if (model_owes(w->models[i]))
@@ -420,10 +503,32 @@ enum fail_kind sched_run(struct world *w)
 			}
 		}
 		schedule(w);
+		if (w->crash_req > 0) {
+			sched_crash(w, w->crash_req - 1);
+			w->crash_req = 0;
+		}
 		w->tick++;
 		settle(w);
 	}
 	for (i = 0; i < w->nnodes && w->fail == FAIL_NONE; i++)
 		model_end(w->models[i]);
 	return w->fail;
+}
+
+void sched_cluster_report(struct world *w, char *buf, size_t cap)
+{
+	uint64_t sets, gets, moved, asks, retries;
+	unsigned migrates, keys, fails, hops, unsaved;
+
+	ASSERT(w->cluster != NULL);
+	cluster_migrate_stats(w->cluster, &migrates, &keys, &fails, &unsaved);
+	cwork_stats(w->cwork, &sets, &gets, &moved, &asks, &retries, &hops);
+	snprintf(buf, cap,
+		 "migrates=%u keys_migrated=%u migrate_failures=%u; %u cluster clients: "
+		 "sets=%llu gets=%llu moved=%llu asks=%llu retries=%llu hops_max=%u; "
+		 "bus_frames_again=%llu crashes=%u unsaved_changes=%u",
+		 migrates, keys, fails, w->nccls, (unsigned long long)sets,
+		 (unsigned long long)gets, (unsigned long long)moved, (unsigned long long)asks,
+		 (unsigned long long)retries, hops, (unsigned long long)w->bus_dups, w->crashes,
+		 unsaved);
 }

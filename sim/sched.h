@@ -38,5 +38,7 @@ void sched_node_bpops(struct world *w, unsigned node, uint64_t *pops, uint64_t *
  * known exactly, and deliveries checked. */
 void sched_node_pubsub(struct world *w, unsigned node, uint64_t *published, uint64_t *exact,
 		       uint64_t *delivered);
+/* A cluster run: what its moves and its cluster clients did (one line). */
+void sched_cluster_report(struct world *w, char *buf, size_t cap);
 
 #endif

@@ -75,6 +75,11 @@ void world_event_print(const struct trace_ev *e, FILE *f)
 	case EV_FAULT:
 		if (e->a == F_COUNT) /* cluster.c's partitions */
 			fprintf(f, "partition %s\n", e->b ? "begins" : "heals");
+		else if (e->a == F_COUNT + 2) /* sched.c's crashes */
+			fprintf(f, "node %llu crashes and starts again\n",
+				(unsigned long long)e->b);
+		else if (e->a == F_COUNT + 1) /* io_sim.c's bus frames again */
+			fprintf(f, "bus frame of %llu bytes again\n", (unsigned long long)e->b);
 		else
 			fprintf(f, "%s\n", e->a < F_COUNT ? fault_names[e->a] : "?");
 		break;
@@ -185,6 +190,7 @@ int world_init(struct world *w, const struct sim_config *cfg)
 	rng_fork(&w->net, &w->root, 3);
 	rng_fork(&w->busr, &w->root, 5);
 	w->heal_tick = cfg->ticks;
+	w->crash_node = -1;
 	w->hash = mix(0, cfg->seed);
 	if (cfg->trace > 0 && (w->ring = calloc(TRACE_RING, sizeof(*w->ring))) == NULL)
 		return -1;
@@ -201,6 +207,7 @@ void world_free(struct world *w)
 		free(w->socks[i].in.p);
 		free(w->socks[i].out.p);
 		free(w->socks[i].backlog);
+		net_sock_free_frames(&w->socks[i]);
 	}
 	free(w->socks);
 	for (i = 0; i < w->nfiles; i++) {

@@ -32,6 +32,9 @@ struct client;
 struct model;
 struct simnode;
 struct simcluster;
+struct ccl;
+struct cwork;
+struct busframes;
 
 /* Nodes in one world at most. */
 #define SIM_NODES_MAX 8
@@ -198,6 +201,9 @@ struct sock {
 	uint64_t accept_ud;
 	int *backlog;
 	unsigned backlog_n, backlog_cap;
+	/* A bus connection's frames as its writes pass (cluster runs with
+	 * bus_dup_p: io_sim.c), or NULL. */
+	struct busframes *bf;
 	bool dirty; /* on its io's dirty list */
 	int next_dirty;
 };
@@ -289,16 +295,32 @@ struct world {
 	bool partitioned;
 	uint8_t part_group[SIM_NODES_MAX];
 	double bus_delay_p;
+	/* ...and, at a frame boundary of a bus connection, at bus_dup_p, a
+	 * frame sent earlier on it arrives again (io_sim.c's bus_put). */
+	double bus_dup_p;
+	/* Crashes (cluster.c asks, sched.c does them): the node that may
+	 * crash (no node model's client is bound to it), or -1; a crash asked
+	 * for (node + 1, or 0), and the crashes done. */
+	int crash_node;
+	unsigned crash_req, crashes;
+	/* Clients of the nodes' models are bound to nodes [0, client_nodes):
+	 * client i to node i % client_nodes. */
+	unsigned client_nodes;
+	uint64_t bus_dups;
 	struct rng busr;
 	/* The simulated file system. */
 	struct sim_file *files;
 	unsigned nfiles;
-	/* Clients, each bound to node (client id % nnodes), and the checker of
+	/* Clients, each bound to node (client id % client_nodes), and the checker of
 	 * each node: nodes share nothing, not even their shared keys. */
 	struct client **clients;
 	unsigned nclients;
 	struct model **models;      /* [nnodes] */
 	struct simcluster *cluster; /* cluster runs: the harness (cluster.h) */
+	/* Cluster runs: the clients that cross nodes (ccl.h) and their keys. */
+	struct ccl **ccls;
+	unsigned nccls;
+	struct cwork *cwork;
 	/* Called by world_crash to report and end the run (the command line
 	 * prints the failure line and exits). */
 	void (*on_crash)(struct world *w);
@@ -352,6 +374,8 @@ static inline bool net_cut(const struct world *w, unsigned a, unsigned b)
 {
 	return w->partitioned && w->part_group[a] != w->part_group[b];
 }
+/* Frees what a socket kept of its bus frames (io_sim.c). */
+void net_sock_free_frames(struct sock *k);
 /* Marks a socket as having work for its shard's kernel. */
 void net_dirty(struct world *w, int s);
 
@@ -360,6 +384,10 @@ void net_dirty(struct world *w, int s);
  * its backend, and its listener at the node's address. */
 void sim_io_init(struct world *w, struct io *io, unsigned shard, unsigned node, unsigned base);
 void sim_io_free(struct io *io);
+/* Node crashes: every socket of its shards goes (a peer node's end is
+ * reset; a client's end reads to the end, then end of file), listeners
+ * too. The caller frees the node and its backends, then builds it again. */
+void sim_node_down(struct world *w, unsigned node);
 /* Whether the shard should be scheduled: it is not parked, or it has
  * completions to deliver, or a wake or its park deadline has come. */
 bool sim_io_runnable(struct io *io);

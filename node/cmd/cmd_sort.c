@@ -37,6 +37,8 @@
 #include "data/t_set.h"
 #include "data/t_string.h"
 #include "data/t_zset.h"
+#include "data/tracking.h"
+#include "data/watch.h"
 #include "proto/reply.h"
 
 #define ERR_SORT_SCORE "One or more scores can't be converted into double"
@@ -492,6 +494,21 @@ static void sort_run(struct cmd_ctx *c, struct kv *e, struct sort_opts *o)
 	vec_free(&s);
 }
 
+/* SORT ... STORE's source, looked up as Redis's lookupKeyWrite does (no
+ * keyspace hit or miss counted), but only read: unlike a key looked up to
+ * be written in place, neither a client that WATCHes it nor one that
+ * tracks it sees a change when the STORE changes the keyspace. Nothing
+ * else is noted before it in the command. (Found by the simulator: an EXEC
+ * failed whose watched key only a SORT ... STORE had read.) */
+static struct kv *store_source(struct keyspace *ks, const char *key, size_t klen)
+{
+	struct kv *e = ks_lookup_write(ks, key, klen);
+
+	watch_cmd_done(&ks->watch);
+	tracking_cmd_done(&ks->trk);
+	return e;
+}
+
 static void sort_generic(struct cmd_ctx *c, bool readonly)
 {
 	struct sort_opts o = { .limit_count = -1 };
@@ -502,7 +519,7 @@ static void sort_generic(struct cmd_ctx *c, bool readonly)
 	o.gets = mem_alloc(c->env->mem, sizeof(int) * (size_t)c->argc);
 	if (!sort_parse(c, readonly, &o))
 		goto out;
-	e = o.store != NULL ? ks_lookup_write(ks, key->p, key->len)
+	e = o.store != NULL ? store_source(ks, key->p, key->len)
 			    : ks_lookup_read(ks, key->p, key->len);
 	/* Redis 7.0 reports a missing key as a keymiss with STORE too. */
 	if (e == NULL && o.store != NULL)

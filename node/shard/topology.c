@@ -166,7 +166,9 @@ struct cluster_view *topology_settle(struct topology *t, bool force)
 	todo = t->st->todo != 0;
 	if (t->st->todo & CLUSTER_TODO_SAVE)
 		save(t);
-	t->st->todo = 0;
+	/* A save that failed is tried again at the next settle (the timer's
+	 * at the latest): what the node acknowledged must reach the disk. */
+	t->st->todo = t->err[0] != '\0' ? CLUSTER_TODO_SAVE : 0;
 	if (!todo && !force && t->view != NULL && t->view->ok == t->st->ok)
 		return NULL;
 	v = redirect_view_build(t->st, t->mem, t->version + 1);

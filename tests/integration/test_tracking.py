@@ -144,6 +144,22 @@ class TrackingTest(unittest.TestCase):
                 t.pushes.clear()
             t.close()
 
+    def test_sort_store_source_is_not_invalidated(self):
+        """SORT ... STORE only reads its source: a client tracking the
+        source hears nothing, one tracking the destination hears of it."""
+        with server() as srv:
+            w = srv.client()
+            w.rpush("{ts}src", 3, 1, 2)
+            w.rpush("{ts}dst", 9)
+            t = Conn(srv)
+            Conn.assert_ok(t.call("CLIENT", "TRACKING", "on"))
+            t.call("LRANGE", "{ts}src", "0", "-1")
+            t.call("LRANGE", "{ts}dst", "0", "-1")
+            self.assertEqual(w.sort("{ts}src", store="{ts}dst"), 3)
+            t.sync()
+            self.assertEqual(invalidated(t.pushes), [b"{ts}dst"])
+            t.close()
+
     def test_redirect_to_subscribed_resp2(self):
         """RESP2 trackers redirect to one RESP2 client subscribed to
         __redis__:invalidate: it gets one message per (tracker, key)."""

@@ -504,6 +504,26 @@ class TestWatch(unittest.TestCase):
                 with self.assertRaises(redis.WatchError):
                     p.execute()
 
+    def test_sort_store_reading_a_watched_key_is_no_change(self):
+        """SORT ... STORE only reads its source: a WATCH of the source does
+        not fail EXEC (Redis 7.0 looks the source up for writing, which marks
+        nothing modified), while a WATCH of the destination does."""
+        with server() as srv:
+            r, other = srv.client(), srv.client()
+            other.rpush("{s}src", 3, 1, 2)
+            for watched, fails in (("{s}src", False), ("{s}dst", True)):
+                with r.pipeline() as p:
+                    p.watch(watched)
+                    self.assertEqual(other.sort("{s}src", store="{s}dst"), 3)
+                    p.multi()
+                    p.get("{s}x")
+                    if fails:
+                        with self.assertRaises(redis.WatchError):
+                            p.execute()
+                    else:
+                        self.assertEqual(p.execute(), [None])
+            self.assertEqual(r.lrange("{s}dst", 0, -1), [b"1", b"2", b"3"])
+
     def test_key_expiring_after_watch_aborts(self):
         """Redis 7.0.15 fails EXEC when a key alive at WATCH has expired by
         EXEC, whether or not anything deleted it meanwhile."""

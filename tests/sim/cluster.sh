@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Goal: cluster runs work end to end: the harness forms a cluster of 3 to 7
 # nodes over the simulated bus, every node's clients run their workload on
-# it (keys of their own node's slots), slots move and partitions come and
-# heal, and every node agrees again after the heal; the same seed gives the
-# same run.
+# it (keys of their own node's slots), cluster clients cross nodes following
+# MOVED and ASK, slots move with their keys (MIGRATE), partitions come and
+# heal, bus frames arrive again, a node crashes and starts again from its
+# nodes.conf, and every node agrees again after the heal; the same seed
+# gives the same run.
 # Method: runs cairn-sim with --set cluster=1 and nodes 3 to 7 for SEEDS
 # seeds, each twice; each run must PASS with a line "cluster: formed at
 # Xms" (X > 0) and the same trace hash both times, every node must serve
 # commands (the harness's at least), and over the seeds at least one slot
-# must have moved and one partition have happened (else the runs test less
+# must have moved, one partition have happened, keys have been migrated and
+# cluster clients have followed an ASK and a MOVED, a bus frame have arrived
+# again and a node have crashed and started again (else the runs test less
 # than they claim).
 # Usage: cluster.sh CAIRN_SIM [SEEDS]
 set -euo pipefail
 sim=$1
 seeds=${2:-8}
-moved=0 parts=0
+moved=0 parts=0 keys=0 asks=0 redirs=0 dups=0 crashes=0
 for s in $(seq 1 "$seeds"); do
   n=$((3 + s % 5))
   out=$("$sim" run --seed "$s" --set cluster=1 --set nodes=$n 2>&1 || true)
@@ -42,10 +46,21 @@ for s in $(seq 1 "$seeds"); do
   fi
   moved=$((moved + $(sed -E 's/.*slots_moved=([0-9]+).*/\1/' <<<"$line")))
   parts=$((parts + $(sed -E 's/.*partitions=([0-9]+).*/\1/' <<<"$line")))
-  echo "ok: seed $s ($n nodes): $line"
+  more=$(grep -a '^cluster: migrates=' <<<"$out")
+  keys=$((keys + $(sed -E 's/.*keys_migrated=([0-9]+).*/\1/' <<<"$more")))
+  asks=$((asks + $(sed -E 's/.* asks=([0-9]+).*/\1/' <<<"$more")))
+  redirs=$((redirs + $(sed -E 's/.* moved=([0-9]+).*/\1/' <<<"$more")))
+  dups=$((dups + $(sed -E 's/.*bus_frames_again=([0-9]+).*/\1/' <<<"$more")))
+  crashes=$((crashes + $(sed -E 's/.*crashes=([0-9]+).*/\1/' <<<"$more")))
+  echo "ok: seed $s ($n nodes): $line; $more"
 done
-if [ "$moved" -eq 0 ] || [ "$parts" -eq 0 ]; then
-  echo "FAIL: over $seeds seeds, $moved slots moved and $parts partitions"
+if [ "$moved" -eq 0 ] || [ "$parts" -eq 0 ] || [ "$keys" -eq 0 ] || [ "$asks" -eq 0 ] ||
+  [ "$redirs" -eq 0 ] || [ "$dups" -eq 0 ] || [ "$crashes" -eq 0 ]; then
+  echo "FAIL: over $seeds seeds, $moved slots moved, $parts partitions, $keys keys migrated," \
+    "$asks ASKs and $redirs MOVEDs followed, $dups bus frames delivered again," \
+    "$crashes crashes"
   exit 1
 fi
-echo "ok: $seeds cluster seeds passed twice alike; $moved slots moved, $parts partitions"
+echo "ok: $seeds cluster seeds passed twice alike; $moved slots moved, $parts partitions," \
+  "$keys keys migrated, $asks ASKs and $redirs MOVEDs followed, $dups bus frames again," \
+  "$crashes crashes"

@@ -10,8 +10,9 @@
 # or to a SET, EXEC running its queue backwards, a key's newest blocked
 # client served first, a published message delivered twice to a name's
 # subscribers when another one is on its way out after a reset; in cluster
-# runs, ASKING that outlives its command, and gossip that lets a claim at an
-# older epoch take a slot back); the
+# runs, ASKING that outlives its command, gossip that lets a claim at an
+# older epoch take a slot back, and MIGRATE deleting its keys before the
+# target acknowledged them); the
 # swarm must fail on it, and the failure must replay exactly.
 # Method: copies the tree into a scratch directory and builds cairn-sim
 # there once. For each patch: apply it, rebuild, run a swarm until the first
