@@ -14,9 +14,9 @@
  * collection goes as one payload), then DEL for each key it sent that is
  * gone. Once a pass sent at most ASM_CATCHUP_KEYS keys (or after
  * ASM_PASSES_MAX passes) it pauses client writes on every shard (CLIENT
- * PAUSE WRITE: clients wait, they get no error), runs two more passes
- * (the second catches a write that was in flight between shards when the
- * pause began) and sends FAILOVER-GRANTED. On its +OK (the target owns the
+ * PAUSE WRITE: clients wait, they get no error), runs one more pass,
+ * in steps that start after the pause (so a write that was in flight
+ * between shards when it began has landed) and sends FAILOVER-GRANTED. On its +OK (the target owns the
  * slots now) it gives the slots to the target in its own state, deletes
  * its copies and unpauses: the held clients get MOVED.
  *
@@ -172,6 +172,7 @@ struct visit {
 	struct asm_set *a;
 	struct asm_job *j;
 	struct keyspace *ks;
+	struct rdb_out o; /* one buffer for the step's dumps */
 };
 
 static uint64_t value_hash(const char *p, size_t n, int64_t expire_ms)
@@ -200,26 +201,23 @@ static void visit_key(void *arg, struct kv *e)
 	struct visit *v = arg;
 	const char *key = kv_key(e);
 	int64_t expire_ms = kv_has_ttl(e) ? kv_expire(e) : -1;
+	struct rdb_out *o = &v->o;
 	struct asm_sent *s;
-	struct rdb_out o;
 	uint64_t kh, vh;
 
 	if (!slotmig_has(v->j->slots, hash_slot(key, e->klen)) || ks_expired(v->ks, e))
 		return;
-	rdb_out_init(&o, v->c->env->mem, false);
-	o.list_fill = (int)v->c->env->cfg->list_max_listpack_size;
-	o.list_compress = (int)v->c->env->cfg->list_compress_depth;
-	rdb_dump(&o, e);
+	o->len = 0;
+	rdb_dump(o, e);
 	kh = hash_bytes(key, e->klen, ASM_SEED_KEY);
-	vh = value_hash(o.buf, o.len, expire_ms);
+	vh = value_hash(o->buf, o->len, expire_ms);
 	s = asm_sent_find(v->j, key, e->klen, kh);
 	if (s == NULL || !s->live || s->vhash != vh) {
-		out_restore(v->a, v->j, key, e->klen, o.buf, o.len, expire_ms);
+		out_restore(v->a, v->j, key, e->klen, o->buf, o->len, expire_ms);
 		asm_sent_put(v->a, v->j, key, e->klen, kh, vh);
 		v->j->pass_sent++;
 		v->j->keys_sent++;
 	}
-	rdb_out_free(&o);
 }
 
 /* The sent keys that are gone get DEL; false once the table is done. */
@@ -264,17 +262,20 @@ static void out_grant(struct asm_set *a, struct asm_job *j)
 	asm_out_bulk(a, j, t, (size_t)tn);
 }
 
-/* A pass is over: another, the pause, or the grant. */
-static void pass_end(struct cmd_ctx *c, struct asm_set *a, struct asm_job *j)
+/* A pass is over: another, the pause, or the grant. Returns true when the
+ * step must end here: the paused pass starts in a span of its own, which
+ * every shard grants only after running what reached it before (a write
+ * forwarded between shards when the pause began has landed then). */
+static bool pass_end(struct cmd_ctx *c, struct asm_set *a, struct asm_job *j)
 {
+	bool stop = false;
+
 	j->pass++;
-	if (j->state == ASM_PAUSED && j->pass_sent == 0 && j->pass >= 2) {
-		/* Two passes ran paused (or one sent nothing): it is all there. */
+	if (j->state == ASM_PAUSED) {
+		/* A pass with writes paused: everything is there. */
 		out_grant(a, j);
 		j->grant_line = j->want;
 		j->state = ASM_GRANTED;
-	} else if (j->state == ASM_PAUSED) {
-		j->pass = 1; /* one more, paused */
 	} else if (j->want - j->got > ASM_CATCHUP_KEYS) {
 		/* The target is behind: the next pass waits for its replies
 		 * (no pause before it has caught up, as Valkey's REQUEST-PAUSE
@@ -286,7 +287,7 @@ static void pass_end(struct cmd_ctx *c, struct asm_set *a, struct asm_job *j)
 		pause_all(c, j->pause_end_ms);
 		j->state = ASM_PAUSED;
 		asm_log(c, IO_LOG_NOTICE, j, "writes paused after %u passes", j->pass);
-		j->pass = 0;
+		stop = true;
 	} else {
 		j->state = ASM_REPLICATING;
 	}
@@ -296,21 +297,30 @@ static void pass_end(struct cmd_ctx *c, struct asm_set *a, struct asm_job *j)
 	j->del_phase = false;
 	j->del_pos = 0;
 	j->pass_sent = 0;
+	return stop;
 }
 
 /* One bounded step of j's passes. */
 static void export_stream(struct cmd_ctx *c, struct asm_set *a, struct asm_job *j)
 {
-	struct visit v = { c, a, j, NULL };
+	struct visit v = { c, a, j, NULL, { 0 } };
 	size_t start = asm_pending(j);
 	unsigned buckets = 0;
 
-	while (j->state != ASM_GRANTED && buckets < ASM_STEP_BUCKETS &&
-	       asm_pending(j) - start < ASM_STEP_BYTES) {
+	/* Paused, the writers wait for the passes: larger steps (the readers
+	 * wait for each step). */
+	unsigned scale = j->state == ASM_PAUSED ? ASM_PAUSED_STEP_SCALE : 1;
+
+	rdb_out_init(&v.o, c->env->mem, false);
+	v.o.list_fill = (int)c->env->cfg->list_max_listpack_size;
+	v.o.list_compress = (int)c->env->cfg->list_compress_depth;
+
+	while (j->state != ASM_GRANTED && buckets < ASM_STEP_BUCKETS * scale &&
+	       asm_pending(j) - start < ASM_STEP_BYTES * scale) {
 		if (j->del_phase) {
 			buckets += 16;
-			if (!delete_gone(c, a, j))
-				pass_end(c, a, j);
+			if (!delete_gone(c, a, j) && pass_end(c, a, j))
+				break;
 			continue;
 		}
 		if (j->shard_cur >= cmd_nshards(c)) {
@@ -327,6 +337,7 @@ static void export_stream(struct cmd_ctx *c, struct asm_set *a, struct asm_job *
 		if (j->cursor == 0)
 			j->shard_cur++;
 	}
+	rdb_out_free(&v.o);
 	asm_flush(a, j);
 }
 
@@ -402,8 +413,10 @@ static void export_switch(struct cmd_ctx *c, struct asm_set *a, struct asm_job *
 	unpause_all(c);
 	asm_job_finish(a, j, ASM_SUCCESS, "");
 	settle_all(c);
-	asm_log(c, IO_LOG_NOTICE, j, "%u slots now served by %.40s, %llu keys sent", j->nslots,
-		j->peer, (unsigned long long)j->keys_sent);
+	asm_log(c, IO_LOG_NOTICE, j,
+		"%u slots now served by %.40s, %llu keys sent, writes paused %lld ms", j->nslots,
+		j->peer, (unsigned long long)j->keys_sent,
+		(long long)(c->now_ms - (j->pause_end_ms - ASM_PAUSE_MS)));
 }
 
 static void export_fail(struct cmd_ctx *c, struct asm_set *a, struct asm_job *j, enum asm_state how)

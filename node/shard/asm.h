@@ -48,6 +48,8 @@ struct mem;
 #define ASM_STEP_BYTES (256u * 1024)
 /* ... or after scanning this many buckets. */
 #define ASM_STEP_BUCKETS 1024
+/* Steps while writes are paused are this much larger. */
+#define ASM_PAUSED_STEP_SCALE 8
 /* No step runs while the link holds more than this unwritten. */
 #define ASM_OUT_HIGH (1u << 20)
 /* Bytes per write. */
