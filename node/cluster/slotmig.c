@@ -21,9 +21,8 @@ static bool is_integer(const struct cluster_arg *a)
 	return util_str2ll(a->p, a->n, &v);
 }
 
-/* Checks the slots of range [s, e] against the state; adds them to bits. */
-static int add_range(const struct cluster_state *st, int s, int e, uint8_t *bits, uint16_t *owner,
-		     char *err)
+/* Checks the slots of range [s, e] against the state. */
+static int add_range(const struct cluster_state *st, int s, int e, uint16_t *owner, char *err)
 {
 	int j;
 
@@ -39,17 +38,22 @@ static int add_range(const struct cluster_state *st, int s, int e, uint8_t *bits
 			return -1;
 		}
 	}
-	for (j = s; j <= e; j++)
-		slotmig_set(bits, (unsigned)j);
 	return e - s + 1;
 }
 
-/* Whether [s, e] meets a range before it, a[from..to) (pairs already
- * checked); the error names the first it meets. */
-static bool overlaps(const struct cluster_arg *a, int from, int to, int s, int e, char *err)
+/* Whether [s, e] meets a range before it (their slots are in bits); the
+ * error names the first it meets, a pair of a[from..to) (already checked).
+ * One look per slot, and one walk of the pairs only on an overlap: a
+ * request of many ranges costs no more than its slots. */
+static bool overlaps(const struct cluster_arg *a, int from, int to, const uint8_t *bits, int s,
+		     int e, char *err)
 {
 	int k;
 
+	for (k = s; k <= e && !slotmig_has(bits, (unsigned)k); k++)
+		;
+	if (k > e)
+		return false;
 	for (k = from; k + 1 < to; k += 2) {
 		int ps = cluster_parse_slot(a[k].p, a[k].n),
 		    pe = cluster_parse_slot(a[k + 1].p, a[k + 1].n);
@@ -98,11 +102,13 @@ int slotmig_parse_ranges(const struct cluster_state *st, const struct cluster_ar
 			break;
 		if (parse_pair(a, n, *i, &s, &e, err) < 0)
 			return -1;
-		if ((rc = add_range(st, s, e, bits, owner, err)) < 0)
+		if ((rc = add_range(st, s, e, owner, err)) < 0)
 			return -1;
-		if (overlaps(a, from, *i, s, e, err))
+		if (overlaps(a, from, *i, bits, s, e, err))
 			return -1;
-		total += rc;
+		for (rc = s; rc <= e; rc++)
+			slotmig_set(bits, (unsigned)rc);
+		total += e - s + 1;
 	}
 	if (total == 0) {
 		snprintf(err, CLUSTER_ERR_MAX, "No slot ranges specified");

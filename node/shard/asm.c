@@ -134,7 +134,7 @@ void asm_job_finish(struct asm_set *a, struct asm_job *j, enum asm_state state, 
 	ASSERT(state >= ASM_SUCCESS);
 	j->state = state;
 	j->utime_ms = a->env->clock->now_ms;
-	j->fail_pending = j->switch_pending = j->cleanup_pending = false;
+	j->fail_pending = j->switch_pending = false;
 	snprintf(j->msg, sizeof(j->msg), "%s", msg);
 	sent_free(a, j);
 	if (j->sock >= 0 && !j->link_lost && asm_pending(j) > 0) {
@@ -332,7 +332,7 @@ bool asm_wants_step(const struct asm_set *a)
 		const struct asm_job *j = a->jobs[i];
 		if (j == NULL || !asm_job_running(j))
 			continue;
-		if (j->fail_pending || j->switch_pending || j->cleanup_pending)
+		if (j->fail_pending || j->switch_pending)
 			return true;
 		if (streaming(j) && asm_pending(j) < ASM_OUT_HIGH &&
 		    (!j->wait_acks || j->want - j->got <= ASM_CATCHUP_KEYS))

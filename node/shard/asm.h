@@ -107,7 +107,7 @@ struct asm_job {
 	int64_t ctime_ms, utime_ms, ack_ms;
 	char msg[ASM_MSG_MAX];
 	/* What a step must do (export: its stream; both: fail, finish). */
-	bool fail_pending, switch_pending, cleanup_pending;
+	bool fail_pending, switch_pending;
 	/* import: the link's client */
 	uint64_t client_id;
 	/* export: the link */

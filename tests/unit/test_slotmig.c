@@ -72,10 +72,22 @@ static struct cluster_arg *split(char *line, int *n)
 	return a;
 }
 
+/* Splits a long line into a calloc'd array (the caller frees it). */
+static struct cluster_arg *split_big(char *line, int *n)
+{
+	struct cluster_arg *a = calloc(20000, sizeof(*a));
+	char *tok;
+
+	*n = 0;
+	for (tok = strtok(line, " "); tok != NULL && *n < 20000; tok = strtok(NULL, " "))
+		a[(*n)++] = (struct cluster_arg){ tok, strlen(tok) };
+	return a;
+}
+
 /* Parses line (%1, %2 stand for the other nodes' ids, %0 for mine). */
 static int parse(const char *fmt, const uint8_t *exporting, struct slotmig_req *out, char *err)
 {
-	char line[1024], *w = line;
+	char line[4096], *w = line;
 	struct cluster_arg *a;
 	const char *p;
 	int n;
@@ -181,6 +193,49 @@ static void good_commands(void **state)
 	assert_true(slotmig_overlap(out[0].slots, out[0].slots));
 }
 
+/* SLOTMIG_REQ_MAX jobs in one command, and one more. */
+static void jobs_limit(void **state)
+{
+	struct slotmig_req out[SLOTMIG_REQ_MAX];
+	uint8_t none[SLOTMIG_BITS] = { 0 };
+	char err[CLUSTER_ERR_MAX], line[2048];
+	size_t len = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < SLOTMIG_REQ_MAX; i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					"%sSLOTSRANGE %d %d NODE %%1", i ? " " : "", i, i);
+	assert_int_equal(parse(line, none, out, err), SLOTMIG_REQ_MAX);
+	snprintf(line + len, sizeof(line) - len, " SLOTSRANGE 99 99 NODE %%2");
+	assert_int_equal(parse(line, none, out, err), -1);
+	assert_string_equal(err, "Too many slot migrations in one command");
+}
+
+/* Many ranges cost their slots: 8192 single slots, then one that meets
+ * the first. */
+static void many_ranges(void **state)
+{
+	static char line[8192 * 12 + 64];
+	char err[CLUSTER_ERR_MAX];
+	uint8_t bits[SLOTMIG_BITS];
+	uint16_t owner;
+	size_t len = 0;
+	int n, i = 0, s;
+	struct cluster_arg *a;
+
+	(void)state;
+	for (s = 0; s < 16384; s += 2)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%d %d ", s, s);
+	snprintf(line + len, sizeof(line) - len, "0 1");
+	a = split_big(line, &n);
+	assert_int_equal(slotmig_parse_ranges(NULL, a, n, &i, bits, &owner, err), -1);
+	assert_string_equal(err, "Slot range 0-1 overlaps with previous range 0-0.");
+	i = 0;
+	assert_int_equal(slotmig_parse_ranges(NULL, a, n - 2, &i, bits, &owner, err), 8192);
+	free(a);
+}
+
 /* ESTABLISH's ranges: no state (any owner); the index tells what is left. */
 static void ranges_alone(void **state)
 {
@@ -210,6 +265,8 @@ int main(void)
 		cmocka_unit_test(exported_and_legacy_states_refuse),
 		cmocka_unit_test(good_commands),
 		cmocka_unit_test(ranges_alone),
+		cmocka_unit_test(jobs_limit),
+		cmocka_unit_test(many_ranges),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
