@@ -44,6 +44,11 @@ struct cluster_view {
 	/* 1: the cluster is ok, and this node owns the slot and neither
 	 * migrates nor imports it (a one-key request on it runs: one look). */
 	uint8_t serve[REDIRECT_SLOTS];
+	/* 1: this node imports it atomically (CLUSTER SYNCSLOTS): its keys
+	 * are hidden, and only the migration's link may write them. Set by
+	 * the state's owner (shard/topology.c), not by the state. */
+	uint8_t hidden[REDIRECT_SLOTS];
+	uint32_t nhidden;               /* slots hidden */
 	char addr[][REDIRECT_ADDR_MAX]; /* "ip:port" by node index */
 };
 

@@ -162,9 +162,19 @@ struct cmd_env {
 	/* The client whose command runs now (its id), or 0: whose change a
 	 * tracking client with NOLOOP does not hear of (shard/tracking.h). */
 	uint64_t cur_client;
+	/* Cluster mode: the slots whose keys no client sees (the slots this
+	 * node imports atomically, shard/asm.h), a map of HASH_SLOTS bytes,
+	 * or NULL when there is none (host is its arg). */
+	const uint8_t *(*hidden_slots)(void *host);
 	/* The shard itself: only the server commands (server/) look inside. */
 	void *host;
 };
+
+/* env's hidden slots (see hidden_slots), or NULL. */
+static inline const uint8_t *cmd_hidden_slots(const struct cmd_env *env)
+{
+	return env->hidden_slots != NULL ? env->hidden_slots(env->host) : NULL;
+}
 
 /* What a handler sees. */
 struct cmd_ctx {

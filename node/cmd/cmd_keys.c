@@ -15,8 +15,10 @@
 
 #include "base/assert.h"
 #include "base/config.h"
+#include "base/hash.h"
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
+#include "data/kv.h"
 #include "proto/reply.h"
 
 /* Error texts of the key commands (the funnel prepends "ERR "). */
@@ -222,15 +224,34 @@ void cmd_copy(struct cmd_ctx *c)
 
 /* ---- DBSIZE, FLUSHDB, FLUSHALL ---- */
 
+struct hidden_count {
+	const uint8_t *hidden;
+	uint64_t n;
+};
+
+static void count_hidden(void *arg, struct kv *e)
+{
+	struct hidden_count *h = arg;
+
+	h->n += h->hidden[hash_slot(kv_key(e), e->klen)] != 0;
+}
+
+/* Keys of a slot this node imports atomically do not count (a walk over
+ * every key then: only while an import runs). */
 void cmd_dbsize(struct cmd_ctx *c)
 {
+	const uint8_t *hidden = cmd_hidden_slots(c->env);
+	struct hidden_count h = { hidden, 0 };
 	uint64_t n = 0;
 	unsigned s;
 
 	/* Redis counts keys not yet reclaimed, expired or not. */
 	for (s = 0; s < cmd_nshards(c); s++)
 		n += ks_size(cmd_keyspace(c, s));
-	reply_int(c->r, (long long)n);
+	if (hidden != NULL)
+		for (s = 0; s < cmd_nshards(c); s++)
+			dict_each(&cmd_keyspace(c, s)->d, count_hidden, &h);
+	reply_int(c->r, (long long)(n - h.n));
 }
 
 /* Redis's getFlushCommandFlags: SYNC or ASYNC alone, else the default from

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/hash.h"
 #include "base/limits.h"
 #include "base/mem.h"
 #include "base/stats.h"
@@ -58,6 +59,7 @@ struct keys_acc {
 	const char *pat;
 	size_t plen;
 	bool all;
+	const uint8_t *hidden; /* cmd_hidden_slots() */
 };
 
 /* Collects entries that match and have not expired. As Redis 7.0's KEYS,
@@ -66,6 +68,8 @@ static void keys_visit(void *arg, struct kv *e)
 {
 	struct keys_acc *a = arg;
 
+	if (a->hidden != NULL && a->hidden[hash_slot(kv_key(e), kv_klen(e))])
+		return;
 	if (!a->all && !util_glob_match(a->pat, a->plen, kv_key(e), kv_klen(e), false))
 		return;
 	if (!ks_expired(a->ks, e))
@@ -81,6 +85,7 @@ void cmd_keys(struct cmd_ctx *c)
 	a.pat = c->argv[1].p;
 	a.plen = c->argv[1].len;
 	a.all = a.plen == 1 && a.pat[0] == '*';
+	a.hidden = cmd_hidden_slots(c->env);
 	for (s = 0; s < cmd_nshards(c); s++) {
 		a.ks = cmd_keyspace(c, s);
 		dict_each(&cmd_keyspace(c, s)->d, keys_visit, &a);
@@ -143,8 +148,11 @@ enum scan_fate { SCAN_DROP = 0, SCAN_KEEP = 1, SCAN_EXPIRE = 2 };
 static unsigned scan_fate(struct cmd_ctx *c, const struct scan_opts *o, const struct kv *e)
 {
 	struct keyspace *ks = cmd_ks(c, kv_key(e), kv_klen(e));
+	const uint8_t *hidden = cmd_hidden_slots(c->env);
 	bool expired = ks_expired(ks, e);
 
+	if (hidden != NULL && hidden[hash_slot(kv_key(e), kv_klen(e))])
+		return SCAN_DROP;
 	if (o->pat != NULL && !util_glob_match(o->pat, o->plen, kv_key(e), kv_klen(e), false))
 		return SCAN_DROP;
 	if (o->type != NULL) {
@@ -274,15 +282,32 @@ static struct keyspace *random_shard_ks(struct cmd_ctx *c)
 	return NULL;
 }
 
+/* Picks RANDOMKEY makes before it gives up on keys all hidden (a slot
+ * this node imports atomically): it answers nil then. */
+#define RANDOMKEY_HIDDEN_TRIES 100
+
+static bool hidden_key(struct cmd_ctx *c, const struct kv *e)
+{
+	const uint8_t *hidden = cmd_hidden_slots(c->env);
+
+	return hidden != NULL && hidden[hash_slot(kv_key(e), e->klen)];
+}
+
 void cmd_randomkey(struct cmd_ctx *c)
 {
 	struct keyspace *ks;
 	struct kv *e = NULL;
+	unsigned tries = 0;
 
 	/* A pick that finds only expired keys empties that shard (as Redis's
 	 * dbRandomKey deletes them); then another gets its turn. */
-	while (e == NULL && (ks = random_shard_ks(c)) != NULL)
+	while (e == NULL && (ks = random_shard_ks(c)) != NULL) {
 		e = ks_random(ks);
+		if (e != NULL && hidden_key(c, e) && ++tries < RANDOMKEY_HIDDEN_TRIES)
+			e = NULL;
+	}
+	if (e != NULL && hidden_key(c, e))
+		e = NULL;
 	if (e == NULL) {
 		reply_null(c->r);
 		return;

@@ -480,6 +480,7 @@ static bool routed_away(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx
 		.env = h->env,
 		.locked = ctx->locked,
 		.asking = (c->flags & CONN_F_ASKING) != 0,
+		.syncslots = (c->flags & CONN_F_SYNCSLOTS) != 0,
 	};
 	bool queued = c->txn.multi && !txn_runs_now(cmd), exec = cmd->id == CMDID_EXEC;
 	enum moved_result res;

@@ -78,6 +78,9 @@ struct val;
 /* Its request runs holding the shard of its slot, to be routed again
  * there (moved.h's MOVED_LOCK). */
 #define CONN_F_REROUTE (1u << 28)
+/* An atomic slot migration's link (CLUSTER SYNCSLOTS ESTABLISH): it may
+ * write the slots this node imports (moved.c). */
+#define CONN_F_SYNCSLOTS (1u << 29)
 #define CONN_F_TRK_MODES                                                                           \
 	(CONN_F_TRACKING | CONN_F_TRK_BCAST | CONN_F_TRK_OPTIN | CONN_F_TRK_OPTOUT |               \
 	 CONN_F_TRK_CACHING | CONN_F_TRK_NOLOOP | CONN_F_TRK_BROKEN)

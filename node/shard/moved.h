@@ -37,6 +37,7 @@ struct moved_in {
 	const struct cmd_env *env;
 	const uint64_t *locked; /* the shards held, or NULL */
 	bool asking;            /* the connection sent ASKING */
+	bool syncslots;         /* the connection is an atomic migration's link */
 };
 
 /* The common case in one look: a command of one key (GET, SET, ...) on

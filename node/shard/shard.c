@@ -194,6 +194,15 @@ static bool others_can_evict(const struct shard *sh)
 	return false;
 }
 
+/* cmd_env.hidden_slots: the view's, when it hides any. */
+static const uint8_t *env_hidden_slots(void *host)
+{
+	const struct shard *sh = host;
+	const struct cluster_view *v = sh->topo.view;
+
+	return v != NULL && v->nhidden > 0 ? v->hidden : NULL;
+}
+
 /* cmd_env.make_room: evict, then OOM if the node is over maxmemory with
  * nothing left to evict, as Redis's performEvictions() says EVICT_FAIL:
  * nothing here, and no candidate on another shard (which evicts for this
@@ -261,6 +270,7 @@ static void env_init(struct shard *sh, const struct cmd_index *cmds)
 	env->slot_shard = sh->set->slot_shard;
 	env->keyspaces = sh->set->keyspaces;
 	env->make_room = env_make_room;
+	env->hidden_slots = env_hidden_slots;
 	slowlog_init(&sh->slowlog, &sh->mem);
 	env->log_slow = env_log_slow;
 	latmon_init(&sh->latmon, &sh->mem);
@@ -529,6 +539,7 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	blocked_init(&sh->bh, &sh->ch, &sh->conns, &sh->exec, &sh->lock, &sh->x, &sh->env,
 		     &sh->mem);
 	migrate_init(&sh->mig, io, &sh->mem, &sh->ch, &sh->conns, &sh->exec, &sh->lock, &sh->env);
+	asm_init(&sh->am, io, &sh->mem, &sh->lock, &sh->env, set->n);
 	pubsub_init(&sh->ps, &sh->ch, io_random_u64(io));
 	notify_init(&sh->notes, &sh->mem);
 	monitor_init(&sh->mon, &sh->ch, &set->monitors);
@@ -626,6 +637,7 @@ void shard_free(struct shard *sh)
 	}
 	conns_free(&sh->conns);
 	migrate_free(&sh->mig);
+	asm_free(&sh->am);
 	caching_free(&sh->cc);
 	topology_free(&sh->topo);
 	pubsub_free(&sh->ps);
@@ -925,6 +937,8 @@ static void on_timer(struct shard *sh)
 	conn_pause_timeouts(&sh->ch, sh->clock.now_ms);
 	blocked_timeouts(&sh->bh, sh->clock.now_ms);
 	migrate_cron(&sh->mig, sh->clock.now_ms);
+	if (sh->topo.st != NULL)
+		asm_cron(&sh->am, sh->clock.now_ms, sh->cfg.cluster_node_timeout);
 	sample_metrics(sh);
 	release_memory(sh);
 	publish_memory(sh);
@@ -997,7 +1011,8 @@ static void run_span(struct shard *sh, struct span *sp)
 		ctx.client_id = c->id;
 		ctx.track = conn_tracks_reads(c->flags);
 		conn_run_locked(&sh->ch, c, &ctx, sp->cmd);
-	} else if ((sp->cmd->flags & CMD_WRITE) && !(sp->cmd->flags & CMD_BLOCKING)) {
+	} else if (((sp->cmd->flags & CMD_WRITE) && !(sp->cmd->flags & CMD_BLOCKING)) ||
+		   (sp->cmd->id == CMDID_CLUSTER_SYNCSLOTS && sp->conn_idx == UD_IDX_NONE)) {
 		/* The client left while the locks were taken; a write still
 		 * happens, as it would have in Redis, and its reply goes. A
 		 * blocking pop never pops for a client that left. */
@@ -1045,6 +1060,10 @@ static void complete(struct shard *sh, const struct io_cqe *cqe)
 	}
 	if (op & UD_OP_MIGRATE) {
 		migrate_complete(&sh->mig, cqe);
+		return;
+	}
+	if (op & UD_OP_ASM) {
+		asm_complete(&sh->am, cqe);
 		return;
 	}
 	/* Pairs with the submission: the op it was tagged with. */
@@ -1375,6 +1394,8 @@ static bool step_unfrozen(struct shard *sh)
 		bus_kick(&sh->topo.bus);
 	if (sh->topo.view != NULL && sh->topo.view->version != sh->topo.checked)
 		slots_left(sh);
+	if (sh->topo.st != NULL && asm_poll(&sh->am))
+		work = true;
 	arm(sh);
 	return service_pending(sh) || work;
 }

@@ -37,6 +37,7 @@
 #include "shard/conns.h"
 #include "shard/exec.h"
 #include "shard/lock.h"
+#include "shard/asm.h"
 #include "shard/migrate.h"
 #include "shard/monitor.h"
 #include "shard/notify.h"
@@ -139,6 +140,7 @@ struct shard {
 	struct xshard x;
 	struct blocked_host bh; /* clients blocked by a blocking pop */
 	struct migrate mig;     /* MIGRATE's jobs and cached sockets */
+	struct asm_set am;      /* shard 0: atomic slot migration's jobs (asm.h) */
 
 	/* While frozen (lock_held), completions and messages other than lock
 	 * traffic wait here, in order. */

@@ -149,6 +149,7 @@ static void announce(struct cluster_state *st, const struct config *cfg)
 struct cluster_view *topology_settle(struct topology *t, bool force)
 {
 	struct cluster_view *v;
+	unsigned s;
 	bool todo;
 
 	if (t->st == NULL)
@@ -172,6 +173,10 @@ struct cluster_view *topology_settle(struct topology *t, bool force)
 	if (!todo && !force && t->view != NULL && t->view->ok == t->st->ok)
 		return NULL;
 	v = redirect_view_build(t->st, t->mem, t->version + 1);
+	for (s = 0; s < REDIRECT_SLOTS; s++) {
+		v->hidden[s] = (t->hidden[s / 8] >> (s % 8)) & 1;
+		v->nhidden += v->hidden[s];
+	}
 	if (same_view(t->view, v)) {
 		redirect_view_free(v, t->mem);
 		return NULL;

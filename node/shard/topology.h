@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster/redirect.h"
 #include "shard/bus.h"
 
 struct cluster_state;
@@ -47,6 +48,9 @@ struct topology {
 	uint64_t checked;   /* the view version this shard's clients were checked against */
 	bool full_coverage; /* cluster-require-full-coverage, as last applied */
 	char err[256];      /* why the last save failed, or "" */
+	/* Shard 0: the slots imported atomically (a bitmap, shard/asm.h),
+	 * marked hidden in each view it builds. */
+	uint8_t hidden[REDIRECT_SLOTS / 8];
 };
 
 /* Reads nodes.conf (cfg's cluster-config-file) into a new state charged to
