@@ -233,7 +233,7 @@ static void count_hidden(void *arg, struct kv *e)
 {
 	struct hidden_count *h = arg;
 
-	h->n += h->hidden[hash_slot(kv_key(e), e->klen)] != 0;
+	h->n += h->hidden[hash_slot(kv_key(e), kv_klen(e))] != 0;
 }
 
 /* Keys of a slot this node imports atomically do not count (a walk over

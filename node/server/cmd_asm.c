@@ -129,16 +129,16 @@ static void collect_key(void *arg, struct kv *e)
 {
 	struct collect *k = arg;
 
-	if (!slotmig_has(k->bits, hash_slot(kv_key(e), e->klen)))
+	if (!slotmig_has(k->bits, hash_slot(kv_key(e), kv_klen(e))))
 		return;
 	if (k->n == k->cap) {
 		k->cap = k->cap ? k->cap * 2 : 64;
 		k->keys = mem_realloc(k->mem, k->keys, k->cap * sizeof(*k->keys));
 		k->lens = mem_realloc(k->mem, k->lens, k->cap * sizeof(*k->lens));
 	}
-	k->keys[k->n] = mem_alloc(k->mem, e->klen + 1);
-	memcpy(k->keys[k->n], kv_key(e), e->klen);
-	k->lens[k->n++] = e->klen;
+	k->keys[k->n] = mem_alloc(k->mem, kv_klen(e) + 1);
+	memcpy(k->keys[k->n], kv_key(e), kv_klen(e));
+	k->lens[k->n++] = kv_klen(e);
 }
 
 /* Deletes every key of the slots in bits, on every shard (all held). */
@@ -204,18 +204,18 @@ static void visit_key(void *arg, struct kv *e)
 	struct rdb_out o;
 	uint64_t kh, vh;
 
-	if (!slotmig_has(v->j->slots, hash_slot(key, e->klen)) || ks_expired(v->ks, e))
+	if (!slotmig_has(v->j->slots, hash_slot(key, kv_klen(e))) || ks_expired(v->ks, e))
 		return;
 	rdb_out_init(&o, v->c->env->mem, false);
 	o.list_fill = (int)v->c->env->cfg->list_max_listpack_size;
 	o.list_compress = (int)v->c->env->cfg->list_compress_depth;
 	rdb_dump(&o, e);
-	kh = hash_bytes(key, e->klen, ASM_SEED_KEY);
+	kh = hash_bytes(key, kv_klen(e), ASM_SEED_KEY);
 	vh = value_hash(o.buf, o.len, expire_ms);
-	s = asm_sent_find(v->j, key, e->klen, kh);
+	s = asm_sent_find(v->j, key, kv_klen(e), kh);
 	if (s == NULL || !s->live || s->vhash != vh) {
-		out_restore(v->a, v->j, key, e->klen, o.buf, o.len, expire_ms);
-		asm_sent_put(v->a, v->j, key, e->klen, kh, vh);
+		out_restore(v->a, v->j, key, kv_klen(e), o.buf, o.len, expire_ms);
+		asm_sent_put(v->a, v->j, key, kv_klen(e), kh, vh);
 		v->j->pass_sent++;
 		v->j->keys_sent++;
 	}
@@ -336,7 +336,7 @@ static void count_key(void *arg, struct kv *e)
 {
 	struct collect *k = arg;
 
-	k->n += slotmig_has(k->bits, hash_slot(kv_key(e), e->klen));
+	k->n += slotmig_has(k->bits, hash_slot(kv_key(e), kv_klen(e)));
 }
 
 /* The keys of the slots in bits, expired ones not yet deleted included. */
