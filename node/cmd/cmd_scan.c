@@ -290,7 +290,7 @@ static bool hidden_key(struct cmd_ctx *c, const struct kv *e)
 {
 	const uint8_t *hidden = cmd_hidden_slots(c->env);
 
-	return hidden != NULL && hidden[hash_slot(kv_key(e), e->klen)];
+	return hidden != NULL && hidden[hash_slot(kv_key(e), kv_klen(e))];
 }
 
 void cmd_randomkey(struct cmd_ctx *c)
