@@ -359,6 +359,12 @@ static void take(struct world *w, struct ccl *cl, const struct resp_reader_value
 	bool err = v->type == RESP_READER_ERROR;
 	int node;
 
+	if (err && (strncmp(v->str, "ASK ", 4) == 0 || strncmp(v->str, "TRYAGAIN", 8) == 0) &&
+	    cluster_atomic_moving(w->cluster, cl->slot, cl->send)) {
+		/* An atomic move hides the slot from clients until its switch. */
+		fail_reply(w, cl, "a redirect or retry for a slot on an atomic move", v);
+		return;
+	}
 	if (err && strncmp(v->str, "MOVED ", 6) == 0) {
 		node = redirect_node(w, v->str, cl->slot);
 		if (node < 0) {

@@ -97,8 +97,16 @@ void cluster_wkey(unsigned j, char *buf, size_t cap);
  * one epoch, and an owner whose epoch is superseded accepts none. (The
  * target of an open move accepts them after ASKING, which is not asked
  * here.) */
-bool cluster_may_accept(const struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
+bool cluster_may_accept(struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
 			uint64_t recv);
+/* Whether slot is on an atomic move (CLUSTER MIGRATESLOTS) that began
+ * at or before since: a cluster client gets neither ASK nor TRYAGAIN for
+ * it (ccl.c). */
+bool cluster_atomic_moving(const struct simcluster *c, unsigned slot, uint64_t since);
+/* Atomic moves begun, succeeded, failed, cancelled; CANCELSLOTMIGRATIONS
+ * answered +OK. */
+void cluster_atomic_stats(const struct simcluster *c, unsigned *moves, unsigned *ok,
+			  unsigned *failed, unsigned *cancelled, unsigned *cancels);
 /* Crashes: whether a crash of node may lose keys of slot (it owns it,
  * or owned it before its last move); and node has crashed and been built
  * again (sched.c): the harness connects to it again. */

@@ -348,8 +348,11 @@ static int usage(void)
 		"       cairn-sim replay case.pb [--trace | --trace-all]\n"
 		"       cairn-sim shrink case.pb [--out min.pb]\n"
 		"--watch prints each request whose bytes contain TEXT (a key) and its reply.\n"
-		"settings for --set: nodes (1 unless set or a cluster run) cluster (0 or 1,\n"
-		"drawn 1 in 1/8 of the seeds) shards clients ring_size bufs\n"
+		"settings for --set: nodes (1 unless set or a cluster run: 3 to 7) cluster (0 or "
+		"1,\n"
+		"drawn 1 in 1/8 of the seeds), in cluster runs move_pct (the percent chance\n"
+		"of a slot move after each look) and atomic_pct (of moves done by CLUSTER\n"
+		"MIGRATESLOTS; both drawn unless set), shards clients ring_size bufs\n"
 		"pipeline keys, and the fault classes (a probability): short_write\n"
 		"short_read enobufs shuffle reset emfile lost_wake late_timer sq_full\n"
 		"conn_refused conn_timeout conn_reset\n");
