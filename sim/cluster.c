@@ -149,7 +149,7 @@ struct simcluster {
 	struct rng arng;
 	double atomic_p, cancel_p;
 	bool mv_atomic;
-	unsigned asm_moves, asm_ok, asm_failed, asm_cancelled, asm_cancels, unsure;
+	unsigned asm_moves, asm_ok, asm_failed, asm_cancelled, asm_cancels, asm_refused, unsure;
 	bool atomic[SLOTS];
 	uint8_t at_from[SLOTS], at_to[SLOTS], alt[SLOTS];
 	uint64_t src_send[SLOTS], tgt_recv[SLOTS], done_at[SLOTS];
@@ -711,6 +711,15 @@ static int take_atomic(struct world *w, struct simcluster *c, const struct resp_
 {
 	const struct cstep *st = &c->step[c->cur];
 
+	if (st->expect == X_ASM && !okay && v->type == RESP_READER_ERROR &&
+	    strncmp(v->str, "ERR Slots are being manually ", 29) == 0) {
+		/* A legacy move's MIGRATING or IMPORTING left on the node (its
+		 * source learned the new owner by gossip): Valkey refuses, and
+		 * the slot stays. The move ends here. */
+		c->asm_refused++;
+		c->nsteps = c->cur + 1;
+		return 1;
+	}
 	if (st->expect == X_ASM)
 		return okay;
 	if (st->expect == X_ASM_POLL)
@@ -813,7 +822,8 @@ static bool start_move(struct world *w, struct simcluster *c)
 			return false;
 	if (c->alt[slot] != NO_NODE)
 		return false; /* whose it is, after a failed atomic move, is unsure */
-	if (c->atomic_p > 0 && rng_chance(&c->arng, c->atomic_p))
+	if (c->atomic_p > 0 && rng_chance(&c->arng, c->atomic_p) &&
+	    (c->mv_tag < 0 || w->cfg.atomic_keys))
 		plan_atomic(c, slot, to);
 	else
 		plan_move(c, slot, key, to);
@@ -1185,7 +1195,7 @@ bool cluster_atomic_moving(const struct simcluster *c, unsigned slot, uint64_t s
 void cluster_atomic_stats(const struct simcluster *c, unsigned *moves, unsigned *ok,
 			  unsigned *failed, unsigned *cancelled, unsigned *cancels)
 {
-	*moves = c->asm_moves;
+	*moves = c->asm_moves - c->asm_refused;
 	*ok = c->asm_ok;
 	*failed = c->asm_failed;
 	*cancelled = c->asm_cancelled;

@@ -234,6 +234,20 @@ static int set_int(int *dst, const char *v, int lo, int hi, char *err, size_t n)
 	return 0;
 }
 
+/* A percent, or -1 (drawn from the seed). */
+static int set_pct(int *dst, const char *v, char *err, size_t n)
+{
+	char *end;
+	long x = strtol(v, &end, 10);
+
+	if (*v == '\0' || *end != '\0' || x < -1 || x > 100) {
+		snprintf(err, n, "must be a number from -1 to 100");
+		return -1;
+	}
+	*dst = (int)x;
+	return 0;
+}
+
 /* simcfg_set's unsigned settings: name, field, bounds. */
 #define CFG_OFF(f) offsetof(struct sim_config, f)
 static const struct {
@@ -262,6 +276,7 @@ static const struct {
 	{ "policy", CFG_OFF(policy), 0, POLICY_COUNT - 1 },
 	{ "backpressure", CFG_OFF(backpressure), 0, 1u << 30 },
 	{ "cluster", CFG_OFF(cluster), 0, 1 },
+	{ "atomic_keys", CFG_OFF(atomic_keys), 0, 1 },
 };
 
 /* A fault class's probability, if name is one; -2 if it is not. */
@@ -304,9 +319,9 @@ int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errle
 	if (strcmp(name, "list_lp_size") == 0)
 		return set_int(&c->list_lp_size, eq + 1, -5, 1 << 20, err, errlen);
 	if (strcmp(name, "move_pct") == 0)
-		return set_int(&c->move_pct, eq + 1, -1, 100, err, errlen);
+		return set_pct(&c->move_pct, eq + 1, err, errlen);
 	if (strcmp(name, "atomic_pct") == 0)
-		return set_int(&c->atomic_pct, eq + 1, -1, 100, err, errlen);
+		return set_pct(&c->atomic_pct, eq + 1, err, errlen);
 	for (i = 0; i < sizeof(uint_settings) / sizeof(uint_settings[0]); i++) {
 		if (strcmp(name, uint_settings[i].name) != 0)
 			continue;
@@ -335,13 +350,13 @@ void simcfg_print(const struct sim_config *c, FILE *f)
 		"set_lp_entries=%u set_lp_value=%u lazy_user_del=%u list_lp_size=%d "
 		"list_compress=%u zset_lp_entries=%u zset_lp_value=%u hll_sparse=%u "
 		"maxmemory_kb=%u policy=%u backpressure=%u cluster=%u move_pct=%d "
-		"atomic_pct=%d\n",
+		"atomic_pct=%d atomic_keys=%u\n",
 		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->nodes, c->shards,
 		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys, c->hash_lp_entries,
 		c->hash_lp_value, c->set_is_entries, c->set_lp_entries, c->set_lp_value,
 		c->lazy_user_del, c->list_lp_size, c->list_compress, c->zset_lp_entries,
 		c->zset_lp_value, c->hll_sparse, c->maxmemory_kb, c->policy, c->backpressure,
-		c->cluster, c->move_pct, c->atomic_pct);
+		c->cluster, c->move_pct, c->atomic_pct, c->atomic_keys);
 	fprintf(f, "faults:");
 	for (i = 0; i < F_COUNT; i++)
 		fprintf(f, " %s=%.4f", fault_names[i], c->p[i]);

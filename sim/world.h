@@ -112,6 +112,11 @@ struct sim_config {
 	 * agreed begins, and the percent of moves that are atomic (CLUSTER
 	 * MIGRATESLOTS); -1: drawn from the seed (cluster.c). */
 	int move_pct, atomic_pct;
+	/* Whether atomic moves take slots holding the cluster clients' keys
+	 * too (else only empty slots: such a move goes the legacy way). Off
+	 * by default: the node's atomic migration loses or serves stale
+	 * writes under load (README, Not done yet). */
+	unsigned atomic_keys;
 	/* The nodes of a cluster run, drawn from the seed whether it is one
 	 * or not: --set cluster=1 runs this many unless nodes is set. */
 	unsigned cluster_nodes;
