@@ -29,6 +29,8 @@
 #define CCL_MOVING_P 0.5
 /* The chance a request is a SET (else a GET). */
 #define CCL_SET_P 0.5
+/* The chance a request to a slot on an atomic move goes to its target. */
+#define CCL_ASTRAY_P 0.2
 
 /* One key's writes, for the register rule. */
 struct ckey {
@@ -232,6 +234,12 @@ static void start_req(struct world *w, struct ccl *cl)
 	cl->hops = 0;
 	cl->send = w->now;
 	cl->node = cl->map[cl->slot];
+	/* During an atomic move, now and then a request goes astray, to its
+	 * target (a client whose map runs ahead): it must be sent back to the
+	 * source (MOVED), the keys there hidden until the switch. */
+	if (cluster_atomic_moving(w->cluster, cl->slot, w->now) &&
+	    rng_chance(&cl->rng, CCL_ASTRAY_P))
+		cl->node = cluster_atomic_target(w->cluster);
 	if (cl->is_set) {
 		struct ckey *k = &wk->keys[cl->key];
 		if (k->n == k->cap) {

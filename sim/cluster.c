@@ -1192,6 +1192,12 @@ bool cluster_atomic_moving(const struct simcluster *c, unsigned slot, uint64_t s
 	       since >= c->began_at[slot];
 }
 
+unsigned cluster_atomic_target(const struct simcluster *c)
+{
+	ASSERT(c->stage == CS_MOVE && c->mv_atomic);
+	return c->mv_to;
+}
+
 void cluster_atomic_stats(const struct simcluster *c, unsigned *moves, unsigned *ok,
 			  unsigned *failed, unsigned *cancelled, unsigned *cancels)
 {

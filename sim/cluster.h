@@ -103,6 +103,8 @@ bool cluster_may_accept(struct simcluster *c, unsigned slot, unsigned node, uint
  * at or before since: a cluster client gets neither ASK nor TRYAGAIN for
  * it (ccl.c). */
 bool cluster_atomic_moving(const struct simcluster *c, unsigned slot, uint64_t since);
+/* The target of the atomic move under way (cluster_atomic_moving). */
+unsigned cluster_atomic_target(const struct simcluster *c);
 /* Atomic moves begun (not refused for a legacy move's leftovers), succeeded, failed, cancelled; CANCELSLOTMIGRATIONS
  * answered +OK. */
 void cluster_atomic_stats(const struct simcluster *c, unsigned *moves, unsigned *ok,
