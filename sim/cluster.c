@@ -45,6 +45,7 @@ enum cexpect {
 	X_ASM,        /* MIGRATESLOTS: +OK */
 	X_ASM_POLL,   /* GETSLOTMIGRATIONS: the job's state (again until terminal) */
 	X_ASM_CANCEL, /* CANCELSLOTMIGRATIONS: +OK, or no migration ongoing */
+	X_ASM_EMPTY,  /* COUNTKEYSINSLOT on the source after the switch: 0 */
 };
 
 /* One command of a move, to one node ("" in it is an empty argument). */
@@ -692,6 +693,14 @@ static int take_atomic_poll(struct world *w, struct simcluster *c,
 		printf("%9.3fms slot %u job: %s %s\n", (double)w->now / 1e6, c->mv_slot, state->str,
 		       m != NULL && m->type == RESP_READER_BULK ? m->str : "?");
 	}
+	if (strcmp(state->str, "success") == 0) {
+		/* No key of the slot is left on the source (a key on both
+		 * sides): it deleted them at the switch, and takes no write of
+		 * the slot since. */
+		st[0].expect = X_ASM_EMPTY;
+		snprintf(st[0].cmd, sizeof(st[0].cmd), "CLUSTER COUNTKEYSINSLOT %u", c->mv_slot);
+		insert_steps(c, st, 1);
+	}
 	if (strcmp(state->str, "success") == 0 || strcmp(state->str, "failed") == 0 ||
 	    strcmp(state->str, "cancelled") == 0) {
 		atomic_end(w, c, state->str);
@@ -926,6 +935,7 @@ static void take_step(struct world *w, struct simcluster *c, unsigned i,
 	case X_ASM:
 	case X_ASM_POLL:
 	case X_ASM_CANCEL: ok = take_atomic(w, c, v, okay); break;
+	case X_ASM_EMPTY: ok = v->type == RESP_READER_INT && v->integer == 0; break;
 	default: ok = take_keyed(w, c, v, okay); break;
 	}
 	if (ok == MOVE_PAUSE) {
@@ -935,16 +945,19 @@ static void take_step(struct world *w, struct simcluster *c, unsigned i,
 		return;
 	}
 	if (!ok) {
-		static const char *const want[] = { "+OK",
-						    "a nil",
-						    "MOVED to node ",
-						    "ASK to node ",
-						    "an array of keys",
-						    "+OK, +NOKEY, BUSYKEY, IOERR or TRYAGAIN",
-						    "+OK",
-						    "+OK",
-						    "its job of the slot",
-						    "+OK or no migration ongoing" };
+		static const char *const want[] = {
+			"+OK",
+			"a nil",
+			"MOVED to node ",
+			"ASK to node ",
+			"an array of keys",
+			"+OK, +NOKEY, BUSYKEY, IOERR or TRYAGAIN",
+			"+OK",
+			"+OK",
+			"its job of the slot",
+			"+OK or no migration ongoing",
+			"0 (the source deleted its copies at the switch)"
+		};
 		char node[16] = "";
 		if (st->expect == X_MOVED || st->expect == X_ASK)
 			snprintf(node, sizeof(node), "%u", st->target);
