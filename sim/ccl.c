@@ -29,6 +29,8 @@
 #define CCL_MOVING_P 0.5
 /* The chance a request is a SET (else a GET). */
 #define CCL_SET_P 0.5
+/* The chance a request to a slot on an atomic move goes to its target. */
+#define CCL_ASTRAY_P 0.2
 
 /* One key's writes, for the register rule. */
 struct ckey {
@@ -232,6 +234,12 @@ static void start_req(struct world *w, struct ccl *cl)
 	cl->hops = 0;
 	cl->send = w->now;
 	cl->node = cl->map[cl->slot];
+	/* During an atomic move, now and then a request goes astray, to its
+	 * target (a client whose map runs ahead): it must be sent back to the
+	 * source (MOVED), the keys there hidden until the switch. */
+	if (cluster_atomic_moving(w->cluster, cl->slot, w->now) &&
+	    rng_chance(&cl->rng, CCL_ASTRAY_P))
+		cl->node = cluster_atomic_target(w->cluster);
 	if (cl->is_set) {
 		struct ckey *k = &wk->keys[cl->key];
 		if (k->n == k->cap) {
@@ -359,6 +367,12 @@ static void take(struct world *w, struct ccl *cl, const struct resp_reader_value
 	bool err = v->type == RESP_READER_ERROR;
 	int node;
 
+	if (err && (strncmp(v->str, "ASK ", 4) == 0 || strncmp(v->str, "TRYAGAIN", 8) == 0) &&
+	    cluster_atomic_moving(w->cluster, cl->slot, cl->send)) {
+		/* An atomic move hides the slot from clients until its switch. */
+		fail_reply(w, cl, "a redirect or retry for a slot on an atomic move", v);
+		return;
+	}
 	if (err && strncmp(v->str, "MOVED ", 6) == 0) {
 		node = redirect_node(w, v->str, cl->slot);
 		if (node < 0) {

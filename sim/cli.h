@@ -51,7 +51,7 @@ struct outcome {
 	double cluster_formed_ms;
 	uint64_t cluster_looks;
 	unsigned cluster_moves, cluster_partitions;
-	char cluster_more[256]; /* sched_cluster_report */
+	char cluster_more[512]; /* sched_cluster_report */
 };
 
 const char *fail_kind_name(enum fail_kind k);

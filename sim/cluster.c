@@ -34,7 +34,19 @@ enum cstage {
  * again with REPLACE); X_NODE: +OK, or, on the source, the error of a
  * slot it still holds keys of (a key written there late: the keys are
  * looked at and moved again). */
-enum cexpect { X_OK = 0, X_NIL, X_MOVED, X_ASK, X_KEYS, X_MIGRATE, X_NODE };
+enum cexpect {
+	X_OK = 0,
+	X_NIL,
+	X_MOVED,
+	X_ASK,
+	X_KEYS,
+	X_MIGRATE,
+	X_NODE,
+	X_ASM,        /* MIGRATESLOTS: +OK */
+	X_ASM_POLL,   /* GETSLOTMIGRATIONS: the job's state (again until terminal) */
+	X_ASM_CANCEL, /* CANCELSLOTMIGRATIONS: +OK, or no migration ongoing */
+	X_ASM_EMPTY,  /* COUNTKEYSINSLOT on the source after the switch: 0 */
+};
 
 /* One command of a move, to one node ("" in it is an empty argument). */
 struct cstep {
@@ -47,6 +59,9 @@ struct cstep {
 /* Steps of one move at most, and moves in one run at most. */
 #define MOVE_STEPS 16
 #define MOVES_MAX 64
+/* What take_keyed() and take_atomic() say of a step to go on after a pause
+ * (a failed one tried again, or another look at a job). */
+#define MOVE_PAUSE 2
 /* Keys one MIGRATE moves at most (redis-cli's --cluster-pipeline), its
  * timeout (ms), and the pause before a failed one is tried again. */
 #define MIGRATE_KEYS 10
@@ -73,6 +88,13 @@ struct cstep {
  * look, at a chance up to CRASH_P_MAX, at most CRASHES_MAX times. */
 #define CRASH_P_MAX 0.05
 #define CRASHES_MAX 2
+/* Atomic moves (CLUSTER MIGRATESLOTS): the chance a move is one (drawn per
+ * run: 0 in a third of the runs, else up to ATOMIC_P_MAX), the pause between
+ * two looks at its job, and the chance a look is followed by
+ * CANCELSLOTMIGRATIONS (drawn per atomic move: 0 in three quarters). */
+#define ATOMIC_P_MAX 0.8
+#define ASM_POLL_NS (50ull * 1000 * 1000)
+#define ASM_CANCEL_P_MAX 0.3
 
 /* The harness's connection to one node. */
 struct cadmin {
@@ -115,7 +137,23 @@ struct simcluster {
 	 * SETSLOT NODE (0: never). */
 	uint64_t began_at[SLOTS], taken_at[SLOTS];
 	unsigned migrates, migrate_fails, keys_moved;
-	unsigned unsaved; /* CLUSTER changes answered "error saving" */
+	unsigned unsaved;  /* CLUSTER changes answered "error saving" */
+	uint64_t pause_ns; /* before the next step, after MOVE_PAUSE */
+	/* Atomic moves: their own draws (a run without them draws as before
+	 * they came), the move under way (mv_atomic), and per slot, for a slot
+	 * whose last move was atomic, its source and target, the latest send
+	 * of a write the source accepted and the earliest answer of one the
+	 * target accepted (cluster_may_accept), and when the harness saw the
+	 * job succeed. A failed job leaves its slot unsure (alt: the target
+	 * may own it, if the link broke after the grant) until every node
+	 * agrees at a look. */
+	struct rng arng;
+	double atomic_p, cancel_p;
+	bool mv_atomic;
+	unsigned asm_moves, asm_ok, asm_failed, asm_cancelled, asm_cancels, asm_refused, unsure;
+	bool atomic[SLOTS];
+	uint8_t at_from[SLOTS], at_to[SLOTS], alt[SLOTS];
+	uint64_t src_send[SLOTS], tgt_recv[SLOTS], done_at[SLOTS];
 	char buf[65536];
 };
 
@@ -153,6 +191,7 @@ struct simcluster *cluster_new(struct world *w)
 	c->n = w->nnodes;
 	for (i = 0; i < SLOTS; i++) {
 		c->prev[i] = NO_NODE;
+		c->alt[i] = NO_NODE;
 		c->owner[i] = 0;
 	}
 	for (i = 0; i < c->n; i++)
@@ -176,6 +215,12 @@ struct simcluster *cluster_new(struct world *w)
 		cluster_tag(c->n, i, tag, sizeof(tag));
 		c->tag_slot[i] = hash_slot(tag, strlen(tag));
 	}
+	rng_fork(&c->arng, &w->root, 0x30001);
+	c->atomic_p = rng_chance(&c->arng, 1.0 / 3) ? 0 : rng_unit(&c->arng) * ATOMIC_P_MAX;
+	if (w->cfg.move_pct >= 0)
+		c->move_p = w->cfg.move_pct / 100.0;
+	if (w->cfg.atomic_pct >= 0)
+		c->atomic_p = w->cfg.atomic_pct / 100.0;
 	c->start = w->now;
 	c->next_time = w->now;
 	return c;
@@ -355,7 +400,7 @@ static void check_range(struct world *w, struct simcluster *c, unsigned i, unsig
 		if (o == c->owner[s]) {
 			if (c->prev[s] != NO_NODE)
 				c->seen[i][s / 8] |= (uint8_t)(1u << (s % 8));
-		} else if (o == c->prev[s] && !seen) {
+		} else if ((o == c->prev[s] && !seen) || o == c->alt[s]) {
 			continue;
 		} else {
 			world_fail(
@@ -367,6 +412,24 @@ static void check_range(struct world *w, struct simcluster *c, unsigned i, unsig
 						: "");
 		}
 	}
+}
+
+/* The node node 0's table gives slot to, or -1. */
+static int view_owner(const struct simcluster *c, unsigned slot)
+{
+	const char *line, *end, *p;
+	unsigned lo, hi, k;
+
+	for (line = c->a[0].view; (end = strchr(line, '\n')) != NULL; line = end + 1) {
+		for (p = line, k = 0; p != NULL && p < end && k < 3; k++)
+			p = strchr(p + 1, ' ');
+		for (; p != NULL && p < end; p = strchr(p + 1, ' ')) {
+			int got = sscanf(p + 1, "%u-%u", &lo, &hi);
+			if (got >= 1 && slot >= lo && slot <= (got == 2 ? hi : lo))
+				return id_node(c, line, (size_t)(strchr(line, ' ') - line));
+		}
+	}
+	return -1;
 }
 
 /* The slots of one canonical line ("id addr epoch slots..."), checked. */
@@ -452,6 +515,8 @@ static void plan_move(struct simcluster *c, unsigned slot, const char *key, unsi
 	c->mv_from = from;
 	c->mv_to = to;
 	c->mv_replace = false;
+	c->mv_atomic = false;
+	c->atomic[slot] = false;
 	add_step(c, to, X_OK, 0, imp);
 	add_step(c, from, X_OK, 0, mig);
 	add_step(c, from, X_ASK, to, get);
@@ -507,6 +572,193 @@ static void again_keys(struct simcluster *c, const struct resp_reader_value *key
 	snprintf(st[1].cmd, sizeof(st[1].cmd), "CLUSTER GETKEYSINSLOT %u %u", c->mv_slot,
 		 MIGRATE_KEYS);
 	insert_steps(c, keys != NULL ? st : st + 1, keys != NULL ? 2 : 1);
+}
+
+/* ---- atomic moves ---- */
+
+/* Plans an atomic move of slot to node to, as an operator of Valkey 9
+ * does: CLUSTER MIGRATESLOTS on the source, then its GETSLOTMIGRATIONS
+ * again and again until the job has ended (take_atomic), now and then a
+ * CANCELSLOTMIGRATIONS on the way. The harness's map changes only when the
+ * job has succeeded; until then the source owns the slot. */
+static void plan_atomic(struct simcluster *c, unsigned slot, unsigned to)
+{
+	unsigned from = c->owner[slot];
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "CLUSTER MIGRATESLOTS SLOTSRANGE %u %u NODE %s", slot, slot,
+		 c->a[to].id);
+	c->nsteps = c->cur = 0;
+	c->mv_slot = slot;
+	c->mv_from = from;
+	c->mv_to = to;
+	c->mv_replace = false;
+	c->mv_atomic = true;
+	c->atomic[slot] = true;
+	c->at_from[slot] = (uint8_t)from;
+	c->at_to[slot] = (uint8_t)to;
+	c->src_send[slot] = 0;
+	c->tgt_recv[slot] = UINT64_MAX;
+	c->done_at[slot] = 0;
+	c->cancel_p = rng_chance(&c->arng, 0.75) ? 0 : rng_unit(&c->arng) * ASM_CANCEL_P_MAX;
+	c->asm_moves++;
+	add_step(c, from, X_ASM, 0, cmd);
+	add_step(c, from, X_ASM_POLL, 0, "CLUSTER GETSLOTMIGRATIONS");
+}
+
+/* The value of field name in a job of GETSLOTMIGRATIONS (a map, or in
+ * RESP2 a flat array of names and values), or NULL. */
+static const struct resp_reader_value *job_field(const struct resp_reader_value *job,
+						 const char *name)
+{
+	size_t k;
+
+	if (job->type != RESP_READER_MAP && job->type != RESP_READER_ARRAY)
+		return NULL;
+	for (k = 0; k + 1 < job->n; k += 2)
+		if (job->elems[k].type == RESP_READER_BULK && strcmp(job->elems[k].str, name) == 0)
+			return &job->elems[k + 1];
+	return NULL;
+}
+
+static bool field_is(const struct resp_reader_value *job, const char *name, const char *want)
+{
+	const struct resp_reader_value *f = job_field(job, name);
+
+	return f != NULL && f->type == RESP_READER_BULK && strcmp(f->str, want) == 0;
+}
+
+/* The move's job in a GETSLOTMIGRATIONS of its source: the newest export
+ * (they come newest first) of its slot to its target, or NULL. */
+static const struct resp_reader_value *move_job(const struct simcluster *c,
+						const struct resp_reader_value *v)
+{
+	char range[32];
+	size_t k;
+
+	if (v->type != RESP_READER_ARRAY)
+		return NULL;
+	snprintf(range, sizeof(range), "%u-%u", c->mv_slot, c->mv_slot);
+	for (k = 0; k < v->n; k++)
+		if (field_is(&v->elems[k], "operation", "EXPORT"))
+			return field_is(&v->elems[k], "slot_ranges", range) &&
+					       field_is(&v->elems[k], "target_node",
+							c->a[c->mv_to].id)
+				       ? &v->elems[k]
+				       : NULL;
+	return NULL;
+}
+
+/* The move's job has ended in state: on success the target owns the slot
+ * (it claimed it before the source said so); else the source keeps it,
+ * unless the link broke after the grant (then the target may own it: the
+ * slot stays unsure until every node agrees, looked()). */
+static void atomic_end(struct world *w, struct simcluster *c, const char *state)
+{
+	unsigned slot = c->mv_slot, i;
+
+	if (strcmp(state, "success") == 0) {
+		c->asm_ok++;
+		c->prev[slot] = (uint8_t)c->mv_from;
+		c->owner[slot] = (uint8_t)c->mv_to;
+		c->done_at[slot] = w->now;
+		for (i = 0; i < c->n; i++)
+			c->seen[i][slot / 8] &= (uint8_t) ~(1u << (slot % 8));
+		return;
+	}
+	if (strcmp(state, "cancelled") == 0)
+		c->asm_cancelled++;
+	else
+		c->asm_failed++;
+	c->alt[slot] = (uint8_t)c->mv_to;
+	c->unsure++;
+}
+
+/* The reply to a GETSLOTMIGRATIONS: 1 (the job has ended), 0 (no such
+ * job: a failure) or MOVE_PAUSE (another look after a pause, maybe after a
+ * CANCELSLOTMIGRATIONS). */
+static int take_atomic_poll(struct world *w, struct simcluster *c,
+			    const struct resp_reader_value *v)
+{
+	const struct resp_reader_value *job = move_job(c, v), *state;
+	struct cstep st[2] = { { .node = c->mv_from, .expect = X_ASM_CANCEL },
+			       { .node = c->mv_from, .expect = X_ASM_POLL } };
+	bool cancel;
+
+	state = job == NULL ? NULL : job_field(job, "state");
+	if (state == NULL || state->type != RESP_READER_BULK)
+		return 0;
+	if (w->cfg.watch[0] != '\0' && strcmp(w->cfg.watch, "MIGRATESLOTS") == 0) {
+		const struct resp_reader_value *m = job_field(job, "message");
+		printf("%9.3fms slot %u job: %s %s\n", (double)w->now / 1e6, c->mv_slot, state->str,
+		       m != NULL && m->type == RESP_READER_BULK ? m->str : "?");
+	}
+	if (strcmp(state->str, "success") == 0) {
+		/* No key of the slot is left on the source (a key on both
+		 * sides): it deleted them at the switch, and takes no write of
+		 * the slot since. */
+		st[0].expect = X_ASM_EMPTY;
+		snprintf(st[0].cmd, sizeof(st[0].cmd), "CLUSTER COUNTKEYSINSLOT %u", c->mv_slot);
+		insert_steps(c, st, 1);
+	}
+	if (strcmp(state->str, "success") == 0 || strcmp(state->str, "failed") == 0 ||
+	    strcmp(state->str, "cancelled") == 0) {
+		atomic_end(w, c, state->str);
+		return 1;
+	}
+	cancel = rng_chance(&c->arng, c->cancel_p);
+	snprintf(st[0].cmd, sizeof(st[0].cmd), "CLUSTER CANCELSLOTMIGRATIONS");
+	snprintf(st[1].cmd, sizeof(st[1].cmd), "CLUSTER GETSLOTMIGRATIONS");
+	insert_steps(c, cancel ? st : st + 1, cancel ? 2 : 1);
+	c->pause_ns = ASM_POLL_NS;
+	return MOVE_PAUSE;
+}
+
+/* The reply to an X_ASM, X_ASM_POLL or X_ASM_CANCEL step (okay: +OK). */
+static int take_atomic(struct world *w, struct simcluster *c, const struct resp_reader_value *v,
+		       bool okay)
+{
+	const struct cstep *st = &c->step[c->cur];
+
+	if (st->expect == X_ASM && !okay && v->type == RESP_READER_ERROR &&
+	    strncmp(v->str, "ERR Slots are being manually ", 29) == 0) {
+		/* A legacy move's MIGRATING or IMPORTING left on the node (its
+		 * source learned the new owner by gossip): Valkey refuses, and
+		 * the slot stays. The move ends here. */
+		c->asm_refused++;
+		c->nsteps = c->cur + 1;
+		return 1;
+	}
+	if (st->expect == X_ASM)
+		return okay;
+	if (st->expect == X_ASM_POLL)
+		return take_atomic_poll(w, c, v);
+	if (okay)
+		c->asm_cancels++;
+	return okay ||
+	       (v->type == RESP_READER_ERROR && strcmp(v->str, "ERR No migrations ongoing") == 0);
+}
+
+/* At a look where every node agreed: the unsure slots are whose the
+ * table says (node 0's, the same as every node's). */
+static void resolve_unsure(struct simcluster *c)
+{
+	unsigned s, i;
+
+	for (s = 0; s < SLOTS && c->unsure > 0; s++) {
+		int o;
+		if (c->alt[s] == NO_NODE)
+			continue;
+		o = view_owner(c, s);
+		if (o == c->alt[s]) {
+			c->prev[s] = c->owner[s];
+			c->owner[s] = c->alt[s];
+			for (i = 0; i < c->n; i++)
+				c->seen[i][s / 8] |= (uint8_t)(1u << (s % 8));
+		}
+		c->alt[s] = NO_NODE;
+		c->unsure--;
+	}
 }
 
 /* ---- partitions ---- */
@@ -577,7 +829,13 @@ static bool start_move(struct world *w, struct simcluster *c)
 	for (i = 0; i < c->n && c->prev[slot] != NO_NODE; i++)
 		if (!((c->seen[i][slot / 8] >> (slot % 8)) & 1))
 			return false;
-	plan_move(c, slot, key, to);
+	if (c->alt[slot] != NO_NODE)
+		return false; /* whose it is, after a failed atomic move, is unsure */
+	if (c->atomic_p > 0 && rng_chance(&c->arng, c->atomic_p) &&
+	    (c->mv_tag < 0 || w->cfg.atomic_keys))
+		plan_atomic(c, slot, to);
+	else
+		plan_move(c, slot, key, to);
 	c->began_at[slot] = w->now;
 	c->moves++;
 	c->stage = CS_MOVE;
@@ -606,10 +864,6 @@ static bool unsaved(const struct resp_reader_value *v)
 	return v->type == RESP_READER_ERROR &&
 	       strncmp(v->str, "ERR error saving the cluster node config", 40) == 0;
 }
-
-/* What take_keyed() says of a step that failed but may be tried again
- * after a pause. */
-#define MOVE_PAUSE 2
 
 /* The reply to an X_KEYS, X_MIGRATE or X_NODE step (okay: it is +OK):
  * 1 (go on), 0 (a failure) or MOVE_PAUSE (go on after a pause). Steps may
@@ -678,21 +932,32 @@ static void take_step(struct world *w, struct simcluster *c, unsigned i,
 	case X_NIL: ok = v->type == RESP_READER_NULL_BULK; break;
 	case X_MOVED: ok = redirect_is(v, "MOVED", st->target); break;
 	case X_ASK: ok = redirect_is(v, "ASK", st->target); break;
+	case X_ASM:
+	case X_ASM_POLL:
+	case X_ASM_CANCEL: ok = take_atomic(w, c, v, okay); break;
+	case X_ASM_EMPTY: ok = v->type == RESP_READER_INT && v->integer == 0; break;
 	default: ok = take_keyed(w, c, v, okay); break;
 	}
 	if (ok == MOVE_PAUSE) {
 		c->cur++;
-		c->next_time = w->now + MIGRATE_RETRY_NS;
+		c->next_time = w->now + (c->pause_ns ? c->pause_ns : MIGRATE_RETRY_NS);
+		c->pause_ns = 0;
 		return;
 	}
 	if (!ok) {
-		static const char *const want[] = { "+OK",
-						    "a nil",
-						    "MOVED to node ",
-						    "ASK to node ",
-						    "an array of keys",
-						    "+OK, +NOKEY, BUSYKEY, IOERR or TRYAGAIN",
-						    "+OK" };
+		static const char *const want[] = {
+			"+OK",
+			"a nil",
+			"MOVED to node ",
+			"ASK to node ",
+			"an array of keys",
+			"+OK, +NOKEY, BUSYKEY, IOERR or TRYAGAIN",
+			"+OK",
+			"+OK",
+			"its job of the slot",
+			"+OK or no migration ongoing",
+			"0 (the source deleted its copies at the switch)"
+		};
 		char node[16] = "";
 		if (st->expect == X_MOVED || st->expect == X_ASK)
 			snprintf(node, sizeof(node), "%u", st->target);
@@ -822,6 +1087,8 @@ static void looked(struct world *w, struct simcluster *c)
 		c->formed_at = w->now;
 	}
 	c->recheck = false;
+	if (ok && c->unsure > 0)
+		resolve_unsure(c);
 	partition_tick(w, c);
 	if (c->formed && !w->healed && w->crash_node >= 0 && w->crashes < CRASHES_MAX &&
 	    rng_chance(&c->rng, c->crash_p)) {
@@ -932,17 +1199,63 @@ void cluster_migrate_stats(const struct simcluster *c, unsigned *migrates, unsig
 	*fails = c->migrate_fails;
 }
 
+bool cluster_atomic_moving(const struct simcluster *c, unsigned slot, uint64_t since)
+{
+	return c->stage == CS_MOVE && c->mv_atomic && slot == c->mv_slot &&
+	       since >= c->began_at[slot];
+}
+
+unsigned cluster_atomic_target(const struct simcluster *c)
+{
+	ASSERT(c->stage == CS_MOVE && c->mv_atomic);
+	return c->mv_to;
+}
+
+void cluster_atomic_stats(const struct simcluster *c, unsigned *moves, unsigned *ok,
+			  unsigned *failed, unsigned *cancelled, unsigned *cancels)
+{
+	*moves = c->asm_moves - c->asm_refused;
+	*ok = c->asm_ok;
+	*failed = c->asm_failed;
+	*cancelled = c->asm_cancelled;
+	*cancels = c->asm_cancels;
+}
+
 int cluster_moving_tag(const struct simcluster *c)
 {
 	return c->stage == CS_MOVE ? c->mv_tag : -1;
 }
 
-bool cluster_may_accept(const struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
+/* cluster_may_accept for a slot whose last move was atomic: its source
+ * until the target claims, its target from then on, at an unknown moment
+ * between; so a write the source accepted must have been sent before any
+ * the target accepted was answered, and none sent after the harness saw the
+ * job succeed. */
+static bool atomic_may_accept(struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
+			      uint64_t recv)
+{
+	if (node == c->at_from[slot]) {
+		if (send > c->tgt_recv[slot] || (c->done_at[slot] > 0 && send > c->done_at[slot]))
+			return false;
+		if (send > c->src_send[slot])
+			c->src_send[slot] = send;
+		return true;
+	}
+	if (node != c->at_to[slot] || recv < c->src_send[slot])
+		return false;
+	if (recv < c->tgt_recv[slot])
+		c->tgt_recv[slot] = recv;
+	return true;
+}
+
+bool cluster_may_accept(struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
 			uint64_t recv)
 {
 	bool taken = c->taken_at[slot] >= c->began_at[slot] && c->taken_at[slot] > 0;
 
 	ASSERT(slot < SLOTS);
+	if (c->atomic[slot])
+		return atomic_may_accept(c, slot, node, send, recv);
 	if (c->began_at[slot] == 0)
 		return node == c->owner[slot]; /* never moved */
 	if (node == c->owner[slot])
@@ -953,6 +1266,8 @@ bool cluster_may_accept(const struct simcluster *c, unsigned slot, unsigned node
 bool cluster_held_by(const struct simcluster *c, unsigned slot, unsigned node)
 {
 	ASSERT(slot < SLOTS);
+	if (c->atomic[slot] && (c->at_from[slot] == node || c->at_to[slot] == node))
+		return true; /* the target holds the slot's keys, hidden, from the start */
 	return c->owner[slot] == node || c->prev[slot] == node;
 }
 

@@ -21,7 +21,12 @@
  * keys (ccl.h), from its owner to another node as redis-cli's reshard
  * does: IMPORTING, MIGRATING, CLUSTER GETKEYSINSLOT and the node's own
  * MIGRATE until no key is left (tried again after IOERR, with REPLACE after
- * BUSYKEY), then SETSLOT NODE. Faults: partitions, delayed bus bytes, bus
+ * BUSYKEY), then SETSLOT NODE; or, a drawn share of them (atomic_pct;
+ * of empty slots unless atomic_keys), atomically: CLUSTER MIGRATESLOTS on
+ * the source, its GETSLOTMIGRATIONS until the job ends, now and then a
+ * CANCELSLOTMIGRATIONS; on success the target owns the slot, else the
+ * source keeps it (or, the link lost after the grant, whichever every node
+ * agrees on at the next look). Faults: partitions, delayed bus bytes, bus
  * frames delivered again (io_sim.c), and crashes of the last node, which
  * starts again from its nodes.conf (sched.c; no node model's client uses
  * it).
@@ -30,7 +35,10 @@
  * for a slot it moved, the old owner until that node has seen the new
  * one: cluster.c), every redirect a move probes names the right node, a
  * write accepted without ASKING comes from the slot's owner
- * (cluster_may_accept), and after the faults heal every node agrees,
+ * (cluster_may_accept; for an atomic move, the source's writes come
+ * before the target's), no cluster client gets ASK or TRYAGAIN for a slot
+ * on an atomic move, a source holds no key of a slot it moved atomically,
+ * and after the faults heal every node agrees,
  * formed or not before, within SIM_CLUSTER_SETTLE_BOUND_NS (sched_run
  * waits for cluster_settled). */
 #ifndef CAIRN_SIM_CLUSTER_H
@@ -97,8 +105,18 @@ void cluster_wkey(unsigned j, char *buf, size_t cap);
  * one epoch, and an owner whose epoch is superseded accepts none. (The
  * target of an open move accepts them after ASKING, which is not asked
  * here.) */
-bool cluster_may_accept(const struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
+bool cluster_may_accept(struct simcluster *c, unsigned slot, unsigned node, uint64_t send,
 			uint64_t recv);
+/* Whether slot is on an atomic move (CLUSTER MIGRATESLOTS) that began
+ * at or before since: a cluster client gets neither ASK nor TRYAGAIN for
+ * it (ccl.c). */
+bool cluster_atomic_moving(const struct simcluster *c, unsigned slot, uint64_t since);
+/* The target of the atomic move under way (cluster_atomic_moving). */
+unsigned cluster_atomic_target(const struct simcluster *c);
+/* Atomic moves begun (not refused for a legacy move's leftovers), succeeded, failed, cancelled; CANCELSLOTMIGRATIONS
+ * answered +OK. */
+void cluster_atomic_stats(const struct simcluster *c, unsigned *moves, unsigned *ok,
+			  unsigned *failed, unsigned *cancelled, unsigned *cancels);
 /* Crashes: whether a crash of node may lose keys of slot (it owns it,
  * or owned it before its last move); and node has crashed and been built
  * again (sched.c): the harness connects to it again. */

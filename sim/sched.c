@@ -518,17 +518,19 @@ enum fail_kind sched_run(struct world *w)
 void sched_cluster_report(struct world *w, char *buf, size_t cap)
 {
 	uint64_t sets, gets, moved, asks, retries;
-	unsigned migrates, keys, fails, hops, unsaved;
+	unsigned migrates, keys, fails, hops, unsaved, am, aok, afail, acanc, acs;
 
 	ASSERT(w->cluster != NULL);
 	cluster_migrate_stats(w->cluster, &migrates, &keys, &fails, &unsaved);
+	cluster_atomic_stats(w->cluster, &am, &aok, &afail, &acanc, &acs);
 	cwork_stats(w->cwork, &sets, &gets, &moved, &asks, &retries, &hops);
 	snprintf(buf, cap,
 		 "migrates=%u keys_migrated=%u migrate_failures=%u; %u cluster clients: "
 		 "sets=%llu gets=%llu moved=%llu asks=%llu retries=%llu hops_max=%u; "
-		 "bus_frames_again=%llu crashes=%u unsaved_changes=%u",
+		 "bus_frames_again=%llu crashes=%u unsaved_changes=%u; atomic_moves=%u "
+		 "atomic_ok=%u atomic_failed=%u atomic_cancelled=%u cancels=%u",
 		 migrates, keys, fails, w->nccls, (unsigned long long)sets,
 		 (unsigned long long)gets, (unsigned long long)moved, (unsigned long long)asks,
 		 (unsigned long long)retries, hops, (unsigned long long)w->bus_dups, w->crashes,
-		 unsaved);
+		 unsaved, am, aok, afail, acanc, acs);
 }

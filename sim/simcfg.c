@@ -166,6 +166,7 @@ static void derive_cluster(struct sim_config *c, uint64_t seed)
 	rng_seed(&r, seed ^ 0x636c7573746572ull); /* "cluster" */
 	on = rng_chance(&r, SIMCFG_CLUSTER_SHARE);
 	n = 3 + (unsigned)rng_below(&r, 3) + (unsigned)rng_below(&r, 3);
+	c->cluster_nodes = n;
 	if (on) {
 		c->cluster = 1;
 		c->nodes = n;
@@ -204,6 +205,7 @@ void simcfg_derive(struct sim_config *c, uint64_t seed)
 	derive_eviction(c, &r);
 	derive_backpressure(c, &r);
 	derive_cluster(c, seed);
+	c->move_pct = c->atomic_pct = -1;
 }
 
 static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, char *err, size_t n)
@@ -226,6 +228,20 @@ static int set_int(int *dst, const char *v, int lo, int hi, char *err, size_t n)
 
 	if (*v == '\0' || *end != '\0' || x < lo || x > hi || x == 0) {
 		snprintf(err, n, "must be a number from %d to %d, not 0", lo, hi);
+		return -1;
+	}
+	*dst = (int)x;
+	return 0;
+}
+
+/* A percent, or -1 (drawn from the seed). */
+static int set_pct(int *dst, const char *v, char *err, size_t n)
+{
+	char *end;
+	long x = strtol(v, &end, 10);
+
+	if (*v == '\0' || *end != '\0' || x < -1 || x > 100) {
+		snprintf(err, n, "must be a number from -1 to 100");
 		return -1;
 	}
 	*dst = (int)x;
@@ -260,6 +276,7 @@ static const struct {
 	{ "policy", CFG_OFF(policy), 0, POLICY_COUNT - 1 },
 	{ "backpressure", CFG_OFF(backpressure), 0, 1u << 30 },
 	{ "cluster", CFG_OFF(cluster), 0, 1 },
+	{ "atomic_keys", CFG_OFF(atomic_keys), 0, 1 },
 };
 
 /* A fault class's probability, if name is one; -2 if it is not. */
@@ -301,11 +318,17 @@ int simcfg_set(struct sim_config *c, const char *assign, char *err, size_t errle
 		return rc;
 	if (strcmp(name, "list_lp_size") == 0)
 		return set_int(&c->list_lp_size, eq + 1, -5, 1 << 20, err, errlen);
+	if (strcmp(name, "move_pct") == 0)
+		return set_pct(&c->move_pct, eq + 1, err, errlen);
+	if (strcmp(name, "atomic_pct") == 0)
+		return set_pct(&c->atomic_pct, eq + 1, err, errlen);
 	for (i = 0; i < sizeof(uint_settings) / sizeof(uint_settings[0]); i++) {
 		if (strcmp(name, uint_settings[i].name) != 0)
 			continue;
 		rc = set_uint((unsigned *)(void *)((char *)c + uint_settings[i].off), eq + 1,
 			      uint_settings[i].lo, uint_settings[i].hi, err, errlen);
+		if (rc == 0 && strcmp(name, "cluster") == 0 && c->cluster == 1 && c->nodes == 1)
+			c->nodes = c->cluster_nodes; /* a cluster of one node moves nothing */
 		if (rc == 0 && strcmp(name, "ring_size") == 0 &&
 		    (c->ring_size & (c->ring_size - 1)) != 0) {
 			snprintf(err, errlen, "a power of two");
@@ -326,13 +349,14 @@ void simcfg_print(const struct sim_config *c, FILE *f)
 		"pipeline=%u keys=%u hash_lp_entries=%u hash_lp_value=%u set_is_entries=%u "
 		"set_lp_entries=%u set_lp_value=%u lazy_user_del=%u list_lp_size=%d "
 		"list_compress=%u zset_lp_entries=%u zset_lp_value=%u hll_sparse=%u "
-		"maxmemory_kb=%u policy=%u backpressure=%u cluster=%u\n",
+		"maxmemory_kb=%u policy=%u backpressure=%u cluster=%u move_pct=%d "
+		"atomic_pct=%d atomic_keys=%u\n",
 		(unsigned long long)c->seed, (unsigned long long)c->ticks, c->nodes, c->shards,
 		c->clients, c->ring_size, c->bufs, c->pipeline_max, c->keys, c->hash_lp_entries,
 		c->hash_lp_value, c->set_is_entries, c->set_lp_entries, c->set_lp_value,
 		c->lazy_user_del, c->list_lp_size, c->list_compress, c->zset_lp_entries,
 		c->zset_lp_value, c->hll_sparse, c->maxmemory_kb, c->policy, c->backpressure,
-		c->cluster);
+		c->cluster, c->move_pct, c->atomic_pct, c->atomic_keys);
 	fprintf(f, "faults:");
 	for (i = 0; i < F_COUNT; i++)
 		fprintf(f, " %s=%.4f", fault_names[i], c->p[i]);

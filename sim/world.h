@@ -108,6 +108,18 @@ struct sim_config {
 	/* A cluster run (cluster.h): the nodes form one cluster, the harness
 	 * forms it, and each node's clients use keys of that node's slots. */
 	unsigned cluster;
+	/* Cluster runs: the percent chance a move after a look where all
+	 * agreed begins, and the percent of moves that are atomic (CLUSTER
+	 * MIGRATESLOTS); -1: drawn from the seed (cluster.c). */
+	int move_pct, atomic_pct;
+	/* Whether atomic moves take slots holding the cluster clients' keys
+	 * too (else only empty slots: such a move goes the legacy way). Off
+	 * by default: the node's atomic migration loses or serves stale
+	 * writes under load (README, Not done yet). */
+	unsigned atomic_keys;
+	/* The nodes of a cluster run, drawn from the seed whether it is one
+	 * or not: --set cluster=1 runs this many unless nodes is set. */
+	unsigned cluster_nodes;
 	double p[F_COUNT];
 	unsigned trace; /* 0: none; 1: keep the last events for a
 				* failure report; 2: also print every event */
