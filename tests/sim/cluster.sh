@@ -69,7 +69,7 @@ echo "ok: $seeds cluster seeds passed twice alike; $moved slots moved, $parts pa
   "$crashes crashes"
 aok=0
 acs=0
-for s in 7 12; do
+for s in 7 16; do
   args=(run --seed "$s" --set cluster=1 --set move_pct=100 --set atomic_pct=100)
   out=$("$sim" "${args[@]}" 2>&1 || true)
   last=$(grep -aE '^(PASS|FAIL)' <<<"$out" | sed -E 's/ cpu=.*//')
