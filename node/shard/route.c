@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/hash.h"
 #include "base/mem.h"
+#include "cluster/redirect.h"
 #include "cmd/cmd.h"
 #include "data/keyspace.h"
 #include "proto/obuf.h"
@@ -133,6 +134,25 @@ void route_forward(struct route *rt, const struct cmd_ctx *c, unsigned dst, uint
 	xshard_send(rt->x, dst, &m->h);
 }
 
+/* Whether the slot of a one-key request left this node after its origin
+ * routed it: then its MOVED is the reply. (An importing slot is not one:
+ * a request with ASKING runs there.) */
+static bool slot_left(const struct route *rt, const struct fwd_msg *m, struct reply *r)
+{
+	const struct cluster_view *v = rt->view != NULL ? *rt->view : NULL;
+	struct redirect_out o = { .kind = REDIRECT_MOVED };
+	char buf[REDIRECT_ADDR_MAX + 32];
+
+	if (v == NULL || !m->cmd->one_key)
+		return false;
+	o.slot = hash_slot(m->argv[m->cmd->first_key].p, m->argv[m->cmd->first_key].len);
+	o.node = v->owner[o.slot];
+	if (o.node == v->myself || o.node == REDIRECT_NONE_NODE || v->importing[o.slot])
+		return false;
+	reply_errorf(r, "-%.*s", (int)redirect_error(v, &o, buf, sizeof(buf)), buf);
+	return true;
+}
+
 /* Runs a forwarded request here and sends the reply back. */
 static void run_forwarded(struct route *rt, struct fwd_msg *m)
 {
@@ -157,7 +177,8 @@ static void run_forwarded(struct route *rt, struct fwd_msg *m)
 	ctx.from_shard = m->h.src;
 	ctx.from_idx = m->conn_idx;
 	ctx.from_gen = m->conn_gen;
-	cmd_run(&ctx, m->cmd);
+	if (!slot_left(rt, m, &r))
+		cmd_run(&ctx, m->cmd);
 	if (rt->inval_len != NULL && *rt->inval_len > 0)
 		rt->inval(rt->inval_arg);
 	m->h.kind = MSG_REPLY;

@@ -37,6 +37,11 @@ struct route {
 	const size_t *inval_len;
 	void (*inval)(void *arg);
 	void *inval_arg;
+	/* Cluster mode: the shard's view (else NULL). A forwarded request
+	 * was routed by its origin's view; a slot that left the node since
+	 * (an atomic migration's switch deletes its keys) gets MOVED here
+	 * rather than a read of keys no longer here. */
+	struct cluster_view *const *view;
 };
 
 enum route_where { ROUTE_HERE = 0, ROUTE_FORWARD, ROUTE_SPAN };

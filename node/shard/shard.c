@@ -530,6 +530,7 @@ int shard_init(struct shard *sh, struct shardset *set, unsigned id, struct io *i
 	xshard_init(&sh->x, set->hub, id, &sh->mem);
 	env_init(sh, cmds);
 	route_init(&sh->route, &sh->x, &sh->env);
+	sh->route.view = sh->cfg.cluster_enabled ? &sh->topo.view : NULL;
 	sh->route.inval_len = &sh->cc.q.len;
 	sh->route.inval = after_request;
 	sh->route.inval_arg = sh;

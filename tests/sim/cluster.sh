@@ -84,6 +84,18 @@ for s in 7 16; do
   acs=$((acs + $(sed -E 's/.* cancels=([0-9]+).*/\1/' <<<"$more")))
   echo "ok: atomic-move seed $s: ${more##*; }"
 done
+# Atomic moves of slots holding keys: seeds that caught a forwarded read
+# run after the switch had deleted its key (nil where MOVED was due).
+for s in 10 19; do
+  args=(run --seed "$s" --set cluster=1 --set move_pct=100 --set atomic_pct=100 --set atomic_keys=1)
+  last=$("$sim" "${args[@]}" 2>&1 | grep -aE '^(PASS|FAIL)' | sed -E 's/ cpu=.*//' || true)
+  again=$("$sim" "${args[@]}" 2>&1 | grep -aE '^(PASS|FAIL)' | sed -E 's/ cpu=.*//' || true)
+  if [[ $last != PASS* ]] || [ "$last" != "$again" ]; then
+    echo "FAIL: keyed atomic-move seed $s: $last / $again"
+    exit 1
+  fi
+  echo "ok: keyed atomic-move seed $s"
+done
 if [ "$aok" -eq 0 ] || [ "$acs" -eq 0 ]; then
   echo "FAIL: $aok atomic moves succeeded, $acs cancelled by CANCELSLOTMIGRATIONS"
   exit 1
