@@ -135,8 +135,9 @@ void route_forward(struct route *rt, const struct cmd_ctx *c, unsigned dst, uint
 }
 
 /* Whether the slot of a one-key request left this node after its origin
- * routed it: then its MOVED is the reply. (An importing slot is not one:
- * a request with ASKING runs there.) */
+ * routed it: then its MOVED is the reply. (An importing slot is not one,
+ * where a request with ASKING runs; nor a slot hidden for an atomic
+ * migration, which only its link writes.) */
 static bool slot_left(const struct route *rt, const struct fwd_msg *m, struct reply *r)
 {
 	const struct cluster_view *v = rt->view != NULL ? *rt->view : NULL;
@@ -147,7 +148,8 @@ static bool slot_left(const struct route *rt, const struct fwd_msg *m, struct re
 		return false;
 	o.slot = hash_slot(m->argv[m->cmd->first_key].p, m->argv[m->cmd->first_key].len);
 	o.node = v->owner[o.slot];
-	if (o.node == v->myself || o.node == REDIRECT_NONE_NODE || v->importing[o.slot])
+	if (o.node == v->myself || o.node == REDIRECT_NONE_NODE || v->importing[o.slot] ||
+	    v->hidden[o.slot])
 		return false;
 	reply_errorf(r, "-%.*s", (int)redirect_error(v, &o, buf, sizeof(buf)), buf);
 	return true;
