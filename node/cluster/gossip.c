@@ -79,15 +79,23 @@ static bool claimed_slots(const struct cluster_state *st, uint16_t n, const stru
  * owned at an older epoch goes to n (importing slots change only by hand).
  * A slot n owned and no longer claims stays n's, as in Redis: unbinding it
  * would take the cluster down (full coverage) until the new owner's claim
- * arrives, in the middle of any reshard. */
+ * arrives, in the middle of any reshard. A slot migrating to n is no
+ * longer migrating once n has it. */
 static void update_slots(struct cluster_state *st, uint16_t n, uint64_t epoch, const uint8_t *bits)
 {
 	for (unsigned j = 0; j < CLUSTER_SLOTS; j++) {
 		uint16_t o = st->owner[j];
 		if (!bit(bits, j) || o == n || st->importing_from[j] != CLUSTER_NONE)
 			continue;
-		if (o == CLUSTER_NONE || st->nodes[o]->config_epoch < epoch)
+		if (o == CLUSTER_NONE || st->nodes[o]->config_epoch < epoch) {
 			cluster_slot_set(st, j, n);
+			/* A migration to n is over once n owns the slot: left
+			 * open here (its SETSLOT NODE never reached this node),
+			 * it would send ASK to n for the slot if this node took
+			 * it back, while n sends MOVED here. */
+			if (st->migrating_to[j] == n)
+				st->migrating_to[j] = CLUSTER_NONE;
+		}
 	}
 }
 

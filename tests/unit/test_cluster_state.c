@@ -474,6 +474,33 @@ static void test_setslot(void **state)
 	cluster_state_free(b.st);
 }
 
+/* A slot migrating to b, which b then claims at a newer epoch (its
+ * SETSLOT NODE reached b, not a): a gives it to b and closes the
+ * migration, else a would send ASK to b if it took the slot back. */
+static void test_claim_closes_migration(void **state)
+{
+	(void)state;
+	struct peer a, b;
+	char line[128];
+	peer_init(&a, 1, "127.0.0.1", 7000);
+	peer_init(&b, 2, "127.0.0.2", 7001);
+	join(&a, &b, 2000);
+	set_epoch(&a, 1);
+	addrange(&a, "0", "9");
+	uint16_t na = find(&b, &a), nb = find(&a, &b);
+	snprintf(line, sizeof(line), "setslot 7 migrating %s", cluster_myself(b.st)->id);
+	assert_string_equal(run(a.st, line), "");
+	set_epoch(&b, 2);
+	addrange(&b, "7", "7");
+	send_msg(&b, &a, BUS_PING, na, CLUSTER_NONE, 3000);
+	check(a.st);
+	assert_int_equal(a.st->owner[7], nb);
+	assert_int_equal(a.st->migrating_to[7], CLUSTER_NONE);
+	assert_int_equal(a.st->owner[6], a.st->myself);
+	cluster_state_free(a.st);
+	cluster_state_free(b.st);
+}
+
 static void test_slot_versions(void **state)
 {
 	(void)state;
@@ -654,11 +681,17 @@ static void test_converge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_state),      cmocka_unit_test(test_meet_and_gossip),
-		cmocka_unit_test(test_epoch_conflict), cmocka_unit_test(test_epoch_collision),
-		cmocka_unit_test(test_pfail),          cmocka_unit_test(test_slot_commands),
-		cmocka_unit_test(test_setslot),        cmocka_unit_test(test_slot_versions),
-		cmocka_unit_test(test_gossip_address), cmocka_unit_test(test_converge),
+		cmocka_unit_test(test_new_state),
+		cmocka_unit_test(test_meet_and_gossip),
+		cmocka_unit_test(test_epoch_conflict),
+		cmocka_unit_test(test_epoch_collision),
+		cmocka_unit_test(test_pfail),
+		cmocka_unit_test(test_slot_commands),
+		cmocka_unit_test(test_setslot),
+		cmocka_unit_test(test_claim_closes_migration),
+		cmocka_unit_test(test_slot_versions),
+		cmocka_unit_test(test_gossip_address),
+		cmocka_unit_test(test_converge),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
