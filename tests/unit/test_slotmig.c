@@ -63,12 +63,14 @@ static int teardown(void **state)
 /* Splits a line into arguments (single spaces); n set. */
 static struct cluster_arg *split(char *line, int *n)
 {
-	static struct cluster_arg a[64];
+	static struct cluster_arg a[256];
 	char *tok;
 
 	*n = 0;
-	for (tok = strtok(line, " "); tok != NULL; tok = strtok(NULL, " "))
+	for (tok = strtok(line, " "); tok != NULL; tok = strtok(NULL, " ")) {
+		assert_true(*n < (int)(sizeof(a) / sizeof(a[0])));
 		a[(*n)++] = (struct cluster_arg){ tok, strlen(tok) };
+	}
 	return a;
 }
 
