@@ -575,15 +575,19 @@ static bool pause_holds(const struct conn_host *h, const struct conn *c, const s
 
 	if (cmd == NULL || h->pause.end_ms < h->clock->now_ms)
 		return false;
-	if (h->pause.type == CONN_PAUSE_ALL)
-		return true;
 	flags = cmd->flags | (cmd->id == CMDID_EXEC ? c->txn.flags : 0);
+	/* A slot migration's link: its writes wait as any client's, but its
+	 * CLUSTER SYNCSLOTS never does. A grant held past the source's pause
+	 * would claim slots the source serves again by then. */
+	if (h->pause.type == CONN_PAUSE_ALL && !(c->flags & CONN_F_SYNCSLOTS))
+		return true;
 	return (flags & (CMD_WRITE | CMD_MAY_REPLICATE)) != 0;
 }
 
-/* Holds the request: a copy of its arguments (big ones too) waits with the
- * connection, which parses nothing more until conn_resume() runs it. */
-static void postpone(struct conn_host *h, struct conn *c, const struct resp_arg *args, size_t nargs)
+/* Holds the request argv[0..nargs): a copy of its arguments (big ones too)
+ * waits with the connection, which parses nothing more until conn_resume()
+ * runs it. */
+static void postpone(struct conn_host *h, struct conn *c, const struct cmd_arg *argv, size_t nargs)
 {
 	size_t bytes = 0, i, off = 0;
 	struct conn_postponed *p;
@@ -591,16 +595,15 @@ static void postpone(struct conn_host *h, struct conn *c, const struct resp_arg 
 	ASSERT(c->postponed == NULL);
 	ASSERT(!(c->flags & CONN_F_POSTPONED));
 	for (i = 0; i < nargs; i++)
-		bytes += args[i].len;
+		bytes += argv[i].len;
 	p = mem_alloc(h->mem, sizeof(*p) + nargs * sizeof(*p->args) + bytes);
 	p->nargs = nargs;
 	p->args = (struct resp_arg *)(p + 1);
 	p->bytes = (char *)(p->args + nargs);
 	for (i = 0; i < nargs; i++) {
-		const char *src = c->argv[i].p; /* run_request's view: big ones too */
-		p->args[i] = (struct resp_arg){ .off = off, .len = args[i].len };
-		memcpy(p->bytes + off, src, args[i].len);
-		off += args[i].len;
+		p->args[i] = (struct resp_arg){ .off = off, .len = argv[i].len };
+		memcpy(p->bytes + off, argv[i].p, argv[i].len);
+		off += argv[i].len;
 	}
 	ASSERT(off == bytes);
 	c->postponed = p;
@@ -715,7 +718,7 @@ static void run_request(struct conn_host *h, struct conn *c, const char *base,
 	 * and cmd=NULL after an unknown command. */
 	c->last_cmd = ctx.cmd != NULL ? ctx.cmd->id : -1;
 	if (__builtin_expect(h->pause.type != CONN_PAUSE_OFF, 0) && pause_holds(h, c, cmd)) {
-		postpone(h, c, args, nargs);
+		postpone(h, c, c->argv, nargs); /* run_request's view: big ones too */
 		return;
 	}
 	verdict = dispatch(h, c, &ctx, cmd, &mark);
@@ -1002,6 +1005,14 @@ void conn_run_locked(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
 
 	ASSERT(c->flags & CONN_F_WAIT_LOCKS);
 	ASSERT(ctx->locked != NULL);
+	/* A pause that began while it waited for the locks holds it now: it
+	 * runs again, from the start, when the pause ends (an atomic
+	 * migration's last pass must see every write acknowledged). */
+	if (__builtin_expect(h->pause.type != CONN_PAUSE_OFF, 0) && pause_holds(h, c, cmd)) {
+		c->flags &= ~(CONN_F_WAIT_LOCKS | CONN_F_REROUTE);
+		postpone(h, c, ctx->argv, (size_t)ctx->argc);
+		return;
+	}
 	obuf_mark(&c->out, &mark);
 	if (!(c->flags & CONN_F_REROUTE) || !rerouted_away(h, c, ctx, cmd))
 		cmd_run(ctx, cmd);

@@ -1025,16 +1025,33 @@ static void run_span(struct shard *sh, struct span *sp)
 	lock_span_done(&sh->lock, sp);
 }
 
-/* Applies what the lock reports: grants the lock when it may (never before
- * the messages deferred while frozen have run: they were sent before the
- * lock request, so a span must see their effects), and runs a span that
- * holds every lock. */
+/* Whether this shard has sent everything it queued: its backlog (a full
+ * ring's overflow) moved into the rings, as far as room allows now. */
+static bool sent_all(struct shard *sh)
+{
+	unsigned w;
+
+	for (w = 0; w < XSHARD_WORDS; w++)
+		if (sh->x.backlog_targets[w] != 0)
+			return !xshard_flush(&sh->x, sh->io);
+	return true;
+}
+
+/* Applies what the lock reports: grants the lock when it may, and runs a
+ * span that holds every lock. A span must see the effect of every message
+ * sent to this shard before its lock request (a write forwarded here
+ * before an atomic migration paused writes, which its last pass must
+ * read), so the lock is granted only once none is left waiting here: not
+ * while messages deferred while frozen wait, nor in the middle of a
+ * drained batch (the rest of it may hold one; see settle_locks), nor while
+ * this shard's own backlog holds messages (a span it grants may lock
+ * their target next). */
 static void lock_settle(struct shard *sh)
 {
 	struct span *sp;
 
 	for (;;) {
-		if (sh->dmsg_head == NULL)
+		if (sh->dmsg_head == NULL && !sh->batching && sent_all(sh))
 			lock_grant_next(&sh->lock);
 		sp = lock_ready(&sh->lock);
 		if (sp == NULL)
@@ -1401,12 +1418,42 @@ static bool step_unfrozen(struct shard *sh)
 	return service_pending(sh) || work;
 }
 
+/* Applies a drained batch (NULL entries were handled already), granting
+ * no lock until all of it has been applied. */
+static void apply_batch(struct shard *sh, struct xmsg **msgs, unsigned nm)
+{
+	unsigned k;
+
+	sh->batching = true;
+	for (k = 0; k < nm; k++)
+		if (msgs[k] != NULL)
+			on_message(sh, msgs[k]);
+	sh->batching = false;
+}
+
+/* Grants a lock request seen in this step once what was sent here before
+ * it has been applied: a message pushed before the request may still have
+ * been missed by the drain that found it (threads: the rings are read one
+ * after another), so drain again first (a few times at most). */
+static void settle_locks(struct shard *sh, struct xmsg **msgs)
+{
+	unsigned i, nm;
+
+	for (i = 0; i < SHARD_GRANT_DRAINS && sh->lock.queue_n > 0 && !lock_held(&sh->lock); i++) {
+		nm = drain(sh, msgs);
+		if (nm == 0)
+			break;
+		apply_batch(sh, msgs, nm);
+	}
+	lock_settle(sh);
+}
+
 bool shard_step(struct shard *sh)
 {
 	struct io_cqe cqes[IO_REAP_MAX];
 	struct xmsg *msgs[SHARD_MSGS_MAX];
 	int n = io_reap(sh->io, cqes, IO_REAP_MAX), i;
-	unsigned k, nm;
+	unsigned nm;
 	bool work = n > 0;
 
 	shard_clock(sh);
@@ -1430,14 +1477,12 @@ bool shard_step(struct shard *sh)
 		if (sh->lock.queue_n > 0)
 			lock_settle(sh); /* a span started here may lock at once */
 	}
-	for (k = 0; k < nm; k++)
-		if (msgs[k] != NULL)
-			on_message(sh, msgs[k]);
+	apply_batch(sh, msgs, nm);
 	if (nm > 0)
 		work = true;
 	nm = drain(sh, msgs);
-	for (k = 0; k < nm; k++)
-		on_message(sh, msgs[k]);
+	apply_batch(sh, msgs, nm);
+	settle_locks(sh, msgs);
 	/* What waited runs now, even in a step that drained messages: an
 	 * unlock among them leaves deferred messages that must reach their
 	 * subscribers before anything this shard serves later. */

@@ -80,6 +80,9 @@ struct shard_listener {
 #define SHARD_PARK_NS (50ull * 1000 * 1000)
 /* Messages drained from the rings per step. */
 #define SHARD_MSGS_MAX 256
+/* Extra drains a step makes, at most, before granting a lock request it
+ * has seen (shard.c's settle_locks). */
+#define SHARD_GRANT_DRAINS 4
 
 /* All shards of a node, shared read-only once they run: a shard reaches
  * another only through the rings, or directly while it holds that shard's
@@ -147,6 +150,9 @@ struct shard {
 	struct io_cqe *dcqe;
 	uint32_t dcqe_n, dcqe_cap;
 	struct xmsg *dmsg_head, *dmsg_tail;
+	/* A drained batch of messages is being applied: no lock is granted
+	 * until all of it has been (lock_settle). */
+	bool batching;
 
 	struct shard_listener listeners[SHARD_LISTENERS_MAX];
 	unsigned nlisteners;
