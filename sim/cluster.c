@@ -1006,6 +1006,10 @@ static void take_reply(struct world *w, struct simcluster *c, unsigned i,
 	}
 	if (v->type == RESP_READER_SIMPLE && strcmp(v->str, "OK") == 0)
 		return; /* a MEET again */
+	if (unsaved(v)) {
+		c->unsaved++; /* a MEET again, its nodes.conf save failed */
+		return;
+	}
 	if (!text) {
 		world_fail(w, FAIL_CORRECTNESS, "cluster: node %u answered a look with %s", i,
 			   a->last);

@@ -22,7 +22,7 @@
  * does: IMPORTING, MIGRATING, CLUSTER GETKEYSINSLOT and the node's own
  * MIGRATE until no key is left (tried again after IOERR, with REPLACE after
  * BUSYKEY), then SETSLOT NODE; or, a drawn share of them (atomic_pct;
- * of empty slots unless atomic_keys), atomically: CLUSTER MIGRATESLOTS on
+ * of empty slots only with atomic_keys=0), atomically: CLUSTER MIGRATESLOTS on
  * the source, its GETSLOTMIGRATIONS until the job ends, now and then a
  * CANCELSLOTMIGRATIONS; on success the target owns the slot, else the
  * source keeps it (or, the link lost after the grant, whichever every node

@@ -352,8 +352,9 @@ static int usage(void)
 		"1,\n"
 		"drawn 1 in 1/8 of the seeds), in cluster runs move_pct (the percent chance\n"
 		"of a slot move after each look) and atomic_pct (of moves done by CLUSTER\n"
-		"MIGRATESLOTS; both drawn unless set), atomic_keys (1: atomic moves take\n"
-		"slots holding keys too), shards clients ring_size bufs\n"
+		"MIGRATESLOTS; both drawn unless set), atomic_keys (1, the default: atomic\n"
+		"moves take slots holding keys too; 0: empty ones only), shards clients\n"
+		"ring_size bufs\n"
 		"pipeline keys, and the fault classes (a probability): short_write\n"
 		"short_read enobufs shuffle reset emfile lost_wake late_timer sq_full\n"
 		"conn_refused conn_timeout conn_reset\n");

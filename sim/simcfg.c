@@ -206,6 +206,7 @@ void simcfg_derive(struct sim_config *c, uint64_t seed)
 	derive_backpressure(c, &r);
 	derive_cluster(c, seed);
 	c->move_pct = c->atomic_pct = -1;
+	c->atomic_keys = 1;
 }
 
 static int set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, char *err, size_t n)

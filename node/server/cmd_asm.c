@@ -83,12 +83,12 @@ static void settle_all(struct cmd_ctx *c)
 	shard_log(shard_at((c), 0), (level), "Slot migration %.8s (%s): " fmt, (j)->name,          \
 		  (j)->exporting ? "export" : "import", __VA_ARGS__)
 
-static void pause_all(struct cmd_ctx *c, int64_t end_ms)
+static void pause_all(struct cmd_ctx *c, enum conn_pause_type type, int64_t end_ms)
 {
 	unsigned s;
 
 	for (s = 0; s < cmd_nshards(c); s++)
-		conn_pause(&shard_at(c, s)->ch, CONN_PAUSE_WRITE, end_ms);
+		conn_pause(&shard_at(c, s)->ch, type, end_ms);
 }
 
 static void unpause_all(struct cmd_ctx *c)
@@ -262,20 +262,21 @@ static void out_grant(struct asm_set *a, struct asm_job *j)
 	asm_out_bulk(a, j, t, (size_t)tn);
 }
 
-/* A pass is over: another, the pause, or the grant. Returns true when the
- * step must end here: the paused pass starts in a span of its own, which
- * every shard grants only after running what reached it before (a write
- * forwarded between shards when the pause began has landed then). */
-static bool pass_end(struct cmd_ctx *c, struct asm_set *a, struct asm_job *j)
+/* A pass is over: another, the pause, or (after the paused pass) the wait
+ * for the grant. Returns true when the step must end here: the paused pass
+ * starts in a span of its own, which every shard grants only after running
+ * what reached it before (a write forwarded between shards when the pause
+ * began has landed then). */
+static bool pass_end(struct cmd_ctx *c, struct asm_job *j)
 {
 	bool stop = false;
 
 	j->pass++;
 	if (j->state == ASM_PAUSED) {
-		/* A pass with writes paused: everything is there. */
-		out_grant(a, j);
-		j->grant_line = j->want;
-		j->state = ASM_GRANTED;
+		/* A pass with writes paused: everything is sent. The grant
+		 * goes once every reply is in (step_job). */
+		j->grant_wait = true;
+		stop = true;
 	} else if (j->want - j->got > ASM_CATCHUP_KEYS) {
 		/* The target is behind: the next pass waits for its replies
 		 * (no pause before it has caught up, as Valkey's REQUEST-PAUSE
@@ -284,7 +285,7 @@ static bool pass_end(struct cmd_ctx *c, struct asm_set *a, struct asm_job *j)
 		j->state = ASM_REPLICATING;
 	} else if (j->pass_sent <= ASM_CATCHUP_KEYS || j->pass >= ASM_PASSES_MAX) {
 		j->pause_end_ms = c->now_ms + ASM_PAUSE_MS;
-		pause_all(c, j->pause_end_ms);
+		pause_all(c, CONN_PAUSE_WRITE, j->pause_end_ms);
 		j->state = ASM_PAUSED;
 		asm_log(c, IO_LOG_NOTICE, j, "writes paused after %u passes", j->pass);
 		stop = true;
@@ -315,11 +316,11 @@ static void export_stream(struct cmd_ctx *c, struct asm_set *a, struct asm_job *
 	v.o.list_fill = (int)c->env->cfg->list_max_listpack_size;
 	v.o.list_compress = (int)c->env->cfg->list_compress_depth;
 
-	while (j->state != ASM_GRANTED && buckets < ASM_STEP_BUCKETS * scale &&
+	while (!j->grant_wait && buckets < ASM_STEP_BUCKETS * scale &&
 	       asm_pending(j) - start < ASM_STEP_BYTES * scale) {
 		if (j->del_phase) {
 			buckets += 16;
-			if (!delete_gone(c, a, j) && pass_end(c, a, j))
+			if (!delete_gone(c, a, j) && pass_end(c, j))
 				break;
 			continue;
 		}
@@ -487,7 +488,21 @@ static void step_job(struct cmd_ctx *c, struct asm_set *a, struct asm_job *j, bo
 	}
 	if (j->wait_acks && j->want - j->got <= ASM_CATCHUP_KEYS)
 		j->wait_acks = false;
-	if (j->exporting &&
+	if (j->grant_wait && j->got == j->want) {
+		/* Every command sent so far succeeded (an error fails the job
+		 * before this): the target holds all, the grant can go. */
+		j->grant_wait = false;
+		/* From the grant on the target may serve the slots: reads wait
+		 * too (until its +OK, one round trip), else a read here could
+		 * answer a value the target has already overwritten. */
+		pause_all(c, CONN_PAUSE_ALL, j->pause_end_ms);
+		out_grant(a, j);
+		j->grant_line = j->want;
+		j->state = ASM_GRANTED;
+		asm_flush(a, j);
+		return;
+	}
+	if (j->exporting && !j->grant_wait &&
 	    (j->state == ASM_SNAPSHOTTING || j->state == ASM_REPLICATING ||
 	     j->state == ASM_PAUSED) &&
 	    asm_pending(j) < ASM_OUT_HIGH && !j->wait_acks)
@@ -708,9 +723,14 @@ void cmd_cluster_cancelslotmigrations(struct cmd_ctx *c)
 		struct asm_job *j = a->jobs[i];
 		if (j == NULL || !j->exporting || !asm_job_running(j))
 			continue;
+		n++;
+		/* Granted: the target may own the slots already, so writes to
+		 * them stay paused until its claim is seen or the pause ends
+		 * (unpausing now could take writes the target's epoch undoes). */
+		if (j->state == ASM_GRANTED)
+			continue;
 		snprintf(j->msg, sizeof(j->msg), "Cancelled by the user");
 		export_fail(c, a, j, ASM_CANCELLED);
-		n++;
 	}
 	if (n == 0)
 		reply_error(c->r, "No migrations ongoing");
@@ -832,6 +852,33 @@ static void establish(struct cmd_ctx *c, struct cluster_state *st)
 	reply_ok(c->r);
 }
 
+/* The target claims j's slots: a new config epoch and the slots, in
+ * nodes.conf before the source hears +OK. If the save fails the claim is
+ * undone (no one has seen it: the bus runs after this command) and the job
+ * fails with the save's error, so the source keeps the slots: a claim
+ * acknowledged but not saved would be lost by a crash, leaving each node
+ * sure the other owns the slots (cairn-sim seed 67, --set cluster=1 --set
+ * move_pct=100 --set atomic_pct=100 --set atomic_keys=1). */
+static bool claim(struct cmd_ctx *c, struct cluster_state *st, struct asm_job *j)
+{
+	const struct topology *t = &shard_at(c, 0)->topo;
+	uint64_t current = st->current_epoch, mine = cluster_myself(st)->config_epoch;
+
+	(void)cluster_bumpepoch(st);
+	assign_slots(st, j->slots, cluster_myself(st)->id);
+	st->todo |= CLUSTER_TODO_SAVE | CLUSTER_TODO_FSYNC;
+	settle_all(c);
+	if (t->err[0] == '\0')
+		return true;
+	assign_slots(st, j->slots, j->peer);
+	st->current_epoch = current;
+	cluster_myself(st)->config_epoch = mine;
+	snprintf(j->msg, sizeof(j->msg), "Could not save the claim: %.90s", t->err);
+	reply_errorf(c->r, "-ERR error saving the cluster node config: %s", t->err);
+	import_fail(c, asm_of(c), j);
+	return false;
+}
+
 /* FAILOVER-GRANTED NAME <name> KEYS <n>: the source is paused and every
  * key is here: the slots become this node's. */
 static void failover_granted(struct cmd_ctx *c, struct cluster_state *st)
@@ -859,9 +906,8 @@ static void failover_granted(struct cmd_ctx *c, struct cluster_state *st)
 		import_fail(c, asm_of(c), j);
 		return;
 	}
-	(void)cluster_bumpepoch(st);
-	assign_slots(st, j->slots, cluster_myself(st)->id);
-	st->todo |= CLUSTER_TODO_SAVE | CLUSTER_TODO_FSYNC;
+	if (!claim(c, st, j))
+		return;
 	asm_job_finish(asm_of(c), j, ASM_SUCCESS, "");
 	settle_all(c);
 	shard_at(c, 0)->topo.bus.kick = true;

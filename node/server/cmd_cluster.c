@@ -165,6 +165,17 @@ static struct keyspace *slot_ks(struct cmd_ctx *c, unsigned slot)
 	return cmd_keyspace(c, c->env->nshards == 1 ? 0 : c->env->slot_shard[slot]);
 }
 
+/* Whether an atomic migration into this node hides slot's keys from this
+ * client (until the slot is this node's, KEYS and SCAN skip them, and so
+ * do these; the migration's own link sees them). */
+static bool slot_hidden(struct cmd_ctx *c, unsigned slot)
+{
+	const uint8_t *hidden = cmd_hidden_slots(c->env);
+
+	return hidden != NULL && hidden[slot] &&
+	       (c->conn == NULL || !(c->conn->flags & CONN_F_SYNCSLOTS));
+}
+
 void cmd_cluster_countkeysinslot(struct cmd_ctx *c)
 {
 	long long slot;
@@ -175,8 +186,11 @@ void cmd_cluster_countkeysinslot(struct cmd_ctx *c)
 		reply_error(c->r, "Invalid slot");
 		return;
 	}
-	reply_int(c->r, (long long)ks_slot_keys(slot_ks(c, (unsigned)slot), (unsigned)slot,
-						UINT64_MAX, NULL, NULL));
+	if (slot_hidden(c, (unsigned)slot))
+		reply_int(c->r, 0);
+	else
+		reply_int(c->r, (long long)ks_slot_keys(slot_ks(c, (unsigned)slot), (unsigned)slot,
+							UINT64_MAX, NULL, NULL));
 }
 
 static void reply_key(void *arg, const struct kv *e)
@@ -198,7 +212,9 @@ void cmd_cluster_getkeysinslot(struct cmd_ctx *c)
 		return;
 	}
 	ks = slot_ks(c, (unsigned)slot);
-	n = ks_slot_keys(ks, (unsigned)slot, (uint64_t)max, NULL, NULL);
+	n = slot_hidden(c, (unsigned)slot)
+		    ? 0
+		    : ks_slot_keys(ks, (unsigned)slot, (uint64_t)max, NULL, NULL);
 	reply_array(c->r, (long long)n);
 	(void)ks_slot_keys(ks, (unsigned)slot, n, reply_key, c->r);
 }

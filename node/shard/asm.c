@@ -318,8 +318,9 @@ void asm_sent_put(struct asm_set *a, struct asm_job *j, const char *key, size_t 
 
 static bool streaming(const struct asm_job *j)
 {
-	return j->exporting && (j->state == ASM_SNAPSHOTTING || j->state == ASM_REPLICATING ||
-				j->state == ASM_PAUSED);
+	return j->exporting && !j->grant_wait &&
+	       (j->state == ASM_SNAPSHOTTING || j->state == ASM_REPLICATING ||
+		j->state == ASM_PAUSED);
 }
 
 bool asm_wants_step(const struct asm_set *a)
@@ -332,7 +333,7 @@ bool asm_wants_step(const struct asm_set *a)
 		const struct asm_job *j = a->jobs[i];
 		if (j == NULL || !asm_job_running(j))
 			continue;
-		if (j->fail_pending || j->switch_pending)
+		if (j->fail_pending || j->switch_pending || (j->grant_wait && j->got == j->want))
 			return true;
 		if (streaming(j) && asm_pending(j) < ASM_OUT_HIGH &&
 		    (!j->wait_acks || j->want - j->got <= ASM_CATCHUP_KEYS))

@@ -142,6 +142,10 @@ struct asm_job {
 	uint32_t pass;
 	uint64_t pass_sent, keys_sent;
 	bool wait_acks; /* between passes: the target has not caught up */
+	/* The paused pass is sent: the grant waits for every reply before
+	 * it, so that no error can come after it (the target checks only
+	 * the key count). */
+	bool grant_wait;
 	struct asm_sent *sent;
 	uint32_t nsent, sent_cap;
 	uint32_t *index; /* open addressing: entry + 1, 0 empty */

@@ -286,7 +286,14 @@ class AtomicSlotMigration(unittest.TestCase):
         self.assertEqual(rd.read(), (b"+", b"OK"))
         s.sendall(cairn_test.encode("RESTORE", k, 0, dump, "REPLACE", "ABSTTL"))
         self.assertEqual(rd.read(), (b"+", b"OK"))
-        self.assertEqual(t.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot), 1)
+        # Hidden from clients, COUNTKEYSINSLOT and GETKEYSINSLOT too; the
+        # link sees what it wrote.
+        self.assertEqual(t.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot), 0)
+        self.assertEqual(t.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 10), [])
+        s.sendall(cairn_test.encode("CLUSTER", "COUNTKEYSINSLOT", slot))
+        self.assertEqual(rd.read(), 1)
+        s.sendall(cairn_test.encode("CLUSTER", "GETKEYSINSLOT", slot, 10))
+        self.assertEqual(rd.read(), [k.encode()])
         s.close()
         j = wait_state(self.ports[1], ("failed",), timeout=20)
         self.assertEqual(j["message"], "Timed out waiting for the source node")
