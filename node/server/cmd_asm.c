@@ -56,9 +56,13 @@ static struct cluster_state *state_of(struct cmd_ctx *c)
 	return c->env->cfg->cluster_enabled ? shard_at(c, 0)->topo.st : NULL;
 }
 
+/* Shard 0's jobs, their time set from this command's clock (asm.h). */
 static struct asm_set *asm_of(struct cmd_ctx *c)
 {
-	return &shard_at(c, 0)->am;
+	struct asm_set *a = &shard_at(c, 0)->am;
+
+	a->now_ms = c->now_ms;
+	return a;
 }
 
 /* After a change of the state or of the hidden slots: nodes.conf, and the

@@ -96,7 +96,7 @@ struct asm_job *asm_job_new(struct asm_set *a, bool exporting, int64_t now_ms)
 	unsigned i;
 
 	for (i = 0; i < ASM_JOBS_MAX && a->jobs[i] != NULL; i++)
-		if (!asm_job_running(a->jobs[i]) &&
+		if (!asm_job_running(a->jobs[i]) && a->jobs[i]->sock < 0 &&
 		    (oldest == NULL || a->jobs[i]->utime_ms < oldest->utime_ms))
 			oldest = a->jobs[i];
 	if (i == ASM_JOBS_MAX) {
@@ -118,11 +118,11 @@ struct asm_job *asm_job_new(struct asm_set *a, bool exporting, int64_t now_ms)
 
 static void start_write(struct asm_set *a, struct asm_job *j);
 
-/* A finished job's link closes; its buffer goes. */
+/* A finished job's link closes (at asm_poll); its buffer goes. */
 static void linger_end(struct asm_set *a, struct asm_job *j)
 {
 	j->lingering = false;
-	close_sock(a, j);
+	j->close_wanted = j->sock >= 0;
 	mem_free(a->mem, j->out);
 	mem_free(a->mem, j->nx);
 	j->out = j->nx = NULL;
@@ -133,14 +133,14 @@ void asm_job_finish(struct asm_set *a, struct asm_job *j, enum asm_state state, 
 {
 	ASSERT(state >= ASM_SUCCESS);
 	j->state = state;
-	j->utime_ms = a->env->clock->now_ms;
+	j->utime_ms = a->now_ms;
 	j->fail_pending = j->switch_pending = false;
 	snprintf(j->msg, sizeof(j->msg), "%s", msg);
 	sent_free(a, j);
 	if (j->sock >= 0 && !j->link_lost && asm_pending(j) > 0) {
 		j->lingering = true;
 		j->linger_until_ms = j->utime_ms + ASM_ACK_MS;
-		start_write(a, j);
+		j->flush_wanted = true;
 		return;
 	}
 	linger_end(a, j);
@@ -183,7 +183,7 @@ void asm_out_cmd(struct asm_set *a, struct asm_job *j, int argc)
 	out_put(a, j, h, (size_t)hn);
 	/* The wait for a reply starts now, if none was awaited. */
 	if (j->got == j->want)
-		j->ack_ms = a->env->clock->now_ms;
+		j->ack_ms = a->now_ms;
 	j->want++;
 }
 
@@ -230,10 +230,17 @@ static void arm_recv(struct asm_set *a, struct asm_job *j)
 		j->recv_armed = true;
 }
 
-void asm_flush(struct asm_set *a, struct asm_job *j)
+/* Shard 0's own paths (completions, the timer, asm_poll) only. */
+static void flush_now(struct asm_set *a, struct asm_job *j)
 {
 	start_write(a, j);
 	arm_recv(a, j);
+}
+
+void asm_flush(struct asm_set *a, struct asm_job *j)
+{
+	(void)a;
+	j->flush_wanted = true;
 }
 
 void asm_job_connect(struct asm_set *a, struct asm_job *j, const char *host, uint16_t port)
@@ -247,11 +254,27 @@ void asm_job_connect(struct asm_set *a, struct asm_job *j, const char *host, uin
 	j->host[n] = '\0';
 	j->port = port;
 	j->state = ASM_CONNECTING;
-	j->connecting = true;
-	j->io_ms = a->env->clock->now_ms;
-	if (io_connect(a->io, j->host, j->port, (uint64_t)ASM_TIMEOUT_MS * 1000000ull,
-		       ud(a, j, IO_OP_CONNECT)) != 0)
-		j->connecting = false; /* the timer tries again */
+	j->connecting = j->connect_wanted = true;
+	j->io_ms = a->now_ms;
+}
+
+/* What commands asked of the link, submitted from shard 0's own step. */
+static void submit_wanted(struct asm_set *a, struct asm_job *j)
+{
+	if (j->connect_wanted) {
+		j->connect_wanted = false;
+		if (io_connect(a->io, j->host, j->port, (uint64_t)ASM_TIMEOUT_MS * 1000000ull,
+			       ud(a, j, IO_OP_CONNECT)) != 0)
+			j->connecting = false; /* the timer fails the job */
+	}
+	if (j->close_wanted) {
+		j->close_wanted = false;
+		close_sock(a, j);
+	}
+	if (j->flush_wanted) {
+		j->flush_wanted = false;
+		flush_now(a, j);
+	}
 }
 
 /* ---- the sent table ---- */
@@ -372,6 +395,10 @@ bool asm_poll(struct asm_set *a)
 	struct cmd_arg argv[3];
 	unsigned s;
 
+	a->now_ms = a->env->clock->now_ms;
+	for (s = 0; s < ASM_JOBS_MAX; s++)
+		if (a->jobs[s] != NULL)
+			submit_wanted(a, a->jobs[s]);
 	if (a->step_inflight || !asm_wants_step(a))
 		return false;
 	for (s = 0; s < 3; s++)
@@ -418,7 +445,7 @@ static void on_connect(struct asm_set *a, struct asm_job *j, const struct io_cqe
 	j->sock = cqe->res;
 	j->state = ASM_READ_ESTABLISH;
 	j->utime_ms = j->io_ms = a->now_ms;
-	asm_flush(a, j);
+	flush_now(a, j);
 }
 
 static void on_write(struct asm_set *a, struct asm_job *j, const struct io_cqe *cqe)
@@ -579,7 +606,7 @@ static void export_cron(struct asm_set *a, struct asm_job *j, int64_t timeout_ms
 		asm_out_bulk(a, j, "SYNCSLOTS", 9);
 		asm_out_bulk(a, j, "ACK", 3);
 	}
-	asm_flush(a, j);
+	flush_now(a, j);
 }
 
 void asm_cron(struct asm_set *a, int64_t now_ms, int64_t timeout_ms)

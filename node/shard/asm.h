@@ -20,7 +20,13 @@
  *
  * Completions carry ud.h's encoding with UD_OP_ASM in the op, the job's
  * entry and generation. Memory: jobs and their buffers are charged to
- * shard 0's account. */
+ * shard 0's account.
+ *
+ * Threads: the commands run as spans on their client's shard, with shard 0
+ * frozen; they may change the jobs but never submit I/O on shard 0's ring
+ * nor read its clock. They ask (asm_job_connect, asm_flush, a finished
+ * job's close) and asm_poll, on shard 0's own step, submits; their time is
+ * a->now_ms, which each command sets from its own clock. */
 #ifndef CAIRN_SHARD_ASM_H
 #define CAIRN_SHARD_ASM_H
 
@@ -115,6 +121,9 @@ struct asm_job {
 	uint16_t port;
 	int sock;
 	bool connecting, writing, recv_armed, link_lost;
+	/* What a command (on any shard's thread) asked of the link, which
+	 * only shard 0 may submit: asm_poll does. */
+	bool connect_wanted, flush_wanted, close_wanted;
 	/* Finished, its last bytes (FINISH) still being written, until. */
 	bool lingering;
 	int64_t linger_until_ms;
@@ -190,7 +199,7 @@ static inline size_t asm_pending(const struct asm_job *j)
 {
 	return j->out_len - j->out_off + j->nx_len;
 }
-/* Export: writes what the link holds. */
+/* Export: asks that what the link holds be written (at asm_poll). */
 void asm_flush(struct asm_set *a, struct asm_job *j);
 /* The sent table: the entry of key, or NULL; adds or updates one. */
 struct asm_sent *asm_sent_find(struct asm_job *j, const char *key, size_t klen, uint64_t khash);
