@@ -754,6 +754,12 @@ static void register_written(struct model *m, const struct mreq *q, uint64_t rec
 	w->recv = recv;
 }
 
+bool model_cluster_down(const struct model *m, const struct resp_reader_value *v)
+{
+	return m->w->cfg.cluster && v->type == RESP_READER_ERROR &&
+	       strncmp(v->str, "CLUSTERDOWN ", 12) == 0;
+}
+
 /* ---- entry points ---- */
 void model_reply(struct model *m, struct mreq *q, const struct resp_reader_value *v, uint64_t send,
 		 uint64_t recv)
@@ -780,6 +786,11 @@ void model_check(struct model *m, struct mreq *q, const struct resp_reader_value
 	    memcmp(v->str, MODEL_OOM, v->len) == 0) {
 		/* Refused under maxmemory: it changed nothing. */
 		m->ooms++;
+		mreq_free(q);
+		return;
+	}
+	if (model_cluster_down(m, v)) {
+		m->downs++;
 		mreq_free(q);
 		return;
 	}

@@ -264,6 +264,8 @@ void mbp_reply(struct model *m, struct mreq *q, const struct resp_reader_value *
 		}
 		e->acked = true;
 		e->recv = recv;
+	} else if (model_cluster_down(m, v)) {
+		m->downs++; /* unblocked without popping, or refused */
 	} else if (is_null(v)) {
 		timed_out(m, q, send, recv);
 	} else if (q->op == OP_QPOP && v->type == RESP_READER_ARRAY && v->n == 2) {

@@ -483,7 +483,8 @@ struct model {
 	 * node's command table, to tell the writes that may answer OOM. */
 	enum mevict evict;
 	bool oom_ok;
-	uint64_t ooms; /* writes refused, for the run's report */
+	uint64_t ooms;  /* writes refused, for the run's report */
+	uint64_t downs; /* requests refused with CLUSTERDOWN */
 	struct cmd_index *cmds;
 	struct mtxn *txn;            /* per client (model_txn.c) */
 	struct mbpop *bp;            /* shared queues (model_bpop.c) */
@@ -774,5 +775,11 @@ void mo_outcome(const struct model *m, const struct mreq *q, const struct mcombo
 		const struct resp_reader_value *v, struct mc_out *o);
 void mo_generate(struct model *m, unsigned c, struct rng *r, struct mreq *q);
 void mo_encode(struct enc *e, const struct model *m, const struct mreq *q);
+
+/* In a cluster run, a node that cannot reach a majority of the masters (a
+ * partition, a crashed node, longer than cluster-node-timeout) refuses
+ * every keyed request, and answers a blocked one, with CLUSTERDOWN: the
+ * request did not run. */
+bool model_cluster_down(const struct model *m, const struct resp_reader_value *v);
 
 #endif
