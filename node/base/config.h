@@ -43,6 +43,10 @@ struct config {
 	long long port;
 	char bind[CONFIG_STR_MAX];
 	char requirepass[CONFIG_STR_MAX];
+	/* What a node sends its peers' client ports to authenticate (Redis's
+	 * names; an atomic slot migration's link, as Valkey's primaryauth). */
+	char masterauth[CONFIG_STR_MAX];
+	char masteruser[CONFIG_STR_MAX];
 	long long maxclients;
 	long long proto_max_bulk_len;
 	long long client_query_buffer_limit;

@@ -551,7 +551,23 @@ static void make_name(struct asm_set *a, const struct cluster_state *st, int64_t
 	out[BUS_ID_LEN] = '\0';
 }
 
-/* ESTABLISH, the link's first command, queued before it connects. */
+/* AUTH first when masterauth is set ([masteruser] masterauth), as
+ * Valkey's link sends primaryauth: a target with requirepass takes it. */
+static void out_auth(struct asm_set *a, struct asm_job *j, const struct config *cfg)
+{
+	bool user = cfg->masteruser[0] != '\0';
+
+	if (cfg->masterauth[0] == '\0')
+		return;
+	asm_out_cmd(a, j, user ? 3 : 2);
+	asm_out_bulk(a, j, "AUTH", 4);
+	if (user)
+		asm_out_bulk(a, j, cfg->masteruser, strlen(cfg->masteruser));
+	asm_out_bulk(a, j, cfg->masterauth, strlen(cfg->masterauth));
+}
+
+/* ESTABLISH, the link's first command (after AUTH), queued before it
+ * connects. */
 static void out_establish(struct asm_set *a, struct asm_job *j, const struct cluster_state *st)
 {
 	unsigned s = 0, e, nr = 0;
@@ -595,7 +611,7 @@ static unsigned free_entries(const struct asm_set *a)
 	unsigned i, n = 0;
 
 	for (i = 0; i < ASM_JOBS_MAX; i++)
-		n += a->jobs[i] == NULL || !asm_job_running(a->jobs[i]);
+		n += asm_job_reusable(a->jobs[i]);
 	return n;
 }
 
@@ -610,7 +626,9 @@ static void start_export(struct cmd_ctx *c, struct asm_set *a, const struct slot
 	memcpy(j->peer, n->id, BUS_ID_LEN + 1);
 	memcpy(j->slots, r->slots, SLOTMIG_BITS);
 	j->nslots = r->nslots;
+	out_auth(a, j, c->env->cfg);
 	out_establish(a, j, st);
+	j->establish_line = j->want;
 	asm_job_connect(a, j, n->ip, n->port);
 	asm_log(c, IO_LOG_NOTICE, j, "%u slots to %.40s (%s:%u)", j->nslots, j->peer, n->ip,
 		(unsigned)n->port);

@@ -90,13 +90,20 @@ bool asm_job_running(const struct asm_job *j)
 	return j->state < ASM_SUCCESS;
 }
 
+bool asm_job_reusable(const struct asm_job *j)
+{
+	/* A finished job's socket closes on shard 0's step (asm_poll): its
+	 * entry waits until then. */
+	return j == NULL || (!asm_job_running(j) && j->sock < 0);
+}
+
 struct asm_job *asm_job_new(struct asm_set *a, bool exporting, int64_t now_ms)
 {
 	struct asm_job *j, *oldest = NULL;
 	unsigned i;
 
 	for (i = 0; i < ASM_JOBS_MAX && a->jobs[i] != NULL; i++)
-		if (!asm_job_running(a->jobs[i]) && a->jobs[i]->sock < 0 &&
+		if (asm_job_reusable(a->jobs[i]) &&
 		    (oldest == NULL || a->jobs[i]->utime_ms < oldest->utime_ms))
 			oldest = a->jobs[i];
 	if (i == ASM_JOBS_MAX) {
@@ -472,7 +479,7 @@ static void on_line(struct asm_set *a, struct asm_job *j)
 		j->fail_pending = true;
 		return;
 	}
-	if (j->state == ASM_READ_ESTABLISH && j->got == 1) {
+	if (j->state == ASM_READ_ESTABLISH && j->got == j->establish_line) {
 		j->state = ASM_SNAPSHOTTING;
 		j->utime_ms = a->now_ms;
 	}

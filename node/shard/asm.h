@@ -138,9 +138,10 @@ struct asm_job {
 	char line[ASM_LINE_MAX + 1];
 	size_t line_len;
 	bool line_skip;
-	uint64_t want, got;  /* reply lines expected, read */
-	uint64_t grant_line; /* FAILOVER-GRANTED's reply (0: not sent) */
-	int64_t io_ms;       /* the link's last progress */
+	uint64_t want, got;      /* reply lines expected, read */
+	uint64_t grant_line;     /* FAILOVER-GRANTED's reply (0: not sent) */
+	uint64_t establish_line; /* ESTABLISH's (2 after an AUTH, else 1) */
+	int64_t io_ms;           /* the link's last progress */
 	int64_t last_ack_sent_ms;
 	int64_t pause_end_ms;
 	/* export: where the passes are */
@@ -184,6 +185,8 @@ void asm_free(struct asm_set *a);
 struct asm_job *asm_job_new(struct asm_set *a, bool exporting, int64_t now_ms);
 /* Whether a job still runs. */
 bool asm_job_running(const struct asm_job *j);
+/* Whether entry j (NULL: empty) may take a new job. */
+bool asm_job_reusable(const struct asm_job *j);
 /* Ends j in state (terminal) with msg; an export's link closes once what
  * it holds is written (FINISH), within ASM_ACK_MS. */
 void asm_job_finish(struct asm_set *a, struct asm_job *j, enum asm_state state, const char *msg);

@@ -408,6 +408,43 @@ class AtomicSlotMigration(unittest.TestCase):
         self.check_types(self.ports[0])
         self.assertEqual(self.owner_slots(self.ports[0]), 5461)
 
+    def test_link_authenticates(self):
+        """A target with requirepass refuses the link until the source has
+        masterauth (the link sends AUTH first, as Valkey's primaryauth)."""
+        target = self.nid(1)
+        keys = reshard.keys_in_slots(0, 10, 20, "auth")
+        rc = RedisCluster(host="127.0.0.1", port=self.ports[0])
+        for k in keys:
+            rc.set(k, "v")
+        self.r(1).config_set("requirepass", "s3cret")
+        t = redis.Redis(port=self.ports[1], password="s3cret")
+        try:
+            self.assertEqual(self.r(0).execute_command(
+                "CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", 0, 9, "NODE", target), b"OK")
+            j = wait_state(self.ports[0], ("failed", "success"))
+            self.assertEqual(j["state"], "failed")
+            self.assertIn("NOAUTH", j["message"])
+            self.r(0).config_set("masterauth", "wrong")
+            self.r(0).execute_command("CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", 0, 9,
+                                      "NODE", target)
+            j = wait_state(self.ports[0], ("failed", "success"))
+            self.assertEqual(j["state"], "failed")
+            self.assertIn("WRONGPASS", j["message"])
+            self.r(0).config_set("masterauth", "s3cret")
+            self.assertEqual(self.r(0).config_get("masterauth"), {"masterauth": "s3cret"})
+            self.r(0).execute_command("CLUSTER", "MIGRATESLOTS", "SLOTSRANGE", 0, 9,
+                                      "NODE", target)
+            self.assertEqual(wait_state(self.ports[0], ("failed", "success"))["state"],
+                             "success")
+            for k in keys:
+                self.assertEqual(t.get(k), b"v", k)
+        finally:
+            t.config_set("requirepass", "")
+        with self.assertRaises(redis.exceptions.ResponseError) as e:
+            self.r(0).get(keys[0])
+        self.assertTrue(str(e.exception).endswith(":%d" % self.ports[1]), str(e.exception))
+        self.check()
+
     def test_cancel(self):
         keys = self.hold_target(2000)
         self.assertEqual(self.r(0).execute_command("CLUSTER", "CANCELSLOTMIGRATIONS"), b"OK")
