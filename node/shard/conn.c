@@ -1007,8 +1007,10 @@ void conn_run_locked(struct conn_host *h, struct conn *c, struct cmd_ctx *ctx,
 	ASSERT(ctx->locked != NULL);
 	/* A pause that began while it waited for the locks holds it now: it
 	 * runs again, from the start, when the pause ends (an atomic
-	 * migration's last pass must see every write acknowledged). */
-	if (__builtin_expect(h->pause.type != CONN_PAUSE_OFF, 0) && pause_holds(h, c, cmd)) {
+	 * migration's last pass must see every write acknowledged). Not a
+	 * blocked pop's re-run, which stays registered with its keys. */
+	if (__builtin_expect(h->pause.type != CONN_PAUSE_OFF, 0) && !(c->flags & CONN_F_BLOCKED) &&
+	    pause_holds(h, c, cmd)) {
 		c->flags &= ~(CONN_F_WAIT_LOCKS | CONN_F_REROUTE);
 		postpone(h, c, ctx->argv, (size_t)ctx->argc);
 		return;
