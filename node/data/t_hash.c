@@ -103,15 +103,18 @@ const char *hash_val_text(const struct hash_val *v, char *buf, size_t *len)
 
 /* ---- the table's entries: a field as key, its value as a string ---- */
 
-static struct kv *field_new(struct mem *mem, const char *f, size_t flen, uint8_t tag, const char *v,
-			    size_t vlen, struct val *big)
+/* A field's entry, from the table's own heap (indirect cells, no slab): a
+ * hash may move to another keyspace, and its entries go with it. */
+static struct kv *field_new(struct hash_table *t, const char *f, size_t flen, uint8_t tag,
+			    const char *v, size_t vlen, struct val *big)
 {
+	struct mem *mem = t->d.mem;
 	struct kval kv;
 	struct kv *fe;
 
 	ASSERT(flen <= UINT32_MAX);
 	str_kval(&kv, v, vlen, big);
-	fe = mem_alloc(mem, sizeof(*fe) + kv_key_bytes(flen) + str_value_bytes(kv.enc, kv.len));
+	fe = dict_alloc(&t->d, sizeof(*fe) + kv_key_bytes(flen) + str_value_bytes(kv.enc, kv.len));
 	memset(fe, 0, sizeof(*fe));
 	fe->tag = tag;
 	kv_set_key(fe, f, flen);
@@ -120,15 +123,15 @@ static struct kv *field_new(struct mem *mem, const char *f, size_t flen, uint8_t
 	return fe;
 }
 
-static size_t field_bytes(const struct kv *fe)
+static size_t field_bytes(const struct hash_table *t, const struct kv *fe)
 {
-	return mem_size(fe) + str_size(fe);
+	return dict_entry_size(&t->d, fe) + str_size(fe);
 }
 
-static void field_free(struct mem *mem, struct kv *fe)
+static void field_free(struct hash_table *t, struct kv *fe)
 {
-	str_release(mem, fe);
-	mem_free(mem, fe);
+	str_release(t->d.mem, fe);
+	dict_release(&t->d, fe);
 }
 
 static struct hash_table *table_new(struct mem *mem, uint64_t seed)
@@ -147,14 +150,15 @@ static void table_add(struct hash_table *t, const char *f, size_t flen, const ch
 		      struct val *big)
 {
 	uint32_t h = field_hash(t, f, flen);
-	struct kv *fe = field_new(t->d.mem, f, flen, kv_hash_tag(h), v, vlen, big);
+	struct kv *fe = field_new(t, f, flen, kv_hash_tag(h), v, vlen, big);
 
 	dict_insert(&t->d, fe, h);
-	t->bytes += field_bytes(fe);
+	t->bytes += field_bytes(t, fe);
 }
 
 struct free_acc {
 	struct mem *mem;
+	struct hash_table *t;
 	uint64_t bytes;
 };
 
@@ -162,13 +166,14 @@ static void free_field_cb(void *arg, struct kv *fe)
 {
 	struct free_acc *a = arg;
 
-	a->bytes += field_bytes(fe);
-	field_free(a->mem, fe);
+	ASSERT(a->t->d.mem == a->mem);
+	a->bytes += field_bytes(a->t, fe);
+	field_free(a->t, fe);
 }
 
 static void table_free(struct mem *mem, struct hash_table *t)
 {
-	struct free_acc a = { .mem = mem, .bytes = 0 };
+	struct free_acc a = { .mem = mem, .t = t, .bytes = 0 };
 
 	ASSERT(t->d.mem == mem);
 	dict_each(&t->d, free_field_cb, &a);
@@ -196,7 +201,7 @@ static uint64_t hash_effort(const void *obj, unsigned enc)
 static bool hash_free_step(struct mem *mem, void *obj, unsigned enc, unsigned *budget)
 {
 	struct hash_table *t = obj;
-	struct free_acc a = { .mem = mem, .bytes = 0 };
+	struct free_acc a = { .mem = mem, .t = t, .bytes = 0 };
 
 	if (enc == HASH_LP) {
 		lp_free(mem, obj);
@@ -280,7 +285,7 @@ static void check_field_cb(void *arg, struct kv *fe)
 	struct check_acc *a = arg;
 
 	a->n++;
-	a->bytes += field_bytes(fe);
+	a->bytes += field_bytes(a->t, fe);
 	if (fe->type != KV_STRING ||
 	    fe->tag != kv_hash_tag(field_hash(a->t, kv_key(fe), kv_klen(fe))) || kv_has_ttl(fe))
 		a->bad = true;
@@ -327,16 +332,15 @@ static unsigned char *lp_field(unsigned char *lp, const char *f, size_t flen)
 	return p != NULL ? lp_find(lp, p, f, flen, 1) : NULL;
 }
 
-static struct kv **table_link(struct hash_table *t, const char *f, size_t flen, int *table)
+static struct kv *table_find(struct hash_table *t, const char *f, size_t flen, kvh **link)
 {
-	return dict_find(&t->d, f, flen, field_hash(t, f, flen), table);
+	return dict_find(&t->d, f, flen, field_hash(t, f, flen), link);
 }
 
 bool hash_get(const struct kv *e, const char *f, size_t flen, struct hash_val *out)
 {
-	struct kv **link;
+	struct kv *fe;
 	unsigned char *fp;
-	int table;
 
 	if (kv_obj_enc(e) == HASH_LP) {
 		unsigned char *lp = lp_of(e);
@@ -346,10 +350,10 @@ bool hash_get(const struct kv *e, const char *f, size_t flen, struct hash_val *o
 		val_from_lp(lp_next(lp, fp), out);
 		return true;
 	}
-	link = table_link(table_of(e), f, flen, &table);
-	if (link == NULL)
+	fe = table_find(table_of(e), f, flen, NULL);
+	if (fe == NULL)
 		return false;
-	val_from_entry(*link, out);
+	val_from_entry(fe, out);
 	return true;
 }
 
@@ -408,23 +412,21 @@ static bool lp_set(struct mem *mem, struct kv *e, const char *f, size_t flen, co
 static bool table_set(struct mem *mem, struct hash_table *t, const char *f, size_t flen,
 		      const char *v, size_t vlen, struct val *big)
 {
-	struct kv **link, *old, *fe;
-	int table;
+	struct kv *old, *fe;
+	kvh *link;
 
 	ASSERT(t->d.mem == mem);
-	link = table_link(t, f, flen, &table);
-	if (link == NULL) {
+	old = table_find(t, f, flen, &link);
+	if (old == NULL) {
 		table_add(t, f, flen, v, vlen, big);
 		return true;
 	}
 	/* A new entry takes the old one's place in its chain. */
-	old = *link;
-	fe = field_new(mem, f, flen, old->tag, v, vlen, big);
-	fe->next = old->next;
-	*link = fe;
-	t->bytes += field_bytes(fe);
-	t->bytes -= field_bytes(old);
-	field_free(mem, old);
+	fe = field_new(t, f, flen, old->tag, v, vlen, big);
+	dict_replace(&t->d, link, old, fe);
+	t->bytes += field_bytes(t, fe);
+	t->bytes -= field_bytes(t, old);
+	field_free(t, old);
 	return false;
 }
 
@@ -450,8 +452,8 @@ bool hash_set(struct mem *mem, struct kv *e, const struct hash_limits *lim, cons
 bool hash_del(struct mem *mem, struct kv *e, const char *f, size_t flen)
 {
 	struct hash_table *t;
-	struct kv **link;
-	int table;
+	struct kv *fe;
+	kvh *link;
 
 	if (kv_obj_enc(e) == HASH_LP) {
 		unsigned char *lp = lp_of(e), *fp = lp_field(lp, f, flen), *vp;
@@ -463,11 +465,12 @@ bool hash_del(struct mem *mem, struct kv *e, const char *f, size_t flen)
 		return true;
 	}
 	t = table_of(e);
-	link = table_link(t, f, flen, &table);
-	if (link == NULL)
+	ASSERT(t->d.mem == mem);
+	fe = table_find(t, f, flen, &link);
+	if (fe == NULL)
 		return false;
-	t->bytes -= field_bytes(*link);
-	field_free(mem, dict_unlink(&t->d, link, table));
+	t->bytes -= field_bytes(t, fe);
+	field_free(t, dict_unlink(&t->d, link));
 	return true;
 }
 

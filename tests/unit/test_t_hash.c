@@ -493,6 +493,53 @@ static void test_unlink_in_background(void **state)
 	env_free(en);
 }
 
+/* A big hash's fields live in its table's own heap (indirect cells), not
+ * in the keyspace's slab: moved to another keyspace, it keeps every field
+ * after the keyspace it came from is emptied and freed, takes new fields
+ * and loses old ones there, and is freed in the background there with
+ * both accounts exact. */
+static void test_big_hash_moves_with_its_heap(void **state)
+{
+	struct env *en = env_new(4, 64), *other = env_new(4, 64);
+	struct kv *e;
+	char f[16];
+	int i;
+
+	(void)state;
+	table_hash(en, "big", 1000, KS_TTL_NONE);
+	table_hash(en, "stay", 100, KS_TTL_NONE);
+	CHECK(&en->ks);
+	ks_rename(&en->ks, peek(en, "big"), &other->ks, "moved", 5);
+	CHECK(&en->ks);
+	CHECK(&other->ks);
+	/* The source keyspace goes entirely (its slab too). */
+	ks_flush(&en->ks, false);
+	CHECK(&en->ks);
+	env_free(en);
+	e = peek(other, "moved");
+	assert_non_null(e);
+	assert_int_equal(hash_len(e), 1000);
+	for (i = 0; i < 1000; i += 37) {
+		snprintf(f, sizeof(f), "f%d", i);
+		value_is(e, f, "v", 1);
+	}
+	for (i = 0; i < 500; i++) {
+		snprintf(f, sizeof(f), "f%d", i);
+		assert_true(hash_del(&other->ks.mem, e, f, strlen(f)));
+	}
+	for (i = 1000; i < 1300; i++) {
+		snprintf(f, sizeof(f), "f%d", i);
+		assert_true(set(other, e, f, "w"));
+	}
+	value_is(e, "f1299", "w", 1);
+	value_is(e, "f999", "v", 1);
+	assert_int_equal(hash_len(e), 800);
+	CHECK(&other->ks);
+	assert_true(ks_unlink(&other->ks, "moved", 5));
+	drain(other, 50);
+	env_free(other);
+}
+
 /* An async flush frees its entries in steps, and a big hash among them in
  * steps of its own rather than whole in one. */
 static void test_flush_frees_big_values_in_steps(void **state)
@@ -523,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_convert_on_value),
 		cmocka_unit_test(test_big_values),
 		cmocka_unit_test(test_copy_and_move),
+		cmocka_unit_test(test_big_hash_moves_with_its_heap),
 		cmocka_unit_test(test_scan_each),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_random_ops),
