@@ -155,7 +155,8 @@ static uint32_t id_take(struct slab *s, uintptr_t page)
 		ids_grow(s);
 	id = s->ids_free;
 	s->ids_free = (uint32_t)(s->ids[id] >> 1);
-	s->ids[id] = page;
+	/* Biased by the id's part of a handle: see slab_at. */
+	s->ids[id] = page - ((uintptr_t)id << SLAB_OFF_BITS) * SLAB_GRAIN;
 	ASSERT(id <= s->pages_max);
 	return id;
 }

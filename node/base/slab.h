@@ -69,8 +69,10 @@ struct slab {
 	uintptr_t *set;                          /* page addresses; 0 is empty */
 	uint32_t set_cap, set_n;
 	uint64_t pages;
-	/* Page id -> page address (ids start at 1); a free id's entry holds
-	 * the next free id, shifted left and tagged with 1. */
+	/* Page id -> the page's address less (id << SLAB_OFF_BITS) *
+	 * SLAB_GRAIN, so that adding h * SLAB_GRAIN gives the object (ids
+	 * start at 1); a free id's entry holds the next free id, shifted left
+	 * and tagged with 1. */
 	uintptr_t *ids;
 	uint32_t ids_cap, ids_free;
 	uint32_t pages_max; /* SLAB_PAGES_MAX; tests make it small */
@@ -89,8 +91,7 @@ uint32_t slab_handle(const struct slab *s, const void *p);
 /* The object a handle names: one load and an add. */
 static inline void *slab_at(const struct slab *s, uint32_t h)
 {
-	return (char *)s->ids[h >> SLAB_OFF_BITS] +
-	       (size_t)(h & ((1u << SLAB_OFF_BITS) - 1)) * SLAB_GRAIN;
+	return (void *)(s->ids[h >> SLAB_OFF_BITS] + (uintptr_t)h * SLAB_GRAIN);
 }
 /* Whether p is one of this slab's objects. */
 bool slab_owns(const struct slab *s, const void *p);

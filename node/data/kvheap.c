@@ -104,7 +104,7 @@ static bool slab_fits(const struct kv_heap *hp, size_t n)
 }
 
 /* A malloc'd entry with a cell of its own. */
-static struct kv *alloc_indirect(struct kv_heap *hp, struct mem *mem, size_t n)
+struct kv *kvh_alloc_indirect(struct kv_heap *hp, struct mem *mem, size_t n)
 {
 	char *base = mem_alloc(mem, n + KVH_PREFIX);
 	uint32_t c = cell_take(hp, mem);
@@ -115,23 +115,6 @@ static struct kv *alloc_indirect(struct kv_heap *hp, struct mem *mem, size_t n)
 	hp->last = e;
 	hp->last_h = KVH_INDIRECT | c;
 	return e;
-}
-
-struct kv *kvh_alloc(struct kv_heap *hp, struct mem *mem, size_t n)
-{
-	struct kv *e;
-
-	if (slab_fits(hp, n)) {
-		uint32_t h;
-		e = slab_alloc_h(hp->slab, n, &h);
-		/* NULL: the slab holds all the pages it can name. */
-		if (e != NULL) {
-			hp->last = e;
-			hp->last_h = h;
-			return e;
-		}
-	}
-	return alloc_indirect(hp, mem, n);
 }
 
 void kvh_free(struct kv_heap *hp, struct mem *mem, struct kv *e)
@@ -178,10 +161,8 @@ struct kv *kvh_resize(struct kv_heap *hp, struct mem *mem, struct kv *e, size_t 
 	return q;
 }
 
-kvh kvh_of(const struct kv_heap *hp, const struct kv *e)
+kvh kvh_of_slow(const struct kv_heap *hp, const struct kv *e)
 {
-	if (e == hp->last)
-		return hp->last_h;
 	if (in_slab(hp, e))
 		return slab_handle(hp->slab, e);
 	return KVH_INDIRECT | cell_of(e);

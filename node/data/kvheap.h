@@ -47,7 +47,7 @@ struct kv_heap {
 
 void kvh_init(struct kv_heap *hp, struct slab *slab);
 /* An entry of n bytes, charged to mem (its slab slot, or malloc's). */
-struct kv *kvh_alloc(struct kv_heap *hp, struct mem *mem, size_t n);
+static inline struct kv *kvh_alloc(struct kv_heap *hp, struct mem *mem, size_t n);
 void kvh_free(struct kv_heap *hp, struct mem *mem, struct kv *e);
 /* Resizes e to n bytes, keeping the first min(old, n); its handle may change. */
 struct kv *kvh_resize(struct kv_heap *hp, struct mem *mem, struct kv *e, size_t n);
@@ -56,7 +56,10 @@ size_t kvh_size(const struct kv_heap *hp, const struct kv *e);
 /* Whether e is held through a cell (8 bytes more of the heap's). */
 bool kvh_indirect(const struct kv_heap *hp, const struct kv *e);
 /* e's handle. */
-kvh kvh_of(const struct kv_heap *hp, const struct kv *e);
+static inline kvh kvh_of(const struct kv_heap *hp, const struct kv *e);
+/* What kvh_alloc and kvh_of do past their fast paths. */
+struct kv *kvh_alloc_indirect(struct kv_heap *hp, struct mem *mem, size_t n);
+kvh kvh_of_slow(const struct kv_heap *hp, const struct kv *e);
 /* Frees the cells if no entry holds one. */
 void kvh_free_cells(struct kv_heap *hp, struct mem *mem);
 /* Bytes of the cells. */
@@ -68,6 +71,27 @@ static inline struct kv *kvh_get(const struct kv_heap *hp, kvh h)
 	if (__builtin_expect((h & KVH_INDIRECT) != 0, 0))
 		return hp->cells[h & ~KVH_INDIRECT];
 	return (struct kv *)slab_at(hp->slab, h);
+}
+
+/* Inline, as every new key takes this path and the next. */
+static inline struct kv *kvh_alloc(struct kv_heap *hp, struct mem *mem, size_t n)
+{
+	if (SLAB_FOR_ENTRIES && hp->slab != NULL && n <= SLAB_MAX) {
+		struct kv *e = (struct kv *)slab_alloc_h(hp->slab, n, &hp->last_h);
+		/* NULL: the slab holds all the pages it can name. */
+		if (e != NULL) {
+			hp->last = e;
+			return e;
+		}
+	}
+	return kvh_alloc_indirect(hp, mem, n);
+}
+
+static inline kvh kvh_of(const struct kv_heap *hp, const struct kv *e)
+{
+	if (e == hp->last)
+		return hp->last_h;
+	return kvh_of_slow(hp, e);
 }
 
 #endif
