@@ -35,7 +35,10 @@ void dict_init(struct dict *d, struct mem *mem, uint64_t seed)
 
 void dict_use_slab(struct dict *d, struct slab *slab)
 {
-	ASSERT(d->used == 0 && d->heap.cells_used == 0);
+	/* Entries allocated before stay where they are (malloc's, through
+	 * cells): only a table with no slab yet may take one while it holds
+	 * entries. */
+	ASSERT(d->heap.slab == NULL || d->used == 0);
 	d->heap.slab = slab;
 }
 

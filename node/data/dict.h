@@ -56,8 +56,9 @@ struct dict {
 /* The entries' hashes are the low 32 bits of hash_bytes(key, seed). The
  * entries are malloc's, through indirect cells, unless dict_use_slab. */
 void dict_init(struct dict *d, struct mem *mem, uint64_t seed);
-/* Puts the small entries allocated from now on in slab (the table must be
- * empty); dict_free_tables keeps it. */
+/* Puts the small entries allocated from now on in slab (a table with
+ * entries only if it had no slab: those stay malloc's); dict_free_tables
+ * keeps it. */
 void dict_use_slab(struct dict *d, struct slab *slab);
 /* Frees the tables, not the entries; the heap's cells too if no entry
  * holds one any more. */

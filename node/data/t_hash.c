@@ -11,6 +11,7 @@
 #include "base/hash.h"
 #include "base/limits.h"
 #include "base/mem.h"
+#include "base/slab.h"
 #include "base/util.h"
 #include "base/val.h"
 #include "data/dict.h"
@@ -18,8 +19,17 @@
 #include "data/listpack.h"
 #include "data/t_string.h"
 
+/* Fields a table holds before it takes a slab of its own: below it, the
+ * slab's pages (64 KB for each size of field) would cost more than the
+ * 8-byte cells it saves. */
+#define HASH_SLAB_FIELDS 4096
+
 struct hash_table {
 	struct dict d;
+	/* NULL, or once the table passed HASH_SLAB_FIELDS, the slab its new
+	 * fields go in (the older ones stay malloc's, behind cells). Its
+	 * own, so it moves with the hash to another keyspace. */
+	struct slab *slab;
 	uint64_t seed;
 	uint64_t bytes;       /* entries and their buffers, as charged */
 	uint64_t free_bucket; /* the next bucket a background free frees */
@@ -139,10 +149,34 @@ static struct hash_table *table_new(struct mem *mem, uint64_t seed)
 	struct hash_table *t = mem_alloc(mem, sizeof(*t));
 
 	dict_init(&t->d, mem, seed);
+	t->slab = NULL;
 	t->seed = seed;
 	t->bytes = 0;
 	t->free_bucket = 0;
 	return t;
+}
+
+/* A big table's fields go in a slab from now on: 4-byte slot steps and no
+ * cell, where malloc's take 16-byte steps and an 8-byte cell. (Under
+ * AddressSanitizer entries stay malloc's.) */
+static void table_grew(struct hash_table *t)
+{
+	if (!SLAB_FOR_ENTRIES || t->slab != NULL || dict_size(&t->d) < HASH_SLAB_FIELDS)
+		return;
+	t->slab = mem_alloc(t->d.mem, sizeof(*t->slab));
+	slab_init(t->slab, t->d.mem);
+	dict_use_slab(&t->d, t->slab);
+}
+
+/* Frees the tables and the slab once every field is gone. */
+static void table_release(struct mem *mem, struct hash_table *t)
+{
+	dict_free_tables(&t->d);
+	if (t->slab != NULL) {
+		slab_destroy(t->slab);
+		mem_free(mem, t->slab);
+	}
+	mem_free(mem, t);
 }
 
 /* Adds a field known to be absent. */
@@ -154,6 +188,7 @@ static void table_add(struct hash_table *t, const char *f, size_t flen, const ch
 
 	dict_insert(&t->d, fe, h);
 	t->bytes += field_bytes(t, fe);
+	table_grew(t);
 }
 
 struct free_acc {
@@ -178,8 +213,7 @@ static void table_free(struct mem *mem, struct hash_table *t)
 	ASSERT(t->d.mem == mem);
 	dict_each(&t->d, free_field_cb, &a);
 	ASSERT(a.bytes == t->bytes);
-	dict_free_tables(&t->d);
-	mem_free(mem, t);
+	table_release(mem, t);
 }
 
 /* ---- the type's hooks ---- */
@@ -210,7 +244,7 @@ static bool hash_free_step(struct mem *mem, void *obj, unsigned enc, unsigned *b
 	}
 	if (!dict_free_some(&t->d, &t->free_bucket, budget, free_field_cb, &a))
 		return false;
-	mem_free(mem, t);
+	table_release(mem, t);
 	return true;
 }
 
@@ -254,7 +288,8 @@ static size_t hash_size(const void *obj, unsigned enc)
 
 	if (enc == HASH_LP)
 		return mem_size(obj);
-	return mem_size(t) + dict_mem(&t->d) + t->bytes;
+	return mem_size(t) + dict_mem(&t->d) + t->bytes +
+	       (t->slab != NULL ? mem_size(t->slab) + slab_mem(t->slab) : 0);
 }
 
 static const char *hash_encoding(const void *obj, unsigned enc)
@@ -268,8 +303,11 @@ static void hash_rebind(void *obj, unsigned enc, struct mem *mem)
 {
 	struct hash_table *t = obj;
 
-	if (enc == HASH_HT)
-		t->d.mem = mem;
+	if (enc != HASH_HT)
+		return;
+	t->d.mem = mem;
+	if (t->slab != NULL)
+		t->slab->mem = mem;
 }
 
 /* The hash's invariants, for ks_check: a listpack's structure and its
