@@ -283,11 +283,9 @@ size_t slab_size(const struct slab *s, const void *p)
 	return pg->size;
 }
 
-void slab_free(struct slab *s, void *p)
+/* Puts p, a slot of page pg, back. */
+static void page_release(struct slab *s, struct slab_page *pg, void *p)
 {
-	struct slab_page *pg = page_find(s, p);
-
-	ASSERT(pg != NULL);
 	ASSERT(pg->used > 0);
 	mem_uncharge(s->mem, pg->size);
 	memcpy(p, &pg->free, sizeof(pg->free));
@@ -298,6 +296,31 @@ void slab_free(struct slab *s, void *p)
 	/* An empty page goes, unless its size has no other page with room. */
 	if (pg->used == 0 && (pg->prev != NULL || pg->next != NULL))
 		page_free(s, pg);
+}
+
+void slab_free(struct slab *s, void *p)
+{
+	struct slab_page *pg = page_find(s, p);
+
+	ASSERT(pg != NULL);
+	page_release(s, pg, p);
+}
+
+size_t slab_try_free(struct slab *s, void *p)
+{
+	struct slab_page *pg = page_find(s, p);
+
+	if (pg == NULL)
+		return 0;
+	page_release(s, pg, p);
+	return pg->size;
+}
+
+size_t slab_owned_size(const struct slab *s, const void *p)
+{
+	const struct slab_page *pg = page_find(s, p);
+
+	return pg != NULL ? pg->size : 0;
 }
 
 void slab_mem_free(struct slab *s, struct mem *m, void *p)

@@ -98,6 +98,11 @@ bool slab_owns(const struct slab *s, const void *p);
 /* p's slot size (p must be the slab's). */
 size_t slab_size(const struct slab *s, const void *p);
 void slab_free(struct slab *s, void *p);
+/* For objects that may be malloc's: frees p and returns its slot size if
+ * it is the slab's (else 0); p's slot size, or 0 if it is not the slab's.
+ * One page lookup each. */
+size_t slab_try_free(struct slab *s, void *p);
+size_t slab_owned_size(const struct slab *s, const void *p);
 /* The slot size an object of n bytes gets. */
 static inline size_t slab_round(size_t n)
 {

@@ -68,9 +68,9 @@ static inline struct kv *dict_alloc(struct dict *d, size_t n)
 {
 	return kvh_alloc(&d->heap, d->mem, n);
 }
-static inline void dict_release(struct dict *d, struct kv *e)
+static inline size_t dict_release(struct dict *d, struct kv *e)
 {
-	kvh_free(&d->heap, d->mem, e);
+	return kvh_free(&d->heap, d->mem, e);
 }
 static inline struct kv *dict_resize_entry(struct dict *d, struct kv *e, size_t n)
 {

@@ -117,29 +117,33 @@ struct kv *kvh_alloc_indirect(struct kv_heap *hp, struct mem *mem, size_t n)
 	return e;
 }
 
-void kvh_free(struct kv_heap *hp, struct mem *mem, struct kv *e)
+size_t kvh_free(struct kv_heap *hp, struct mem *mem, struct kv *e)
 {
+	size_t n = 0;
+
 	if (hp->last == e)
 		hp->last = NULL;
-	if (in_slab(hp, e)) {
-		slab_free(hp->slab, e);
-		return;
-	}
+	if (hp->slab != NULL)
+		n = slab_try_free(hp->slab, e);
+	if (n != 0)
+		return n;
+	n = mem_size(base_of(e));
 	cell_give(hp, cell_of(e));
 	mem_free(mem, base_of(e));
+	return n;
 }
 
 size_t kvh_size(const struct kv_heap *hp, const struct kv *e)
 {
-	if (in_slab(hp, e))
-		return slab_size(hp->slab, e);
-	return mem_size(base_of(e));
+	size_t n = hp->slab != NULL ? slab_owned_size(hp->slab, e) : 0;
+
+	return n != 0 ? n : mem_size(base_of(e));
 }
 
 struct kv *kvh_resize(struct kv_heap *hp, struct mem *mem, struct kv *e, size_t n)
 {
-	bool slab_now = in_slab(hp, e);
-	size_t have;
+	size_t have = hp->slab != NULL ? slab_owned_size(hp->slab, e) : 0;
+	bool slab_now = have != 0;
 	struct kv *q;
 
 	if (!slab_now && !slab_fits(hp, n)) {
@@ -152,7 +156,8 @@ struct kv *kvh_resize(struct kv_heap *hp, struct mem *mem, struct kv *e, size_t 
 		hp->last_h = KVH_INDIRECT | c;
 		return q;
 	}
-	have = slab_now ? slab_size(hp->slab, e) : mem_size(base_of(e)) - KVH_PREFIX;
+	if (!slab_now)
+		have = mem_size(base_of(e)) - KVH_PREFIX;
 	if (slab_now && slab_fits(hp, n) && slab_round(n) == have)
 		return e;
 	q = kvh_alloc(hp, mem, n);

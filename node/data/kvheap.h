@@ -48,7 +48,8 @@ struct kv_heap {
 void kvh_init(struct kv_heap *hp, struct slab *slab);
 /* An entry of n bytes, charged to mem (its slab slot, or malloc's). */
 static inline struct kv *kvh_alloc(struct kv_heap *hp, struct mem *mem, size_t n);
-void kvh_free(struct kv_heap *hp, struct mem *mem, struct kv *e);
+/* Frees e; returns the bytes it was charged. */
+size_t kvh_free(struct kv_heap *hp, struct mem *mem, struct kv *e);
 /* Resizes e to n bytes, keeping the first min(old, n); its handle may change. */
 struct kv *kvh_resize(struct kv_heap *hp, struct mem *mem, struct kv *e, size_t n);
 /* The bytes charged for e. */

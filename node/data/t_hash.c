@@ -138,10 +138,13 @@ static size_t field_bytes(const struct hash_table *t, const struct kv *fe)
 	return dict_entry_size(&t->d, fe) + str_size(fe);
 }
 
-static void field_free(struct hash_table *t, struct kv *fe)
+/* Frees a field; returns its field_bytes() (its slab page looked up once). */
+static size_t field_free(struct hash_table *t, struct kv *fe)
 {
+	size_t n = str_size(fe);
+
 	str_release(t->d.mem, fe);
-	dict_release(&t->d, fe);
+	return n + dict_release(&t->d, fe);
 }
 
 static struct hash_table *table_new(struct mem *mem, uint64_t seed)
@@ -202,8 +205,7 @@ static void free_field_cb(void *arg, struct kv *fe)
 	struct free_acc *a = arg;
 
 	ASSERT(a->t->d.mem == a->mem);
-	a->bytes += field_bytes(a->t, fe);
-	field_free(a->t, fe);
+	a->bytes += field_free(a->t, fe);
 }
 
 static void table_free(struct mem *mem, struct hash_table *t)
@@ -463,8 +465,7 @@ static bool table_set(struct mem *mem, struct hash_table *t, const char *f, size
 	fe = field_new(t, f, flen, old->tag, v, vlen, big);
 	dict_replace(&t->d, link, old, fe);
 	t->bytes += field_bytes(t, fe);
-	t->bytes -= field_bytes(t, old);
-	field_free(t, old);
+	t->bytes -= field_free(t, old);
 	return false;
 }
 
@@ -507,8 +508,7 @@ bool hash_del(struct mem *mem, struct kv *e, const char *f, size_t flen)
 	fe = table_find(t, f, flen, &link);
 	if (fe == NULL)
 		return false;
-	t->bytes -= field_bytes(t, fe);
-	field_free(t, dict_unlink(&t->d, link));
+	t->bytes -= field_free(t, dict_unlink(&t->d, link));
 	return true;
 }
 
