@@ -82,7 +82,12 @@ static void test_owns(void **state)
 	assert_false(slab_owns(&s, NULL));
 	assert_int_equal(slab_mem_size(&s, p), 40);
 	assert_int_equal(slab_mem_size(&s, q), mem_size(q));
+	assert_int_equal(slab_owned_size(&s, p), 40);
+	assert_int_equal(slab_owned_size(&s, q), 0);
+	assert_int_equal(slab_try_free(&s, q), 0); /* malloc's: left alone */
 	slab_mem_free(&s, &m, p);
+	p = slab_alloc(&s, 40);
+	assert_int_equal(slab_try_free(&s, p), 40);
 	slab_mem_free(&s, &m, q);
 	slab_trim(&s);
 	assert_int_equal(m.used, 0);
