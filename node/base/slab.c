@@ -309,11 +309,13 @@ void slab_free(struct slab *s, void *p)
 size_t slab_try_free(struct slab *s, void *p)
 {
 	struct slab_page *pg = page_find(s, p);
+	size_t size;
 
 	if (pg == NULL)
 		return 0;
+	size = pg->size; /* the page may go with its last object */
 	page_release(s, pg, p);
-	return pg->size;
+	return size;
 }
 
 size_t slab_owned_size(const struct slab *s, const void *p)

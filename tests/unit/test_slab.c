@@ -94,6 +94,32 @@ static void test_owns(void **state)
 	slab_destroy(&s);
 }
 
+/* slab_try_free of a page's last object frees the page (another of its
+ * size has room) and still returns the slot size (under AddressSanitizer a
+ * read of the freed page would show). */
+static void test_try_free_pages(void **state)
+{
+	struct mem m = { 0 };
+	struct slab s;
+	enum { N = 5000 };
+	void **v = calloc(N, sizeof(*v));
+	int i;
+
+	(void)state;
+	assert_non_null(v);
+	slab_init(&s, &m);
+	for (i = 0; i < N; i++)
+		v[i] = slab_alloc(&s, 40);
+	assert_true(s.pages >= 3);
+	for (i = 0; i < N; i++)
+		assert_int_equal(slab_try_free(&s, v[i]), 40);
+	assert_int_equal(s.pages, 1);
+	slab_trim(&s);
+	assert_int_equal(m.used, 0);
+	slab_destroy(&s);
+	free(v);
+}
+
 /* A page of one size fills, a second page opens, and when the first
  * empties while the second has room, the first goes. */
 static void test_pages_follow_objects(void **state)
@@ -194,6 +220,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rounding_and_account),
 		cmocka_unit_test(test_owns),
+		cmocka_unit_test(test_try_free_pages),
 		cmocka_unit_test(test_pages_follow_objects),
 		cmocka_unit_test(test_random),
 	};
