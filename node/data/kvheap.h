@@ -6,16 +6,16 @@
  * page's id and the slot's offset, the top bit clear), resolved with one
  * load and an add, or, with the top bit set, an indirect handle: the index
  * of a cell that holds the entry's address. Entries malloc holds (larger
- * than SLAB_MAX, every entry of a table with no slab such as a big hash's,
- * every entry under AddressSanitizer, and any entry once the slab holds
- * SLAB_PAGES_MAX pages) are indirect. Such an entry keeps its cell's index
+ * than SLAB_MAX, every entry of a table with no slab such as a big hash's
+ * first 4096 fields, every entry under AddressSanitizer, and any entry once
+ * the slab holds SLAB_PAGES_MAX pages) are indirect. Such an entry keeps its cell's index
  * in the 4 bytes before it, so its handle is found from its address, and a
  * realloc that moves it only rewrites the cell.
  *
  * The heap lives inside the dict, so a table handed elsewhere (a flush to
  * the background free, a big hash moved to another keyspace) takes its
- * cells along. The slab is the keyspace's and only named here. Free cells
- * are a list threaded through the cells themselves. */
+ * cells along. The slab is the keyspace's (or a big hash's own) and only
+ * named here. Free cells are a list threaded through the cells themselves. */
 #ifndef CAIRN_KVHEAP_H
 #define CAIRN_KVHEAP_H
 
