@@ -2,9 +2,11 @@
  * header per object.
  *
  * glibc's malloc puts an 8-byte header before every allocation and rounds
- * it to 16 bytes: a 56-byte keyspace entry takes a 64-byte chunk. A slab
+ * it to 16 bytes: a 44-byte keyspace entry takes a 64-byte chunk. A slab
  * page holds slots of one size, a multiple of SLAB_GRAIN, so the same entry
- * takes 56 bytes. Pages are SLAB_PAGE_BYTES from malloc; a set of the
+ * takes 44 bytes. Each page has an id (a table maps ids to pages), so an
+ * object has a 32-bit handle, the id and its offset, that the keyspace's
+ * table keeps instead of an 8-byte pointer. Pages are SLAB_PAGE_BYTES from malloc; a set of the
  * slab's pages, keyed by the page-sized window each starts in, finds an
  * object's page (and its slot size) from its address, and tells the
  * slab's objects from malloc's. (Pages aligned to their size would need
@@ -42,10 +44,24 @@ struct slab_page;
 #endif
 
 #define SLAB_PAGE_BYTES (64u * 1024)
-#define SLAB_GRAIN 8
+/* Slot sizes step by 4 bytes: a 44-byte entry takes 44. Objects are only
+ * 4-byte aligned, so wider fields inside them are read with memcpy. */
+#define SLAB_GRAIN 4
 /* The largest object a slab takes; bigger ones are malloc's. */
 #define SLAB_MAX 512
 #define SLAB_CLASSES (SLAB_MAX / SLAB_GRAIN)
+
+/* Handles: an object's 32-bit name, the page's id in the bits above
+ * SLAB_OFF_BITS and its offset in the page in SLAB_GRAIN units below. The
+ * top bit is never set (the keyspace's heap takes it for its indirect
+ * cells), and page ids start at 1, so no handle is 0. */
+#define SLAB_OFF_BITS 14
+#define SLAB_ID_BITS (31 - SLAB_OFF_BITS)
+/* The most pages a slab holds at once, 8 GB of them. Past it slab_alloc
+ * returns NULL and the caller allocates elsewhere. */
+#define SLAB_PAGES_MAX ((1u << SLAB_ID_BITS) - 1)
+
+_Static_assert(SLAB_PAGE_BYTES / SLAB_GRAIN <= 1u << SLAB_OFF_BITS, "an offset fits its bits");
 
 struct slab {
 	struct mem *mem;
@@ -53,18 +69,40 @@ struct slab {
 	uintptr_t *set;                          /* page addresses; 0 is empty */
 	uint32_t set_cap, set_n;
 	uint64_t pages;
+	/* Page id -> the page's address less (id << SLAB_OFF_BITS) *
+	 * SLAB_GRAIN, so that adding h * SLAB_GRAIN gives the object (ids
+	 * start at 1); a free id's entry holds the next free id, shifted left
+	 * and tagged with 1. */
+	uintptr_t *ids;
+	uint32_t ids_cap, ids_free;
+	uint32_t pages_max; /* SLAB_PAGES_MAX; tests make it small */
 };
 
 void slab_init(struct slab *s, struct mem *mem);
 /* Frees the pages left (every object must be freed) and the page set. */
 void slab_destroy(struct slab *s);
-/* An object of n bytes (1 <= n <= SLAB_MAX), charged at its slot size. */
+/* An object of n bytes (1 <= n <= SLAB_MAX), charged at its slot size, or
+ * NULL if it needs a new page and pages_max pages are held already. */
 void *slab_alloc(struct slab *s, size_t n);
+/* The same, and the object's handle in *h. */
+void *slab_alloc_h(struct slab *s, size_t n, uint32_t *h);
+/* The handle of p, one of the slab's objects. */
+uint32_t slab_handle(const struct slab *s, const void *p);
+/* The object a handle names: one load and an add. */
+static inline void *slab_at(const struct slab *s, uint32_t h)
+{
+	return (void *)(s->ids[h >> SLAB_OFF_BITS] + (uintptr_t)h * SLAB_GRAIN);
+}
 /* Whether p is one of this slab's objects. */
 bool slab_owns(const struct slab *s, const void *p);
 /* p's slot size (p must be the slab's). */
 size_t slab_size(const struct slab *s, const void *p);
 void slab_free(struct slab *s, void *p);
+/* For objects that may be malloc's: frees p and returns its slot size if
+ * it is the slab's (else 0); p's slot size, or 0 if it is not the slab's.
+ * One page lookup each. */
+size_t slab_try_free(struct slab *s, void *p);
+size_t slab_owned_size(const struct slab *s, const void *p);
 /* The slot size an object of n bytes gets. */
 static inline size_t slab_round(size_t n)
 {
@@ -77,7 +115,8 @@ void slab_trim(struct slab *s);
  * (through m) otherwise: frees p, or gives its charged size. */
 void slab_mem_free(struct slab *s, struct mem *m, void *p);
 size_t slab_mem_size(const struct slab *s, const void *p);
-/* Bytes of the page set (the pages themselves hold charged objects). */
+/* Bytes of the page set and the id table (the pages themselves hold
+ * charged objects). */
 size_t slab_mem(const struct slab *s);
 /* Bytes of the pages held (for RSS accounting and tests). */
 static inline uint64_t slab_page_bytes(const struct slab *s)

@@ -378,7 +378,7 @@ void cmd_object_help(struct cmd_ctx *c)
 void cmd_memory_usage(struct cmd_ctx *c)
 {
 	const struct cmd_arg *key = &c->argv[2];
-	struct kv **link;
+	struct kv *e;
 	long long samples;
 	int i;
 
@@ -394,13 +394,13 @@ void cmd_memory_usage(struct cmd_ctx *c)
 			return;
 		}
 	}
-	link = dict_find(&c->ks->d, key->p, key->len, ks_hash(c->ks, key->p, key->len), NULL);
-	if (link == NULL) {
+	e = dict_find(&c->ks->d, key->p, key->len, ks_hash(c->ks, key->p, key->len), NULL);
+	if (e == NULL) {
 		reply_null(c->r);
 		return;
 	}
-	ASSERT(kv_key_eq(*link, key->p, key->len));
-	reply_int(c->r, (long long)ks_entry_mem(c->ks, *link));
+	ASSERT(kv_key_eq(e, key->p, key->len));
+	reply_int(c->r, (long long)ks_entry_mem(c->ks, e));
 }
 
 void cmd_memory_help(struct cmd_ctx *c)

@@ -4,7 +4,7 @@
  * Redis's dict doubles: while a resize runs, both tables exist, and right
  * after one the table has twice the buckets it needs (a bucket pointer per
  * key costs 8 to 16 bytes). Here a split per insert keeps the load at 1:
- * 8 bytes a key at every size, no second table, and no operation moves more
+ * one 4-byte handle a key at every size, no second table, and no operation moves more
  * than one chain (two while shrinking). The rules that Redis's keep hold
  * here too: growth at load 1, a shrink under 10%, work in bounded steps, and
  * the reverse-binary scan. */
@@ -30,6 +30,21 @@ void dict_init(struct dict *d, struct mem *mem, uint64_t seed)
 	memset(d, 0, sizeof(*d));
 	d->mem = mem;
 	d->seed = seed;
+	kvh_init(&d->heap, NULL);
+}
+
+void dict_use_slab(struct dict *d, struct slab *slab)
+{
+	/* Entries allocated before stay where they are (malloc's, through
+	 * cells): only a table with no slab yet may take one while it holds
+	 * entries. */
+	ASSERT(d->heap.slab == NULL || d->used == 0);
+	d->heap.slab = slab;
+}
+
+static inline struct kv *ent(const struct dict *d, kvh h)
+{
+	return kvh_get(&d->heap, h);
 }
 
 /* An entry's hash, computed again (entries keep only kv_hash_tag()). */
@@ -43,13 +58,18 @@ static uint32_t ent_hash(const struct dict *d, const struct kv *e)
 void dict_free_tables(struct dict *d)
 {
 	uint32_t (*fn)(const struct kv *e) = d->hash_fn;
+	struct kv_heap heap;
 	uint64_t i;
 
 	for (i = 0; i < d->nseg; i++)
 		mem_free(d->mem, d->seg[i]);
 	mem_free(d->mem, d->seg);
+	/* The heap stays, its cells too while entries hold them. */
+	kvh_free_cells(&d->heap, d->mem);
+	heap = d->heap;
 	dict_init(d, d->mem, d->seed);
 	d->hash_fn = fn;
+	d->heap = heap;
 }
 
 uint64_t dict_size(const struct dict *d)
@@ -62,15 +82,18 @@ uint64_t dict_buckets(const struct dict *d)
 	return d->half + d->split;
 }
 
-static inline struct kv **slot(const struct dict *d, uint64_t b)
+static inline kvh *slot(const struct dict *d, uint64_t b)
 {
 	return &d->seg[b >> DICT_SEG_SHIFT][b & SEG_MASK];
 }
 
 struct kv *dict_bucket(const struct dict *d, uint64_t b)
 {
+	kvh h;
+
 	ASSERT(b < dict_buckets(d));
-	return *slot(d, b);
+	h = *slot(d, b);
+	return h != 0 ? ent(d, h) : NULL;
 }
 
 uint64_t dict_bucket_of(const struct dict *d, uint32_t hash)
@@ -91,7 +114,7 @@ static void table_new(struct dict *d)
 	d->seg_cap = 1;
 	d->seg = mem_alloc(d->mem, sizeof(*d->seg));
 	d->seg0_cap = DICT_SIZE_MIN;
-	d->seg[0] = mem_calloc(d->mem, DICT_SIZE_MIN * sizeof(struct kv *));
+	d->seg[0] = mem_calloc(d->mem, DICT_SIZE_MIN * sizeof(kvh));
 	d->nseg = 1;
 	d->half = DICT_SIZE_MIN;
 	d->split = 0;
@@ -108,8 +131,8 @@ static void bucket_add(struct dict *d, uint64_t b)
 		/* One segment so far: it doubles (at most 8 KB are copied). */
 		uint64_t cap = d->seg0_cap;
 		ASSERT(b == cap);
-		d->seg[0] = mem_realloc(d->mem, d->seg[0], 2 * cap * sizeof(struct kv *));
-		memset(d->seg[0] + cap, 0, cap * sizeof(struct kv *));
+		d->seg[0] = mem_realloc(d->mem, d->seg[0], 2 * cap * sizeof(kvh));
+		memset(d->seg[0] + cap, 0, cap * sizeof(kvh));
 		d->seg0_cap = 2 * cap;
 		return;
 	}
@@ -120,14 +143,14 @@ static void bucket_add(struct dict *d, uint64_t b)
 		d->seg_cap *= 2;
 		d->seg = mem_realloc(d->mem, d->seg, d->seg_cap * sizeof(*d->seg));
 	}
-	d->seg[d->nseg++] = mem_calloc(d->mem, DICT_SEG_BUCKETS * sizeof(struct kv *));
+	d->seg[d->nseg++] = mem_calloc(d->mem, DICT_SEG_BUCKETS * sizeof(kvh));
 }
 
 /* Gives back what bucket b, the last one, held after the table dropped it. */
 static void bucket_drop(struct dict *d, uint64_t b)
 {
 	ASSERT(b == dict_buckets(d));
-	ASSERT(*slot(d, b) == NULL);
+	ASSERT(*slot(d, b) == 0);
 	if (b >= DICT_SEG_BUCKETS) {
 		if ((b & SEG_MASK) == 0) {
 			mem_free(d->mem, d->seg[--d->nseg]);
@@ -137,7 +160,7 @@ static void bucket_drop(struct dict *d, uint64_t b)
 	}
 	if (b <= d->seg0_cap / 2 && d->seg0_cap > DICT_SIZE_MIN) {
 		d->seg0_cap /= 2;
-		d->seg[0] = mem_realloc(d->mem, d->seg[0], d->seg0_cap * sizeof(struct kv *));
+		d->seg[0] = mem_realloc(d->mem, d->seg[0], d->seg0_cap * sizeof(kvh));
 	}
 }
 
@@ -147,18 +170,19 @@ static void bucket_drop(struct dict *d, uint64_t b)
 static void split_one(struct dict *d)
 {
 	uint64_t b = d->split, nb = b + d->half, mask = 2 * d->half - 1;
-	struct kv *e, *next, **from, **to;
+	kvh h, next, *from, *to;
 
 	bucket_add(d, nb);
 	from = slot(d, b);
 	to = slot(d, nb);
-	e = *from;
-	*from = NULL;
-	for (; e != NULL; e = next) {
-		struct kv **at = (ent_hash(d, e) & mask) == b ? from : to;
+	h = *from;
+	*from = 0;
+	for (; h != 0; h = next) {
+		struct kv *e = ent(d, h);
+		kvh *at = (ent_hash(d, e) & mask) == b ? from : to;
 		next = e->next;
 		e->next = *at;
-		*at = e;
+		*at = h;
 	}
 	if (++d->split == d->half) {
 		d->half *= 2;
@@ -170,7 +194,8 @@ static void split_one(struct dict *d)
 static bool merge_one(struct dict *d)
 {
 	uint64_t b;
-	struct kv **from, **to, *e, *last;
+	kvh *from, *to, h;
+	struct kv *last;
 
 	ASSERT(d->half > DICT_SIZE_MIN || d->split > 0);
 	if (d->split == 0) {
@@ -181,16 +206,16 @@ static bool merge_one(struct dict *d)
 	b = d->split + d->half;
 	from = slot(d, b);
 	to = slot(d, d->split);
-	e = *from;
-	if (e != NULL) {
-		for (last = e; last->next != NULL; last = last->next)
+	h = *from;
+	if (h != 0) {
+		for (last = ent(d, h); last->next != 0; last = ent(d, last->next))
 			;
 		last->next = *to;
-		*to = e;
-		*from = NULL;
+		*to = h;
+		*from = 0;
 	}
 	bucket_drop(d, b);
-	return e != NULL;
+	return h != 0;
 }
 
 /* The table's size when a shrink stops: a load of 1. */
@@ -234,23 +259,31 @@ void dict_try_shrink(struct dict *d)
 
 /* ---- lookups ---- */
 
-/* The link that holds the first entry with hash's tag that match accepts.
- * Always inlined, so that each caller's match is a direct call the
- * compiler inlines too (dict_find is every command's lookup). */
-static inline __attribute__((always_inline)) struct kv **find_link(
-	struct dict *d, uint32_t hash, bool (*match)(const void *arg, const struct kv *e),
-	const void *arg)
+/* The first entry with hash's tag that match accepts, and in *linkp the
+ * link that holds it. Always inlined, so that each caller's match is a
+ * direct call the compiler inlines too (dict_find is every command's
+ * lookup). */
+static inline __attribute__((always_inline)) struct kv *find_link(struct dict *d, uint32_t hash,
+								  bool (*match)(const void *arg,
+										const struct kv *e),
+								  const void *arg, kvh **linkp)
 {
 	uint8_t tag = kv_hash_tag(hash);
-	struct kv **link;
+	kvh *link;
 
 	if (d->used == 0)
 		return NULL;
 	if (d->shrinking)
 		dict_rehash(d, DICT_REHASH_STEP);
-	for (link = slot(d, dict_bucket_of(d, hash)); *link != NULL; link = &(*link)->next)
-		if ((*link)->tag == tag && match(arg, *link))
-			return link;
+	for (link = slot(d, dict_bucket_of(d, hash)); *link != 0;) {
+		struct kv *e = ent(d, *link);
+		if (e->tag == tag && match(arg, e)) {
+			if (linkp != NULL)
+				*linkp = link;
+			return e;
+		}
+		link = &e->next;
+	}
 	return NULL;
 }
 
@@ -266,13 +299,11 @@ static bool key_match(const void *arg, const struct kv *e)
 	return kv_key_eq(e, k->key, k->klen);
 }
 
-struct kv **dict_find(struct dict *d, const char *key, size_t klen, uint32_t hash, int *table)
+struct kv *dict_find(struct dict *d, const char *key, size_t klen, uint32_t hash, kvh **link)
 {
 	struct key_ref k = { key, klen };
 
-	if (table != NULL)
-		*table = 0;
-	return find_link(d, hash, key_match, &k);
+	return find_link(d, hash, key_match, &k, link);
 }
 
 struct hash_ref {
@@ -294,14 +325,13 @@ struct kv *dict_find_hash(struct dict *d, uint32_t hash,
 			  bool (*match)(const void *arg, const struct kv *e), const void *arg)
 {
 	struct hash_ref h = { d, hash, match, arg };
-	struct kv **link = find_link(d, hash, hash_match, &h);
 
-	return link != NULL ? *link : NULL;
+	return find_link(d, hash, hash_match, &h, NULL);
 }
 
 void dict_insert(struct dict *d, struct kv *e, uint32_t hash)
 {
-	struct kv **head;
+	kvh *head;
 
 	if (d->half == 0)
 		table_new(d);
@@ -310,7 +340,7 @@ void dict_insert(struct dict *d, struct kv *e, uint32_t hash)
 	e->tag = kv_hash_tag(hash);
 	head = slot(d, dict_bucket_of(d, hash));
 	e->next = *head;
-	*head = e;
+	*head = kvh_of(&d->heap, e);
 	d->used++;
 	if (d->used > dict_buckets(d)) {
 		d->shrinking = false;
@@ -318,17 +348,29 @@ void dict_insert(struct dict *d, struct kv *e, uint32_t hash)
 	}
 }
 
-struct kv *dict_unlink(struct dict *d, struct kv **link, int table)
+struct kv *dict_unlink(struct dict *d, kvh *link)
 {
-	struct kv *e = *link;
+	struct kv *e;
 
-	ASSERT(e != NULL);
-	ASSERT(table == 0);
+	ASSERT(*link != 0);
 	ASSERT(d->used > 0);
+	e = ent(d, *link);
 	*link = e->next;
-	e->next = NULL;
+	e->next = 0;
 	d->used--;
 	return e;
+}
+
+void dict_relink(struct dict *d, kvh *link, struct kv *e)
+{
+	*link = kvh_of(&d->heap, e);
+}
+
+void dict_replace(struct dict *d, kvh *link, struct kv *old, struct kv *e)
+{
+	ASSERT(ent(d, *link) == old);
+	e->next = old->next;
+	*link = kvh_of(&d->heap, e);
 }
 
 /* ---- scan, random, iteration ---- */
@@ -341,12 +383,13 @@ static uint64_t rev64(uint64_t v)
 	return __builtin_bswap64(v);
 }
 
-static void scan_bucket(struct kv *e, dict_scan_fn fn, void *arg)
+/* Calls fn on the chain from h; fn may free the entry it is given. */
+static void scan_bucket(const struct dict *d, kvh h, dict_scan_fn fn, void *arg)
 {
-	while (e != NULL) {
-		struct kv *next = e->next;
+	while (h != 0) {
+		struct kv *e = ent(d, h);
+		h = e->next;
 		fn(arg, e);
-		e = next;
 	}
 }
 
@@ -360,9 +403,9 @@ uint64_t dict_scan(struct dict *d, uint64_t v, dict_scan_fn fn, void *arg)
 	 * halves: the keys of b are the same either way. */
 	m0 = d->half - 1;
 	b = v & m0;
-	scan_bucket(*slot(d, b), fn, arg);
+	scan_bucket(d, *slot(d, b), fn, arg);
 	if (b < d->split)
-		scan_bucket(*slot(d, b + d->half), fn, arg);
+		scan_bucket(d, *slot(d, b + d->half), fn, arg);
 	v |= ~m0;
 	return rev64(rev64(v) + 1);
 }
@@ -374,9 +417,9 @@ static struct kv *first_from(struct dict *d, uint64_t r)
 	uint64_t n = dict_buckets(d), k;
 
 	for (k = 0; k < n; k++) {
-		struct kv *e = *slot(d, (r + k) % n);
-		if (e != NULL)
-			return e;
+		kvh h = *slot(d, (r + k) % n);
+		if (h != 0)
+			return ent(d, h);
 	}
 	ASSERT_NOT_REACHED("dict: no entry in a non-empty dict");
 	return NULL;
@@ -395,12 +438,12 @@ struct kv *dict_random(struct dict *d, uint64_t (*rnd)(void *), void *rarg)
 	while (head == NULL) {
 		if (++tries > DICT_RANDOM_TRIES)
 			return first_from(d, rnd(rarg));
-		head = *slot(d, rnd(rarg) % dict_buckets(d));
+		head = dict_bucket(d, rnd(rarg) % dict_buckets(d));
 	}
-	for (len = 0, e = head; e != NULL; e = e->next)
+	for (len = 0, e = head; e != NULL; e = dict_next(d, e))
 		len++;
 	for (i = rnd(rarg) % len, e = head; i > 0; i--)
-		e = e->next;
+		e = dict_next(d, e);
 	return e;
 }
 
@@ -409,7 +452,7 @@ void dict_each(struct dict *d, void (*fn)(void *arg, struct kv *e), void *arg)
 	uint64_t i, n = dict_buckets(d);
 
 	for (i = 0; i < n; i++)
-		scan_bucket(*slot(d, i), fn, arg);
+		scan_bucket(d, *slot(d, i), fn, arg);
 }
 
 bool dict_free_some(struct dict *d, uint64_t *bucket, unsigned *budget,
@@ -418,14 +461,14 @@ bool dict_free_some(struct dict *d, uint64_t *bucket, unsigned *budget,
 	uint64_t total = dict_buckets(d);
 
 	while (*bucket<total && * budget> 0) {
-		struct kv **s = slot(d, (*bucket)++);
-		struct kv *e = *s;
+		kvh *s = slot(d, (*bucket)++);
+		kvh h = *s;
 		unsigned k = 0;
-		*s = NULL;
-		while (e != NULL) {
-			struct kv *next = e->next;
+		*s = 0;
+		while (h != 0) {
+			struct kv *e = ent(d, h);
+			h = e->next;
 			fn(arg, e);
-			e = next;
 			k++;
 		}
 		/* An empty bucket costs one unit of work, as an entry does. */
@@ -440,7 +483,7 @@ bool dict_free_some(struct dict *d, uint64_t *bucket, unsigned *budget,
 
 size_t dict_mem(const struct dict *d)
 {
-	size_t n = mem_size(d->seg);
+	size_t n = mem_size(d->seg) + kvh_mem(&d->heap);
 	uint64_t i;
 
 	for (i = 0; i < d->nseg; i++)
@@ -473,7 +516,7 @@ bool dict_check(const struct dict *d)
 		return false;
 	for (b = 0; b < n; b++) {
 		const struct kv *e;
-		for (e = *slot(d, b); e != NULL; e = e->next, count++) {
+		for (e = dict_bucket(d, b); e != NULL; e = dict_next(d, e), count++) {
 			uint32_t h = ent_hash(d, e);
 			if (dict_bucket_of(d, h) != b || e->tag != kv_hash_tag(h))
 				return false;
@@ -481,7 +524,7 @@ bool dict_check(const struct dict *d)
 	}
 	/* A bucket past the end within the last segment is empty. */
 	for (b = n; b < (n <= DICT_SEG_BUCKETS ? d->seg0_cap : d->nseg << DICT_SEG_SHIFT); b++)
-		if (*slot(d, b) != NULL)
+		if (*slot(d, b) != 0)
 			return false;
 	return count == d->used && (d->used <= n || n == 0);
 }

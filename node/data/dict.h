@@ -1,5 +1,8 @@
 /* dict.h: the keyspace's hash table, chained through struct kv itself.
  *
+ * Buckets and chain links are 4-byte entry handles, resolved through the
+ * table's heap (kvheap.h), which also allocates and frees the entries.
+ *
  * Linear hashing (Litwin): the table has half + split buckets, where half
  * is a power of two; a key's bucket is its hash masked to half, unless that
  * bucket is below split, which means it has been split already, and then
@@ -26,16 +29,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct kv;
+#include "data/kvheap.h"
+
 struct mem;
 
-/* Buckets per segment (8 KB of pointers). */
+/* Buckets per segment (4 KB of handles). */
 #define DICT_SEG_SHIFT 10
 #define DICT_SEG_BUCKETS (1ull << DICT_SEG_SHIFT)
 
 struct dict {
-	struct kv ***
-		seg; /* the directory: bucket b is seg[b >> DICT_SEG_SHIFT][b % DICT_SEG_BUCKETS] */
+	kvh **seg; /* the directory: bucket b is seg[b >> DICT_SEG_SHIFT][b % DICT_SEG_BUCKETS] */
 	uint64_t nseg, seg_cap; /* segments in use, the directory's room */
 	uint64_t seg0_cap;      /* buckets seg[0] holds (a power of two) */
 	uint64_t half;          /* a power of two, DICT_SIZE_MIN or more, or 0 when empty */
@@ -47,12 +50,41 @@ struct dict {
 	/* NULL, or what computes an entry's hash instead (tests force
 	 * collisions with it). */
 	uint32_t (*hash_fn)(const struct kv *e);
+	struct kv_heap heap; /* the entries' */
 };
 
-/* The entries' hashes are the low 32 bits of hash_bytes(key, seed). */
+/* The entries' hashes are the low 32 bits of hash_bytes(key, seed). The
+ * entries are malloc's, through indirect cells, unless dict_use_slab. */
 void dict_init(struct dict *d, struct mem *mem, uint64_t seed);
-/* Frees the tables, not the entries. */
+/* Puts the small entries allocated from now on in slab (a table with
+ * entries only if it had no slab: those stay malloc's); dict_free_tables
+ * keeps it. */
+void dict_use_slab(struct dict *d, struct slab *slab);
+/* Frees the tables, not the entries; the heap's cells too if no entry
+ * holds one any more. */
 void dict_free_tables(struct dict *d);
+/* Entries: allocated and freed through the table's heap (and d->mem). */
+static inline struct kv *dict_alloc(struct dict *d, size_t n)
+{
+	return kvh_alloc(&d->heap, d->mem, n);
+}
+static inline size_t dict_release(struct dict *d, struct kv *e)
+{
+	return kvh_free(&d->heap, d->mem, e);
+}
+static inline struct kv *dict_resize_entry(struct dict *d, struct kv *e, size_t n)
+{
+	return kvh_resize(&d->heap, d->mem, e, n);
+}
+static inline size_t dict_entry_size(const struct dict *d, const struct kv *e)
+{
+	return kvh_size(&d->heap, e);
+}
+/* The entry after e in its chain, or NULL. */
+static inline struct kv *dict_next(const struct dict *d, const struct kv *e)
+{
+	return e->next != 0 ? kvh_get(&d->heap, e->next) : NULL;
+}
 uint64_t dict_size(const struct dict *d);
 /* Buckets, and bucket b's first entry (b below dict_buckets): to walk the
  * table while it does not change. */
@@ -60,10 +92,10 @@ uint64_t dict_buckets(const struct dict *d);
 struct kv *dict_bucket(const struct dict *d, uint64_t b);
 /* The bucket an entry with this hash belongs in. */
 uint64_t dict_bucket_of(const struct dict *d, uint32_t hash);
-/* The link (bucket slot or previous entry's next) that holds the entry for
- * key, or NULL. Performs a resize step. (table is kept for callers; it is
- * set to 0.) */
-struct kv **dict_find(struct dict *d, const char *key, size_t klen, uint32_t hash, int *table);
+/* The entry for key, or NULL; if link is not NULL, *link is set to the
+ * link (bucket or previous entry's next) that holds its handle. Performs a
+ * resize step. */
+struct kv *dict_find(struct dict *d, const char *key, size_t klen, uint32_t hash, kvh **link);
 /* The first entry whose hash is hash and that match(arg, e) accepts, or
  * NULL: a lookup by hash alone (the SIEVE queue's slots). Performs a
  * resize step. */
@@ -73,7 +105,13 @@ struct kv *dict_find_hash(struct dict *d, uint32_t hash,
  * split a bucket. */
 void dict_insert(struct dict *d, struct kv *e, uint32_t hash);
 /* Unlinks the entry held by link (from dict_find). */
-struct kv *dict_unlink(struct dict *d, struct kv **link, int table);
+struct kv *dict_unlink(struct dict *d, kvh *link);
+/* Points link (from dict_find) at e, the entry it held after a resize
+ * moved it. */
+void dict_relink(struct dict *d, kvh *link, struct kv *e);
+/* Puts e in place of old, the entry link holds, in its chain (old is the
+ * caller's to free). */
+void dict_replace(struct dict *d, kvh *link, struct kv *old, struct kv *e);
 /* Up to n merges while shrinking (empty buckets count a tenth); returns
  * true while the shrink goes on. */
 bool dict_rehash(struct dict *d, unsigned n);
@@ -95,7 +133,7 @@ void dict_each(struct dict *d, void (*fn)(void *arg, struct kv *e), void *arg);
  * tables and returns true. Nothing else may use the dict meanwhile. */
 bool dict_free_some(struct dict *d, uint64_t *bucket, unsigned *budget,
 		    void (*fn)(void *arg, struct kv *e), void *arg);
-/* Memory of the buckets and the directory. */
+/* Memory of the buckets, the directory and the heap's cells. */
 size_t dict_mem(const struct dict *d);
 /* Whether the invariants hold: every entry in the bucket its hash names,
  * the count exact, the segments as the size needs. For ks_check and tests. */

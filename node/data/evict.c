@@ -241,13 +241,13 @@ static struct kv *pool_pick(struct keyspace *ks, bool volatile_only, struct pick
 		/* The best candidate whose key is still there. */
 		for (k = POLICY_POOL_SIZE - 1; k >= 0; k--) {
 			struct policy_cand *c = &p->pool[k];
-			struct kv **link;
+			struct kv *e;
 			if (c->key == NULL)
 				continue;
-			link = dict_find(&ks->d, c->key, c->klen, c->hash, NULL);
+			e = dict_find(&ks->d, c->key, c->klen, c->hash, NULL);
 			cand_free(p, c);
-			if (link != NULL && (!volatile_only || kv_has_ttl(*link)))
-				return *link;
+			if (e != NULL && (!volatile_only || kv_has_ttl(e)))
+				return e;
 		}
 	}
 	return NULL;

@@ -34,9 +34,9 @@ void ks_init(struct keyspace *ks, struct stats *st, uint64_t seed, uint64_t (*rn
 	dict_init(&ks->d, &ks->mem, seed);
 	ttl_init(&ks->ttl, &ks->mem);
 	slab_init(&ks->slab, &ks->mem);
+	dict_use_slab(&ks->d, &ks->slab);
 	ks->types = kv_types;
 	lazy_init(&ks->lazy, &ks->mem, ks->types);
-	ks->lazy.slab = &ks->slab;
 	policy_init(&ks->pol, &ks->mem, seed);
 	watch_init(&ks->watch, &ks->mem);
 	tracking_init(&ks->trk, &ks->mem);
@@ -72,35 +72,23 @@ static size_t entry_bytes(bool ttl, size_t klen, size_t vbytes)
 	return sizeof(struct kv) + (ttl ? KV_TTL_BYTES : 0) + kv_key_bytes(klen) + vbytes;
 }
 
-/* ---- an entry's memory: a slab slot when small, else malloc's ---- */
+/* ---- an entry's memory: a slab slot when small, else malloc's (the
+ * table's heap, data/kvheap.h) ---- */
 
 static struct kv *entry_alloc(struct keyspace *ks, size_t n)
 {
-	return SLAB_FOR_ENTRIES && n <= SLAB_MAX ? slab_alloc(&ks->slab, n)
-						 : mem_alloc(&ks->mem, n);
+	return dict_alloc(&ks->d, n);
 }
 
 static void entry_release(struct keyspace *ks, struct kv *e)
 {
-	slab_mem_free(&ks->slab, &ks->mem, e);
+	dict_release(&ks->d, e);
 }
 
 /* Resizes an entry to n bytes, keeping the first min(old, n). */
 static struct kv *entry_resize(struct keyspace *ks, struct kv *e, size_t n)
 {
-	bool in_slab = slab_owns(&ks->slab, e);
-	size_t have;
-	struct kv *q;
-
-	if (!in_slab && (n > SLAB_MAX || !SLAB_FOR_ENTRIES))
-		return mem_realloc(&ks->mem, e, n);
-	have = in_slab ? slab_size(&ks->slab, e) : mem_size(e);
-	if (in_slab && n <= SLAB_MAX && slab_round(n) == have)
-		return e;
-	q = entry_alloc(ks, n);
-	memcpy(q, e, have < n ? have : n);
-	entry_release(ks, e);
-	return q;
+	return dict_resize_entry(&ks->d, e, n);
 }
 
 /* Bytes the entry's value area takes. */
@@ -124,7 +112,7 @@ static struct kv *entry_new(struct keyspace *ks, const char *key, size_t klen, u
 
 	ASSERT(klen <= UINT32_MAX);
 	e = entry_alloc(ks, entry_bytes(ttl, klen, vbytes));
-	e->next = NULL;
+	e->next = 0;
 	e->tag = kv_hash_tag(hash);
 	e->vlen = 0;
 	e->lru = 0; /* policy_placed() sets it */
@@ -180,13 +168,11 @@ static void free_entry(struct keyspace *ks, struct kv *e)
 /* Finds a live entry, deleting it first if it has expired. */
 static struct kv *lookup(struct keyspace *ks, const char *key, size_t klen)
 {
-	int table;
-	struct kv **link = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), &table);
-	struct kv *e;
+	kvh *link;
+	struct kv *e = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), &link);
 
-	if (link == NULL)
+	if (e == NULL)
 		return NULL;
-	e = *link;
 	if (ks_expired(ks, e)) {
 		uint64_t t0;
 
@@ -195,7 +181,7 @@ static struct kv *lookup(struct keyspace *ks, const char *key, size_t klen)
 		ks_notify(ks, CONFIG_NOTIFY_EXPIRED, "expired", key, klen);
 		ks_touched(ks, key, klen, true);
 		t0 = ks_lat_start(ks);
-		dict_unlink(&ks->d, link, table);
+		dict_unlink(&ks->d, link);
 		free_entry(ks, e);
 		ks_lat_end(ks, LATMON_EXPIRE_DEL, t0);
 		ks->st->expired_keys++;
@@ -237,34 +223,35 @@ struct kv *ks_peek(struct keyspace *ks, const char *key, size_t klen)
 
 bool ks_peek_live(struct keyspace *ks, const char *key, size_t klen)
 {
-	struct kv **link = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
+	struct kv *e = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
 
-	return link != NULL && !ks_expired(ks, *link);
+	return e != NULL && !ks_expired(ks, e);
 }
 
 bool ks_is_expired(struct keyspace *ks, const char *key, size_t klen)
 {
-	struct kv **link = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
+	struct kv *e = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
 
-	return link != NULL && ks_expired(ks, *link);
+	return e != NULL && ks_expired(ks, e);
 }
 
 /* The link that holds e (which must be in the dict). */
-static struct kv **link_of(struct keyspace *ks, const struct kv *e, int *table)
+static kvh *link_of(struct keyspace *ks, const struct kv *e)
 {
-	struct kv **link = dict_find(&ks->d, kv_key(e), kv_klen(e),
-				     ks_hash(ks, kv_key(e), kv_klen(e)), table);
+	kvh *link = NULL;
+	struct kv *found = dict_find(&ks->d, kv_key(e), kv_klen(e),
+				     ks_hash(ks, kv_key(e), kv_klen(e)), &link);
 
-	ASSERT(link != NULL);
-	ASSERT(*link == e);
+	ASSERT(found == e);
+	(void)found;
 	return link;
 }
 
 /* After an entry moved to e, points its hash link (found before the move)
  * and TTL slot at the new address. */
-static void relink(struct keyspace *ks, struct kv **link, struct kv *e)
+static void relink(struct keyspace *ks, kvh *link, struct kv *e)
 {
-	*link = e;
+	dict_relink(&ks->d, link, e);
 	if (kv_has_ttl(e))
 		ttl_moved(&ks->ttl, e);
 }
@@ -300,8 +287,8 @@ static bool set_in_place(struct keyspace *ks, struct kv *old, const struct kval 
 
 /* Puts the new entry e in the table: as a new key, or in place of old (held
  * by link), carrying the TTL slot over when both have one. */
-static void place_entry(struct keyspace *ks, struct kv **link, struct kv *old, struct kv *e,
-			int64_t when, uint32_t hash)
+static void place_entry(struct keyspace *ks, kvh *link, struct kv *old, struct kv *e, int64_t when,
+			uint32_t hash)
 {
 	bool old_ttl, ttl = kv_has_ttl(e);
 
@@ -316,8 +303,7 @@ static void place_entry(struct keyspace *ks, struct kv **link, struct kv *old, s
 		return;
 	}
 	old_ttl = kv_has_ttl(old);
-	e->next = old->next;
-	*link = e;
+	dict_replace(&ks->d, link, old, e);
 	if (old_ttl && ttl) {
 		/* The new entry takes over the old one's TTL slot. */
 		kv_set_ttl_pos(e, kv_ttl_pos(old));
@@ -347,7 +333,7 @@ static bool ttl_after(const struct keyspace *ks, const struct kv *old, int64_t e
  * entry, and the TTL the write leaves. */
 struct ks_place {
 	uint32_t hash;
-	struct kv **link;
+	kvh *link;
 	struct kv *old;
 	bool ttl;
 	int64_t when;
@@ -356,11 +342,9 @@ struct ks_place {
 static inline void find_place(struct keyspace *ks, const char *key, size_t klen, int64_t expire_ms,
 			      struct ks_place *at)
 {
-	int table;
-
 	at->hash = ks_hash(ks, key, klen);
-	at->link = dict_find(&ks->d, key, klen, at->hash, &table);
-	at->old = at->link != NULL ? *at->link : NULL;
+	at->link = NULL;
+	at->old = dict_find(&ks->d, key, klen, at->hash, &at->link);
 	at->ttl = ttl_after(ks, at->old, expire_ms, &at->when);
 	ks->dirty++;
 	ks_touched(ks, key, klen, false);
@@ -428,11 +412,10 @@ void ks_delete_expired(struct keyspace *ks, struct kv *e)
 
 void ks_delete_entry(struct keyspace *ks, struct kv *e)
 {
-	int table;
-	struct kv **link = link_of(ks, e, &table);
+	kvh *link = link_of(ks, e);
 
 	ks_touched(ks, kv_key(e), kv_klen(e), true);
-	dict_unlink(&ks->d, link, table);
+	dict_unlink(&ks->d, link);
 	free_entry(ks, e);
 	ks->dirty++;
 }
@@ -440,8 +423,6 @@ void ks_delete_entry(struct keyspace *ks, struct kv *e)
 bool ks_unlink(struct keyspace *ks, const char *key, size_t klen)
 {
 	struct kv *e = lookup(ks, key, klen);
-	struct kv **link;
-	int table;
 
 	if (e == NULL)
 		return false;
@@ -449,8 +430,7 @@ bool ks_unlink(struct keyspace *ks, const char *key, size_t klen)
 		ks_delete_entry(ks, e);
 		return true;
 	}
-	link = link_of(ks, e, &table);
-	dict_unlink(&ks->d, link, table);
+	dict_unlink(&ks->d, link_of(ks, e));
 	if (kv_has_ttl(e))
 		ttl_remove(&ks->ttl, e);
 	lazy_add_obj(&ks->lazy, obj_type(ks->types, e), kv_obj(e), kv_obj_enc(e));
@@ -472,11 +452,11 @@ bool ks_delete(struct keyspace *ks, const char *key, size_t klen)
 
 bool ks_delete_stale(struct keyspace *ks, const char *key, size_t klen)
 {
-	struct kv **link = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
+	struct kv *e = dict_find(&ks->d, key, klen, ks_hash(ks, key, klen), NULL);
 
-	if (link == NULL)
+	if (e == NULL)
 		return false;
-	ks_delete_entry(ks, *link);
+	ks_delete_entry(ks, e);
 	return true;
 }
 
@@ -519,8 +499,7 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 	char numbuf[UTIL_LL_CHARS];
 	size_t oldlen, keep;
 	const char *old;
-	struct kv **link;
-	int table;
+	kvh *link;
 
 	ASSERT(e->type == KV_STRING);
 	ASSERT(newlen <= (size_t)PROTO_BULK_MAX_MAX);
@@ -530,7 +509,7 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 	keep = oldlen < newlen ? oldlen : newlen;
 	if (e->enc == KV_REF)
 		return edit_ref(ks, e, newlen, keep);
-	link = link_of(ks, e, &table);
+	link = link_of(ks, e);
 	if (newlen >= VAL_REF_MIN) {
 		struct val *n = val_new(grow_cap(newlen));
 		memcpy(n->data, old, keep);
@@ -564,8 +543,7 @@ char *ks_edit(struct keyspace *ks, struct kv **ep, size_t newlen)
 
 struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms)
 {
-	int table;
-	struct kv **link;
+	kvh *link;
 	size_t rest;
 
 	ASSERT(when_ms >= 0);
@@ -575,10 +553,10 @@ struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms)
 		kv_set_expire_field(e, when_ms);
 		return e;
 	}
-	link = link_of(ks, e, &table);
+	link = link_of(ks, e);
 	rest = kv_key_bytes(kv_klen(e)) + value_area(e);
 	e = entry_resize(ks, e, entry_bytes(true, kv_klen(e), value_area(e)));
-	*link = e;
+	dict_relink(&ks->d, link, e);
 	memmove(e->data + KV_TTL_BYTES, e->data, rest);
 	e->flags |= KV_F_TTL;
 	ttl_add(&ks->ttl, e, when_ms);
@@ -588,21 +566,20 @@ struct kv *ks_set_expire(struct keyspace *ks, struct kv *e, int64_t when_ms)
 
 struct kv *ks_persist(struct keyspace *ks, struct kv *e)
 {
-	int table;
-	struct kv **link;
+	kvh *link;
 	size_t rest;
 
 	if (!kv_has_ttl(e))
 		return e;
 	ks->dirty++;
 	ks_touched(ks, kv_key(e), kv_klen(e), false);
-	link = link_of(ks, e, &table);
+	link = link_of(ks, e);
 	ttl_remove(&ks->ttl, e);
 	rest = kv_key_bytes(kv_klen(e)) + value_area(e);
 	memmove(e->data, e->data + KV_TTL_BYTES, rest);
 	e->flags &= ~KV_F_TTL;
 	e = entry_resize(ks, e, entry_bytes(false, kv_klen(e), value_area(e)));
-	*link = e;
+	dict_relink(&ks->d, link, e);
 	return e;
 }
 
@@ -646,12 +623,9 @@ static void rename_obj(struct keyspace *ks, struct kv *src, struct keyspace *dks
 	enum kv_type type = src->type;
 	unsigned enc = kv_obj_enc(src);
 	void *obj = kv_obj(src);
-	int table;
-	struct kv **link = link_of(ks, src, &table);
-
 	/* Unlinked and freed without releasing the object, whose memory moves
 	 * from ks's account to dks's. */
-	dict_unlink(&ks->d, link, table);
+	dict_unlink(&ks->d, link_of(ks, src));
 	if (kv_has_ttl(src))
 		ttl_remove(&ks->ttl, src);
 	if (dks != ks) {
@@ -701,7 +675,7 @@ void ks_rename(struct keyspace *ks, struct kv *src, struct keyspace *dks, const 
 static void free_entry_chain(struct keyspace *ks, struct kv *e)
 {
 	while (e != NULL) {
-		struct kv *next = e->next;
+		struct kv *next = dict_next(&ks->d, e);
 		obj_release(ks->types, &ks->mem, e);
 		entry_release(ks, e);
 		e = next;
@@ -742,7 +716,10 @@ void ks_flush(struct keyspace *ks, bool async)
 		if (ks->lazy.head == NULL)
 			slab_trim(&ks->slab);
 	}
+	/* The flushed table's heap went with it (its cells are the
+	 * background free's); the new one starts empty, on the same slab. */
 	dict_init(&ks->d, &ks->mem, ks->seed);
+	dict_use_slab(&ks->d, &ks->slab);
 }
 
 bool ks_lazy_step(struct keyspace *ks, unsigned n)
@@ -825,7 +802,11 @@ uint64_t ks_idle_ms(const struct keyspace *ks, const struct kv *e)
 
 size_t ks_entry_mem(const struct keyspace *ks, const struct kv *e)
 {
-	size_t n = slab_mem_size(&ks->slab, e) + sizeof(struct kv *) + obj_size(ks->types, e);
+	/* The entry, its bucket, and its cell if it has one. */
+	size_t n = dict_entry_size(&ks->d, e) + sizeof(kvh) + obj_size(ks->types, e);
+
+	if (kvh_indirect(&ks->d.heap, e))
+		n += sizeof(struct kv *);
 
 	if (kv_has_ttl(e))
 		n += sizeof(struct kv *);
@@ -854,7 +835,7 @@ uint64_t ks_slot_keys(const struct keyspace *ks, unsigned slot, uint64_t max,
 
 	for (i = 0; i < dict_buckets(&ks->d); i++) {
 		const struct kv *e;
-		for (e = dict_bucket(&ks->d, i); e != NULL && n < max; e = e->next) {
+		for (e = dict_bucket(&ks->d, i); e != NULL && n < max; e = dict_next(&ks->d, e)) {
 			if (hash_slot(kv_key(e), kv_klen(e)) != slot)
 				continue;
 			if (fn != NULL)

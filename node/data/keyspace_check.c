@@ -12,7 +12,7 @@ struct check_acc {
 static void check_entry(struct check_acc *a, const struct kv *e, int line)
 {
 	a->entries++;
-	a->bytes += slab_mem_size(&a->ks->slab, e);
+	a->bytes += dict_entry_size(&a->ks->d, e);
 	if ((e->type == KV_STRING) == kv_is_obj(e) && !a->bad)
 		a->bad = -line;
 	if ((e->type >= KV_TYPE_COUNT || a->ks->types[e->type] == NULL) && !a->bad)
@@ -43,7 +43,7 @@ int ks_check(struct keyspace *ks)
 		return -__LINE__;
 	for (i = 0; i < dict_buckets(&ks->d); i++) {
 		const struct kv *e;
-		for (e = dict_bucket(&ks->d, i); e != NULL; e = e->next)
+		for (e = dict_bucket(&ks->d, i); e != NULL; e = dict_next(&ks->d, e))
 			check_entry(&a, e, __LINE__);
 	}
 	if (a.bad)

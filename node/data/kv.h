@@ -5,7 +5,9 @@
  * bytes, then the value: 8 bytes of int64 (KV_INT), a `struct val *`
  * (KV_REF), a pointer to a type's object (KV_OBJ and up), or the bytes themselves
  * (KV_EMB, KV_RAW). The entry is the hash chain link itself, so a key costs
- * one allocation and one bucket pointer.
+ * one allocation and one 4-byte bucket. Links are entry handles (kvh, see
+ * kvheap.h), not pointers: an entry is only 4-byte aligned, and anything
+ * wider in its data is read with memcpy.
  *
  * Every value has a type (enum kv_type): strings live in the entry itself
  * (t_string.h), and every other type keeps an object the entry points to,
@@ -48,7 +50,10 @@ enum kv_enc { KV_INT = 0, KV_EMB, KV_RAW, KV_REF, KV_OBJ };
 _Static_assert(KV_TYPE_COUNT <= 1 << KV_TYPE_BITS, "every type fits kv.type");
 _Static_assert(KV_OBJ + KV_OBJ_ENCODINGS <= 1 << KV_ENC_BITS, "every encoding fits kv.enc");
 
-/* The header, 16 bytes: the chain link, the policy and type bits, the
+/* An entry's 32-bit name (kvheap.h); 0 is none. */
+typedef uint32_t kvh;
+
+/* The header, 12 bytes: the chain link (a handle), the policy and type bits, the
  * inline value's length (inline strings are shorter than VAL_REF_MIN, so
  * 16 bits hold it), 8 bits of the key's hash for a quick rejection in a
  * chain (the whole hash is computed again when a resize moves the entry),
@@ -59,7 +64,7 @@ _Static_assert(KV_OBJ + KV_OBJ_ENCODINGS <= 1 << KV_ENC_BITS, "every encoding fi
 #define KV_KLEN_LONG_BYTES 4
 
 struct kv {
-	struct kv *next;
+	kvh next;
 	uint32_t lru : KV_LRU_BITS;
 	uint32_t type : KV_TYPE_BITS;
 	uint32_t enc : KV_ENC_BITS;
@@ -70,7 +75,7 @@ struct kv {
 	char data[];
 };
 
-_Static_assert(sizeof(struct kv) == 16, "the entry header is 16 bytes");
+_Static_assert(sizeof(struct kv) == 12, "the entry header is 12 bytes");
 
 #define KV_TTL_BYTES 12
 

@@ -3,7 +3,6 @@
 
 #include "base/assert.h"
 #include "base/mem.h"
-#include "base/slab.h"
 #include "data/kv.h"
 #include "data/object.h"
 
@@ -47,6 +46,7 @@ void lazy_add_obj(struct lazyfree *lz, const struct kv_type_ops *t, void *obj, u
 
 struct chain_acc {
 	struct lazyfree *lz;
+	struct dict *d; /* the table being freed: its heap holds the entries */
 	uint64_t *freed;
 };
 
@@ -61,7 +61,7 @@ static void free_entry_cb(void *arg, struct kv *e)
 		lazy_add_obj(lz, obj_type(lz->types, e), kv_obj(e), kv_obj_enc(e));
 	else
 		obj_release(lz->types, lz->mem, e);
-	slab_mem_free(lz->slab, lz->mem, e);
+	dict_release(a->d, e);
 	ASSERT(lz->pending > 0);
 	lz->pending--;
 	(*a->freed)++;
@@ -73,6 +73,7 @@ static void step_tables(struct lazyfree *lz, unsigned *n, uint64_t *freed)
 
 	while (lz->head != NULL && *n > 0) {
 		struct lazy_table *t = lz->head;
+		a.d = &t->d;
 		if (!dict_free_some(&t->d, &t->bucket, n, free_entry_cb, &a))
 			return;
 		lz->head = t->next;
@@ -122,8 +123,8 @@ void lazy_account(const struct lazyfree *lz, uint64_t *bytes, uint64_t *entries,
 		*bytes += mem_size(t) + dict_mem(&t->d);
 		for (i = 0; i < dict_buckets(&t->d); i++) {
 			const struct kv *e;
-			for (e = dict_bucket(&t->d, i); e != NULL; e = e->next) {
-				*bytes += slab_mem_size(lz->slab, e) + obj_size(lz->types, e);
+			for (e = dict_bucket(&t->d, i); e != NULL; e = dict_next(&t->d, e)) {
+				*bytes += dict_entry_size(&t->d, e) + obj_size(lz->types, e);
 				(*entries)++;
 			}
 		}

@@ -44,7 +44,6 @@ struct lazyfree {
 	struct lazy_obj *objs;
 	uint64_t pending_objs; /* values in objs */
 	struct mem *mem;
-	struct slab *slab; /* where small entries live (keyspace.h) */
 	const struct kv_type_ops *const *types;
 };
 

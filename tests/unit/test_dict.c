@@ -39,7 +39,8 @@ struct pool {
 	bool *in;       /* the model: entry id is in the dict */
 	uint32_t *seen; /* scratch for verify and scans */
 	uint64_t present;
-	bool collide; /* every entry has the same hash */
+	uint64_t bytes; /* of the entries allocated (the dict's heap charges them to its mem) */
+	bool collide;   /* every entry has the same hash */
 };
 
 static uint64_t xorshift(uint64_t *x)
@@ -68,7 +69,7 @@ static void pool_fini(struct pool *p)
 	uint32_t i;
 
 	for (i = 0; i < p->cap; i++)
-		free(p->e[i]);
+		assert_null(p->e[i]);
 	free(p->e);
 	free(p->in);
 	free(p->seen);
@@ -95,42 +96,59 @@ static uint32_t collide_hash(const struct kv *e)
 	return 0x9e3779b9u;
 }
 
-static struct kv *entry(struct pool *p, uint32_t id)
+/* Entry id, allocated through the dict's heap (links are its handles). */
+static struct kv *entry(struct pool *p, struct dict *d, uint32_t id)
 {
 	struct kv *e = p->e[id];
 
 	if (e == NULL) {
-		e = calloc(1, sizeof(*e) + 4);
-		assert_non_null(e);
+		e = dict_alloc(d, sizeof(*e) + 4);
+		memset(e, 0, sizeof(*e));
 		kv_set_key(e, (const char *)&id, 4);
+		p->bytes += dict_entry_size(d, e);
 		p->e[id] = e;
 	}
 	return e;
 }
 
-static struct kv **find(struct dict *d, struct pool *p, uint32_t id, int *table)
+/* Frees every entry, in the dict or not (before dict_free_tables). */
+static void pool_release(struct pool *p, struct dict *d)
 {
-	return dict_find(d, (const char *)&id, 4, hash_of(p, id), table);
+	uint32_t i;
+
+	for (i = 0; i < p->cap; i++) {
+		if (p->e[i] == NULL)
+			continue;
+		p->bytes -= dict_entry_size(d, p->e[i]);
+		dict_release(d, p->e[i]);
+		p->e[i] = NULL;
+	}
+	assert_int_equal(p->bytes, 0);
+}
+
+static struct kv *find(struct dict *d, struct pool *p, uint32_t id, kvh **link)
+{
+	return dict_find(d, (const char *)&id, 4, hash_of(p, id), link);
 }
 
 static void add(struct dict *d, struct pool *p, uint32_t id)
 {
 	assert_false(p->in[id]);
 	assert_null(find(d, p, id, NULL));
-	dict_insert(d, entry(p, id), hash_of(p, id));
+	dict_insert(d, entry(p, d, id), hash_of(p, id));
 	p->in[id] = true;
 	p->present++;
 }
 
 static void del(struct dict *d, struct pool *p, uint32_t id)
 {
-	int table = -1;
-	struct kv **link = find(d, p, id, &table);
+	kvh *link = NULL;
+	struct kv *e = find(d, p, id, &link);
 
 	assert_true(p->in[id]);
 	assert_non_null(link);
-	assert_ptr_equal(*link, p->e[id]);
-	assert_ptr_equal(dict_unlink(d, link, table), p->e[id]);
+	assert_ptr_equal(e, p->e[id]);
+	assert_ptr_equal(dict_unlink(d, link), p->e[id]);
 	p->in[id] = false;
 	p->present--;
 }
@@ -145,7 +163,7 @@ static void verify(const struct dict *d, struct pool *p)
 	assert_true(dict_check(d));
 	for (i = 0; i < dict_buckets(d); i++) {
 		const struct kv *e;
-		for (e = dict_bucket(d, i); e != NULL; e = e->next) {
+		for (e = dict_bucket(d, i); e != NULL; e = dict_next(d, e)) {
 			uint32_t id = id_of(e);
 			assert_int_equal(dict_bucket_of(d, hash_of(p, id)), i);
 			assert_true(id < p->cap && p->in[id]);
@@ -156,7 +174,7 @@ static void verify(const struct dict *d, struct pool *p)
 	assert_int_equal(n, p->present);
 	assert_true(dict_size(d) <= dict_buckets(d) || dict_buckets(d) == 0);
 	assert_int_equal(dict_size(d), p->present);
-	assert_int_equal(dict_mem(d), d->mem->used);
+	assert_int_equal(dict_mem(d) + p->bytes, d->mem->used);
 }
 
 /* ---- insert, find, unlink ---- */
@@ -181,11 +199,10 @@ static void test_insert_find_unlink_100k(void **state)
 	}
 	verify(&d, &p);
 	for (id = 0; id < n; id++) {
-		int table = -1;
-		struct kv **link = find(&d, &p, id, &table);
+		kvh *link = NULL;
+		struct kv *e = find(&d, &p, id, &link);
 		assert_non_null(link);
-		assert_ptr_equal(*link, p.e[id]);
-		assert_int_equal(table, 0);
+		assert_ptr_equal(e, p.e[id]);
 	}
 	for (id = 0; id < n; id += 2) {
 		del(&d, &p, id);
@@ -194,8 +211,8 @@ static void test_insert_find_unlink_100k(void **state)
 	}
 	verify(&d, &p);
 	for (id = 0; id < n; id++) {
-		struct kv **link = find(&d, &p, id, NULL);
-		assert_true((link != NULL) == p.in[id]);
+		struct kv *e = find(&d, &p, id, NULL);
+		assert_true((e != NULL) == p.in[id]);
 	}
 	for (id = 1; id < n; id += 2)
 		del(&d, &p, id);
@@ -205,6 +222,7 @@ static void test_insert_find_unlink_100k(void **state)
 	/* Reinsert after emptying, then free the tables. */
 	add(&d, &p, 7);
 	assert_non_null(find(&d, &p, 7, NULL));
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	assert_int_equal(m.used, 0);
 	assert_int_equal(dict_size(&d), 0);
@@ -235,6 +253,7 @@ static void test_one_chain(void **state)
 	while (dict_rehash(&d, 100))
 		;
 	verify(&d, &p);
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	assert_int_equal(m.used, 0);
 	pool_fini(&p);
@@ -280,10 +299,12 @@ static void test_grow_one_bucket_per_insert(void **state)
 			verify(&d, &p);
 	}
 	verify(&d, &p);
-	/* 8 bytes a bucket, the last segment's unused part, the directory
-	 * (and malloc's usable-size slack of each). */
-	assert_true(dict_mem(&d) <= 5 * (DICT_SEG_BUCKETS * sizeof(void *) + 16) + 128);
+	/* 4 bytes a bucket, the last segment's unused part, the directory
+	 * (and malloc's usable-size slack of each); the heap's cells apart. */
+	assert_true(dict_mem(&d) - kvh_mem(&d.heap) <=
+		    5 * (DICT_SEG_BUCKETS * sizeof(kvh) + 16) + 128);
 	assert_false(dict_rehash(&d, 1)); /* nothing to do */
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	assert_int_equal(m.used, 0);
 	pool_fini(&p);
@@ -343,9 +364,11 @@ static void test_rehash_shrink_steps(void **state)
 			del(&d, &p, id);
 	dict_try_shrink(&d);
 	assert_int_equal(dict_buckets(&d), 0);
-	assert_int_equal(m.used, 0);
+	/* The entries outside the table, and the cells they hold, remain. */
+	assert_int_equal(m.used, p.bytes + kvh_mem(&d.heap));
 	add(&d, &p, 5);
 	verify(&d, &p);
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	pool_fini(&p);
 }
@@ -378,6 +401,7 @@ static void test_shrink_then_grow(void **state)
 	assert_false(d.shrinking);
 	assert_int_equal(dict_buckets(&d), 8192);
 	verify(&d, &p);
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	assert_int_equal(m.used, 0);
 	pool_fini(&p);
@@ -410,6 +434,7 @@ static void test_shrink_threshold(void **state)
 		;
 	assert_int_equal(dict_buckets(&d), 102);
 	verify(&d, &p);
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	pool_fini(&p);
 }
@@ -452,6 +477,7 @@ static void test_scan_stable_exactly_once(void **state)
 	} while (cursor != 0);
 	for (i = 0; i < 1000; i++)
 		assert_int_equal(p.seen[i], 1);
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	pool_fini(&p);
 }
@@ -506,6 +532,7 @@ static void scan_under_churn(uint64_t seed, uint32_t stable, uint32_t churn, uns
 			fail_msg("seed %llu: stable entry %u never returned",
 				 (unsigned long long)seed, id);
 	verify(&d, &p);
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	pool_fini(&p);
 }
@@ -564,6 +591,7 @@ static void test_random_covers_small_table(void **state)
 	}
 	for (id = 0; id < 10; id++)
 		assert_true(p.seen[id] > 500); /* 2000 expected each */
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	pool_fini(&p);
 }
@@ -601,21 +629,23 @@ static void test_random_only_present(void **state)
 	assert_true(picks > 100000);
 	/* dict_check sees a wrong tag, and an entry in another bucket. */
 	{
-		struct kv *e = dict_random(&d, rnd_xorshift, &x), **link;
+		struct kv *e = dict_random(&d, rnd_xorshift, &x);
+		kvh *link;
 		uint32_t id = id_of(e);
 		e->tag ^= 0x80;
 		assert_false(dict_check(&d));
 		e->tag ^= 0x80;
 		assert_true(dict_check(&d));
 		del(&d, &p, id);
-		link = (struct kv **)&d.seg[0][(dict_bucket_of(&d, hash_of(&p, id)) + 1) % 4];
+		link = &d.seg[0][(dict_bucket_of(&d, hash_of(&p, id)) + 1) % 4];
 		e->next = *link;
-		*link = e;
+		*link = kvh_of(&d.heap, e);
 		d.used++;
 		assert_false(dict_check(&d));
-		assert_ptr_equal(dict_unlink(&d, link, 0), e);
+		assert_ptr_equal(dict_unlink(&d, link), e);
 		assert_true(dict_check(&d));
 	}
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	pool_fini(&p);
 }
@@ -647,6 +677,7 @@ static void test_random_half_split(void **state)
 	}
 	/* A third of the keys are in unsplit buckets, two in split ones. */
 	assert_true(split > picks / 3 && split < picks - picks / 6);
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	pool_fini(&p);
 }
@@ -672,6 +703,7 @@ static void test_random_adversarial_source(void **state)
 	assert_null(dict_bucket(&d, 0));
 	e = dict_random(&d, rnd_zero, NULL);
 	assert_ptr_equal(e, p.e[4000]);
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	pool_fini(&p);
 }
@@ -680,6 +712,7 @@ static void test_random_adversarial_source(void **state)
 
 struct each_ctx {
 	struct pool *p;
+	struct dict *d;
 	bool free_it;
 };
 
@@ -692,7 +725,8 @@ static void each_fn(void *arg, struct kv *e)
 	c->p->seen[id]++;
 	if (c->free_it) {
 		c->p->e[id] = NULL;
-		free(e);
+		c->p->bytes -= dict_entry_size(c->d, e);
+		dict_release(c->d, e);
 	}
 }
 
@@ -701,7 +735,7 @@ static void test_each(void **state)
 	struct mem m = { 0 };
 	struct dict d;
 	struct pool p;
-	struct each_ctx c = { .p = &p };
+	struct each_ctx c = { .p = &p, .d = &d };
 	uint32_t id;
 
 	(void)state;
@@ -721,6 +755,7 @@ static void test_each(void **state)
 	dict_each(&d, each_fn, &c);
 	for (id = 0; id < 2049; id++)
 		assert_int_equal(p.seen[id], 1);
+	pool_release(&p, &d);
 	dict_free_tables(&d);
 	assert_int_equal(m.used, 0);
 	pool_fini(&p);

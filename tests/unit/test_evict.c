@@ -1105,7 +1105,7 @@ static void test_lazy_eviction(void **state)
 	big_hash(en, 0, 200, KS_TTL_NONE);
 	assert_true(obj_free_later(ks->types, peek_key(en, 0)));
 	obj = obj_size(ks->types, peek_key(en, 0));
-	ent = slab_mem_size(&ks->slab, peek_key(en, 0));
+	ent = dict_entry_size(&ks->d, peek_key(en, 0));
 	before = data_used(ks);
 	assert_int_equal(evict_run(ks, 1, LOTS, &freed), EVICT_OK);
 	CHECK(ks);

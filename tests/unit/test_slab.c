@@ -47,7 +47,8 @@ static void test_rounding_and_account(void **state)
 	assert_int_equal(slab_size(&s, a), SLAB_GRAIN);
 	assert_int_equal(slab_size(&s, b), 56);
 	assert_int_equal(slab_size(&s, c), SLAB_MAX);
-	assert_int_equal(slab_round(57), 64);
+	assert_int_equal(slab_round(57), 60);
+	assert_int_equal(slab_round(44), 44);
 	assert_int_equal(m.used, SLAB_GRAIN + 56 + SLAB_MAX + slab_mem(&s));
 	assert_int_equal(s.pages, 3);
 	assert_true(slab_owns(&s, a) && slab_owns(&s, b) && slab_owns(&s, c));
@@ -81,11 +82,42 @@ static void test_owns(void **state)
 	assert_false(slab_owns(&s, NULL));
 	assert_int_equal(slab_mem_size(&s, p), 40);
 	assert_int_equal(slab_mem_size(&s, q), mem_size(q));
+	assert_int_equal(slab_owned_size(&s, p), 40);
+	assert_int_equal(slab_owned_size(&s, q), 0);
+	assert_int_equal(slab_try_free(&s, q), 0); /* malloc's: left alone */
 	slab_mem_free(&s, &m, p);
+	p = slab_alloc(&s, 40);
+	assert_int_equal(slab_try_free(&s, p), 40);
 	slab_mem_free(&s, &m, q);
 	slab_trim(&s);
 	assert_int_equal(m.used, 0);
 	slab_destroy(&s);
+}
+
+/* slab_try_free of a page's last object frees the page (another of its
+ * size has room) and still returns the slot size (under AddressSanitizer a
+ * read of the freed page would show). */
+static void test_try_free_pages(void **state)
+{
+	struct mem m = { 0 };
+	struct slab s;
+	enum { N = 5000 };
+	void **v = calloc(N, sizeof(*v));
+	int i;
+
+	(void)state;
+	assert_non_null(v);
+	slab_init(&s, &m);
+	for (i = 0; i < N; i++)
+		v[i] = slab_alloc(&s, 40);
+	assert_true(s.pages >= 3);
+	for (i = 0; i < N; i++)
+		assert_int_equal(slab_try_free(&s, v[i]), 40);
+	assert_int_equal(s.pages, 1);
+	slab_trim(&s);
+	assert_int_equal(m.used, 0);
+	slab_destroy(&s);
+	free(v);
 }
 
 /* A page of one size fills, a second page opens, and when the first
@@ -188,6 +220,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rounding_and_account),
 		cmocka_unit_test(test_owns),
+		cmocka_unit_test(test_try_free_pages),
 		cmocka_unit_test(test_pages_follow_objects),
 		cmocka_unit_test(test_random),
 	};

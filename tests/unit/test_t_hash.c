@@ -493,6 +493,58 @@ static void test_unlink_in_background(void **state)
 	env_free(en);
 }
 
+/* A big hash's fields live in its table's own heap (indirect cells, then
+ * past 4096 fields a slab of its own), never in the keyspace's slab: moved
+ * to another keyspace, it keeps every field after the keyspace it came
+ * from is emptied and freed, takes new fields and loses old ones there,
+ * and is freed in the background there with both accounts exact. */
+static void test_big_hash_moves_with_its_heap(void **state)
+{
+	struct env *en = env_new(4, 64), *other = env_new(4, 64);
+	struct kv *e;
+	char f[16];
+	int i;
+
+	(void)state;
+	table_hash(en, "big", 5000, KS_TTL_NONE);
+	table_hash(en, "stay", 100, KS_TTL_NONE);
+	/* A copy has a heap (and a slab) of its own. */
+	ks_copy(&en->ks, peek(en, "big"), "big2", 4);
+	assert_true(hash_del(&en->ks.mem, peek(en, "big2"), "f4999", 5));
+	value_is(peek(en, "big"), "f4999", "v", 1);
+	CHECK(&en->ks);
+	ks_rename(&en->ks, peek(en, "big"), &other->ks, "moved", 5);
+	CHECK(&en->ks);
+	CHECK(&other->ks);
+	/* The source keyspace goes entirely (its slab too). */
+	ks_flush(&en->ks, false);
+	CHECK(&en->ks);
+	env_free(en);
+	e = peek(other, "moved");
+	assert_non_null(e);
+	assert_int_equal(hash_len(e), 5000);
+	for (i = 0; i < 5000; i += 37) {
+		snprintf(f, sizeof(f), "f%d", i);
+		value_is(e, f, "v", 1);
+	}
+	for (i = 0; i < 4500; i += 2) {
+		snprintf(f, sizeof(f), "f%d", i);
+		assert_true(hash_del(&other->ks.mem, e, f, strlen(f)));
+	}
+	for (i = 5000; i < 5300; i++) {
+		snprintf(f, sizeof(f), "f%d", i);
+		assert_true(set(other, e, f, "w"));
+	}
+	value_is(e, "f5299", "w", 1);
+	value_is(e, "f4999", "v", 1);
+	value_is(e, "f1", "v", 1);
+	assert_int_equal(hash_len(e), 5000 - 2250 + 300);
+	CHECK(&other->ks);
+	assert_true(ks_unlink(&other->ks, "moved", 5));
+	drain(other, 500);
+	env_free(other);
+}
+
 /* An async flush frees its entries in steps, and a big hash among them in
  * steps of its own rather than whole in one. */
 static void test_flush_frees_big_values_in_steps(void **state)
@@ -523,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_convert_on_value),
 		cmocka_unit_test(test_big_values),
 		cmocka_unit_test(test_copy_and_move),
+		cmocka_unit_test(test_big_hash_moves_with_its_heap),
 		cmocka_unit_test(test_scan_each),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_random_ops),
