@@ -5,10 +5,9 @@
 # exactly.)
 # Method: runs each sample seed (varied shard and client counts) twice and
 # once with --trace-all (and four cluster runs of 3 to 6 nodes the same
-# way, and two whose slots move atomically with their keys: seed 2 of those
-# fails today, on the node's atomic migration, and must fail alike), and
-# compares the hash of the event trace and the
-# tick count on the PASS or FAIL line. Usage: determinism.sh CAIRN_SIM [SEEDS]
+# way, and two whose slots move atomically with their keys), and compares
+# the hash of the event trace and the tick count on the PASS or FAIL line
+# (a failing run must fail alike). Usage: determinism.sh CAIRN_SIM [SEEDS]
 set -euo pipefail
 sim=$1
 seeds=${2:-12}
@@ -17,41 +16,33 @@ seeds=${2:-12}
 fingerprint() {
   "$@" 2>&1 | grep -aE '^(PASS|FAIL|hash=)' | sed -E 's/ cpu=.*//' | tr '\n' ' ' || true
 }
-for i in $(seq 1 "$seeds"); do
-  seed=$((i * 7919))
-  args=(run --seed "$seed" --ticks 60000 --shards $((1 + i % 4)) --clients $((1 + i % 6)))
-  a=$(fingerprint "$sim" "${args[@]}")
-  b=$(fingerprint "$sim" "${args[@]}")
-  c=$(fingerprint "$sim" "${args[@]}" --trace-all)
+# Runs one case three times (twice plain, once traced): the same
+# fingerprint each time, or the script fails. LABEL names it in the output.
+same_thrice() {
+  local label=$1 a b c
+  shift
+  a=$(fingerprint "$sim" "$@")
+  b=$(fingerprint "$sim" "$@")
+  c=$(fingerprint "$sim" "$@" --trace-all)
   if [ -z "$a" ] || [ "$a" != "$b" ] || [ "$a" != "$c" ]; then
-    printf 'FAIL: seed %s is not deterministic:\n  %s\n  %s\n  %s (traced)\n' "$seed" "$a" "$b" "$c"
+    printf 'FAIL: %s is not deterministic:\n  %s\n  %s\n  %s (traced)\n' "$label" "$a" "$b" "$c"
     exit 1
   fi
-  echo "ok: seed $seed: $a"
+  echo "ok: $label: $a"
+}
+for i in $(seq 1 "$seeds"); do
+  seed=$((i * 7919))
+  same_thrice "seed $seed" run --seed "$seed" --ticks 60000 --shards $((1 + i % 4)) \
+    --clients $((1 + i % 6))
 done
 # Cluster runs too: the bus between nodes, the harness's looks.
 for i in 1 2 3 4; do
   seed=$((i * 104729))
-  args=(run --seed "$seed" --ticks 60000 --set cluster=1 --set nodes=$((2 + i)))
-  a=$(fingerprint "$sim" "${args[@]}")
-  b=$(fingerprint "$sim" "${args[@]}")
-  c=$(fingerprint "$sim" "${args[@]}" --trace-all)
-  if [ -z "$a" ] || [ "$a" != "$b" ] || [ "$a" != "$c" ]; then
-    printf 'FAIL: cluster seed %s is not deterministic:\n  %s\n  %s\n  %s (traced)\n' "$seed" "$a" "$b" "$c"
-    exit 1
-  fi
-  echo "ok: cluster seed $seed: $a"
+  same_thrice "cluster seed $seed" run --seed "$seed" --ticks 60000 --set cluster=1 \
+    --set nodes=$((2 + i))
 done
 for seed in 2 4; do
-  args=(run --seed "$seed" --set cluster=1 --set move_pct=100 --set atomic_pct=100
-    --set atomic_keys=1)
-  a=$(fingerprint "$sim" "${args[@]}")
-  b=$(fingerprint "$sim" "${args[@]}")
-  c=$(fingerprint "$sim" "${args[@]}" --trace-all)
-  if [ -z "$a" ] || [ "$a" != "$b" ] || [ "$a" != "$c" ]; then
-    printf 'FAIL: atomic-move seed %s is not deterministic:\n  %s\n  %s\n  %s (traced)\n' "$seed" "$a" "$b" "$c"
-    exit 1
-  fi
-  echo "ok: atomic-move cluster seed $seed: $a"
+  same_thrice "atomic-move cluster seed $seed" run --seed "$seed" --set cluster=1 \
+    --set move_pct=100 --set atomic_pct=100 --set atomic_keys=1
 done
 echo "ok: $seeds seeds, 4 cluster seeds and 2 atomic-move ones ran the same three times each"
